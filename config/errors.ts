@@ -1,0 +1,11 @@
+import type { z } from "zod";
+
+/** Formats the first zod issue as `path.to.field: expected …`, one line, for operators. */
+export function formatZodError(error: z.ZodError, prefix = ""): string {
+  const issue = error.issues[0];
+  if (issue === undefined) return `${prefix}invalid input`;
+  const path = issue.path.map((p) => (typeof p === "number" ? `[${p}]` : String(p))).join(".").replace(/\.\[/g, "[");
+  const where = prefix + (path.length > 0 ? path : "(root)");
+  const more = error.issues.length > 1 ? ` (and ${error.issues.length - 1} more issue${error.issues.length > 2 ? "s" : ""})` : "";
+  return `${where}: ${issue.message}${more}`;
+}

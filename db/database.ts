@@ -1,0 +1,96 @@
+import { mkdirSync } from "node:fs";
+import path from "node:path";
+import { PGlite } from "@electric-sql/pglite";
+import { vector } from "@electric-sql/pglite-pgvector";
+import { createPgConfig } from "@electric-sql/pglite/node-postgres";
+import pg from "pg";
+
+/** Which PostgreSQL Suture talks to. */
+export type DatabaseKind = "embedded" | "postgres";
+
+/** An open database: one `pg.Pool` API over either back end. */
+export interface Database {
+  kind: DatabaseKind;
+  pool: pg.Pool;
+  /** Human-readable location (data directory or URL without password). */
+  location: string;
+  close(): Promise<void>;
+}
+
+/** Where to find the database. */
+export interface DatabaseOptions {
+  /** A PostgreSQL URL; when absent the embedded PGlite is used. */
+  url?: string;
+  /** Data directory for the embedded back end; `memory://` keeps it in memory. */
+  dataDir?: string;
+}
+
+function redact(url: string): string {
+  try {
+    const u = new URL(url);
+    if (u.password) u.password = "***";
+    return u.toString();
+  } catch {
+    return "(unparseable DATABASE_URL)";
+  }
+}
+
+/**
+ * Opens the embedded PGlite (with pgvector) in `dataDir`. PGlite is a single backend session,
+ * so the pool has exactly one connection: callers must never hold a client while awaiting
+ * another query.
+ */
+async function openEmbedded(dataDir: string): Promise<Database> {
+  if (!dataDir.startsWith("memory://")) mkdirSync(dataDir, { recursive: true });
+  const pglite = await PGlite.create({ dataDir, extensions: { vector } });
+  const pool = new pg.Pool({ ...createPgConfig(pglite), max: 1 });
+  return {
+    kind: "embedded",
+    pool,
+    location: dataDir,
+    async close() {
+      await pool.end();
+      await pglite.close();
+    },
+  };
+}
+
+async function openPostgres(url: string): Promise<Database> {
+  const pool = new pg.Pool({ connectionString: url, max: 10 });
+  try {
+    await pool.query("SELECT 1");
+  } catch (error) {
+    await pool.end();
+    throw new Error(`cannot connect to PostgreSQL at ${redact(url)}: ${(error as Error).message}; check DATABASE_URL`);
+  }
+  return {
+    kind: "postgres",
+    pool,
+    location: redact(url),
+    async close() {
+      await pool.end();
+    },
+  };
+}
+
+/** Opens PostgreSQL when a URL is given, otherwise the embedded database. */
+export async function openDatabase(options: DatabaseOptions): Promise<Database> {
+  if (options.url !== undefined && options.url !== "") return openPostgres(options.url);
+  return openEmbedded(options.dataDir ?? path.resolve(".suture", "pgdata"));
+}
+
+/** Runs `work` inside one transaction on one client, rolling back on error. */
+export async function withTransaction<T>(db: Database, work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+  const client = await db.pool.connect();
+  try {
+    await client.query("BEGIN");
+    const result = await work(client);
+    await client.query("COMMIT");
+    return result;
+  } catch (error) {
+    await client.query("ROLLBACK");
+    throw error;
+  } finally {
+    client.release();
+  }
+}

@@ -1,0 +1,288 @@
+import type { Alert } from "../alerts/alert.js";
+import type { Database } from "./database.js";
+
+/** Lifecycle states of an incident row. */
+export type IncidentStatus = "open" | "running" | "resolved" | "escalated" | "closed_no_action";
+
+/** An incident as stored. */
+export interface IncidentRow {
+  id: string;
+  fingerprint: string;
+  alert_name: string;
+  service: string;
+  severity: string;
+  status: IncidentStatus;
+  scenario: string | null;
+  environment_id: string | null;
+  summary: string | null;
+  brief: unknown;
+  opened_at: Date;
+  updated_at: Date;
+  closed_at: Date | null;
+}
+
+/** An action as stored. */
+export interface ActionRow {
+  id: number;
+  incident_id: string;
+  attempt: number;
+  kind: "remediation" | "rollback";
+  tool: string;
+  params: Record<string, unknown>;
+  risk: string;
+  action_class: string;
+  target_service: string | null;
+  idempotency_key: string;
+  status: "registered" | "executing" | "succeeded" | "failed";
+  rollback_call: { tool: string; params: Record<string, unknown> } | null;
+  rollback_of: number | null;
+  before_signals: unknown;
+  after_signals: unknown;
+  error: string | null;
+  created_at: Date;
+  executed_at: Date | null;
+  finished_at: Date | null;
+}
+
+/** An audit entry as stored. */
+export interface AuditRow {
+  id: number;
+  incident_id: string | null;
+  at: Date;
+  env_time: Date | null;
+  actor: string;
+  kind: string;
+  summary: string;
+  detail: unknown;
+}
+
+/** A new audit entry. `dedupeKey` makes a re-run step's entry land once. */
+export interface AuditEntry {
+  incidentId: string;
+  actor: string;
+  kind: string;
+  summary: string;
+  detail?: unknown;
+  envTime?: number;
+  dedupeKey?: string;
+}
+
+/** A remediation or rollback about to be registered. */
+export interface NewAction {
+  incidentId: string;
+  attempt: number;
+  kind: "remediation" | "rollback";
+  tool: string;
+  params: Record<string, unknown>;
+  risk: string;
+  actionClass: string;
+  targetService?: string;
+  idempotencyKey: string;
+  rollbackCall?: { tool: string; params: Record<string, unknown> } | null;
+  rollbackOf?: number;
+  beforeSignals?: unknown;
+}
+
+const ACTION_COLUMNS = `id::int AS id, incident_id, attempt, kind, tool, params, risk, action_class, target_service,
+  idempotency_key, status, rollback_call, rollback_of::int AS rollback_of, before_signals, after_signals, error,
+  created_at, executed_at, finished_at`;
+
+/** Thrown when an incident id is not in the database. */
+export class UnknownIncidentError extends Error {
+  constructor(id: string) {
+    super(`unknown incident "${id}"; list incidents with \`suture incidents\``);
+    this.name = "UnknownIncidentError";
+  }
+}
+
+/** Reads and writes incidents, alerts, actions, the audit log and environment snapshots. */
+export class IncidentStore {
+  constructor(private readonly db: Database) {}
+
+  /** Opens an incident row for an alert (no-op if it exists). */
+  async createIncident(input: { id: string; alert: Alert; scenario?: string; environmentId?: string }): Promise<void> {
+    await this.db.pool.query(
+      `INSERT INTO incidents (id, fingerprint, alert_name, service, severity, status, scenario, environment_id)
+       VALUES ($1, $2, $3, $4, $5, 'open', $6, $7) ON CONFLICT (id) DO NOTHING`,
+      [
+        input.id,
+        input.alert.fingerprint,
+        input.alert.name,
+        input.alert.service,
+        input.alert.severity,
+        input.scenario ?? null,
+        input.environmentId ?? null,
+      ],
+    );
+  }
+
+  /** Stores one alert notification verbatim, optionally attached to an incident. */
+  async recordAlert(input: { incidentId?: string; alert: Alert; rawBody: string; endsAt?: string }): Promise<number> {
+    const result = await this.db.pool.query<{ id: number }>(
+      `INSERT INTO alerts (incident_id, source, fingerprint, alert_name, status, starts_at, ends_at, raw_body, normalized)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id::int AS id`,
+      [
+        input.incidentId ?? null,
+        input.alert.source,
+        input.alert.fingerprint,
+        input.alert.name,
+        input.alert.status,
+        input.alert.startsAt,
+        input.endsAt ?? null,
+        input.rawBody,
+        JSON.stringify(input.alert),
+      ],
+    );
+    const row = result.rows[0];
+    if (row === undefined) throw new Error("alert insert returned no id");
+    return row.id;
+  }
+
+  /** Notifications for one fingerprint whose alert started at or after `since`, oldest first. */
+  async alertHistory(fingerprint: string, since: Date): Promise<Array<{ status: string; startsAt: Date }>> {
+    const result = await this.db.pool.query<{ status: string; starts_at: Date }>(
+      `SELECT status, starts_at FROM alerts WHERE fingerprint = $1 AND starts_at >= $2 ORDER BY starts_at, id`,
+      [fingerprint, since],
+    );
+    return result.rows.map((r) => ({ status: r.status, startsAt: r.starts_at }));
+  }
+
+  /** Updates an incident's status, and its summary and brief when given. */
+  async setIncidentStatus(id: string, status: IncidentStatus, summary?: string, brief?: unknown): Promise<void> {
+    const terminal = status === "resolved" || status === "escalated" || status === "closed_no_action";
+    await this.db.pool.query(
+      `UPDATE incidents SET status = $2, summary = COALESCE($3, summary), brief = COALESCE($4, brief),
+         updated_at = now(), closed_at = CASE WHEN $5 THEN COALESCE(closed_at, now()) ELSE NULL END
+       WHERE id = $1`,
+      [id, status, summary ?? null, brief === undefined ? null : JSON.stringify(brief), terminal],
+    );
+  }
+
+  /** One incident, or an {@link UnknownIncidentError}. */
+  async getIncident(id: string): Promise<IncidentRow> {
+    const result = await this.db.pool.query<IncidentRow>("SELECT * FROM incidents WHERE id = $1", [id]);
+    const row = result.rows[0];
+    if (row === undefined) throw new UnknownIncidentError(id);
+    return row;
+  }
+
+  /** Most recent incidents first. */
+  async listIncidents(limit = 50): Promise<IncidentRow[]> {
+    const result = await this.db.pool.query<IncidentRow>(
+      "SELECT * FROM incidents ORDER BY opened_at DESC, id DESC LIMIT $1",
+      [limit],
+    );
+    return result.rows;
+  }
+
+  /** Appends to the audit log; an entry whose dedupe key already exists is not written again. */
+  async audit(entry: AuditEntry): Promise<void> {
+    await this.db.pool.query(
+      `INSERT INTO audit_log (incident_id, actor, kind, summary, detail, env_time, dedupe_key)
+       VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (dedupe_key) DO NOTHING`,
+      [
+        entry.incidentId,
+        entry.actor,
+        entry.kind,
+        entry.summary,
+        JSON.stringify(entry.detail ?? {}),
+        entry.envTime === undefined ? null : new Date(entry.envTime),
+        entry.dedupeKey ?? null,
+      ],
+    );
+  }
+
+  /** The audit trail of one incident, in order. */
+  async auditFor(incidentId: string): Promise<AuditRow[]> {
+    const result = await this.db.pool.query<AuditRow>(
+      "SELECT id::int AS id, incident_id, at, env_time, actor, kind, summary, detail FROM audit_log WHERE incident_id = $1 ORDER BY id",
+      [incidentId],
+    );
+    return result.rows;
+  }
+
+  /** The action registered under an idempotency key, if any. */
+  async findActionByKey(key: string): Promise<ActionRow | undefined> {
+    const result = await this.db.pool.query<ActionRow>(
+      `SELECT ${ACTION_COLUMNS} FROM actions WHERE idempotency_key = $1`,
+      [key],
+    );
+    return result.rows[0];
+  }
+
+  /**
+   * Registers an action (status `registered`) unless its idempotency key exists; returns the row
+   * either way, so a re-run step sees what the first run did.
+   */
+  async registerAction(action: NewAction): Promise<ActionRow> {
+    await this.db.pool.query(
+      `INSERT INTO actions (incident_id, attempt, kind, tool, params, risk, action_class, target_service,
+         idempotency_key, status, rollback_call, rollback_of, before_signals)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'registered', $10, $11, $12)
+       ON CONFLICT (idempotency_key) DO NOTHING`,
+      [
+        action.incidentId,
+        action.attempt,
+        action.kind,
+        action.tool,
+        JSON.stringify(action.params),
+        action.risk,
+        action.actionClass,
+        action.targetService ?? null,
+        action.idempotencyKey,
+        action.rollbackCall === undefined || action.rollbackCall === null ? null : JSON.stringify(action.rollbackCall),
+        action.rollbackOf ?? null,
+        action.beforeSignals === undefined ? null : JSON.stringify(action.beforeSignals),
+      ],
+    );
+    const row = await this.findActionByKey(action.idempotencyKey);
+    if (row === undefined) throw new Error(`action ${action.idempotencyKey} vanished after insert`);
+    return row;
+  }
+
+  /** Marks an action as about to run. */
+  async markExecuting(id: number): Promise<void> {
+    await this.db.pool.query("UPDATE actions SET status = 'executing', executed_at = now() WHERE id = $1", [id]);
+  }
+
+  /** Records the end of an action. */
+  async markFinished(id: number, status: "succeeded" | "failed", error?: string): Promise<void> {
+    await this.db.pool.query("UPDATE actions SET status = $2, error = $3, finished_at = now() WHERE id = $1", [
+      id,
+      status,
+      error ?? null,
+    ]);
+  }
+
+  /** Records the signals verify read after an action settled. */
+  async setAfterSignals(id: number, after: unknown): Promise<void> {
+    await this.db.pool.query("UPDATE actions SET after_signals = $2 WHERE id = $1", [id, JSON.stringify(after)]);
+  }
+
+  /** All actions of an incident, in order. */
+  async actionsFor(incidentId: string): Promise<ActionRow[]> {
+    const result = await this.db.pool.query<ActionRow>(
+      `SELECT ${ACTION_COLUMNS} FROM actions WHERE incident_id = $1 ORDER BY id`,
+      [incidentId],
+    );
+    return result.rows;
+  }
+
+  /** Saves a simulated environment's snapshot. */
+  async saveEnvironment(id: string, kind: string, spec: unknown, state: unknown): Promise<void> {
+    await this.db.pool.query(
+      `INSERT INTO environments (id, kind, spec, state) VALUES ($1, $2, $3, $4)
+       ON CONFLICT (id) DO UPDATE SET state = EXCLUDED.state, updated_at = now()`,
+      [id, kind, JSON.stringify(spec), JSON.stringify(state)],
+    );
+  }
+
+  /** Loads a simulated environment's snapshot. */
+  async loadEnvironment(id: string): Promise<{ kind: string; spec: unknown; state: unknown } | undefined> {
+    const result = await this.db.pool.query<{ kind: string; spec: unknown; state: unknown }>(
+      "SELECT kind, spec, state FROM environments WHERE id = $1",
+      [id],
+    );
+    return result.rows[0];
+  }
+}

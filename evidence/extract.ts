@@ -1,0 +1,342 @@
+import type { Alert } from "../alerts/alert.js";
+import type { Evidence, LogSignature, Signal } from "../graphs/state.js";
+import type {
+  ConsumerGroupState,
+  DeploymentRevision,
+  LogLine,
+  MetricName,
+  MetricSeries,
+  WorkloadDescription,
+} from "../tools/environment.js";
+import { badness, isAnomalous } from "./anomaly.js";
+import { round, summarizeSeries } from "./metrics.js";
+import { extractSignatures } from "./signatures.js";
+
+/** What the read tools returned for one service. */
+export interface ServiceObservations {
+  service: string;
+  role: "alerting" | "dependency";
+  workload?: WorkloadDescription;
+  deploys: DeploymentRevision[];
+  metrics: Partial<Record<MetricName, MetricSeries>>;
+  logs: LogLine[];
+  consumerGroups: ConsumerGroupState[];
+}
+
+/** Alert notifications seen for the same fingerprint, for flap detection. */
+export interface AlertHistorySummary {
+  firing: number;
+  resolved: number;
+  windowMinutes: number;
+}
+
+type Attrs = Evidence["attrs"];
+type FactDraft = Omit<Evidence, "id" | "attrs"> & { attrs?: Attrs };
+
+const MINUTE = 60_000;
+
+function changedFields(current: DeploymentRevision, previous: DeploymentRevision): string[] {
+  const changes: string[] = [];
+  if (current.image !== previous.image) changes.push("image");
+  if (JSON.stringify(current.env) !== JSON.stringify(previous.env)) changes.push("env");
+  if (current.memoryLimitMib !== previous.memoryLimitMib) changes.push("memory");
+  return changes;
+}
+
+function changedKeys(a: Record<string, string>, b: Record<string, string>): string[] {
+  const keys = new Set([...Object.keys(a), ...Object.keys(b)]);
+  return [...keys].filter((k) => a[k] !== b[k]).sort();
+}
+
+function workloadFacts(obs: ServiceObservations, now: number, alertService: string): FactDraft[] {
+  const facts: FactDraft[] = [];
+  const w = obs.workload;
+  if (w === undefined) return facts;
+  const s = obs.service;
+  const d = w.deployment;
+  facts.push({
+    key: "replicas.desired",
+    service: s,
+    value: d.desiredReplicas,
+    summary: `${s} deployment wants ${d.desiredReplicas} replicas, ${d.readyReplicas} ready`,
+    attrs: { ready: d.readyReplicas, memory_limit_mib: d.memoryLimitMib, revision: d.currentRevision },
+  });
+  const reasons = new Map<string, { count: number; revision: number; pod: string }>();
+  const terminations = new Map<string, number>();
+  let restarts = 0;
+  for (const pod of w.pods) {
+    restarts += pod.restarts;
+    if (pod.reason !== undefined) {
+      const r = reasons.get(pod.reason) ?? { count: 0, revision: pod.revision, pod: pod.name };
+      r.count += 1;
+      reasons.set(pod.reason, r);
+    }
+    if (pod.lastTerminationReason !== undefined) {
+      terminations.set(pod.lastTerminationReason, (terminations.get(pod.lastTerminationReason) ?? 0) + 1);
+    }
+  }
+  for (const [reason, r] of [...reasons.entries()].sort()) {
+    facts.push({
+      key: "pod.reason",
+      service: s,
+      value: reason,
+      summary: `${r.count} ${s} pod(s) in ${reason} (e.g. ${r.pod}, revision ${r.revision})`,
+      attrs: { count: r.count, revision: r.revision },
+    });
+  }
+  for (const [reason, count] of [...terminations.entries()].sort()) {
+    facts.push({
+      key: "pod.last_termination",
+      service: s,
+      value: reason,
+      summary: `${count} ${s} pod(s) last terminated with ${reason}`,
+      attrs: { count },
+    });
+  }
+  facts.push({ key: "pod.restarts", service: s, value: restarts, summary: `${s} pods restarted ${restarts} times in total` });
+  const events = new Map<string, { reason: string; type: string; message: string; count: number }>();
+  for (const e of w.events) {
+    const k = `${e.type}|${e.reason}`;
+    const existing = events.get(k);
+    if (existing === undefined) events.set(k, { reason: e.reason, type: e.type, message: e.message, count: e.count });
+    else existing.count += e.count;
+  }
+  for (const e of events.values()) {
+    facts.push({
+      key: "event.reason",
+      service: s,
+      value: e.reason,
+      summary: `${e.type} event ${e.reason} on ${s} ×${e.count}: ${e.message}`,
+      attrs: { type: e.type, message: e.message, count: e.count },
+    });
+  }
+  if (w.kubeService !== undefined) {
+    const ks = w.kubeService;
+    facts.push({
+      key: "service.port_mismatch",
+      service: s,
+      value: ks.targetPort !== d.containerPort,
+      summary:
+        ks.targetPort !== d.containerPort
+          ? `Service ${ks.name} targets port ${ks.targetPort} but ${s} containers listen on ${d.containerPort}`
+          : `Service ${ks.name} targets container port ${ks.targetPort}`,
+      attrs: { target_port: ks.targetPort, container_port: d.containerPort, port: ks.port },
+    });
+  }
+  for (const np of w.networkPolicies) {
+    const callers = np.allowIngressFrom;
+    const blocksAlerting = s !== alertService && !callers.includes(alertService);
+    facts.push({
+      key: "netpol.ingress",
+      service: s,
+      value: np.name,
+      summary: `NetworkPolicy ${np.name} selects ${s}, allows ingress from [${callers.join(", ")}], created ${Math.round((now - np.createdAt) / MINUTE)} min ago`,
+      attrs: {
+        deny_all: callers.length === 0,
+        blocks_alerting: blocksAlerting,
+        minutes_since: Math.round((now - np.createdAt) / MINUTE),
+      },
+    });
+  }
+  for (const cm of w.configMaps) {
+    const previous = [...cm.history].filter((h) => h.version < cm.version).sort((a, b) => b.version - a.version)[0];
+    if (previous === undefined) continue;
+    const keys = changedKeys(previous.data, cm.data);
+    facts.push({
+      key: "config.changed",
+      service: s,
+      value: Math.round((now - cm.updatedAt) / MINUTE),
+      summary: `ConfigMap ${cm.name} changed ${Math.round((now - cm.updatedAt) / MINUTE)} min ago (v${previous.version}→v${cm.version}, keys: ${keys.join(", ") || "none"})`,
+      attrs: {
+        configmap: cm.name,
+        version: cm.version,
+        previous_version: previous.version,
+        keys: keys.join(","),
+        changed_by: cm.history.find((h) => h.version === cm.version)?.changedBy ?? "unknown",
+      },
+    });
+  }
+  for (const cb of w.circuitBreakers) {
+    facts.push({
+      key: "breaker.state",
+      service: s,
+      value: cb.state,
+      summary: `circuit breaker ${cb.from}→${cb.to} is ${cb.state}${cb.openedAt !== undefined ? ` since ${Math.round((now - cb.openedAt) / MINUTE)} min` : ""}`,
+      attrs: { dependency: cb.to },
+    });
+  }
+  for (const disk of w.disks) {
+    const top = [...disk.topPaths].sort((a, b) => b.gib - a.gib)[0];
+    facts.push({
+      key: "disk.usage_pct",
+      service: s,
+      value: round(disk.usedPct),
+      summary: `${s} volume ${disk.mount} is ${round(disk.usedPct)}% full${top ? `; largest: ${top.path} (${round(top.gib)} GiB)` : ""}`,
+      attrs: { mount: disk.mount, top_path: top?.path ?? "", top_path_gib: round(top?.gib ?? 0), size_gib: disk.sizeGib },
+    });
+  }
+  for (const dep of w.dependencies) {
+    facts.push({ key: "topology.calls", service: s, value: dep, summary: `${s} calls ${dep}` });
+  }
+  return facts;
+}
+
+function deployFacts(obs: ServiceObservations, now: number): FactDraft[] {
+  const revisions = [...obs.deploys].sort((a, b) => a.revision - b.revision);
+  const current = obs.workload
+    ? revisions.find((r) => r.revision === obs.workload?.deployment.currentRevision)
+    : revisions[revisions.length - 1];
+  if (current === undefined) return [];
+  const previous = revisions.filter((r) => r.revision < current.revision).pop();
+  const minutes = Math.round((now - current.deployedAt) / MINUTE);
+  const changes = previous ? changedFields(current, previous) : [];
+  return [
+    {
+      key: "deploy.latest",
+      service: obs.service,
+      value: minutes,
+      summary: `${obs.service} revision ${current.revision} (${current.image}) rolled out ${minutes} min ago${previous ? `, replacing ${previous.revision} (changed: ${changes.join(", ") || "nothing visible"})` : ""}${current.changeCause ? `; cause: ${current.changeCause}` : ""}`,
+      attrs: {
+        revision: current.revision,
+        previous_revision: previous?.revision ?? -1,
+        has_previous: previous !== undefined,
+        image: current.image,
+        previous_image: previous?.image ?? "",
+        changes: changes.join(","),
+        memory_limit_mib: current.memoryLimitMib,
+      },
+    },
+  ];
+}
+
+function metricFacts(obs: ServiceObservations): { facts: FactDraft[]; signals: Signal[] } {
+  const facts: FactDraft[] = [];
+  const signals: Signal[] = [];
+  for (const [metric, series] of Object.entries(obs.metrics)) {
+    if (series === undefined) continue;
+    const summary = summarizeSeries(series);
+    if (summary === undefined) continue;
+    signals.push({ service: obs.service, metric, current: summary.current, baseline: summary.baseline });
+    const ratio = summary.baseline > 0 ? summary.current / summary.baseline : summary.current > 0 ? Infinity : 1;
+    const anomalous = isAnomalous(metric, summary.current, summary.baseline);
+    const attrs: Attrs = {
+      baseline: round(summary.baseline),
+      ratio: Number.isFinite(ratio) ? round(ratio) : 999,
+      slope_per_min: round(summary.slopePerMin),
+      max: round(summary.max),
+      anomalous,
+      role: obs.role,
+    };
+    facts.push({
+      key: `metric.${metric}`,
+      service: obs.service,
+      value: round(summary.current),
+      summary: `${obs.service} ${metric} ${round(summary.current)} (baseline ${round(summary.baseline)}, slope ${round(summary.slopePerMin)}/min)`,
+      attrs,
+    });
+    if (anomalous) {
+      facts.push({
+        key: "metric.anomalous",
+        service: obs.service,
+        value: metric,
+        summary: `${obs.service} ${metric} is abnormal: ${round(summary.current)} vs baseline ${round(summary.baseline)}`,
+        attrs: { ...attrs, badness: round(badness(metric, summary.current, summary.baseline)) },
+      });
+    }
+  }
+  return { facts, signals };
+}
+
+function kafkaFacts(obs: ServiceObservations): FactDraft[] {
+  return obs.consumerGroups.map((g) => {
+    const worst = [...g.partitions].sort((a, b) => b.lag - a.lag)[0];
+    const others = g.partitions.filter((p) => p !== worst);
+    const othersMax = Math.max(0, ...others.map((p) => p.lag));
+    return {
+      key: "kafka.lag",
+      service: obs.service,
+      value: g.totalLag,
+      summary: `${g.group} on ${g.topic}: lag ${g.totalLag}${worst ? `, worst partition ${worst.partition} (lag ${worst.lag}, committed offset ${worst.committedOffset})` : ""}, DLQ depth ${g.dlqDepth}`,
+      attrs: {
+        topic: g.topic,
+        group: g.group,
+        worst_partition: worst?.partition ?? -1,
+        worst_offset: worst?.committedOffset ?? -1,
+        worst_lag: worst?.lag ?? 0,
+        others_max_lag: othersMax,
+        dlq_depth: g.dlqDepth,
+        has_dlq: g.dlqTopic !== undefined,
+      },
+    };
+  });
+}
+
+function logFacts(obs: ServiceObservations, now: number): { facts: FactDraft[]; signatures: LogSignature[] } {
+  const signatures = extractSignatures(obs.logs);
+  const facts = signatures.slice(0, 25).map((sig) => ({
+    key: "log.signature",
+    service: obs.service,
+    value: sig.template,
+    summary: `${obs.service} ${sig.level} ×${sig.count}: ${sig.template}`,
+    attrs: {
+      level: sig.level,
+      count: sig.count,
+      sample: sig.sample.slice(0, 300),
+      minutes_since_first: Math.round((now - sig.firstSeen) / MINUTE),
+    },
+  }));
+  return { facts, signatures };
+}
+
+/** Everything perceive derives from the read tools: evidence facts, signatures, and signals. */
+export interface ExtractedEvidence {
+  evidence: Evidence[];
+  signatures: Record<string, LogSignature[]>;
+  signals: Signal[];
+}
+
+/**
+ * Turns raw observations into facts a rule (or a person) can cite: pod reasons, events,
+ * deploy and config changes, port and policy mismatches, abnormal metrics, log signatures.
+ * Facts of the alerting service come first so rules bind to it before its dependencies.
+ */
+export function extractEvidence(
+  alert: Alert,
+  observations: ServiceObservations[],
+  history: AlertHistorySummary,
+  now: number,
+): ExtractedEvidence {
+  const drafts: FactDraft[] = [
+    {
+      key: "alert.firing",
+      service: alert.service,
+      value: alert.name,
+      summary: `alert ${alert.name} (${alert.severity}) firing on ${alert.service}`,
+      attrs: { severity: alert.severity },
+    },
+    {
+      key: "alert.flaps",
+      service: alert.service,
+      value: history.resolved,
+      summary: `alert resolved and re-fired ${history.resolved} time(s) in the last ${history.windowMinutes} min`,
+      attrs: { firing: history.firing, window_minutes: history.windowMinutes },
+    },
+  ];
+  for (const [label, value] of Object.entries(alert.labels).sort()) {
+    drafts.push({ key: `alert.label.${label}`, service: alert.service, value, summary: `alert label ${label}=${value}` });
+  }
+  const signatures: Record<string, LogSignature[]> = {};
+  const signals: Signal[] = [];
+  const ordered = [...observations].sort((a, b) => (a.role === b.role ? 0 : a.role === "alerting" ? -1 : 1));
+  for (const obs of ordered) {
+    drafts.push(...workloadFacts(obs, now, alert.service), ...deployFacts(obs, now), ...kafkaFacts(obs));
+    const m = metricFacts(obs);
+    drafts.push(...m.facts);
+    signals.push(...m.signals);
+    const l = logFacts(obs, now);
+    drafts.push(...l.facts);
+    signatures[obs.service] = l.signatures;
+  }
+  const evidence = drafts.map((d, i) => ({ ...d, id: `ev-${i + 1}`, attrs: d.attrs ?? {} }));
+  return { evidence, signatures, signals };
+}

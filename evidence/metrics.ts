@@ -1,0 +1,64 @@
+import type { MetricPoint, MetricSeries } from "../tools/environment.js";
+
+/** A series reduced to what a human reads off a graph: now, before, and where it is heading. */
+export interface MetricSummary {
+  current: number;
+  baseline: number;
+  /** Change per minute over the recent points (least squares). */
+  slopePerMin: number;
+  max: number;
+  min: number;
+}
+
+function median(values: number[]): number {
+  if (values.length === 0) return 0;
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1 ? (sorted[mid] ?? 0) : ((sorted[mid - 1] ?? 0) + (sorted[mid] ?? 0)) / 2;
+}
+
+/** Least-squares slope of the points, per minute. */
+export function slopePerMinute(points: MetricPoint[]): number {
+  if (points.length < 2) return 0;
+  const t0 = points[0]?.t ?? 0;
+  const xs = points.map((p) => (p.t - t0) / 60_000);
+  const ys = points.map((p) => p.v);
+  const mx = xs.reduce((a, b) => a + b, 0) / xs.length;
+  const my = ys.reduce((a, b) => a + b, 0) / ys.length;
+  let num = 0;
+  let den = 0;
+  for (let i = 0; i < xs.length; i++) {
+    const dx = (xs[i] ?? 0) - mx;
+    num += dx * ((ys[i] ?? 0) - my);
+    den += dx * dx;
+  }
+  return den === 0 ? 0 : num / den;
+}
+
+/**
+ * Summarizes a series: `current` is the mean of the last three points (smooths one noisy
+ * sample), `baseline` the median of the oldest third of the window (before most incidents
+ * start), slope over the last ten points.
+ */
+export function summarizeSeries(series: MetricSeries): MetricSummary | undefined {
+  const points = series.points;
+  if (points.length === 0) return undefined;
+  const recent = points.slice(-3);
+  const current = recent.reduce((a, p) => a + p.v, 0) / recent.length;
+  const oldest = points.slice(0, Math.max(1, Math.floor(points.length / 3)));
+  return {
+    current,
+    baseline: median(oldest.map((p) => p.v)),
+    slopePerMin: slopePerMinute(points.slice(-10)),
+    max: Math.max(...points.map((p) => p.v)),
+    min: Math.min(...points.map((p) => p.v)),
+  };
+}
+
+/** Rounds for display and evidence, keeping small rates readable. */
+export function round(value: number): number {
+  if (!Number.isFinite(value)) return value;
+  const magnitude = Math.abs(value);
+  const digits = magnitude >= 100 ? 0 : magnitude >= 1 ? 2 : 4;
+  return Number(value.toFixed(digits));
+}

@@ -1,0 +1,34 @@
+import { z } from "zod";
+import type { IncidentStore } from "../db/incident-store.js";
+import type { Notifier } from "../notify/notifier.js";
+import type { PolicyEngine } from "../policy/policy.js";
+import type { Reasoner } from "../reasoners/reasoner.js";
+import type { Clock } from "../tools/clock.js";
+import type { EnvironmentAdapter } from "../tools/environment.js";
+import type { ToolRegistry } from "../tools/registry.js";
+
+/**
+ * The services every node receives through the graph's runtime context. Declared as a zod
+ * object so the graph is typed with it; the fields are live objects, checked by TypeScript
+ * rather than parsed.
+ */
+export const SutureContextSchema = z.object({
+  env: z.custom<EnvironmentAdapter>(),
+  tools: z.custom<ToolRegistry>(),
+  reasoners: z.custom<Reasoner[]>(),
+  policy: z.custom<PolicyEngine>(),
+  clock: z.custom<Clock>(),
+  store: z.custom<IncidentStore>(),
+  notifier: z.custom<Notifier>(),
+});
+
+/** The services every node receives through the graph's runtime context. */
+export type SutureContext = z.infer<typeof SutureContextSchema>;
+
+/** Reads the runtime context, failing with a clear message when a caller forgot to pass it. */
+export function requireContext(runtime: { context?: SutureContext | undefined }): SutureContext {
+  if (runtime.context === undefined) {
+    throw new Error("graph invoked without runtime context; pass { context: SutureContext } to invoke/stream");
+  }
+  return runtime.context;
+}

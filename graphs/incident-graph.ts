@@ -1,0 +1,48 @@
+import { END, START, StateGraph, type BaseCheckpointSaver } from "@langchain/langgraph";
+import { act } from "../nodes/act.js";
+import { diagnose } from "../nodes/diagnose.js";
+import { escalate } from "../nodes/escalate.js";
+import { perceive } from "../nodes/perceive.js";
+import { policyCheck } from "../nodes/policy-check.js";
+import { verify } from "../nodes/verify.js";
+import { SutureContextSchema } from "./context.js";
+import { IncidentState } from "./state.js";
+
+/**
+ * The incident graph, as drawn in DESIGN.md:
+ *
+ *   alert → perceive → diagnose ─(confident)→ policy-check ─allow→ act → verify
+ *                         │                        └─needs approval / deny→ escalate
+ *                         ├─(below threshold)→ escalate
+ *                         └─(no fault)→ END
+ *   verify: recovered → END · not recovered, untried candidate → diagnose · worse → rollback → escalate
+ */
+export function buildIncidentGraph() {
+  return (
+    new StateGraph(IncidentState, { context: SutureContextSchema })
+      // Gather metrics, logs, workload state and deploys with read-only tools; reduce to evidence.
+      .addNode("perceive", perceive)
+      // Rank hypotheses from the reasoners and route on confidence.
+      .addNode("diagnose", diagnose, { ends: ["policy-check", "escalate", END] })
+      // Deterministic policy: allow, needs approval, or deny.
+      .addNode("policy-check", policyCheck, { ends: ["act", "escalate"] })
+      // Register the rollback, then execute the allowed call once.
+      .addNode("act", act)
+      // Wait the settle interval and compare signals; resolve, replan, or roll back.
+      .addNode("verify", verify, { ends: ["diagnose", "escalate", END] })
+      // Write the brief and notify a human.
+      .addNode("escalate", escalate)
+      .addEdge(START, "perceive")
+      .addEdge("perceive", "diagnose")
+      .addEdge("act", "verify")
+      .addEdge("escalate", END)
+  );
+}
+
+/** Compiles the incident graph with a checkpointer (PostgresSaver in production, MemorySaver in benchmarks). */
+export function compileIncidentGraph(checkpointer: BaseCheckpointSaver) {
+  return buildIncidentGraph().compile({ checkpointer });
+}
+
+/** The compiled incident graph type. */
+export type IncidentGraph = ReturnType<typeof compileIncidentGraph>;

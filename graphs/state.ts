@@ -1,0 +1,203 @@
+import { ReducedValue, StateSchema } from "@langchain/langgraph";
+import { z } from "zod";
+import { AlertSchema } from "../alerts/alert.js";
+
+/** A tool call proposed or made by Suture. */
+export const ToolCallSchema = z.object({
+  tool: z.string(),
+  params: z.record(z.string(), z.unknown()),
+});
+
+/** One normalized error signature reduced from log lines. */
+export const LogSignatureSchema = z.object({
+  template: z.string(),
+  level: z.string(),
+  count: z.number().int(),
+  firstSeen: z.number(),
+  lastSeen: z.number(),
+  sample: z.string(),
+});
+/** A normalized log signature. */
+export type LogSignature = z.infer<typeof LogSignatureSchema>;
+
+/** One piece of evidence gathered by perceive; reasoners cite it by `id`. */
+export const EvidenceSchema = z.object({
+  id: z.string(),
+  /** Fact key, e.g. `pod.reason`, `log.signature`, `deploy.minutes_since`. */
+  key: z.string(),
+  service: z.string(),
+  value: z.union([z.string(), z.number(), z.boolean()]),
+  summary: z.string(),
+  /** Structured details a remediation template may use (e.g. the previous revision). */
+  attrs: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()])).default({}),
+});
+/** A fact with an id, e.g. `{ key: "pod.reason", value: "OOMKilled" }`. */
+export type Evidence = z.infer<typeof EvidenceSchema>;
+
+/** Latest value and pre-incident baseline of one signal. */
+export const SignalSchema = z.object({
+  service: z.string(),
+  metric: z.string(),
+  current: z.number(),
+  baseline: z.number(),
+});
+/** A signal reading. */
+export type Signal = z.infer<typeof SignalSchema>;
+
+/** The signals Suture watches for an incident, read at one instant. */
+export const SignalSnapshotSchema = z.object({
+  at: z.number(),
+  signals: z.array(SignalSchema),
+});
+/** A snapshot of watched signals. */
+export type SignalSnapshot = z.infer<typeof SignalSnapshotSchema>;
+
+/** A recorded read-tool call and its result, so a replay sees the same evidence. */
+export const ToolObservationSchema = z.object({
+  tool: z.string(),
+  params: z.record(z.string(), z.unknown()),
+  at: z.number(),
+  ok: z.boolean(),
+  /** Short description of the result (the full result is kept in `result`). */
+  summary: z.string(),
+  result: z.unknown(),
+});
+/** A recorded read-tool call. */
+export type ToolObservation = z.infer<typeof ToolObservationSchema>;
+
+/** What perceive assembled: the alert's world, reduced to evidence. */
+export const IncidentContextSchema = z.object({
+  services: z.array(z.string()),
+  evidence: z.array(EvidenceSchema),
+  signatures: z.record(z.string(), z.array(LogSignatureSchema)),
+  observations: z.array(ToolObservationSchema),
+  snapshot: SignalSnapshotSchema,
+  gatheredAt: z.number(),
+});
+/** The incident context. */
+export type IncidentContext = z.infer<typeof IncidentContextSchema>;
+
+/** A remediation a hypothesis proposes, in preference order. */
+export const RemediationCandidateSchema = z.object({
+  call: ToolCallSchema,
+  rationale: z.string(),
+  /** Strategy key: tool + target, so the same strategy is never tried twice. */
+  strategy: z.string(),
+});
+/** A remediation candidate. */
+export type RemediationCandidate = z.infer<typeof RemediationCandidateSchema>;
+
+/** A ranked explanation of the alert. */
+export const HypothesisSchema = z.object({
+  id: z.string(),
+  faultClass: z.string(),
+  /** Category decides what may be automated, e.g. `security` is never acted on. */
+  category: z.string(),
+  title: z.string(),
+  confidence: z.number().min(0).max(1),
+  evidenceIds: z.array(z.string()),
+  reasoner: z.string(),
+  /** `act` proposes remediation; `no-action` closes; `escalate` hands over to a human. */
+  disposition: z.enum(["act", "no-action", "escalate"]),
+  candidates: z.array(RemediationCandidateSchema),
+  explanation: z.string(),
+});
+/** A hypothesis. */
+export type Hypothesis = z.infer<typeof HypothesisSchema>;
+
+/** What diagnose decided for this round. */
+export const DiagnosisSchema = z.object({
+  round: z.number().int(),
+  hypotheses: z.array(HypothesisSchema),
+  chosen: HypothesisSchema.nullable(),
+  proposal: RemediationCandidateSchema.nullable(),
+  confidence: z.number(),
+  decision: z.enum(["act", "no-action", "escalate"]),
+  reason: z.string(),
+});
+/** A diagnosis. */
+export type Diagnosis = z.infer<typeof DiagnosisSchema>;
+
+/** The policy's answer for one proposed call, with its reasons. */
+export const PolicyVerdictSchema = z.object({
+  outcome: z.enum(["allow", "needs_approval", "deny"]),
+  reasons: z.array(z.string()),
+  risk: z.string(),
+  call: ToolCallSchema,
+});
+/** A policy verdict. */
+export type PolicyVerdict = z.infer<typeof PolicyVerdictSchema>;
+
+/** One remediation attempt: what ran, the rollback registered, the signals before and after. */
+export const AttemptSchema = z.object({
+  number: z.number().int(),
+  call: ToolCallSchema,
+  strategy: z.string(),
+  actionClass: z.string(),
+  risk: z.string(),
+  idempotencyKey: z.string(),
+  actionId: z.number().int(),
+  rollback: ToolCallSchema.nullable(),
+  before: SignalSnapshotSchema,
+  executedAt: z.number(),
+  settleSeconds: z.number(),
+  status: z.enum(["executed", "failed"]),
+  error: z.string().optional(),
+  after: SignalSnapshotSchema.optional(),
+  verdict: z.enum(["recovered", "not_recovered", "worse"]).optional(),
+  rolledBack: z.boolean().default(false),
+});
+/** A remediation attempt. */
+export type Attempt = z.infer<typeof AttemptSchema>;
+
+/** One line of the incident's timeline, written by the node that decided it. */
+export const TimelineEntrySchema = z.object({
+  node: z.string(),
+  at: z.number(),
+  message: z.string(),
+});
+/** A timeline entry. */
+export type TimelineEntry = z.infer<typeof TimelineEntrySchema>;
+
+/** Where the incident ended, and why. */
+export const OutcomeSchema = z.object({
+  status: z.enum(["resolved", "escalated", "closed_no_action"]),
+  reason: z.string(),
+  at: z.number(),
+});
+/** An incident outcome. */
+export type Outcome = z.infer<typeof OutcomeSchema>;
+
+/** Merges attempts by number so a node can amend the attempt it owns. */
+function mergeAttempts(current: Attempt[], update: Attempt[]): Attempt[] {
+  const byNumber = new Map(current.map((a) => [a.number, a]));
+  for (const a of update) byNumber.set(a.number, a);
+  return [...byNumber.values()].sort((a, b) => a.number - b.number);
+}
+
+/** The incident graph's state; thread id = incident id. */
+export const IncidentState = new StateSchema({
+  incidentId: z.string(),
+  alert: AlertSchema,
+  context: IncidentContextSchema.nullable().default(null),
+  diagnosis: DiagnosisSchema.nullable().default(null),
+  diagnoses: new ReducedValue(z.array(DiagnosisSchema).default(() => []), {
+    inputSchema: z.array(DiagnosisSchema),
+    reducer: (current, update) => [...current, ...update],
+  }),
+  verdict: PolicyVerdictSchema.nullable().default(null),
+  attempts: new ReducedValue(z.array(AttemptSchema).default(() => []), {
+    inputSchema: z.array(AttemptSchema),
+    reducer: mergeAttempts,
+  }),
+  timeline: new ReducedValue(z.array(TimelineEntrySchema).default(() => []), {
+    inputSchema: z.array(TimelineEntrySchema),
+    reducer: (current, update) => [...current, ...update],
+  }),
+  outcome: OutcomeSchema.nullable().default(null),
+});
+
+/** The full incident state. */
+export type IncidentStateValue = typeof IncidentState.State;
+/** A partial update a node returns. */
+export type IncidentStateUpdate = typeof IncidentState.Update;

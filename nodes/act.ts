@@ -1,0 +1,64 @@
+import type { Runtime } from "@langchain/langgraph";
+import { readSnapshot } from "../evidence/snapshot.js";
+import { requireContext, type SutureContext } from "../graphs/context.js";
+import type { Attempt, IncidentStateUpdate, IncidentStateValue } from "../graphs/state.js";
+import { executeOnce, idempotencyKey } from "../tools/executor.js";
+import { Observer } from "../tools/observer.js";
+
+/**
+ * act: snapshots the watched signals, registers the action and its rollback, then executes the
+ * allowed call exactly once (the idempotency key is checked before execution, so a resumed or
+ * retried step never runs it twice).
+ */
+export async function act(state: IncidentStateValue, runtime: Runtime<SutureContext>): Promise<IncidentStateUpdate> {
+  const ctx = requireContext(runtime);
+  const verdict = state.verdict;
+  const diagnosis = state.diagnosis;
+  if (verdict?.outcome !== "allow" || diagnosis?.proposal == null || state.context === null) {
+    throw new Error("act reached without an allow verdict for the proposed call; only policy-check may send work here");
+  }
+  const number = state.attempts.length + 1;
+  const call = verdict.call;
+  const tool = ctx.tools.get(call.tool);
+  const key = idempotencyKey(state.incidentId, `attempt-${number}`, call);
+  const existing = await ctx.store.findActionByKey(key);
+  const before =
+    existing?.before_signals != null
+      ? (existing.before_signals as Attempt["before"])
+      : await readSnapshot(new Observer(ctx.tools, ctx.env, ctx.clock), state.context.snapshot.signals, ctx.clock.now());
+  const result = await executeOnce(
+    { incidentId: state.incidentId, attempt: number, kind: "remediation", call, key, beforeSignals: before },
+    ctx,
+  );
+  const now = ctx.clock.now();
+  const attempt: Attempt = {
+    number,
+    call,
+    strategy: diagnosis.proposal.strategy,
+    actionClass: tool.actionClass,
+    risk: tool.risk,
+    idempotencyKey: key,
+    actionId: result.action.id,
+    rollback: result.action.rollback_call,
+    before,
+    executedAt: now,
+    settleSeconds: tool.settleSeconds,
+    status: result.error === undefined ? "executed" : "failed",
+    ...(result.error !== undefined ? { error: result.error } : {}),
+    rolledBack: false,
+  };
+  const what = `${call.tool} ${JSON.stringify(call.params)}`;
+  const message = result.error
+    ? `attempt ${number}: ${what} failed: ${result.error}`
+    : `attempt ${number}: executed ${what}${result.executedNow ? "" : " (already executed before a restart; not run again)"}; rollback registered: ${attempt.rollback ? `${attempt.rollback.tool} ${JSON.stringify(attempt.rollback.params)}` : "none (not reversible)"}`;
+  await ctx.store.audit({
+    incidentId: state.incidentId,
+    actor: "act",
+    kind: "action",
+    summary: message,
+    detail: { attempt, idempotencyKey: key, executedNow: result.executedNow },
+    envTime: now,
+    dedupeKey: `${state.incidentId}:act:${number}`,
+  });
+  return { attempts: [attempt], timeline: [{ node: "act", at: now, message }] };
+}

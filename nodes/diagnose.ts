@@ -1,0 +1,114 @@
+import { Command, END, type Runtime } from "@langchain/langgraph";
+import { requireContext, type SutureContext } from "../graphs/context.js";
+import type { Diagnosis, Hypothesis, IncidentStateValue, RemediationCandidate } from "../graphs/state.js";
+import { finishIncident } from "../briefs/finish.js";
+
+/** Where diagnose sends the incident next. */
+export type DiagnoseRoute = "policy-check" | "escalate" | typeof END;
+
+interface Choice {
+  hypothesis: Hypothesis | null;
+  proposal: RemediationCandidate | null;
+  confidence: number;
+  decision: Diagnosis["decision"];
+  reason: string;
+}
+
+/**
+ * Picks what to do from ranked hypotheses: a hypothesis that must go to a human wins if it is
+ * credible; otherwise the best untried remediation of the best actionable hypothesis; when
+ * nothing explains the alert well enough, escalate rather than guess.
+ */
+export function choose(hypotheses: Hypothesis[], tried: Set<string>, escalateBelow: number, attemptsLeft: number): Choice {
+  const credible = hypotheses.filter((h) => h.confidence >= escalateBelow);
+  const mustEscalate = credible.find((h) => h.disposition === "escalate");
+  if (mustEscalate !== undefined) {
+    return {
+      hypothesis: mustEscalate,
+      proposal: null,
+      confidence: mustEscalate.confidence,
+      decision: "escalate",
+      reason: `${mustEscalate.title} (${mustEscalate.category}) is handled by humans, never automatically`,
+    };
+  }
+  const top = hypotheses[0];
+  if (top === undefined) {
+    return { hypothesis: null, proposal: null, confidence: 0, decision: "escalate", reason: "no rule or evidence explains the alert" };
+  }
+  if (top.disposition === "no-action" && top.confidence >= escalateBelow) {
+    return { hypothesis: top, proposal: null, confidence: top.confidence, decision: "no-action", reason: top.title };
+  }
+  if (attemptsLeft <= 0) {
+    return { hypothesis: top, proposal: null, confidence: top.confidence, decision: "escalate", reason: "remediation attempts exhausted" };
+  }
+  for (const h of hypotheses.filter((x) => x.disposition === "act")) {
+    const candidate = h.candidates.find((c) => !tried.has(c.strategy));
+    if (candidate === undefined) continue;
+    if (h.confidence < escalateBelow) {
+      return {
+        hypothesis: h,
+        proposal: candidate,
+        confidence: h.confidence,
+        decision: "escalate",
+        reason: `best explanation "${h.title}" has confidence ${h.confidence.toFixed(2)}, below ${escalateBelow.toFixed(2)} needed to act`,
+      };
+    }
+    return { hypothesis: h, proposal: candidate, confidence: h.confidence, decision: "act", reason: `${h.title}: ${candidate.rationale}` };
+  }
+  return {
+    hypothesis: top,
+    proposal: null,
+    confidence: top.confidence,
+    decision: "escalate",
+    reason: tried.size > 0 ? "every proposed remediation was already tried" : `"${top.title}" has no remediation Suture may run`,
+  };
+}
+
+/**
+ * diagnose: asks every reasoner for hypotheses about the evidence (and what was already tried),
+ * then routes on confidence: act through policy-check, close with no action, or escalate.
+ */
+export async function diagnose(state: IncidentStateValue, runtime: Runtime<SutureContext>): Promise<Command<unknown, Record<string, unknown>, DiagnoseRoute>> {
+  const ctx = requireContext(runtime);
+  if (state.context === null) throw new Error("diagnose ran before perceive gathered a context");
+  const round = state.diagnoses.length + 1;
+  const results = await Promise.all(ctx.reasoners.map((r) => r.diagnose({ alert: state.alert, context: state.context!, attempts: state.attempts })));
+  const hypotheses = results.flat().sort((a, b) => b.confidence - a.confidence || a.id.localeCompare(b.id));
+  const tried = new Set(state.attempts.map((a) => a.strategy));
+  const policy = ctx.policy.policy;
+  const choice = choose(hypotheses, tried, policy.escalateBelow, policy.maxAttempts - state.attempts.length);
+  const diagnosis: Diagnosis = {
+    round,
+    hypotheses,
+    chosen: choice.hypothesis,
+    proposal: choice.proposal,
+    confidence: choice.confidence,
+    decision: choice.decision,
+    reason: choice.reason,
+  };
+  const now = ctx.clock.now();
+  const ranked = hypotheses
+    .slice(0, 3)
+    .map((h) => `${h.faultClass} ${h.confidence.toFixed(2)}`)
+    .join(", ");
+  const proposal = choice.proposal ? ` → propose ${choice.proposal.call.tool} ${JSON.stringify(choice.proposal.call.params)}` : "";
+  const message = `round ${round}: ${hypotheses.length} hypothesis(es) [${ranked || "none"}]; ${choice.decision}: ${choice.reason}${proposal}`;
+  await ctx.store.audit({
+    incidentId: state.incidentId,
+    actor: "diagnose",
+    kind: "diagnosis",
+    summary: message,
+    detail: diagnosis,
+    envTime: now,
+    dedupeKey: `${state.incidentId}:diagnose:${round}`,
+  });
+  const update = { diagnosis, diagnoses: [diagnosis], timeline: [{ node: "diagnose", at: now, message }] };
+  if (choice.decision === "act") return new Command({ update, goto: "policy-check" });
+  if (choice.decision === "escalate") return new Command({ update, goto: "escalate" });
+  const outcome = await finishIncident(ctx, { ...state, ...update, diagnoses: [...state.diagnoses, diagnosis], timeline: state.timeline }, {
+    status: "closed_no_action",
+    reason: choice.reason,
+    at: now,
+  });
+  return new Command({ update: { ...update, outcome }, goto: END });
+}

@@ -1,0 +1,33 @@
+import type { Runtime } from "@langchain/langgraph";
+import { finishIncident } from "../briefs/finish.js";
+import { requireContext, type SutureContext } from "../graphs/context.js";
+import type { IncidentStateUpdate, IncidentStateValue } from "../graphs/state.js";
+
+/** Why the incident reached escalate, from the last decision that sent it here. */
+function escalationReason(state: IncidentStateValue): string {
+  const last = state.attempts[state.attempts.length - 1];
+  if (last?.verdict === "worse") {
+    return `attempt ${last.number} (${last.call.tool}) made things worse${last.rolledBack ? " and was rolled back" : ""}`;
+  }
+  // A non-allow verdict always comes straight here, so it is the reason when the last round chose to act.
+  if (state.verdict !== null && state.verdict.outcome !== "allow" && state.diagnosis?.decision === "act") {
+    const word = state.verdict.outcome === "deny" ? "denied" : "needs human approval";
+    return `policy ${word} ${state.verdict.call.tool}: ${state.verdict.reasons[state.verdict.reasons.length - 1] ?? ""}`;
+  }
+  if (last !== undefined && last.verdict === "not_recovered") {
+    return `${state.attempts.length} attempt(s) did not recover the service and no untried remediation is left`;
+  }
+  return state.diagnosis?.reason ?? "escalated";
+}
+
+/**
+ * escalate: writes the brief (evidence chain, hypotheses with confidence, actions with
+ * before/after signals, rollbacks, the proposal awaiting a human) and notifies.
+ */
+export async function escalate(state: IncidentStateValue, runtime: Runtime<SutureContext>): Promise<IncidentStateUpdate> {
+  const ctx = requireContext(runtime);
+  const now = ctx.clock.now();
+  const reason = escalationReason(state);
+  const outcome = await finishIncident(ctx, state, { status: "escalated", reason, at: now });
+  return { outcome, timeline: [{ node: "escalate", at: now, message: `escalated to a human: ${reason}` }] };
+}

@@ -1,0 +1,81 @@
+import type { Runtime } from "@langchain/langgraph";
+import { extractEvidence, type ServiceObservations } from "../evidence/extract.js";
+import { anomalousSignals } from "../evidence/snapshot.js";
+import { requireContext, type SutureContext } from "../graphs/context.js";
+import type { IncidentStateUpdate, IncidentStateValue } from "../graphs/state.js";
+import { METRIC_NAMES } from "../tools/environment.js";
+import { Observer } from "../tools/observer.js";
+
+/** Minutes of metrics perceive reads: long enough to hold a pre-incident baseline. */
+const METRIC_WINDOW_MINUTES = 90;
+/** Log lines read per service before reduction to signatures. */
+const LOG_LINES = 400;
+/** How far back alert notifications count towards flapping. */
+const FLAP_WINDOW_MINUTES = 60;
+
+async function observeService(observer: Observer, service: string, role: ServiceObservations["role"]): Promise<ServiceObservations> {
+  const [workload, deploys, logs, consumerGroups, ...series] = await Promise.all([
+    observer.describeWorkload(service),
+    observer.deployHistory(service),
+    observer.tailLogs(service, LOG_LINES),
+    observer.consumerLag(service),
+    ...METRIC_NAMES.map((m) => observer.queryMetric(service, m, METRIC_WINDOW_MINUTES)),
+  ]);
+  const metrics: ServiceObservations["metrics"] = {};
+  for (const s of series) if (s !== undefined && s.points.length > 0) metrics[s.metric] = s;
+  return {
+    service,
+    role,
+    ...(workload !== undefined ? { workload } : {}),
+    deploys: deploys ?? [],
+    metrics,
+    logs: logs ?? [],
+    consumerGroups: consumerGroups ?? [],
+  };
+}
+
+/**
+ * perceive: gathers the alert's world with read-only tools run in parallel (the alerting
+ * workload and the services it calls), records every result for replay, and reduces it to
+ * evidence. Reads only, so it is safe to run again.
+ */
+export async function perceive(state: IncidentStateValue, runtime: Runtime<SutureContext>): Promise<IncidentStateUpdate> {
+  const ctx = requireContext(runtime);
+  const observer = new Observer(ctx.tools, ctx.env, ctx.clock);
+  const now = ctx.clock.now();
+  const alerting = await observeService(observer, state.alert.service, "alerting");
+  const dependencies = alerting.workload?.dependencies ?? [];
+  const others = await Promise.all(dependencies.map((d) => observeService(observer, d, "dependency")));
+  const since = new Date(new Date(state.alert.startsAt).getTime() - FLAP_WINDOW_MINUTES * 60_000);
+  const history = await ctx.store.alertHistory(state.alert.fingerprint, since);
+  const extracted = extractEvidence(
+    state.alert,
+    [alerting, ...others],
+    {
+      firing: history.filter((h) => h.status === "firing").length,
+      resolved: history.filter((h) => h.status === "resolved").length,
+      windowMinutes: FLAP_WINDOW_MINUTES,
+    },
+    now,
+  );
+  const snapshot = { at: now, signals: extracted.signals };
+  const abnormal = anomalousSignals(snapshot).map((s) => `${s.service} ${s.metric}`);
+  const failed = observer.observations.filter((o) => !o.ok);
+  const message =
+    `read ${observer.observations.length} tool results from ${1 + others.length} service(s) ` +
+    `(${[state.alert.service, ...dependencies].join(", ")}); ${extracted.evidence.length} facts; ` +
+    `abnormal: ${abnormal.length > 0 ? abnormal.join(", ") : "none"}` +
+    (failed.length > 0 ? `; ${failed.length} read(s) failed: ${failed[0]?.summary ?? ""}` : "");
+  await ctx.store.setIncidentStatus(state.incidentId, "running");
+  return {
+    context: {
+      services: [state.alert.service, ...dependencies],
+      evidence: extracted.evidence,
+      signatures: extracted.signatures,
+      observations: observer.observations,
+      snapshot,
+      gatheredAt: now,
+    },
+    timeline: [{ node: "perceive", at: now, message }],
+  };
+}

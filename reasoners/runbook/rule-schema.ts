@@ -1,0 +1,81 @@
+import { z } from "zod";
+
+const Scalar = z.union([z.string(), z.number(), z.boolean()]);
+
+/** A comparison applied to a fact's value or to one of its attributes. */
+export const PredicateSchema = z
+  .object({
+    eq: Scalar.optional(),
+    ne: Scalar.optional(),
+    in: z.array(Scalar).optional(),
+    gt: z.number().optional(),
+    gte: z.number().optional(),
+    lt: z.number().optional(),
+    lte: z.number().optional(),
+    matches: z.string().optional(),
+  })
+  .strict();
+/** A predicate. */
+export type Predicate = z.infer<typeof PredicateSchema>;
+
+/**
+ * One condition: a fact with `key` whose value satisfies the predicate, on a service chosen by
+ * `service` (`$alert`, `$<binding>` for a service bound earlier, or a role), optionally bound to a
+ * name so later conditions and remediation templates can use it.
+ */
+export const ConditionSchema = PredicateSchema.extend({
+  fact: z.string().min(1),
+  service: z.string().optional(),
+  not_service: z.string().optional(),
+  attrs: z.record(z.string(), PredicateSchema).optional(),
+  bind: z.string().regex(/^[a-z][a-z0-9_]*$/, "expected a lower-case identifier").optional(),
+}).strict();
+/** A condition. */
+export type Condition = z.infer<typeof ConditionSchema>;
+
+/** A condition that moves confidence when it holds. */
+export const WeightedConditionSchema = ConditionSchema.extend({
+  weight: z.number().min(-1).max(1),
+}).strict();
+/** A weighted condition. */
+export type WeightedCondition = z.infer<typeof WeightedConditionSchema>;
+
+/** A remediation template: tool name and parameters with `{{binding.field}}` placeholders. */
+export const RemediationTemplateSchema = z
+  .object({
+    tool: z.string().min(1),
+    params: z.record(z.string(), Scalar),
+    rationale: z.string().min(1),
+    /** Added to the hypothesis confidence when this candidate is proposed (e.g. a fallback). */
+    confidence_delta: z.number().min(-1).max(1).default(0),
+  })
+  .strict();
+/** A remediation template. */
+export type RemediationTemplate = z.infer<typeof RemediationTemplateSchema>;
+
+/** One runbook rule: when the evidence matches, a hypothesis with its remediations. */
+export const RuleSchema = z
+  .object({
+    id: z.string().regex(/^[a-z0-9][a-z0-9-]*$/, "expected a kebab-case id"),
+    title: z.string().min(1),
+    fault_class: z.string().min(1),
+    category: z.string().min(1),
+    disposition: z.enum(["act", "no-action", "escalate"]),
+    confidence: z.number().min(0).max(1),
+    when: z.array(ConditionSchema).min(1, "expected at least one condition"),
+    unless: z.array(ConditionSchema).default([]),
+    support: z.array(WeightedConditionSchema).default([]),
+    remediation: z.array(RemediationTemplateSchema).default([]),
+    explanation: z.string().min(1),
+    runbook: z.string().optional(),
+  })
+  .strict()
+  .refine((r) => r.disposition !== "act" || r.remediation.length > 0, {
+    message: "a rule with disposition act needs at least one remediation",
+    path: ["remediation"],
+  });
+/** A runbook rule. */
+export type Rule = z.infer<typeof RuleSchema>;
+
+/** A rules file: a list of rules. */
+export const RuleFileSchema = z.object({ rules: z.array(RuleSchema) }).strict();

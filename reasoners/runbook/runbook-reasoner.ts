@@ -1,0 +1,134 @@
+import { readdir, readFile } from "node:fs/promises";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { parse as parseYaml, YAMLParseError } from "yaml";
+import { formatZodError } from "../../config/errors.js";
+import type { Evidence, Hypothesis, RemediationCandidate } from "../../graphs/state.js";
+import type { Reasoner, ReasonerInput } from "../reasoner.js";
+import { findFact, matchAll, renderTemplate, TemplateError, type Bindings } from "./matcher.js";
+import { RuleFileSchema, type Rule } from "./rule-schema.js";
+
+/** The rules shipped with Suture. */
+export const DEFAULT_RULES_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..", "..", "rules");
+
+/** Thrown when a rules file cannot be read or does not match the rule schema. */
+export class InvalidRulesError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "InvalidRulesError";
+  }
+}
+
+/** Loads and validates every `*.yaml` rules file in a folder; rule ids must be unique. */
+export async function loadRules(dir: string = DEFAULT_RULES_DIR): Promise<Rule[]> {
+  const files = (await readdir(dir)).filter((f) => f.endsWith(".yaml") || f.endsWith(".yml")).sort();
+  const rules: Rule[] = [];
+  const seen = new Map<string, string>();
+  for (const file of files) {
+    const text = await readFile(path.join(dir, file), "utf8");
+    let data: unknown;
+    try {
+      data = parseYaml(text);
+    } catch (error) {
+      const where = error instanceof YAMLParseError && error.linePos ? `:${error.linePos[0].line}` : "";
+      throw new InvalidRulesError(`${file}${where}: ${(error as Error).message.split("\n")[0] ?? "invalid YAML"}`);
+    }
+    const parsed = RuleFileSchema.safeParse(data);
+    if (!parsed.success) throw new InvalidRulesError(formatZodError(parsed.error, `${file}: `));
+    for (const rule of parsed.data.rules) {
+      const previous = seen.get(rule.id);
+      if (previous !== undefined) throw new InvalidRulesError(`${file}: rule id "${rule.id}" is already defined in ${previous}`);
+      seen.set(rule.id, file);
+      rules.push(rule);
+    }
+  }
+  return rules;
+}
+
+function clamp(x: number): number {
+  return Math.max(0, Math.min(0.99, x));
+}
+
+/** Renders a rule's remediation templates; a template that cannot be filled is dropped with a note. */
+function renderCandidates(rule: Rule, bindings: Bindings): { candidates: RemediationCandidate[]; notes: string[] } {
+  const candidates: RemediationCandidate[] = [];
+  const notes: string[] = [];
+  for (const template of rule.remediation) {
+    try {
+      const params = Object.fromEntries(
+        Object.entries(template.params).map(([k, v]) => [k, renderTemplate(v, bindings)]),
+      );
+      const target = typeof params["service"] === "string" ? params["service"] : "";
+      candidates.push({
+        call: { tool: template.tool, params },
+        rationale: template.rationale,
+        strategy: `${template.tool}:${target}`,
+      });
+    } catch (error) {
+      if (!(error instanceof TemplateError)) throw error;
+      notes.push(`${template.tool} not proposed: ${error.message}`);
+    }
+  }
+  return { candidates, notes };
+}
+
+/**
+ * The offline reasoner: runbook rules (data files) matched against perceive's evidence. A rule
+ * yields a hypothesis when all `when` conditions hold and no `unless` condition does; `support`
+ * conditions move its confidence.
+ */
+export class RunbookReasoner implements Reasoner {
+  readonly name = "rules";
+
+  constructor(private readonly rules: Rule[]) {}
+
+  /** Builds a reasoner from the rules in a folder. */
+  static async fromDirectory(dir: string = DEFAULT_RULES_DIR): Promise<RunbookReasoner> {
+    return new RunbookReasoner(await loadRules(dir));
+  }
+
+  async diagnose(input: ReasonerInput): Promise<Hypothesis[]> {
+    const facts = input.context.evidence;
+    const alertService = input.alert.service;
+    const hypotheses: Hypothesis[] = [];
+    for (const rule of this.rules) {
+      const hypothesis = this.evaluate(rule, facts, alertService);
+      if (hypothesis !== undefined) hypotheses.push(hypothesis);
+    }
+    return hypotheses.sort((a, b) => b.confidence - a.confidence || a.id.localeCompare(b.id));
+  }
+
+  private evaluate(rule: Rule, facts: Evidence[], alertService: string): Hypothesis | undefined {
+    const match = matchAll(rule.when, facts, alertService);
+    if (match === undefined) return undefined;
+    for (const condition of rule.unless) {
+      if (findFact(condition, facts, match.bindings, alertService) !== undefined) return undefined;
+    }
+    let confidence = rule.confidence;
+    const evidenceIds = match.matched.map((f) => f.id);
+    const reasons: string[] = [];
+    for (const condition of rule.support) {
+      const fact = findFact(condition, facts, match.bindings, alertService);
+      if (fact === undefined) continue;
+      confidence += condition.weight;
+      if (!evidenceIds.includes(fact.id)) evidenceIds.push(fact.id);
+      reasons.push(`${condition.weight >= 0 ? "+" : ""}${condition.weight.toFixed(2)} ${fact.summary}`);
+    }
+    const { candidates, notes } = renderCandidates(rule, match.bindings);
+    const basis = match.matched.map((f) => f.summary).join("; ");
+    return {
+      id: `rules:${rule.id}`,
+      faultClass: rule.fault_class,
+      category: rule.category,
+      title: rule.title,
+      confidence: clamp(confidence),
+      evidenceIds,
+      reasoner: this.name,
+      disposition: rule.disposition,
+      candidates,
+      explanation: [rule.explanation.trim(), `Evidence: ${basis}.`, ...reasons.map((r) => `Support ${r}.`), ...notes]
+        .filter((s) => s.length > 0)
+        .join(" "),
+    };
+  }
+}

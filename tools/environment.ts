@@ -1,0 +1,211 @@
+/**
+ * The environment adapter contract: what Suture can observe about, and do to, a production
+ * system. The simulator (`tools/sim/`) implements it; real adapters (Kubernetes API,
+ * Prometheus HTTP API, Kafka admin) implement the same interface.
+ *
+ * Everything here is plain JSON-serializable data so that read-tool results can be recorded in
+ * graph state and replayed.
+ */
+
+/** Names of the time series every workload exposes. */
+export const METRIC_NAMES = [
+  "error_rate",
+  "latency_p99_ms",
+  "request_rate",
+  "memory_mib",
+  "cpu_cores",
+  "disk_usage_pct",
+  "consumer_lag",
+  "ready_replicas",
+] as const;
+
+/** A metric name from {@link METRIC_NAMES}. */
+export type MetricName = (typeof METRIC_NAMES)[number];
+
+/** One sample of a time series; `t` is epoch milliseconds on the environment's clock. */
+export interface MetricPoint {
+  t: number;
+  v: number;
+}
+
+/** A time series for one metric of one service. */
+export interface MetricSeries {
+  service: string;
+  metric: MetricName;
+  points: MetricPoint[];
+}
+
+/** One raw log line as the workload emitted it. */
+export interface LogLine {
+  t: number;
+  service: string;
+  pod: string;
+  level: "debug" | "info" | "warn" | "error" | "fatal";
+  message: string;
+}
+
+/** State of one pod, as `kubectl describe pod` would show it. */
+export interface PodStatus {
+  name: string;
+  phase: "Pending" | "Running" | "Succeeded" | "Failed" | "Unknown";
+  ready: boolean;
+  /** Current waiting/terminated reason, e.g. CrashLoopBackOff, ImagePullBackOff, OOMKilled. */
+  reason?: string;
+  restarts: number;
+  /** Reason of the last termination, e.g. OOMKilled, Error. */
+  lastTerminationReason?: string;
+  revision: number;
+  startedAt: number;
+}
+
+/** A Kubernetes event attached to the workload or its pods. */
+export interface KubeEvent {
+  t: number;
+  type: "Normal" | "Warning";
+  reason: string;
+  object: string;
+  message: string;
+  count: number;
+}
+
+/** One revision of a deployment's pod template. */
+export interface DeploymentRevision {
+  revision: number;
+  image: string;
+  env: Record<string, string>;
+  memoryLimitMib: number;
+  deployedAt: number;
+  /** Free-text change cause, as in `kubernetes.io/change-cause`. */
+  changeCause?: string;
+}
+
+/** The deployment spec and rollout state of a workload. */
+export interface DeploymentState {
+  name: string;
+  namespace: string;
+  desiredReplicas: number;
+  readyReplicas: number;
+  currentRevision: number;
+  image: string;
+  env: Record<string, string>;
+  memoryLimitMib: number;
+  cpuLimitCores: number;
+  containerPort: number;
+  nodeArchitecture: string;
+}
+
+/** A Kubernetes Service in front of a workload. */
+export interface ServiceState {
+  name: string;
+  port: number;
+  targetPort: number;
+}
+
+/** A network policy selecting a workload. */
+export interface NetworkPolicyState {
+  name: string;
+  /** Workload the policy selects. */
+  podSelector: string;
+  /** Sources allowed to reach the selected pods; an empty list denies all ingress. */
+  allowIngressFrom: string[];
+  createdAt: number;
+}
+
+/** A config map (feature flags and settings) mounted by a workload, with its change history. */
+export interface ConfigMapState {
+  name: string;
+  data: Record<string, string>;
+  version: number;
+  updatedAt: number;
+  history: Array<{ version: number; data: Record<string, string>; updatedAt: number; changedBy?: string }>;
+}
+
+/** A client-side circuit breaker from a workload to one of its dependencies. */
+export interface CircuitBreakerState {
+  from: string;
+  to: string;
+  state: "closed" | "open" | "half-open";
+  openedAt?: number;
+}
+
+/** A disk volume attached to a workload. */
+export interface DiskState {
+  mount: string;
+  sizeGib: number;
+  usedPct: number;
+  /** Largest directories, as `du` would list them. */
+  topPaths: Array<{ path: string; gib: number }>;
+}
+
+/** A Kafka consumer group position on one topic. */
+export interface ConsumerGroupState {
+  topic: string;
+  group: string;
+  partitions: Array<{ partition: number; committedOffset: number; endOffset: number; lag: number }>;
+  totalLag: number;
+  dlqTopic?: string;
+  dlqDepth: number;
+}
+
+/** Everything `describe workload` returns for one service. */
+export interface WorkloadDescription {
+  service: string;
+  deployment: DeploymentState;
+  pods: PodStatus[];
+  events: KubeEvent[];
+  kubeService?: ServiceState;
+  networkPolicies: NetworkPolicyState[];
+  configMaps: ConfigMapState[];
+  circuitBreakers: CircuitBreakerState[];
+  disks: DiskState[];
+  consumerGroups: ConsumerGroupState[];
+  /** Services this workload calls. */
+  dependencies: string[];
+}
+
+/** What the environment knows about one applied change, for idempotency checks. */
+export interface AppliedChange {
+  idempotencyKey: string;
+  operation: string;
+  at: number;
+}
+
+/** Mutating operations an adapter supports; each is keyed so a retry never applies twice. */
+export interface EnvironmentOperations {
+  rolloutUndo(service: string, toRevision: number, key: string): Promise<void>;
+  scale(service: string, replicas: number, key: string): Promise<void>;
+  restartPods(service: string, key: string): Promise<void>;
+  setMemoryLimit(service: string, limitMib: number, key: string): Promise<void>;
+  patchServiceTargetPort(service: string, targetPort: number, key: string): Promise<void>;
+  deleteNetworkPolicy(name: string, key: string): Promise<void>;
+  restoreNetworkPolicy(policy: NetworkPolicyState, key: string): Promise<void>;
+  revertConfigMap(name: string, toVersion: number, key: string): Promise<void>;
+  skipMessageToDlq(topic: string, group: string, partition: number, offset: number, key: string): Promise<void>;
+  cleanLogs(service: string, mount: string, key: string): Promise<void>;
+  resetCircuitBreaker(from: string, to: string, key: string): Promise<void>;
+}
+
+/** Read-only queries an adapter supports. */
+export interface EnvironmentQueries {
+  listServices(): Promise<string[]>;
+  queryMetric(service: string, metric: MetricName, windowMinutes: number): Promise<MetricSeries>;
+  tailLogs(service: string, lines: number): Promise<LogLine[]>;
+  describeWorkload(service: string): Promise<WorkloadDescription>;
+  deployHistory(service: string): Promise<DeploymentRevision[]>;
+  consumerLag(service: string): Promise<ConsumerGroupState[]>;
+}
+
+/** A production environment Suture can observe and act on. */
+export interface EnvironmentAdapter extends EnvironmentQueries, EnvironmentOperations {
+  readonly kind: string;
+  /** Changes already applied under an idempotency key (empty if the adapter cannot tell). */
+  appliedChange(key: string): Promise<AppliedChange | undefined>;
+}
+
+/** Thrown when a query or operation names something the environment does not have. */
+export class EnvironmentNotFoundError extends Error {
+  constructor(kind: string, name: string, known: string[]) {
+    super(`unknown ${kind} "${name}"; known: ${known.length > 0 ? known.join(", ") : "(none)"}`);
+    this.name = "EnvironmentNotFoundError";
+  }
+}

@@ -1,0 +1,67 @@
+import type { ToolObservation } from "../graphs/state.js";
+import type {
+  ConsumerGroupState,
+  DeploymentRevision,
+  EnvironmentAdapter,
+  LogLine,
+  MetricName,
+  MetricSeries,
+  WorkloadDescription,
+} from "./environment.js";
+import type { Clock } from "./clock.js";
+import type { ToolRegistry } from "./registry.js";
+
+/**
+ * Runs the registered read tools and records every call and its result, so a replay sees
+ * exactly the evidence the original run saw. Failures are recorded, not thrown: a missing
+ * workload is evidence too.
+ */
+export class Observer {
+  readonly observations: ToolObservation[] = [];
+
+  constructor(
+    private readonly tools: ToolRegistry,
+    private readonly env: EnvironmentAdapter,
+    private readonly clock: Clock,
+  ) {}
+
+  private async read<T>(tool: string, params: Record<string, unknown>, describe: (r: T) => string): Promise<T | undefined> {
+    const at = this.clock.now();
+    const definition = this.tools.get(tool);
+    try {
+      const result = (await definition.run(params, this.env, `read:${at}`)) as T;
+      this.observations.push({ tool, params, at, ok: true, summary: describe(result), result });
+      return result;
+    } catch (error) {
+      this.observations.push({ tool, params, at, ok: false, summary: (error as Error).message, result: null });
+      return undefined;
+    }
+  }
+
+  /** `describe_workload`. */
+  describeWorkload(service: string): Promise<WorkloadDescription | undefined> {
+    return this.read<WorkloadDescription>("describe_workload", { service }, (w) =>
+      `${w.pods.length} pods, ${w.deployment.readyReplicas}/${w.deployment.desiredReplicas} ready, revision ${w.deployment.currentRevision}`,
+    );
+  }
+
+  /** `list_deploy_history`. */
+  deployHistory(service: string): Promise<DeploymentRevision[] | undefined> {
+    return this.read<DeploymentRevision[]>("list_deploy_history", { service }, (r) => `${r.length} revisions`);
+  }
+
+  /** `tail_logs`. */
+  tailLogs(service: string, lines: number): Promise<LogLine[] | undefined> {
+    return this.read<LogLine[]>("tail_logs", { service, lines }, (r) => `${r.length} lines`);
+  }
+
+  /** `query_metrics`. */
+  queryMetric(service: string, metric: MetricName, windowMinutes: number): Promise<MetricSeries | undefined> {
+    return this.read<MetricSeries>("query_metrics", { service, metric, windowMinutes }, (r) => `${r.points.length} points`);
+  }
+
+  /** `consumer_lag`. */
+  consumerLag(service: string): Promise<ConsumerGroupState[] | undefined> {
+    return this.read<ConsumerGroupState[]>("consumer_lag", { service }, (r) => `${r.length} consumer groups`);
+  }
+}

@@ -1,0 +1,54 @@
+import type { z } from "zod";
+import type { EnvironmentAdapter } from "./environment.js";
+
+/** How much harm a tool can do; policy thresholds are set per level. */
+export type RiskLevel = "read" | "low" | "medium" | "high";
+
+/** A concrete request to run a tool. */
+export interface ToolCall {
+  tool: string;
+  params: Record<string, unknown>;
+}
+
+/** What a remediation tool changes, so blast radius and locks can be computed. */
+export interface ToolTarget {
+  /** The workload (service) the call acts on. */
+  service: string;
+  /** Kind of object changed, e.g. deployment, service, networkpolicy, configmap, topic, volume. */
+  resource: string;
+  /** Name of the object changed. */
+  name: string;
+}
+
+/** Result of validating a call against live metadata (the target exists, values are in bounds). */
+export type LiveValidation = { ok: true } | { ok: false; reason: string };
+
+/**
+ * A registered tool: data (name, schema, risk, settle interval) plus the function that runs it.
+ * Remediation tools also say how to undo themselves from the observed before-state.
+ */
+export interface ToolDefinition<P extends Record<string, unknown> = Record<string, unknown>, R = unknown> {
+  name: string;
+  description: string;
+  params: z.ZodType<P>;
+  risk: RiskLevel;
+  /** Seconds to wait after the call before judging its effect. */
+  settleSeconds: number;
+  /** Action class used to group strategies and compare with expectations (e.g. "rollback", "scale"). */
+  actionClass: string;
+  /** The object the call changes (remediation tools only). */
+  target?(params: P): ToolTarget;
+  /** Checks parameters against the environment as it is now. */
+  validateLive?(params: P, env: EnvironmentAdapter): Promise<LiveValidation>;
+  /** Captures what the rollback will need before the call runs. */
+  captureBefore?(params: P, env: EnvironmentAdapter): Promise<unknown>;
+  /** The call that undoes this one, given the captured before-state; undefined if not reversible. */
+  rollback?(params: P, before: unknown): ToolCall | undefined;
+  run(params: P, env: EnvironmentAdapter, idempotencyKey: string): Promise<R>;
+}
+
+/**
+ * Any tool definition, with its parameter type erased. Methods (not function properties) keep
+ * parameters bivariant, so a `ToolDefinition<{ service: string }>` fits here without `any`.
+ */
+export type AnyToolDefinition = ToolDefinition<Record<string, unknown>, unknown>;
