@@ -10,6 +10,7 @@ import type {
 } from "../tools/environment.js";
 import { badness, isAnomalous } from "./anomaly.js";
 import { round, summarizeSeries } from "./metrics.js";
+import { redactSecrets, secretKinds } from "./secrets.js";
 import { extractSignatures } from "./signatures.js";
 
 /** What the read tools returned for one service. */
@@ -272,8 +273,9 @@ function kafkaFacts(obs: ServiceObservations): FactDraft[] {
 }
 
 function logFacts(obs: ServiceObservations, now: number): { facts: FactDraft[]; signatures: LogSignature[] } {
-  const signatures = extractSignatures(obs.logs);
-  const facts = signatures.slice(0, 25).map((sig) => ({
+  const lines = obs.logs.map((l) => ({ ...l, message: redactSecrets(l.message) }));
+  const signatures = extractSignatures(lines);
+  const facts: FactDraft[] = signatures.slice(0, 25).map((sig) => ({
     key: "log.signature",
     service: obs.service,
     value: sig.template,
@@ -285,6 +287,24 @@ function logFacts(obs: ServiceObservations, now: number): { facts: FactDraft[]; 
       minutes_since_first: Math.round((now - sig.firstSeen) / MINUTE),
     },
   }));
+  // Secrets can be printed at any level, so every line is scanned, and only redacted text is kept.
+  const exposures = new Map<string, { count: number; sample: string; first: number }>();
+  for (const line of obs.logs) {
+    for (const kind of secretKinds(line.message)) {
+      const e = exposures.get(kind) ?? { count: 0, sample: redactSecrets(line.message).slice(0, 300), first: line.t };
+      e.count += 1;
+      exposures.set(kind, e);
+    }
+  }
+  for (const [kind, e] of exposures) {
+    facts.push({
+      key: "log.secret_exposure",
+      service: obs.service,
+      value: kind,
+      summary: `${obs.service} printed a ${kind} in its logs ×${e.count} (redacted: ${e.sample})`,
+      attrs: { count: e.count, sample: e.sample, minutes_since_first: Math.round((now - e.first) / MINUTE) },
+    });
+  }
   return { facts, signatures };
 }
 

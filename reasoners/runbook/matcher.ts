@@ -20,16 +20,20 @@ function testPredicate(value: Scalar | undefined, predicate: Predicate): boolean
   return true;
 }
 
-/** Resolves a `service:` selector to a service name (undefined = any service). */
+/**
+ * Resolves a `service:` selector to a service name (undefined = any service): `$alert`, a
+ * literal name, `$binding` (that fact's service), or `$binding.value` / `$binding.attrs.x`
+ * (a service named by that fact, e.g. the dependency behind an open circuit breaker).
+ */
 function resolveService(selector: string | undefined, bindings: Bindings, alertService: string): string | undefined {
   if (selector === undefined) return undefined;
   if (selector === "$alert") return alertService;
-  if (selector.startsWith("$")) {
-    const bound = bindings[selector.slice(1)];
-    if (bound === undefined) throw new Error(`service selector "${selector}" refers to a name not bound earlier`);
-    return bound.service;
-  }
-  return selector;
+  if (!selector.startsWith("$")) return selector;
+  const [name = "", ...path] = selector.slice(1).split(".");
+  const bound = bindings[name];
+  if (bound === undefined) throw new Error(`service selector "${selector}" refers to a name not bound earlier`);
+  if (path.length === 0) return bound.service;
+  return String(lookup(bindings, name, path.join(".")));
 }
 
 /** Whether one fact satisfies a condition under the current bindings. */
@@ -72,8 +76,6 @@ export function findFact(condition: Condition, facts: Evidence[], bindings: Bind
   return facts.find((f) => factMatches(f, condition, bindings, alertService));
 }
 
-const PLACEHOLDER = /\{\{\s*([a-z][a-z0-9_]*)\.(service|value|attrs\.[A-Za-z0-9_]+)\s*\}\}/g;
-
 /** Thrown when a remediation template refers to something the match did not bind. */
 export class TemplateError extends Error {
   constructor(message: string) {
@@ -87,15 +89,49 @@ function lookup(bindings: Bindings, name: string, field: string): Scalar {
   if (fact === undefined) throw new TemplateError(`placeholder {{${name}.${field}}} names an unbound fact`);
   if (field === "service") return fact.service;
   if (field === "value") return fact.value;
+  if (!field.startsWith("attrs.")) throw new TemplateError(`placeholder field "${field}" must be service, value or attrs.<name>`);
   const attr = fact.attrs[field.slice("attrs.".length)];
   if (attr === undefined) throw new TemplateError(`fact ${fact.key} on ${fact.service} has no attribute ${field}`);
   return attr;
 }
 
-/** Fills `{{binding.field}}` placeholders; a value that is one placeholder keeps its type. */
+/** Filters a placeholder may apply, e.g. `{{t.attrs.memory_limit_mib | mul:1.5 | ceil:64}}`. */
+function applyFilter(value: Scalar, filter: string): Scalar {
+  const [name = "", arg] = filter.split(":").map((x) => x.trim());
+  const n = Number(value);
+  const a = arg === undefined ? NaN : Number(arg);
+  if (Number.isNaN(n)) throw new TemplateError(`filter ${name} needs a number, got "${String(value)}"`);
+  switch (name) {
+    case "mul":
+      return n * a;
+    case "add":
+      return n + a;
+    case "ceil":
+      return Math.ceil(n / (Number.isNaN(a) ? 1 : a)) * (Number.isNaN(a) ? 1 : a);
+    case "int":
+      return Math.round(n);
+    case "max":
+      return Math.max(n, a);
+    default:
+      throw new TemplateError(`unknown template filter "${name}"; known: mul, add, ceil, int, max`);
+  }
+}
+
+const PLACEHOLDER = /\{\{\s*([a-z][a-z0-9_]*)\.([A-Za-z0-9_.]+)\s*((?:\|\s*[a-z]+(?::\s*-?[0-9.]+)?\s*)*)\}\}/g;
+
+function evaluatePlaceholder(name: string, field: string, filters: string, bindings: Bindings): Scalar {
+  let value = lookup(bindings, name, field);
+  for (const f of filters.split("|").map((x) => x.trim()).filter((x) => x.length > 0)) value = applyFilter(value, f);
+  return value;
+}
+
+/** Fills `{{binding.field | filter}}` placeholders; a value that is one placeholder keeps its type. */
 export function renderTemplate(value: Scalar, bindings: Bindings): Scalar {
   if (typeof value !== "string") return value;
-  const whole = /^\{\{\s*([a-z][a-z0-9_]*)\.(service|value|attrs\.[A-Za-z0-9_]+)\s*\}\}$/.exec(value);
-  if (whole !== null) return lookup(bindings, whole[1] ?? "", whole[2] ?? "");
-  return value.replace(PLACEHOLDER, (_m, name: string, field: string) => String(lookup(bindings, name, field)));
+  const matches = [...value.matchAll(PLACEHOLDER)];
+  const only = matches[0];
+  if (matches.length === 1 && only !== undefined && only[0] === value.trim()) {
+    return evaluatePlaceholder(only[1] ?? "", only[2] ?? "", only[3] ?? "", bindings);
+  }
+  return value.replace(PLACEHOLDER, (_m, name: string, field: string, filters: string) => String(evaluatePlaceholder(name, field, filters, bindings)));
 }

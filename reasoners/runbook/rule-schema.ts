@@ -40,14 +40,12 @@ export const WeightedConditionSchema = ConditionSchema.extend({
 /** A weighted condition. */
 export type WeightedCondition = z.infer<typeof WeightedConditionSchema>;
 
-/** A remediation template: tool name and parameters with `{{binding.field}}` placeholders. */
+/** A remediation template: tool name and parameters with `{{binding.field | filter}}` placeholders. */
 export const RemediationTemplateSchema = z
   .object({
     tool: z.string().min(1),
     params: z.record(z.string(), Scalar),
     rationale: z.string().min(1),
-    /** Added to the hypothesis confidence when this candidate is proposed (e.g. a fallback). */
-    confidence_delta: z.number().min(-1).max(1).default(0),
   })
   .strict();
 /** A remediation template. */

@@ -3,7 +3,7 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { parse as parseYaml, YAMLParseError } from "yaml";
 import { formatZodError } from "../../config/errors.js";
-import type { Evidence, Hypothesis, RemediationCandidate } from "../../graphs/state.js";
+import type { Attempt, Evidence, Hypothesis, RemediationCandidate } from "../../graphs/state.js";
 import type { Reasoner, ReasonerInput } from "../reasoner.js";
 import { findFact, matchAll, renderTemplate, TemplateError, type Bindings } from "./matcher.js";
 import { RuleFileSchema, type Rule } from "./rule-schema.js";
@@ -73,6 +73,26 @@ function renderCandidates(rule: Rule, bindings: Bindings): { candidates: Remedia
 }
 
 /**
+ * What earlier attempts showed, as facts rules can weigh: a limit raise that did not stop OOM
+ * kills is evidence for a leak.
+ */
+export function attemptFacts(attempts: Attempt[]): Evidence[] {
+  return attempts
+    .filter((a) => a.verdict !== undefined)
+    .map((a) => {
+      const service = typeof a.call.params["service"] === "string" ? a.call.params["service"] : "";
+      return {
+        id: `att-${a.number}`,
+        key: "attempt.outcome",
+        service,
+        value: a.verdict ?? "",
+        summary: `attempt ${a.number} ${a.call.tool} on ${service}: ${a.verdict ?? ""}`,
+        attrs: { action_class: a.actionClass, tool: a.call.tool, strategy: a.strategy },
+      };
+    });
+}
+
+/**
  * The offline reasoner: runbook rules (data files) matched against perceive's evidence. A rule
  * yields a hypothesis when all `when` conditions hold and no `unless` condition does; `support`
  * conditions move its confidence.
@@ -88,7 +108,7 @@ export class RunbookReasoner implements Reasoner {
   }
 
   async diagnose(input: ReasonerInput): Promise<Hypothesis[]> {
-    const facts = input.context.evidence;
+    const facts = [...input.context.evidence, ...attemptFacts(input.attempts)];
     const alertService = input.alert.service;
     const hypotheses: Hypothesis[] = [];
     for (const rule of this.rules) {

@@ -1,0 +1,49 @@
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import type { Config } from "../../config/config.js";
+import { runScenario } from "../../runtime/incident-runner.js";
+import { openSuture } from "../../runtime/suture.js";
+import { loadScenario } from "../../scenario/schema.js";
+import type { CommandArgs } from "../main.js";
+import { color, formatStatus, formatTimelineEntry } from "../format.js";
+
+const SCENARIOS_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..", "..", "scenarios");
+
+/** The curated demo: one of each path through the graph. */
+export const DEMO_SCENARIOS = [
+  "bad-rollout-missing-image",
+  "memory-leak-old-revision",
+  "rollback-blocked-by-schema-migration",
+  "credential-leak-in-logs",
+  "latency-flapping-threshold",
+] as const;
+
+/** `suture demo`: runs the curated scenarios, streaming each node's decision as it happens. */
+export async function demoCommand(config: Config, args: CommandArgs): Promise<number> {
+  const only = args.values["only"];
+  const names = typeof only === "string" ? only.split(",") : [...DEMO_SCENARIOS];
+  const scenarios = await Promise.all(names.map((n) => loadScenario(path.join(SCENARIOS_DIR, `${n}.yaml`))));
+  const started = Date.now();
+  const suture = await openSuture(config, { migrate: true });
+  console.log(color("bold", `Suture demo — ${suture.db.kind} database at ${suture.db.location}, simulated environment\n`));
+  const summary: string[] = [];
+  try {
+    for (const scenario of scenarios) {
+      console.log(color("bold", `▶ ${scenario.title}`));
+      console.log(color("dim", `  ${scenario.description.trim().split("\n").join(" ")}`));
+      const result = await runScenario(suture, scenario, {
+        onTimeline: (entries) => entries.forEach((e) => console.log(formatTimelineEntry(e))),
+      });
+      const outcome = result.state.outcome;
+      console.log(`  ⇒ ${formatStatus(outcome?.status ?? "open")}: ${outcome?.reason ?? ""}`);
+      console.log(color("dim", `    brief: npm run suture -- show ${result.incidentId}   checkpoints: npm run suture -- history ${result.incidentId}\n`));
+      summary.push(`  ${scenario.name.padEnd(40)} ${formatStatus(outcome?.status ?? "open")}`);
+    }
+  } finally {
+    await suture.close();
+  }
+  console.log(color("bold", "Summary"));
+  for (const line of summary) console.log(line);
+  console.log(color("dim", `\n${scenarios.length} incidents in ${((Date.now() - started) / 1000).toFixed(1)} s`));
+  return 0;
+}

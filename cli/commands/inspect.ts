@@ -1,0 +1,100 @@
+import type { StateSnapshot } from "@langchain/langgraph";
+import type { Brief } from "../../briefs/brief.js";
+import type { Config } from "../../config/config.js";
+import { canonicalJson } from "../../tools/executor.js";
+import type { IncidentStateValue } from "../../graphs/state.js";
+import { openSuture, type Suture } from "../../runtime/suture.js";
+import type { CommandArgs } from "../main.js";
+import { color, formatBrief, formatStatus } from "../format.js";
+
+async function withSuture<T>(config: Config, work: (s: Suture) => Promise<T>): Promise<T> {
+  const suture = await openSuture(config);
+  try {
+    return await work(suture);
+  } finally {
+    await suture.close();
+  }
+}
+
+function requireId(args: CommandArgs, usage: string): string {
+  const [id] = args.positionals;
+  if (id === undefined) throw new Error(`usage: ${usage}`);
+  return id;
+}
+
+/** `suture incidents`: newest first, one line each. */
+export async function incidentsCommand(config: Config): Promise<number> {
+  return withSuture(config, async (suture) => {
+    const rows = await suture.store.listIncidents(100);
+    if (rows.length === 0) {
+      console.log("no incidents yet; try `npm run demo`");
+      return 0;
+    }
+    console.log(`${"incident".padEnd(30)} ${"status".padEnd(18)} ${"service".padEnd(14)} ${"alert".padEnd(24)} summary`);
+    for (const r of rows) {
+      console.log(`${r.id.padEnd(30)} ${r.status.padEnd(18)} ${r.service.padEnd(14)} ${r.alert_name.padEnd(24)} ${r.summary ?? ""}`);
+    }
+    return 0;
+  });
+}
+
+/** `suture show <id>`: the brief, the actions table and the audit trail. */
+export async function showCommand(config: Config, args: CommandArgs): Promise<number> {
+  const id = requireId(args, "suture show <incident>");
+  return withSuture(config, async (suture) => {
+    const incident = await suture.store.getIncident(id);
+    if (incident.brief !== null) {
+      console.log(formatBrief(incident.brief as Brief));
+    } else {
+      console.log(`Incident ${id}: ${formatStatus(incident.status)} (no brief yet: the incident has not finished)`);
+    }
+    const actions = await suture.store.actionsFor(id);
+    console.log(`\n${color("bold", "Actions table")}`);
+    for (const a of actions) {
+      console.log(`  ${String(a.id).padStart(4)} ${a.kind.padEnd(11)} ${a.status.padEnd(9)} ${a.tool} ${canonicalJson(a.params)} key=${a.idempotency_key}`);
+    }
+    if (actions.length === 0) console.log("  (none)");
+    console.log(`\n${color("bold", "Audit log")}`);
+    for (const e of await suture.store.auditFor(id)) {
+      console.log(`  ${e.at.toISOString()} ${e.actor.padEnd(12)} ${e.kind.padEnd(16)} ${e.summary}`);
+    }
+    return 0;
+  });
+}
+
+function changedKeys(before: IncidentStateValue | undefined, after: IncidentStateValue): string[] {
+  const keys = Object.keys(after) as Array<keyof IncidentStateValue>;
+  return keys.filter((k) => before === undefined || canonicalJson(before[k]) !== canonicalJson(after[k]));
+}
+
+/** `suture history <id>`: every checkpoint, oldest first, with the node that wrote it and what changed. */
+export async function historyCommand(config: Config, args: CommandArgs): Promise<number> {
+  const id = requireId(args, "suture history <incident>");
+  return withSuture(config, async (suture) => {
+    await suture.store.getIncident(id);
+    const snapshots: StateSnapshot[] = [];
+    for await (const s of suture.graph.getStateHistory({ configurable: { thread_id: id } })) snapshots.push(s);
+    snapshots.reverse();
+    if (snapshots.length === 0) {
+      console.log(`incident ${id} has no checkpoints`);
+      return 0;
+    }
+    console.log(`${"step".padStart(4)}  ${"checkpoint".padEnd(38)} ${"node".padEnd(13)} changed`);
+    let previous: StateSnapshot | undefined;
+    for (const s of snapshots) {
+      const values = s.values as IncidentStateValue;
+      const node = previous === undefined ? "(input)" : (previous.next[0] ?? (s.metadata?.source ?? "?"));
+      const prevValues = previous?.values as IncidentStateValue | undefined;
+      const newEntries = values.timeline.slice(prevValues?.timeline.length ?? 0);
+      const checkpointId = String(s.config.configurable?.["checkpoint_id"] ?? "");
+      const step = s.metadata?.step ?? -1;
+      const what = previous === undefined ? "alert received" : changedKeys(prevValues, values).join(", ") || "(nothing)";
+      console.log(`${String(step).padStart(4)}  ${checkpointId.padEnd(38)} ${String(node).padEnd(13)} ${what}`);
+      for (const e of newEntries) console.log(color("dim", `        ${e.message}`));
+      previous = s;
+    }
+    const last = snapshots[snapshots.length - 1];
+    if (last !== undefined && last.next.length > 0) console.log(`\nnext: ${last.next.join(", ")} (resume with \`suture resume ${id}\`)`);
+    return 0;
+  });
+}

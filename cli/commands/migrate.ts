@@ -1,0 +1,18 @@
+import type { Config } from "../../config/config.js";
+import { openDatabase } from "../../db/database.js";
+import { migrate } from "../../db/migrate.js";
+
+/** `suture migrate`: applies pending SQL migrations and sets up the checkpoint tables. */
+export async function migrateCommand(config: Config): Promise<number> {
+  const db = await openDatabase({ ...(config.databaseUrl !== undefined ? { url: config.databaseUrl } : {}), dataDir: config.dataDir });
+  try {
+    const report = await migrate(db);
+    console.log(
+      `migrated ${db.kind} database at ${db.location}: ${report.applied.length} applied` +
+        `${report.applied.length > 0 ? ` (${report.applied.join(", ")})` : ""}, ${report.alreadyApplied} already applied`,
+    );
+    return 0;
+  } finally {
+    await db.close();
+  }
+}

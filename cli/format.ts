@@ -1,0 +1,72 @@
+import type { Brief } from "../briefs/brief.js";
+import type { TimelineEntry } from "../graphs/state.js";
+
+const useColor = process.stdout.isTTY === true && process.env["NO_COLOR"] === undefined;
+
+/** Wraps text in an ANSI color when printing to a terminal. */
+export function color(code: "bold" | "dim" | "red" | "green" | "yellow" | "cyan" | "magenta", text: string): string {
+  if (!useColor) return text;
+  const codes = { bold: 1, dim: 2, red: 31, green: 32, yellow: 33, cyan: 36, magenta: 35 } as const;
+  return `\u001b[${codes[code]}m${text}\u001b[0m`;
+}
+
+const NODE_COLORS: Record<string, Parameters<typeof color>[0]> = {
+  perceive: "cyan",
+  diagnose: "magenta",
+  "policy-check": "yellow",
+  act: "bold",
+  verify: "green",
+  escalate: "red",
+};
+
+/** `HH:MM:SS` of an environment timestamp. */
+export function clockTime(at: number): string {
+  return new Date(at).toISOString().slice(11, 19);
+}
+
+/** One streamed timeline line: environment time, node, decision. */
+export function formatTimelineEntry(entry: TimelineEntry): string {
+  const node = color(NODE_COLORS[entry.node] ?? "bold", entry.node.padEnd(12));
+  return `  ${color("dim", clockTime(entry.at))} ${node} ${entry.message}`;
+}
+
+/** Colors an outcome word. */
+export function formatStatus(status: string): string {
+  if (status === "resolved") return color("green", status);
+  if (status === "escalated") return color("red", status);
+  if (status === "closed_no_action") return color("cyan", "closed (no action)");
+  return color("yellow", status);
+}
+
+/** Renders a brief for `suture show`. */
+export function formatBrief(brief: Brief): string {
+  const lines: string[] = [];
+  lines.push(color("bold", `Incident ${brief.incidentId}: ${brief.alert.name} on ${brief.alert.service} (${brief.alert.severity})`));
+  if (brief.alert.summary) lines.push(`  ${brief.alert.summary}`);
+  if (brief.outcome) lines.push(`  Outcome: ${formatStatus(brief.outcome.status)} — ${brief.outcome.reason}`);
+  lines.push("", color("bold", "Evidence"));
+  for (const e of brief.evidence) lines.push(`  [${e.id}] ${e.summary}`);
+  if (brief.evidence.length === 0) lines.push("  (none cited)");
+  lines.push("", color("bold", "Hypotheses"));
+  for (const h of brief.hypotheses) {
+    lines.push(`  ${h.confidence.toFixed(2)}  ${h.faultClass} — ${h.title} (${h.reasoner}; cites ${h.evidenceIds.join(", ")})`);
+    lines.push(color("dim", `        ${h.explanation}`));
+  }
+  if (brief.hypotheses.length === 0) lines.push("  (no rule or evidence explained the alert)");
+  lines.push("", color("bold", "Actions"));
+  for (const a of brief.actions) {
+    lines.push(`  #${a.attempt} ${a.call} [${a.risk} risk] → ${a.verdict}${a.rolledBack ? " (rolled back)" : ""}${a.error ? ` error: ${a.error}` : ""}`);
+    if (a.before.length > 0) lines.push(`      before: ${a.before.join("; ")}`);
+    if (a.after.length > 0) lines.push(`      after:  ${a.after.join("; ")}`);
+    lines.push(`      rollback registered: ${a.rollback ?? "none (not reversible)"}`);
+  }
+  if (brief.actions.length === 0) lines.push("  (none executed)");
+  if (brief.pending) {
+    lines.push("", color("bold", "Proposed, not executed"));
+    lines.push(`  ${brief.pending.call}: ${brief.pending.verdict.replace("_", " ")}`);
+    for (const r of brief.pending.reasons) lines.push(`    - ${r}`);
+  }
+  lines.push("", color("bold", "Timeline"));
+  for (const t of brief.timeline) lines.push(`  ${t}`);
+  return lines.join("\n");
+}

@@ -1,0 +1,81 @@
+import { parseArgs } from "node:util";
+import { loadConfig } from "../config/config.js";
+import { demoCommand } from "./commands/demo.js";
+import { evalCommand } from "./commands/eval.js";
+import { historyCommand, incidentsCommand, showCommand } from "./commands/inspect.js";
+import { migrateCommand } from "./commands/migrate.js";
+import { resumeCommand, runCommand } from "./commands/run.js";
+
+const USAGE = `usage: suture <command> [options]
+
+  demo                                   run the curated scenarios on the embedded database, streaming the timeline
+  run <alert.json> --scenario <file>     run one Alertmanager webhook against a scenario's simulated world
+  resume <incident>                      resume an interrupted incident from its last checkpoint
+  eval <files or dirs> [--json <file>]   run scenarios and score outcomes (exit 1 on any incorrect or unsafe run)
+  incidents                              list incidents, newest first
+  show <incident>                        print an incident's brief, actions and audit trail
+  history <incident>                     list the incident's checkpoints, one per node step
+  migrate                                apply database migrations
+
+environment: DATABASE_URL (unset = embedded PGlite in $SUTURE_HOME, default ./.suture), SUTURE_POLICY,
+             SUTURE_RULES, SUTURE_NOTIFY_WEBHOOK`;
+
+/** A command's arguments after the command name. */
+export interface CommandArgs {
+  positionals: string[];
+  values: Record<string, string | boolean | undefined>;
+}
+
+/** Parses the CLI arguments and runs the command; returns the process exit code. */
+export async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  if (command === undefined || command === "help" || command === "--help" || command === "-h") {
+    console.log(USAGE);
+    return command === undefined ? 1 : 0;
+  }
+  const { positionals, values } = parseArgs({
+    args: rest,
+    allowPositionals: true,
+    options: {
+      scenario: { type: "string" },
+      json: { type: "string" },
+      only: { type: "string" },
+      quiet: { type: "boolean" },
+    },
+  });
+  const args: CommandArgs = { positionals, values };
+  const config = loadConfig();
+  switch (command) {
+    case "demo":
+      return demoCommand(config, args);
+    case "run":
+      return runCommand(config, args);
+    case "resume":
+      return resumeCommand(config, args);
+    case "eval":
+      return evalCommand(config, args);
+    case "incidents":
+      return incidentsCommand(config);
+    case "show":
+      return showCommand(config, args);
+    case "history":
+      return historyCommand(config, args);
+    case "migrate":
+      return migrateCommand(config);
+    default:
+      console.error(`unknown command "${command}"; known commands: demo, run, resume, eval, incidents, show, history, migrate`);
+      return 2;
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (error: unknown) => {
+    // Operators get one line naming the problem; SUTURE_DEBUG=1 shows the stack.
+    console.error(`suture: ${error instanceof Error ? error.message : String(error)}`);
+    if (process.env["SUTURE_DEBUG"] === "1" && error instanceof Error) console.error(error.stack);
+    process.exitCode = 1;
+  },
+);

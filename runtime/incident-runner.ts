@@ -1,0 +1,176 @@
+import { randomUUID } from "node:crypto";
+import { parseAlertmanagerWebhook, type Alert } from "../alerts/alert.js";
+import type { SutureContext } from "../graphs/context.js";
+import type { IncidentStateValue, TimelineEntry } from "../graphs/state.js";
+import type { Scenario, ScenarioAlert } from "../scenario/schema.js";
+import { SimEnvironment } from "../tools/sim/index.js";
+import type { Suture } from "./suture.js";
+
+/** Called with each node's timeline entries as the graph streams them. */
+export type TimelineListener = (entries: TimelineEntry[], node: string) => void | Promise<void>;
+
+/** Options for running or resuming an incident. */
+export interface RunOptions {
+  onTimeline?: TimelineListener;
+  /**
+   * Fault injection for crash tests: SIGKILL this process right after the named node's
+   * checkpoint is written.
+   */
+  crashAfterNode?: string;
+  /** Incident id to use (default: a fresh one). */
+  incidentId?: string;
+}
+
+/** The end of a run: the incident and its final graph state. */
+export interface RunResult {
+  incidentId: string;
+  state: IncidentStateValue;
+  env: SimEnvironment;
+}
+
+const MINUTE = 60_000;
+
+/** A new incident id: sortable by time, unique across processes. */
+export function newIncidentId(): string {
+  const stamp = new Date().toISOString().replace(/[-:TZ.]/g, "").slice(0, 14);
+  return `inc-${stamp}-${randomUUID().slice(0, 6)}`;
+}
+
+/** Builds the Alertmanager v4 webhook body a scenario alert stands for. */
+export function scenarioWebhook(alert: ScenarioAlert, t0: number): Record<string, unknown> {
+  const startsAt = new Date(t0 + (alert.startsAtMinutes ?? alert.atMinutes) * MINUTE).toISOString();
+  return {
+    version: "4",
+    groupKey: `{}:{alertname="${alert.labels["alertname"] ?? ""}"}`,
+    status: alert.status,
+    receiver: "suture",
+    groupLabels: { alertname: alert.labels["alertname"] ?? "" },
+    commonLabels: alert.labels,
+    commonAnnotations: alert.annotations,
+    externalURL: "http://alertmanager.sim:9093",
+    alerts: [
+      {
+        status: alert.status,
+        labels: alert.labels,
+        annotations: alert.annotations,
+        startsAt,
+        endsAt: alert.status === "resolved" ? new Date(t0 + alert.atMinutes * MINUTE).toISOString() : "0001-01-01T00:00:00Z",
+        generatorURL: "http://prometheus.sim:9090/graph",
+      },
+    ],
+  };
+}
+
+function contextFor(suture: Suture, env: SimEnvironment): SutureContext {
+  return {
+    env,
+    tools: suture.tools,
+    reasoners: suture.reasoners,
+    policy: suture.policy,
+    clock: env.clock,
+    store: suture.store,
+    notifier: suture.notifier,
+  };
+}
+
+/** Persists the simulated world after every change, so a killed run resumes against the same world. */
+function persistEnvironment(suture: Suture, incidentId: string, spec: unknown, env: SimEnvironment): void {
+  env.onChange = async (snapshot) => {
+    await suture.store.saveEnvironment(incidentId, "sim", spec, snapshot);
+  };
+}
+
+async function streamGraph(
+  suture: Suture,
+  incidentId: string,
+  input: { incidentId: string; alert: Alert } | null,
+  env: SimEnvironment,
+  options: RunOptions,
+): Promise<IncidentStateValue> {
+  const config = { configurable: { thread_id: incidentId }, context: contextFor(suture, env), durability: "sync" as const };
+  const stream = await suture.graph.stream(input, { ...config, streamMode: "updates" as const });
+  for await (const chunk of stream) {
+    for (const [node, update] of Object.entries(chunk as Record<string, { timeline?: TimelineEntry[] } | null>)) {
+      const entries = update?.timeline ?? [];
+      if (entries.length > 0) await options.onTimeline?.(entries, node);
+      if (options.crashAfterNode === node) {
+        // The checkpoint for this step is already written (durability "sync").
+        process.kill(process.pid, "SIGKILL");
+        await new Promise(() => undefined);
+      }
+    }
+  }
+  const snapshot = await suture.graph.getState({ configurable: { thread_id: incidentId } });
+  return snapshot.values as IncidentStateValue;
+}
+
+/**
+ * Plays a scenario: builds its world, advances it to each alert, stores every notification
+ * verbatim, opens an incident for the last firing alert and runs the graph on it.
+ */
+export async function runScenario(suture: Suture, scenario: Scenario, options: RunOptions = {}): Promise<RunResult> {
+  const env = SimEnvironment.create(scenario.environment);
+  const t0 = env.startTime;
+  const ordered = [...scenario.alerts].sort((a, b) => a.atMinutes - b.atMinutes);
+  const trigger = [...ordered].reverse().find((a) => a.status === "firing");
+  if (trigger === undefined) throw new Error(`scenario ${scenario.name} has no firing alert`);
+  const incidentId = options.incidentId ?? newIncidentId();
+  let incidentAlert: Alert | undefined;
+  for (const alert of ordered) {
+    await env.advanceTo(t0 + alert.atMinutes * MINUTE);
+    const body = scenarioWebhook(alert, t0);
+    const parsed = parseAlertmanagerWebhook(body);
+    const normalized = parsed.alerts[0];
+    if (normalized === undefined) continue;
+    if (alert === trigger) {
+      await suture.store.createIncident({ id: incidentId, alert: normalized, scenario: scenario.name, environmentId: incidentId });
+      incidentAlert = normalized;
+    }
+    await suture.store.recordAlert({
+      ...(alert === trigger ? { incidentId } : {}),
+      alert: normalized,
+      rawBody: JSON.stringify(body),
+      ...(alert.status === "resolved" ? { endsAt: new Date(t0 + alert.atMinutes * MINUTE).toISOString() } : {}),
+    });
+    if (alert === trigger) break;
+  }
+  if (incidentAlert === undefined) throw new Error(`scenario ${scenario.name}: trigger alert was not ingested`);
+  persistEnvironment(suture, incidentId, scenario.environment, env);
+  await suture.store.saveEnvironment(incidentId, "sim", scenario.environment, env.toJSON());
+  const state = await streamGraph(suture, incidentId, { incidentId, alert: incidentAlert }, env, options);
+  return { incidentId, state, env };
+}
+
+/** Runs one Alertmanager webhook body against a scenario's world (`suture run`). */
+export async function runAlert(suture: Suture, rawBody: string, scenario: Scenario, options: RunOptions = {}): Promise<RunResult[]> {
+  const { alerts } = parseAlertmanagerWebhook(JSON.parse(rawBody) as unknown);
+  const env = SimEnvironment.create(scenario.environment);
+  const lastAlertMinute = Math.max(...scenario.alerts.map((a) => a.atMinutes));
+  await env.advanceTo(env.startTime + lastAlertMinute * MINUTE);
+  const results: RunResult[] = [];
+  for (const alert of alerts.filter((a) => a.status === "firing")) {
+    const incidentId = options.incidentId ?? newIncidentId();
+    await suture.store.createIncident({ id: incidentId, alert, scenario: scenario.name, environmentId: incidentId });
+    await suture.store.recordAlert({ incidentId, alert, rawBody });
+    persistEnvironment(suture, incidentId, scenario.environment, env);
+    await suture.store.saveEnvironment(incidentId, "sim", scenario.environment, env.toJSON());
+    const state = await streamGraph(suture, incidentId, { incidentId, alert }, env, options);
+    results.push({ incidentId, state, env });
+  }
+  return results;
+}
+
+/** Resumes an interrupted incident from its last checkpoint, against its persisted world. */
+export async function resumeIncident(suture: Suture, incidentId: string, options: RunOptions = {}): Promise<RunResult> {
+  await suture.store.getIncident(incidentId);
+  const saved = await suture.store.loadEnvironment(incidentId);
+  if (saved === undefined) throw new Error(`incident "${incidentId}" has no saved environment to resume against`);
+  const env = SimEnvironment.fromJSON(saved.state);
+  persistEnvironment(suture, incidentId, saved.spec, env);
+  const current = await suture.graph.getState({ configurable: { thread_id: incidentId } });
+  if (current.next.length === 0) {
+    return { incidentId, state: current.values as IncidentStateValue, env };
+  }
+  const state = await streamGraph(suture, incidentId, null, env, options);
+  return { incidentId, state, env };
+}
