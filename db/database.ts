@@ -2,8 +2,8 @@ import { mkdirSync } from "node:fs";
 import path from "node:path";
 import { PGlite } from "@electric-sql/pglite";
 import { vector } from "@electric-sql/pglite-pgvector";
-import { createPgConfig } from "@electric-sql/pglite/node-postgres";
 import pg from "pg";
+import { PGlitePool } from "./pglite-pool.js";
 
 /** Which PostgreSQL Suture talks to. */
 export type DatabaseKind = "embedded" | "postgres";
@@ -37,13 +37,14 @@ function redact(url: string): string {
 
 /**
  * Opens the embedded PGlite (with pgvector) in `dataDir`. PGlite is a single backend session,
- * so the pool has exactly one connection: callers must never hold a client while awaiting
- * another query.
+ * so the pool is one connection: callers must never hold a client while awaiting another query.
  */
 async function openEmbedded(dataDir: string): Promise<Database> {
   if (!dataDir.startsWith("memory://")) mkdirSync(dataDir, { recursive: true });
   const pglite = await PGlite.create({ dataDir, extensions: { vector } });
-  const pool = new pg.Pool({ ...createPgConfig(pglite), max: 1 });
+  // The checkpointer and the store are typed against pg.Pool; PGlitePool implements the part
+  // of it they use (query, connect/release, end), see db/pglite-pool.ts.
+  const pool = new PGlitePool(pglite) as unknown as pg.Pool;
   return {
     kind: "embedded",
     pool,

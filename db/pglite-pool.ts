@@ -1,0 +1,101 @@
+import type { PGlite, Results } from "@electric-sql/pglite";
+
+/** The subset of a `pg` query result Suture and the LangGraph checkpointer read. */
+export interface PoolQueryResult<R> {
+  rows: R[];
+  rowCount: number;
+  command: string;
+  fields: Array<{ name: string; dataTypeID: number }>;
+}
+
+/** A leased connection: queries run alone on the single session until `release()`. */
+export interface PGliteClient {
+  query<R = Record<string, unknown>>(text: string, values?: unknown[]): Promise<PoolQueryResult<R>>;
+  release(): void;
+}
+
+function toPgResult<R>(result: Results<R>, text: string): PoolQueryResult<R> {
+  return {
+    rows: result.rows,
+    rowCount: result.affectedRows ?? result.rows.length,
+    command: text.trim().split(/\s+/)[0]?.toUpperCase() ?? "",
+    fields: result.fields.map((f) => ({ name: f.name, dataTypeID: f.dataTypeID })),
+  };
+}
+
+/**
+ * A `pg.Pool`-shaped front for an embedded PGlite, built on PGlite's own query API.
+ *
+ * Why not `@electric-sql/pglite/node-postgres` or `pglite-socket`: measured with PGlite 0.5.14,
+ * a failing *parameterized* query (e.g. a trigger raising) breaks both bridges: the next
+ * queries fail with "Connection terminated unexpectedly"/EPIPE, and one simple query even
+ * returned an empty result instead of its row. PGlite's own `query`/`exec` recover correctly.
+ *
+ * Semantics match one PostgreSQL connection: queries run one at a time, and a leased client
+ * (a transaction) holds the session until it is released. Like `pg`, a query without values
+ * uses the simple protocol (so multi-statement migrations work) and one with values the
+ * extended protocol.
+ */
+export class PGlitePool {
+  private tail: Promise<void> = Promise.resolve();
+
+  constructor(private readonly pglite: PGlite) {}
+
+  private async run<R>(text: string, values?: unknown[]): Promise<PoolQueryResult<R>> {
+    if (values === undefined || values.length === 0) {
+      const results = await this.pglite.exec(text);
+      const last = results[results.length - 1];
+      return last === undefined
+        ? { rows: [], rowCount: 0, command: "", fields: [] }
+        : toPgResult(last as Results<R>, text);
+    }
+    return toPgResult(await this.pglite.query<R>(text, values), text);
+  }
+
+  /** Waits for the session, then holds it until the returned `done` is called. */
+  private async acquire(): Promise<() => void> {
+    let done!: () => void;
+    const released = new Promise<void>((resolve) => (done = resolve));
+    const previous = this.tail;
+    this.tail = previous.then(() => released);
+    await previous;
+    return done;
+  }
+
+  /** Runs one query when the session is free. */
+  async query<R = Record<string, unknown>>(text: string, values?: unknown[]): Promise<PoolQueryResult<R>> {
+    const done = await this.acquire();
+    try {
+      return await this.run<R>(text, values);
+    } finally {
+      done();
+    }
+  }
+
+  /** Leases the session (for a transaction); other queries wait until `release()`. */
+  async connect(): Promise<PGliteClient> {
+    const done = await this.acquire();
+    let released = false;
+    return {
+      query: <R = Record<string, unknown>>(text: string, values?: unknown[]) => {
+        if (released) return Promise.reject(new Error("query on a released PGlite client"));
+        return this.run<R>(text, values);
+      },
+      release: () => {
+        if (released) return;
+        released = true;
+        done();
+      },
+    };
+  }
+
+  /** Waits for running work; closing the PGlite instance is the owner's job. */
+  async end(): Promise<void> {
+    await this.tail;
+  }
+
+  /** Accepts `pg.Pool` event subscriptions; an embedded session emits no connection errors. */
+  on(): this {
+    return this;
+  }
+}
