@@ -60,7 +60,7 @@ function workloadFacts(obs: ServiceObservations, now: number, alertService: stri
     service: s,
     value: d.desiredReplicas,
     summary: `${s} deployment wants ${d.desiredReplicas} replicas, ${d.readyReplicas} ready`,
-    attrs: { ready: d.readyReplicas, memory_limit_mib: d.memoryLimitMib, revision: d.currentRevision },
+    attrs: { ready: d.readyReplicas, memory_limit_mib: d.memoryLimitMib, cpu_limit_cores: d.cpuLimitCores, revision: d.currentRevision },
   });
   const reasons = new Map<string, { count: number; revision: number; pod: string }>();
   const terminations = new Map<string, number>();
@@ -248,6 +248,24 @@ function metricFacts(obs: ServiceObservations): { facts: FactDraft[]; signals: S
   return { facts, signals };
 }
 
+/** CPU used against what the ready pods may use: a saturated workload queues requests. */
+function saturationFacts(obs: ServiceObservations, signals: Signal[]): FactDraft[] {
+  const cpu = signals.find((x) => x.metric === "cpu_cores");
+  const d = obs.workload?.deployment;
+  if (cpu === undefined || d === undefined || d.readyReplicas === 0) return [];
+  const limit = d.readyReplicas * d.cpuLimitCores;
+  const saturation = round(cpu.current / limit);
+  return [
+    {
+      key: "cpu.saturation",
+      service: obs.service,
+      value: saturation,
+      summary: `${obs.service} uses ${round(cpu.current)} of ${round(limit)} CPU cores its ${d.readyReplicas} ready pods may use (${Math.round(saturation * 100)}%)`,
+      attrs: { cores: round(cpu.current), limit_cores: round(limit) },
+    },
+  ];
+}
+
 function kafkaFacts(obs: ServiceObservations): FactDraft[] {
   return obs.consumerGroups.map((g) => {
     const worst = [...g.partitions].sort((a, b) => b.lag - a.lag)[0];
@@ -351,7 +369,7 @@ export function extractEvidence(
   for (const obs of ordered) {
     drafts.push(...workloadFacts(obs, now, alert.service), ...deployFacts(obs, now), ...kafkaFacts(obs));
     const m = metricFacts(obs);
-    drafts.push(...m.facts);
+    drafts.push(...m.facts, ...saturationFacts(obs, m.signals));
     signals.push(...m.signals);
     const l = logFacts(obs, now);
     drafts.push(...l.facts);

@@ -102,10 +102,11 @@ export async function diagnose(state: IncidentStateValue, runtime: Runtime<Sutur
     envTime: now,
     dedupeKey: `${state.incidentId}:diagnose:${round}`,
   });
-  const update = { diagnosis, diagnoses: [diagnosis], timeline: [{ node: "diagnose", at: now, message }] };
+  const entry = { node: "diagnose", at: now, message };
+  const update = { diagnosis, diagnoses: [diagnosis], timeline: [entry] };
   if (choice.decision === "act") return new Command({ update, goto: "policy-check" });
   if (choice.decision === "escalate") return new Command({ update, goto: "escalate" });
-  const outcome = await finishIncident(ctx, { ...state, ...update, diagnoses: [...state.diagnoses, diagnosis], timeline: state.timeline }, {
+  const outcome = await finishIncident(ctx, { ...state, diagnosis, diagnoses: [...state.diagnoses, diagnosis], timeline: [...state.timeline, entry] }, {
     status: "closed_no_action",
     reason: choice.reason,
     at: now,

@@ -28,6 +28,7 @@ export async function escalate(state: IncidentStateValue, runtime: Runtime<Sutur
   const ctx = requireContext(runtime);
   const now = ctx.clock.now();
   const reason = escalationReason(state);
-  const outcome = await finishIncident(ctx, state, { status: "escalated", reason, at: now });
-  return { outcome, timeline: [{ node: "escalate", at: now, message: `escalated to a human: ${reason}` }] };
+  const entry = { node: "escalate", at: now, message: `escalated to a human: ${reason}` };
+  const outcome = await finishIncident(ctx, { ...state, timeline: [...state.timeline, entry] }, { status: "escalated", reason, at: now });
+  return { outcome, timeline: [entry] };
 }

@@ -121,10 +121,11 @@ export async function verify(state: IncidentStateValue, runtime: Runtime<SutureC
     dedupeKey: `${state.incidentId}:verify:${attempt.number}`,
   });
   const amended: Attempt = { ...attempt, after, verdict: judged.verdict, rolledBack };
-  const update = { attempts: [amended], timeline: [{ node: "verify", at: now, message }] };
+  const entry = { node: "verify", at: now, message };
+  const update = { attempts: [amended], timeline: [entry] };
   if (judged.verdict === "recovered") {
     const attempts = state.attempts.map((a) => (a.number === amended.number ? amended : a));
-    const outcome = await finishIncident(ctx, { ...state, attempts }, {
+    const outcome = await finishIncident(ctx, { ...state, attempts, timeline: [...state.timeline, entry] }, {
       status: "resolved",
       reason: `${attempt.call.tool} fixed it: ${changes.join("; ") || "signals back to baseline"}`,
       at: now,

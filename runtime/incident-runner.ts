@@ -3,7 +3,7 @@ import { parseAlertmanagerWebhook, type Alert } from "../alerts/alert.js";
 import type { SutureContext } from "../graphs/context.js";
 import type { IncidentStateValue, TimelineEntry } from "../graphs/state.js";
 import type { Scenario, ScenarioAlert } from "../scenario/schema.js";
-import { SimEnvironment } from "../tools/sim/index.js";
+import { SimEnvironment } from "../tools/simulator/index.js";
 import type { Suture } from "./suture.js";
 
 /** Called with each node's timeline entries as the graph streams them. */

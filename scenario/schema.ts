@@ -3,7 +3,7 @@ import path from "node:path";
 import { parse as parseYaml } from "yaml";
 import { z } from "zod";
 import { formatZodError } from "../config/errors.js";
-import { EnvironmentSpecSchema } from "../tools/sim/spec.js";
+import { EnvironmentSpecSchema } from "../tools/simulator/spec.js";
 
 /** One alert notification a scenario sends, `atMinutes` after the environment's t0. */
 export const ScenarioAlertSchema = z

@@ -1,0 +1,301 @@
+import { z } from "zod";
+import { EnvironmentNotFoundError, type EnvironmentAdapter, type NetworkPolicyState, type WorkloadDescription } from "../environment.js";
+import type { AnyToolDefinition, LiveValidation, ToolDefinition } from "../tool.js";
+
+const Service = z.string().min(1, "expected a service name").max(63);
+const Revision = z.number().int().min(1, "expected a revision number ≥ 1");
+
+async function workload(env: EnvironmentAdapter, service: string): Promise<WorkloadDescription | LiveValidation> {
+  try {
+    return await env.describeWorkload(service);
+  } catch (error) {
+    if (error instanceof EnvironmentNotFoundError) return { ok: false, reason: error.message };
+    throw error;
+  }
+}
+
+function isValidation(x: WorkloadDescription | LiveValidation): x is LiveValidation {
+  return "ok" in x;
+}
+
+const rolloutUndoParams = z.object({ service: Service, toRevision: Revision }).strict();
+/** Medium risk: replaces every pod with an older template, which can be incompatible with today's data. */
+const rolloutUndo: ToolDefinition<z.infer<typeof rolloutUndoParams>> = {
+  name: "rollout_undo",
+  description: "Roll a deployment back to an earlier revision (kubectl rollout undo --to-revision)",
+  params: rolloutUndoParams,
+  risk: "medium",
+  settleSeconds: 180,
+  actionClass: "rollback",
+  target: (p) => ({ service: p.service, resource: "deployment", name: p.service }),
+  async validateLive(p, env) {
+    const w = await workload(env, p.service);
+    if (isValidation(w)) return w;
+    const history = await env.deployHistory(p.service);
+    const target = history.find((r) => r.revision === p.toRevision);
+    if (target === undefined) return { ok: false, reason: `${p.service} has no revision ${p.toRevision}; revisions: ${history.map((r) => r.revision).join(", ")}` };
+    if (p.toRevision === w.deployment.currentRevision) return { ok: false, reason: `revision ${p.toRevision} is already the current revision of ${p.service}` };
+    return { ok: true };
+  },
+  async captureBefore(p, env) {
+    return { revision: (await env.describeWorkload(p.service)).deployment.currentRevision };
+  },
+  rollback: (p, before) => {
+    const revision = (before as { revision?: number } | undefined)?.revision;
+    return revision === undefined ? undefined : { tool: "rollout_undo", params: { service: p.service, toRevision: revision } };
+  },
+  run: (p, env, key) => env.rolloutUndo(p.service, p.toRevision, key),
+};
+
+const scaleParams = z.object({ service: Service, replicas: z.number().int().min(0).max(50, "expected at most 50 replicas") }).strict();
+/** Medium risk: scaling down can drop capacity, scaling up costs money and can overload dependencies. */
+const scaleDeployment: ToolDefinition<z.infer<typeof scaleParams>> = {
+  name: "scale_deployment",
+  description: "Set a deployment's replica count",
+  params: scaleParams,
+  risk: "medium",
+  settleSeconds: 120,
+  actionClass: "scale",
+  target: (p) => ({ service: p.service, resource: "deployment", name: p.service }),
+  async validateLive(p, env) {
+    const w = await workload(env, p.service);
+    if (isValidation(w)) return w;
+    if (p.replicas === 0) return { ok: false, reason: `scaling ${p.service} to 0 would take it offline` };
+    const ceiling = Math.max(20, w.deployment.desiredReplicas * 10);
+    if (p.replicas > ceiling) return { ok: false, reason: `${p.replicas} replicas exceeds ${ceiling} (10× the current ${w.deployment.desiredReplicas}, at least 20)` };
+    if (p.replicas === w.deployment.desiredReplicas) return { ok: false, reason: `${p.service} already wants ${p.replicas} replicas` };
+    return { ok: true };
+  },
+  async captureBefore(p, env) {
+    return { replicas: (await env.describeWorkload(p.service)).deployment.desiredReplicas };
+  },
+  rollback: (p, before) => {
+    const replicas = (before as { replicas?: number } | undefined)?.replicas;
+    return replicas === undefined || replicas === 0 ? undefined : { tool: "scale_deployment", params: { service: p.service, replicas } };
+  },
+  run: (p, env, key) => env.scale(p.service, p.replicas, key),
+};
+
+const serviceOnly = z.object({ service: Service }).strict();
+/** Low risk: pods are replaced one way or another every deploy; loses only in-flight work. */
+const restartPods: ToolDefinition<z.infer<typeof serviceOnly>> = {
+  name: "restart_pods",
+  description: "Restart every pod of a deployment (kubectl rollout restart)",
+  params: serviceOnly,
+  risk: "low",
+  settleSeconds: 300,
+  actionClass: "restart",
+  target: (p) => ({ service: p.service, resource: "deployment", name: p.service }),
+  async validateLive(p, env) {
+    const w = await workload(env, p.service);
+    return isValidation(w) ? w : { ok: true };
+  },
+  run: (p, env, key) => env.restartPods(p.service, key),
+};
+
+const memoryParams = z.object({ service: Service, limitMib: z.number().int().min(64, "expected at least 64 MiB").max(16384, "expected at most 16384 MiB") }).strict();
+/** Medium risk: a new limit rolls every pod and takes memory from the node's budget. */
+const setMemoryLimit: ToolDefinition<z.infer<typeof memoryParams>> = {
+  name: "set_memory_limit",
+  description: "Set the memory limit of a deployment's containers (rolls the pods)",
+  params: memoryParams,
+  risk: "medium",
+  settleSeconds: 300,
+  actionClass: "resources",
+  target: (p) => ({ service: p.service, resource: "deployment", name: p.service }),
+  async validateLive(p, env) {
+    const w = await workload(env, p.service);
+    if (isValidation(w)) return w;
+    const current = w.deployment.memoryLimitMib;
+    if (p.limitMib <= current) return { ok: false, reason: `${p.limitMib} MiB does not raise the current ${current} MiB limit` };
+    if (p.limitMib > current * 4) return { ok: false, reason: `${p.limitMib} MiB is more than 4× the current ${current} MiB limit` };
+    return { ok: true };
+  },
+  async captureBefore(p, env) {
+    return { limitMib: (await env.describeWorkload(p.service)).deployment.memoryLimitMib };
+  },
+  rollback: (p, before) => {
+    const limitMib = (before as { limitMib?: number } | undefined)?.limitMib;
+    return limitMib === undefined ? undefined : { tool: "set_memory_limit", params: { service: p.service, limitMib } };
+  },
+  run: (p, env, key) => env.setMemoryLimit(p.service, p.limitMib, key),
+};
+
+const portParams = z.object({ service: Service, targetPort: z.number().int().min(1).max(65535) }).strict();
+/** Medium risk: a wrong port cuts all traffic to the workload at once. */
+const patchServicePort: ToolDefinition<z.infer<typeof portParams>> = {
+  name: "patch_service_port",
+  description: "Set the targetPort of a workload's Kubernetes Service",
+  params: portParams,
+  risk: "medium",
+  settleSeconds: 60,
+  actionClass: "service-config",
+  target: (p) => ({ service: p.service, resource: "service", name: p.service }),
+  async validateLive(p, env) {
+    const w = await workload(env, p.service);
+    if (isValidation(w)) return w;
+    if (w.kubeService === undefined) return { ok: false, reason: `${p.service} has no Service` };
+    if (p.targetPort !== w.deployment.containerPort) return { ok: false, reason: `${p.targetPort} is not the port ${p.service}'s containers listen on (${w.deployment.containerPort})` };
+    if (w.kubeService.targetPort === p.targetPort) return { ok: false, reason: `Service ${p.service} already targets ${p.targetPort}` };
+    return { ok: true };
+  },
+  async captureBefore(p, env) {
+    return { targetPort: (await env.describeWorkload(p.service)).kubeService?.targetPort };
+  },
+  rollback: (p, before) => {
+    const targetPort = (before as { targetPort?: number } | undefined)?.targetPort;
+    return targetPort === undefined ? undefined : { tool: "patch_service_port", params: { service: p.service, targetPort } };
+  },
+  run: (p, env, key) => env.patchServiceTargetPort(p.service, p.targetPort, key),
+};
+
+const netpolParams = z.object({ service: Service, policy: z.string().min(1).max(253) }).strict();
+/** High risk: network policies are security controls; removing one can expose a workload. */
+const deleteNetworkPolicy: ToolDefinition<z.infer<typeof netpolParams>> = {
+  name: "delete_network_policy",
+  description: "Delete a NetworkPolicy that selects a workload",
+  params: netpolParams,
+  risk: "high",
+  settleSeconds: 60,
+  actionClass: "network-policy",
+  target: (p) => ({ service: p.service, resource: "networkpolicy", name: p.policy }),
+  async validateLive(p, env) {
+    const w = await workload(env, p.service);
+    if (isValidation(w)) return w;
+    if (!w.networkPolicies.some((np) => np.name === p.policy)) {
+      return { ok: false, reason: `no NetworkPolicy "${p.policy}" selects ${p.service}; policies: ${w.networkPolicies.map((np) => np.name).join(", ") || "none"}` };
+    }
+    return { ok: true };
+  },
+  async captureBefore(p, env) {
+    return (await env.describeWorkload(p.service)).networkPolicies.find((np) => np.name === p.policy);
+  },
+  rollback: (p, before) =>
+    before === undefined ? undefined : { tool: "restore_network_policy", params: { service: p.service, policy: before as NetworkPolicyState } },
+  run: (p, env, key) => env.deleteNetworkPolicy(p.policy, key),
+};
+
+const restoreParams = z
+  .object({
+    service: Service,
+    policy: z.object({ name: z.string().min(1), podSelector: z.string().min(1), allowIngressFrom: z.array(z.string()), createdAt: z.number() }).strict(),
+  })
+  .strict();
+/** High risk: it changes who may reach a workload; used to undo a deletion. */
+const restoreNetworkPolicy: ToolDefinition<z.infer<typeof restoreParams>> = {
+  name: "restore_network_policy",
+  description: "Re-create a NetworkPolicy exactly as it was captured",
+  params: restoreParams,
+  risk: "high",
+  settleSeconds: 60,
+  actionClass: "network-policy",
+  target: (p) => ({ service: p.service, resource: "networkpolicy", name: p.policy.name }),
+  run: (p, env, key) => env.restoreNetworkPolicy(p.policy, key),
+};
+
+const configParams = z.object({ service: Service, configMap: z.string().min(1).max(253), toVersion: z.number().int().min(1) }).strict();
+/** Medium risk: configuration changes every pod's behaviour at once. */
+const revertConfigMap: ToolDefinition<z.infer<typeof configParams>> = {
+  name: "revert_config_map",
+  description: "Restore a config map's data to an earlier version",
+  params: configParams,
+  risk: "medium",
+  settleSeconds: 120,
+  actionClass: "config-revert",
+  target: (p) => ({ service: p.service, resource: "configmap", name: p.configMap }),
+  async validateLive(p, env) {
+    const w = await workload(env, p.service);
+    if (isValidation(w)) return w;
+    const cm = w.configMaps.find((c) => c.name === p.configMap);
+    if (cm === undefined) return { ok: false, reason: `${p.service} mounts no config map "${p.configMap}"` };
+    if (!cm.history.some((h) => h.version === p.toVersion)) return { ok: false, reason: `config map ${p.configMap} has no version ${p.toVersion}` };
+    if (p.toVersion === cm.version) return { ok: false, reason: `version ${p.toVersion} is already current` };
+    return { ok: true };
+  },
+  async captureBefore(p, env) {
+    return { version: (await env.describeWorkload(p.service)).configMaps.find((c) => c.name === p.configMap)?.version };
+  },
+  rollback: (p, before) => {
+    const version = (before as { version?: number } | undefined)?.version;
+    return version === undefined ? undefined : { tool: "revert_config_map", params: { service: p.service, configMap: p.configMap, toVersion: version } };
+  },
+  run: (p, env, key) => env.revertConfigMap(p.configMap, p.toVersion, key),
+};
+
+const skipParams = z
+  .object({ service: Service, topic: z.string().min(1), group: z.string().min(1), partition: z.number().int().min(0), offset: z.number().int().min(0) })
+  .strict();
+/** Medium risk: the message is not lost (it goes to the DLQ) but is not processed in order. */
+const skipMessageToDlq: ToolDefinition<z.infer<typeof skipParams>> = {
+  name: "skip_message_to_dlq",
+  description: "Move the record at a consumer group's committed offset to the dead-letter topic and advance past it",
+  params: skipParams,
+  risk: "medium",
+  settleSeconds: 180,
+  actionClass: "skip-message",
+  target: (p) => ({ service: p.service, resource: "consumergroup", name: `${p.group}@${p.topic}` }),
+  async validateLive(p, env) {
+    const groups = await env.consumerLag(p.service).catch(() => []);
+    const g = groups.find((x) => x.topic === p.topic && x.group === p.group);
+    if (g === undefined) return { ok: false, reason: `${p.service} has no consumer group ${p.group} on ${p.topic}` };
+    if (g.dlqTopic === undefined) return { ok: false, reason: `${p.group} has no dead-letter topic; skipping would lose the record` };
+    const part = g.partitions.find((x) => x.partition === p.partition);
+    if (part === undefined) return { ok: false, reason: `${p.topic} has no partition ${p.partition}` };
+    if (part.committedOffset !== p.offset) return { ok: false, reason: `offset ${p.offset} is not partition ${p.partition}'s committed offset ${part.committedOffset}` };
+    return { ok: true };
+  },
+  run: (p, env, key) => env.skipMessageToDlq(p.topic, p.group, p.partition, p.offset, key),
+};
+
+const cleanParams = z.object({ service: Service, mount: z.string().min(1).startsWith("/", "expected an absolute mount path") }).strict();
+/** Low risk: deletes rotated log files only, never live data. */
+const cleanLogs: ToolDefinition<z.infer<typeof cleanParams>> = {
+  name: "clean_logs",
+  description: "Rotate, compress and delete old log files on a workload's volume, and re-enable rotation",
+  params: cleanParams,
+  risk: "low",
+  settleSeconds: 120,
+  actionClass: "disk-cleanup",
+  target: (p) => ({ service: p.service, resource: "volume", name: p.mount }),
+  async validateLive(p, env) {
+    const w = await workload(env, p.service);
+    if (isValidation(w)) return w;
+    if (!w.disks.some((d) => d.mount === p.mount)) return { ok: false, reason: `${p.service} has no volume at ${p.mount}` };
+    return { ok: true };
+  },
+  run: (p, env, key) => env.cleanLogs(p.service, p.mount, key),
+};
+
+const breakerParams = z.object({ service: Service, dependency: Service }).strict();
+/** Low risk: a breaker re-opens by itself if the dependency is still failing. */
+const resetCircuitBreaker: ToolDefinition<z.infer<typeof breakerParams>> = {
+  name: "reset_circuit_breaker",
+  description: "Close a caller's circuit breaker to one dependency",
+  params: breakerParams,
+  risk: "low",
+  settleSeconds: 120,
+  actionClass: "circuit-breaker",
+  target: (p) => ({ service: p.service, resource: "circuitbreaker", name: p.dependency }),
+  async validateLive(p, env) {
+    const w = await workload(env, p.service);
+    if (isValidation(w)) return w;
+    if (!w.circuitBreakers.some((b) => b.to === p.dependency)) return { ok: false, reason: `${p.service} has no circuit breaker to ${p.dependency}` };
+    return { ok: true };
+  },
+  run: (p, env, key) => env.resetCircuitBreaker(p.service, p.dependency, key),
+};
+
+/** Every remediation tool. */
+export const REMEDIATION_TOOLS: AnyToolDefinition[] = [
+  rolloutUndo,
+  scaleDeployment,
+  restartPods,
+  setMemoryLimit,
+  patchServicePort,
+  deleteNetworkPolicy,
+  restoreNetworkPolicy,
+  revertConfigMap,
+  skipMessageToDlq,
+  cleanLogs,
+  resetCircuitBreaker,
+];

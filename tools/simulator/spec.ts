@@ -1,0 +1,213 @@
+import { z } from "zod";
+
+/** A revision in a service's deploy history, before the simulation starts. */
+export const RevisionSpecSchema = z
+  .object({
+    image: z.string().min(1),
+    env: z.record(z.string(), z.string()).optional(),
+    memoryLimitMib: z.number().int().positive().optional(),
+    /** Minutes relative to t0 (negative: in the past). */
+    deployedAtMinutes: z.number().max(0, "expected a time at or before t0 (earlier revisions)"),
+    changeCause: z.string().optional(),
+  })
+  .strict();
+
+/** A config map mounted by a service. */
+export const ConfigMapSpecSchema = z
+  .object({
+    name: z.string().min(1),
+    data: z.record(z.string(), z.string()),
+  })
+  .strict();
+
+/** A Kafka consumer group a service runs. */
+export const KafkaSpecSchema = z
+  .object({
+    topic: z.string().min(1),
+    group: z.string().min(1),
+    partitions: z.number().int().min(1).max(64).default(6),
+    /** Messages per second produced into each partition. */
+    producerRatePerPartition: z.number().positive().default(20),
+    /** Messages per second the consumer can process per partition. */
+    consumerCapacityPerPartition: z.number().positive().default(60),
+    dlqTopic: z.string().optional(),
+  })
+  .strict();
+
+/** A disk volume a service writes to. */
+export const DiskSpecSchema = z
+  .object({
+    mount: z.string().min(1).default("/var/log/app"),
+    sizeGib: z.number().positive().default(20),
+    usedPct: z.number().min(0).max(100).default(35),
+  })
+  .strict();
+
+/** One workload of the simulated system. */
+export const ServiceSpecSchema = z
+  .object({
+    name: z.string().regex(/^[a-z][a-z0-9-]*$/, "expected a DNS-style lower-case name"),
+    namespace: z.string().default("prod"),
+    replicas: z.number().int().min(0).max(50).default(3),
+    image: z.string().optional(),
+    containerPort: z.number().int().min(1).max(65535).default(8080),
+    servicePort: z.number().int().min(1).max(65535).default(80),
+    memoryLimitMib: z.number().int().positive().default(512),
+    baselineMemoryMib: z.number().positive().default(220),
+    cpuLimitCores: z.number().positive().default(1),
+    /** CPU cores one request per second costs. */
+    cpuPerRequest: z.number().positive().default(0.002),
+    baseline: z
+      .object({
+        requestRate: z.number().nonnegative().default(120),
+        errorRate: z.number().min(0).max(1).default(0.002),
+        latencyP99Ms: z.number().positive().default(180),
+      })
+      .strict()
+      .default({ requestRate: 120, errorRate: 0.002, latencyP99Ms: 180 }),
+    env: z.record(z.string(), z.string()).default({}),
+    /** Earlier revisions, oldest first; the spec's own image/env/limit form the current one. */
+    revisions: z.array(RevisionSpecSchema).default([]),
+    /** When the current revision rolled out, minutes relative to t0. */
+    deployedAtMinutes: z.number().default(-4320),
+    dependencies: z.array(z.string()).default([]),
+    configMaps: z.array(ConfigMapSpecSchema).default([]),
+    disk: DiskSpecSchema.optional(),
+    kafka: KafkaSpecSchema.optional(),
+    nodeArchitecture: z.enum(["amd64", "arm64"]).default("amd64"),
+  })
+  .strict();
+/** A service spec. */
+export type ServiceSpec = z.infer<typeof ServiceSpecSchema>;
+
+/** A network policy that exists from the start. */
+export const NetworkPolicySpecSchema = z
+  .object({
+    name: z.string().min(1),
+    podSelector: z.string().min(1),
+    allowIngressFrom: z.array(z.string()),
+    createdAtMinutes: z.number().default(-43200),
+  })
+  .strict();
+
+/** Fault kinds the simulator models. */
+export const FAULT_KINDS = [
+  "scaled-to-zero",
+  "bad-rollout",
+  "bad-rollout-schema-migration",
+  "service-port-mismatch",
+  "network-policy-deny",
+  "bad-feature-flag",
+  "memory-limit-too-tight",
+  "memory-leak",
+  "kafka-poison-pill",
+  "disk-fill-unrotated-logs",
+  "downstream-latency",
+  "traffic-surge",
+  "data-corruption",
+  "credential-leak",
+  "certificate-expiry",
+  "flapping-threshold",
+] as const;
+
+/** A fault injected into one service at a time relative to t0. */
+export const FaultSpecSchema = z
+  .object({
+    kind: z.enum(FAULT_KINDS),
+    service: z.string().min(1),
+    atMinutes: z.number(),
+    params: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()])).default({}),
+  })
+  .strict();
+/** A fault spec. */
+export type FaultSpec = z.infer<typeof FaultSpecSchema>;
+
+/** A metric series given directly: linear interpolation between points. */
+export const RawSeriesSchema = z
+  .object({
+    metric: z.enum(["error_rate", "latency_p99_ms", "request_rate", "memory_mib", "cpu_cores", "disk_usage_pct", "consumer_lag", "ready_replicas"]),
+    points: z.array(z.object({ atMinutes: z.number(), value: z.number() }).strict()).min(1),
+  })
+  .strict();
+
+/** Raw observations of one service that no named fault produces; static facts of the world. */
+export const ObservationSpecSchema = z
+  .object({
+    pods: z
+      .array(
+        z
+          .object({
+            name: z.string().optional(),
+            phase: z.enum(["Pending", "Running", "Succeeded", "Failed", "Unknown"]).default("Running"),
+            ready: z.boolean().default(true),
+            reason: z.string().optional(),
+            restarts: z.number().int().nonnegative().default(0),
+            lastTerminationReason: z.string().optional(),
+          })
+          .strict(),
+      )
+      .optional(),
+    events: z
+      .array(
+        z
+          .object({
+            atMinutes: z.number(),
+            type: z.enum(["Normal", "Warning"]).default("Warning"),
+            reason: z.string().min(1),
+            message: z.string().min(1),
+            count: z.number().int().positive().default(1),
+          })
+          .strict(),
+      )
+      .default([]),
+    logs: z
+      .array(
+        z
+          .object({
+            fromMinutes: z.number(),
+            toMinutes: z.number().optional(),
+            everySeconds: z.number().positive().optional(),
+            level: z.enum(["debug", "info", "warn", "error", "fatal"]).default("error"),
+            message: z.string().min(1),
+          })
+          .strict(),
+      )
+      .default([]),
+    metrics: z.array(RawSeriesSchema).default([]),
+  })
+  .strict();
+/** Raw observations for one service. */
+export type ObservationSpec = z.infer<typeof ObservationSpecSchema>;
+
+/** The whole simulated environment a scenario builds. */
+export const EnvironmentSpecSchema = z
+  .object({
+    seed: z.number().int().default(1),
+    startTime: z.iso.datetime().default("2026-11-23T10:00:00Z"),
+    tickSeconds: z.number().int().min(5).max(120).default(30),
+    /** Healthy history generated before t0, so metrics have a baseline. */
+    historyMinutes: z.number().int().min(30).max(360).default(120),
+    services: z.array(ServiceSpecSchema).min(1, "expected at least one service"),
+    networkPolicies: z.array(NetworkPolicySpecSchema).default([]),
+    faults: z.array(FaultSpecSchema).default([]),
+    observations: z.record(z.string(), ObservationSpecSchema).default({}),
+  })
+  .strict()
+  .superRefine((spec, ctx) => {
+    const names = new Set(spec.services.map((s) => s.name));
+    spec.services.forEach((s, i) =>
+      s.dependencies.forEach((d, j) => {
+        if (!names.has(d)) ctx.addIssue({ code: "custom", path: ["services", i, "dependencies", j], message: `unknown service "${d}"; known: ${[...names].join(", ")}` });
+      }),
+    );
+    spec.faults.forEach((f, i) => {
+      if (!names.has(f.service)) ctx.addIssue({ code: "custom", path: ["faults", i, "service"], message: `unknown service "${f.service}"; known: ${[...names].join(", ")}` });
+    });
+    for (const key of Object.keys(spec.observations)) {
+      if (!names.has(key)) ctx.addIssue({ code: "custom", path: ["observations", key], message: `unknown service "${key}"; known: ${[...names].join(", ")}` });
+    }
+  });
+/** A validated environment spec. */
+export type EnvironmentSpec = z.infer<typeof EnvironmentSpecSchema>;
+/** An environment spec as written (defaults not yet applied). */
+export type EnvironmentSpecInput = z.input<typeof EnvironmentSpecSchema>;
