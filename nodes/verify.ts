@@ -17,6 +17,8 @@ const HARM_METRICS = new Set(["error_rate", "latency_p99_ms", "request_rate", "r
 const FAILING_POD_REASONS = new Set(["CrashLoopBackOff", "OOMKilled", "ImagePullBackOff", "ErrImagePull", "CreateContainerConfigError", "Error"]);
 /** A memory trend that reaches the limit sooner than this is not a fix. */
 const MEMORY_HORIZON_MINUTES = 60;
+/** Time new pods take to reach their steady working set after a restart or rollout. */
+const MEMORY_WARMUP_MS = 180_000;
 
 function harm(snapshot: SignalSnapshot): SignalSnapshot {
   return { at: snapshot.at, signals: snapshot.signals.filter((s) => HARM_METRICS.has(s.metric)) };
@@ -54,12 +56,21 @@ async function judge(
   const workload = await observer.describeWorkload(service);
   const failing = (workload?.pods ?? []).filter((p) => p.reason !== undefined && FAILING_POD_REASONS.has(p.reason));
   if (failing.length > 0) reasons.push(`${failing.length} ${service} pod(s) still failing (${failing[0]?.reason ?? ""})`);
-  const memory = await observer.queryMetric(service, "memory_mib", 10);
+  // A pod between two crashes looks Running; a restart since the action gives it away.
+  const restarted = (workload?.pods ?? []).filter((p) => !failing.includes(p) && p.restarts > 0 && p.startedAt >= attempt.executedAt && p.lastTerminationReason !== undefined);
+  if (restarted.length > 0) reasons.push(`${restarted.length} ${service} pod(s) restarted since the action (last: ${restarted[0]?.lastTerminationReason ?? ""})`);
+  // Judge memory's trend only on pods that finished warming up after the action; earlier
+  // points (restarts, pods still filling caches) would look like growth.
+  const memory = await observer.queryMetric(service, "memory_mib", Math.ceil(attempt.settleSeconds / 60) + 1);
   const limit = workload?.deployment.memoryLimitMib;
-  if (memory !== undefined && limit !== undefined && memory.points.length >= 4) {
-    const slope = slopePerMinute(memory.points);
-    const latest = memory.points[memory.points.length - 1]?.v ?? 0;
-    if (slope > 0 && (limit - latest) / slope < MEMORY_HORIZON_MINUTES) {
+  const warm = (memory?.points ?? []).filter((p) => p.t >= attempt.executedAt + MEMORY_WARMUP_MS && p.v > 0);
+  if (limit !== undefined && warm.length >= 4) {
+    const slope = slopePerMinute(warm);
+    const latest = warm[warm.length - 1]?.v ?? 0;
+    const spanMinutes = ((warm[warm.length - 1]?.t ?? 0) - (warm[0]?.t ?? 0)) / 60_000;
+    // Growth must stand out of sample noise (a few percent) before it counts as a trend.
+    const rise = slope * spanMinutes;
+    if (rise > Math.max(16, latest * 0.03) && (limit - latest) / slope < MEMORY_HORIZON_MINUTES) {
       reasons.push(`${service} memory still climbing ${slope.toFixed(1)} MiB/min; reaches its ${limit} MiB limit in ~${Math.max(0, Math.round((limit - latest) / slope))} min`);
     }
   }

@@ -54,7 +54,8 @@ const scaleDeployment: ToolDefinition<z.infer<typeof scaleParams>> = {
   description: "Set a deployment's replica count",
   params: scaleParams,
   risk: "medium",
-  settleSeconds: 120,
+  // Long enough for new pods to serve and for callers' circuit breakers to close again.
+  settleSeconds: 180,
   actionClass: "scale",
   target: (p) => ({ service: p.service, resource: "deployment", name: p.service }),
   async validateLive(p, env) {
@@ -128,7 +129,8 @@ const patchServicePort: ToolDefinition<z.infer<typeof portParams>> = {
   description: "Set the targetPort of a workload's Kubernetes Service",
   params: portParams,
   risk: "medium",
-  settleSeconds: 60,
+  // Callers' circuit breakers need a cool-down and a good trial before traffic flows again.
+  settleSeconds: 150,
   actionClass: "service-config",
   target: (p) => ({ service: p.service, resource: "service", name: p.service }),
   async validateLive(p, env) {
