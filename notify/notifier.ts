@@ -42,3 +42,12 @@ export class WebhookNotifier implements Notifier {
     if (!response.ok) throw new Error(`notification webhook answered ${response.status} ${response.statusText}`);
   }
 }
+
+/** Keeps notifications in memory (embedding Suture in another process, and tests). */
+export class MemoryNotifier implements Notifier {
+  readonly sent: Notification[] = [];
+
+  async notify(notification: Notification): Promise<void> {
+    this.sent.push(notification);
+  }
+}

@@ -32,29 +32,45 @@ export interface OpenOptions {
   policy?: Policy;
 }
 
+/** Services to wire around an open database. */
+export interface WireOptions {
+  policy?: Policy;
+  rulesDir?: string;
+  notifier?: Notifier;
+}
+
+/** Wires the graph and its services around an already open (and migrated) database. */
+export async function wireSuture(db: Database, options: WireOptions = {}): Promise<Suture> {
+  const tools = createDefaultRegistry();
+  const reasoners: Reasoner[] = [await RunbookReasoner.fromDirectory(options.rulesDir)];
+  const checkpointer = new PostgresSaver(db.pool);
+  return {
+    db,
+    store: new IncidentStore(db),
+    checkpointer,
+    graph: compileIncidentGraph(checkpointer),
+    tools,
+    reasoners,
+    policy: new PolicyEngine(options.policy ?? DEFAULT_POLICY, tools),
+    notifier: options.notifier ?? new FileNotifier(path.join(".suture", "notifications.jsonl")),
+    close: () => db.close(),
+  };
+}
+
 /** Opens the configured database and wires the graph's services. */
 export async function openSuture(config: Config, options: OpenOptions = {}): Promise<Suture> {
   const db = await openDatabase({ ...(config.databaseUrl !== undefined ? { url: config.databaseUrl } : {}), dataDir: config.dataDir });
   try {
     if (options.migrate === true) await migrate(db);
-    const policyValues = options.policy ?? (config.policyFile !== undefined ? await loadPolicy(config.policyFile) : DEFAULT_POLICY);
-    const tools = createDefaultRegistry();
-    const reasoners: Reasoner[] = [await RunbookReasoner.fromDirectory(config.rulesDir)];
-    const checkpointer = new PostgresSaver(db.pool);
-    return {
-      db,
-      store: new IncidentStore(db),
-      checkpointer,
-      graph: compileIncidentGraph(checkpointer),
-      tools,
-      reasoners,
-      policy: new PolicyEngine(policyValues, tools),
+    const policy = options.policy ?? (config.policyFile !== undefined ? await loadPolicy(config.policyFile) : DEFAULT_POLICY);
+    return await wireSuture(db, {
+      policy,
+      ...(config.rulesDir !== undefined ? { rulesDir: config.rulesDir } : {}),
       notifier:
         config.notifyWebhook !== undefined
           ? new WebhookNotifier(config.notifyWebhook)
           : new FileNotifier(path.join(config.home, "notifications.jsonl")),
-      close: () => db.close(),
-    };
+    });
   } catch (error) {
     await db.close();
     throw error;
