@@ -13,12 +13,20 @@ export type TimelineListener = (entries: TimelineEntry[], node: string) => void 
 export interface RunOptions {
   onTimeline?: TimelineListener;
   /**
-   * Fault injection for crash tests: SIGKILL this process right after the named node's
-   * checkpoint is written.
+   * Fault injection for crash tests: SIGKILL this process as soon as the named node's update is
+   * streamed, which can be before its checkpoint is written (a crash between a side effect and
+   * its checkpoint).
    */
   crashAfterNode?: string;
+  /**
+   * Fault injection for crash tests: SIGKILL this process when the named node starts; with
+   * durability "sync" every earlier step's checkpoint is already written.
+   */
+  crashBeforeNode?: string;
   /** Incident id to use (default: a fresh one). */
   incidentId?: string;
+  /** Called once the incident is stored, before the graph runs. */
+  onOpen?: (incidentId: string, alert: Alert) => void | Promise<void>;
 }
 
 /** The end of a run: the incident and its final graph state. */
@@ -87,7 +95,18 @@ async function streamGraph(
   env: SimEnvironment,
   options: RunOptions,
 ): Promise<IncidentStateValue> {
-  const config = { configurable: { thread_id: incidentId }, context: contextFor(suture, env), durability: "sync" as const };
+  const crashBefore = options.crashBeforeNode;
+  const callbacks =
+    crashBefore === undefined
+      ? []
+      : [
+          {
+            handleChainStart: (_chain: unknown, _inputs: unknown, _runId: string, _type?: string, _tags?: string[], metadata?: Record<string, unknown>) => {
+              if (metadata?.["langgraph_node"] === crashBefore) process.kill(process.pid, "SIGKILL");
+            },
+          },
+        ];
+  const config = { configurable: { thread_id: incidentId }, context: contextFor(suture, env), durability: "sync" as const, callbacks };
   const stream = await suture.graph.stream(input, { ...config, streamMode: "updates" as const });
   for await (const chunk of stream) {
     for (const [node, update] of Object.entries(chunk as Record<string, { timeline?: TimelineEntry[] } | null>)) {
@@ -137,6 +156,7 @@ export async function runScenario(suture: Suture, scenario: Scenario, options: R
   if (incidentAlert === undefined) throw new Error(`scenario ${scenario.name}: trigger alert was not ingested`);
   persistEnvironment(suture, incidentId, scenario.environment, env);
   await suture.store.saveEnvironment(incidentId, "sim", scenario.environment, env.toJSON());
+  await options.onOpen?.(incidentId, incidentAlert);
   const state = await streamGraph(suture, incidentId, { incidentId, alert: incidentAlert }, env, options);
   return { incidentId, state, env };
 }
@@ -154,6 +174,7 @@ export async function runAlert(suture: Suture, rawBody: string, scenario: Scenar
     await suture.store.recordAlert({ incidentId, alert, rawBody });
     persistEnvironment(suture, incidentId, scenario.environment, env);
     await suture.store.saveEnvironment(incidentId, "sim", scenario.environment, env.toJSON());
+    await options.onOpen?.(incidentId, alert);
     const state = await streamGraph(suture, incidentId, { incidentId, alert }, env, options);
     results.push({ incidentId, state, env });
   }

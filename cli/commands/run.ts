@@ -1,26 +1,48 @@
 import { readFile } from "node:fs/promises";
 import type { Config } from "../../config/config.js";
-import { resumeIncident, runAlert } from "../../runtime/incident-runner.js";
+import type { Alert } from "../../alerts/alert.js";
+import type { TimelineEntry } from "../../graphs/state.js";
+import { resumeIncident, runAlert, runScenario } from "../../runtime/incident-runner.js";
 import { openSuture } from "../../runtime/suture.js";
 import { loadScenario } from "../../scenario/schema.js";
 import type { CommandArgs } from "../main.js";
 import { formatStatus, formatTimelineEntry } from "../format.js";
 
-function crashHook(): { crashAfterNode?: string } {
-  // Test-only fault injection: kill the process right after this node's checkpoint is written.
-  const node = process.env["SUTURE_CRASH_AFTER_NODE"];
-  return node !== undefined && node !== "" ? { crashAfterNode: node } : {};
+/** Test-only fault injection from SUTURE_CRASH_BEFORE_NODE / SUTURE_CRASH_AFTER_NODE (see RunOptions). */
+function crashHook(): { crashAfterNode?: string; crashBeforeNode?: string } {
+  const after = process.env["SUTURE_CRASH_AFTER_NODE"];
+  const before = process.env["SUTURE_CRASH_BEFORE_NODE"];
+  return {
+    ...(after !== undefined && after !== "" ? { crashAfterNode: after } : {}),
+    ...(before !== undefined && before !== "" ? { crashBeforeNode: before } : {}),
+  };
 }
 
-/** `suture run <alert.json> --scenario <file>`: one alert against a scenario's simulated world. */
+const printTimeline = (entries: TimelineEntry[]): void => entries.forEach((e) => console.log(formatTimelineEntry(e)));
+const printOpen = (incidentId: string, alert: Alert): void => console.log(`incident ${incidentId} opened: ${alert.name} on ${alert.service}`);
+
+/**
+ * `suture run [<alert.json>] --scenario <file>`: one Alertmanager webhook (or, without a file,
+ * the scenario's own alerts) against the scenario's simulated world.
+ */
 export async function runCommand(config: Config, args: CommandArgs): Promise<number> {
   const [alertFile] = args.positionals;
   const scenarioFile = args.values["scenario"];
-  if (alertFile === undefined || typeof scenarioFile !== "string") {
-    console.error("usage: suture run <alert.json> --scenario <scenario.yaml>");
+  if (typeof scenarioFile !== "string") {
+    console.error("usage: suture run [<alert.json>] --scenario <scenario.yaml>");
     return 2;
   }
   const scenario = await loadScenario(scenarioFile);
+  if (alertFile === undefined) {
+    const suture = await openSuture(config, { migrate: true });
+    try {
+      const r = await runScenario(suture, scenario, { ...crashHook(), onOpen: printOpen, onTimeline: printTimeline });
+      console.log(`incident ${r.incidentId}: ${formatStatus(r.state.outcome?.status ?? "open")} — ${r.state.outcome?.reason ?? ""}`);
+      return 0;
+    } finally {
+      await suture.close();
+    }
+  }
   let rawBody: string;
   try {
     rawBody = await readFile(alertFile, "utf8");
@@ -30,10 +52,7 @@ export async function runCommand(config: Config, args: CommandArgs): Promise<num
   }
   const suture = await openSuture(config, { migrate: true });
   try {
-    const results = await runAlert(suture, rawBody, scenario, {
-      ...crashHook(),
-      onTimeline: (entries) => entries.forEach((e) => console.log(formatTimelineEntry(e))),
-    });
+    const results = await runAlert(suture, rawBody, scenario, { ...crashHook(), onOpen: printOpen, onTimeline: printTimeline });
     for (const r of results) {
       console.log(`incident ${r.incidentId}: ${formatStatus(r.state.outcome?.status ?? "open")} — ${r.state.outcome?.reason ?? ""}`);
     }
@@ -52,10 +71,7 @@ export async function resumeCommand(config: Config, args: CommandArgs): Promise<
   }
   const suture = await openSuture(config);
   try {
-    const result = await resumeIncident(suture, incidentId, {
-      ...crashHook(),
-      onTimeline: (entries) => entries.forEach((e) => console.log(formatTimelineEntry(e))),
-    });
+    const result = await resumeIncident(suture, incidentId, { ...crashHook(), onTimeline: printTimeline });
     console.log(`incident ${incidentId}: ${formatStatus(result.state.outcome?.status ?? "open")} — ${result.state.outcome?.reason ?? ""}`);
     return 0;
   } finally {
