@@ -1,6 +1,6 @@
 import { readFile } from "node:fs/promises";
 import type { Config } from "../../config/config.js";
-import type { Alert } from "../../alerts/alert.js";
+import { parseAlertmanagerWebhook, type Alert } from "../../alerts/alert.js";
 import type { TimelineEntry } from "../../graphs/state.js";
 import { resumeIncident, runAlert, runScenario } from "../../runtime/incident-runner.js";
 import { openSuture } from "../../runtime/suture.js";
@@ -50,6 +50,8 @@ export async function runCommand(config: Config, args: CommandArgs): Promise<num
   } catch (error) {
     throw new Error(`${alertFile}: cannot read an alert JSON file (${(error as Error).message.split("\n")[0] ?? ""})`);
   }
+  // Validate before touching the database, so a bad alert changes nothing.
+  parseAlertmanagerWebhook(JSON.parse(rawBody) as unknown);
   const suture = await openSuture(config, { migrate: true });
   try {
     const results = await runAlert(suture, rawBody, scenario, { ...crashHook(), onOpen: printOpen, onTimeline: printTimeline });

@@ -1,0 +1,77 @@
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import os from "node:os";
+import path from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { parseAlertmanagerWebhook } from "../../alerts/alert.js";
+import { parseScenario } from "../../scenario/schema.js";
+import { ROOT, runCli } from "../helpers/cli.js";
+
+const SCENARIO = path.join(ROOT, "scenarios", "bad-rollout-missing-image.yaml");
+
+describe("bad input gets a one-line error naming the field", () => {
+  let dir: string;
+  let env: Record<string, string>;
+
+  beforeAll(async () => {
+    dir = await mkdtemp(path.join(os.tmpdir(), "suture-bad-"));
+    env = { SUTURE_HOME: path.join(dir, "home"), DATABASE_URL: "" };
+  });
+  afterAll(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it("rejects an alert whose startsAt is not a timestamp, and stores nothing", async () => {
+    // Given an Alertmanager webhook with a malformed startsAt
+    const file = path.join(dir, "bad-alert.json");
+    await writeFile(file, JSON.stringify({ version: "4", groupKey: "g", status: "firing", receiver: "r", alerts: [{ status: "firing", labels: { alertname: "X", service: "checkout" }, startsAt: "yesterday" }] }));
+    // When it is run
+    const result = await runCli(["run", file, "--scenario", SCENARIO], env);
+    // Then one line names alerts[0].startsAt, and no incident was opened
+    expect(result.code).toBe(1);
+    const lines = result.stderr.trim().split("\n").filter((l) => !l.includes("nodedir"));
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatch(/^suture: alerts\[0\]\.startsAt: .*(datetime|date)/i);
+    const list = await runCli(["incidents"], env);
+    expect(list.stdout).toContain("no incidents yet");
+  });
+
+  it("rejects a scenario with a misspelled fault kind, naming the file and the path", async () => {
+    const file = path.join(dir, "bad-scenario.yaml");
+    await writeFile(file, "name: x\ntitle: x\nenvironment:\n  services: [{ name: a }]\n  faults: [{ kind: scaled-to-zer0, service: a, atMinutes: -5 }]\nalerts: [{ atMinutes: 0, labels: { alertname: A, service: a } }]\nexpect: { outcome: escalated }\n");
+    const result = await runCli(["eval", file], env);
+    expect(result.code).toBe(1);
+    const lines = result.stderr.trim().split("\n").filter((l) => !l.includes("nodedir"));
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatch(/^suture: bad-scenario\.yaml: environment\.faults\[0\]\.kind: Invalid option: expected one of/);
+  });
+
+  it("names the missing label when an alert does not say which service it is about", () => {
+    expect(() =>
+      parseAlertmanagerWebhook({ version: "4", groupKey: "g", status: "firing", receiver: "r", alerts: [{ status: "firing", labels: { alertname: "X" }, startsAt: "2026-11-23T10:00:00Z" }] }),
+    ).toThrow(/^alerts\[0\]\.labels: expected one of service, app, deployment, job, container/);
+  });
+
+  it("names a dependency on a service the scenario does not define", () => {
+    expect(() =>
+      parseScenario(
+        {
+          name: "x",
+          title: "x",
+          environment: { services: [{ name: "a", dependencies: ["b"] }] },
+          alerts: [{ atMinutes: 0, labels: { alertname: "A", service: "a" } }],
+          expect: { outcome: "escalated" },
+        },
+        "x.yaml",
+      ),
+    ).toThrow(/^x\.yaml: environment\.services\[0\]\.dependencies\[0\]: unknown service "b"; known: a/);
+  });
+
+  it("requires resolvedBy for a scenario expected to resolve", () => {
+    expect(() =>
+      parseScenario(
+        { name: "x", title: "x", environment: { services: [{ name: "a" }] }, alerts: [{ atMinutes: 0, labels: { alertname: "A", service: "a" } }], expect: { outcome: "resolved" } },
+        "x.yaml",
+      ),
+    ).toThrow(/^x\.yaml: expect\.resolvedBy: expected resolvedBy/);
+  });
+});
