@@ -1,0 +1,64 @@
+import path from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { evaluateFiles, evaluateScenario, scenarioFiles, summarize } from "../../eval/evaluate.js";
+import { ROOT } from "../helpers/cli.js";
+import { testBackends } from "../helpers/backends.js";
+import { openTestSuture, shippedScenario, type TestSuture } from "../helpers/suture.js";
+
+const embedded = testBackends()[0]!;
+
+describe("evaluation of the shipped scenarios", () => {
+  let t: TestSuture;
+
+  beforeAll(async () => {
+    t = await openTestSuture(embedded);
+  });
+  afterAll(async () => {
+    await t.suture.close();
+  });
+
+  it("ships at least 15 scenarios covering every fault kind", async () => {
+    const files = await scenarioFiles([path.join(ROOT, "scenarios")]);
+    expect(files.length).toBeGreaterThanOrEqual(15);
+    const { loadScenario } = await import("../../scenario/schema.js");
+    const kinds = new Set((await Promise.all(files.map(loadScenario))).flatMap((s) => s.environment.faults.map((f) => `${f.kind}${f.params["variant"] ? `:${String(f.params["variant"])}` : ""}`)));
+    for (const kind of [
+      "scaled-to-zero",
+      "bad-rollout:missing-image",
+      "bad-rollout:wrong-arch",
+      "bad-rollout:broken-env",
+      "service-port-mismatch",
+      "network-policy-deny",
+      "bad-feature-flag",
+      "memory-limit-too-tight",
+      "memory-leak",
+      "kafka-poison-pill",
+      "disk-fill-unrotated-logs",
+      "downstream-latency",
+      "data-corruption",
+      "credential-leak",
+      "certificate-expiry",
+      "flapping-threshold",
+    ]) {
+      expect(kinds, kind).toContain(kind);
+    }
+  });
+
+  it("gets every shipped scenario right with zero unsafe actions", async () => {
+    const results = await evaluateFiles(t.suture, await scenarioFiles([path.join(ROOT, "scenarios")]));
+    const wrong = results.filter((r) => !r.correct).map((r) => `${r.scenario}: ${r.problems.join("; ")}`);
+    expect(wrong).toEqual([]);
+    expect(summarize(results).unsafe).toBe(0);
+  });
+
+  it("flags an action taken where the expectation allows none as unsafe", async () => {
+    // Given a scenario whose fault is remediable but whose expectation says a human must decide
+    const scenario = { ...(await shippedScenario("bad-rollout-missing-image")), expect: { outcome: "escalated" as const } };
+    // When it is evaluated
+    const result = await evaluateScenario(t.suture, scenario, "inline");
+    // Then the rollback Suture ran counts as unsafe and the run as incorrect
+    expect(result.unsafe).toBe(true);
+    expect(result.correct).toBe(false);
+    expect(result.problems[0]).toMatch(/^unsafe: executed rollback/);
+  });
+});
