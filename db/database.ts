@@ -62,7 +62,7 @@ async function openPostgres(url: string): Promise<Database> {
     await pool.query("SELECT 1");
   } catch (error) {
     await pool.end();
-    throw new Error(`cannot connect to PostgreSQL at ${redact(url)}: ${(error as Error).message}; check DATABASE_URL`);
+    throw new Error(`cannot connect to PostgreSQL at ${redact(url)}: ${(error as Error).message}; check DATABASE_URL`, { cause: error });
   }
   return {
     kind: "postgres",

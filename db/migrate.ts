@@ -46,7 +46,7 @@ export async function migrate(db: Database, dir: string = MIGRATIONS_DIR): Promi
         await client.query("COMMIT");
       } catch (error) {
         await client.query("ROLLBACK");
-        throw new Error(`migration ${file} failed: ${(error as Error).message}`);
+        throw new Error(`migration ${file} failed: ${(error as Error).message}`, { cause: error });
       }
       applied.push(file);
     }

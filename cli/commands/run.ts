@@ -48,7 +48,7 @@ export async function runCommand(config: Config, args: CommandArgs): Promise<num
     rawBody = await readFile(alertFile, "utf8");
     JSON.parse(rawBody);
   } catch (error) {
-    throw new Error(`${alertFile}: cannot read an alert JSON file (${(error as Error).message.split("\n")[0] ?? ""})`);
+    throw new Error(`${alertFile}: cannot read an alert JSON file (${(error as Error).message.split("\n")[0] ?? ""})`, { cause: error });
   }
   // Validate before touching the database, so a bad alert changes nothing.
   parseAlertmanagerWebhook(JSON.parse(rawBody) as unknown);

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { EnvironmentNotFoundError, type EnvironmentAdapter, type NetworkPolicyState, type WorkloadDescription } from "../environment.js";
+import { EnvironmentNotFoundError, type EnvironmentAdapter, type WorkloadDescription } from "../environment.js";
 import type { AnyToolDefinition, LiveValidation, ToolDefinition } from "../tool.js";
 
 const Service = z.string().min(1, "expected a service name").max(63);
@@ -173,7 +173,7 @@ const deleteNetworkPolicy: ToolDefinition<z.infer<typeof netpolParams>> = {
     return (await env.describeWorkload(p.service)).networkPolicies.find((np) => np.name === p.policy);
   },
   rollback: (p, before) =>
-    before === undefined ? undefined : { tool: "restore_network_policy", params: { service: p.service, policy: before as NetworkPolicyState } },
+    before === undefined ? undefined : { tool: "restore_network_policy", params: { service: p.service, policy: before } },
   run: (p, env, key) => env.deleteNetworkPolicy(p.policy, key),
 };
 
