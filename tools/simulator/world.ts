@@ -1,6 +1,7 @@
 import type {
   AppliedChange,
   ConfigMapState,
+  DeploymentRevision,
   KubeEvent,
   LogLine,
   MetricName,
@@ -40,14 +41,8 @@ export interface RevisionDefect {
   leakFrom?: number;
 }
 
-/** A revision of a workload's pod template. */
-export interface SimRevision {
-  revision: number;
-  image: string;
-  env: Record<string, string>;
-  memoryLimitMib: number;
-  deployedAt: number;
-  changeCause?: string;
+/** A revision of a workload's pod template, with what the simulator knows about its code. */
+export interface SimRevision extends DeploymentRevision {
   /** Database schema version the revision's code was written for. */
   schemaVersion: number;
   defect: RevisionDefect;
