@@ -75,3 +75,28 @@ describe("bad input gets a one-line error naming the field", () => {
     ).toThrow(/^x\.yaml: expect\.resolvedBy: expected resolvedBy/);
   });
 });
+
+describe("suture run with an Alertmanager webhook file", () => {
+  it("runs the alert against the scenario's world and reports the outcome", async () => {
+    const dir = await mkdtemp(path.join(os.tmpdir(), "suture-run-"));
+    try {
+      const env = { SUTURE_HOME: dir, DATABASE_URL: "" };
+      // Given the example webhook and a world where payments was scaled to zero
+      const alert = path.join(ROOT, "examples", "alerts", "checkout-high-error-rate.json");
+      const result = await runCli(["run", alert, "--scenario", path.join(ROOT, "scenarios", "dependency-scaled-to-zero.yaml")], env);
+      // Then the incident resolves by scaling payments back up, and show prints its brief
+      expect(result.code, result.stderr).toBe(0);
+      expect(result.stdout).toMatch(/scale_deployment \{"service":"payments","replicas":3\}/);
+      const incidentId = /incident (inc-\S+): resolved/.exec(result.stdout)?.[1];
+      expect(incidentId).toBeDefined();
+      const show = await runCli(["show", incidentId!], env);
+      expect(show.stdout).toContain("Hypotheses");
+      expect(show.stdout).toContain("scaled-to-zero");
+      expect(show.stdout).toContain("rollback registered");
+      const history = await runCli(["history", incidentId!], env);
+      for (const node of ["perceive", "diagnose", "policy-check", "act", "verify"]) expect(history.stdout).toContain(node);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
