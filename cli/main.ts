@@ -1,5 +1,6 @@
 import { parseArgs } from "node:util";
 import { loadConfig } from "../config/config.js";
+import type { CommandArgs } from "./args.js";
 import { demoCommand } from "./commands/demo.js";
 import { evalCommand } from "./commands/eval.js";
 import { historyCommand, incidentsCommand, showCommand } from "./commands/inspect.js";
@@ -19,12 +20,6 @@ const USAGE = `usage: suture <command> [options]
 
 environment: DATABASE_URL (unset = embedded PGlite in $SUTURE_HOME, default ./.suture), SUTURE_POLICY,
              SUTURE_RULES, SUTURE_NOTIFY_WEBHOOK`;
-
-/** A command's arguments after the command name. */
-export interface CommandArgs {
-  positionals: string[];
-  values: Record<string, string | boolean | undefined>;
-}
 
 /** Parses the CLI arguments and runs the command; returns the process exit code. */
 export async function main(argv: string[]): Promise<number> {

@@ -4,7 +4,7 @@ import type { Config } from "../../config/config.js";
 import { runScenario } from "../../runtime/incident-runner.js";
 import { openSuture } from "../../runtime/suture.js";
 import { loadScenario } from "../../scenario/schema.js";
-import type { CommandArgs } from "../main.js";
+import type { CommandArgs } from "../args.js";
 import { color, formatStatus, formatTimelineEntry } from "../format.js";
 
 const SCENARIOS_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..", "..", "scenarios");

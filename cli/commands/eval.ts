@@ -2,7 +2,7 @@ import { writeFile } from "node:fs/promises";
 import type { Config } from "../../config/config.js";
 import { evaluateFiles, scenarioFiles, summarize, type ScenarioResult } from "../../eval/evaluate.js";
 import { openSuture } from "../../runtime/suture.js";
-import type { CommandArgs } from "../main.js";
+import type { CommandArgs } from "../args.js";
 import { color } from "../format.js";
 
 function row(r: ScenarioResult): string {

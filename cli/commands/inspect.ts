@@ -4,7 +4,7 @@ import type { Config } from "../../config/config.js";
 import { canonicalJson } from "../../tools/executor.js";
 import type { IncidentStateValue } from "../../graphs/state.js";
 import { openSuture, type Suture } from "../../runtime/suture.js";
-import type { CommandArgs } from "../main.js";
+import type { CommandArgs } from "../args.js";
 import { color, formatBrief, formatStatus } from "../format.js";
 
 async function withSuture<T>(config: Config, work: (s: Suture) => Promise<T>): Promise<T> {

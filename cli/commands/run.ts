@@ -5,7 +5,7 @@ import type { TimelineEntry } from "../../graphs/state.js";
 import { resumeIncident, runAlert, runScenario } from "../../runtime/incident-runner.js";
 import { openSuture } from "../../runtime/suture.js";
 import { loadScenario } from "../../scenario/schema.js";
-import type { CommandArgs } from "../main.js";
+import type { CommandArgs } from "../args.js";
 import { formatStatus, formatTimelineEntry } from "../format.js";
 
 /** Test-only fault injection from SUTURE_CRASH_BEFORE_NODE / SUTURE_CRASH_AFTER_NODE (see RunOptions). */
