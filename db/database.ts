@@ -3,6 +3,7 @@ import path from "node:path";
 import { PGlite } from "@electric-sql/pglite";
 import { vector } from "@electric-sql/pglite-pgvector";
 import pg from "pg";
+import { lockDataDir } from "./embedded-lock.js";
 import { PGlitePool } from "./pglite-pool.js";
 
 /** Which PostgreSQL Suture talks to. */
@@ -40,8 +41,16 @@ function redact(url: string): string {
  * so the pool is one connection: callers must never hold a client while awaiting another query.
  */
 async function openEmbedded(dataDir: string): Promise<Database> {
-  if (!dataDir.startsWith("memory://")) mkdirSync(dataDir, { recursive: true });
-  const pglite = await PGlite.create({ dataDir, extensions: { vector } });
+  const inMemory = dataDir.startsWith("memory://");
+  if (!inMemory) mkdirSync(dataDir, { recursive: true });
+  const unlock = inMemory ? () => undefined : lockDataDir(dataDir);
+  let pglite: PGlite;
+  try {
+    pglite = await PGlite.create({ dataDir, extensions: { vector } });
+  } catch (error) {
+    unlock();
+    throw error;
+  }
   // The checkpointer and the store are typed against pg.Pool; PGlitePool implements the part
   // of it they use (query, connect/release, end), see db/pglite-pool.ts.
   const pool = new PGlitePool(pglite) as unknown as pg.Pool;
@@ -52,6 +61,7 @@ async function openEmbedded(dataDir: string): Promise<Database> {
     async close() {
       await pool.end();
       await pglite.close();
+      unlock();
     },
   };
 }

@@ -81,3 +81,30 @@ describe.each(testBackends())("database on $name", (backend) => {
     await expect(store.getIncident("inc-nope")).rejects.toThrow(/unknown incident "inc-nope"/);
   });
 });
+
+describe("embedded database ownership", () => {
+  it("refuses a second process while one holds the data directory, and lets it in afterwards", async () => {
+    const { mkdtemp, rm } = await import("node:fs/promises");
+    const os = await import("node:os");
+    const path = await import("node:path");
+    const { openDatabase } = await import("../../db/database.js");
+    const { runCli } = await import("../helpers/cli.js");
+    const home = await mkdtemp(path.join(os.tmpdir(), "suture-lock-"));
+    const env = { SUTURE_HOME: home, DATABASE_URL: "" };
+    try {
+      // Given this process holds the embedded database
+      const held = await openDatabase({ dataDir: path.join(home, "pgdata") });
+      await migrate(held);
+      // When another process opens it, then it gets one clear line and changes nothing
+      const refused = await runCli(["incidents"], env);
+      expect(refused.code).toBe(1);
+      expect(refused.stderr).toMatch(/is in use by process \d+; stop it, or set DATABASE_URL/);
+      // And once released, the other process gets in
+      await held.close();
+      const allowed = await runCli(["incidents"], env);
+      expect(allowed.stdout).toContain("no incidents yet");
+    } finally {
+      await rm(home, { recursive: true, force: true });
+    }
+  });
+});
