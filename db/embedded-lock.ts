@@ -28,6 +28,7 @@ export function lockDataDir(dataDir: string): () => void {
       if (Number.isInteger(holder) && holder > 0 && holder !== process.pid && alive(holder)) {
         throw new Error(
           `the embedded database at ${dataDir} is in use by process ${holder}; stop it, or set DATABASE_URL to a PostgreSQL server to run several processes`,
+          { cause: error },
         );
       }
       rmSync(file, { force: true });
