@@ -21,6 +21,13 @@ export interface Brief {
     error?: string;
   }>;
   pending: { call: string; verdict: string; reasons: string[] } | null;
+  /** Past incidents diagnose recalled and how much each moved which remediation. */
+  memory: {
+    recalled: Array<{ incidentId: string; similarity: number; outcome: string; remediation: string | null }>;
+    adjustments: Array<{ tool: string; delta: number; from: Array<{ incidentId: string; verdict: string; similarity: number }> }>;
+  };
+  /** Suggested steps from the most similar imported runbook, when no rule explained the alert. */
+  runbook: { name: string; similarity: number; diagnosis: string; mitigation: string } | null;
   timeline: string[];
 }
 
@@ -75,6 +82,21 @@ export function buildBrief(state: IncidentStateValue, outcome: Outcome | null): 
       ...(a.error !== undefined ? { error: a.error } : {}),
     })),
     pending: pendingVerdict ? { call: callText(pendingVerdict.call), verdict: pendingVerdict.outcome, reasons: pendingVerdict.reasons } : null,
+    memory: {
+      recalled: (state.diagnoses[0]?.recalled ?? []).slice(0, 5).map((r) => ({ incidentId: r.incidentId, similarity: r.similarity, outcome: r.outcome, remediation: r.remediation })),
+      adjustments: state.diagnoses.flatMap((d) =>
+        d.hypotheses.flatMap((h) =>
+          h.candidates
+            .filter((c) => c.memoryDelta !== undefined)
+            .map((c) => ({
+              tool: `${c.call.tool} (${h.faultClass}, round ${d.round})`,
+              delta: c.memoryDelta ?? 0,
+              from: (c.memory ?? []).map((m) => ({ incidentId: m.incidentId, verdict: m.verdict, similarity: m.similarity })),
+            })),
+        ),
+      ),
+    },
+    runbook: state.diagnosis?.runbook ?? null,
     timeline: state.timeline.map((t) => `${new Date(t.at).toISOString()} ${t.node}: ${t.message}`),
   };
 }

@@ -2,6 +2,29 @@ import type { SutureContext } from "../graphs/context.js";
 import type { IncidentStateValue, Outcome } from "../graphs/state.js";
 import { buildBrief } from "./brief.js";
 
+/** Remembers the incident; a memory failure is audited, never fails the incident. */
+async function rememberIncident(ctx: SutureContext, state: IncidentStateValue, outcome: Outcome): Promise<void> {
+  try {
+    await ctx.memory.remember({
+      incidentId: state.incidentId,
+      alert: state.alert,
+      context: state.context,
+      outcome,
+      attempts: state.attempts,
+      faultClass: state.diagnosis?.chosen?.faultClass ?? null,
+    });
+  } catch (error) {
+    await ctx.store.audit({
+      incidentId: state.incidentId,
+      actor: "memory",
+      kind: "memory_error",
+      summary: `could not remember the incident: ${(error as Error).message}`,
+      envTime: outcome.at,
+      dedupeKey: `${state.incidentId}:memory-error`,
+    });
+  }
+}
+
 /**
  * Closes an incident: stores its status and brief, appends the outcome to the audit log and
  * notifies. Idempotent, so a terminal node that runs again after a crash writes the same thing.
@@ -18,6 +41,7 @@ export async function finishIncident(ctx: SutureContext, state: IncidentStateVal
     envTime: outcome.at,
     dedupeKey: `${state.incidentId}:outcome`,
   });
+  await rememberIncident(ctx, state, outcome);
   if (outcome.status !== "closed_no_action") {
     await ctx.notifier.notify({
       incidentId: state.incidentId,

@@ -66,6 +66,20 @@ export function formatBrief(brief: Brief): string {
     lines.push(`  ${brief.pending.call}: ${brief.pending.verdict.replace("_", " ")}`);
     for (const r of brief.pending.reasons) lines.push(`    - ${r}`);
   }
+  if (brief.memory.recalled.length > 0) {
+    lines.push("", color("bold", "Memory"));
+    for (const r of brief.memory.recalled) {
+      lines.push(`  ${r.similarity.toFixed(2)}  ${r.incidentId} ${r.outcome}${r.remediation ? ` by ${r.remediation}` : ""}`);
+    }
+    for (const a of brief.memory.adjustments) {
+      lines.push(`  ${a.tool}: ${a.delta >= 0 ? "+" : ""}${a.delta.toFixed(2)} from ${a.from.map((f) => `${f.incidentId} (${f.verdict}, sim ${f.similarity.toFixed(2)})`).join(", ")}`);
+    }
+  }
+  if (brief.runbook) {
+    lines.push("", color("bold", `Suggested steps — runbook ${brief.runbook.name} (similarity ${brief.runbook.similarity.toFixed(2)})`));
+    lines.push("  Diagnosis:", ...brief.runbook.diagnosis.split("\n").map((l) => `    ${l}`));
+    lines.push("  Mitigation:", ...brief.runbook.mitigation.split("\n").map((l) => `    ${l}`));
+  }
   lines.push("", color("bold", "Timeline"));
   for (const t of brief.timeline) lines.push(`  ${t}`);
   return lines.join("\n");

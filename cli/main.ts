@@ -4,6 +4,7 @@ import type { CommandArgs } from "./args.js";
 import { demoCommand } from "./commands/demo.js";
 import { evalCommand } from "./commands/eval.js";
 import { historyCommand, incidentsCommand, showCommand } from "./commands/inspect.js";
+import { memoryCommand } from "./commands/memory.js";
 import { migrateCommand } from "./commands/migrate.js";
 import { resumeCommand, runCommand } from "./commands/run.js";
 
@@ -17,9 +18,14 @@ const USAGE = `usage: suture <command> [options]
   show <incident>                        print an incident's brief, actions and audit trail
   history <incident>                     list the incident's checkpoints, one per node step
   migrate                                apply database migrations
+  memory stats                           success and rollback rates per (fault class, remediation); demotions
+  memory search "<text>"                 nearest past incidents and runbooks with scores
+  memory import-runbooks <dir>           import Markdown runbooks (Meaning / Impact / Diagnosis / Mitigation)
+  memory re-embed                        re-embed every entry after changing the embedder
 
 environment: DATABASE_URL (unset = embedded PGlite in $SUTURE_HOME, default ./.suture), SUTURE_POLICY,
-             SUTURE_RULES, SUTURE_NOTIFY_WEBHOOK`;
+             SUTURE_RULES, SUTURE_NOTIFY_WEBHOOK, SUTURE_MEMORY_SCOPE, OPENAI_API_KEY, OPENAI_BASE_URL,
+             SUTURE_EMBEDDING_MODEL`;
 
 /** Parses the CLI arguments and runs the command; returns the process exit code. */
 export async function main(argv: string[]): Promise<number> {
@@ -57,8 +63,10 @@ export async function main(argv: string[]): Promise<number> {
       return historyCommand(config, args);
     case "migrate":
       return migrateCommand(config);
+    case "memory":
+      return memoryCommand(config, args);
     default:
-      console.error(`unknown command "${command}"; known commands: demo, run, resume, eval, incidents, show, history, migrate`);
+      console.error(`unknown command "${command}"; known commands: demo, run, resume, eval, incidents, show, history, migrate, memory`);
       return 2;
   }
 }

@@ -14,6 +14,14 @@ export const ConfigSchema = z.object({
   SUTURE_RULES: z.string().min(1).optional(),
   /** A webhook that receives escalations (Slack-compatible JSON); unset = a JSON-lines file. */
   SUTURE_NOTIFY_WEBHOOK: z.string().url("expected an http(s) URL").optional(),
+  /** Enables OpenAI (or OpenAI-compatible) embeddings for incident memory. */
+  OPENAI_API_KEY: z.string().min(1).optional(),
+  /** An OpenAI-compatible server, e.g. vLLM or Ollama. */
+  OPENAI_BASE_URL: z.string().url("expected an http(s) URL").optional(),
+  /** Embedding model (it must support 384 dimensions). */
+  SUTURE_EMBEDDING_MODEL: z.string().min(1).optional(),
+  /** Memory scope incidents are remembered and recalled in. */
+  SUTURE_MEMORY_SCOPE: z.string().regex(/^[a-z0-9][a-z0-9:._-]*$/, "expected a lower-case scope name").default("default"),
 });
 
 /** Resolved configuration. */
@@ -24,6 +32,10 @@ export interface Config {
   policyFile?: string;
   rulesDir?: string;
   notifyWebhook?: string;
+  openaiApiKey?: string;
+  openaiBaseUrl?: string;
+  embeddingModel?: string;
+  memoryScope: string;
 }
 
 /** Thrown when an environment variable is invalid. */
@@ -48,5 +60,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     ...(c.SUTURE_POLICY !== undefined ? { policyFile: c.SUTURE_POLICY } : {}),
     ...(c.SUTURE_RULES !== undefined ? { rulesDir: c.SUTURE_RULES } : {}),
     ...(c.SUTURE_NOTIFY_WEBHOOK !== undefined ? { notifyWebhook: c.SUTURE_NOTIFY_WEBHOOK } : {}),
+    ...(c.OPENAI_API_KEY !== undefined ? { openaiApiKey: c.OPENAI_API_KEY } : {}),
+    ...(c.OPENAI_BASE_URL !== undefined ? { openaiBaseUrl: c.OPENAI_BASE_URL } : {}),
+    ...(c.SUTURE_EMBEDDING_MODEL !== undefined ? { embeddingModel: c.SUTURE_EMBEDDING_MODEL } : {}),
+    memoryScope: c.SUTURE_MEMORY_SCOPE,
   };
 }

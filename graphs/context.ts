@@ -1,5 +1,6 @@
 import { z } from "zod";
 import type { IncidentStore } from "../db/incident-store.js";
+import type { IncidentMemory } from "../memory/incident-memory.js";
 import type { Notifier } from "../notify/notifier.js";
 import type { PolicyEngine } from "../policy/policy.js";
 import type { Reasoner } from "../reasoners/reasoner.js";
@@ -20,6 +21,7 @@ export const SutureContextSchema = z.object({
   clock: z.custom<Clock>(),
   store: z.custom<IncidentStore>(),
   notifier: z.custom<Notifier>(),
+  memory: z.custom<IncidentMemory>(),
 });
 
 /** The services every node receives through the graph's runtime context. */

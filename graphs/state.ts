@@ -77,12 +77,27 @@ export const IncidentContextSchema = z.object({
 /** The incident context. */
 export type IncidentContext = z.infer<typeof IncidentContextSchema>;
 
+/** How one remembered incident moved a candidate's confidence. */
+export const MemoryContributionSchema = z.object({
+  incidentId: z.string(),
+  similarity: z.number(),
+  verdict: z.string(),
+  weight: z.number(),
+});
+/** A memory contribution. */
+export type MemoryContribution = z.infer<typeof MemoryContributionSchema>;
+
 /** A remediation a hypothesis proposes, in preference order. */
 export const RemediationCandidateSchema = z.object({
   call: ToolCallSchema,
   rationale: z.string(),
   /** Strategy key: tool + target, so the same strategy is never tried twice. */
   strategy: z.string(),
+  /** Confidence of acting with this candidate: the hypothesis' plus memory's adjustment. */
+  confidence: z.number().optional(),
+  /** Memory's adjustment and the past incidents behind it. */
+  memoryDelta: z.number().optional(),
+  memory: z.array(MemoryContributionSchema).optional(),
 });
 /** A remediation candidate. */
 export type RemediationCandidate = z.infer<typeof RemediationCandidateSchema>;
@@ -114,6 +129,10 @@ export const DiagnosisSchema = z.object({
   confidence: z.number(),
   decision: z.enum(["act", "no-action", "escalate"]),
   reason: z.string(),
+  /** Past incidents memory consulted, most similar first. */
+  recalled: z.array(z.object({ incidentId: z.string(), similarity: z.number(), outcome: z.string(), remediation: z.string().nullable(), faultClass: z.string().nullable() })).default([]),
+  /** The most similar imported runbook, suggested when no rule explains the alert. */
+  runbook: z.object({ name: z.string(), similarity: z.number(), diagnosis: z.string(), mitigation: z.string() }).nullable().default(null),
 });
 /** A diagnosis. */
 export type Diagnosis = z.infer<typeof DiagnosisSchema>;
@@ -133,6 +152,8 @@ export const AttemptSchema = z.object({
   number: z.number().int(),
   call: ToolCallSchema,
   strategy: z.string(),
+  /** Fault class of the hypothesis the attempt acted on (what memory learns against). */
+  faultClass: z.string(),
   actionClass: z.string(),
   risk: z.string(),
   idempotencyKey: z.string(),

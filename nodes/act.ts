@@ -35,6 +35,7 @@ export async function act(state: IncidentStateValue, runtime: Runtime<SutureCont
     number,
     call,
     strategy: diagnosis.proposal.strategy,
+    faultClass: diagnosis.chosen?.faultClass ?? "unknown",
     actionClass: tool.actionClass,
     risk: tool.risk,
     idempotencyKey: key,

@@ -2,6 +2,10 @@ import { Command, END, type Runtime } from "@langchain/langgraph";
 import { requireContext, type SutureContext } from "../graphs/context.js";
 import type { Diagnosis, Hypothesis, IncidentStateValue, RemediationCandidate } from "../graphs/state.js";
 import { finishIncident } from "../briefs/finish.js";
+import { applyMemory, describeMemory } from "../reasoners/memory-evidence.js";
+
+/** A runbook less similar than this to the alert is not worth suggesting. */
+const RUNBOOK_MIN_SIMILARITY = 0.35;
 
 /** Where diagnose sends the incident next. */
 export type DiagnoseRoute = "policy-check" | "escalate" | typeof END;
@@ -41,19 +45,25 @@ export function choose(hypotheses: Hypothesis[], tried: Set<string>, escalateBel
   if (attemptsLeft <= 0) {
     return { hypothesis: top, proposal: null, confidence: top.confidence, decision: "escalate", reason: "remediation attempts exhausted" };
   }
-  for (const h of hypotheses.filter((x) => x.disposition === "act")) {
-    const candidate = h.candidates.find((c) => !tried.has(c.strategy));
-    if (candidate === undefined) continue;
-    if (h.confidence < escalateBelow) {
+  // Every untried (hypothesis, candidate) pair, best candidate confidence first: memory can
+  // promote a fallback above the rules' first choice.
+  const pairs = hypotheses
+    .filter((x) => x.disposition === "act")
+    .flatMap((h) => h.candidates.filter((c) => !tried.has(c.strategy)).map((c) => ({ h, c, confidence: c.confidence ?? h.confidence })))
+    .sort((a, b) => b.confidence - a.confidence || b.h.confidence - a.h.confidence);
+  const best = pairs[0];
+  if (best !== undefined) {
+    const { h, c, confidence } = best;
+    if (confidence < escalateBelow) {
       return {
         hypothesis: h,
-        proposal: candidate,
-        confidence: h.confidence,
+        proposal: c,
+        confidence,
         decision: "escalate",
-        reason: `best explanation "${h.title}" has confidence ${h.confidence.toFixed(2)}, below ${escalateBelow.toFixed(2)} needed to act`,
+        reason: `best explanation "${h.title}" has confidence ${confidence.toFixed(2)} for ${c.call.tool}, below ${escalateBelow.toFixed(2)} needed to act`,
       };
     }
-    return { hypothesis: h, proposal: candidate, confidence: h.confidence, decision: "act", reason: `${h.title}: ${candidate.rationale}` };
+    return { hypothesis: h, proposal: c, confidence, decision: "act", reason: `${h.title}: ${c.rationale}` };
   }
   return {
     hypothesis: top,
@@ -72,8 +82,16 @@ export async function diagnose(state: IncidentStateValue, runtime: Runtime<Sutur
   const ctx = requireContext(runtime);
   if (state.context === null) throw new Error("diagnose ran before perceive gathered a context");
   const round = state.diagnoses.length + 1;
-  const results = await Promise.all(ctx.reasoners.map((r) => r.diagnose({ alert: state.alert, context: state.context!, attempts: state.attempts })));
-  const hypotheses = results.flat().sort((a, b) => b.confidence - a.confidence || a.id.localeCompare(b.id));
+  const context = state.context;
+  const results = await Promise.all(ctx.reasoners.map((r) => r.diagnose({ alert: state.alert, context, attempts: state.attempts })));
+  const recalled = await ctx.memory.recall(state.incidentId, state.alert, context);
+  const now = ctx.clock.now();
+  const hypotheses = applyMemory(results.flat(), recalled, now).sort((a, b) => b.confidence - a.confidence || a.id.localeCompare(b.id));
+  const suggested = hypotheses.length === 0 ? await ctx.memory.suggestRunbook(state.alert) : undefined;
+  const runbook =
+    suggested !== undefined && suggested.similarity >= RUNBOOK_MIN_SIMILARITY
+      ? { name: suggested.title, similarity: suggested.similarity, diagnosis: String(suggested.details["diagnosis"] ?? ""), mitigation: String(suggested.details["mitigation"] ?? "") }
+      : null;
   const tried = new Set(state.attempts.map((a) => a.strategy));
   const policy = ctx.policy.policy;
   const choice = choose(hypotheses, tried, policy.escalateBelow, policy.maxAttempts - state.attempts.length);
@@ -85,14 +103,17 @@ export async function diagnose(state: IncidentStateValue, runtime: Runtime<Sutur
     confidence: choice.confidence,
     decision: choice.decision,
     reason: choice.reason,
+    recalled: recalled.map((n) => ({ incidentId: n.incidentId ?? "", similarity: n.similarity, outcome: n.outcome ?? "", remediation: n.remediation, faultClass: n.faultClass })),
+    runbook,
   };
-  const now = ctx.clock.now();
   const ranked = hypotheses
     .slice(0, 3)
     .map((h) => `${h.faultClass} ${h.confidence.toFixed(2)}`)
     .join(", ");
   const proposal = choice.proposal ? ` → propose ${choice.proposal.call.tool} ${JSON.stringify(choice.proposal.call.params)}` : "";
-  const message = `round ${round}: ${hypotheses.length} hypothesis(es) [${ranked || "none"}]; ${choice.decision}: ${choice.reason}${proposal}`;
+  const memoryNote = describeMemory(hypotheses, recalled);
+  const runbookNote = runbook !== null ? `; suggested runbook ${runbook.name} (similarity ${runbook.similarity.toFixed(2)})` : "";
+  const message = `round ${round}: ${hypotheses.length} hypothesis(es) [${ranked || "none"}]${memoryNote ? `; ${memoryNote}` : ""}; ${choice.decision}: ${choice.reason}${proposal}${runbookNote}`;
   await ctx.store.audit({
     incidentId: state.incidentId,
     actor: "diagnose",

@@ -16,8 +16,9 @@ export async function policyCheck(state: IncidentStateValue, runtime: Runtime<Su
   if (diagnosis?.proposal == null || diagnosis.chosen === null) {
     throw new Error("policy-check reached without a proposed remediation; diagnose must route to escalate instead");
   }
+  const track = await ctx.memory.statsFor(diagnosis.chosen.faultClass, diagnosis.proposal.call.tool);
   const verdict = await ctx.policy.evaluate(
-    { call: diagnosis.proposal.call, confidence: diagnosis.confidence, category: diagnosis.chosen.category },
+    { call: diagnosis.proposal.call, confidence: diagnosis.confidence, category: diagnosis.chosen.category, track },
     ctx.env,
   );
   const now = ctx.clock.now();

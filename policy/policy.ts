@@ -6,6 +6,7 @@ import type { PolicyVerdict } from "../graphs/state.js";
 import type { EnvironmentAdapter } from "../tools/environment.js";
 import type { ToolRegistry } from "../tools/registry.js";
 import type { ToolCall } from "../tools/tool.js";
+import type { RemediationStats } from "../memory/incident-memory.js";
 
 const Confidence = z.number().min(0, "expected a confidence between 0 and 1").max(1, "expected a confidence between 0 and 1");
 
@@ -25,6 +26,14 @@ export const PolicySchema = z
     neverRemediate: z.array(z.string()).default(["security", "data-corruption", "certificate"]),
     /** Remediation attempts per incident before escalating. */
     maxAttempts: z.number().int().min(1).max(10).default(3),
+    /**
+     * A remediation whose rollback rate for a fault class reaches `rollbackRate` over at least
+     * `minSamples` verified attempts needs a human until successes bring the rate back down.
+     */
+    demotion: z
+      .object({ rollbackRate: Confidence.default(0.6), minSamples: z.number().int().min(1).default(3) })
+      .strict()
+      .default({ rollbackRate: 0.6, minSamples: 3 }),
   })
   .strict();
 
@@ -61,6 +70,8 @@ export interface PolicyInput {
   confidence: number;
   /** Fault category of the hypothesis behind the call. */
   category: string;
+  /** How this remediation fared for this fault class before (from incident memory). */
+  track?: RemediationStats;
 }
 
 /**
@@ -92,6 +103,19 @@ export class PolicyEngine {
     const reasons = [`${tool.name} is ${tool.risk} risk; parameters valid against live state`];
     if (this.policy.approvalRequiredFor.includes(tool.risk)) {
       return { outcome: "needs_approval", reasons: [...reasons, `${tool.risk}-risk actions always need a human (policy.approvalRequiredFor)`], risk: tool.risk, call: input.call };
+    }
+    const track = input.track;
+    const demotion = this.policy.demotion;
+    if (track !== undefined && track.attempts >= demotion.minSamples && track.rollbackRate >= demotion.rollbackRate) {
+      return {
+        outcome: "needs_approval",
+        reasons: [
+          ...reasons,
+          `${tool.name} for ${track.faultClass} made things worse in ${track.worse} of ${track.attempts} past attempts (rollback rate ${track.rollbackRate.toFixed(2)} ≥ ${demotion.rollbackRate.toFixed(2)}): demoted to approval (policy.demotion)`,
+        ],
+        risk: tool.risk,
+        call: input.call,
+      };
     }
     const threshold = this.policy.thresholds[tool.risk];
     if (input.confidence < threshold) {

@@ -78,6 +78,7 @@ function contextFor(suture: Suture, env: SimEnvironment): SutureContext {
     clock: env.clock,
     store: suture.store,
     notifier: suture.notifier,
+    memory: suture.memory,
   };
 }
 

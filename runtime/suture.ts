@@ -9,6 +9,8 @@ import { FileNotifier, WebhookNotifier, type Notifier } from "../notify/notifier
 import { DEFAULT_POLICY, loadPolicy, PolicyEngine, type Policy } from "../policy/policy.js";
 import type { Reasoner } from "../reasoners/reasoner.js";
 import { RunbookReasoner } from "../reasoners/runbook/runbook-reasoner.js";
+import { createEmbedder, HashingEmbedder, type Embedder } from "../memory/embeddings.js";
+import { IncidentMemory } from "../memory/incident-memory.js";
 import { createDefaultRegistry, type ToolRegistry } from "../tools/registry.js";
 
 /** Everything a command needs: the database, the compiled graph and the shared services. */
@@ -21,6 +23,7 @@ export interface Suture {
   reasoners: Reasoner[];
   policy: PolicyEngine;
   notifier: Notifier;
+  memory: IncidentMemory;
   close(): Promise<void>;
 }
 
@@ -30,6 +33,8 @@ export interface OpenOptions {
   migrate?: boolean;
   /** Use this policy instead of the configured file. */
   policy?: Policy;
+  /** Use this memory scope instead of the configured one (evaluation runs use their own). */
+  memoryScope?: string;
 }
 
 /** Services to wire around an open database. */
@@ -37,6 +42,9 @@ export interface WireOptions {
   policy?: Policy;
   rulesDir?: string;
   notifier?: Notifier;
+  embedder?: Embedder;
+  /** Memory scope: incidents are remembered and recalled within it (default "default"). */
+  memoryScope?: string;
 }
 
 /** Wires the graph and its services around an already open (and migrated) database. */
@@ -53,6 +61,7 @@ export async function wireSuture(db: Database, options: WireOptions = {}): Promi
     reasoners,
     policy: new PolicyEngine(options.policy ?? DEFAULT_POLICY, tools),
     notifier: options.notifier ?? new FileNotifier(path.join(".suture", "notifications.jsonl")),
+    memory: new IncidentMemory(db, options.embedder ?? new HashingEmbedder(), options.memoryScope ?? "default"),
     close: () => db.close(),
   };
 }
@@ -74,6 +83,12 @@ export async function openSuture(config: Config, options: OpenOptions = {}): Pro
     const policy = options.policy ?? (config.policyFile !== undefined ? await loadPolicy(config.policyFile) : DEFAULT_POLICY);
     return await wireSuture(db, {
       policy,
+      embedder: createEmbedder({
+        ...(config.openaiApiKey !== undefined ? { apiKey: config.openaiApiKey } : {}),
+        ...(config.embeddingModel !== undefined ? { model: config.embeddingModel } : {}),
+        ...(config.openaiBaseUrl !== undefined ? { baseURL: config.openaiBaseUrl } : {}),
+      }),
+      memoryScope: options.memoryScope ?? config.memoryScope,
       ...(config.rulesDir !== undefined ? { rulesDir: config.rulesDir } : {}),
       notifier:
         config.notifyWebhook !== undefined

@@ -13,6 +13,7 @@ const SCENARIOS_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)),
 export const DEMO_SCENARIOS = [
   "bad-rollout-missing-image",
   "memory-leak-old-revision",
+  "memory-leak-recurrence",
   "rollback-blocked-by-schema-migration",
   "credential-leak-in-logs",
   "latency-flapping-threshold",

@@ -16,7 +16,9 @@ function row(r: ScenarioResult): string {
 export async function evalCommand(config: Config, args: CommandArgs): Promise<number> {
   const inputs = args.positionals.length > 0 ? args.positionals : ["scenarios"];
   const files = await scenarioFiles(inputs);
-  const suture = await openSuture(config, { migrate: true });
+  // Each evaluation learns only from its own incidents, so results do not depend on earlier runs.
+  const memoryScope = `eval-${new Date().toISOString().replace(/[^0-9]/g, "").slice(0, 14)}-${process.pid}`;
+  const suture = await openSuture(config, { migrate: true, memoryScope });
   try {
     console.log(`${"scenario".padEnd(34)} ${"outcome".padEnd(10)} ${"actions".padEnd(26)} correct? unsafe? ${"TTM".padStart(7)} ${"tools".padStart(6)}`);
     const results = await evaluateFiles(suture, files, (r) => {

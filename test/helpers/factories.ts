@@ -44,6 +44,7 @@ export function makeAttempt(overrides: Partial<Attempt> = {}): Attempt {
     number: 1,
     call: { tool: "set_memory_limit", params: { service: "checkout", limitMib: 768 } },
     strategy: "set_memory_limit:checkout",
+    faultClass: "memory-limit-too-tight",
     actionClass: "resources",
     risk: "medium",
     idempotencyKey: "k1",

@@ -1,0 +1,64 @@
+import { readdir, readFile } from "node:fs/promises";
+import path from "node:path";
+import type { WeightedText } from "./embeddings.js";
+
+/** A runbook in the prometheus-operator format: Meaning / Impact / Diagnosis / Mitigation. */
+export interface Runbook {
+  /** The alert name (the `#` heading, also the file name). */
+  name: string;
+  title: string;
+  meaning: string;
+  impact: string;
+  diagnosis: string;
+  mitigation: string;
+  file: string;
+}
+
+function section(body: string, heading: string): string {
+  const match = new RegExp(`^##\\s+${heading}\\s*$([\\s\\S]*?)(?=^##\\s|(?![\\s\\S]))`, "mi").exec(body);
+  return (match?.[1] ?? "").trim();
+}
+
+/** Parses one runbook file; returns undefined for index pages. */
+export function parseRunbook(markdown: string, file: string): Runbook | undefined {
+  const front = /^---\n([\s\S]*?)\n---\n?/.exec(markdown);
+  const body = front ? markdown.slice(front[0].length) : markdown;
+  const heading = /^#\s+(.+)$/m.exec(body)?.[1]?.trim();
+  const name = heading ?? path.basename(file, ".md");
+  if (path.basename(file).startsWith("_")) return undefined;
+  const title = /^title:\s*(.+)$/m.exec(front?.[1] ?? "")?.[1]?.trim().replace(/^["']|["']$/g, "") ?? name;
+  const meaning = section(body, "Meaning");
+  return {
+    name,
+    title,
+    // Stub pages ("See [Other runbook]") have no sections; their body is the meaning.
+    meaning: meaning !== "" ? meaning : body.replace(/^#.*$/m, "").trim(),
+    impact: section(body, "Impact"),
+    diagnosis: section(body, "Diagnosis"),
+    mitigation: section(body, "Mitigation"),
+    file,
+  };
+}
+
+/** Reads every runbook under a folder (recursively), sorted by name. */
+export async function readRunbooks(dir: string): Promise<Runbook[]> {
+  const entries = await readdir(dir, { recursive: true, withFileTypes: true });
+  const runbooks: Runbook[] = [];
+  for (const e of entries) {
+    if (!e.isFile() || !e.name.endsWith(".md")) continue;
+    const file = path.join(e.parentPath, e.name);
+    const parsed = parseRunbook(await readFile(file, "utf8"), file);
+    if (parsed !== undefined) runbooks.push(parsed);
+  }
+  return runbooks.sort((a, b) => a.name.localeCompare(b.name));
+}
+
+/** The fields of a runbook that are embedded: what the alert is and means, not how to fix it. */
+export function runbookDocument(r: Runbook): WeightedText[] {
+  return [
+    { text: r.name, weight: 3 },
+    { text: r.title, weight: 2 },
+    { text: r.meaning, weight: 1 },
+    { text: r.impact, weight: 0.5 },
+  ];
+}
