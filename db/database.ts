@@ -68,6 +68,11 @@ async function openEmbedded(dataDir: string): Promise<Database> {
 
 async function openPostgres(url: string): Promise<Database> {
   const pool = new pg.Pool({ connectionString: url, max: 10 });
+  // An idle client can lose its connection (server restart, admin termination); node-postgres
+  // reports that on the pool, and an unhandled 'error' event would crash the process.
+  pool.on("error", (error) => {
+    process.stderr.write(`suture: idle PostgreSQL connection closed: ${error.message}\n`);
+  });
   try {
     await pool.query("SELECT 1");
   } catch (error) {

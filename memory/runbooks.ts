@@ -4,8 +4,10 @@ import type { WeightedText } from "./embeddings.js";
 
 /** A runbook in the prometheus-operator format: Meaning / Impact / Diagnosis / Mitigation. */
 export interface Runbook {
-  /** The alert name (the `#` heading, also the file name). */
+  /** The alert name: the file name, as in the runbook URLs alerts carry. */
   name: string;
+  /** The page's `#` heading (usually the alert name again). */
+  heading: string;
   title: string;
   meaning: string;
   impact: string;
@@ -23,13 +25,16 @@ function section(body: string, heading: string): string {
 export function parseRunbook(markdown: string, file: string): Runbook | undefined {
   const front = /^---\n([\s\S]*?)\n---\n?/.exec(markdown);
   const body = front ? markdown.slice(front[0].length) : markdown;
-  const heading = /^#\s+(.+)$/m.exec(body)?.[1]?.trim();
-  const name = heading ?? path.basename(file, ".md");
   if (path.basename(file).startsWith("_")) return undefined;
+  const name = path.basename(file, ".md");
+  // Upstream pages are not always consistent (one heading names another alert), so the file
+  // name is the alert name and the heading is only more text.
+  const heading = /^#\s+(.+)$/m.exec(body)?.[1]?.trim() ?? name;
   const title = /^title:\s*(.+)$/m.exec(front?.[1] ?? "")?.[1]?.trim().replace(/^["']|["']$/g, "") ?? name;
   const meaning = section(body, "Meaning");
   return {
     name,
+    heading,
     title,
     // Stub pages ("See [Other runbook]") have no sections; their body is the meaning.
     meaning: meaning !== "" ? meaning : body.replace(/^#.*$/m, "").trim(),
@@ -57,7 +62,7 @@ export async function readRunbooks(dir: string): Promise<Runbook[]> {
 export function runbookDocument(r: Runbook): WeightedText[] {
   return [
     { text: r.name, weight: 3 },
-    { text: r.title, weight: 2 },
+    { text: `${r.title} ${r.heading === r.name ? "" : r.heading}`, weight: 2 },
     { text: r.meaning, weight: 1 },
     { text: r.impact, weight: 0.5 },
   ];

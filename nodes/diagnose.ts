@@ -7,6 +7,10 @@ import { applyMemory, describeMemory } from "../reasoners/memory-evidence.js";
 /** A runbook less similar than this to the alert is not worth suggesting. */
 const RUNBOOK_MIN_SIMILARITY = 0.35;
 
+function text(value: unknown): string {
+  return typeof value === "string" ? value : "";
+}
+
 /** Where diagnose sends the incident next. */
 export type DiagnoseRoute = "policy-check" | "escalate" | typeof END;
 
@@ -90,7 +94,7 @@ export async function diagnose(state: IncidentStateValue, runtime: Runtime<Sutur
   const suggested = hypotheses.length === 0 ? await ctx.memory.suggestRunbook(state.alert) : undefined;
   const runbook =
     suggested !== undefined && suggested.similarity >= RUNBOOK_MIN_SIMILARITY
-      ? { name: suggested.title, similarity: suggested.similarity, diagnosis: String(suggested.details["diagnosis"] ?? ""), mitigation: String(suggested.details["mitigation"] ?? "") }
+      ? { name: suggested.title, similarity: suggested.similarity, diagnosis: text(suggested.details["diagnosis"]), mitigation: text(suggested.details["mitigation"]) }
       : null;
   const tried = new Set(state.attempts.map((a) => a.strategy));
   const policy = ctx.policy.policy;
