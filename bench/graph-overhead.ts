@@ -19,6 +19,7 @@ import { MemoryNotifier } from "../notify/notifier.js";
 import { newIncidentId, scenarioWebhook } from "../runtime/incident-runner.js";
 import { wireSuture, type Suture } from "../runtime/suture.js";
 import { loadScenario, type Scenario } from "../scenario/schema.js";
+import { benchMemorySearch, printMemoryTable } from "./memory-search.js";
 import { SimEnvironment } from "../tools/simulator/index.js";
 
 const INCIDENTS = Number(process.env["BENCH_INCIDENTS"] ?? 40);
@@ -118,10 +119,13 @@ async function main(): Promise<void> {
     );
   }
   console.log("\nMemorySaver rows still write incidents, actions and the audit log to the same database; the ratio isolates checkpointing.");
-  const out = path.resolve(import.meta.dirname, "results", "graph-overhead.json");
+  const memory = url !== undefined && url !== "" ? await benchMemorySearch(url) : [];
+  if (memory.length > 0) printMemoryTable(memory);
+  else console.log("\n(memory search runs on a real PostgreSQL: set BENCH_DATABASE_URL or TEST_DATABASE_URL)");
+  const out = path.resolve(import.meta.dirname, "results", "bench.json");
   await mkdir(path.dirname(out), { recursive: true });
-  await writeFile(out, `${JSON.stringify({ at: new Date().toISOString(), scenario: scenario.name, rows }, null, 2)}\n`);
-  console.log(`wrote ${path.relative(process.cwd(), out)}`);
+  await writeFile(out, `${JSON.stringify({ at: new Date().toISOString(), scenario: scenario.name, graph: rows, memory }, null, 2)}\n`);
+  console.log(`\nwrote ${path.relative(process.cwd(), out)}`);
 }
 
 await main();
