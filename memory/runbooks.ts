@@ -47,7 +47,9 @@ export function parseRunbook(markdown: string, file: string): Runbook | undefine
 
 /** Reads every runbook under a folder (recursively), sorted by name. */
 export async function readRunbooks(dir: string): Promise<Runbook[]> {
-  const entries = await readdir(dir, { recursive: true, withFileTypes: true });
+  const entries = await readdir(dir, { recursive: true, withFileTypes: true }).catch((error: NodeJS.ErrnoException) => {
+    throw new Error(`cannot read runbooks from ${dir}: ${error.code === "ENOENT" ? "no such folder" : error.message}`, { cause: error });
+  });
   const runbooks: Runbook[] = [];
   for (const e of entries) {
     if (!e.isFile() || !e.name.endsWith(".md")) continue;
