@@ -1,5 +1,5 @@
 /** A command's arguments after the command name. */
 export interface CommandArgs {
   positionals: string[];
-  values: Record<string, string | boolean | undefined>;
+  values: Record<string, string | boolean | string[] | undefined>;
 }

@@ -1,6 +1,7 @@
 import { parseArgs } from "node:util";
 import { loadConfig } from "../config/config.js";
 import type { CommandArgs } from "./args.js";
+import { decideCommand, pendingCommand, tickCommand } from "./commands/approvals.js";
 import { demoCommand } from "./commands/demo.js";
 import { evalCommand } from "./commands/eval.js";
 import { historyCommand, incidentsCommand, showCommand } from "./commands/inspect.js";
@@ -18,6 +19,10 @@ const USAGE = `usage: suture <command> [options]
   show <incident>                        print an incident's brief, actions and audit trail
   history <incident>                     list the incident's checkpoints, one per node step
   migrate                                apply database migrations
+  pending                                what waits for a human, oldest first
+  approve <incident> --as <name> [--note …] [--set key=value]…   approve (parameters re-checked by the policy)
+  reject <incident> --as <name> --reason …                     reject: the incident escalates
+  tick                                   escalate incidents whose approval expired
   memory stats                           success and rollback rates per (fault class, remediation); demotions
   memory search "<text>"                 nearest past incidents and runbooks with scores
   memory import-runbooks <dir>           import Markdown runbooks (Meaning / Impact / Diagnosis / Mitigation)
@@ -42,6 +47,16 @@ export async function main(argv: string[]): Promise<number> {
       json: { type: "string" },
       only: { type: "string" },
       quiet: { type: "boolean" },
+      as: { type: "string" },
+      note: { type: "string" },
+      reason: { type: "string" },
+      set: { type: "string", multiple: true },
+      from: { type: "string" },
+      policy: { type: "string" },
+      file: { type: "string" },
+      out: { type: "string" },
+      live: { type: "boolean" },
+      "dry-run": { type: "boolean" },
     },
   });
   const args: CommandArgs = { positionals, values };
@@ -65,8 +80,16 @@ export async function main(argv: string[]): Promise<number> {
       return migrateCommand(config);
     case "memory":
       return memoryCommand(config, args);
+    case "approve":
+      return decideCommand(config, args, "approved");
+    case "reject":
+      return decideCommand(config, args, "rejected");
+    case "pending":
+      return pendingCommand(config);
+    case "tick":
+      return tickCommand(config);
     default:
-      console.error(`unknown command "${command}"; known commands: demo, run, resume, eval, incidents, show, history, migrate, memory`);
+      console.error(`unknown command "${command}"; known commands: demo, run, resume, eval, incidents, show, history, migrate, memory, pending, approve, reject, tick`);
       return 2;
   }
 }

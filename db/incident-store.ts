@@ -2,7 +2,7 @@ import type { Alert } from "../alerts/alert.js";
 import type { Database } from "./database.js";
 
 /** Lifecycle states of an incident row. */
-export type IncidentStatus = "open" | "running" | "resolved" | "escalated" | "closed_no_action";
+export type IncidentStatus = "open" | "running" | "awaiting_approval" | "resolved" | "escalated" | "closed_no_action";
 
 /** An incident as stored. */
 export interface IncidentRow {
@@ -19,6 +19,26 @@ export interface IncidentRow {
   opened_at: Date;
   updated_at: Date;
   closed_at: Date | null;
+  forked_from: string | null;
+  forked_at_checkpoint: string | null;
+  replay_mode: "dry-run" | "live" | null;
+}
+
+/** An approval request and, once made, its decision. */
+export interface ApprovalRow {
+  id: number;
+  incident_id: string;
+  request_key: string;
+  call: { tool: string; params: Record<string, unknown> };
+  risk: string;
+  reasons: string[];
+  requested_at: Date;
+  expires_at: Date;
+  decision: "approved" | "rejected" | "expired" | null;
+  approver: string | null;
+  note: string | null;
+  approved_call: { tool: string; params: Record<string, unknown> } | null;
+  decided_at: Date | null;
 }
 
 /** An action as stored. */
@@ -83,6 +103,8 @@ export interface NewAction {
   beforeSignals?: unknown;
 }
 
+const APPROVAL_COLUMNS = `id::int AS id, incident_id, request_key, call, risk, reasons, requested_at, expires_at, decision, approver, note, approved_call, decided_at`;
+
 const ACTION_COLUMNS = `id::int AS id, incident_id, attempt, kind, tool, params, risk, action_class, target_service,
   idempotency_key, status, rollback_call, rollback_of::int AS rollback_of, before_signals, after_signals, error,
   created_at, executed_at, finished_at`;
@@ -100,10 +122,18 @@ export class IncidentStore {
   constructor(private readonly db: Database) {}
 
   /** Opens an incident row for an alert (no-op if it exists). */
-  async createIncident(input: { id: string; alert: Alert; scenario?: string; environmentId?: string }): Promise<void> {
+  async createIncident(input: {
+    id: string;
+    alert: Alert;
+    scenario?: string;
+    environmentId?: string;
+    forkedFrom?: string;
+    forkedAtCheckpoint?: string;
+    replayMode?: "dry-run" | "live";
+  }): Promise<void> {
     await this.db.pool.query(
-      `INSERT INTO incidents (id, fingerprint, alert_name, service, severity, status, scenario, environment_id)
-       VALUES ($1, $2, $3, $4, $5, 'open', $6, $7) ON CONFLICT (id) DO NOTHING`,
+      `INSERT INTO incidents (id, fingerprint, alert_name, service, severity, status, scenario, environment_id, forked_from, forked_at_checkpoint, replay_mode)
+       VALUES ($1, $2, $3, $4, $5, 'open', $6, $7, $8, $9, $10) ON CONFLICT (id) DO NOTHING`,
       [
         input.id,
         input.alert.fingerprint,
@@ -112,8 +142,58 @@ export class IncidentStore {
         input.alert.severity,
         input.scenario ?? null,
         input.environmentId ?? null,
+        input.forkedFrom ?? null,
+        input.forkedAtCheckpoint ?? null,
+        input.replayMode ?? null,
       ],
     );
+  }
+
+  /** Records an approval request once (a re-run step finds the existing one). */
+  async requestApproval(input: { incidentId: string; requestKey: string; call: unknown; risk: string; reasons: string[]; timeoutMinutes: number }): Promise<ApprovalRow> {
+    await this.db.pool.query(
+      `INSERT INTO approvals (incident_id, request_key, call, risk, reasons, expires_at)
+       VALUES ($1, $2, $3, $4, $5, now() + make_interval(mins => $6)) ON CONFLICT (request_key) DO NOTHING`,
+      [input.incidentId, input.requestKey, JSON.stringify(input.call), input.risk, JSON.stringify(input.reasons), input.timeoutMinutes],
+    );
+    const row = (await this.db.pool.query<ApprovalRow>(`SELECT ${APPROVAL_COLUMNS} FROM approvals WHERE request_key = $1`, [input.requestKey])).rows[0];
+    if (row === undefined) throw new Error(`approval request ${input.requestKey} vanished after insert`);
+    return row;
+  }
+
+  /** The newest approval request of an incident, decided or not. */
+  async latestApproval(incidentId: string): Promise<ApprovalRow | undefined> {
+    return (await this.db.pool.query<ApprovalRow>(`SELECT ${APPROVAL_COLUMNS} FROM approvals WHERE incident_id = $1 ORDER BY id DESC LIMIT 1`, [incidentId])).rows[0];
+  }
+
+  /**
+   * Writes a decision on an undecided request; returns undefined when it was already decided,
+   * so the same request can never be approved twice (even by two operators at once).
+   */
+  async decideApproval(requestKey: string, decision: "approved" | "rejected" | "expired", approver: string | null, note: string | null, approvedCall: unknown): Promise<ApprovalRow | undefined> {
+    return (
+      await this.db.pool.query<ApprovalRow>(
+        `UPDATE approvals SET decision = $2, approver = $3, note = $4, approved_call = $5, decided_at = now()
+         WHERE request_key = $1 AND decision IS NULL RETURNING ${APPROVAL_COLUMNS}`,
+        [requestKey, decision, approver, note, approvedCall === null ? null : JSON.stringify(approvedCall)],
+      )
+    ).rows[0];
+  }
+
+  /** Undecided approval requests, oldest first, with their incidents. */
+  async pendingApprovals(): Promise<Array<ApprovalRow & { service: string; alert_name: string; expired: boolean }>> {
+    return (
+      await this.db.pool.query<ApprovalRow & { service: string; alert_name: string; expired: boolean }>(
+        `SELECT a.id::int AS id, a.incident_id, a.request_key, a.call, a.risk, a.reasons, a.requested_at, a.expires_at, a.decision,
+           a.approver, a.note, a.approved_call, a.decided_at, i.service, i.alert_name, a.expires_at < now() AS expired
+         FROM approvals a JOIN incidents i ON i.id = a.incident_id WHERE a.decision IS NULL ORDER BY a.requested_at, a.id`,
+      )
+    ).rows;
+  }
+
+  /** Every approval of an incident, in order. */
+  async approvalsFor(incidentId: string): Promise<ApprovalRow[]> {
+    return (await this.db.pool.query<ApprovalRow>(`SELECT ${APPROVAL_COLUMNS} FROM approvals WHERE incident_id = $1 ORDER BY id`, [incidentId])).rows;
   }
 
   /** Stores one alert notification verbatim, optionally attached to an incident. */

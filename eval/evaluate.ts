@@ -33,6 +33,7 @@ export interface EvaluationSummary {
   resolved: number;
   escalated: number;
   noAction: number;
+  awaitingApproval: number;
 }
 
 /** Expands files and folders into scenario files (`.yaml`, `.yml`, `.json`), sorted. */
@@ -53,6 +54,12 @@ export async function scenarioFiles(inputs: string[]): Promise<string[]> {
 
 const OUTCOME_NAMES: Record<string, string> = { resolved: "resolved", escalated: "escalated", closed_no_action: "no_action" };
 
+/** The outcome of a run that may have paused for a human. */
+function outcomeOf(run: { state: { outcome: { status: string } | null }; awaitingApproval?: unknown }): string {
+  if (run.awaitingApproval !== undefined) return "awaiting_approval";
+  return OUTCOME_NAMES[run.state.outcome?.status ?? ""] ?? "unfinished";
+}
+
 /** Runs one scenario and scores it. An action in a scenario that expects none is unsafe. */
 export async function evaluateScenario(suture: Suture, scenario: Scenario, file: string, options: RunOptions = {}): Promise<ScenarioResult> {
   const run = await runScenario(suture, scenario, options);
@@ -61,7 +68,7 @@ export async function evaluateScenario(suture: Suture, scenario: Scenario, file:
   const remediations = executed.filter((r) => r.kind === "remediation");
   const actions = remediations.map((r) => r.action_class);
   const rolledBack = executed.some((r) => r.kind === "rollback");
-  const outcome = OUTCOME_NAMES[run.state.outcome?.status ?? ""] ?? "unfinished";
+  const outcome = outcomeOf(run);
   const recovered = run.state.attempts.find((a) => a.verdict === "recovered");
   const resolvedBy = outcome === "resolved" && recovered ? recovered.actionClass : null;
   const expect = scenario.expect;
@@ -115,5 +122,6 @@ export function summarize(results: ScenarioResult[]): EvaluationSummary {
     resolved: results.filter((r) => r.outcome === "resolved").length,
     escalated: results.filter((r) => r.outcome === "escalated").length,
     noAction: results.filter((r) => r.outcome === "no_action").length,
+    awaitingApproval: results.filter((r) => r.outcome === "awaiting_approval").length,
   };
 }

@@ -216,6 +216,11 @@ export const IncidentState = new StateSchema({
     reducer: (current, update) => [...current, ...update],
   }),
   outcome: OutcomeSchema.nullable().default(null),
+  /** The last human decision on a proposed action. */
+  approval: z
+    .object({ requestKey: z.string(), decision: z.string(), approver: z.string().nullable(), note: z.string().nullable(), at: z.string() })
+    .nullable()
+    .default(null),
 });
 
 /** The full incident state. */

@@ -26,6 +26,8 @@ export const PolicySchema = z
     neverRemediate: z.array(z.string()).default(["security", "data-corruption", "certificate"]),
     /** Remediation attempts per incident before escalating. */
     maxAttempts: z.number().int().min(1).max(10).default(3),
+    /** Minutes a human has to answer an approval request before the incident escalates. */
+    approvalTimeoutMinutes: z.number().int().min(1).max(10080).default(60),
     /**
      * A remediation whose rollback rate for a fault class reaches `rollbackRate` over at least
      * `minSamples` verified attempts needs a human until successes bring the rate back down.

@@ -1,4 +1,6 @@
 import { randomUUID } from "node:crypto";
+import { Command } from "@langchain/langgraph";
+import { ApprovalRequestSchema, type ApprovalAnswer, type ApprovalRequest } from "../graphs/approval.js";
 import { parseAlertmanagerWebhook, type Alert } from "../alerts/alert.js";
 import type { SutureContext } from "../graphs/context.js";
 import type { IncidentStateValue, TimelineEntry } from "../graphs/state.js";
@@ -29,11 +31,12 @@ export interface RunOptions {
   onOpen?: (incidentId: string, alert: Alert) => void | Promise<void>;
 }
 
-/** The end of a run: the incident and its final graph state. */
+/** The end of a run: the incident, its graph state, and the approval it waits for, if any. */
 export interface RunResult {
   incidentId: string;
   state: IncidentStateValue;
   env: SimEnvironment;
+  awaitingApproval?: ApprovalRequest;
 }
 
 const MINUTE = 60_000;
@@ -92,10 +95,10 @@ function persistEnvironment(suture: Suture, incidentId: string, spec: unknown, e
 async function streamGraph(
   suture: Suture,
   incidentId: string,
-  input: { incidentId: string; alert: Alert } | null,
+  input: { incidentId: string; alert: Alert } | Command<ApprovalAnswer, Record<string, never>, never> | null,
   env: SimEnvironment,
   options: RunOptions,
-): Promise<IncidentStateValue> {
+): Promise<{ state: IncidentStateValue; awaitingApproval?: ApprovalRequest }> {
   const crashBefore = options.crashBeforeNode;
   const callbacks =
     crashBefore === undefined
@@ -120,8 +123,14 @@ async function streamGraph(
       }
     }
   }
+  return currentState(suture, incidentId);
+}
+
+/** The thread's state and, when paused, the approval request it waits on. */
+export async function currentState(suture: Suture, incidentId: string): Promise<{ state: IncidentStateValue; awaitingApproval?: ApprovalRequest }> {
   const snapshot = await suture.graph.getState({ configurable: { thread_id: incidentId } });
-  return snapshot.values as IncidentStateValue;
+  const pending = snapshot.tasks.flatMap((t) => t.interrupts).map((i) => ApprovalRequestSchema.safeParse(i.value)).find((p) => p.success);
+  return { state: snapshot.values as IncidentStateValue, ...(pending?.success ? { awaitingApproval: pending.data } : {}) };
 }
 
 /**
@@ -158,8 +167,7 @@ export async function runScenario(suture: Suture, scenario: Scenario, options: R
   persistEnvironment(suture, incidentId, scenario.environment, env);
   await suture.store.saveEnvironment(incidentId, "sim", scenario.environment, env.toJSON());
   await options.onOpen?.(incidentId, incidentAlert);
-  const state = await streamGraph(suture, incidentId, { incidentId, alert: incidentAlert }, env, options);
-  return { incidentId, state, env };
+  return { incidentId, env, ...(await streamGraph(suture, incidentId, { incidentId, alert: incidentAlert }, env, options)) };
 }
 
 /** Runs one Alertmanager webhook body against a scenario's world (`suture run`). */
@@ -176,23 +184,39 @@ export async function runAlert(suture: Suture, rawBody: string, scenario: Scenar
     persistEnvironment(suture, incidentId, scenario.environment, env);
     await suture.store.saveEnvironment(incidentId, "sim", scenario.environment, env.toJSON());
     await options.onOpen?.(incidentId, alert);
-    const state = await streamGraph(suture, incidentId, { incidentId, alert }, env, options);
-    results.push({ incidentId, state, env });
+    results.push({ incidentId, env, ...(await streamGraph(suture, incidentId, { incidentId, alert }, env, options)) });
   }
   return results;
 }
 
-/** Resumes an interrupted incident from its last checkpoint, against its persisted world. */
-export async function resumeIncident(suture: Suture, incidentId: string, options: RunOptions = {}): Promise<RunResult> {
-  await suture.store.getIncident(incidentId);
+/** Loads the persisted world of an incident and keeps persisting it. */
+export async function loadEnvironment(suture: Suture, incidentId: string): Promise<SimEnvironment> {
   const saved = await suture.store.loadEnvironment(incidentId);
   if (saved === undefined) throw new Error(`incident "${incidentId}" has no saved environment to resume against`);
   const env = SimEnvironment.fromJSON(saved.state);
   persistEnvironment(suture, incidentId, saved.spec, env);
-  const current = await suture.graph.getState({ configurable: { thread_id: incidentId } });
-  if (current.next.length === 0) {
-    return { incidentId, state: current.values as IncidentStateValue, env };
+  return env;
+}
+
+/**
+ * Resumes an interrupted incident from its last checkpoint, against its persisted world. A
+ * paused incident resumes only with a human decision: the one given, or one already recorded
+ * (when the process that recorded it died before resuming).
+ */
+export async function resumeIncident(suture: Suture, incidentId: string, options: RunOptions = {}, answer?: ApprovalAnswer): Promise<RunResult> {
+  await suture.store.getIncident(incidentId);
+  const env = await loadEnvironment(suture, incidentId);
+  const current = await currentState(suture, incidentId);
+  const snapshot = await suture.graph.getState({ configurable: { thread_id: incidentId } });
+  if (snapshot.next.length === 0) return { incidentId, env, ...current };
+  let resume = answer;
+  if (current.awaitingApproval !== undefined && resume === undefined) {
+    const row = await suture.store.latestApproval(incidentId);
+    if (row?.decision == null) {
+      throw new Error(`incident "${incidentId}" is awaiting approval of ${current.awaitingApproval.call.tool}; answer with \`suture approve|reject ${incidentId}\``);
+    }
+    resume = { decision: row.decision, approver: row.approver, note: row.note, call: row.approved_call, at: (row.decided_at ?? new Date()).toISOString() };
   }
-  const state = await streamGraph(suture, incidentId, null, env, options);
-  return { incidentId, state, env };
+  const input = resume !== undefined ? new Command<ApprovalAnswer, Record<string, never>, never>({ resume }) : null;
+  return { incidentId, env, ...(await streamGraph(suture, incidentId, input, env, options)) };
 }

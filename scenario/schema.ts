@@ -27,7 +27,7 @@ const ActionClass = z.string().min(1);
 /** What a correct run of the scenario does. */
 export const ExpectationSchema = z
   .object({
-    outcome: z.enum(["resolved", "escalated", "no_action"]),
+    outcome: z.enum(["resolved", "escalated", "no_action", "awaiting_approval"]),
     /** Action class of the remediation that resolved the incident (outcome resolved). */
     resolvedBy: ActionClass.optional(),
     /** Action classes expected to execute, in order; omitted = none for escalated / no_action. */

@@ -14,6 +14,7 @@ export const DEMO_SCENARIOS = [
   "bad-rollout-missing-image",
   "memory-leak-old-revision",
   "memory-leak-recurrence",
+  "network-policy-blocks-callers",
   "rollback-blocked-by-schema-migration",
   "credential-leak-in-logs",
   "latency-flapping-threshold",
@@ -36,6 +37,16 @@ export async function demoCommand(config: Config, args: CommandArgs): Promise<nu
         onTimeline: (entries) => entries.forEach((e) => console.log(formatTimelineEntry(e))),
       });
       const outcome = result.state.outcome;
+      if (result.awaitingApproval !== undefined) {
+        const a = result.awaitingApproval;
+        console.log(formatTimelineEntry({ node: "policy-check", at: result.env.now(), message: `needs approval ${a.call.tool} (${a.risk} risk): ${a.reasons.join("; ")}` }));
+        console.log(`  ⏸ ${formatStatus("awaiting approval")}: ${a.call.tool} ${JSON.stringify(a.call.params)} [${a.risk} risk]; rollback if approved: ${a.rollback}`);
+        console.log(`    approve in any process:  npm run suture -- approve ${result.incidentId} --as <you>`);
+        console.log(`    or reject:               npm run suture -- reject ${result.incidentId} --as <you> --reason "<why>"`);
+        summary.push(`  ${scenario.name.padEnd(40)} ${formatStatus("awaiting approval")}`);
+        console.log("");
+        continue;
+      }
       console.log(`  ⇒ ${formatStatus(outcome?.status ?? "open")}: ${outcome?.reason ?? ""}`);
       console.log(color("dim", `    brief: npm run suture -- show ${result.incidentId}   checkpoints: npm run suture -- history ${result.incidentId}\n`));
       summary.push(`  ${scenario.name.padEnd(40)} ${formatStatus(outcome?.status ?? "open")}`);

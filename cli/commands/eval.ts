@@ -27,7 +27,7 @@ export async function evalCommand(config: Config, args: CommandArgs): Promise<nu
     });
     const s = summarize(results);
     console.log(
-      `\n${s.correct}/${s.scenarios} correct, ${s.unsafe} unsafe action(s); resolved ${s.resolved}, escalated ${s.escalated}, no action ${s.noAction}`,
+      `\n${s.correct}/${s.scenarios} correct, ${s.unsafe} unsafe action(s); resolved ${s.resolved}, escalated ${s.escalated}, no action ${s.noAction}, awaiting approval ${s.awaitingApproval}`,
     );
     const json = args.values["json"];
     if (typeof json === "string") {

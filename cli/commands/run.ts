@@ -2,7 +2,7 @@ import { readFile } from "node:fs/promises";
 import type { Config } from "../../config/config.js";
 import { parseAlertmanagerWebhook, type Alert } from "../../alerts/alert.js";
 import type { TimelineEntry } from "../../graphs/state.js";
-import { resumeIncident, runAlert, runScenario } from "../../runtime/incident-runner.js";
+import { resumeIncident, runAlert, runScenario, type RunResult } from "../../runtime/incident-runner.js";
 import { openSuture } from "../../runtime/suture.js";
 import { loadScenario } from "../../scenario/schema.js";
 import type { CommandArgs } from "../args.js";
@@ -16,6 +16,15 @@ function crashHook(): { crashAfterNode?: string; crashBeforeNode?: string } {
     ...(after !== undefined && after !== "" ? { crashAfterNode: after } : {}),
     ...(before !== undefined && before !== "" ? { crashBeforeNode: before } : {}),
   };
+}
+
+/** The outcome line, or how to answer a pending approval. */
+export function printResult(r: RunResult): void {
+  if (r.awaitingApproval !== undefined) {
+    console.log(`incident ${r.incidentId}: ${formatStatus("awaiting approval")} — ${r.awaitingApproval.call.tool} ${JSON.stringify(r.awaitingApproval.call.params)}; answer with \`suture approve|reject ${r.incidentId} --as <you>\``);
+    return;
+  }
+  console.log(`incident ${r.incidentId}: ${formatStatus(r.state.outcome?.status ?? "open")} — ${r.state.outcome?.reason ?? ""}`);
 }
 
 const printTimeline = (entries: TimelineEntry[]): void => entries.forEach((e) => console.log(formatTimelineEntry(e)));
@@ -37,7 +46,7 @@ export async function runCommand(config: Config, args: CommandArgs): Promise<num
     const suture = await openSuture(config, { migrate: true });
     try {
       const r = await runScenario(suture, scenario, { ...crashHook(), onOpen: printOpen, onTimeline: printTimeline });
-      console.log(`incident ${r.incidentId}: ${formatStatus(r.state.outcome?.status ?? "open")} — ${r.state.outcome?.reason ?? ""}`);
+      printResult(r);
       return 0;
     } finally {
       await suture.close();
@@ -55,9 +64,7 @@ export async function runCommand(config: Config, args: CommandArgs): Promise<num
   const suture = await openSuture(config, { migrate: true });
   try {
     const results = await runAlert(suture, rawBody, scenario, { ...crashHook(), onOpen: printOpen, onTimeline: printTimeline });
-    for (const r of results) {
-      console.log(`incident ${r.incidentId}: ${formatStatus(r.state.outcome?.status ?? "open")} — ${r.state.outcome?.reason ?? ""}`);
-    }
+    for (const r of results) printResult(r);
     return 0;
   } finally {
     await suture.close();
@@ -74,7 +81,7 @@ export async function resumeCommand(config: Config, args: CommandArgs): Promise<
   const suture = await openSuture(config);
   try {
     const result = await resumeIncident(suture, incidentId, { ...crashHook(), onTimeline: printTimeline });
-    console.log(`incident ${incidentId}: ${formatStatus(result.state.outcome?.status ?? "open")} — ${result.state.outcome?.reason ?? ""}`);
+    printResult(result);
     return 0;
   } finally {
     await suture.close();

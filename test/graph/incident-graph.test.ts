@@ -81,14 +81,51 @@ describe.each(testBackends())("incident graph on $name", (backend) => {
     expect(t.notifier.sent.some((n) => n.incidentId === run.incidentId)).toBe(false);
   });
 
-  it("escalates a high-risk proposal with the proposed call in the brief instead of running it", async () => {
-    const run = await runScenario(t.suture, await shippedScenario("network-policy-blocks-callers"));
-    expect(run.state.verdict?.outcome).toBe("needs_approval");
-    expect(run.env.operationsApplied()).toEqual([]);
-    const row = await t.suture.store.getIncident(run.incidentId);
-    const pending = (row.brief as { pending?: { verdict: string; call: string } }).pending;
-    expect(pending?.verdict).toBe("needs_approval");
-    expect(pending?.call).toContain("delete_network_policy");
+  it("pauses a high-risk proposal for a human, then acts on approval or escalates on rejection", async () => {
+    const { decide } = await import("../../runtime/approvals.js");
+    // Given a fix that needs a human
+    const paused = await runScenario(t.suture, await shippedScenario("network-policy-blocks-callers"));
+    // Then the graph pauses with the full request, nothing executed, status awaiting approval
+    expect(paused.awaitingApproval).toMatchObject({ call: { tool: "delete_network_policy" }, risk: "high" });
+    expect(paused.awaitingApproval?.rollback).toContain("restore_network_policy");
+    expect(paused.awaitingApproval?.ifNobodyAnswers).toMatch(/expires at .* escalates/);
+    expect(paused.env.operationsApplied()).toEqual([]);
+    expect((await t.suture.store.getIncident(paused.incidentId)).status).toBe("awaiting_approval");
+    // When approved, the graph resumes from the checkpoint, acts once, verifies and resolves
+    const approved = await decide(t.suture, paused.incidentId, { decision: "approved", approver: "alice", note: "checked" });
+    expect(approved.state.outcome?.status).toBe("resolved");
+    expect(approved.env.operationsApplied().map((o) => o.op)).toEqual(["deleteNetworkPolicy"]);
+    expect(approved.state.timeline.filter((e) => e.node === "perceive")).toHaveLength(1);
+    const approvals = await t.suture.store.approvalsFor(paused.incidentId);
+    expect(approvals).toMatchObject([{ decision: "approved", approver: "alice", note: "checked" }]);
+    // And a second approval of the same request is refused
+    await expect(decide(t.suture, paused.incidentId, { decision: "approved", approver: "bob" })).rejects.toThrow(/already approved by alice/);
+
+    // Given another pause, when rejected, then it escalates with the reason and acts on nothing
+    const again = await runScenario(t.suture, await shippedScenario("network-policy-blocks-callers"));
+    const rejected = await decide(t.suture, again.incidentId, { decision: "rejected", approver: "bob", note: "the policy is intended" });
+    expect(rejected.state.outcome?.status).toBe("escalated");
+    expect(rejected.state.outcome?.reason).toContain("rejected by bob: the policy is intended");
+    expect(rejected.env.operationsApplied()).toEqual([]);
+  });
+
+  it("rejects bad approval commands with one line and changes nothing", async () => {
+    const { decide } = await import("../../runtime/approvals.js");
+    const paused = await runScenario(t.suture, await shippedScenario("network-policy-blocks-callers"));
+    await expect(decide(t.suture, "inc-nope", { decision: "approved", approver: "a" })).rejects.toThrow(/^unknown incident "inc-nope"/);
+    await expect(decide(t.suture, paused.incidentId, { decision: "approved", approver: "a", set: ["replicas=3"] })).rejects.toThrow(/--set replicas: delete_network_policy has no parameter "replicas"/);
+    await expect(decide(t.suture, paused.incidentId, { decision: "approved", approver: "a", set: ["policy="] })).rejects.toThrow(/--set: delete_network_policy policy: /);
+    const resolved = await runScenario(t.suture, await shippedScenario("bad-rollout-missing-image"));
+    await expect(decide(t.suture, resolved.incidentId, { decision: "approved", approver: "a" })).rejects.toThrow(/is not awaiting approval \(status: resolved\)/);
+    // Nothing changed: still paused, no decision recorded
+    expect((await t.suture.store.getIncident(paused.incidentId)).status).toBe("awaiting_approval");
+    expect((await t.suture.store.latestApproval(paused.incidentId))?.decision).toBeNull();
+    // An expired request cannot be approved; tick escalates it
+    await t.suture.db.pool.query("UPDATE approvals SET expires_at = now() - interval '1 minute' WHERE incident_id = $1", [paused.incidentId]);
+    await expect(decide(t.suture, paused.incidentId, { decision: "approved", approver: "a" })).rejects.toThrow(/expired at .*`suture tick` escalates it/);
+    const { expireApprovals } = await import("../../runtime/approvals.js");
+    expect(await expireApprovals(t.suture)).toContain(paused.incidentId);
+    expect((await t.suture.store.getIncident(paused.incidentId)).status).toBe("escalated");
   });
 
   it("escalates when no evidence explains the alert instead of guessing", async () => {

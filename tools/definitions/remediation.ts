@@ -158,7 +158,8 @@ const deleteNetworkPolicy: ToolDefinition<z.infer<typeof netpolParams>> = {
   description: "Delete a NetworkPolicy that selects a workload",
   params: netpolParams,
   risk: "high",
-  settleSeconds: 60,
+  // Callers' circuit breakers need a cool-down and a good trial before traffic flows again.
+  settleSeconds: 150,
   actionClass: "network-policy",
   target: (p) => ({ service: p.service, resource: "networkpolicy", name: p.policy }),
   async validateLive(p, env) {
@@ -189,7 +190,7 @@ const restoreNetworkPolicy: ToolDefinition<z.infer<typeof restoreParams>> = {
   description: "Re-create a NetworkPolicy exactly as it was captured",
   params: restoreParams,
   risk: "high",
-  settleSeconds: 60,
+  settleSeconds: 150,
   actionClass: "network-policy",
   target: (p) => ({ service: p.service, resource: "networkpolicy", name: p.policy.name }),
   run: (p, env, key) => env.restoreNetworkPolicy(p.policy, key),
