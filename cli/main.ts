@@ -7,6 +7,7 @@ import { evalCommand } from "./commands/eval.js";
 import { historyCommand, incidentsCommand, showCommand } from "./commands/inspect.js";
 import { memoryCommand } from "./commands/memory.js";
 import { migrateCommand } from "./commands/migrate.js";
+import { exportCommand, replayCommand } from "./commands/replay.js";
 import { resumeCommand, runCommand } from "./commands/run.js";
 
 const USAGE = `usage: suture <command> [options]
@@ -23,6 +24,9 @@ const USAGE = `usage: suture <command> [options]
   approve <incident> --as <name> [--note …] [--set key=value]…   approve (parameters re-checked by the policy)
   reject <incident> --as <name> --reason …                     reject: the incident escalates
   tick                                   escalate incidents whose approval expired
+  replay <incident> --from <checkpoint> [--policy <file>] [--live]   fork a new incident from a checkpoint
+  replay --file <export.json> --from <checkpoint> …                  the same, from an export
+  export <incident> [--out <file>]       a self-contained JSON (alerts, history, actions, approvals)
   memory stats                           success and rollback rates per (fault class, remediation); demotions
   memory search "<text>"                 nearest past incidents and runbooks with scores
   memory import-runbooks <dir>           import Markdown runbooks (Meaning / Impact / Diagnosis / Mitigation)
@@ -88,8 +92,12 @@ export async function main(argv: string[]): Promise<number> {
       return pendingCommand(config);
     case "tick":
       return tickCommand(config);
+    case "replay":
+      return replayCommand(config, args);
+    case "export":
+      return exportCommand(config, args);
     default:
-      console.error(`unknown command "${command}"; known commands: demo, run, resume, eval, incidents, show, history, migrate, memory, pending, approve, reject, tick`);
+      console.error(`unknown command "${command}"; known commands: demo, run, resume, eval, incidents, show, history, migrate, memory, pending, approve, reject, tick, replay, export`);
       return 2;
   }
 }

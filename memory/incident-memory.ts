@@ -117,7 +117,16 @@ export class IncidentMemory {
     private readonly db: Database,
     readonly embedder: Embedder,
     readonly scope: string = "default",
+    /** A replay recalls memory as it was: nothing remembered after this time, nor these incidents. */
+    private readonly view: { asOf?: Date; exclude?: string[] } = {},
   ) {}
+
+  /** The same memory seen as of a moment, without some incidents (for replays). */
+  asOf(asOf: Date, exclude: string[]): IncidentMemory {
+    const view = new IncidentMemory(this.db, this.embedder, this.scope, { asOf, exclude });
+    view.checked = this.checked;
+    return view;
+  }
 
   /** Records the embedder on first use and refuses to mix vectors from another one. */
   async ensureEmbedder(): Promise<void> {
@@ -143,6 +152,8 @@ export class IncidentMemory {
 
   /** Remembers a finished incident with its outcome and every verified attempt. Idempotent per incident. */
   async remember(input: IncidentToRemember): Promise<void> {
+    // A replay re-lives an incident already remembered; it is not new experience.
+    if (this.view.asOf !== undefined) return;
     const { outcome, remediation } = memoryOutcome(input.outcome, input.attempts);
     const doc = incidentDocument(input.alert, input.context);
     const embedding = await this.vector(doc);
@@ -188,8 +199,9 @@ export class IncidentMemory {
     const result = await this.db.pool.query<MemoryRow>(
       `SELECT ${COLUMNS}, 1 - (embedding <=> $1::vector) AS similarity FROM incident_memory
        WHERE scope = $2 AND ($3::text IS NULL OR kind = $3) AND ($4::text IS NULL OR incident_id IS DISTINCT FROM $4)
+         AND ($6::timestamptz IS NULL OR created_at <= $6) AND (incident_id IS NULL OR NOT (incident_id = ANY($7::text[])))
        ORDER BY embedding <=> $1::vector LIMIT $5`,
-      [embedding, this.scope, kind ?? null, excludeIncident ?? null, k],
+      [embedding, this.scope, kind ?? null, excludeIncident ?? null, k, this.view.asOf ?? null, this.view.exclude ?? []],
     );
     return result.rows.map(toNeighbor);
   }
@@ -255,8 +267,31 @@ export class IncidentMemory {
 
   /** The rates of one remediation for one fault class (zero counts when never tried). */
   async statsFor(faultClass: string, tool: string): Promise<RemediationStats> {
+    if (this.view.asOf !== undefined) return this.statsAsOf(faultClass, tool, this.view.asOf, this.view.exclude ?? []);
     const found = (await this.stats()).find((s) => s.faultClass === faultClass && s.tool === tool);
     return found ?? { faultClass, tool, attempts: 0, recovered: 0, notRecovered: 0, worse: 0, successRate: 0, rollbackRate: 0 };
+  }
+
+  private async statsAsOf(faultClass: string, tool: string, asOf: Date, exclude: string[]): Promise<RemediationStats> {
+    const r = (
+      await this.db.pool.query<{ attempts: number; recovered: number; not_recovered: number; worse: number }>(
+        `SELECT count(*)::int AS attempts, count(*) FILTER (WHERE outcome = 'recovered')::int AS recovered,
+           count(*) FILTER (WHERE outcome = 'not_recovered')::int AS not_recovered, count(*) FILTER (WHERE outcome = 'worse')::int AS worse
+         FROM remediation_outcomes o JOIN incidents i ON i.id = o.incident_id
+         WHERE o.scope = $1 AND o.fault_class = $2 AND o.tool = $3 AND i.opened_at <= $4 AND NOT (o.incident_id = ANY($5::text[]))`,
+        [this.scope, faultClass, tool, asOf, exclude],
+      )
+    ).rows[0] ?? { attempts: 0, recovered: 0, not_recovered: 0, worse: 0 };
+    return {
+      faultClass,
+      tool,
+      attempts: r.attempts,
+      recovered: r.recovered,
+      notRecovered: r.not_recovered,
+      worse: r.worse,
+      successRate: r.attempts === 0 ? 0 : r.recovered / r.attempts,
+      rollbackRate: r.attempts === 0 ? 0 : r.worse / r.attempts,
+    };
   }
 
   /** Entries per kind in this scope. */

@@ -29,6 +29,8 @@ export interface RunOptions {
   incidentId?: string;
   /** Called once the incident is stored, before the graph runs. */
   onOpen?: (incidentId: string, alert: Alert) => void | Promise<void>;
+  /** Pause before these nodes (a dry-run replay stops before act). */
+  interruptBefore?: Array<"act">;
 }
 
 /** The end of a run: the incident, its graph state, and the approval it waits for, if any. */
@@ -86,10 +88,23 @@ function contextFor(suture: Suture, env: SimEnvironment): SutureContext {
 }
 
 /** Persists the simulated world after every change, so a killed run resumes against the same world. */
-function persistEnvironment(suture: Suture, incidentId: string, spec: unknown, env: SimEnvironment): void {
+export function persistEnvironment(suture: Suture, incidentId: string, spec: unknown, env: SimEnvironment): void {
   env.onChange = async (snapshot) => {
     await suture.store.saveEnvironment(incidentId, "sim", spec, snapshot);
   };
+}
+
+/** The environment id of an incident's world as it was when the incident opened. */
+export function openWorldId(incidentId: string): string {
+  return `${incidentId}@open`;
+}
+
+/** Saves the world as the incident opens (kept for replays) and keeps saving it as it changes. */
+async function saveOpenWorld(suture: Suture, incidentId: string, spec: unknown, env: SimEnvironment): Promise<void> {
+  const snapshot = env.toJSON();
+  await suture.store.saveEnvironment(openWorldId(incidentId), "sim", spec, snapshot);
+  await suture.store.saveEnvironment(incidentId, "sim", spec, snapshot);
+  persistEnvironment(suture, incidentId, spec, env);
 }
 
 async function streamGraph(
@@ -110,7 +125,13 @@ async function streamGraph(
             },
           },
         ];
-  const config = { configurable: { thread_id: incidentId }, context: contextFor(suture, env), durability: "sync" as const, callbacks };
+  const config = {
+    configurable: { thread_id: incidentId },
+    context: contextFor(suture, env),
+    durability: "sync" as const,
+    callbacks,
+    ...(options.interruptBefore !== undefined ? { interruptBefore: options.interruptBefore } : {}),
+  };
   const stream = await suture.graph.stream(input, { ...config, streamMode: "updates" as const });
   for await (const chunk of stream) {
     for (const [node, update] of Object.entries(chunk as Record<string, { timeline?: TimelineEntry[] } | null>)) {
@@ -164,8 +185,7 @@ export async function runScenario(suture: Suture, scenario: Scenario, options: R
     if (alert === trigger) break;
   }
   if (incidentAlert === undefined) throw new Error(`scenario ${scenario.name}: trigger alert was not ingested`);
-  persistEnvironment(suture, incidentId, scenario.environment, env);
-  await suture.store.saveEnvironment(incidentId, "sim", scenario.environment, env.toJSON());
+  await saveOpenWorld(suture, incidentId, scenario.environment, env);
   await options.onOpen?.(incidentId, incidentAlert);
   return { incidentId, env, ...(await streamGraph(suture, incidentId, { incidentId, alert: incidentAlert }, env, options)) };
 }
@@ -181,12 +201,17 @@ export async function runAlert(suture: Suture, rawBody: string, scenario: Scenar
     const incidentId = options.incidentId ?? newIncidentId();
     await suture.store.createIncident({ id: incidentId, alert, scenario: scenario.name, environmentId: incidentId });
     await suture.store.recordAlert({ incidentId, alert, rawBody });
-    persistEnvironment(suture, incidentId, scenario.environment, env);
-    await suture.store.saveEnvironment(incidentId, "sim", scenario.environment, env.toJSON());
+    await saveOpenWorld(suture, incidentId, scenario.environment, env);
     await options.onOpen?.(incidentId, alert);
     results.push({ incidentId, env, ...(await streamGraph(suture, incidentId, { incidentId, alert }, env, options)) });
   }
   return results;
+}
+
+/** Runs the graph from the start for an incident already stored with its world. */
+export async function startIncident(suture: Suture, incidentId: string, alert: Alert, options: RunOptions = {}): Promise<RunResult> {
+  const env = await loadEnvironment(suture, incidentId);
+  return { incidentId, env, ...(await streamGraph(suture, incidentId, { incidentId, alert }, env, options)) };
 }
 
 /** Loads the persisted world of an incident and keeps persisting it. */
