@@ -3,6 +3,7 @@ import type { Brief } from "../../briefs/brief.js";
 import type { Config } from "../../config/config.js";
 import { canonicalJson } from "../../tools/executor.js";
 import type { IncidentStateValue } from "../../graphs/state.js";
+import { currentState } from "../../runtime/incident-runner.js";
 import { openSuture, type Suture } from "../../runtime/suture.js";
 import type { CommandArgs } from "../args.js";
 import { color, formatBrief, formatStatus } from "../format.js";
@@ -43,10 +44,33 @@ export async function showCommand(config: Config, args: CommandArgs): Promise<nu
   const id = requireId(args, "suture show <incident>");
   return withSuture(config, async (suture) => {
     const incident = await suture.store.getIncident(id);
+    if (incident.forked_from !== null) {
+      console.log(color("dim", `replay (${incident.replay_mode ?? "?"}) of ${incident.forked_from} from checkpoint ${incident.forked_at_checkpoint ?? "?"}`));
+    }
     if (incident.brief !== null) {
       console.log(formatBrief(incident.brief as Brief));
     } else {
-      console.log(`Incident ${id}: ${formatStatus(incident.status)} (no brief yet: the incident has not finished)`);
+      console.log(`Incident ${id}: ${formatStatus(incident.status)}${incident.summary ? ` — ${incident.summary}` : ""} (no brief yet: the incident has not finished)`);
+    }
+    const { awaitingApproval } = await currentState(suture, id);
+    if (awaitingApproval !== undefined) {
+      const a = awaitingApproval;
+      console.log(`\n${color("bold", "Awaiting approval")}`);
+      console.log(`  proposed: ${a.call.tool} ${JSON.stringify(a.call.params)} [${a.risk} risk], confidence ${a.confidence.toFixed(2)}`);
+      for (const r of a.reasons) console.log(`    - ${r}`);
+      console.log(`  hypotheses: ${a.hypotheses.map((h) => `${h.faultClass} ${h.confidence.toFixed(2)}`).join(", ")}`);
+      for (const e of a.evidence) console.log(`  ${e}`);
+      console.log(`  blast radius: ${a.blastRadius}`);
+      console.log(`  rollback to be registered: ${a.rollback}`);
+      console.log(`  if nobody answers: ${a.ifNobodyAnswers}`);
+      console.log(`  answer: suture approve ${id} --as <you> [--note …] [--set key=value]  |  suture reject ${id} --as <you> --reason …`);
+    }
+    const approvals = await suture.store.approvalsFor(id);
+    if (approvals.length > 0) {
+      console.log(`\n${color("bold", "Approvals")}`);
+      for (const a of approvals) {
+        console.log(`  ${a.requested_at.toISOString()} ${a.call.tool} → ${a.decision ?? "pending"}${a.approver ? ` by ${a.approver}` : ""}${a.note ? ` (${a.note})` : ""}${a.decided_at ? ` at ${a.decided_at.toISOString()}` : ""}`);
+      }
     }
     const actions = await suture.store.actionsFor(id);
     console.log(`\n${color("bold", "Actions table")}`);
