@@ -243,15 +243,21 @@ export class IncidentMemory {
     return runbooks;
   }
 
-  /** Success and rollback rates per (fault class, remediation), most used first. */
-  async stats(): Promise<RemediationStats[]> {
+  /**
+   * Verified-attempt counts per (fault class, remediation), optionally for one pair; a replay's
+   * view counts only incidents opened by its moment, without the excluded ones.
+   */
+  private async outcomeCounts(only: { faultClass?: string; tool?: string } = {}): Promise<RemediationStats[]> {
     const result = await this.db.pool.query<{ fault_class: string; tool: string; attempts: number; recovered: number; not_recovered: number; worse: number }>(
-      `SELECT fault_class, tool, count(*)::int AS attempts,
-         count(*) FILTER (WHERE outcome = 'recovered')::int AS recovered,
-         count(*) FILTER (WHERE outcome = 'not_recovered')::int AS not_recovered,
-         count(*) FILTER (WHERE outcome = 'worse')::int AS worse
-       FROM remediation_outcomes WHERE scope = $1 GROUP BY fault_class, tool ORDER BY attempts DESC, fault_class, tool`,
-      [this.scope],
+      `SELECT o.fault_class, o.tool, count(*)::int AS attempts,
+         count(*) FILTER (WHERE o.outcome = 'recovered')::int AS recovered,
+         count(*) FILTER (WHERE o.outcome = 'not_recovered')::int AS not_recovered,
+         count(*) FILTER (WHERE o.outcome = 'worse')::int AS worse
+       FROM remediation_outcomes o JOIN incidents i ON i.id = o.incident_id
+       WHERE o.scope = $1 AND ($2::text IS NULL OR o.fault_class = $2) AND ($3::text IS NULL OR o.tool = $3)
+         AND ($4::timestamptz IS NULL OR i.opened_at <= $4) AND NOT (o.incident_id = ANY($5::text[]))
+       GROUP BY o.fault_class, o.tool ORDER BY attempts DESC, o.fault_class, o.tool`,
+      [this.scope, only.faultClass ?? null, only.tool ?? null, this.view.asOf ?? null, this.view.exclude ?? []],
     );
     return result.rows.map((r) => ({
       faultClass: r.fault_class,
@@ -265,33 +271,15 @@ export class IncidentMemory {
     }));
   }
 
-  /** The rates of one remediation for one fault class (zero counts when never tried). */
-  async statsFor(faultClass: string, tool: string): Promise<RemediationStats> {
-    if (this.view.asOf !== undefined) return this.statsAsOf(faultClass, tool, this.view.asOf, this.view.exclude ?? []);
-    const found = (await this.stats()).find((s) => s.faultClass === faultClass && s.tool === tool);
-    return found ?? { faultClass, tool, attempts: 0, recovered: 0, notRecovered: 0, worse: 0, successRate: 0, rollbackRate: 0 };
+  /** Success and rollback rates per (fault class, remediation), most used first. */
+  async stats(): Promise<RemediationStats[]> {
+    return this.outcomeCounts();
   }
 
-  private async statsAsOf(faultClass: string, tool: string, asOf: Date, exclude: string[]): Promise<RemediationStats> {
-    const r = (
-      await this.db.pool.query<{ attempts: number; recovered: number; not_recovered: number; worse: number }>(
-        `SELECT count(*)::int AS attempts, count(*) FILTER (WHERE outcome = 'recovered')::int AS recovered,
-           count(*) FILTER (WHERE outcome = 'not_recovered')::int AS not_recovered, count(*) FILTER (WHERE outcome = 'worse')::int AS worse
-         FROM remediation_outcomes o JOIN incidents i ON i.id = o.incident_id
-         WHERE o.scope = $1 AND o.fault_class = $2 AND o.tool = $3 AND i.opened_at <= $4 AND NOT (o.incident_id = ANY($5::text[]))`,
-        [this.scope, faultClass, tool, asOf, exclude],
-      )
-    ).rows[0] ?? { attempts: 0, recovered: 0, not_recovered: 0, worse: 0 };
-    return {
-      faultClass,
-      tool,
-      attempts: r.attempts,
-      recovered: r.recovered,
-      notRecovered: r.not_recovered,
-      worse: r.worse,
-      successRate: r.attempts === 0 ? 0 : r.recovered / r.attempts,
-      rollbackRate: r.attempts === 0 ? 0 : r.worse / r.attempts,
-    };
+  /** The rates of one remediation for one fault class (zero counts when never tried). */
+  async statsFor(faultClass: string, tool: string): Promise<RemediationStats> {
+    const [found] = await this.outcomeCounts({ faultClass, tool });
+    return found ?? { faultClass, tool, attempts: 0, recovered: 0, notRecovered: 0, worse: 0, successRate: 0, rollbackRate: 0 };
   }
 
   /** Entries per kind in this scope. */
