@@ -9,6 +9,7 @@ import { memoryCommand } from "./commands/memory.js";
 import { migrateCommand } from "./commands/migrate.js";
 import { exportCommand, replayCommand } from "./commands/replay.js";
 import { resumeCommand, runCommand } from "./commands/run.js";
+import { serveCommand, workerCommand } from "./commands/serve.js";
 
 const USAGE = `usage: suture <command> [options]
 
@@ -27,6 +28,9 @@ const USAGE = `usage: suture <command> [options]
   replay <incident> --from <checkpoint> [--policy <file>] [--live]   fork a new incident from a checkpoint
   replay --file <export.json> --from <checkpoint> …                  the same, from an export
   export <incident> [--out <file>]       a self-contained JSON (alerts, history, actions, approvals)
+  serve [--port 8080] [--host 127.0.0.1] [--fleet <file>] [--with-worker] [--concurrency n]
+                                         HTTP alert intake + incident API (+ one worker in-process)
+  worker [--concurrency n]               run incident jobs from the queue (any number, any machine)
   memory stats                           success and rollback rates per (fault class, remediation); demotions
   memory search "<text>"                 nearest past incidents and runbooks with scores
   memory import-runbooks <dir>           import Markdown runbooks (Meaning / Impact / Diagnosis / Mitigation)
@@ -34,7 +38,7 @@ const USAGE = `usage: suture <command> [options]
 
 environment: DATABASE_URL (unset = embedded PGlite in $SUTURE_HOME, default ./.suture), SUTURE_POLICY,
              SUTURE_RULES, SUTURE_NOTIFY_WEBHOOK, SUTURE_MEMORY_SCOPE, OPENAI_API_KEY, OPENAI_BASE_URL,
-             SUTURE_EMBEDDING_MODEL`;
+             SUTURE_EMBEDDING_MODEL, SUTURE_API_TOKENS (identity:token:approve|read,…), SUTURE_INTAKE_TOKEN`;
 
 /** Parses the CLI arguments and runs the command; returns the process exit code. */
 export async function main(argv: string[]): Promise<number> {
@@ -61,6 +65,11 @@ export async function main(argv: string[]): Promise<number> {
       out: { type: "string" },
       live: { type: "boolean" },
       "dry-run": { type: "boolean" },
+      port: { type: "string" },
+      host: { type: "string" },
+      fleet: { type: "string" },
+      "with-worker": { type: "boolean" },
+      concurrency: { type: "string" },
     },
   });
   const args: CommandArgs = { positionals, values };
@@ -96,8 +105,12 @@ export async function main(argv: string[]): Promise<number> {
       return replayCommand(config, args);
     case "export":
       return exportCommand(config, args);
+    case "serve":
+      return serveCommand(config, args);
+    case "worker":
+      return workerCommand(config, args);
     default:
-      console.error(`unknown command "${command}"; known commands: demo, run, resume, eval, incidents, show, history, migrate, memory, pending, approve, reject, tick, replay, export`);
+      console.error(`unknown command "${command}"; known commands: demo, run, resume, eval, incidents, show, history, migrate, memory, pending, approve, reject, tick, replay, export, serve, worker`);
       return 2;
   }
 }

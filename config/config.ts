@@ -22,7 +22,24 @@ export const ConfigSchema = z.object({
   SUTURE_EMBEDDING_MODEL: z.string().min(1).optional(),
   /** Memory scope incidents are remembered and recalled in. */
   SUTURE_MEMORY_SCOPE: z.string().regex(/^[a-z0-9][a-z0-9:._-]*$/, "expected a lower-case scope name").default("default"),
+  /**
+   * API tokens for `suture serve`: comma-separated `identity:token:role`, role `approve` (may
+   * approve and reject) or `read`. Unset = read endpoints open, approvals over HTTP disabled.
+   */
+  SUTURE_API_TOKENS: z
+    .string()
+    .regex(/^[^:,\s]+:[^:,\s]{16,}:(approve|read)(,[^:,\s]+:[^:,\s]{16,}:(approve|read))*$/, "expected identity:token:role entries separated by commas (token at least 16 characters, role approve or read)")
+    .optional(),
+  /** A bearer token alert sources must send to the intake endpoints; unset = intake open. */
+  SUTURE_INTAKE_TOKEN: z.string().min(16, "expected a token of at least 16 characters").optional(),
 });
+
+/** An API identity: who a bearer token stands for and whether it may decide approvals. */
+export interface ApiIdentity {
+  identity: string;
+  token: string;
+  canApprove: boolean;
+}
 
 /** Resolved configuration. */
 export interface Config {
@@ -36,6 +53,8 @@ export interface Config {
   openaiBaseUrl?: string;
   embeddingModel?: string;
   memoryScope: string;
+  apiTokens: ApiIdentity[];
+  intakeToken?: string;
 }
 
 /** Thrown when an environment variable is invalid. */
@@ -64,5 +83,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     ...(c.OPENAI_BASE_URL !== undefined ? { openaiBaseUrl: c.OPENAI_BASE_URL } : {}),
     ...(c.SUTURE_EMBEDDING_MODEL !== undefined ? { embeddingModel: c.SUTURE_EMBEDDING_MODEL } : {}),
     memoryScope: c.SUTURE_MEMORY_SCOPE,
+    apiTokens: (c.SUTURE_API_TOKENS ?? "")
+      .split(",")
+      .filter((e) => e !== "")
+      .map((entry) => {
+        const [identity = "", token = "", role = ""] = entry.split(":");
+        return { identity, token, canApprove: role === "approve" };
+      }),
+    ...(c.SUTURE_INTAKE_TOKEN !== undefined ? { intakeToken: c.SUTURE_INTAKE_TOKEN } : {}),
   };
 }

@@ -15,6 +15,10 @@ export interface Database {
   pool: pg.Pool;
   /** Human-readable location (data directory or URL without password). */
   location: string;
+  /** The PostgreSQL URL (server back end only), for components that open their own pool. */
+  connectionString?: string;
+  /** The embedded session (embedded back end only). */
+  embedded?: PGlitePool;
   close(): Promise<void>;
 }
 
@@ -53,10 +57,12 @@ async function openEmbedded(dataDir: string): Promise<Database> {
   }
   // The checkpointer and the store are typed against pg.Pool; PGlitePool implements the part
   // of it they use (query, connect/release, end), see db/pglite-pool.ts.
-  const pool = new PGlitePool(pglite) as unknown as pg.Pool;
+  const embedded = new PGlitePool(pglite);
+  const pool = embedded as unknown as pg.Pool;
   return {
     kind: "embedded",
     pool,
+    embedded,
     location: dataDir,
     async close() {
       await pool.end();
@@ -67,7 +73,7 @@ async function openEmbedded(dataDir: string): Promise<Database> {
 }
 
 async function openPostgres(url: string): Promise<Database> {
-  const pool = new pg.Pool({ connectionString: url, max: 10 });
+  const pool = new pg.Pool({ connectionString: url, max: 20 });
   // An idle client can lose its connection (server restart, admin termination); node-postgres
   // reports that on the pool, and an unhandled 'error' event would crash the process.
   pool.on("error", (error) => {
@@ -83,6 +89,7 @@ async function openPostgres(url: string): Promise<Database> {
     kind: "postgres",
     pool,
     location: redact(url),
+    connectionString: url,
     async close() {
       await pool.end();
     },

@@ -2,7 +2,22 @@ import type { Alert } from "../alerts/alert.js";
 import type { Database } from "./database.js";
 
 /** Lifecycle states of an incident row. */
-export type IncidentStatus = "open" | "running" | "awaiting_approval" | "resolved" | "escalated" | "closed_no_action";
+export type IncidentStatus =
+  | "queued"
+  | "open"
+  | "running"
+  | "awaiting_approval"
+  | "resolved"
+  | "escalated"
+  | "closed_no_action"
+  | "resolved_by_source"
+  | "dead_letter";
+
+/** Statuses after which nothing more happens to an incident. */
+export const TERMINAL_STATUSES: readonly IncidentStatus[] = ["resolved", "escalated", "closed_no_action", "resolved_by_source", "dead_letter"];
+
+/** Statuses of an incident that new notifications for its fingerprint attach to. */
+export const OPEN_STATUSES: readonly IncidentStatus[] = ["queued", "open", "running", "awaiting_approval"];
 
 /** An incident as stored. */
 export interface IncidentRow {
@@ -174,7 +189,9 @@ export class IncidentStore {
     return (
       await this.db.pool.query<ApprovalRow>(
         `UPDATE approvals SET decision = $2, approver = $3, note = $4, approved_call = $5, decided_at = now()
-         WHERE request_key = $1 AND decision IS NULL RETURNING ${APPROVAL_COLUMNS}`,
+         WHERE request_key = $1 AND decision IS NULL
+           AND EXISTS (SELECT 1 FROM incidents i WHERE i.id = approvals.incident_id AND i.status = 'awaiting_approval')
+         RETURNING ${APPROVAL_COLUMNS}`,
         [requestKey, decision, approver, note, approvedCall === null ? null : JSON.stringify(approvedCall)],
       )
     ).rows[0];
@@ -186,7 +203,7 @@ export class IncidentStore {
       await this.db.pool.query<ApprovalRow & { service: string; alert_name: string; expired: boolean }>(
         `SELECT a.id::int AS id, a.incident_id, a.request_key, a.call, a.risk, a.reasons, a.requested_at, a.expires_at, a.decision,
            a.approver, a.note, a.approved_call, a.decided_at, i.service, i.alert_name, a.expires_at < now() AS expired
-         FROM approvals a JOIN incidents i ON i.id = a.incident_id WHERE a.decision IS NULL ORDER BY a.requested_at, a.id`,
+         FROM approvals a JOIN incidents i ON i.id = a.incident_id WHERE a.decision IS NULL AND i.status = 'awaiting_approval' ORDER BY a.requested_at, a.id`,
       )
     ).rows;
   }
@@ -229,7 +246,7 @@ export class IncidentStore {
 
   /** Updates an incident's status, and its summary and brief when given. */
   async setIncidentStatus(id: string, status: IncidentStatus, summary?: string, brief?: unknown): Promise<void> {
-    const terminal = status === "resolved" || status === "escalated" || status === "closed_no_action";
+    const terminal = TERMINAL_STATUSES.includes(status);
     await this.db.pool.query(
       `UPDATE incidents SET status = $2, summary = COALESCE($3, summary), brief = COALESCE($4, brief),
          updated_at = now(), closed_at = CASE WHEN $5 THEN COALESCE(closed_at, now()) ELSE NULL END

@@ -62,11 +62,46 @@ export class PGlitePool {
     return done;
   }
 
-  /** Runs one query when the session is free. */
+  /**
+   * Runs one query when the session is free. A failed multi-statement text can leave the single
+   * session inside an aborted transaction, which would poison every later query, so a failure
+   * outside a leased client is followed by a ROLLBACK (a no-op when no transaction is open).
+   */
   async query<R = Record<string, unknown>>(text: string, values?: unknown[]): Promise<PoolQueryResult<R>> {
     const done = await this.acquire();
     try {
       return await this.run<R>(text, values);
+    } catch (error) {
+      await this.pglite.exec("ROLLBACK").catch(() => undefined);
+      throw error;
+    } finally {
+      done();
+    }
+  }
+
+  /**
+   * Like {@link query}, but a multi-statement text returns the rows of every statement (a
+   * `BEGIN; … RETURNING …; COMMIT` block keeps its middle result), as node-postgres does.
+   */
+  async queryAll<R = Record<string, unknown>>(text: string, values?: unknown[]): Promise<{ rows: R[] }> {
+    if (values !== undefined && values.length > 0) return this.query<R>(text, values);
+    const done = await this.acquire();
+    try {
+      const results = await this.pglite.exec(text);
+      return { rows: results.flatMap((r) => r.rows as R[]) };
+    } catch (error) {
+      await this.pglite.exec("ROLLBACK").catch(() => undefined);
+      throw error;
+    } finally {
+      done();
+    }
+  }
+
+  /** Subscribes to NOTIFY on `channel` (in-process: PGlite delivers its own notifications). */
+  async listen(channel: string, onNotification: (payload: string) => void): Promise<() => Promise<void>> {
+    const done = await this.acquire();
+    try {
+      return await this.pglite.listen(channel, onNotification);
     } finally {
       done();
     }

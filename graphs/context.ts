@@ -4,6 +4,7 @@ import type { IncidentMemory } from "../memory/incident-memory.js";
 import type { Notifier } from "../notify/notifier.js";
 import type { PolicyEngine } from "../policy/policy.js";
 import type { Reasoner } from "../reasoners/reasoner.js";
+import type { ResourceLocks } from "../runtime/resource-locks.js";
 import type { Clock } from "../tools/clock.js";
 import type { EnvironmentAdapter } from "../tools/environment.js";
 import type { ToolRegistry } from "../tools/registry.js";
@@ -22,6 +23,7 @@ export const SutureContextSchema = z.object({
   store: z.custom<IncidentStore>(),
   notifier: z.custom<Notifier>(),
   memory: z.custom<IncidentMemory>(),
+  locks: z.custom<ResourceLocks>(),
 });
 
 /** The services every node receives through the graph's runtime context. */

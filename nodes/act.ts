@@ -2,6 +2,7 @@ import type { Runtime } from "@langchain/langgraph";
 import { readSnapshot } from "../evidence/snapshot.js";
 import { requireContext, type SutureContext } from "../graphs/context.js";
 import type { Attempt, IncidentStateUpdate, IncidentStateValue } from "../graphs/state.js";
+import { workloadResource } from "../runtime/resource-locks.js";
 import { executeOnce, idempotencyKey } from "../tools/executor.js";
 import { Observer } from "../tools/observer.js";
 
@@ -21,6 +22,13 @@ export async function act(state: IncidentStateValue, runtime: Runtime<SutureCont
   const call = verdict.call;
   const tool = ctx.tools.get(call.tool);
   const key = idempotencyKey(state.incidentId, `attempt-${number}`, call);
+  const parsed = ctx.tools.parseCall(call);
+  if (parsed.ok && tool.target !== undefined) {
+    // policy-check reserved the workload; after a restart between the two steps, take it again.
+    const resource = workloadResource(state.alert.namespace, tool.target(parsed.params).service);
+    const lock = await ctx.locks.acquire(resource, state.incidentId, ctx.policy.policy.resourceLock.waitSeconds * 1000);
+    if (!lock.acquired) throw new Error(`workload ${resource} is being remediated by ${lock.holder ?? "another incident"}; this step will be retried`);
+  }
   const existing = await ctx.store.findActionByKey(key);
   const before =
     existing?.before_signals != null

@@ -2,6 +2,7 @@ import { Command, interrupt, type Runtime } from "@langchain/langgraph";
 import { ApprovalAnswerSchema, type ApprovalRequest } from "../graphs/approval.js";
 import { requireContext, type SutureContext } from "../graphs/context.js";
 import type { IncidentStateValue, PolicyVerdict } from "../graphs/state.js";
+import { workloadResource } from "../runtime/resource-locks.js";
 import { canonicalJson } from "../tools/executor.js";
 
 /** Where policy-check sends the incident next. */
@@ -41,6 +42,24 @@ async function approvalRequest(ctx: SutureContext, state: IncidentStateValue, ve
 }
 
 /**
+ * Reserves the call's target workload for this incident (policy.resourceLock); a workload another
+ * incident is remediating turns an allow into a deny with the reason.
+ */
+async function reserveTarget(ctx: SutureContext, state: IncidentStateValue, verdict: PolicyVerdict): Promise<PolicyVerdict> {
+  const parsed = ctx.tools.parseCall(verdict.call);
+  const tool = ctx.tools.get(verdict.call.tool);
+  if (!parsed.ok || tool.target === undefined) return verdict;
+  const target = tool.target(parsed.params);
+  const resource = workloadResource(state.alert.namespace, target.service);
+  const rule = ctx.policy.policy.resourceLock;
+  const lock = await ctx.locks.acquire(resource, state.incidentId, rule.whenBusy === "wait" ? rule.waitSeconds * 1000 : 0);
+  if (lock.acquired) return { ...verdict, reasons: [...verdict.reasons, `workload ${resource} reserved for this incident`] };
+  const holder = lock.holder !== null ? `incident ${lock.holder}` : "another incident";
+  const waited = rule.whenBusy === "wait" ? ` after waiting ${Math.round(lock.waitedMs / 1000)} s` : "";
+  return { outcome: "deny", risk: verdict.risk, call: verdict.call, reasons: [...verdict.reasons, `workload ${resource} is being remediated by ${holder}${waited} (policy.resourceLock.whenBusy: ${rule.whenBusy})`] };
+}
+
+/**
  * policy-check: the only gate before act. Deterministic code (the policy engine) decides allow,
  * needs approval or deny, with reasons. Needs approval pauses the graph with `interrupt()` until
  * a human approves (possibly with changed parameters, checked again by the policy) or rejects.
@@ -56,7 +75,8 @@ export async function policyCheck(state: IncidentStateValue, runtime: Runtime<Su
     const track = await ctx.memory.statsFor(diagnosis.chosen?.faultClass ?? "", call.tool);
     return ctx.policy.evaluate({ call, confidence: diagnosis.confidence, category: diagnosis.chosen?.category ?? "", track }, ctx.env);
   };
-  const verdict = await evaluate(diagnosis.proposal.call);
+  const evaluated = await evaluate(diagnosis.proposal.call);
+  const verdict = evaluated.outcome === "allow" ? await reserveTarget(ctx, state, evaluated) : evaluated;
   const now = ctx.clock.now();
   const message = `${verdict.outcome.replace("_", " ")} ${verdict.call.tool} (${verdict.risk} risk): ${verdict.reasons.join("; ")}`;
   await ctx.store.audit({
@@ -101,12 +121,17 @@ export async function policyCheck(state: IncidentStateValue, runtime: Runtime<Su
     entries.push({ node: "policy-check", at: ctx.clock.now(), message: why });
     return new Command({ update: { verdict: recheck, approval, timeline: entries }, goto: "escalate" });
   }
-  const approved: PolicyVerdict = {
+  const approved = await reserveTarget(ctx, state, {
     outcome: "allow",
     reasons: [...recheck.reasons, `approved by ${who}${answer.note ? `: ${answer.note}` : ""}${changed ? ` with parameters ${JSON.stringify(answer.call.params)}` : ""}`],
     risk: recheck.risk,
     call: answer.call,
-  };
+  });
+  if (approved.outcome === "deny") {
+    const why = approved.reasons[approved.reasons.length - 1] ?? "workload busy";
+    entries.push({ node: "policy-check", at: ctx.clock.now(), message: why });
+    return new Command({ update: { verdict: approved, approval, timeline: entries }, goto: "escalate" });
+  }
   entries.push({ node: "policy-check", at: ctx.clock.now(), message: `allow ${answer.call.tool}: ${approved.reasons[approved.reasons.length - 1] ?? ""}` });
   await ctx.store.audit({
     incidentId: state.incidentId,

@@ -36,6 +36,14 @@ export const PolicySchema = z
       .object({ rollbackRate: Confidence.default(0.6), minSamples: z.number().int().min(1).default(3) })
       .strict()
       .default({ rollbackRate: 0.6, minSamples: 3 }),
+    /**
+     * When another incident is remediating the same workload: `wait` up to `waitSeconds` for it
+     * to finish (then escalate), or `escalate` at once.
+     */
+    resourceLock: z
+      .object({ whenBusy: z.enum(["wait", "escalate"]).default("wait"), waitSeconds: z.number().int().min(0).max(3600).default(300) })
+      .strict()
+      .default({ whenBusy: "wait", waitSeconds: 300 }),
   })
   .strict();
 

@@ -51,11 +51,11 @@ function applySet(suture: Suture, call: ToolCall, set: string[]): ToolCall {
 }
 
 /**
- * Records a human decision on an incident awaiting approval and resumes its graph from the
- * checkpoint (in this process, whichever process paused it). Every check happens before
- * anything is written, and the decision is written at most once per request.
+ * Records a human decision on an incident awaiting approval, without resuming it (a worker
+ * resumes it from the queue). Every check happens before anything is written, and the decision
+ * is written at most once per request.
  */
-export async function decide(suture: Suture, incidentId: string, decision: Decision, options: RunOptions = {}): Promise<RunResult> {
+export async function recordDecision(suture: Suture, incidentId: string, decision: Decision): Promise<ApprovalAnswer> {
   const incident = await suture.store.getIncident(incidentId);
   const request = await suture.store.latestApproval(incidentId);
   if (request?.decision != null) {
@@ -86,18 +86,31 @@ export async function decide(suture: Suture, incidentId: string, decision: Decis
     call,
     at: (written.decided_at ?? new Date()).toISOString(),
   };
+  return answer;
+}
+
+/**
+ * Records a human decision on an incident awaiting approval and resumes its graph from the
+ * checkpoint in this process (whichever process paused it).
+ */
+export async function decide(suture: Suture, incidentId: string, decision: Decision, options: RunOptions = {}): Promise<RunResult> {
+  const answer = await recordDecision(suture, incidentId, decision);
   return resumeIncident(suture, incidentId, options, answer);
 }
 
-/** Escalates every incident whose approval request expired unanswered; returns their ids. */
-export async function expireApprovals(suture: Suture, options: RunOptions = {}): Promise<string[]> {
+/**
+ * Escalates every incident whose approval request expired unanswered; returns their ids. By
+ * default each is resumed here; a worker passes `resume` to queue them instead.
+ */
+export async function expireApprovals(suture: Suture, options: RunOptions = {}, resume?: (incidentId: string) => Promise<void>): Promise<string[]> {
   const expired = (await suture.store.pendingApprovals()).filter((p) => p.expired);
   const done: string[] = [];
   for (const p of expired) {
     const written = await suture.store.decideApproval(p.request_key, "expired", null, "no answer before the deadline", null);
     if (written === undefined) continue;
     await suture.store.audit({ incidentId: p.incident_id, actor: "suture", kind: "approval_expired", summary: `approval of ${p.call.tool} expired at ${p.expires_at.toISOString()}`, dedupeKey: `${p.request_key}:decision` });
-    await resumeIncident(suture, p.incident_id, options, { decision: "expired", approver: null, note: null, call: null, at: new Date().toISOString() });
+    if (resume !== undefined) await resume(p.incident_id);
+    else await resumeIncident(suture, p.incident_id, options, { decision: "expired", approver: null, note: null, call: null, at: new Date().toISOString() });
     done.push(p.incident_id);
   }
   return done;

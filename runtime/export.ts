@@ -11,7 +11,7 @@ const FORMAT = "suture-incident-export/1";
 export const IncidentExportSchema = z.object({
   format: z.literal(FORMAT),
   exportedAt: z.string(),
-  incident: z.object({ id: z.string(), status: z.enum(["open", "running", "awaiting_approval", "resolved", "escalated", "closed_no_action"]), scenario: z.string().nullable(), openedAt: z.string(), summary: z.string().nullable() }),
+  incident: z.object({ id: z.string(), status: z.enum(["queued", "open", "running", "awaiting_approval", "resolved", "escalated", "closed_no_action", "resolved_by_source", "dead_letter"]), scenario: z.string().nullable(), openedAt: z.string(), summary: z.string().nullable() }),
   alerts: z.array(z.object({ source: z.string(), status: z.string(), rawBody: z.string(), normalized: AlertSchema })),
   actions: z.array(z.record(z.string(), z.unknown())),
   approvals: z.array(z.record(z.string(), z.unknown())),
@@ -28,12 +28,13 @@ export async function exportIncident(suture: Suture, incidentId: string): Promis
   const incident = await suture.store.getIncident(incidentId);
   const alerts = (
     await suture.db.pool.query<{ source: string; status: string; raw_body: string; normalized: unknown }>(
-      "SELECT source, status, raw_body, normalized FROM alerts WHERE incident_id = $1 ORDER BY id",
+      `SELECT a.source, a.status, COALESCE(a.raw_body, r.raw_body) AS raw_body, a.normalized
+       FROM alerts a LEFT JOIN intake_requests r ON r.id = a.request_id WHERE a.incident_id = $1 ORDER BY a.id`,
       [incidentId],
     )
   ).rows.map((a) => ({ source: a.source, status: a.status, rawBody: a.raw_body, normalized: AlertSchema.parse(a.normalized) }));
   const atOpen = await suture.store.loadEnvironment(openWorldId(incidentId));
-  const latest = await suture.store.loadEnvironment(incidentId);
+  const latest = await suture.store.loadEnvironment(incident.environment_id ?? incidentId);
   const tuples: CheckpointTuple[] = [];
   for await (const t of suture.checkpointer.list({ configurable: { thread_id: incidentId } })) tuples.push(t);
   tuples.reverse();

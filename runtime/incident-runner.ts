@@ -5,8 +5,13 @@ import { parseAlertmanagerWebhook, type Alert } from "../alerts/alert.js";
 import type { SutureContext } from "../graphs/context.js";
 import type { IncidentStateValue, TimelineEntry } from "../graphs/state.js";
 import type { Scenario, ScenarioAlert } from "../scenario/schema.js";
+import type { Clock } from "../tools/clock.js";
+import type { EnvironmentAdapter } from "../tools/environment.js";
 import { SimEnvironment } from "../tools/simulator/index.js";
 import type { Suture } from "./suture.js";
+
+/** An environment the graph can run against: its adapter and its clock. */
+export type RunnableEnvironment = EnvironmentAdapter & { readonly clock: Clock };
 
 /** Called with each node's timeline entries as the graph streams them. */
 export type TimelineListener = (entries: TimelineEntry[], node: string) => void | Promise<void>;
@@ -31,13 +36,15 @@ export interface RunOptions {
   onOpen?: (incidentId: string, alert: Alert) => void | Promise<void>;
   /** Pause before these nodes (a dry-run replay stops before act). */
   interruptBefore?: Array<"act">;
+  /** Called after each node with its duration in seconds (metrics). */
+  onNodeDone?: (node: string, seconds: number) => void;
 }
 
 /** The end of a run: the incident, its graph state, and the approval it waits for, if any. */
-export interface RunResult {
+export interface RunResult<E extends RunnableEnvironment = SimEnvironment> {
   incidentId: string;
   state: IncidentStateValue;
-  env: SimEnvironment;
+  env: E;
   awaitingApproval?: ApprovalRequest;
 }
 
@@ -74,7 +81,7 @@ export function scenarioWebhook(alert: ScenarioAlert, t0: number): Record<string
   };
 }
 
-function contextFor(suture: Suture, env: SimEnvironment): SutureContext {
+function contextFor(suture: Suture, env: RunnableEnvironment): SutureContext {
   return {
     env,
     tools: suture.tools,
@@ -84,6 +91,7 @@ function contextFor(suture: Suture, env: SimEnvironment): SutureContext {
     store: suture.store,
     notifier: suture.notifier,
     memory: suture.memory,
+    locks: suture.locks,
   };
 }
 
@@ -107,11 +115,29 @@ async function saveOpenWorld(suture: Suture, incidentId: string, spec: unknown, 
   persistEnvironment(suture, incidentId, spec, env);
 }
 
-async function streamGraph(
+/**
+ * Runs the graph for one incident until it ends or pauses, streaming timeline entries. Workload
+ * locks the incident took are released when the run stops, however it stops.
+ */
+export async function streamGraph(
   suture: Suture,
   incidentId: string,
   input: { incidentId: string; alert: Alert } | Command<ApprovalAnswer, Record<string, never>, never> | null,
-  env: SimEnvironment,
+  env: RunnableEnvironment,
+  options: RunOptions,
+): Promise<{ state: IncidentStateValue; awaitingApproval?: ApprovalRequest }> {
+  try {
+    return await streamSteps(suture, incidentId, input, env, options);
+  } finally {
+    await suture.locks.releaseIncident(incidentId);
+  }
+}
+
+async function streamSteps(
+  suture: Suture,
+  incidentId: string,
+  input: { incidentId: string; alert: Alert } | Command<ApprovalAnswer, Record<string, never>, never> | null,
+  env: RunnableEnvironment,
   options: RunOptions,
 ): Promise<{ state: IncidentStateValue; awaitingApproval?: ApprovalRequest }> {
   const crashBefore = options.crashBeforeNode;
@@ -133,8 +159,12 @@ async function streamGraph(
     ...(options.interruptBefore !== undefined ? { interruptBefore: options.interruptBefore } : {}),
   };
   const stream = await suture.graph.stream(input, { ...config, streamMode: "updates" as const });
+  let stepStarted = performance.now();
   for await (const chunk of stream) {
     for (const [node, update] of Object.entries(chunk as Record<string, { timeline?: TimelineEntry[] } | null>)) {
+      // Nodes run one after another, so the time since the previous update is this node's.
+      options.onNodeDone?.(node, (performance.now() - stepStarted) / 1000);
+      stepStarted = performance.now();
       const entries = update?.timeline ?? [];
       if (entries.length > 0) await options.onTimeline?.(entries, node);
       if (options.crashAfterNode === node) {
@@ -214,6 +244,11 @@ export async function startIncident(suture: Suture, incidentId: string, alert: A
   return { incidentId, env, ...(await streamGraph(suture, incidentId, { incidentId, alert }, env, options)) };
 }
 
+/** Runs the graph from the start against a given environment (a worker's shared world). */
+export async function startIncidentIn<E extends RunnableEnvironment>(suture: Suture, incidentId: string, alert: Alert, env: E, options: RunOptions = {}): Promise<RunResult<E>> {
+  return { incidentId, env, ...(await streamGraph(suture, incidentId, { incidentId, alert }, env, options)) };
+}
+
 /** Loads the persisted world of an incident and keeps persisting it. */
 export async function loadEnvironment(suture: Suture, incidentId: string): Promise<SimEnvironment> {
   const saved = await suture.store.loadEnvironment(incidentId);
@@ -230,7 +265,11 @@ export async function loadEnvironment(suture: Suture, incidentId: string): Promi
  */
 export async function resumeIncident(suture: Suture, incidentId: string, options: RunOptions = {}, answer?: ApprovalAnswer): Promise<RunResult> {
   await suture.store.getIncident(incidentId);
-  const env = await loadEnvironment(suture, incidentId);
+  return resumeIncidentIn(suture, incidentId, await loadEnvironment(suture, incidentId), options, answer);
+}
+
+/** {@link resumeIncident} against a given environment (a worker's shared world). */
+export async function resumeIncidentIn<E extends RunnableEnvironment>(suture: Suture, incidentId: string, env: E, options: RunOptions = {}, answer?: ApprovalAnswer): Promise<RunResult<E>> {
   const current = await currentState(suture, incidentId);
   const snapshot = await suture.graph.getState({ configurable: { thread_id: incidentId } });
   if (snapshot.next.length === 0) return { incidentId, env, ...current };

@@ -12,6 +12,7 @@ import { RunbookReasoner } from "../reasoners/runbook/runbook-reasoner.js";
 import { createEmbedder, HashingEmbedder, type Embedder } from "../memory/embeddings.js";
 import { IncidentMemory } from "../memory/incident-memory.js";
 import { createDefaultRegistry, type ToolRegistry } from "../tools/registry.js";
+import { ResourceLocks } from "./resource-locks.js";
 
 /** Everything a command needs: the database, the compiled graph and the shared services. */
 export interface Suture {
@@ -24,6 +25,8 @@ export interface Suture {
   policy: PolicyEngine;
   notifier: Notifier;
   memory: IncidentMemory;
+  /** Per-workload remediation locks (one remediation at a time per workload). */
+  locks: ResourceLocks;
   close(): Promise<void>;
 }
 
@@ -62,6 +65,7 @@ export async function wireSuture(db: Database, options: WireOptions = {}): Promi
     policy: new PolicyEngine(options.policy ?? DEFAULT_POLICY, tools),
     notifier: options.notifier ?? new FileNotifier(path.join(".suture", "notifications.jsonl")),
     memory: new IncidentMemory(db, options.embedder ?? new HashingEmbedder(), options.memoryScope ?? "default"),
+    locks: new ResourceLocks(db),
     close: () => db.close(),
   };
 }

@@ -1,9 +1,8 @@
-import type { StateSnapshot } from "@langchain/langgraph";
 import type { Brief } from "../../briefs/brief.js";
 import type { Config } from "../../config/config.js";
 import { canonicalJson } from "../../tools/executor.js";
-import type { IncidentStateValue } from "../../graphs/state.js";
 import { currentState } from "../../runtime/incident-runner.js";
+import { incidentHistory } from "../../runtime/history.js";
 import { openSuture, type Suture } from "../../runtime/suture.js";
 import type { CommandArgs } from "../args.js";
 import { color, formatBrief, formatStatus } from "../format.js";
@@ -86,39 +85,23 @@ export async function showCommand(config: Config, args: CommandArgs): Promise<nu
   });
 }
 
-function changedKeys(before: IncidentStateValue | undefined, after: IncidentStateValue): string[] {
-  const keys = Object.keys(after) as Array<keyof IncidentStateValue>;
-  return keys.filter((k) => before === undefined || canonicalJson(before[k]) !== canonicalJson(after[k]));
-}
-
 /** `suture history <id>`: every checkpoint, oldest first, with the node that wrote it and what changed. */
 export async function historyCommand(config: Config, args: CommandArgs): Promise<number> {
   const id = requireId(args, "suture history <incident>");
   return withSuture(config, async (suture) => {
     await suture.store.getIncident(id);
-    const snapshots: StateSnapshot[] = [];
-    for await (const s of suture.graph.getStateHistory({ configurable: { thread_id: id } })) snapshots.push(s);
-    snapshots.reverse();
-    if (snapshots.length === 0) {
+    const history = await incidentHistory(suture, id);
+    if (history.steps.length === 0) {
       console.log(`incident ${id} has no checkpoints`);
       return 0;
     }
     console.log(`${"step".padStart(4)}  ${"checkpoint".padEnd(38)} ${"node".padEnd(13)} changed`);
-    let previous: StateSnapshot | undefined;
-    for (const s of snapshots) {
-      const values = s.values as IncidentStateValue;
-      const node = previous === undefined ? "(input)" : (previous.next[0] ?? (s.metadata?.source ?? "?"));
-      const prevValues = previous?.values as IncidentStateValue | undefined;
-      const newEntries = values.timeline.slice(prevValues?.timeline.length ?? 0);
-      const checkpointId = String(s.config.configurable?.["checkpoint_id"] ?? "");
-      const step = s.metadata?.step ?? -1;
-      const what = previous === undefined ? "alert received" : changedKeys(prevValues, values).join(", ") || "(nothing)";
-      console.log(`${String(step).padStart(4)}  ${checkpointId.padEnd(38)} ${String(node).padEnd(13)} ${what}`);
-      for (const e of newEntries) console.log(color("dim", `        ${e.message}`));
-      previous = s;
+    for (const s of history.steps) {
+      const what = s.node === "(input)" ? "alert received" : s.changed.join(", ") || "(nothing)";
+      console.log(`${String(s.step).padStart(4)}  ${s.checkpointId.padEnd(38)} ${s.node.padEnd(13)} ${what}`);
+      for (const e of s.entries) console.log(color("dim", `        ${e.message}`));
     }
-    const last = snapshots[snapshots.length - 1];
-    if (last !== undefined && last.next.length > 0) console.log(`\nnext: ${last.next.join(", ")} (resume with \`suture resume ${id}\`)`);
+    if (history.next.length > 0) console.log(`\nnext: ${history.next.join(", ")} (resume with \`suture resume ${id}\`)`);
     return 0;
   });
 }

@@ -1,0 +1,66 @@
+import type { Config } from "../../config/config.js";
+import { startService, type RunningService } from "../../server/service.js";
+import type { CommandArgs } from "../args.js";
+
+function positiveInt(value: string | boolean | string[] | undefined, flag: string, fallback: number): number {
+  if (value === undefined) return fallback;
+  const n = typeof value === "string" ? Number(value) : NaN;
+  if (!Number.isInteger(n) || n < 1 || n > 256) throw new Error(`--${flag}: expected a whole number from 1 to 256, got ${JSON.stringify(value)}`);
+  return n;
+}
+
+function port(value: string | boolean | string[] | undefined): number {
+  if (value === undefined) return 8080;
+  const n = typeof value === "string" ? Number(value) : NaN;
+  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new Error(`--port: expected a TCP port (0-65535), got ${JSON.stringify(value)}`);
+  return n;
+}
+
+/** Test-only fault injection (see RunOptions.crashBeforeNode). */
+function crashBeforeNode(): { crashBeforeNode?: string } {
+  const node = process.env["SUTURE_CRASH_BEFORE_NODE"];
+  return node !== undefined && node !== "" ? { crashBeforeNode: node } : {};
+}
+
+/** Runs until SIGTERM/SIGINT, then shuts down gracefully (running jobs finish first). */
+async function untilSignal(service: RunningService, what: string): Promise<number> {
+  return new Promise<number>((resolve) => {
+    const stop = (signal: string): void => {
+      console.log(`${what}: ${signal} received; finishing running incidents, then stopping`);
+      service.close().then(
+        () => resolve(0),
+        (error: unknown) => {
+          console.error(`${what}: shutdown failed: ${(error as Error).message}`);
+          resolve(1);
+        },
+      );
+    };
+    process.once("SIGTERM", () => stop("SIGTERM"));
+    process.once("SIGINT", () => stop("SIGINT"));
+  });
+}
+
+/** `suture serve [--host h] [--port p] [--fleet file] [--with-worker] [--concurrency n]`. */
+export async function serveCommand(config: Config, args: CommandArgs): Promise<number> {
+  const host = typeof args.values["host"] === "string" ? args.values["host"] : "127.0.0.1";
+  const fleet = args.values["fleet"];
+  const withWorker = args.values["with-worker"] === true;
+  const service = await startService(config, {
+    serve: { host, port: port(args.values["port"]), ...(typeof fleet === "string" ? { fleetFile: fleet } : {}) },
+    ...(withWorker ? { worker: { concurrency: positiveInt(args.values["concurrency"], "concurrency", 1), ...crashBeforeNode() } } : {}),
+  });
+  if (service.fleet !== undefined) {
+    console.log(`fleet: ${service.fleet.created.length} world(s) installed${service.fleet.created.length > 0 ? ` (${service.fleet.created.join(", ")})` : ""}, ${service.fleet.kept.length} kept as they were`);
+  }
+  console.log(`suture serve: listening on ${service.url ?? "?"} (${service.suture.db.kind} database at ${service.suture.db.location})${withWorker ? ", with one worker in this process" : ""}`);
+  console.log(`  POST /v1/alerts/alertmanager · /v1/alerts/pagerduty · /v1/alerts   GET /v1/incidents · /metrics · /healthz · /readyz`);
+  return untilSignal(service, "suture serve");
+}
+
+/** `suture worker [--concurrency n]`: runs incident jobs from the queue until SIGTERM. */
+export async function workerCommand(config: Config, args: CommandArgs): Promise<number> {
+  const concurrency = positiveInt(args.values["concurrency"], "concurrency", 2);
+  const service = await startService(config, { worker: { concurrency, ...crashBeforeNode() } });
+  console.log(`suture worker: running up to ${concurrency} incident(s) at a time (${service.suture.db.kind} database at ${service.suture.db.location}, worker ${service.suture.locks.worker})`);
+  return untilSignal(service, "suture worker");
+}

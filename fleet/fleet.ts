@@ -1,0 +1,134 @@
+import { readFile } from "node:fs/promises";
+import path from "node:path";
+import { parse as parseYaml } from "yaml";
+import { z } from "zod";
+import { formatZodError } from "../config/errors.js";
+import { withTransaction, type Database } from "../db/database.js";
+import { loadScenario } from "../scenario/schema.js";
+import { EnvironmentSpecSchema, type EnvironmentSpecInput } from "../tools/simulator/spec.js";
+import { SimEnvironment } from "../tools/simulator/index.js";
+
+const MINUTE = 60_000;
+
+/** One world of the fleet: a simulated environment built from a scenario's or an inline spec. */
+export const FleetWorldSchema = z
+  .object({
+    name: z.string().regex(/^[a-z0-9][a-z0-9-]*$/, "expected a lower-case name (letters, digits, dashes)"),
+    /** A scenario file (relative to the fleet file) whose environment this world runs. */
+    scenario: z.string().min(1).optional(),
+    /** An inline environment spec (the `environment:` block of a scenario). */
+    environment: z.unknown().optional(),
+    /** Puts every service of the world in this namespace (so one scenario can run many times). */
+    namespace: z.string().regex(/^[a-z0-9][a-z0-9-]*$/, "expected a Kubernetes namespace name").optional(),
+    /** Minutes after t0 to advance the world to before serving (default: the scenario's last firing alert, else 0). */
+    advanceToMinutes: z.number().min(0).max(24 * 60).optional(),
+  })
+  .strict()
+  .refine((w) => (w.scenario === undefined) !== (w.environment === undefined), { message: "expected exactly one of scenario or environment" });
+
+/** The fleet file: the simulated worlds `suture serve` routes alerts to. */
+export const FleetSchema = z
+  .object({
+    worlds: z.array(FleetWorldSchema).min(1, "expected at least one world"),
+  })
+  .strict();
+
+/** A validated fleet file. */
+export type Fleet = z.infer<typeof FleetSchema>;
+
+/** Thrown for an invalid fleet file; the message names the field. */
+export class InvalidFleetError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "InvalidFleetError";
+  }
+}
+
+/** The environment id of a fleet world. */
+export function worldId(name: string): string {
+  return `world:${name}`;
+}
+
+/** A world ready to insert: its spec (namespaces applied) and the minute to advance to. */
+export interface ResolvedWorld {
+  name: string;
+  spec: EnvironmentSpecInput;
+  advanceToMinutes: number;
+}
+
+/** Reads and validates a fleet file, resolving scenario references relative to it. */
+export async function loadFleet(file: string): Promise<ResolvedWorld[]> {
+  let data: unknown;
+  try {
+    data = parseYaml(await readFile(file, "utf8"));
+  } catch (error) {
+    throw new InvalidFleetError(`${file}: ${(error as Error).message}`);
+  }
+  const parsed = FleetSchema.safeParse(data);
+  if (!parsed.success) throw new InvalidFleetError(`${file}: ${formatZodError(parsed.error)}`);
+  const names = new Set<string>();
+  const worlds: ResolvedWorld[] = [];
+  for (const [i, w] of parsed.data.worlds.entries()) {
+    if (names.has(w.name)) throw new InvalidFleetError(`${file}: worlds[${i}].name: "${w.name}" is used twice`);
+    names.add(w.name);
+    let spec: EnvironmentSpecInput;
+    let advance = w.advanceToMinutes;
+    if (w.scenario !== undefined) {
+      const scenario = await loadScenario(path.resolve(path.dirname(file), w.scenario));
+      spec = scenario.environment;
+      advance ??= Math.max(0, ...scenario.alerts.filter((a) => a.status === "firing").map((a) => a.atMinutes));
+    } else {
+      const checked = EnvironmentSpecSchema.safeParse(w.environment);
+      if (!checked.success) throw new InvalidFleetError(`${file}: ${formatZodError(checked.error, `worlds[${i}].environment.`)}`);
+      spec = w.environment as EnvironmentSpecInput;
+    }
+    worlds.push({ name: w.name, spec: withNamespace(spec, w.namespace), advanceToMinutes: advance ?? 0 });
+  }
+  return worlds;
+}
+
+/** The spec with every service moved into `namespace` (unchanged when none is given). */
+export function withNamespace(spec: EnvironmentSpecInput, namespace: string | undefined): EnvironmentSpecInput {
+  if (namespace === undefined) return spec;
+  return { ...spec, services: spec.services.map((s) => ({ ...s, namespace })) };
+}
+
+/** What installing a fleet did. */
+export interface FleetReport {
+  created: string[];
+  kept: string[];
+}
+
+/**
+ * Installs the fleet's worlds and routes. A world already in the database keeps its state (a
+ * restarted server must not reset production); a workload routed to two worlds is an error.
+ */
+export async function installFleet(db: Database, worlds: ResolvedWorld[]): Promise<FleetReport> {
+  const report: FleetReport = { created: [], kept: [] };
+  for (const world of worlds) {
+    const id = worldId(world.name);
+    const exists = await db.pool.query("SELECT 1 FROM environments WHERE id = $1", [id]);
+    if (exists.rows.length > 0) {
+      report.kept.push(world.name);
+      continue;
+    }
+    const env = SimEnvironment.create(world.spec);
+    await env.advanceTo(env.startTime + world.advanceToMinutes * MINUTE);
+    const parsed = EnvironmentSpecSchema.parse(world.spec);
+    await withTransaction(db, async (client) => {
+      for (const s of parsed.services) {
+        const taken = await client.query<{ environment_id: string }>("SELECT environment_id FROM fleet_routes WHERE namespace = $1 AND service = $2", [s.namespace, s.name]);
+        const owner = taken.rows[0]?.environment_id;
+        if (owner !== undefined && owner !== id) {
+          throw new InvalidFleetError(`world "${world.name}": workload ${s.namespace}/${s.name} already belongs to ${owner}; give the world its own namespace`);
+        }
+      }
+      await client.query("INSERT INTO environments (id, kind, spec, state) VALUES ($1, 'sim', $2, $3)", [id, JSON.stringify(world.spec), JSON.stringify(env.toJSON())]);
+      for (const s of parsed.services) {
+        await client.query("INSERT INTO fleet_routes (namespace, service, environment_id) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING", [s.namespace, s.name, id]);
+      }
+    });
+    report.created.push(world.name);
+  }
+  return report;
+}

@@ -1,0 +1,249 @@
+import { timingSafeEqual } from "node:crypto";
+import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from "fastify";
+import { z } from "zod";
+import { InvalidAlertError } from "../alerts/alert.js";
+import type { ApiIdentity } from "../config/config.js";
+import { formatZodError } from "../config/errors.js";
+import { UnknownIncidentError } from "../db/incident-store.js";
+import { parseNotifications, type AlertSource, type Intake } from "../intake/intake.js";
+import type { SutureMetrics } from "../observability/metrics.js";
+import type { IncidentQueue } from "../queue/incident-queue.js";
+import { ApprovalError, recordDecision } from "../runtime/approvals.js";
+import { incidentHistory } from "../runtime/history.js";
+import { currentState } from "../runtime/incident-runner.js";
+import type { Suture } from "../runtime/suture.js";
+
+/** Everything the HTTP server needs. */
+export interface ServerDeps {
+  suture: Suture;
+  intake: Intake;
+  queue: IncidentQueue;
+  metrics: SutureMetrics;
+  apiTokens: ApiIdentity[];
+  intakeToken?: string;
+  /** Largest accepted request body in bytes (default 1 MiB). */
+  bodyLimit?: number;
+}
+
+/** A client error with its HTTP status; the message names the field and what was expected. */
+class HttpError extends Error {
+  constructor(
+    readonly statusCode: number,
+    message: string,
+  ) {
+    super(message);
+    this.name = "HttpError";
+  }
+}
+
+const ListQuerySchema = z
+  .object({
+    status: z.string().regex(/^[a-z_]+(,[a-z_]+)*$/, "expected statuses separated by commas").optional(),
+    service: z.string().min(1).max(256).optional(),
+    since: z.iso.datetime({ offset: true }).optional(),
+    limit: z.coerce.number().int().min(1).max(1000).default(100),
+  })
+  .strict();
+
+const ApproveBodySchema = z
+  .object({
+    note: z.string().max(4096).optional(),
+    /** Parameter overrides, checked against the tool's schema and the policy again. */
+    set: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()])).optional(),
+  })
+  .strict();
+
+const RejectBodySchema = z.object({ reason: z.string().min(1, "expected the reason for rejecting").max(4096) }).strict();
+
+const IncidentParamsSchema = z.object({ id: z.string().min(1).max(200) });
+
+function sameToken(a: string, b: string): boolean {
+  const x = Buffer.from(a);
+  const y = Buffer.from(b);
+  return x.length === y.length && timingSafeEqual(x, y);
+}
+
+function bearer(request: FastifyRequest): string | undefined {
+  const header = request.headers.authorization;
+  const match = typeof header === "string" ? /^Bearer\s+(\S+)$/i.exec(header) : null;
+  return match?.[1];
+}
+
+function parseWith<T>(schema: z.ZodType<T>, value: unknown, where: string): T {
+  const parsed = schema.safeParse(value ?? {});
+  if (!parsed.success) throw new HttpError(400, formatZodError(parsed.error, where));
+  return parsed.data;
+}
+
+/**
+ * Builds the HTTP API: alert intake (Alertmanager v4, PagerDuty Events v2, generic JSON), the
+ * incident API for people and tools, `/metrics`, `/healthz` and `/readyz`.
+ */
+export function buildServer(deps: ServerDeps): FastifyInstance {
+  const { suture, intake, queue, metrics } = deps;
+  const app = Fastify({ logger: false, bodyLimit: deps.bodyLimit ?? 1024 * 1024 });
+
+  // Bodies stay raw text: intake stores them verbatim and parses them itself.
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser("application/json", { parseAs: "string" }, (_request, body, done) => done(null, body));
+
+  app.setErrorHandler((error: { statusCode?: number; message: string; code?: string }, request, reply) => {
+    const status = error instanceof HttpError ? error.statusCode : error instanceof UnknownIncidentError ? 404 : error.statusCode !== undefined && error.statusCode >= 400 && error.statusCode < 500 ? error.statusCode : 500;
+    const source = request.url.startsWith("/v1/alerts") ? sourceOf(request.url) : undefined;
+    if (source !== undefined) metrics.alertsRejected.inc({ source, code: String(status) });
+    const message =
+      error.code === "FST_ERR_CTP_INVALID_MEDIA_TYPE"
+        ? `unsupported content type ${JSON.stringify(request.headers["content-type"] ?? "(none)")}; expected application/json`
+        : error.code === "FST_ERR_CTP_BODY_TOO_LARGE"
+          ? `request body is larger than ${deps.bodyLimit ?? 1024 * 1024} bytes`
+          : status === 500
+            ? "internal error; the request was not applied"
+            : error.message;
+    if (status === 500) process.stderr.write(`suture serve: ${request.method} ${request.url}: ${error.message}\n`);
+    void reply.status(status).send({ error: message });
+  });
+  app.setNotFoundHandler((request, reply) => {
+    void reply.status(404).send({ error: `no route ${request.method} ${request.url.split("?")[0] ?? ""}` });
+  });
+
+  const requireIntakeToken = (request: FastifyRequest): void => {
+    if (deps.intakeToken === undefined) return;
+    const token = bearer(request);
+    if (token === undefined || !sameToken(token, deps.intakeToken)) throw new HttpError(401, "missing or wrong bearer token for alert intake (SUTURE_INTAKE_TOKEN)");
+  };
+
+  /** The caller's identity; reads are open when no tokens are configured. */
+  const identify = (request: FastifyRequest, needApprove: boolean): ApiIdentity | undefined => {
+    const token = bearer(request);
+    if (deps.apiTokens.length === 0) {
+      if (needApprove) throw new HttpError(403, "approvals over HTTP are disabled: no API tokens are configured (SUTURE_API_TOKENS)");
+      return undefined;
+    }
+    if (token === undefined) throw new HttpError(401, "missing bearer token: send Authorization: Bearer <token>");
+    const who = deps.apiTokens.find((t) => sameToken(t.token, token));
+    if (who === undefined) throw new HttpError(401, "unknown bearer token");
+    if (needApprove && !who.canApprove) throw new HttpError(403, `${who.identity} may read incidents but not approve or reject`);
+    return who;
+  };
+
+  const ingest = async (source: AlertSource, request: FastifyRequest, reply: FastifyReply): Promise<unknown> => {
+    requireIntakeToken(request);
+    const raw = typeof request.body === "string" ? request.body : "";
+    let body: unknown;
+    try {
+      body = JSON.parse(raw);
+    } catch (error) {
+      throw new HttpError(400, `invalid JSON: ${(error as Error).message}`);
+    }
+    let notifications;
+    try {
+      notifications = parseNotifications(source, body);
+    } catch (error) {
+      if (error instanceof InvalidAlertError) throw new HttpError(400, error.message);
+      throw error;
+    }
+    const result = await intake.accept(source, String(request.headers["content-type"] ?? ""), raw, notifications);
+    for (const a of result.alerts) metrics.alertsReceived.inc({ source, status: a.status });
+    if (source === "pagerduty") {
+      // PagerDuty's own response shape, so senders built for its API accept ours.
+      return reply.status(202).send({ status: "success", message: "Event processed", dedup_key: result.alerts[0]?.fingerprint, incident_id: result.alerts[0]?.incidentId ?? null });
+    }
+    return reply.status(202).send(result);
+  };
+
+  app.post("/v1/alerts/alertmanager", (request, reply) => ingest("alertmanager", request, reply));
+  app.post("/v1/alerts/pagerduty", (request, reply) => ingest("pagerduty", request, reply));
+  app.post("/v1/alerts", (request, reply) => ingest("generic", request, reply));
+
+  app.get("/v1/incidents", async (request) => {
+    identify(request, false);
+    const q = parseWith(ListQuerySchema, request.query, "query.");
+    const rows = await suture.db.pool.query(
+      `SELECT id, status, service, alert_name, severity, fingerprint, source, summary, environment_id, opened_at, started_at, closed_at, job_attempts, last_error
+       FROM incidents
+       WHERE ($1::text[] IS NULL OR status = ANY($1::text[])) AND ($2::text IS NULL OR service = $2) AND ($3::timestamptz IS NULL OR opened_at >= $3)
+       ORDER BY opened_at DESC, id DESC LIMIT $4`,
+      [q.status?.split(",") ?? null, q.service ?? null, q.since ?? null, q.limit],
+    );
+    return { incidents: rows.rows };
+  });
+
+  app.get("/v1/incidents/:id", async (request) => {
+    identify(request, false);
+    const { id } = parseWith(IncidentParamsSchema, request.params, "path.");
+    const incident = await suture.store.getIncident(id);
+    const { state, awaitingApproval } = await currentState(suture, id);
+    return {
+      incident,
+      brief: incident.brief,
+      timeline: state.timeline ?? [],
+      awaitingApproval: awaitingApproval ?? null,
+      actions: await suture.store.actionsFor(id),
+      approvals: await suture.store.approvalsFor(id),
+      audit: await suture.store.auditFor(id),
+    };
+  });
+
+  app.get("/v1/incidents/:id/history", async (request) => {
+    identify(request, false);
+    const { id } = parseWith(IncidentParamsSchema, request.params, "path.");
+    await suture.store.getIncident(id);
+    return incidentHistory(suture, id);
+  });
+
+  const decideRoute = (decision: "approved" | "rejected") => async (request: FastifyRequest, reply: FastifyReply) => {
+    const who = identify(request, true);
+    if (who === undefined) throw new HttpError(403, "approvals need an identity");
+    const { id } = parseWith(IncidentParamsSchema, request.params, "path.");
+    let body: unknown = {};
+    if (typeof request.body === "string" && request.body.trim() !== "") {
+      try {
+        body = JSON.parse(request.body);
+      } catch (error) {
+        throw new HttpError(400, `invalid JSON: ${(error as Error).message}`);
+      }
+    }
+    let note: string | undefined;
+    let set: string[] = [];
+    if (decision === "approved") {
+      const b = parseWith(ApproveBodySchema, body, "body.");
+      note = b.note;
+      set = Object.entries(b.set ?? {}).map(([k, v]) => `${k}=${JSON.stringify(v)}`);
+    } else {
+      note = parseWith(RejectBodySchema, body, "body.").reason;
+    }
+    try {
+      await recordDecision(suture, id, { decision, approver: who.identity, ...(note !== undefined ? { note } : {}), set });
+    } catch (error) {
+      if (error instanceof ApprovalError) throw new HttpError(/--set/.test(error.message) ? 400 : 409, error.message);
+      throw error;
+    }
+    await queue.enqueue({ incidentId: id, reason: "approval" });
+    return reply.status(202).send({ incidentId: id, decision, by: who.identity, next: "queued: a worker resumes the incident from its checkpoint" });
+  };
+  app.post("/v1/incidents/:id/approve", decideRoute("approved"));
+  app.post("/v1/incidents/:id/reject", decideRoute("rejected"));
+
+  app.get("/metrics", async (_request, reply) => {
+    const { contentType, body } = await metrics.render();
+    return reply.header("content-type", contentType).send(body);
+  });
+  app.get("/healthz", async () => ({ status: "ok" }));
+  app.get("/readyz", async (_request, reply) => {
+    try {
+      await suture.db.pool.query("SELECT 1 FROM incidents LIMIT 1");
+      await queue.depth();
+      return { status: "ready" };
+    } catch (error) {
+      return reply.status(503).send({ status: "not ready", error: (error as Error).message });
+    }
+  });
+
+  return app;
+}
+
+function sourceOf(url: string): AlertSource {
+  if (url.startsWith("/v1/alerts/alertmanager")) return "alertmanager";
+  if (url.startsWith("/v1/alerts/pagerduty")) return "pagerduty";
+  return "generic";
+}

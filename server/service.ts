@@ -1,0 +1,81 @@
+import type { FastifyInstance } from "fastify";
+import type { Config } from "../config/config.js";
+import { installFleet, loadFleet, type FleetReport } from "../fleet/fleet.js";
+import { Intake } from "../intake/intake.js";
+import { SutureMetrics } from "../observability/metrics.js";
+import { IncidentQueue, type QueueTiming } from "../queue/incident-queue.js";
+import { openSuture, type Suture } from "../runtime/suture.js";
+import { IncidentWorker, type WorkerOptions } from "../worker/incident-worker.js";
+import { buildServer } from "./server.js";
+
+/** What to run in this process. */
+export interface ServiceOptions {
+  /** Run the HTTP server (`suture serve`). */
+  serve?: { host: string; port: number; fleetFile?: string };
+  /** Run a worker (`suture worker`, or `serve --with-worker`). */
+  worker?: Omit<WorkerOptions, "metrics">;
+  /** Queue timing overrides (tests shorten crash recovery). */
+  queueTiming?: Partial<QueueTiming>;
+  /** Apply migrations first (default: on the embedded database only). */
+  migrate?: boolean;
+}
+
+/** A running service; `close()` stops it gracefully. */
+export interface RunningService {
+  suture: Suture;
+  queue: IncidentQueue;
+  metrics: SutureMetrics;
+  /** The server's base URL, when serving. */
+  url?: string;
+  app?: FastifyInstance;
+  worker?: IncidentWorker;
+  fleet?: FleetReport;
+  close(): Promise<void>;
+}
+
+/**
+ * Starts intake and/or a worker on the configured database. Both need the same pieces (the
+ * database, the queue, metrics); one process may run both (`serve --with-worker`, the laptop
+ * and demo setup on the embedded database).
+ */
+export async function startService(config: Config, options: ServiceOptions): Promise<RunningService> {
+  const suture = await openSuture(config, { migrate: options.migrate ?? config.databaseUrl === undefined });
+  let queue: IncidentQueue | undefined;
+  try {
+    queue = await IncidentQueue.open(suture.db, { supervise: options.worker !== undefined, ...(options.queueTiming !== undefined ? { timing: options.queueTiming } : {}) });
+    const metrics = new SutureMetrics(suture.db, queue);
+    const service: RunningService = { suture, queue, metrics, close: async () => undefined };
+    if (options.serve?.fleetFile !== undefined) service.fleet = await installFleet(suture.db, await loadFleet(options.serve.fleetFile));
+    if (options.worker !== undefined) {
+      service.worker = new IncidentWorker(suture, queue, { ...options.worker, metrics });
+      await service.worker.start();
+    }
+    if (options.serve !== undefined) {
+      const app = buildServer({
+        suture,
+        intake: new Intake(suture.db, queue),
+        queue,
+        metrics,
+        apiTokens: config.apiTokens,
+        ...(config.intakeToken !== undefined ? { intakeToken: config.intakeToken } : {}),
+      });
+      service.url = await app.listen({ host: options.serve.host, port: options.serve.port });
+      service.app = app;
+    }
+    const openQueue = queue;
+    let closing: Promise<void> | undefined;
+    service.close = () =>
+      (closing ??= (async () => {
+        // Stop taking work first, let running jobs finish, then close the database.
+        await service.app?.close();
+        if (service.worker !== undefined) await service.worker.stop();
+        else await openQueue.stop({ graceful: true });
+        await suture.close();
+      })());
+    return service;
+  } catch (error) {
+    await queue?.stop({ graceful: false }).catch(() => undefined);
+    await suture.close();
+    throw error;
+  }
+}
