@@ -25,6 +25,8 @@ export type Disposition =
   | "opened"
   /** It belongs to an open incident and was attached to it. */
   | "attached"
+  /** A repeat of the episode (same fingerprint and start) an incident already closed; recorded on it, nothing reopened. */
+  | "renotified"
   /** It was recorded on an open incident that is already being handled (acknowledge, or resolved while running). */
   | "annotated"
   /** The source resolved an incident that was still waiting (queued or awaiting approval); it is closed without action. */
@@ -106,6 +108,18 @@ export class Intake {
         await this.recordAlert(client, requestId, alert, open.id);
         return { disposition: "attached", incidentId: open.id };
       }
+      const episode = await client.query<{ incident_id: string }>(
+        "SELECT incident_id FROM alerts WHERE fingerprint = $1 AND starts_at = $2 AND incident_id IS NOT NULL ORDER BY id DESC LIMIT 1",
+        [alert.fingerprint, alert.startsAt],
+      );
+      const closed = episode.rows[0]?.incident_id;
+      if (closed !== undefined) {
+        // Alertmanager repeats a firing alert until Prometheus sees it recover; the repeat is the
+        // same episode, not a new problem. Said once on the incident, in case the fix did not hold.
+        await this.recordAlert(client, requestId, alert, closed);
+        await this.audit(client, closed, "still_firing", `${alert.source} still reports ${alert.name} (same episode, started ${alert.startsAt}) after the incident closed`, { requestId }, `${closed}:still-firing`);
+        return { disposition: "renotified", incidentId: closed };
+      }
       const incidentId = await this.open(client, alert);
       await this.recordAlert(client, requestId, alert, incidentId);
       return { disposition: "opened", incidentId };
@@ -158,7 +172,10 @@ export class Intake {
     );
   }
 
-  private async audit(client: pg.PoolClient, incidentId: string, kind: string, summary: string, detail: unknown): Promise<void> {
-    await client.query("INSERT INTO audit_log (incident_id, actor, kind, summary, detail) VALUES ($1, 'intake', $2, $3, $4)", [incidentId, kind, summary, JSON.stringify(detail)]);
+  private async audit(client: pg.PoolClient, incidentId: string, kind: string, summary: string, detail: unknown, dedupeKey?: string): Promise<void> {
+    await client.query(
+      "INSERT INTO audit_log (incident_id, actor, kind, summary, detail, dedupe_key) VALUES ($1, 'intake', $2, $3, $4, $5) ON CONFLICT (dedupe_key) DO NOTHING",
+      [incidentId, kind, summary, JSON.stringify(detail), dedupeKey ?? null],
+    );
   }
 }
