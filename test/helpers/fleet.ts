@@ -91,13 +91,11 @@ export async function post(url: string, body: unknown, headers: Record<string, s
     body: typeof body === "string" ? body : JSON.stringify(body),
   });
   const text = await res.text();
-  let parsed: Record<string, unknown> = {};
   try {
-    parsed = JSON.parse(text) as Record<string, unknown>;
+    return { status: res.status, body: JSON.parse(text) as Record<string, unknown> };
   } catch {
-    parsed = { raw: text };
+    return { status: res.status, body: { raw: text } };
   }
-  return { status: res.status, body: parsed };
 }
 
 /** Polls `check` until it returns true or `timeoutMs` passes. */

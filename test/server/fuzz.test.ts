@@ -31,7 +31,7 @@ function paths(value: unknown, prefix: Array<string | number> = []): Array<Array
   return [prefix, ...entries.flatMap(([k, v]) => paths(v, [...prefix, k]))];
 }
 
-function setAt(root: unknown, at: Array<string | number>, replace: (old: unknown) => unknown | undefined): unknown {
+function setAt(root: unknown, at: Array<string | number>, replace: (old: unknown) => unknown): unknown {
   const copy = structuredClone(root) as Record<string | number, unknown>;
   if (at.length === 0) return replace(copy);
   let node = copy;
