@@ -19,6 +19,7 @@ import { MemoryNotifier } from "../notify/notifier.js";
 import { newIncidentId, scenarioWebhook } from "../runtime/incident-runner.js";
 import { wireSuture, type Suture } from "../runtime/suture.js";
 import { loadScenario, type Scenario } from "../scenario/schema.js";
+import { benchIntake, printIntakeTable, type IntakeRow } from "./intake-throughput.js";
 import { benchMemorySearch, printMemoryTable } from "./memory-search.js";
 import { SimEnvironment } from "../tools/simulator/index.js";
 
@@ -122,9 +123,12 @@ async function main(): Promise<void> {
   const memory = url !== undefined && url !== "" ? await benchMemorySearch(url) : [];
   if (memory.length > 0) printMemoryTable(memory);
   else console.log("\n(memory search runs on a real PostgreSQL: set BENCH_DATABASE_URL or TEST_DATABASE_URL)");
+  const intake: IntakeRow[] = url !== undefined && url !== "" ? await benchIntake(url) : [];
+  if (intake.length > 0) printIntakeTable(intake);
+  else console.log("\n(the production path runs on a real PostgreSQL: set BENCH_DATABASE_URL or TEST_DATABASE_URL)");
   const out = path.resolve(import.meta.dirname, "results", "bench.json");
   await mkdir(path.dirname(out), { recursive: true });
-  await writeFile(out, `${JSON.stringify({ at: new Date().toISOString(), scenario: scenario.name, graph: rows, memory }, null, 2)}\n`);
+  await writeFile(out, `${JSON.stringify({ at: new Date().toISOString(), scenario: scenario.name, graph: rows, memory, intake }, null, 2)}\n`);
   console.log(`\nwrote ${path.relative(process.cwd(), out)}`);
 }
 

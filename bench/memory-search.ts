@@ -7,10 +7,9 @@
  *
  *   BENCH_DATABASE_URL=postgres://… npm run bench     (or TEST_DATABASE_URL)
  */
-import { randomUUID } from "node:crypto";
-import pg from "pg";
 import pgvector from "pgvector";
 import { openDatabase, type Database } from "../db/database.js";
+import { withScratchDatabase } from "./scratch-database.js";
 import { migrate } from "../db/migrate.js";
 import { HashingEmbedder, type WeightedText } from "../memory/embeddings.js";
 import { Rng } from "../tools/simulator/rng.js";
@@ -101,34 +100,25 @@ async function measure(db: Database, embedder: HashingEmbedder, size: number, in
 
 /** Runs the memory benchmark against a fresh database on the server at `url`. */
 export async function benchMemorySearch(url: string): Promise<Array<Record<string, number>>> {
-  const name = `suture_bench_${randomUUID().replace(/-/g, "").slice(0, 10)}`;
-  const admin = new pg.Client({ connectionString: url });
-  await admin.connect();
-  await admin.query(`CREATE DATABASE ${name}`);
-  await admin.end();
-  const target = new URL(url);
-  target.pathname = `/${name}`;
-  const db = await openDatabase({ url: target.toString() });
-  const rows: Array<Record<string, number>> = [];
-  try {
-    await migrate(db);
-    const embedder = new HashingEmbedder();
-    const rng = new Rng(7);
-    let stored = 0;
-    for (const size of SIZES) {
-      const rate = await insertRows(db, embedder, rng, size - stored);
-      stored = size;
-      await db.pool.query("ANALYZE incident_memory");
-      rows.push(await measure(db, embedder, size, rate));
+  return withScratchDatabase(url, async (scratch) => {
+    const db = await openDatabase({ url: scratch });
+    const rows: Array<Record<string, number>> = [];
+    try {
+      await migrate(db);
+      const embedder = new HashingEmbedder();
+      const rng = new Rng(7);
+      let stored = 0;
+      for (const size of SIZES) {
+        const rate = await insertRows(db, embedder, rng, size - stored);
+        stored = size;
+        await db.pool.query("ANALYZE incident_memory");
+        rows.push(await measure(db, embedder, size, rate));
+      }
+    } finally {
+      await db.close();
     }
-  } finally {
-    await db.close();
-    const cleanup = new pg.Client({ connectionString: url });
-    await cleanup.connect();
-    await cleanup.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-    await cleanup.end();
-  }
-  return rows;
+    return rows;
+  });
 }
 
 /** Prints the memory table. */

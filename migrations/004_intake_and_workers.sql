@@ -9,6 +9,8 @@ ALTER TABLE incidents ADD COLUMN started_at timestamptz;
 ALTER TABLE incidents ADD COLUMN job_attempts integer NOT NULL DEFAULT 0;
 ALTER TABLE incidents ADD COLUMN last_error text;
 ALTER TABLE incidents ADD COLUMN source text;
+-- The worker (host:pid) that last took the incident's job.
+ALTER TABLE incidents ADD COLUMN worker text;
 CREATE INDEX incidents_open_fingerprint_idx ON incidents (fingerprint)
   WHERE status IN ('queued', 'open', 'running', 'awaiting_approval');
 

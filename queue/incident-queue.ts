@@ -132,13 +132,29 @@ export class IncidentQueue {
 
   /** Runs `handler` for incident jobs, `concurrency` at a time in this process. */
   async work(concurrency: number, handler: (job: Job<IncidentJob>) => Promise<void>): Promise<string> {
-    return this.boss.work<IncidentJob>(
+    return this.workQueue(
       INCIDENT_QUEUE,
-      { localConcurrency: concurrency, batchSize: 1, pollingIntervalSeconds: 1, notifyPollingIntervalSeconds: 5, heartbeatRefreshSeconds: Math.max(1, this.timing.heartbeatSeconds / 4) },
-      async (jobs) => {
-        for (const job of jobs) await handler(job);
-      },
+      { localConcurrency: concurrency, batchSize: 1, pollingIntervalSeconds: 1, notifyPollingIntervalSeconds: 2, heartbeatRefreshSeconds: Math.max(1, this.timing.heartbeatSeconds / 4) },
+      handler,
     );
+  }
+
+  /**
+   * pg-boss waits its polling interval after every fetch of one job (NOTIFY wakes it only for
+   * jobs created later), so a backlog would drain one job per interval per slot. Each finished
+   * job wakes this queue's local slots, which keep fetching until the queue comes back empty.
+   */
+  async workQueue<T extends object>(name: string, options: { localConcurrency: number; batchSize: 1; pollingIntervalSeconds: number; notifyPollingIntervalSeconds?: number; heartbeatRefreshSeconds?: number }, handler: (job: Job<T>) => Promise<void>): Promise<string> {
+    const wake = (): void => {
+      for (const w of this.boss.getWipData()) if (w.name === name) this.boss.notifyWorker(w.id);
+    };
+    return this.boss.work<T>(name, options, async (jobs) => {
+      try {
+        for (const job of jobs) await handler(job);
+      } finally {
+        wake();
+      }
+    });
   }
 
   /** Runs `handler` for dead letters (jobs that failed their last retry). */

@@ -2,6 +2,7 @@ import type { Job } from "pg-boss";
 import { AlertSchema, type Alert } from "../alerts/alert.js";
 import { TERMINAL_STATUSES, UnknownIncidentError, type IncidentRow } from "../db/incident-store.js";
 import { SharedWorld } from "../fleet/shared-world.js";
+import type { IncidentStateValue } from "../graphs/state.js";
 import type { SutureMetrics } from "../observability/metrics.js";
 import type { IncidentJob, IncidentQueue } from "../queue/incident-queue.js";
 import { expireApprovals } from "../runtime/approvals.js";
@@ -101,9 +102,9 @@ export class IncidentWorker {
     }
     const claimed = await this.suture.db.pool.query<{ started_at: Date; opened_at: Date; first: boolean }>(
       `UPDATE incidents SET status = CASE WHEN status = 'queued' THEN 'running' ELSE status END,
-         started_at = COALESCE(started_at, clock_timestamp()), job_attempts = job_attempts + 1, updated_at = now()
+         started_at = COALESCE(started_at, clock_timestamp()), job_attempts = job_attempts + 1, worker = $3, updated_at = now()
        WHERE id = $1 AND status = ANY($2::text[]) RETURNING started_at, opened_at, job_attempts = 1 AS first`,
-      [incidentId, ["queued", "open", "running", "awaiting_approval"]],
+      [incidentId, ["queued", "open", "running", "awaiting_approval"], this.suture.locks.worker],
     );
     const claim = claimed.rows[0];
     if (claim === undefined) return "skipped";
@@ -116,13 +117,18 @@ export class IncidentWorker {
       ...(this.options.metrics !== undefined ? { onNodeDone: (node: string, seconds: number) => this.options.metrics?.nodeDuration.observe({ node }, seconds) } : {}),
     };
     const snapshot = await this.suture.graph.getState({ configurable: { thread_id: incidentId } });
+    const outcome = (snapshot.values as Partial<IncidentStateValue>).outcome;
+    if (snapshot.next.length === 0 && outcome != null) {
+      // The graph finished but its process died before the status was stored.
+      await this.suture.store.setIncidentStatus(incidentId, outcome.status, outcome.reason);
+      return "finished";
+    }
+    // No checkpoint, or only the input one (a worker died as the run began): start from the alert.
     const run =
-      snapshot.config.configurable?.["checkpoint_id"] === undefined
-        ? await startIncidentIn(this.suture, incidentId, await this.firstAlert(incidentId), world, options)
-        : snapshot.next.length > 0
-          ? await resumeIncidentIn(this.suture, incidentId, world, options)
-          : undefined;
-    return run?.awaitingApproval !== undefined ? "paused" : "finished";
+      snapshot.next.length > 0
+        ? await resumeIncidentIn(this.suture, incidentId, world, options)
+        : await startIncidentIn(this.suture, incidentId, await this.firstAlert(incidentId), world, options);
+    return run.awaitingApproval !== undefined ? "paused" : "finished";
   }
 
   private async firstAlert(incidentId: string): Promise<Alert> {

@@ -108,17 +108,30 @@ describe.skipIf(postgres === undefined)("two worker processes on real PostgreSQL
     expect(posted.every((r) => r.status === 202)).toBe(true);
     let kills = 0;
     while (kills < 5) {
-      await new Promise((resolve) => setTimeout(resolve, rng.int(200, 1200)));
-      const active = await db.pool.query<{ n: number }>("SELECT count(*)::int AS n FROM pgboss.job WHERE name = 'suture-incidents' AND state = 'active'");
-      if ((active.rows[0]?.n ?? 0) === 0) continue;
-      const victim = rng.int(0, workers.length - 1);
+      await new Promise((resolve) => setTimeout(resolve, rng.int(50, 600)));
+      // Kill a worker while it is in the middle of an incident.
+      const busy = await db.pool.query<{ worker: string }>("SELECT DISTINCT worker FROM incidents WHERE status = 'running' AND worker IS NOT NULL");
+      const busyPids = new Set(busy.rows.map((r) => Number(r.worker.split(":").pop())));
+      const candidates = workers.map((w, i) => (busyPids.has(w.child.pid ?? -1) ? i : -1)).filter((i) => i >= 0);
+      if (candidates.length === 0) continue;
+      const victim = candidates[rng.int(0, candidates.length - 1)]!;
       workers[victim]!.child.kill("SIGKILL");
       expect((await workers[victim]!.exited).signal).toBe("SIGKILL");
       kills += 1;
       workers[victim] = await spawnWorker(pd.env);
     }
     const terminal = "('resolved', 'escalated', 'closed_no_action', 'resolved_by_source', 'dead_letter')";
-    await waitFor(async () => (await db.pool.query(`SELECT 1 FROM incidents WHERE status NOT IN ${terminal}`)).rows.length === 0, 150_000, "every incident to reach a terminal state");
+    await waitFor(async () => (await db.pool.query(`SELECT 1 FROM incidents WHERE status NOT IN ${terminal}`)).rows.length === 0, 150_000, "every incident to reach a terminal state").catch(async (error: unknown) => {
+      const stuck = await db.pool.query(`SELECT i.id, i.status, i.job_attempts, i.last_error, j.state, j.retry_count, j.start_after FROM incidents i LEFT JOIN pgboss.job j ON j.singleton_key = i.id WHERE i.status NOT IN ${terminal} LIMIT 5`);
+      console.log(JSON.stringify(stuck.rows, null, 1), workers.map((w) => w.output().slice(-2000)).join("\n---\n"));
+      for (const row of stuck.rows as Array<{ id: string }>) {
+        const snap = await intake.suture.graph.getState({ configurable: { thread_id: row.id } });
+        const history = [];
+        for await (const h of intake.suture.graph.getStateHistory({ configurable: { thread_id: row.id } })) history.push({ step: h.metadata?.step, next: h.next, id: h.config.configurable?.["checkpoint_id"] });
+        console.log(row.id, JSON.stringify({ next: snap.next, outcome: (snap.values as { outcome?: unknown }).outcome, timeline: (snap.values as { timeline?: unknown[] }).timeline, history, audit: await intake.suture.store.auditFor(row.id) }, null, 1).slice(0, 6000));
+      }
+      throw error;
+    });
 
     // Then every incident reached a terminal state, resolved by its one rollback
     const statuses = await db.pool.query<{ status: string; n: number }>("SELECT status, count(*)::int AS n FROM incidents GROUP BY status");
