@@ -122,14 +122,9 @@ describe.skipIf(postgres === undefined)("two worker processes on real PostgreSQL
     }
     const terminal = "('resolved', 'escalated', 'closed_no_action', 'resolved_by_source', 'dead_letter')";
     await waitFor(async () => (await db.pool.query(`SELECT 1 FROM incidents WHERE status NOT IN ${terminal}`)).rows.length === 0, 150_000, "every incident to reach a terminal state").catch(async (error: unknown) => {
+      // Say where the stragglers are stuck, with the workers' output.
       const stuck = await db.pool.query(`SELECT i.id, i.status, i.job_attempts, i.last_error, j.state, j.retry_count, j.start_after FROM incidents i LEFT JOIN pgboss.job j ON j.singleton_key = i.id WHERE i.status NOT IN ${terminal} LIMIT 5`);
       console.log(JSON.stringify(stuck.rows, null, 1), workers.map((w) => w.output().slice(-2000)).join("\n---\n"));
-      for (const row of stuck.rows as Array<{ id: string }>) {
-        const snap = await intake.suture.graph.getState({ configurable: { thread_id: row.id } });
-        const history = [];
-        for await (const h of intake.suture.graph.getStateHistory({ configurable: { thread_id: row.id } })) history.push({ step: h.metadata?.step, next: h.next, id: h.config.configurable?.["checkpoint_id"] });
-        console.log(row.id, JSON.stringify({ next: snap.next, outcome: (snap.values as { outcome?: unknown }).outcome, timeline: (snap.values as { timeline?: unknown[] }).timeline, history, audit: await intake.suture.store.auditFor(row.id) }, null, 1).slice(0, 6000));
-      }
       throw error;
     });
 
