@@ -9,7 +9,7 @@ import { memoryCommand } from "./commands/memory.js";
 import { migrateCommand } from "./commands/migrate.js";
 import { exportCommand, replayCommand } from "./commands/replay.js";
 import { resumeCommand, runCommand } from "./commands/run.js";
-import { serveCommand, workerCommand } from "./commands/serve.js";
+import { retryCommand, serveCommand, workerCommand } from "./commands/serve.js";
 
 const USAGE = `usage: suture <command> [options]
 
@@ -31,6 +31,7 @@ const USAGE = `usage: suture <command> [options]
   serve [--port 8080] [--host 127.0.0.1] [--fleet <file>] [--with-worker] [--concurrency n]
                                          HTTP alert intake + incident API (+ one worker in-process)
   worker [--concurrency n]               run incident jobs from the queue (any number, any machine)
+  retry <incident>                       queue a dead-lettered incident again
   memory stats                           success and rollback rates per (fault class, remediation); demotions
   memory search "<text>"                 nearest past incidents and runbooks with scores
   memory import-runbooks <dir>           import Markdown runbooks (Meaning / Impact / Diagnosis / Mitigation)
@@ -109,8 +110,10 @@ export async function main(argv: string[]): Promise<number> {
       return serveCommand(config, args);
     case "worker":
       return workerCommand(config, args);
+    case "retry":
+      return retryCommand(config, args);
     default:
-      console.error(`unknown command "${command}"; known commands: demo, run, resume, eval, incidents, show, history, migrate, memory, pending, approve, reject, tick, replay, export, serve, worker`);
+      console.error(`unknown command "${command}"; known commands: demo, run, resume, eval, incidents, show, history, migrate, memory, pending, approve, reject, tick, replay, export, serve, worker, retry`);
       return 2;
   }
 }

@@ -37,6 +37,8 @@ export interface IncidentRow {
   forked_from: string | null;
   forked_at_checkpoint: string | null;
   replay_mode: "dry-run" | "live" | null;
+  /** The last error of the incident's queue job (dead letters say why here). */
+  last_error?: string | null;
 }
 
 /** An approval request and, once made, its decision. */

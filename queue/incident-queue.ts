@@ -159,9 +159,7 @@ export class IncidentQueue {
 
   /** Runs `handler` for dead letters (jobs that failed their last retry). */
   async workDeadLetters(handler: (job: Job<IncidentJob>) => Promise<void>): Promise<string> {
-    return this.boss.work<IncidentJob>(DEAD_LETTER_QUEUE, { batchSize: 1, pollingIntervalSeconds: 2 }, async (jobs) => {
-      for (const job of jobs) await handler(job);
-    });
+    return this.workQueue(DEAD_LETTER_QUEUE, { localConcurrency: 1, batchSize: 1, pollingIntervalSeconds: 2, notifyPollingIntervalSeconds: 2 }, handler);
   }
 
   /** Jobs waiting, running and failed per queue (for `/metrics` and `suture incidents`). */

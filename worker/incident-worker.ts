@@ -149,7 +149,7 @@ export class IncidentWorker {
     const { incidentId } = job.data;
     const updated = await this.suture.db.pool.query<{ last_error: string | null }>(
       `UPDATE incidents SET status = 'dead_letter', updated_at = now(), closed_at = now(),
-         summary = 'every retry of its job failed; see last_error, then \`suture resume\` it by hand'
+         summary = 'every retry of its job failed; see its last error (suture show), fix the cause, then \`suture retry\` it'
        WHERE id = $1 AND NOT (status = ANY($2::text[])) RETURNING last_error`,
       [incidentId, TERMINAL_STATUSES],
     );

@@ -1,4 +1,7 @@
 import type { Config } from "../../config/config.js";
+import { withTransaction } from "../../db/database.js";
+import { IncidentQueue } from "../../queue/incident-queue.js";
+import { openSuture } from "../../runtime/suture.js";
 import { startService, type RunningService } from "../../server/service.js";
 import type { CommandArgs } from "../args.js";
 
@@ -63,4 +66,34 @@ export async function workerCommand(config: Config, args: CommandArgs): Promise<
   const service = await startService(config, { worker: { concurrency, ...crashBeforeNode() } });
   console.log(`suture worker: running up to ${concurrency} incident(s) at a time (${service.suture.db.kind} database at ${service.suture.db.location}, worker ${service.suture.locks.worker})`);
   return untilSignal(service, "suture worker");
+}
+
+/** `suture retry <incident>`: queues a dead-lettered incident again (after fixing what failed). */
+export async function retryCommand(config: Config, args: CommandArgs): Promise<number> {
+  const [id] = args.positionals;
+  if (id === undefined) throw new Error("usage: suture retry <incident>");
+  const suture = await openSuture(config);
+  try {
+    const queue = await IncidentQueue.open(suture.db);
+    try {
+      const requeued = await withTransaction(suture.db, async (client) => {
+        const row = await client.query("UPDATE incidents SET status = 'queued', closed_at = NULL, updated_at = now() WHERE id = $1 AND status = 'dead_letter' RETURNING id", [id]);
+        if (row.rows.length === 0) return false;
+        await client.query("INSERT INTO audit_log (incident_id, actor, kind, summary) VALUES ($1, 'operator', 'retry', 'dead-lettered incident queued again')", [id]);
+        await queue.enqueue({ incidentId: id, reason: "retry" }, client);
+        return true;
+      });
+      if (!requeued) {
+        const incident = await suture.store.getIncident(id);
+        console.error(`incident ${id} is ${incident.status}, not dead_letter; only dead-lettered incidents are retried`);
+        return 1;
+      }
+      console.log(`incident ${id} queued again; a worker will continue it from its last checkpoint`);
+      return 0;
+    } finally {
+      await queue.stop({ graceful: false });
+    }
+  } finally {
+    await suture.close();
+  }
 }

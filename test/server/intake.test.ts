@@ -5,7 +5,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { loadConfig } from "../../config/config.js";
 import { startService, type RunningService, type ServiceOptions } from "../../server/service.js";
 import { testBackends, type ProcessDatabase } from "../helpers/backends.js";
-import { ROOT } from "../helpers/cli.js";
+import { ROOT, runCli } from "../helpers/cli.js";
 import { alertmanagerBody, badRolloutWorld, pagerDutyBody, post, waitFor, writeFleet } from "../helpers/fleet.js";
 
 const APPROVER = "alice:approve-token-0123456789:approve";
@@ -149,4 +149,29 @@ describe.each(testBackends())("alert intake over HTTP with workers, on $name", (
     expect(late.status).toBe(409);
     expect((await fetch(`${url}/metrics`).then((r) => r.text()))).toMatch(/suture_approvals_pending 0/);
   });
+
+  it("dead-letters an incident whose job fails every retry, visibly in `suture incidents`", async () => {
+    // Given a queued incident whose world disappeared before any worker ran it
+    service = await start({ queueTiming: { retryLimit: 1 } }, [badRolloutWorld("alpha", "alpha")]);
+    const r = await post(`${service.url!}/v1/alerts/alertmanager`, alertmanagerBody({ alertname: "KubePodNotReady", service: "api", namespace: "alpha" }));
+    const id = (r.body["alerts"] as Array<{ incidentId: string }>)[0]!.incidentId;
+    await service.suture.db.pool.query("DELETE FROM fleet_routes");
+    await service.suture.db.pool.query("DELETE FROM environments WHERE id = 'world:alpha'");
+    await service.close();
+    // When a worker tries it (and retries it with backoff)
+    service = await start({ serve: false, worker: { concurrency: 1 }, queueTiming: { retryLimit: 1 } }, []);
+    const s = service;
+    await waitFor(async () => (await statusOf(s, id)) === "dead_letter", 30_000, "the incident to be dead-lettered");
+    // Then it is dead-lettered with the error, nothing was executed, and the audit says so
+    expect(await s.suture.store.actionsFor(id)).toEqual([]);
+    expect((await s.suture.store.auditFor(id)).map((a) => a.kind)).toContain("dead_letter");
+    await service.close();
+    service = undefined;
+    const listed = await runCli(["incidents"], pd!.env);
+    expect(listed.stdout).toMatch(new RegExp(`${id}\\s+dead_letter.*last error: attempt 2: shared world "world:alpha" is not in the database`));
+    // And `suture retry` queues it again
+    const retried = await runCli(["retry", id], pd!.env);
+    expect(retried.code, retried.stderr).toBe(0);
+    expect(retried.stdout).toContain("queued again");
+  }, 90_000);
 });
