@@ -30,7 +30,7 @@ const USAGE = `usage: suture <command> [options]
   export <incident> [--out <file>]       a self-contained JSON (alerts, history, actions, approvals)
   serve [--port 8080] [--host 127.0.0.1] [--fleet <file>] [--with-worker] [--concurrency n]
                                          HTTP alert intake + incident API (+ one worker in-process)
-  worker [--concurrency n]               run incident jobs from the queue (any number, any machine)
+  worker [--concurrency n] [--port p]    run incident jobs from the queue (any number, any machine); --port serves /metrics
   retry <incident>                       queue a dead-lettered incident again
   memory stats                           success and rollback rates per (fault class, remediation); demotions
   memory search "<text>"                 nearest past incidents and runbooks with scores

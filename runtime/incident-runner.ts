@@ -38,6 +38,8 @@ export interface RunOptions {
   interruptBefore?: Array<"act">;
   /** Called after each node with its duration in seconds (metrics). */
   onNodeDone?: (node: string, seconds: number) => void;
+  /** Stops the run between steps (a worker whose job claim was lost must stop working on it). */
+  signal?: AbortSignal;
 }
 
 /** The end of a run: the incident, its graph state, and the approval it waits for, if any. */
@@ -157,6 +159,7 @@ async function streamSteps(
     durability: "sync" as const,
     callbacks,
     ...(options.interruptBefore !== undefined ? { interruptBefore: options.interruptBefore } : {}),
+    ...(options.signal !== undefined ? { signal: options.signal } : {}),
   };
   const stream = await suture.graph.stream(input, { ...config, streamMode: "updates" as const });
   let stepStarted = performance.now();

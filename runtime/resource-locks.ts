@@ -37,10 +37,10 @@ export class ResourceLocks {
   ) {}
 
   /** Takes the lock for `incidentId` (re-entrant), waiting up to `waitMs` for another holder. */
-  async acquire(resource: string, incidentId: string, waitMs: number): Promise<LockResult> {
+  async acquire(resource: string, incidentId: string, waitMs: number, options: { record?: boolean } = {}): Promise<LockResult> {
     // One attempt per resource at a time in this process, so two local incidents cannot both win.
     const previous = this.pending.get(resource) ?? Promise.resolve();
-    const attempt = previous.catch(() => undefined).then(() => this.tryFor(resource, incidentId, waitMs));
+    const attempt = previous.catch(() => undefined).then(() => this.tryFor(resource, incidentId, waitMs, options.record ?? true));
     this.pending.set(resource, attempt);
     try {
       return await attempt;
@@ -49,19 +49,19 @@ export class ResourceLocks {
     }
   }
 
-  private async tryFor(resource: string, incidentId: string, waitMs: number): Promise<LockResult> {
+  private async tryFor(resource: string, incidentId: string, waitMs: number, record: boolean): Promise<LockResult> {
     const started = Date.now();
     for (;;) {
       const mine = this.held.get(resource);
       if (mine?.incidentId === incidentId) return { acquired: true };
-      if (mine === undefined && (await this.tryOnce(resource, incidentId))) return { acquired: true };
+      if (mine === undefined && (await this.tryOnce(resource, incidentId, record))) return { acquired: true };
       const waited = Date.now() - started;
       if (waited >= waitMs) return { acquired: false, holder: mine?.incidentId ?? (await this.holderOf(resource)), waitedMs: waited };
       await new Promise((resolve) => setTimeout(resolve, Math.min(100, waitMs - waited)));
     }
   }
 
-  private async tryOnce(resource: string, incidentId: string): Promise<boolean> {
+  private async tryOnce(resource: string, incidentId: string, record: boolean): Promise<boolean> {
     let client: pg.PoolClient | undefined;
     if (this.db.kind === "postgres") {
       client = await this.db.pool.connect();
@@ -72,8 +72,10 @@ export class ResourceLocks {
       }
     }
     try {
-      const row = await this.db.pool.query<{ id: string }>("INSERT INTO resource_locks (resource, incident_id, worker) VALUES ($1, $2, $3) RETURNING id::text AS id", [resource, incidentId, this.worker]);
-      this.held.set(resource, { incidentId, rowId: row.rows[0]?.id ?? "", ...(client !== undefined ? { client } : {}) });
+      const row = record
+        ? await this.db.pool.query<{ id: string }>("INSERT INTO resource_locks (resource, incident_id, worker) VALUES ($1, $2, $3) RETURNING id::text AS id", [resource, incidentId, this.worker])
+        : undefined;
+      this.held.set(resource, { incidentId, rowId: row?.rows[0]?.id ?? "", ...(client !== undefined ? { client } : {}) });
       return true;
     } catch (error) {
       if (client !== undefined) await this.unlock(client, resource);
@@ -105,7 +107,7 @@ export class ResourceLocks {
     for (const [resource, held] of [...this.held]) {
       if (held.incidentId !== incidentId) continue;
       this.held.delete(resource);
-      await this.db.pool.query("UPDATE resource_locks SET released_at = clock_timestamp() WHERE id = $1", [held.rowId]).catch(() => undefined);
+      if (held.rowId !== "") await this.db.pool.query("UPDATE resource_locks SET released_at = clock_timestamp() WHERE id = $1", [held.rowId]).catch(() => undefined);
       if (held.client !== undefined) await this.unlock(held.client, resource);
     }
   }

@@ -1,4 +1,4 @@
-import type { FastifyInstance } from "fastify";
+import Fastify, { type FastifyInstance } from "fastify";
 import type { Config } from "../config/config.js";
 import { installFleet, loadFleet, type FleetReport } from "../fleet/fleet.js";
 import { Intake } from "../intake/intake.js";
@@ -18,6 +18,8 @@ export interface ServiceOptions {
   queueTiming?: Partial<QueueTiming>;
   /** Apply migrations first (default: on the embedded database only). */
   migrate?: boolean;
+  /** A worker without the API can still expose `/metrics` and `/healthz` here. */
+  metricsListen?: { host: string; port: number };
 }
 
 /** A running service; `close()` stops it gracefully. */
@@ -60,6 +62,16 @@ export async function startService(config: Config, options: ServiceOptions): Pro
         ...(config.intakeToken !== undefined ? { intakeToken: config.intakeToken } : {}),
       });
       service.url = await app.listen({ host: options.serve.host, port: options.serve.port });
+      service.app = app;
+    } else if (options.metricsListen !== undefined) {
+      // Node durations and job counts are observed where the graph runs: in the worker.
+      const app = Fastify({ logger: false });
+      app.get("/metrics", async (_request, reply) => {
+        const { contentType, body } = await metrics.render();
+        return reply.header("content-type", contentType).send(body);
+      });
+      app.get("/healthz", async () => ({ status: "ok", running: service.worker?.active ?? [] }));
+      service.url = await app.listen(options.metricsListen);
       service.app = app;
     }
     const openQueue = queue;

@@ -70,7 +70,7 @@ export class IncidentWorker {
     const { incidentId } = job.data;
     this.running.add(incidentId);
     try {
-      const result = await this.runIncident(incidentId);
+      const result = await this.runIncident(incidentId, job.signal);
       this.options.metrics?.jobs.inc({ result });
       this.options.onJobDone?.(incidentId, result);
     } catch (error) {
@@ -86,8 +86,21 @@ export class IncidentWorker {
     }
   }
 
-  /** Runs one incident as far as it can go now. Safe to call again for the same incident. */
-  async runIncident(incidentId: string): Promise<JobResult> {
+  /**
+   * Runs one incident as far as it can go now. Safe to call again for the same incident; never
+   * runs one incident in two places at once (a session lock on PostgreSQL, in-process otherwise).
+   */
+  async runIncident(incidentId: string, signal?: AbortSignal): Promise<JobResult> {
+    const lock = await this.suture.locks.acquire(`incident:${incidentId}`, incidentId, 0, { record: false });
+    if (!lock.acquired) throw new Error(`incident "${incidentId}" is being run by another worker; the job will be retried`);
+    try {
+      return await this.runHeld(incidentId, signal);
+    } finally {
+      await this.suture.locks.releaseIncident(incidentId);
+    }
+  }
+
+  private async runHeld(incidentId: string, signal: AbortSignal | undefined): Promise<JobResult> {
     let incident: IncidentRow;
     try {
       incident = await this.suture.store.getIncident(incidentId);
@@ -114,6 +127,7 @@ export class IncidentWorker {
     const world = await new SharedWorld(this.suture.db, incident.environment_id).open();
     const options: RunOptions = {
       ...(this.options.crashBeforeNode !== undefined ? { crashBeforeNode: this.options.crashBeforeNode } : {}),
+      ...(signal !== undefined ? { signal } : {}),
       ...(this.options.metrics !== undefined ? { onNodeDone: (node: string, seconds: number) => this.options.metrics?.nodeDuration.observe({ node }, seconds) } : {}),
     };
     const snapshot = await this.suture.graph.getState({ configurable: { thread_id: incidentId } });

@@ -60,11 +60,18 @@ export async function serveCommand(config: Config, args: CommandArgs): Promise<n
   return untilSignal(service, "suture serve");
 }
 
-/** `suture worker [--concurrency n]`: runs incident jobs from the queue until SIGTERM. */
+/** `suture worker [--concurrency n] [--port p]`: runs incident jobs from the queue until SIGTERM. */
 export async function workerCommand(config: Config, args: CommandArgs): Promise<number> {
   const concurrency = positiveInt(args.values["concurrency"], "concurrency", 2);
-  const service = await startService(config, { worker: { concurrency, ...crashBeforeNode() } });
-  console.log(`suture worker: running up to ${concurrency} incident(s) at a time (${service.suture.db.kind} database at ${service.suture.db.location}, worker ${service.suture.locks.worker})`);
+  const host = typeof args.values["host"] === "string" ? args.values["host"] : "127.0.0.1";
+  const service = await startService(config, {
+    worker: { concurrency, ...crashBeforeNode() },
+    ...(args.values["port"] !== undefined ? { metricsListen: { host, port: port(args.values["port"]) } } : {}),
+  });
+  console.log(
+    `suture worker: running up to ${concurrency} incident(s) at a time (${service.suture.db.kind} database at ${service.suture.db.location}, worker ${service.suture.locks.worker})` +
+      `${service.url !== undefined ? `; metrics on ${service.url}/metrics` : ""}`,
+  );
   return untilSignal(service, "suture worker");
 }
 

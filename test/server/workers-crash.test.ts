@@ -22,7 +22,7 @@ interface WorkerProcess {
 }
 
 function spawnWorker(env: Record<string, string>): Promise<WorkerProcess> {
-  const child = spawn(process.execPath, ["--import", "tsx", path.join(ROOT, "cli", "main.ts"), "worker", "--concurrency", "3"], {
+  const child = spawn(process.execPath, ["--import", "tsx", path.join(ROOT, "cli", "main.ts"), "worker", "--concurrency", "3", "--port", "0"], {
     cwd: ROOT,
     env: { ...process.env, NO_COLOR: "1", ...env },
     stdio: ["ignore", "pipe", "pipe"],
@@ -130,7 +130,9 @@ describe.skipIf(postgres === undefined)("two worker processes on real PostgreSQL
 
     // Then every incident reached a terminal state, resolved by its one rollback
     const statuses = await db.pool.query<{ status: string; n: number }>("SELECT status, count(*)::int AS n FROM incidents GROUP BY status");
-    expect(statuses.rows).toEqual([{ status: "resolved", n: INCIDENTS }]);
+    const others = await db.pool.query<{ id: string; summary: string }>("SELECT id, summary FROM incidents WHERE status <> 'resolved'");
+    const why = await Promise.all(others.rows.map(async (r) => `${r.id}: ${r.summary}\n${(await intake.suture.store.auditFor(r.id)).map((a) => `  ${a.actor} ${a.kind}: ${a.summary}`).join("\n")}`));
+    expect(statuses.rows, why.join("\n")).toEqual([{ status: "resolved", n: INCIDENTS }]);
     // And every accepted alert is stored
     const alerts = await db.pool.query<{ n: number; requests: number }>("SELECT count(*)::int AS n, count(DISTINCT request_id)::int AS requests FROM alerts");
     expect(alerts.rows[0]).toEqual({ n: INCIDENTS, requests: INCIDENTS });
@@ -145,6 +147,11 @@ describe.skipIf(postgres === undefined)("two worker processes on real PostgreSQL
     expect(actions.rows[0]?.n).toBe(INCIDENTS);
     const retried = await db.pool.query<{ n: number }>("SELECT count(*)::int AS n FROM incidents WHERE job_attempts > 1");
     console.log(`${kills} SIGKILLs; ${retried.rows[0]?.n ?? 0} incident(s) were taken up again after a worker died`);
+
+    // And each worker serves its own metrics (node durations are observed where nodes run)
+    const metricsUrl = /metrics on (http:\/\/\S+)\/metrics/.exec(workers[0]!.output())?.[1];
+    expect(metricsUrl, workers[0]!.output()).toBeDefined();
+    expect(await (await fetch(`${metricsUrl!}/metrics`)).text()).toContain("# TYPE suture_node_duration_seconds histogram");
 
     // And SIGTERM stops both workers cleanly
     for (const w of workers) w.child.kill("SIGTERM");
