@@ -59,7 +59,9 @@ async function timeIncidents(suture: Suture, graph: ReturnType<typeof compileInc
     const started = performance.now();
     const final = await graph.invoke({ incidentId, alert: normalized }, { configurable: { thread_id: incidentId }, context, durability: "sync" });
     times.push(performance.now() - started);
-    if (final.outcome?.status !== "resolved") throw new Error(`benchmark incident ended ${final.outcome?.status ?? "unfinished"}`);
+    // The runner releases an incident's workload locks when its run ends; invoking the graph directly, so do we.
+    await suture.locks.releaseIncident(incidentId);
+    if (final.outcome?.status !== "resolved") throw new Error(`benchmark incident ended ${final.outcome?.status ?? "unfinished"}: ${final.outcome?.reason ?? ""}`);
   }
   return times;
 }
