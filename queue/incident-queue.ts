@@ -30,12 +30,9 @@ export interface QueueTiming {
 export const DEFAULT_QUEUE_TIMING: QueueTiming = { heartbeatSeconds: 10, superviseIntervalSeconds: 5, retryLimit: 5 };
 
 /** pg-boss's database interface over a client inside one of our transactions (transactional enqueue). */
-export function transactionExecutor(client: pg.PoolClient | { query: pg.PoolClient["query"] }): IDatabase {
+function transactionExecutor(client: pg.PoolClient): IDatabase {
   return {
-    executeSql: async (text: string, values?: unknown[]) => {
-      const result = await (client as pg.PoolClient).query(text, values);
-      return { rows: result.rows };
-    },
+    executeSql: async (text: string, values?: unknown[]) => ({ rows: (await client.query(text, values)).rows }),
   };
 }
 

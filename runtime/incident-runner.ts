@@ -117,17 +117,23 @@ async function saveOpenWorld(suture: Suture, incidentId: string, spec: unknown, 
   persistEnvironment(suture, incidentId, spec, env);
 }
 
+/** What starts or continues a run: the alert, a resume command, or nothing (continue from the checkpoint). */
+type GraphInput = { incidentId: string; alert: Alert } | Command<ApprovalAnswer, Record<string, never>, never> | null;
+
+/** Where a run stopped: the state, and the approval it waits for, if any. */
+type RunEnd = { state: IncidentStateValue; awaitingApproval?: ApprovalRequest };
+
 /**
  * Runs the graph for one incident until it ends or pauses, streaming timeline entries. Workload
  * locks the incident took are released when the run stops, however it stops.
  */
-export async function streamGraph(
+async function streamGraph(
   suture: Suture,
   incidentId: string,
-  input: { incidentId: string; alert: Alert } | Command<ApprovalAnswer, Record<string, never>, never> | null,
+  input: GraphInput,
   env: RunnableEnvironment,
   options: RunOptions,
-): Promise<{ state: IncidentStateValue; awaitingApproval?: ApprovalRequest }> {
+): Promise<RunEnd> {
   try {
     return await streamSteps(suture, incidentId, input, env, options);
   } finally {
@@ -138,10 +144,10 @@ export async function streamGraph(
 async function streamSteps(
   suture: Suture,
   incidentId: string,
-  input: { incidentId: string; alert: Alert } | Command<ApprovalAnswer, Record<string, never>, never> | null,
+  input: GraphInput,
   env: RunnableEnvironment,
   options: RunOptions,
-): Promise<{ state: IncidentStateValue; awaitingApproval?: ApprovalRequest }> {
+): Promise<RunEnd> {
   const crashBefore = options.crashBeforeNode;
   const callbacks =
     crashBefore === undefined
@@ -181,7 +187,7 @@ async function streamSteps(
 }
 
 /** The thread's state and, when paused, the approval request it waits on. */
-export async function currentState(suture: Suture, incidentId: string): Promise<{ state: IncidentStateValue; awaitingApproval?: ApprovalRequest }> {
+export async function currentState(suture: Suture, incidentId: string): Promise<RunEnd> {
   const snapshot = await suture.graph.getState({ configurable: { thread_id: incidentId } });
   const pending = snapshot.tasks.flatMap((t) => t.interrupts).map((i) => ApprovalRequestSchema.safeParse(i.value)).find((p) => p.success);
   return { state: snapshot.values as IncidentStateValue, ...(pending?.success ? { awaitingApproval: pending.data } : {}) };

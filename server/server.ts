@@ -69,6 +69,25 @@ function bearer(request: FastifyRequest): string | undefined {
   return match?.[1];
 }
 
+/** Parses a raw JSON body; an empty body is `{}` when `emptyIsObject`. */
+function parseJson(raw: unknown, emptyIsObject: boolean): unknown {
+  const text = typeof raw === "string" ? raw : "";
+  if (emptyIsObject && text.trim() === "") return {};
+  try {
+    return JSON.parse(text);
+  } catch (error) {
+    throw new HttpError(400, `invalid JSON: ${(error as Error).message}`);
+  }
+}
+
+/** Serves `/metrics` (Prometheus text) on `app`. */
+export function addMetricsRoute(app: FastifyInstance, metrics: SutureMetrics): void {
+  app.get("/metrics", async (_request, reply) => {
+    const { contentType, body } = await metrics.render();
+    return reply.header("content-type", contentType).send(body);
+  });
+}
+
 function parseWith<T>(schema: z.ZodType<T>, value: unknown, where: string): T {
   const parsed = schema.safeParse(value ?? {});
   if (!parsed.success) throw new HttpError(400, formatZodError(parsed.error, where));
@@ -129,12 +148,7 @@ export function buildServer(deps: ServerDeps): FastifyInstance {
   const ingest = async (source: AlertSource, request: FastifyRequest, reply: FastifyReply): Promise<unknown> => {
     requireIntakeToken(request);
     const raw = typeof request.body === "string" ? request.body : "";
-    let body: unknown;
-    try {
-      body = JSON.parse(raw);
-    } catch (error) {
-      throw new HttpError(400, `invalid JSON: ${(error as Error).message}`);
-    }
+    const body = parseJson(raw, false);
     let notifications;
     try {
       notifications = parseNotifications(source, body);
@@ -195,14 +209,7 @@ export function buildServer(deps: ServerDeps): FastifyInstance {
     const who = identify(request, true);
     if (who === undefined) throw new HttpError(403, "approvals need an identity");
     const { id } = parseWith(IncidentParamsSchema, request.params, "path.");
-    let body: unknown = {};
-    if (typeof request.body === "string" && request.body.trim() !== "") {
-      try {
-        body = JSON.parse(request.body);
-      } catch (error) {
-        throw new HttpError(400, `invalid JSON: ${(error as Error).message}`);
-      }
-    }
+    const body = parseJson(request.body, true);
     let note: string | undefined;
     let set: string[] = [];
     if (decision === "approved") {
@@ -224,10 +231,7 @@ export function buildServer(deps: ServerDeps): FastifyInstance {
   app.post("/v1/incidents/:id/approve", decideRoute("approved"));
   app.post("/v1/incidents/:id/reject", decideRoute("rejected"));
 
-  app.get("/metrics", async (_request, reply) => {
-    const { contentType, body } = await metrics.render();
-    return reply.header("content-type", contentType).send(body);
-  });
+  addMetricsRoute(app, metrics);
   app.get("/healthz", async () => ({ status: "ok" }));
   app.get("/readyz", async (_request, reply) => {
     try {

@@ -6,7 +6,7 @@ import { SutureMetrics } from "../observability/metrics.js";
 import { IncidentQueue, type QueueTiming } from "../queue/incident-queue.js";
 import { openSuture, type Suture } from "../runtime/suture.js";
 import { IncidentWorker, type WorkerOptions } from "../worker/incident-worker.js";
-import { buildServer } from "./server.js";
+import { addMetricsRoute, buildServer } from "./server.js";
 
 /** What to run in this process. */
 export interface ServiceOptions {
@@ -66,10 +66,7 @@ export async function startService(config: Config, options: ServiceOptions): Pro
     } else if (options.metricsListen !== undefined) {
       // Node durations and job counts are observed where the graph runs: in the worker.
       const app = Fastify({ logger: false });
-      app.get("/metrics", async (_request, reply) => {
-        const { contentType, body } = await metrics.render();
-        return reply.header("content-type", contentType).send(body);
-      });
+      addMetricsRoute(app, metrics);
       app.get("/healthz", async () => ({ status: "ok", running: service.worker?.active ?? [] }));
       service.url = await app.listen(options.metricsListen);
       service.app = app;

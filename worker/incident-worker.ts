@@ -1,6 +1,6 @@
 import type { Job } from "pg-boss";
 import { AlertSchema, type Alert } from "../alerts/alert.js";
-import { TERMINAL_STATUSES, UnknownIncidentError, type IncidentRow } from "../db/incident-store.js";
+import { OPEN_STATUSES, TERMINAL_STATUSES, UnknownIncidentError, type IncidentRow } from "../db/incident-store.js";
 import { SharedWorld } from "../fleet/shared-world.js";
 import type { IncidentStateValue } from "../graphs/state.js";
 import type { SutureMetrics } from "../observability/metrics.js";
@@ -117,7 +117,7 @@ export class IncidentWorker {
       `UPDATE incidents SET status = CASE WHEN status = 'queued' THEN 'running' ELSE status END,
          started_at = COALESCE(started_at, clock_timestamp()), job_attempts = job_attempts + 1, worker = $3, updated_at = now()
        WHERE id = $1 AND status = ANY($2::text[]) RETURNING started_at, opened_at, job_attempts = 1 AS first`,
-      [incidentId, ["queued", "open", "running", "awaiting_approval"], this.suture.locks.worker],
+      [incidentId, OPEN_STATUSES, this.suture.locks.worker],
     );
     const claim = claimed.rows[0];
     if (claim === undefined) return "skipped";
