@@ -1,6 +1,6 @@
 import { round } from "../evidence/metrics.js";
 import { anomalousSignals, describeChange } from "../evidence/snapshot.js";
-import type { Evidence, IncidentStateValue, Outcome } from "../graphs/state.js";
+import type { Evidence, IncidentStateValue, Outcome, PolicyVerdict } from "../graphs/state.js";
 
 /** The incident brief: what a human needs to take over (or to audit what Suture did). */
 export interface Brief {
@@ -21,6 +21,8 @@ export interface Brief {
     error?: string;
   }>;
   pending: { call: string; verdict: string; reasons: string[] } | null;
+  /** Every policy verdict of the incident, with its decisive reasons and the policy version. */
+  policy?: Array<{ call: string; outcome: string; reasons: string[]; policyVersion: string }>;
   /** Past incidents diagnose recalled and how much each moved which remediation. */
   memory: {
     recalled: Array<{ incidentId: string; similarity: number; outcome: string; remediation: string | null }>;
@@ -36,7 +38,7 @@ function callText(call: { tool: string; params: Record<string, unknown> }): stri
 }
 
 /** Builds the brief from the incident's state. */
-export function buildBrief(state: IncidentStateValue, outcome: Outcome | null): Brief {
+export function buildBrief(state: IncidentStateValue, outcome: Outcome | null, verdicts: PolicyVerdict[] = []): Brief {
   const evidence = state.context?.evidence ?? [];
   const byId = new Map<string, Evidence>(evidence.map((e) => [e.id, e]));
   const hypotheses = state.diagnosis?.hypotheses ?? [];
@@ -81,6 +83,7 @@ export function buildBrief(state: IncidentStateValue, outcome: Outcome | null): 
       rolledBack: a.rolledBack,
       ...(a.error !== undefined ? { error: a.error } : {}),
     })),
+    policy: verdicts.map((v) => ({ call: callText(v.call), outcome: v.outcome, reasons: v.reasons, policyVersion: v.policyVersion })),
     pending: pendingVerdict ? { call: callText(pendingVerdict.call), verdict: pendingVerdict.outcome, reasons: pendingVerdict.reasons } : null,
     memory: {
       recalled: (state.diagnoses[0]?.recalled ?? []).slice(0, 5).map((r) => ({ incidentId: r.incidentId, similarity: r.similarity, outcome: r.outcome, remediation: r.remediation })),

@@ -61,6 +61,13 @@ export function formatBrief(brief: Brief): string {
     lines.push(`      rollback registered: ${a.rollback ?? "none (not reversible)"}`);
   }
   if (brief.actions.length === 0) lines.push("  (none executed)");
+  if ((brief.policy ?? []).length > 0) {
+    lines.push("", color("bold", "Policy verdicts") + color("dim", "  (every rule's finding: suture policy explain " + brief.incidentId + ")"));
+    for (const v of brief.policy ?? []) {
+      lines.push(`  ${v.call}: ${v.outcome.replace("_", " ")}${v.policyVersion ? color("dim", ` [policy ${v.policyVersion}]`) : ""}`);
+      for (const r of v.reasons) lines.push(`    - ${r}`);
+    }
+  }
   if (brief.pending) {
     lines.push("", color("bold", "Proposed, not executed"));
     lines.push(`  ${brief.pending.call}: ${brief.pending.verdict.replace("_", " ")}`);

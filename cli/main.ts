@@ -6,6 +6,7 @@ import { demoCommand } from "./commands/demo.js";
 import { evalCommand } from "./commands/eval.js";
 import { historyCommand, incidentsCommand, showCommand } from "./commands/inspect.js";
 import { memoryCommand } from "./commands/memory.js";
+import { policyCommand } from "./commands/policy.js";
 import { migrateCommand } from "./commands/migrate.js";
 import { exportCommand, replayCommand } from "./commands/replay.js";
 import { resumeCommand, runCommand } from "./commands/run.js";
@@ -32,6 +33,10 @@ const USAGE = `usage: suture <command> [options]
                                          HTTP alert intake + incident API (+ one worker in-process)
   worker [--concurrency n] [--port p]    run incident jobs from the queue (any number, any machine); --port serves /metrics
   retry <incident>                       queue a dead-lettered incident again
+  policy check <file>                    validate a policy file (line, field and expectation on error)
+  policy explain <incident>              every rule's finding for each action the incident proposed
+  policy test <file> --scenarios <dir>   how a policy change would change decisions (recorded runs, replayed)
+  policy breakers | reset-breaker <namespace>/<service> --as <name> --reason …   circuit breakers
   memory stats                           success and rollback rates per (fault class, remediation); demotions
   memory search "<text>"                 nearest past incidents and runbooks with scores
   memory import-runbooks <dir>           import Markdown runbooks (Meaning / Impact / Diagnosis / Mitigation)
@@ -71,6 +76,7 @@ export async function main(argv: string[]): Promise<number> {
       fleet: { type: "string" },
       "with-worker": { type: "boolean" },
       concurrency: { type: "string" },
+      scenarios: { type: "string" },
     },
   });
   const args: CommandArgs = { positionals, values };
@@ -94,6 +100,8 @@ export async function main(argv: string[]): Promise<number> {
       return migrateCommand(config);
     case "memory":
       return memoryCommand(config, args);
+    case "policy":
+      return policyCommand(config, args);
     case "approve":
       return decideCommand(config, args, "approved");
     case "reject":
@@ -113,7 +121,7 @@ export async function main(argv: string[]): Promise<number> {
     case "retry":
       return retryCommand(config, args);
     default:
-      console.error(`unknown command "${command}"; known commands: demo, run, resume, eval, incidents, show, history, migrate, memory, pending, approve, reject, tick, replay, export, serve, worker, retry`);
+      console.error(`unknown command "${command}"; known commands: demo, run, resume, eval, incidents, show, history, migrate, memory, policy, pending, approve, reject, tick, replay, export, serve, worker, retry`);
       return 2;
   }
 }

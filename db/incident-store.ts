@@ -1,5 +1,7 @@
+import type pg from "pg";
 import type { Alert } from "../alerts/alert.js";
-import type { Database } from "./database.js";
+import type { Queryable } from "../policy/ledger.js";
+import { withTransaction, type Database } from "./database.js";
 
 /** Lifecycle states of an incident row. */
 export type IncidentStatus =
@@ -76,6 +78,10 @@ export interface ActionRow {
   before_signals: unknown;
   after_signals: unknown;
   error: string | null;
+  namespace: string | null;
+  /** Environment time the action was granted (registered). */
+  env_time: Date | null;
+  verdict: "recovered" | "not_recovered" | "worse" | null;
   created_at: Date;
   executed_at: Date | null;
   finished_at: Date | null;
@@ -95,7 +101,8 @@ export interface AuditRow {
 
 /** A new audit entry. `dedupeKey` makes a re-run step's entry land once. */
 export interface AuditEntry {
-  incidentId: string;
+  /** The incident, or null for a decision about no single incident (a breaker reset). */
+  incidentId: string | null;
   actor: string;
   kind: string;
   summary: string;
@@ -118,13 +125,17 @@ export interface NewAction {
   rollbackCall?: { tool: string; params: Record<string, unknown> } | null;
   rollbackOf?: number;
   beforeSignals?: unknown;
+  /** Namespace of the workload acted on. */
+  namespace?: string;
+  /** Environment time of the grant, epoch ms. */
+  envTime?: number;
 }
 
 const APPROVAL_COLUMNS = `id::int AS id, incident_id, request_key, call, risk, reasons, requested_at, expires_at, decision, approver, note, approved_call, decided_at`;
 
 const ACTION_COLUMNS = `id::int AS id, incident_id, attempt, kind, tool, params, risk, action_class, target_service,
   idempotency_key, status, rollback_call, rollback_of::int AS rollback_of, before_signals, after_signals, error,
-  created_at, executed_at, finished_at`;
+  namespace, env_time, verdict, created_at, executed_at, finished_at`;
 
 /** Thrown when an incident id is not in the database. */
 export class UnknownIncidentError extends Error {
@@ -137,6 +148,16 @@ export class UnknownIncidentError extends Error {
 /** Reads and writes incidents, alerts, actions, the audit log and environment snapshots. */
 export class IncidentStore {
   constructor(private readonly db: Database) {}
+
+  /** Runs one query on the pool (the store is a {@link Queryable} for read-only ledgers). */
+  query<R extends pg.QueryResultRow>(text: string, values?: unknown[]): Promise<pg.QueryResult<R>> {
+    return this.db.pool.query<R>(text, values);
+  }
+
+  /** Runs `work` in one transaction on one connection (rolled back if it throws). */
+  transaction<T>(work: (client: Queryable) => Promise<T>): Promise<T> {
+    return withTransaction(this.db, work);
+  }
 
   /** Opens an incident row for an alert (no-op if it exists). */
   async createIncident(input: {
@@ -301,8 +322,8 @@ export class IncidentStore {
   }
 
   /** The action registered under an idempotency key, if any. */
-  async findActionByKey(key: string): Promise<ActionRow | undefined> {
-    const result = await this.db.pool.query<ActionRow>(
+  async findActionByKey(key: string, db: Queryable = this.db.pool): Promise<ActionRow | undefined> {
+    const result = await db.query<ActionRow>(
       `SELECT ${ACTION_COLUMNS} FROM actions WHERE idempotency_key = $1`,
       [key],
     );
@@ -313,11 +334,11 @@ export class IncidentStore {
    * Registers an action (status `registered`) unless its idempotency key exists; returns the row
    * either way, so a re-run step sees what the first run did.
    */
-  async registerAction(action: NewAction): Promise<ActionRow> {
-    await this.db.pool.query(
+  async registerAction(action: NewAction, db: Queryable = this.db.pool): Promise<ActionRow> {
+    await db.query(
       `INSERT INTO actions (incident_id, attempt, kind, tool, params, risk, action_class, target_service,
-         idempotency_key, status, rollback_call, rollback_of, before_signals)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'registered', $10, $11, $12)
+         idempotency_key, status, rollback_call, rollback_of, before_signals, namespace, env_time)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'registered', $10, $11, $12, $13, $14)
        ON CONFLICT (idempotency_key) DO NOTHING`,
       [
         action.incidentId,
@@ -332,9 +353,11 @@ export class IncidentStore {
         action.rollbackCall === undefined || action.rollbackCall === null ? null : JSON.stringify(action.rollbackCall),
         action.rollbackOf ?? null,
         action.beforeSignals === undefined ? null : JSON.stringify(action.beforeSignals),
+        action.namespace ?? null,
+        action.envTime !== undefined ? new Date(action.envTime) : null,
       ],
     );
-    const row = await this.findActionByKey(action.idempotencyKey);
+    const row = await this.findActionByKey(action.idempotencyKey, db);
     if (row === undefined) throw new Error(`action ${action.idempotencyKey} vanished after insert`);
     return row;
   }
@@ -354,8 +377,13 @@ export class IncidentStore {
   }
 
   /** Records the signals verify read after an action settled. */
-  async setAfterSignals(id: number, after: unknown): Promise<void> {
-    await this.db.pool.query("UPDATE actions SET after_signals = $2 WHERE id = $1", [id, JSON.stringify(after)]);
+  async setAfterSignals(id: number, after: unknown, verdict?: "recovered" | "not_recovered" | "worse"): Promise<void> {
+    await this.db.pool.query("UPDATE actions SET after_signals = $2, verdict = COALESCE($3, verdict) WHERE id = $1", [id, JSON.stringify(after), verdict ?? null]);
+  }
+
+  /** Records the signals read just before a granted action runs. */
+  async setBeforeSignals(id: number, before: unknown): Promise<void> {
+    await this.db.pool.query("UPDATE actions SET before_signals = $2 WHERE id = $1 AND before_signals IS NULL", [id, JSON.stringify(before)]);
   }
 
   /** All actions of an incident, in order. */

@@ -137,12 +137,28 @@ export const DiagnosisSchema = z.object({
 /** A diagnosis. */
 export type Diagnosis = z.infer<typeof DiagnosisSchema>;
 
+/** One rule's finding for a call: which rule, what it found, and the threshold it compared with. */
+export const PolicyCheckSchema = z.object({
+  rule: z.string(),
+  outcome: z.enum(["pass", "approval", "deny"]),
+  detail: z.string(),
+});
+/** A policy rule's finding. */
+export type PolicyCheck = z.infer<typeof PolicyCheckSchema>;
+
 /** The policy's answer for one proposed call, with its reasons. */
 export const PolicyVerdictSchema = z.object({
   outcome: z.enum(["allow", "needs_approval", "deny"]),
+  /** The decisive findings (every deny, else every approval, else the confidence check). */
   reasons: z.array(z.string()),
   risk: z.string(),
   call: ToolCallSchema,
+  /** Every rule's finding, for `suture policy explain`. */
+  checks: z.array(PolicyCheckSchema).default([]),
+  /** Hash of the policy that decided. */
+  policyVersion: z.string().default(""),
+  /** What the call touches (blast radius), when the tool says. */
+  impact: z.object({ workloads: z.array(z.string()), replicasOutAtOnce: z.number(), replicas: z.number(), note: z.string() }).nullable().default(null),
 });
 /** A policy verdict. */
 export type PolicyVerdict = z.infer<typeof PolicyVerdictSchema>;
@@ -216,6 +232,11 @@ export const IncidentState = new StateSchema({
     reducer: (current, update) => [...current, ...update],
   }),
   outcome: OutcomeSchema.nullable().default(null),
+  /** Model tokens and estimated cost spent on this incident (counts against policy.guardrails). */
+  usage: new ReducedValue(z.object({ modelTokens: z.number(), modelCostUsd: z.number() }).default(() => ({ modelTokens: 0, modelCostUsd: 0 })), {
+    inputSchema: z.object({ modelTokens: z.number(), modelCostUsd: z.number() }),
+    reducer: (current, update) => ({ modelTokens: current.modelTokens + update.modelTokens, modelCostUsd: current.modelCostUsd + update.modelCostUsd }),
+  }),
   /** The last human decision on a proposed action. */
   approval: z
     .object({ requestKey: z.string(), decision: z.string(), approver: z.string().nullable(), note: z.string().nullable(), at: z.string() })

@@ -35,7 +35,7 @@ export async function act(state: IncidentStateValue, runtime: Runtime<SutureCont
       ? (existing.before_signals as Attempt["before"])
       : await readSnapshot(new Observer(ctx.tools, ctx.env, ctx.clock), state.context.snapshot.signals, ctx.clock.now());
   const result = await executeOnce(
-    { incidentId: state.incidentId, attempt: number, kind: "remediation", call, key, beforeSignals: before },
+    { incidentId: state.incidentId, attempt: number, kind: "remediation", call, key, beforeSignals: before, namespace: state.alert.namespace, envTime: ctx.clock.now() },
     ctx,
   );
   const now = ctx.clock.now();

@@ -98,7 +98,7 @@ export async function diagnose(state: IncidentStateValue, runtime: Runtime<Sutur
       : null;
   const tried = new Set(state.attempts.map((a) => a.strategy));
   const policy = ctx.policy.policy;
-  const choice = choose(hypotheses, tried, policy.escalateBelow, policy.maxAttempts - state.attempts.length);
+  const choice = choose(hypotheses, tried, policy.escalateBelow, policy.guardrails.maxAttempts - state.attempts.length);
   const diagnosis: Diagnosis = {
     round,
     hypotheses,

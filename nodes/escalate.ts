@@ -12,7 +12,7 @@ function escalationReason(state: IncidentStateValue): string {
   // A non-allow verdict always comes straight here, so it is the reason when the last round chose to act.
   if (state.verdict !== null && state.verdict.outcome !== "allow" && state.diagnosis?.decision === "act") {
     const word = state.verdict.outcome === "deny" ? "denied" : "needs human approval";
-    return `policy ${word} ${state.verdict.call.tool}: ${state.verdict.reasons[state.verdict.reasons.length - 1] ?? ""}`;
+    return `policy ${word} ${state.verdict.call.tool}: ${state.verdict.reasons.join("; ")}`;
   }
   if (last !== undefined && last.verdict === "not_recovered") {
     return `${state.attempts.length} attempt(s) did not recover the service and no untried remediation is left`;

@@ -2,11 +2,35 @@ import { Command, interrupt, type Runtime } from "@langchain/langgraph";
 import { ApprovalAnswerSchema, type ApprovalRequest } from "../graphs/approval.js";
 import { requireContext, type SutureContext } from "../graphs/context.js";
 import type { IncidentStateValue, PolicyVerdict } from "../graphs/state.js";
+import { ActionsLedger } from "../policy/ledger.js";
+import type { IncidentFacts, PolicyInput } from "../policy/policy.js";
 import { workloadResource } from "../runtime/resource-locks.js";
-import { canonicalJson } from "../tools/executor.js";
+import { canonicalJson, idempotencyKey, prepareRegistration } from "../tools/executor.js";
+import type { ToolCall } from "../tools/tool.js";
 
 /** Where policy-check sends the incident next. */
 export type PolicyCheckRoute = "act" | "escalate";
+
+/** Advisory-lock namespace for granting actions: one grant at a time per environment. */
+const GRANT_LOCK_SPACE = 727_004;
+
+/** What the policy needs to know about this incident, read from state and the incidents row. */
+async function incidentFacts(ctx: SutureContext, state: IncidentStateValue): Promise<IncidentFacts> {
+  const row = await ctx.store.getIncident(state.incidentId);
+  const now = ctx.clock.now();
+  const labels = state.alert.labels;
+  const environment = labels["environment"] ?? labels["env"];
+  return {
+    id: state.incidentId,
+    subject: { service: state.alert.service, namespace: state.alert.namespace, ...(environment !== undefined ? { environment } : {}) },
+    environmentId: row.environment_id,
+    openedAt: state.timeline[0]?.at ?? now,
+    now,
+    attempts: state.attempts.map((a) => ({ strategy: a.strategy, call: a.call })),
+    usage: state.usage,
+    services: state.context?.services ?? [state.alert.service],
+  };
+}
 
 /** Builds what the human sees: evidence, hypotheses, the call, its risk, blast radius and rollback. */
 async function approvalRequest(ctx: SutureContext, state: IncidentStateValue, verdict: PolicyVerdict, requestKey: string, expiresAt: Date): Promise<ApprovalRequest> {
@@ -16,9 +40,8 @@ async function approvalRequest(ctx: SutureContext, state: IncidentStateValue, ve
   const target = parsed.ok && tool.target ? tool.target(parsed.params) : undefined;
   let blastRadius = target ? `${target.resource} ${target.name} of ${target.service}` : "unknown target";
   let rollback = "none (not reversible)";
+  if (verdict.impact !== null) blastRadius += `: ${verdict.impact.note}; workloads ${verdict.impact.workloads.join(", ")}`;
   if (parsed.ok) {
-    const workload = target ? await ctx.env.describeWorkload(target.service).catch(() => undefined) : undefined;
-    if (workload !== undefined) blastRadius += `: ${workload.deployment.desiredReplicas} replica(s), callers of ${target?.service ?? ""}`;
     const before = tool.captureBefore ? await tool.captureBefore(parsed.params, ctx.env).catch(() => undefined) : undefined;
     const undo = tool.rollback?.(parsed.params, before);
     if (undo !== undefined) rollback = `${undo.tool} ${JSON.stringify(undo.params)}`;
@@ -56,14 +79,49 @@ async function reserveTarget(ctx: SutureContext, state: IncidentStateValue, verd
   if (lock.acquired) return { ...verdict, reasons: [...verdict.reasons, `workload ${resource} reserved for this incident`] };
   const holder = lock.holder !== null ? `incident ${lock.holder}` : "another incident";
   const waited = rule.whenBusy === "wait" ? ` after waiting ${Math.round(lock.waitedMs / 1000)} s` : "";
-  return { outcome: "deny", risk: verdict.risk, call: verdict.call, reasons: [...verdict.reasons, `workload ${resource} is being remediated by ${holder}${waited} (policy.resourceLock.whenBusy: ${rule.whenBusy})`] };
+  return { ...verdict, outcome: "deny", reasons: [`workload ${resource} is being remediated by ${holder}${waited} (policy.resourceLock.whenBusy: ${rule.whenBusy})`] };
+}
+
+/**
+ * Grants an allowed (or approved) call: reserves its workload, then, in one transaction under a
+ * per-environment lock, re-counts the rules that read the shared actions ledger and registers the
+ * action with its rollback, so two workers can never both take the last slot of a rate limit.
+ */
+async function grant(ctx: SutureContext, state: IncidentStateValue, input: PolicyInput, verdict: PolicyVerdict, approvedBy?: string): Promise<PolicyVerdict> {
+  const dryRun = (await ctx.store.getIncident(state.incidentId)).replay_mode === "dry-run";
+  const reserved = await reserveTarget(ctx, state, verdict);
+  if (reserved.outcome === "deny") return reserved;
+  const attempt = state.attempts.length + 1;
+  const key = idempotencyKey(state.incidentId, `attempt-${attempt}`, verdict.call);
+  const action = await prepareRegistration(
+    { incidentId: state.incidentId, attempt, kind: "remediation", call: verdict.call, key, namespace: state.alert.namespace, envTime: input.incident.now },
+    ctx,
+  );
+  return ctx.store.transaction(async (client) => {
+    await client.query("SELECT pg_advisory_xact_lock($1, hashtext($2))", [GRANT_LOCK_SPACE, input.incident.environmentId ?? state.incidentId]);
+    if ((await ctx.store.findActionByKey(key, client)) !== undefined) return { ...reserved, outcome: "allow" as const };
+    const recounted = await ctx.policy.recount(input, reserved, new ActionsLedger(client));
+    if (recounted.outcome === "deny" || (recounted.outcome === "needs_approval" && approvedBy === undefined)) return recounted;
+    // A dry-run replay stops before act: nothing is registered that will never run.
+    if (dryRun) return { ...recounted, outcome: "allow" as const, reasons: [...reserved.reasons, `would be granted as attempt ${attempt} (dry run)`] };
+    await ctx.store.registerAction(action, client);
+    return { ...recounted, outcome: "allow" as const, reasons: [...reserved.reasons, `granted as attempt ${attempt}`] };
+  });
+}
+
+/** The verdict recorded when this round's approval was requested (the node re-runs on resume). */
+async function requestedVerdict(ctx: SutureContext, incidentId: string, requestKey: string): Promise<PolicyVerdict | undefined> {
+  const row = await ctx.store.latestApproval(incidentId);
+  if (row?.request_key !== requestKey) return undefined;
+  return { outcome: "needs_approval", reasons: row.reasons, risk: row.risk, call: row.call, checks: [], policyVersion: "", impact: null };
 }
 
 /**
  * policy-check: the only gate before act. Deterministic code (the policy engine) decides allow,
- * needs approval or deny, with reasons. Needs approval pauses the graph with `interrupt()` until
- * a human approves (possibly with changed parameters, checked again by the policy) or rejects.
- * Everything before the interrupt is safe to run again on resume.
+ * needs approval or deny, with every rule's finding. Needs approval pauses the graph with
+ * `interrupt()` until a human approves (the call, possibly changed, is checked again: a human
+ * widens nothing the policy denies) or rejects. Everything before the interrupt is safe to run
+ * again on resume.
  */
 export async function policyCheck(state: IncidentStateValue, runtime: Runtime<SutureContext>): Promise<Command<unknown, Record<string, unknown>, PolicyCheckRoute>> {
   const ctx = requireContext(runtime);
@@ -71,12 +129,24 @@ export async function policyCheck(state: IncidentStateValue, runtime: Runtime<Su
   if (diagnosis?.proposal == null || diagnosis.chosen === null) {
     throw new Error("policy-check reached without a proposed remediation; diagnose must route to escalate instead");
   }
-  const evaluate = async (call: PolicyVerdict["call"]): Promise<PolicyVerdict> => {
+  const facts = await incidentFacts(ctx, state);
+  const inputFor = async (call: ToolCall): Promise<PolicyInput> => {
     const track = await ctx.memory.statsFor(diagnosis.chosen?.faultClass ?? "", call.tool);
-    return ctx.policy.evaluate({ call, confidence: diagnosis.confidence, category: diagnosis.chosen?.category ?? "", track }, ctx.env);
+    return {
+      call,
+      confidence: diagnosis.confidence,
+      category: diagnosis.chosen?.category ?? "",
+      strategy: diagnosis.proposal?.strategy ?? call.tool,
+      ...(track !== undefined ? { track } : {}),
+      incident: facts,
+    };
   };
-  const evaluated = await evaluate(diagnosis.proposal.call);
-  const verdict = evaluated.outcome === "allow" ? await reserveTarget(ctx, state, evaluated) : evaluated;
+  const ledger = new ActionsLedger(ctx.store);
+  const requestKey = `${state.incidentId}:approval:${diagnosis.round}`;
+  const proposed = await inputFor(diagnosis.proposal.call);
+  const alreadyRequested = await requestedVerdict(ctx, state.incidentId, requestKey);
+  let verdict = alreadyRequested ?? (await ctx.policy.evaluate(proposed, ctx.env, ledger));
+  if (verdict.outcome === "allow") verdict = await grant(ctx, state, proposed, verdict);
   const now = ctx.clock.now();
   const message = `${verdict.outcome.replace("_", " ")} ${verdict.call.tool} (${verdict.risk} risk): ${verdict.reasons.join("; ")}`;
   await ctx.store.audit({
@@ -93,14 +163,13 @@ export async function policyCheck(state: IncidentStateValue, runtime: Runtime<Su
     return new Command({ update: { verdict, timeline: entries }, goto: verdict.outcome === "allow" ? "act" : "escalate" });
   }
 
-  const requestKey = `${state.incidentId}:approval:${diagnosis.round}`;
   const row = await ctx.store.requestApproval({
     incidentId: state.incidentId,
     requestKey,
     call: verdict.call,
     risk: verdict.risk,
     reasons: verdict.reasons,
-    timeoutMinutes: ctx.policy.policy.approvalTimeoutMinutes,
+    timeoutMinutes: ctx.policy.policy.approval.timeoutMinutes,
   });
   await ctx.store.setIncidentStatus(state.incidentId, "awaiting_approval", `awaiting approval: ${verdict.call.tool} ${JSON.stringify(verdict.call.params)}`);
   const answer = ApprovalAnswerSchema.parse(interrupt(await approvalRequest(ctx, state, verdict, requestKey, row.expires_at)));
@@ -113,31 +182,27 @@ export async function policyCheck(state: IncidentStateValue, runtime: Runtime<Su
     entries.push({ node: "policy-check", at: ctx.clock.now(), message: why });
     return new Command({ update: { verdict: { ...verdict, reasons: [...verdict.reasons, why] }, approval, timeline: entries }, goto: "escalate" });
   }
-  // A changed call is checked again: the human widens nothing the policy forbids.
+  // The approved call (changed or not) is checked again: time has passed, and a human widens
+  // nothing the policy denies.
   const changed = canonicalJson(answer.call) !== canonicalJson(verdict.call);
-  const recheck = changed ? await evaluate(answer.call) : verdict;
-  if (recheck.outcome === "deny") {
-    const why = `approved by ${who} with changed parameters, but the policy denies ${answer.call.tool} ${JSON.stringify(answer.call.params)}: ${recheck.reasons[recheck.reasons.length - 1] ?? ""}`;
+  const approvedInput = await inputFor(answer.call);
+  const recheck = await ctx.policy.evaluate({ ...approvedInput, incident: { ...facts, now: ctx.clock.now() } }, ctx.env, ledger);
+  const approvedNote = `approved by ${who}${answer.note ? `: ${answer.note}` : ""}${changed ? ` with parameters ${JSON.stringify(answer.call.params)}` : ""}`;
+  const approved =
+    recheck.outcome === "deny"
+      ? recheck
+      : await grant(ctx, state, { ...approvedInput, incident: { ...facts, now: ctx.clock.now() } }, { ...recheck, reasons: [...recheck.reasons, approvedNote] }, who);
+  if (approved.outcome !== "allow") {
+    const why = `${approvedNote}, but the policy denies ${answer.call.tool} ${JSON.stringify(answer.call.params)}: ${approved.reasons.join("; ")}`;
     entries.push({ node: "policy-check", at: ctx.clock.now(), message: why });
-    return new Command({ update: { verdict: recheck, approval, timeline: entries }, goto: "escalate" });
+    return new Command({ update: { verdict: { ...approved, outcome: "deny" as const }, approval, timeline: entries }, goto: "escalate" });
   }
-  const approved = await reserveTarget(ctx, state, {
-    outcome: "allow",
-    reasons: [...recheck.reasons, `approved by ${who}${answer.note ? `: ${answer.note}` : ""}${changed ? ` with parameters ${JSON.stringify(answer.call.params)}` : ""}`],
-    risk: recheck.risk,
-    call: answer.call,
-  });
-  if (approved.outcome === "deny") {
-    const why = approved.reasons[approved.reasons.length - 1] ?? "workload busy";
-    entries.push({ node: "policy-check", at: ctx.clock.now(), message: why });
-    return new Command({ update: { verdict: approved, approval, timeline: entries }, goto: "escalate" });
-  }
-  entries.push({ node: "policy-check", at: ctx.clock.now(), message: `allow ${answer.call.tool}: ${approved.reasons[approved.reasons.length - 1] ?? ""}` });
+  entries.push({ node: "policy-check", at: ctx.clock.now(), message: `allow ${answer.call.tool}: ${approvedNote}` });
   await ctx.store.audit({
     incidentId: state.incidentId,
     actor: who,
     kind: "approval",
-    summary: approved.reasons[approved.reasons.length - 1] ?? "approved",
+    summary: approvedNote,
     detail: { answer, verdict: approved },
     envTime: ctx.clock.now(),
     dedupeKey: `${requestKey}:applied`,

@@ -96,7 +96,7 @@ export async function verify(state: IncidentStateValue, runtime: Runtime<SutureC
     attempt.status === "failed"
       ? { verdict: "not_recovered" as const, reasons: [`the tool call failed: ${attempt.error ?? "unknown error"}`] }
       : await judge(observer, attempt, service, after);
-  await ctx.store.setAfterSignals(attempt.actionId, after);
+  await ctx.store.setAfterSignals(attempt.actionId, after, judged.verdict);
   let rolledBack = false;
   const notes: string[] = [];
   if (judged.verdict === "worse" && attempt.rollback !== null) {
@@ -109,6 +109,8 @@ export async function verify(state: IncidentStateValue, runtime: Runtime<SutureC
         key: idempotencyKey(state.incidentId, `rollback-${attempt.number}`, attempt.rollback),
         rollbackOf: attempt.actionId,
         beforeSignals: after,
+        namespace: state.alert.namespace,
+        envTime: ctx.clock.now(),
       },
       ctx,
     );
@@ -146,6 +148,6 @@ export async function verify(state: IncidentStateValue, runtime: Runtime<SutureC
   if (judged.verdict === "worse") return new Command({ update, goto: "escalate" });
   const tried = new Set(state.attempts.map((a) => a.strategy));
   const untried = state.diagnosis.hypotheses.some((h) => h.disposition === "act" && h.candidates.some((c) => !tried.has(c.strategy)));
-  const attemptsLeft = ctx.policy.policy.maxAttempts - state.attempts.length;
+  const attemptsLeft = ctx.policy.policy.guardrails.maxAttempts - state.attempts.length;
   return new Command({ update, goto: untried && attemptsLeft > 0 ? "diagnose" : "escalate" });
 }

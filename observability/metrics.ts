@@ -17,6 +17,8 @@ export class SutureMetrics {
   readonly nodeDuration: Histogram<"node">;
   /** Incident jobs this process finished, by result. */
   readonly jobs: Counter<"result">;
+  /** Policy file reloads by result (a failed reload keeps the last good policy). */
+  readonly policyReloads: Counter<"result">;
   /** Seconds from an incident's intake to its graph starting on a worker. */
   readonly startLatency: Histogram;
 
@@ -32,6 +34,7 @@ export class SutureMetrics {
       buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
       registers,
     });
+    this.policyReloads = new Counter({ name: "suture_policy_reloads_total", help: "Policy file reloads, by result (failed keeps the last good policy)", labelNames: ["result"], registers });
     this.jobs = new Counter({ name: "suture_jobs_total", help: "Incident jobs finished by this process, by result", labelNames: ["result"], registers });
     this.startLatency = new Histogram({
       name: "suture_incident_start_latency_seconds",

@@ -1,77 +1,38 @@
-import { readFile } from "node:fs/promises";
-import { parse as parseYaml } from "yaml";
-import { z } from "zod";
-import { formatZodError } from "../config/errors.js";
-import type { PolicyVerdict } from "../graphs/state.js";
+import { createHash } from "node:crypto";
+import type { PolicyCheck, PolicyVerdict } from "../graphs/state.js";
+import type { RemediationStats } from "../memory/incident-memory.js";
+import { canonicalJson } from "../tools/executor.js";
 import type { EnvironmentAdapter } from "../tools/environment.js";
 import type { ToolRegistry } from "../tools/registry.js";
-import type { ToolCall } from "../tools/tool.js";
-import type { RemediationStats } from "../memory/incident-memory.js";
+import type { AnyToolDefinition, ToolCall, ToolImpact } from "../tools/tool.js";
+import { describeFreeze, freezeActive, zonedTime } from "./freeze.js";
+import type { PolicyLedger } from "./ledger.js";
+import type { Policy, Then } from "./schema.js";
+import { describeScope, scopeMatches, type ScopeSubject } from "./scope.js";
 
-const Confidence = z.number().min(0, "expected a confidence between 0 and 1").max(1, "expected a confidence between 0 and 1");
+export { DEFAULT_POLICY, PolicySchema, type Policy } from "./schema.js";
+export { InvalidPolicyError, loadPolicy, parsePolicy } from "./load.js";
 
-/** The policy file: what Suture may do on its own. */
-export const PolicySchema = z
-  .object({
-    /** Minimum diagnosis confidence to act without a human, per tool risk level. */
-    thresholds: z
-      .object({ low: Confidence.default(0.7), medium: Confidence.default(0.75), high: Confidence.default(0.9) })
-      .strict()
-      .default({ low: 0.7, medium: 0.75, high: 0.9 }),
-    /** Below this confidence diagnose escalates without proposing anything. */
-    escalateBelow: Confidence.default(0.7),
-    /** Risk levels that always need a human. */
-    approvalRequiredFor: z.array(z.enum(["low", "medium", "high"])).default(["high"]),
-    /** Fault categories that are never remediated automatically. */
-    neverRemediate: z.array(z.string()).default(["security", "data-corruption", "certificate"]),
-    /** Remediation attempts per incident before escalating. */
-    maxAttempts: z.number().int().min(1).max(10).default(3),
-    /** Minutes a human has to answer an approval request before the incident escalates. */
-    approvalTimeoutMinutes: z.number().int().min(1).max(10080).default(60),
-    /**
-     * A remediation whose rollback rate for a fault class reaches `rollbackRate` over at least
-     * `minSamples` verified attempts needs a human until successes bring the rate back down.
-     */
-    demotion: z
-      .object({ rollbackRate: Confidence.default(0.6), minSamples: z.number().int().min(1).default(3) })
-      .strict()
-      .default({ rollbackRate: 0.6, minSamples: 3 }),
-    /**
-     * When another incident is remediating the same workload: `wait` up to `waitSeconds` for it
-     * to finish (then escalate), or `escalate` at once.
-     */
-    resourceLock: z
-      .object({ whenBusy: z.enum(["wait", "escalate"]).default("wait"), waitSeconds: z.number().int().min(0).max(3600).default(300) })
-      .strict()
-      .default({ whenBusy: "wait", waitSeconds: 300 }),
-  })
-  .strict();
+const MINUTE = 60_000;
+/** Checks that read the shared actions ledger; recounted when a verdict is granted. */
+const LEDGER_RULES = new Set(["environment", "rateLimits", "idempotency", "blastRadius.concurrent", "guardrails.circuitBreaker"]);
 
-/** A validated policy. */
-export type Policy = z.infer<typeof PolicySchema>;
-
-/** The default policy (every field at its documented default). */
-export const DEFAULT_POLICY: Policy = PolicySchema.parse({});
-
-/** Thrown when a policy file is unreadable or invalid; the message names the field. */
-export class InvalidPolicyError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = "InvalidPolicyError";
-  }
-}
-
-/** Reads and validates a YAML policy file. */
-export async function loadPolicy(file: string): Promise<Policy> {
-  let data: unknown;
-  try {
-    data = parseYaml(await readFile(file, "utf8"));
-  } catch (error) {
-    throw new InvalidPolicyError(`${file}: ${(error as Error).message.split("\n")[0] ?? "unreadable"}`);
-  }
-  const parsed = PolicySchema.safeParse(data ?? {});
-  if (!parsed.success) throw new InvalidPolicyError(formatZodError(parsed.error, `${file}: `));
-  return parsed.data;
+/** What the policy knows about the incident a call belongs to. */
+export interface IncidentFacts {
+  id: string;
+  /** The alerting workload and where it runs. */
+  subject: ScopeSubject;
+  /** The world the incident acts on (rate limits and breakers count within it); null = none. */
+  environmentId: string | null;
+  /** Environment time the incident opened and the time now, epoch ms. */
+  openedAt: number;
+  now: number;
+  /** Remediations already attempted in this incident. */
+  attempts: Array<{ strategy: string; call: ToolCall }>;
+  /** Model tokens and estimated cost spent so far. */
+  usage: { modelTokens: number; modelCostUsd: number };
+  /** Workloads the incident's evidence covers; a call may only target one of them. */
+  services: string[];
 }
 
 /** What the policy check looks at for one proposed call. */
@@ -80,67 +41,374 @@ export interface PolicyInput {
   confidence: number;
   /** Fault category of the hypothesis behind the call. */
   category: string;
+  /** Strategy key of the proposal (tool + target). */
+  strategy: string;
   /** How this remediation fared for this fault class before (from incident memory). */
   track?: RemediationStats;
+  incident: IncidentFacts;
+}
+
+/** Where the engine reads the policy: a fixed policy or a reloadable file. */
+export interface PolicyHolder {
+  current(): Policy;
+}
+
+/** A stable short hash of a policy, recorded with every verdict. */
+export function policyVersion(policy: Policy): string {
+  return createHash("sha256").update(canonicalJson(policy)).digest("hex").slice(0, 12);
+}
+
+function check(rule: string, outcome: PolicyCheck["outcome"], detail: string): PolicyCheck {
+  return { rule, outcome, detail };
+}
+
+function violated(rule: string, then: Then, detail: string): PolicyCheck {
+  return check(rule, then === "deny" ? "deny" : "approval", detail);
+}
+
+function pct(x: number): string {
+  return `${Math.round(x * 100)}%`;
 }
 
 /**
  * The only gate between a proposal and its execution: deterministic code over the policy, the
- * registry and the environment's live metadata. Model output cannot widen it.
+ * registry, the environment's live metadata and the actions ledger. Model output and log text
+ * can only ever narrow what it allows.
  */
 export class PolicyEngine {
-  constructor(
-    readonly policy: Policy,
-    private readonly tools: ToolRegistry,
-  ) {}
+  private readonly holder: PolicyHolder;
 
-  async evaluate(input: PolicyInput, env: EnvironmentAdapter): Promise<PolicyVerdict> {
-    const deny = (risk: string, reason: string): PolicyVerdict => ({ outcome: "deny", reasons: [reason], risk, call: input.call });
+  constructor(
+    policy: Policy | PolicyHolder,
+    private readonly tools: ToolRegistry,
+  ) {
+    this.holder = "current" in policy && typeof policy.current === "function" ? policy : { current: () => policy as Policy };
+  }
+
+  /** The policy in force now (the last good one, when a reload failed). */
+  get policy(): Policy {
+    return this.holder.current();
+  }
+
+  /**
+   * Evaluates every rule for one call and combines them: any deny denies, else any approval
+   * needs a human, else allow. Each check names its rule, the value and the threshold.
+   */
+  async evaluate(input: PolicyInput, env: EnvironmentAdapter, ledger: PolicyLedger): Promise<PolicyVerdict> {
+    const policy = this.policy;
+    const version = policyVersion(policy);
+    const verdictOf = (risk: string, checks: PolicyCheck[]): PolicyVerdict => combine(input.call, risk, checks, version);
     if (!this.tools.has(input.call.tool)) {
-      return deny("unknown", `unknown tool "${input.call.tool}"; known tools: ${this.tools.list().map((t) => t.name).join(", ")}`);
+      const known = this.tools.list().filter((t) => t.risk !== "read").map((t) => t.name).join(", ");
+      return verdictOf("unknown", [check("tool", "deny", `unknown tool "${input.call.tool}"; known tools: ${known}`)]);
     }
     const tool = this.tools.get(input.call.tool);
-    if (tool.risk === "read") return deny(tool.risk, `"${tool.name}" is a read tool, not a remediation`);
-    if (this.policy.neverRemediate.includes(input.category)) {
-      return deny(tool.risk, `fault category "${input.category}" is never remediated automatically (policy.neverRemediate)`);
-    }
+    if (tool.risk === "read") return verdictOf(tool.risk, [check("tool", "deny", `"${tool.name}" is a read tool, not a remediation`)]);
     const parsed = this.tools.parseCall(input.call);
-    if (!parsed.ok) return deny(tool.risk, `invalid parameters for ${tool.name}: ${parsed.error}`);
-    if (tool.validateLive !== undefined) {
-      const live = await tool.validateLive(parsed.params, env);
-      if (!live.ok) return deny(tool.risk, `live check failed for ${tool.name}: ${live.reason}`);
+    if (!parsed.ok) return verdictOf(tool.risk, [check("parameters", "deny", `invalid parameters for ${tool.name}: ${parsed.error}`)]);
+    const params = parsed.params;
+    const target = tool.target?.(params);
+    const checks: PolicyCheck[] = [];
+
+    // Where the call acts: only workloads the incident's evidence covers.
+    if (target === undefined) {
+      checks.push(check("scope", "deny", `${tool.name} does not say which workload it changes`));
+    } else if (!input.incident.services.includes(target.service)) {
+      checks.push(check("scope", "deny", `${tool.name} targets ${target.service}, which is outside this incident (workloads: ${input.incident.services.join(", ")})`));
+    } else {
+      checks.push(check("scope", "pass", `${target.service} is part of this incident`));
     }
-    const reasons = [`${tool.name} is ${tool.risk} risk; parameters valid against live state`];
-    if (this.policy.approvalRequiredFor.includes(tool.risk)) {
-      return { outcome: "needs_approval", reasons: [...reasons, `${tool.risk}-risk actions always need a human (policy.approvalRequiredFor)`], risk: tool.risk, call: input.call };
-    }
-    const track = input.track;
-    const demotion = this.policy.demotion;
-    if (track !== undefined && track.attempts >= demotion.minSamples && track.rollbackRate >= demotion.rollbackRate) {
-      return {
-        outcome: "needs_approval",
-        reasons: [
-          ...reasons,
-          `${tool.name} for ${track.faultClass} made things worse in ${track.worse} of ${track.attempts} past attempts (rollback rate ${track.rollbackRate.toFixed(2)} ≥ ${demotion.rollbackRate.toFixed(2)}): demoted to approval (policy.demotion)`,
-        ],
-        risk: tool.risk,
-        call: input.call,
-      };
-    }
-    const threshold = this.policy.thresholds[tool.risk];
-    if (input.confidence < threshold) {
-      return {
-        outcome: "needs_approval",
-        reasons: [...reasons, `confidence ${input.confidence.toFixed(2)} is below ${threshold.toFixed(2)} required to act alone at ${tool.risk} risk`],
-        risk: tool.risk,
-        call: input.call,
-      };
-    }
-    return {
-      outcome: "allow",
-      reasons: [...reasons, `confidence ${input.confidence.toFixed(2)} ≥ ${threshold.toFixed(2)} required at ${tool.risk} risk`],
-      risk: tool.risk,
-      call: input.call,
-    };
+
+    // Parameters against the live system and the policy's bounds.
+    const live = tool.validateLive ? await tool.validateLive(params, env) : { ok: true as const };
+    checks.push(live.ok ? check("parameters", "pass", `parameters valid against live state`) : check("parameters", "deny", `live check failed for ${tool.name}: ${live.reason}`));
+    if (live.ok) checks.push(...(await this.bounds(policy, tool, params, env)));
+
+    const subject = input.incident.subject;
+    const never = policy.neverRemediate;
+    checks.push(
+      never.categories.includes(input.category)
+        ? violated("neverRemediate", never.then, `fault category "${input.category}" is never remediated automatically (policy.neverRemediate)`)
+        : check("neverRemediate", "pass", `category "${input.category}" may be remediated`),
+    );
+    checks.push(this.autonomy(policy, subject));
+    checks.push(...this.toolLists(policy, subject, tool.name));
+    checks.push(...this.approval(policy, subject, tool.risk));
+    checks.push(this.confidence(policy, tool.risk, input.confidence));
+    const demotion = this.demotion(policy, tool.name, input.track);
+    if (demotion !== undefined) checks.push(demotion);
+    checks.push(...this.freezes(policy, subject, input.incident.now));
+    checks.push(...this.guardrails(policy, input));
+
+    const impact = live.ok && tool.impact !== undefined && target !== undefined ? await tool.impact(params, env).catch(() => undefined) : undefined;
+    if (impact !== undefined) checks.push(...this.impactChecks(policy, impact));
+    checks.push(...(await this.ledgerChecks(policy, input, tool, target?.service, impact, ledger)));
+    return { ...verdictOf(tool.risk, checks), ...(impact !== undefined ? { impact } : {}) };
   }
+
+  /**
+   * Re-counts the checks that read the shared actions ledger (rate limits, idempotency window,
+   * concurrent workloads, circuit breaker) for a verdict, e.g. inside the transaction that grants
+   * it; every other finding is kept.
+   */
+  async recount(input: PolicyInput, verdict: PolicyVerdict, ledger: PolicyLedger): Promise<PolicyVerdict> {
+    if (!this.tools.has(verdict.call.tool)) return verdict;
+    const tool = this.tools.get(verdict.call.tool);
+    const parsed = this.tools.parseCall(verdict.call);
+    if (!parsed.ok) return verdict;
+    const kept = verdict.checks.filter((c) => !LEDGER_RULES.has(c.rule));
+    const fresh = await this.ledgerChecks(this.policy, { ...input, call: verdict.call }, tool, tool.target?.(parsed.params).service, verdict.impact ?? undefined, ledger);
+    return { ...combine(verdict.call, verdict.risk, [...kept, ...fresh], policyVersion(this.policy)), ...(verdict.impact ? { impact: verdict.impact } : {}) };
+  }
+
+  private impactChecks(policy: Policy, impact: ToolImpact): PolicyCheck[] {
+    const rule = policy.blastRadius;
+    const share = impact.replicas > 0 ? impact.replicasOutAtOnce / impact.replicas : 0;
+    return [
+      share > rule.maxReplicaShare
+        ? violated("blastRadius.replicas", rule.then, `takes ${impact.replicasOutAtOnce} of ${impact.replicas} replicas (${pct(share)}) out at once, above ${pct(rule.maxReplicaShare)} (policy.blastRadius.maxReplicaShare): ${impact.note}`)
+        : check("blastRadius.replicas", "pass", `${impact.note} (${pct(share)} ≤ ${pct(rule.maxReplicaShare)})`),
+      impact.workloads.length > rule.maxWorkloadsPerAction
+        ? violated("blastRadius.workloads", rule.then, `changes ${impact.workloads.length} workloads (${impact.workloads.join(", ")}), above ${rule.maxWorkloadsPerAction} (policy.blastRadius.maxWorkloadsPerAction)`)
+        : check("blastRadius.workloads", "pass", `changes ${impact.workloads.length} workload(s): ${impact.workloads.join(", ")}`),
+    ];
+  }
+
+  private async ledgerChecks(
+    policy: Policy,
+    input: PolicyInput,
+    tool: AnyToolDefinition,
+    service: string | undefined,
+    impact: ToolImpact | undefined,
+    ledger: PolicyLedger,
+  ): Promise<PolicyCheck[]> {
+    const subject = input.incident.subject;
+    const environmentId = input.incident.environmentId;
+    if (environmentId === null || service === undefined) {
+      return [check("environment", "deny", `the incident has no environment that owns ${subject.namespace}/${subject.service}; nothing may run`)];
+    }
+    const scoped = { environmentId, namespace: subject.namespace, service };
+    return [
+      ...(await this.rateLimits(policy, input, tool, scoped, ledger)),
+      await this.idempotency(policy, input, scoped, ledger),
+      await this.concurrent(policy, input, impact, environmentId, ledger),
+      await this.circuitBreaker(policy, input, scoped, ledger),
+    ];
+  }
+
+  private async bounds(policy: Policy, tool: AnyToolDefinition, params: Record<string, unknown>, env: EnvironmentAdapter): Promise<PolicyCheck[]> {
+    const rule = policy.parameters;
+    const service = typeof params["service"] === "string" ? params["service"] : "";
+    if (tool.name === "scale_deployment" && typeof params["replicas"] === "number") {
+      const current = (await env.describeWorkload(service)).deployment.desiredReplicas;
+      // From zero, restoring any count up to the factor is one step.
+      const factor = params["replicas"] / Math.max(1, current);
+      return [
+        factor > rule.maxScaleFactor
+          ? violated("parameters.bounds", rule.then, `scaling ${service} from ${current} to ${params["replicas"]} replicas is ${factor.toFixed(1)}×, above ${rule.maxScaleFactor}× (policy.parameters.maxScaleFactor)`)
+          : check("parameters.bounds", "pass", `${current} → ${params["replicas"]} replicas within ${rule.maxScaleFactor}×`),
+      ];
+    }
+    if (tool.name === "set_memory_limit" && typeof params["limitMib"] === "number") {
+      const current = (await env.describeWorkload(service)).deployment.memoryLimitMib;
+      const factor = params["limitMib"] / current;
+      return [
+        factor > rule.maxMemoryFactor
+          ? violated("parameters.bounds", rule.then, `raising ${service}'s memory limit from ${current} to ${params["limitMib"]} MiB is ${factor.toFixed(2)}×, above ${rule.maxMemoryFactor}× (policy.parameters.maxMemoryFactor)`)
+          : check("parameters.bounds", "pass", `memory ${current} → ${params["limitMib"]} MiB within ${rule.maxMemoryFactor}×`),
+      ];
+    }
+    return [];
+  }
+
+  private autonomy(policy: Policy, subject: ScopeSubject): PolicyCheck {
+    const index = policy.autonomy.rules.findIndex((r) => scopeMatches(r.match, subject));
+    const rule = index >= 0 ? policy.autonomy.rules[index] : undefined;
+    const mode = rule?.mode ?? policy.autonomy.default;
+    const where = rule !== undefined ? `policy.autonomy.rules[${index}] (${describeScope(rule.match)})` : "policy.autonomy.default";
+    if (mode === "observe") return check("autonomy", "deny", `autonomy is observe for ${subject.namespace}/${subject.service} (${where}): diagnose and brief only`);
+    if (mode === "recommend") return check("autonomy", "approval", `autonomy is recommend for ${subject.namespace}/${subject.service} (${where}): every action needs approval`);
+    return check("autonomy", "pass", `autonomy is auto (${where})`);
+  }
+
+  private toolLists(policy: Policy, subject: ScopeSubject, name: string): PolicyCheck[] {
+    const checks: PolicyCheck[] = [];
+    policy.tools.forEach((rule, i) => {
+      if (!scopeMatches(rule.match, subject)) return;
+      const where = `policy.tools[${i}] (${describeScope(rule.match)})`;
+      if (rule.deny.includes(name)) checks.push(check("tools", "deny", `${name} is on the deny list for ${subject.service} (${where})`));
+      else if (rule.approval.includes(name)) checks.push(check("tools", "approval", `${name} needs approval for ${subject.service} (${where})`));
+      else if (rule.allow !== undefined && !rule.allow.includes(name)) checks.push(violated("tools", rule.otherwise, `${name} is not on the allow list for ${subject.service} [${rule.allow.join(", ")}] (${where})`));
+      else checks.push(check("tools", "pass", `${name} allowed for ${subject.service} (${where})`));
+    });
+    return checks;
+  }
+
+  private approval(policy: Policy, subject: ScopeSubject, risk: string): PolicyCheck[] {
+    const checks: PolicyCheck[] = [];
+    const isRisk = (r: string): boolean => r === risk;
+    if (policy.approval.requiredFor.some(isRisk)) checks.push(check("approval", "approval", `${risk}-risk actions always need a human (policy.approval.requiredFor)`));
+    policy.approval.rules.forEach((rule, i) => {
+      if (!scopeMatches(rule.match, subject)) return;
+      const where = `policy.approval.rules[${i}] (${describeScope(rule.match)})`;
+      if (rule.forbidden.some(isRisk)) checks.push(check("approval", "deny", `${risk}-risk actions are forbidden for ${subject.namespace}/${subject.service} (${where})`));
+      else if (rule.requiredFor.some(isRisk)) checks.push(check("approval", "approval", `${risk}-risk actions need a human for ${subject.namespace}/${subject.service} (${where})`));
+    });
+    if (checks.length === 0) checks.push(check("approval", "pass", `${risk}-risk actions may run without a human here`));
+    return checks;
+  }
+
+  private confidence(policy: Policy, risk: string, confidence: number): PolicyCheck {
+    const threshold = policy.thresholds[risk as "low" | "medium" | "high"];
+    if (confidence < policy.escalateBelow) {
+      return check("thresholds", "deny", `confidence ${confidence.toFixed(2)} is below ${policy.escalateBelow.toFixed(2)}, the least to propose anything (policy.escalateBelow)`);
+    }
+    if (confidence < threshold) return check("thresholds", "approval", `confidence ${confidence.toFixed(2)} is below ${threshold.toFixed(2)} required to act alone at ${risk} risk`);
+    return check("thresholds", "pass", `confidence ${confidence.toFixed(2)} ≥ ${threshold.toFixed(2)} required at ${risk} risk`);
+  }
+
+  private demotion(policy: Policy, tool: string, track: RemediationStats | undefined): PolicyCheck | undefined {
+    const d = policy.demotion;
+    if (track === undefined || track.attempts < d.minSamples) return undefined;
+    if (track.rollbackRate >= d.rollbackRate) {
+      return check(
+        "demotion",
+        "approval",
+        `${tool} for ${track.faultClass} made things worse in ${track.worse} of ${track.attempts} past attempts (rollback rate ${track.rollbackRate.toFixed(2)} ≥ ${d.rollbackRate.toFixed(2)}): demoted to approval (policy.demotion)`,
+      );
+    }
+    return check("demotion", "pass", `${tool} for ${track.faultClass}: rollback rate ${track.rollbackRate.toFixed(2)} over ${track.attempts} attempts`);
+  }
+
+  private freezes(policy: Policy, subject: ScopeSubject, now: number): PolicyCheck[] {
+    const active = policy.freezeWindows.flatMap((w, i) => (scopeMatches(w.match, subject) && freezeActive(w, now) ? [{ w, i }] : []));
+    if (active.length === 0) return policy.freezeWindows.length > 0 ? [check("freezeWindows", "pass", `no change freeze in effect`)] : [];
+    return active.map(({ w, i }) =>
+      violated("freezeWindows", w.then, `change freeze "${w.name}" (${describeFreeze(w)}) is in effect at ${zonedTime(now, w.timezone).label}; only read tools run (policy.freezeWindows[${i}])`),
+    );
+  }
+
+  private guardrails(policy: Policy, input: PolicyInput): PolicyCheck[] {
+    const g = policy.guardrails;
+    const incident = input.incident;
+    const checks: PolicyCheck[] = [];
+    const attempts = incident.attempts.length;
+    checks.push(
+      attempts >= g.maxAttempts
+        ? violated("guardrails.maxAttempts", g.then, `${attempts} remediation attempt(s) already made; at most ${g.maxAttempts} per incident (policy.guardrails.maxAttempts)`)
+        : check("guardrails.maxAttempts", "pass", `attempt ${attempts + 1} of at most ${g.maxAttempts}`),
+    );
+    const repeated = incident.attempts.find((a) => a.strategy === input.strategy || canonicalJson(a.call) === canonicalJson(input.call));
+    checks.push(
+      repeated !== undefined
+        ? violated("guardrails.strategy", g.then, `strategy ${input.strategy} was already tried in this incident; never the same strategy twice`)
+        : check("guardrails.strategy", "pass", `strategy ${input.strategy} not tried yet`),
+    );
+    const minutes = (incident.now - incident.openedAt) / MINUTE;
+    checks.push(
+      minutes > g.maxWallMinutes
+        ? violated("guardrails.maxWallMinutes", g.then, `the incident has run ${Math.round(minutes)} min, beyond ${g.maxWallMinutes} min (policy.guardrails.maxWallMinutes)`)
+        : check("guardrails.maxWallMinutes", "pass", `${Math.round(minutes)} of ${g.maxWallMinutes} min used`),
+    );
+    const { modelTokens, modelCostUsd } = incident.usage;
+    checks.push(
+      modelTokens > g.maxModelTokens || modelCostUsd > g.maxModelCostUsd
+        ? violated("guardrails.budget", g.then, `model budget spent: ${modelTokens} tokens / $${modelCostUsd.toFixed(4)} against ${g.maxModelTokens} tokens / $${g.maxModelCostUsd.toFixed(2)} (policy.guardrails)`)
+        : check("guardrails.budget", "pass", `${modelTokens} of ${g.maxModelTokens} model tokens, $${modelCostUsd.toFixed(4)} of $${g.maxModelCostUsd.toFixed(2)}`),
+    );
+    return checks;
+  }
+
+  private async rateLimits(
+    policy: Policy,
+    input: PolicyInput,
+    tool: AnyToolDefinition,
+    scoped: { environmentId: string; namespace: string; service: string },
+    ledger: PolicyLedger,
+  ): Promise<PolicyCheck[]> {
+    const checks: PolicyCheck[] = [];
+    for (const [i, limit] of policy.rateLimits.entries()) {
+      if (limit.action !== tool.name && limit.action !== tool.actionClass) continue;
+      if (!scopeMatches(limit.match, { ...input.incident.subject, service: scoped.service })) continue;
+      const since = input.incident.now - limit.perMinutes * MINUTE;
+      const count = await ledger.countActions({
+        environmentId: scoped.environmentId,
+        namespace: scoped.namespace,
+        ...(limit.per === "service" ? { service: scoped.service } : {}),
+        action: limit.action,
+        since,
+        except: { incidentId: input.incident.id, attempt: input.incident.attempts.length + 1 },
+      });
+      const bucket = limit.per === "service" ? `${scoped.namespace}/${scoped.service}` : `namespace ${scoped.namespace}`;
+      const what = `${count} ${limit.action} on ${bucket} in the last ${limit.perMinutes} min; at most ${limit.max} (policy.rateLimits[${i}])`;
+      checks.push(count + 1 > limit.max ? violated("rateLimits", limit.then, `rate limit reached: ${what}`) : check("rateLimits", "pass", what));
+    }
+    return checks;
+  }
+
+  private async idempotency(policy: Policy, input: PolicyInput, scoped: { environmentId: string; namespace: string }, ledger: PolicyLedger): Promise<PolicyCheck> {
+    const parsed = this.tools.parseCall(input.call);
+    const params = parsed.ok ? parsed.params : input.call.params;
+    const rule = policy.idempotency;
+    if (rule.windowMinutes === 0) return check("idempotency", "pass", `idempotency window off`);
+    const last = await ledger.lastSameCall({
+      environmentId: scoped.environmentId,
+      namespace: scoped.namespace,
+      call: { tool: input.call.tool, params },
+      since: input.incident.now - rule.windowMinutes * MINUTE,
+      excludeIncident: input.incident.id,
+    });
+    if (last === undefined) return check("idempotency", "pass", `no identical call in the last ${rule.windowMinutes} min`);
+    const ago = Math.max(0, Math.round((input.incident.now - last.at) / MINUTE));
+    return violated(
+      "idempotency",
+      rule.then,
+      `the same ${input.call.tool} ${canonicalJson(params)} ran ${ago} min ago in incident ${last.incidentId}; not repeated within ${rule.windowMinutes} min (policy.idempotency)`,
+    );
+  }
+
+  private async concurrent(policy: Policy, input: PolicyInput, impact: ToolImpact | undefined, environmentId: string, ledger: PolicyLedger): Promise<PolicyCheck> {
+    const rule = policy.blastRadius;
+    const busy = await ledger.workloadsInFlight({ environmentId, excludeIncident: input.incident.id });
+    const total = new Set([...busy, ...(impact?.workloads ?? [])]).size;
+    return total > rule.maxConcurrentWorkloads
+      ? violated(
+          "blastRadius.concurrent",
+          rule.then,
+          `${busy.length} workload(s) already under remediation (${busy.slice(0, 5).join(", ")}${busy.length > 5 ? ", …" : ""}); with this one ${total}, above ${rule.maxConcurrentWorkloads} at once (policy.blastRadius.maxConcurrentWorkloads)`,
+        )
+      : check("blastRadius.concurrent", "pass", `${total} workload(s) under remediation at once, at most ${rule.maxConcurrentWorkloads}`);
+  }
+
+  private async circuitBreaker(policy: Policy, input: PolicyInput, scoped: { environmentId: string; namespace: string; service: string }, ledger: PolicyLedger): Promise<PolicyCheck> {
+    const rule = policy.guardrails.circuitBreaker;
+    const failures = await ledger.failures({ ...scoped, since: input.incident.now - rule.windowMinutes * MINUTE });
+    const what = `${failures} failed remediation(s) on ${scoped.namespace}/${scoped.service} in the last ${rule.windowMinutes} min since the last reset`;
+    return failures >= rule.failures
+      ? violated(
+          "guardrails.circuitBreaker",
+          rule.then,
+          `circuit breaker open: ${what} (≥ ${rule.failures}, policy.guardrails.circuitBreaker); automatic action stops until \`suture policy reset-breaker ${scoped.namespace}/${scoped.service}\``,
+        )
+      : check("guardrails.circuitBreaker", "pass", what);
+  }
+}
+
+/** Combines checks: any deny denies; else any approval needs a human; else allow. */
+function combine(call: ToolCall, risk: string, checks: PolicyCheck[], version: string): PolicyVerdict {
+  const denies = checks.filter((c) => c.outcome === "deny");
+  const approvals = checks.filter((c) => c.outcome === "approval");
+  if (denies.length > 0) return { outcome: "deny", reasons: denies.map((c) => c.detail), risk, call, checks, policyVersion: version, impact: null };
+  if (approvals.length > 0) return { outcome: "needs_approval", reasons: approvals.map((c) => c.detail), risk, call, checks, policyVersion: version, impact: null };
+  const passed = checks.filter((c) => c.outcome === "pass").length;
+  const confidence = checks.find((c) => c.rule === "thresholds")?.detail;
+  return {
+    outcome: "allow",
+    reasons: [`${call.tool} is ${risk} risk; ${passed} policy checks passed`, ...(confidence !== undefined ? [confidence] : [])],
+    risk,
+    call,
+    checks,
+    policyVersion: version,
+    impact: null,
+  };
 }

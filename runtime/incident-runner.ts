@@ -8,6 +8,7 @@ import type { Scenario, ScenarioAlert } from "../scenario/schema.js";
 import type { Clock } from "../tools/clock.js";
 import type { EnvironmentAdapter } from "../tools/environment.js";
 import { SimEnvironment } from "../tools/simulator/index.js";
+import { PolicyEngine, PolicySchema } from "../policy/policy.js";
 import type { Suture } from "./suture.js";
 
 /** An environment the graph can run against: its adapter and its clock. */
@@ -193,11 +194,19 @@ export async function currentState(suture: Suture, incidentId: string): Promise<
   return { state: snapshot.values as IncidentStateValue, ...(pending?.success ? { awaitingApproval: pending.data } : {}) };
 }
 
+/** The Suture to run a scenario with: its policy sections replace the running policy's. */
+function withScenarioPolicy(suture: Suture, scenario: Scenario): Suture {
+  if (scenario.policy === undefined) return suture;
+  const policy = PolicySchema.parse({ ...suture.policy.policy, ...scenario.policy });
+  return { ...suture, policy: new PolicyEngine(policy, suture.tools) };
+}
+
 /**
  * Plays a scenario: builds its world, advances it to each alert, stores every notification
  * verbatim, opens an incident for the last firing alert and runs the graph on it.
  */
-export async function runScenario(suture: Suture, scenario: Scenario, options: RunOptions = {}): Promise<RunResult> {
+export async function runScenario(base: Suture, scenario: Scenario, options: RunOptions = {}): Promise<RunResult> {
+  const suture = withScenarioPolicy(base, scenario);
   const env = SimEnvironment.create(scenario.environment);
   const t0 = env.startTime;
   const ordered = [...scenario.alerts].sort((a, b) => a.atMinutes - b.atMinutes);

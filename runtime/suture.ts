@@ -6,7 +6,8 @@ import { IncidentStore } from "../db/incident-store.js";
 import { migrate } from "../db/migrate.js";
 import { compileIncidentGraph, type IncidentGraph } from "../graphs/incident-graph.js";
 import { FileNotifier, WebhookNotifier, type Notifier } from "../notify/notifier.js";
-import { DEFAULT_POLICY, loadPolicy, PolicyEngine, type Policy } from "../policy/policy.js";
+import { DEFAULT_POLICY, PolicyEngine, type Policy, type PolicyHolder } from "../policy/policy.js";
+import { PolicyFile } from "../policy/source.js";
 import type { Reasoner } from "../reasoners/reasoner.js";
 import { RunbookReasoner } from "../reasoners/runbook/runbook-reasoner.js";
 import { createEmbedder, HashingEmbedder, type Embedder } from "../memory/embeddings.js";
@@ -23,6 +24,8 @@ export interface Suture {
   tools: ToolRegistry;
   reasoners: Reasoner[];
   policy: PolicyEngine;
+  /** The configured policy file, reloadable while running (absent = a fixed policy). */
+  policyFile?: PolicyFile;
   notifier: Notifier;
   memory: IncidentMemory;
   /** Per-workload remediation locks (one remediation at a time per workload). */
@@ -42,7 +45,7 @@ export interface OpenOptions {
 
 /** Services to wire around an open database. */
 export interface WireOptions {
-  policy?: Policy;
+  policy?: Policy | PolicyHolder;
   rulesDir?: string;
   notifier?: Notifier;
   embedder?: Embedder;
@@ -66,6 +69,7 @@ export async function wireSuture(db: Database, options: WireOptions = {}): Promi
     notifier: options.notifier ?? new FileNotifier(path.join(".suture", "notifications.jsonl")),
     memory: new IncidentMemory(db, options.embedder ?? new HashingEmbedder(), options.memoryScope ?? "default"),
     locks: new ResourceLocks(db),
+    ...(options.policy instanceof PolicyFile ? { policyFile: options.policy } : {}),
     close: () => db.close(),
   };
 }
@@ -84,7 +88,7 @@ export async function openSuture(config: Config, options: OpenOptions = {}): Pro
   try {
     if (options.migrate === true) await migrate(db);
     else await requireMigrated(db);
-    const policy = options.policy ?? (config.policyFile !== undefined ? await loadPolicy(config.policyFile) : DEFAULT_POLICY);
+    const policy = options.policy ?? (config.policyFile !== undefined ? await PolicyFile.open(config.policyFile) : DEFAULT_POLICY);
     return await wireSuture(db, {
       policy,
       embedder: createEmbedder({

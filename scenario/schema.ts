@@ -3,6 +3,7 @@ import path from "node:path";
 import { parse as parseYaml } from "yaml";
 import { z } from "zod";
 import { formatZodError } from "../config/errors.js";
+import { PolicySchema } from "../policy/schema.js";
 import { EnvironmentSpecSchema } from "../tools/simulator/spec.js";
 
 /** One alert notification a scenario sends, `atMinutes` after the environment's t0. */
@@ -53,6 +54,17 @@ export const ScenarioSchema = z
     alerts: z.array(ScenarioAlertSchema).min(1, "expected at least one alert"),
     expect: ExpectationSchema,
     tags: z.array(z.string()).default([]),
+    /**
+     * Policy sections in force for this scenario's environment (e.g. a change freeze), replacing
+     * the same top-level sections of the running policy.
+     */
+    policy: z
+      .record(z.string(), z.unknown())
+      .superRefine((sections, ctx) => {
+        const parsed = PolicySchema.safeParse(sections);
+        if (!parsed.success) for (const issue of parsed.error.issues) ctx.addIssue({ code: "custom", message: issue.message, path: issue.path });
+      })
+      .optional(),
   })
   .strict()
   .refine((s) => s.alerts.some((a) => a.status === "firing"), { message: "expected at least one firing alert", path: ["alerts"] });

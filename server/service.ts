@@ -4,6 +4,8 @@ import { installFleet, loadFleet, type FleetReport } from "../fleet/fleet.js";
 import { Intake } from "../intake/intake.js";
 import { SutureMetrics } from "../observability/metrics.js";
 import { IncidentQueue, type QueueTiming } from "../queue/incident-queue.js";
+import { policyVersion } from "../policy/policy.js";
+import type { ReloadResult } from "../policy/source.js";
 import { openSuture, type Suture } from "../runtime/suture.js";
 import { IncidentWorker, type WorkerOptions } from "../worker/incident-worker.js";
 import { addMetricsRoute, buildServer } from "./server.js";
@@ -33,6 +35,33 @@ export interface RunningService {
   worker?: IncidentWorker;
   fleet?: FleetReport;
   close(): Promise<void>;
+}
+
+/**
+ * Reloads the policy file when it changes or on SIGHUP; a file that fails validation is reported
+ * and the last good policy stays in force.
+ */
+function watchPolicy(suture: Suture, metrics: SutureMetrics): () => void {
+  const file = suture.policyFile;
+  if (file === undefined) return () => undefined;
+  const report = (result: ReloadResult): void => {
+    if (result.ok) {
+      metrics.policyReloads.inc({ result: "ok" });
+      if (result.changed) console.log(`suture: policy ${file.file} reloaded (version ${policyVersion(file.current())})`);
+    } else {
+      metrics.policyReloads.inc({ result: "failed" });
+      console.error(`suture: policy reload failed, keeping the last good policy (version ${policyVersion(file.current())}): ${result.error}`);
+    }
+  };
+  const stop = file.watch(report);
+  const onHangup = (): void => {
+    void file.reload().then(report);
+  };
+  process.on("SIGHUP", onHangup);
+  return () => {
+    stop();
+    process.off("SIGHUP", onHangup);
+  };
 }
 
 /**
@@ -71,11 +100,13 @@ export async function startService(config: Config, options: ServiceOptions): Pro
       service.url = await app.listen(options.metricsListen);
       service.app = app;
     }
+    const stopWatching = watchPolicy(suture, metrics);
     const openQueue = queue;
     let closing: Promise<void> | undefined;
     service.close = () =>
       (closing ??= (async () => {
         // Stop taking work first, let running jobs finish, then close the database.
+        stopWatching();
         await service.app?.close();
         if (service.worker !== undefined) await service.worker.stop();
         else await openQueue.stop({ graceful: true });

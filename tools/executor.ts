@@ -1,5 +1,6 @@
 import { createHash } from "node:crypto";
-import type { ActionRow, IncidentStore } from "../db/incident-store.js";
+import type { ActionRow, IncidentStore, NewAction } from "../db/incident-store.js";
+import type { Queryable } from "../policy/ledger.js";
 import type { EnvironmentAdapter } from "./environment.js";
 import type { ToolRegistry } from "./registry.js";
 import type { ToolCall } from "./tool.js";
@@ -37,6 +38,48 @@ export interface ExecutionRequest {
   key: string;
   beforeSignals?: unknown;
   rollbackOf?: number;
+  /** Namespace of the workload acted on (policy counts actions per namespace). */
+  namespace?: string;
+  /** Environment time now, epoch ms (policy windows are in environment time). */
+  envTime?: number;
+}
+
+/**
+ * Registers a call before it runs: captures the before-state and the rollback computed from it,
+ * and records both under the idempotency key (a no-op when the key is already registered).
+ */
+export async function registerCall(
+  request: ExecutionRequest,
+  services: { tools: ToolRegistry; env: EnvironmentAdapter; store: IncidentStore },
+  db?: Queryable,
+): Promise<ActionRow> {
+  return services.store.registerAction(await prepareRegistration(request, services), db);
+}
+
+/** The action row for a call, with the before-state and rollback read from the environment now. */
+export async function prepareRegistration(request: ExecutionRequest, services: { tools: ToolRegistry; env: EnvironmentAdapter }): Promise<NewAction> {
+  const { tools, env } = services;
+  const tool = tools.get(request.call.tool);
+  const parsed = tools.parseCall(request.call);
+  if (!parsed.ok) throw new Error(`refusing to register ${request.call.tool}: ${parsed.error}`);
+  const before = tool.captureBefore ? await tool.captureBefore(parsed.params, env) : undefined;
+  const rollbackCall = request.kind === "remediation" ? (tool.rollback?.(parsed.params, before) ?? null) : null;
+  return {
+      incidentId: request.incidentId,
+      attempt: request.attempt,
+      kind: request.kind,
+      tool: tool.name,
+      params: parsed.params,
+      risk: tool.risk,
+      actionClass: tool.actionClass,
+      ...(tool.target ? { targetService: tool.target(parsed.params).service } : {}),
+      idempotencyKey: request.key,
+      rollbackCall,
+      ...(request.rollbackOf !== undefined ? { rollbackOf: request.rollbackOf } : {}),
+      beforeSignals: request.beforeSignals,
+      ...(request.namespace !== undefined ? { namespace: request.namespace } : {}),
+      ...(request.envTime !== undefined ? { envTime: request.envTime } : {}),
+  };
 }
 
 /**
@@ -57,24 +100,8 @@ export async function executeOnce(
   const parsed = tools.parseCall(request.call);
   if (!parsed.ok) throw new Error(`refusing to execute ${request.call.tool}: ${parsed.error}`);
   let action = existing;
-  if (action === undefined) {
-    const before = tool.captureBefore ? await tool.captureBefore(parsed.params, env) : undefined;
-    const rollbackCall = request.kind === "remediation" ? (tool.rollback?.(parsed.params, before) ?? null) : null;
-    action = await store.registerAction({
-      incidentId: request.incidentId,
-      attempt: request.attempt,
-      kind: request.kind,
-      tool: tool.name,
-      params: parsed.params,
-      risk: tool.risk,
-      actionClass: tool.actionClass,
-      ...(tool.target ? { targetService: tool.target(parsed.params).service } : {}),
-      idempotencyKey: request.key,
-      rollbackCall,
-      ...(request.rollbackOf !== undefined ? { rollbackOf: request.rollbackOf } : {}),
-      beforeSignals: request.beforeSignals,
-    });
-  }
+  if (action === undefined) action = await registerCall(request, services);
+  else if (action.before_signals == null && request.beforeSignals !== undefined) await store.setBeforeSignals(action.id, request.beforeSignals);
   if (action.status === "executing" && (await env.appliedChange(request.key)) !== undefined) {
     // The process died after the environment applied the change but before we recorded it.
     await store.markFinished(action.id, "succeeded");

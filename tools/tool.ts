@@ -20,6 +20,18 @@ export interface ToolTarget {
   name: string;
 }
 
+/** How much of the system one call touches, for blast-radius rules. */
+export interface ToolImpact {
+  /** Every workload the change applies to (the target, plus others sharing the changed object). */
+  workloads: string[];
+  /** Replicas of the target the call takes out of service at the same time. */
+  replicasOutAtOnce: number;
+  /** The target's replicas before the call. */
+  replicas: number;
+  /** How the numbers were derived, for the verdict's reason. */
+  note: string;
+}
+
 /** Result of validating a call against live metadata (the target exists, values are in bounds). */
 export type LiveValidation = { ok: true } | { ok: false; reason: string };
 
@@ -40,6 +52,8 @@ export interface ToolDefinition<P extends Record<string, unknown> = Record<strin
   target?(params: P): ToolTarget;
   /** Checks parameters against the environment as it is now. */
   validateLive?(params: P, env: EnvironmentAdapter): Promise<LiveValidation>;
+  /** What the call touches: workloads and replicas out of service at once (remediation tools). */
+  impact?(params: P, env: EnvironmentAdapter): Promise<ToolImpact>;
   /** Captures what the rollback will need before the call runs. */
   captureBefore?(params: P, env: EnvironmentAdapter): Promise<unknown>;
   /** The call that undoes this one, given the captured before-state; undefined if not reversible. */

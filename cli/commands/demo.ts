@@ -12,6 +12,7 @@ const SCENARIOS_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)),
 /** The curated demo: one of each path through the graph. */
 export const DEMO_SCENARIOS = [
   "bad-rollout-missing-image",
+  "bad-rollout-during-change-freeze",
   "memory-leak-old-revision",
   "memory-leak-recurrence",
   "network-policy-blocks-callers",

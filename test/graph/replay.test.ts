@@ -46,7 +46,7 @@ describe.each(testBackends())("replay and fork on $name", (backend) => {
     const beforePolicy = before.find((s) => s.next[0] === "policy-check");
     const actionsBefore = await t.suture.store.actionsFor(original.incidentId);
     // When it is replayed from the checkpoint before policy-check with medium risk needing approval
-    const strict = { ...t.suture, policy: new PolicyEngine({ ...DEFAULT_POLICY, approvalRequiredFor: ["medium", "high"] }, t.suture.tools) };
+    const strict = { ...t.suture, policy: new PolicyEngine({ ...DEFAULT_POLICY, approval: { ...DEFAULT_POLICY.approval, requiredFor: ["medium", "high"] } }, t.suture.tools) };
     const replay = await replayIncident(strict, original.incidentId, { from: checkpointOf(beforePolicy) });
     // Then the replay pauses for approval instead of acting, and links back to its origin
     expect(replay.awaitingApproval?.call.tool).toBe("rollout_undo");

@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { EnvironmentNotFoundError, type EnvironmentAdapter, type WorkloadDescription } from "../environment.js";
-import type { AnyToolDefinition, LiveValidation, ToolDefinition } from "../tool.js";
+import type { AnyToolDefinition, LiveValidation, ToolDefinition, ToolImpact } from "../tool.js";
 
 const Service = z.string().min(1, "expected a service name").max(63);
 const Revision = z.number().int().min(1, "expected a revision number ≥ 1");
@@ -18,6 +18,22 @@ function isValidation(x: WorkloadDescription | LiveValidation): x is LiveValidat
   return "ok" in x;
 }
 
+/** Kubernetes' default rolling update takes out at most 25% of replicas at once (rounded down). */
+const MAX_UNAVAILABLE = 0.25;
+
+/** A rolling replacement of every pod of one workload. */
+async function rollingImpact(env: EnvironmentAdapter, service: string): Promise<ToolImpact> {
+  const replicas = (await env.describeWorkload(service)).deployment.desiredReplicas;
+  const out = Math.floor(replicas * MAX_UNAVAILABLE);
+  return { workloads: [service], replicasOutAtOnce: out, replicas, note: `rolling replacement, ${out} of ${replicas} pod(s) out at once (maxUnavailable 25%)` };
+}
+
+/** A change to one workload's object that takes no pod out of service. */
+async function objectImpact(env: EnvironmentAdapter, service: string, what: string): Promise<ToolImpact> {
+  const replicas = (await env.describeWorkload(service)).deployment.desiredReplicas;
+  return { workloads: [service], replicasOutAtOnce: 0, replicas, note: `${what}; no pod restarted` };
+}
+
 const rolloutUndoParams = z.object({ service: Service, toRevision: Revision }).strict();
 /** Medium risk: replaces every pod with an older template, which can be incompatible with today's data. */
 const rolloutUndo: ToolDefinition<z.infer<typeof rolloutUndoParams>> = {
@@ -28,6 +44,7 @@ const rolloutUndo: ToolDefinition<z.infer<typeof rolloutUndoParams>> = {
   settleSeconds: 180,
   actionClass: "rollback",
   target: (p) => ({ service: p.service, resource: "deployment", name: p.service }),
+  impact: (p, env) => rollingImpact(env, p.service),
   async validateLive(p, env) {
     const w = await workload(env, p.service);
     if (isValidation(w)) return w;
@@ -58,6 +75,11 @@ const scaleDeployment: ToolDefinition<z.infer<typeof scaleParams>> = {
   settleSeconds: 180,
   actionClass: "scale",
   target: (p) => ({ service: p.service, resource: "deployment", name: p.service }),
+  async impact(p, env) {
+    const replicas = (await env.describeWorkload(p.service)).deployment.desiredReplicas;
+    const out = Math.max(0, replicas - p.replicas);
+    return { workloads: [p.service], replicasOutAtOnce: out, replicas, note: `${replicas} → ${p.replicas} replicas${out > 0 ? `, ${out} removed` : ""}` };
+  },
   async validateLive(p, env) {
     const w = await workload(env, p.service);
     if (isValidation(w)) return w;
@@ -87,6 +109,7 @@ const restartPods: ToolDefinition<z.infer<typeof serviceOnly>> = {
   settleSeconds: 300,
   actionClass: "restart",
   target: (p) => ({ service: p.service, resource: "deployment", name: p.service }),
+  impact: (p, env) => rollingImpact(env, p.service),
   async validateLive(p, env) {
     const w = await workload(env, p.service);
     return isValidation(w) ? w : { ok: true };
@@ -104,6 +127,7 @@ const setMemoryLimit: ToolDefinition<z.infer<typeof memoryParams>> = {
   settleSeconds: 300,
   actionClass: "resources",
   target: (p) => ({ service: p.service, resource: "deployment", name: p.service }),
+  impact: (p, env) => rollingImpact(env, p.service),
   async validateLive(p, env) {
     const w = await workload(env, p.service);
     if (isValidation(w)) return w;
@@ -133,6 +157,7 @@ const patchServicePort: ToolDefinition<z.infer<typeof portParams>> = {
   settleSeconds: 150,
   actionClass: "service-config",
   target: (p) => ({ service: p.service, resource: "service", name: p.service }),
+  impact: (p, env) => objectImpact(env, p.service, `Service ${p.service} re-targeted`),
   async validateLive(p, env) {
     const w = await workload(env, p.service);
     if (isValidation(w)) return w;
@@ -162,6 +187,12 @@ const deleteNetworkPolicy: ToolDefinition<z.infer<typeof netpolParams>> = {
   settleSeconds: 150,
   actionClass: "network-policy",
   target: (p) => ({ service: p.service, resource: "networkpolicy", name: p.policy }),
+  async impact(p, env) {
+    const w = await env.describeWorkload(p.service);
+    const selected = w.networkPolicies.find((np) => np.name === p.policy)?.podSelector ?? p.service;
+    const workloads = [...new Set([p.service, selected])];
+    return { workloads, replicasOutAtOnce: 0, replicas: w.deployment.desiredReplicas, note: `NetworkPolicy ${p.policy} selects ${selected}; no pod restarted` };
+  },
   async validateLive(p, env) {
     const w = await workload(env, p.service);
     if (isValidation(w)) return w;
@@ -193,6 +224,7 @@ const restoreNetworkPolicy: ToolDefinition<z.infer<typeof restoreParams>> = {
   settleSeconds: 150,
   actionClass: "network-policy",
   target: (p) => ({ service: p.service, resource: "networkpolicy", name: p.policy.name }),
+  impact: (p, env) => objectImpact(env, p.service, `NetworkPolicy ${p.policy.name} re-created`),
   run: (p, env, key) => env.restoreNetworkPolicy(p.policy, key),
 };
 
@@ -206,6 +238,16 @@ const revertConfigMap: ToolDefinition<z.infer<typeof configParams>> = {
   settleSeconds: 120,
   actionClass: "config-revert",
   target: (p) => ({ service: p.service, resource: "configmap", name: p.configMap }),
+  async impact(p, env) {
+    const replicas = (await env.describeWorkload(p.service)).deployment.desiredReplicas;
+    const mounting: string[] = [];
+    for (const service of await env.listServices()) {
+      const w = await env.describeWorkload(service).catch(() => undefined);
+      if (w?.configMaps.some((c) => c.name === p.configMap)) mounting.push(service);
+    }
+    const workloads = [...new Set([p.service, ...mounting])];
+    return { workloads, replicasOutAtOnce: 0, replicas, note: `config map ${p.configMap} is mounted by ${workloads.join(", ")}` };
+  },
   async validateLive(p, env) {
     const w = await workload(env, p.service);
     if (isValidation(w)) return w;
@@ -237,6 +279,7 @@ const skipMessageToDlq: ToolDefinition<z.infer<typeof skipParams>> = {
   settleSeconds: 180,
   actionClass: "skip-message",
   target: (p) => ({ service: p.service, resource: "consumergroup", name: `${p.group}@${p.topic}` }),
+  impact: (p, env) => objectImpact(env, p.service, `one record of ${p.topic} moved to the DLQ`),
   async validateLive(p, env) {
     const groups = await env.consumerLag(p.service).catch(() => []);
     const g = groups.find((x) => x.topic === p.topic && x.group === p.group);
@@ -260,6 +303,7 @@ const cleanLogs: ToolDefinition<z.infer<typeof cleanParams>> = {
   settleSeconds: 120,
   actionClass: "disk-cleanup",
   target: (p) => ({ service: p.service, resource: "volume", name: p.mount }),
+  impact: (p, env) => objectImpact(env, p.service, `old logs on ${p.mount} deleted`),
   async validateLive(p, env) {
     const w = await workload(env, p.service);
     if (isValidation(w)) return w;
@@ -279,6 +323,7 @@ const resetCircuitBreaker: ToolDefinition<z.infer<typeof breakerParams>> = {
   settleSeconds: 120,
   actionClass: "circuit-breaker",
   target: (p) => ({ service: p.service, resource: "circuitbreaker", name: p.dependency }),
+  impact: (p, env) => objectImpact(env, p.service, `breaker to ${p.dependency} closed`),
   async validateLive(p, env) {
     const w = await workload(env, p.service);
     if (isValidation(w)) return w;
