@@ -1,4 +1,3 @@
-import { spawn, type ChildProcess } from "node:child_process";
 import { mkdtemp, rm } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
@@ -7,41 +6,12 @@ import { loadConfig } from "../../config/config.js";
 import { startService, type RunningService } from "../../server/service.js";
 import { Rng } from "../../tools/simulator/rng.js";
 import { testBackends, type ProcessDatabase } from "../helpers/backends.js";
-import { ROOT } from "../helpers/cli.js";
 import { alertmanagerBody, badRolloutWorld, pagerDutyBody, post, waitFor, writeFleet } from "../helpers/fleet.js";
+import { spawnWorker, type WorkerProcess } from "../helpers/workers.js";
 
 const INCIDENTS = 200;
 const LATENCY_SAMPLES = 30;
 const postgres = testBackends().find((b) => b.name === "postgres");
-
-/** A `suture worker` process and a promise of its exit. */
-interface WorkerProcess {
-  child: ChildProcess;
-  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
-  output: () => string;
-}
-
-function spawnWorker(env: Record<string, string>): Promise<WorkerProcess> {
-  const child = spawn(process.execPath, ["--import", "tsx", path.join(ROOT, "cli", "main.ts"), "worker", "--concurrency", "3", "--port", "0"], {
-    cwd: ROOT,
-    env: { ...process.env, NO_COLOR: "1", ...env },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  let out = "";
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.on("close", (code, signal) => resolve({ code, signal })));
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`worker did not start: ${out}`)), 30_000);
-    const onData = (d: Buffer): void => {
-      out += d.toString();
-      if (out.includes("suture worker: running")) {
-        clearTimeout(timer);
-        resolve({ child, exited, output: () => out });
-      }
-    };
-    child.stdout?.on("data", onData);
-    child.stderr?.on("data", onData);
-  });
-}
 
 function percentile(values: number[], p: number): number {
   const sorted = [...values].sort((a, b) => a - b);
