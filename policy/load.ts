@@ -24,14 +24,12 @@ function lineOf(doc: Document, lines: LineCounter, issuePath: ReadonlyArray<Prop
   return undefined;
 }
 
-/** Formats every zod issue as `file:line: path: expectation`, one per line. */
+/** Formats every zod issue as `file:line: path: expectation`, one per line, in file order. */
 function describeIssues(source: string, error: z.ZodError, doc: Document, lines: LineCounter): string {
   return error.issues
-    .map((issue) => {
-      const line = lineOf(doc, lines, issue.path);
-      const where = issue.path.length > 0 ? dotted(issue.path) : "(root)";
-      return `${source}${line !== undefined ? `:${line}` : ""}: ${where}: ${issue.message}`;
-    })
+    .map((issue) => ({ issue, line: lineOf(doc, lines, issue.path) }))
+    .sort((a, b) => (a.line ?? 0) - (b.line ?? 0))
+    .map(({ issue, line }) => `${source}${line !== undefined ? `:${line}` : ""}: ${issue.path.length > 0 ? dotted(issue.path) : "(root)"}: ${issue.message}`)
     .join("\n");
 }
 
