@@ -16,6 +16,7 @@ export const DEMO_SCENARIOS = [
   "memory-leak-old-revision",
   "memory-leak-recurrence",
   "network-policy-blocks-callers",
+  "shared-config-flag-blast-radius",
   "rollback-blocked-by-schema-migration",
   "credential-leak-in-logs",
   "latency-flapping-threshold",
