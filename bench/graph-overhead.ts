@@ -54,7 +54,7 @@ async function timeIncidents(suture: Suture, graph: ReturnType<typeof compileInc
     const normalized = parseAlertmanagerWebhook(body).alerts[0];
     if (normalized === undefined) throw new Error("benchmark alert did not normalize");
     const incidentId = newIncidentId();
-    await suture.store.createIncident({ id: incidentId, alert: normalized });
+    await suture.store.createIncident({ id: incidentId, alert: normalized, environmentId: incidentId });
     await suture.store.recordAlert({ incidentId, alert: normalized, rawBody: JSON.stringify(body) });
     const context = { env, tools: suture.tools, reasoners: suture.reasoners, policy: suture.policy, clock: env.clock, store: suture.store, notifier: suture.notifier, memory: suture.memory, locks: suture.locks };
     const started = performance.now();

@@ -1,6 +1,7 @@
 import { Command, interrupt, type Runtime } from "@langchain/langgraph";
 import { ApprovalAnswerSchema, type ApprovalRequest } from "../graphs/approval.js";
 import { requireContext, type SutureContext } from "../graphs/context.js";
+import type { IncidentRow } from "../db/incident-store.js";
 import type { IncidentStateValue, PolicyVerdict } from "../graphs/state.js";
 import { ActionsLedger } from "../policy/ledger.js";
 import type { IncidentFacts, PolicyInput } from "../policy/policy.js";
@@ -15,8 +16,7 @@ export type PolicyCheckRoute = "act" | "escalate";
 const GRANT_LOCK_SPACE = 727_004;
 
 /** What the policy needs to know about this incident, read from state and the incidents row. */
-async function incidentFacts(ctx: SutureContext, state: IncidentStateValue): Promise<IncidentFacts> {
-  const row = await ctx.store.getIncident(state.incidentId);
+function incidentFacts(ctx: SutureContext, state: IncidentStateValue, row: IncidentRow): IncidentFacts {
   const now = ctx.clock.now();
   const labels = state.alert.labels;
   const environment = labels["environment"] ?? labels["env"];
@@ -87,8 +87,8 @@ async function reserveTarget(ctx: SutureContext, state: IncidentStateValue, verd
  * per-environment lock, re-counts the rules that read the shared actions ledger and registers the
  * action with its rollback, so two workers can never both take the last slot of a rate limit.
  */
-async function grant(ctx: SutureContext, state: IncidentStateValue, input: PolicyInput, verdict: PolicyVerdict, approvedBy?: string): Promise<PolicyVerdict> {
-  const dryRun = (await ctx.store.getIncident(state.incidentId)).replay_mode === "dry-run";
+async function grant(ctx: SutureContext, state: IncidentStateValue, input: PolicyInput, verdict: PolicyVerdict, options: { dryRun: boolean; approvedBy?: string }): Promise<PolicyVerdict> {
+  const { dryRun, approvedBy } = options;
   const reserved = await reserveTarget(ctx, state, verdict);
   if (reserved.outcome === "deny") return reserved;
   const attempt = state.attempts.length + 1;
@@ -129,7 +129,9 @@ export async function policyCheck(state: IncidentStateValue, runtime: Runtime<Su
   if (diagnosis?.proposal == null || diagnosis.chosen === null) {
     throw new Error("policy-check reached without a proposed remediation; diagnose must route to escalate instead");
   }
-  const facts = await incidentFacts(ctx, state);
+  const incident = await ctx.store.getIncident(state.incidentId);
+  const facts = incidentFacts(ctx, state, incident);
+  const dryRun = incident.replay_mode === "dry-run";
   const inputFor = async (call: ToolCall): Promise<PolicyInput> => {
     const track = await ctx.memory.statsFor(diagnosis.chosen?.faultClass ?? "", call.tool);
     return {
@@ -146,7 +148,7 @@ export async function policyCheck(state: IncidentStateValue, runtime: Runtime<Su
   const proposed = await inputFor(diagnosis.proposal.call);
   const alreadyRequested = await requestedVerdict(ctx, state.incidentId, requestKey);
   let verdict = alreadyRequested ?? (await ctx.policy.evaluate(proposed, ctx.env, ledger));
-  if (verdict.outcome === "allow") verdict = await grant(ctx, state, proposed, verdict);
+  if (verdict.outcome === "allow") verdict = await grant(ctx, state, proposed, verdict, { dryRun });
   const now = ctx.clock.now();
   const message = `${verdict.outcome.replace("_", " ")} ${verdict.call.tool} (${verdict.risk} risk): ${verdict.reasons.join("; ")}`;
   await ctx.store.audit({
@@ -191,7 +193,7 @@ export async function policyCheck(state: IncidentStateValue, runtime: Runtime<Su
   const approved =
     recheck.outcome === "deny"
       ? recheck
-      : await grant(ctx, state, { ...approvedInput, incident: { ...facts, now: ctx.clock.now() } }, { ...recheck, reasons: [...recheck.reasons, approvedNote] }, who);
+      : await grant(ctx, state, { ...approvedInput, incident: { ...facts, now: ctx.clock.now() } }, { ...recheck, reasons: [...recheck.reasons, approvedNote] }, { dryRun, approvedBy: who });
   if (approved.outcome !== "allow") {
     const why = `${approvedNote}, but the policy denies ${answer.call.tool} ${JSON.stringify(answer.call.params)}: ${approved.reasons.join("; ")}`;
     entries.push({ node: "policy-check", at: ctx.clock.now(), message: why });

@@ -188,37 +188,32 @@ export class PolicyEngine {
       return [check("environment", "deny", `the incident has no environment that owns ${subject.namespace}/${subject.service}; nothing may run`)];
     }
     const scoped = { environmentId, namespace: subject.namespace, service };
-    return [
-      ...(await this.rateLimits(policy, input, tool, scoped, ledger)),
-      await this.idempotency(policy, input, scoped, ledger),
-      await this.concurrent(policy, input, impact, environmentId, ledger),
-      await this.circuitBreaker(policy, input, scoped, ledger),
-    ];
+    // Independent reads: on the pool they run in parallel; on one transaction's client, in turn.
+    const [limits, idempotency, concurrent, breaker] = await Promise.all([
+      this.rateLimits(policy, input, tool, scoped, ledger),
+      this.idempotency(policy, input, scoped, ledger),
+      this.concurrent(policy, input, impact, environmentId, ledger),
+      this.circuitBreaker(policy, input, scoped, ledger),
+    ]);
+    return [...limits, idempotency, concurrent, breaker];
   }
 
   private async bounds(policy: Policy, tool: AnyToolDefinition, params: Record<string, unknown>, env: EnvironmentAdapter): Promise<PolicyCheck[]> {
+    if (tool.growth === undefined) return [];
     const rule = policy.parameters;
-    const service = typeof params["service"] === "string" ? params["service"] : "";
-    if (tool.name === "scale_deployment" && typeof params["replicas"] === "number") {
-      const current = (await env.describeWorkload(service)).deployment.desiredReplicas;
-      // From zero, restoring any count up to the factor is one step.
-      const factor = params["replicas"] / Math.max(1, current);
-      return [
-        factor > rule.maxScaleFactor
-          ? violated("parameters.bounds", rule.then, `scaling ${service} from ${current} to ${params["replicas"]} replicas is ${factor.toFixed(1)}×, above ${rule.maxScaleFactor}× (policy.parameters.maxScaleFactor)`)
-          : check("parameters.bounds", "pass", `${current} → ${params["replicas"]} replicas within ${rule.maxScaleFactor}×`),
-      ];
-    }
-    if (tool.name === "set_memory_limit" && typeof params["limitMib"] === "number") {
-      const current = (await env.describeWorkload(service)).deployment.memoryLimitMib;
-      const factor = params["limitMib"] / current;
-      return [
-        factor > rule.maxMemoryFactor
-          ? violated("parameters.bounds", rule.then, `raising ${service}'s memory limit from ${current} to ${params["limitMib"]} MiB is ${factor.toFixed(2)}×, above ${rule.maxMemoryFactor}× (policy.parameters.maxMemoryFactor)`)
-          : check("parameters.bounds", "pass", `memory ${current} → ${params["limitMib"]} MiB within ${rule.maxMemoryFactor}×`),
-      ];
-    }
-    return [];
+    const { dimension, from, to } = await tool.growth(params, env);
+    const service = tool.target?.(params).service ?? "";
+    // From zero, restoring any count up to the factor is one step.
+    const factor = to / Math.max(1, from);
+    const [limit, setting, what, unit] =
+      dimension === "replicas"
+        ? [rule.maxScaleFactor, "maxScaleFactor", `scaling ${service} from ${from} to ${to} replicas`, ""]
+        : [rule.maxMemoryFactor, "maxMemoryFactor", `raising ${service}'s memory limit from ${from} to ${to} MiB`, " MiB"];
+    return [
+      factor > limit
+        ? violated("parameters.bounds", rule.then, `${what} is ${factor.toFixed(dimension === "replicas" ? 1 : 2)}×, above ${limit}× (policy.parameters.${setting})`)
+        : check("parameters.bounds", "pass", `${from} → ${to}${unit} ${dimension === "replicas" ? "replicas " : ""}within ${limit}×`),
+    ];
   }
 
   private autonomy(policy: Policy, subject: ScopeSubject): PolicyCheck {

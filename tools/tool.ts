@@ -32,6 +32,13 @@ export interface ToolImpact {
   note: string;
 }
 
+/** How far a call grows a resource of its target, for the policy's parameter bounds. */
+export interface ToolGrowth {
+  dimension: "replicas" | "memoryMib";
+  from: number;
+  to: number;
+}
+
 /** Result of validating a call against live metadata (the target exists, values are in bounds). */
 export type LiveValidation = { ok: true } | { ok: false; reason: string };
 
@@ -54,6 +61,8 @@ export interface ToolDefinition<P extends Record<string, unknown> = Record<strin
   validateLive?(params: P, env: EnvironmentAdapter): Promise<LiveValidation>;
   /** What the call touches: workloads and replicas out of service at once (remediation tools). */
   impact?(params: P, env: EnvironmentAdapter): Promise<ToolImpact>;
+  /** How far the call grows its target (scaling up, raising a limit); undefined = it grows nothing. */
+  growth?(params: P, env: EnvironmentAdapter): Promise<ToolGrowth>;
   /** Captures what the rollback will need before the call runs. */
   captureBefore?(params: P, env: EnvironmentAdapter): Promise<unknown>;
   /** The call that undoes this one, given the captured before-state; undefined if not reversible. */

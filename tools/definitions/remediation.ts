@@ -89,6 +89,9 @@ const scaleDeployment: ToolDefinition<z.infer<typeof scaleParams>> = {
     if (p.replicas === w.deployment.desiredReplicas) return { ok: false, reason: `${p.service} already wants ${p.replicas} replicas` };
     return { ok: true };
   },
+  async growth(p, env) {
+    return { dimension: "replicas", from: (await env.describeWorkload(p.service)).deployment.desiredReplicas, to: p.replicas };
+  },
   async captureBefore(p, env) {
     return { replicas: (await env.describeWorkload(p.service)).deployment.desiredReplicas };
   },
@@ -135,6 +138,9 @@ const setMemoryLimit: ToolDefinition<z.infer<typeof memoryParams>> = {
     if (p.limitMib <= current) return { ok: false, reason: `${p.limitMib} MiB does not raise the current ${current} MiB limit` };
     if (p.limitMib > current * 4) return { ok: false, reason: `${p.limitMib} MiB is more than 4× the current ${current} MiB limit` };
     return { ok: true };
+  },
+  async growth(p, env) {
+    return { dimension: "memoryMib", from: (await env.describeWorkload(p.service)).deployment.memoryLimitMib, to: p.limitMib };
   },
   async captureBefore(p, env) {
     return { limitMib: (await env.describeWorkload(p.service)).deployment.memoryLimitMib };
