@@ -18,6 +18,16 @@ export const ConfigSchema = z.object({
   OPENAI_API_KEY: z.string().min(1).optional(),
   /** An OpenAI-compatible server, e.g. vLLM or Ollama. */
   OPENAI_BASE_URL: z.string().url("expected an http(s) URL").optional(),
+  /** Chat model for the LLM reasoner (enabled when OPENAI_API_KEY is set). */
+  SUTURE_LLM_MODEL: z.string().min(1).default("gpt-4o-mini"),
+  /** Structured output style: response_format JSON schema, or a forced tool call. */
+  SUTURE_LLM_METHOD: z.enum(["jsonSchema", "functionCalling"], "expected jsonSchema or functionCalling").default("jsonSchema"),
+  /** Milliseconds one model call may take before the offline reasoners decide alone. */
+  SUTURE_LLM_TIMEOUT_MS: z.coerce.number().int("expected whole milliseconds").min(100).max(300_000).default(20_000),
+  /** Prompt budget in estimated tokens. */
+  SUTURE_LLM_TOKEN_BUDGET: z.coerce.number().int().min(1000).max(200_000).default(6000),
+  /** Estimated USD per million tokens, for the incident's model budget. */
+  SUTURE_LLM_USD_PER_MTOKENS: z.coerce.number().min(0).default(0),
   /** Embedding model (it must support 384 dimensions). */
   SUTURE_EMBEDDING_MODEL: z.string().min(1).optional(),
   /** Memory scope incidents are remembered and recalled in. */
@@ -52,6 +62,8 @@ export interface Config {
   openaiApiKey?: string;
   openaiBaseUrl?: string;
   embeddingModel?: string;
+  /** The LLM reasoner's settings (used when an API key is configured). */
+  llm: { model: string; method: "jsonSchema" | "functionCalling"; timeoutMs: number; tokenBudget: number; usdPerMillionTokens: number };
   memoryScope: string;
   apiTokens: ApiIdentity[];
   intakeToken?: string;
@@ -63,6 +75,12 @@ export class InvalidConfigError extends Error {
     super(message);
     this.name = "InvalidConfigError";
   }
+}
+
+/** One line saying which reasoners diagnose, for the start of long-running commands. */
+export function describeReasoners(config: Config): string {
+  if (config.openaiApiKey === undefined) return "reasoners: runbook rules + incident memory (no OPENAI_API_KEY: the LLM reasoner is off)";
+  return `reasoners: runbook rules + incident memory + LLM ${config.llm.model} (${config.llm.method}) at ${config.openaiBaseUrl ?? "api.openai.com"}`;
 }
 
 /** Reads configuration from environment variables (empty strings count as unset). */
@@ -82,6 +100,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     ...(c.OPENAI_API_KEY !== undefined ? { openaiApiKey: c.OPENAI_API_KEY } : {}),
     ...(c.OPENAI_BASE_URL !== undefined ? { openaiBaseUrl: c.OPENAI_BASE_URL } : {}),
     ...(c.SUTURE_EMBEDDING_MODEL !== undefined ? { embeddingModel: c.SUTURE_EMBEDDING_MODEL } : {}),
+    llm: { model: c.SUTURE_LLM_MODEL, method: c.SUTURE_LLM_METHOD, timeoutMs: c.SUTURE_LLM_TIMEOUT_MS, tokenBudget: c.SUTURE_LLM_TOKEN_BUDGET, usdPerMillionTokens: c.SUTURE_LLM_USD_PER_MTOKENS },
     memoryScope: c.SUTURE_MEMORY_SCOPE,
     apiTokens: (c.SUTURE_API_TOKENS ?? "")
       .split(",")

@@ -133,6 +133,8 @@ export const DiagnosisSchema = z.object({
   recalled: z.array(z.object({ incidentId: z.string(), similarity: z.number(), outcome: z.string(), remediation: z.string().nullable(), faultClass: z.string().nullable() })).default([]),
   /** The most similar imported runbook, suggested when no rule explains the alert. */
   runbook: z.object({ name: z.string(), similarity: z.number(), diagnosis: z.string(), mitigation: z.string() }).nullable().default(null),
+  /** What reasoners reported besides hypotheses (a model fallback, discarded model output). */
+  notes: z.array(z.string()).default([]),
 });
 /** A diagnosis. */
 export type Diagnosis = z.infer<typeof DiagnosisSchema>;

@@ -3,6 +3,7 @@ import { requireContext, type SutureContext } from "../graphs/context.js";
 import type { Diagnosis, Hypothesis, IncidentStateValue, RemediationCandidate } from "../graphs/state.js";
 import { finishIncident } from "../briefs/finish.js";
 import { applyMemory, describeMemory } from "../reasoners/memory-evidence.js";
+import type { ReasonerReport } from "../reasoners/reasoner.js";
 
 /** A runbook less similar than this to the alert is not worth suggesting. */
 const RUNBOOK_MIN_SIMILARITY = 0.35;
@@ -87,7 +88,14 @@ export async function diagnose(state: IncidentStateValue, runtime: Runtime<Sutur
   if (state.context === null) throw new Error("diagnose ran before perceive gathered a context");
   const round = state.diagnoses.length + 1;
   const context = state.context;
-  const results = await Promise.all(ctx.reasoners.map((r) => r.diagnose({ alert: state.alert, context, attempts: state.attempts })));
+  const notes: string[] = [];
+  const usage = { modelTokens: 0, modelCostUsd: 0 };
+  const report = (r: ReasonerReport): void => {
+    notes.push(...(r.notes ?? []));
+    usage.modelTokens += r.usage?.modelTokens ?? 0;
+    usage.modelCostUsd += r.usage?.modelCostUsd ?? 0;
+  };
+  const results = await Promise.all(ctx.reasoners.map((r) => r.diagnose({ alert: state.alert, context, attempts: state.attempts, report })));
   const recalled = await ctx.memory.recall(state.incidentId, state.alert, context);
   const now = ctx.clock.now();
   const hypotheses = applyMemory(results.flat(), recalled, now).sort((a, b) => b.confidence - a.confidence || a.id.localeCompare(b.id));
@@ -109,6 +117,7 @@ export async function diagnose(state: IncidentStateValue, runtime: Runtime<Sutur
     reason: choice.reason,
     recalled: recalled.map((n) => ({ incidentId: n.incidentId ?? "", similarity: n.similarity, outcome: n.outcome ?? "", remediation: n.remediation, faultClass: n.faultClass })),
     runbook,
+    notes,
   };
   const ranked = hypotheses
     .slice(0, 3)
@@ -117,7 +126,8 @@ export async function diagnose(state: IncidentStateValue, runtime: Runtime<Sutur
   const proposal = choice.proposal ? ` → propose ${choice.proposal.call.tool} ${JSON.stringify(choice.proposal.call.params)}` : "";
   const memoryNote = describeMemory(hypotheses, recalled);
   const runbookNote = runbook !== null ? `; suggested runbook ${runbook.name} (similarity ${runbook.similarity.toFixed(2)})` : "";
-  const message = `round ${round}: ${hypotheses.length} hypothesis(es) [${ranked || "none"}]${memoryNote ? `; ${memoryNote}` : ""}; ${choice.decision}: ${choice.reason}${proposal}${runbookNote}`;
+  const noteText = notes.length > 0 ? `; ${notes.join("; ")}` : "";
+  const message = `round ${round}: ${hypotheses.length} hypothesis(es) [${ranked || "none"}]${memoryNote ? `; ${memoryNote}` : ""}${noteText}; ${choice.decision}: ${choice.reason}${proposal}${runbookNote}`;
   await ctx.store.audit({
     incidentId: state.incidentId,
     actor: "diagnose",
@@ -128,7 +138,7 @@ export async function diagnose(state: IncidentStateValue, runtime: Runtime<Sutur
     dedupeKey: `${state.incidentId}:diagnose:${round}`,
   });
   const entry = { node: "diagnose", at: now, message };
-  const update = { diagnosis, diagnoses: [diagnosis], timeline: [entry] };
+  const update = { diagnosis, diagnoses: [diagnosis], timeline: [entry], usage };
   if (choice.decision === "act") return new Command({ update, goto: "policy-check" });
   if (choice.decision === "escalate") return new Command({ update, goto: "escalate" });
   const outcome = await finishIncident(ctx, { ...state, diagnosis, diagnoses: [...state.diagnoses, diagnosis], timeline: [...state.timeline, entry] }, {

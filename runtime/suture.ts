@@ -9,6 +9,7 @@ import { FileNotifier, WebhookNotifier, type Notifier } from "../notify/notifier
 import { DEFAULT_POLICY, PolicyEngine, type Policy, type PolicyHolder } from "../policy/policy.js";
 import { PolicyFile } from "../policy/source.js";
 import type { Reasoner } from "../reasoners/reasoner.js";
+import { LlmReasoner, type LlmOptions } from "../reasoners/llm/llm-reasoner.js";
 import { RunbookReasoner } from "../reasoners/runbook/runbook-reasoner.js";
 import { createEmbedder, HashingEmbedder, type Embedder } from "../memory/embeddings.js";
 import { IncidentMemory } from "../memory/incident-memory.js";
@@ -51,12 +52,15 @@ export interface WireOptions {
   embedder?: Embedder;
   /** Memory scope: incidents are remembered and recalled within it (default "default"). */
   memoryScope?: string;
+  /** Adds the LLM reasoner beside the rules. */
+  llm?: LlmOptions;
 }
 
 /** Wires the graph and its services around an already open (and migrated) database. */
 export async function wireSuture(db: Database, options: WireOptions = {}): Promise<Suture> {
   const tools = createDefaultRegistry();
   const reasoners: Reasoner[] = [await RunbookReasoner.fromDirectory(options.rulesDir)];
+  if (options.llm !== undefined) reasoners.push(new LlmReasoner(options.llm, tools));
   const checkpointer = new PostgresSaver(db.pool);
   return {
     db,
@@ -97,6 +101,9 @@ export async function openSuture(config: Config, options: OpenOptions = {}): Pro
         ...(config.openaiBaseUrl !== undefined ? { baseURL: config.openaiBaseUrl } : {}),
       }),
       memoryScope: options.memoryScope ?? config.memoryScope,
+      ...(config.openaiApiKey !== undefined
+        ? { llm: { ...config.llm, apiKey: config.openaiApiKey, corrections: 1, ...(config.openaiBaseUrl !== undefined ? { baseURL: config.openaiBaseUrl } : {}) } }
+        : {}),
       ...(config.rulesDir !== undefined ? { rulesDir: config.rulesDir } : {}),
       notifier:
         config.notifyWebhook !== undefined

@@ -1,6 +1,6 @@
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import type { Config } from "../../config/config.js";
+import { describeReasoners, type Config } from "../../config/config.js";
 import { runScenario } from "../../runtime/incident-runner.js";
 import { openSuture } from "../../runtime/suture.js";
 import { loadScenario } from "../../scenario/schema.js";
@@ -29,7 +29,8 @@ export async function demoCommand(config: Config, args: CommandArgs): Promise<nu
   const scenarios = await Promise.all(names.map((n) => loadScenario(path.join(SCENARIOS_DIR, `${n}.yaml`))));
   const started = Date.now();
   const suture = await openSuture(config, { migrate: true });
-  console.log(color("bold", `Suture demo — ${suture.db.kind} database at ${suture.db.location}, simulated environment\n`));
+  console.log(color("bold", `Suture demo — ${suture.db.kind} database at ${suture.db.location}, simulated environment`));
+  console.log(color("dim", `${describeReasoners(config)}\n`));
   const summary: string[] = [];
   try {
     for (const scenario of scenarios) {

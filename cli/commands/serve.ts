@@ -1,4 +1,4 @@
-import type { Config } from "../../config/config.js";
+import { describeReasoners, type Config } from "../../config/config.js";
 import { withTransaction } from "../../db/database.js";
 import { IncidentQueue } from "../../queue/incident-queue.js";
 import { openSuture } from "../../runtime/suture.js";
@@ -56,6 +56,7 @@ export async function serveCommand(config: Config, args: CommandArgs): Promise<n
     console.log(`fleet: ${service.fleet.created.length} world(s) installed${service.fleet.created.length > 0 ? ` (${service.fleet.created.join(", ")})` : ""}, ${service.fleet.kept.length} kept as they were`);
   }
   console.log(`suture serve: listening on ${service.url ?? "?"} (${service.suture.db.kind} database at ${service.suture.db.location})${withWorker ? ", with one worker in this process" : ""}`);
+  console.log(`  ${describeReasoners(config)}`);
   console.log(`  POST /v1/alerts/alertmanager · /v1/alerts/pagerduty · /v1/alerts   GET /v1/incidents · /metrics · /healthz · /readyz`);
   return untilSignal(service, "suture serve");
 }
@@ -72,6 +73,7 @@ export async function workerCommand(config: Config, args: CommandArgs): Promise<
     `suture worker: running up to ${concurrency} incident(s) at a time (${service.suture.db.kind} database at ${service.suture.db.location}, worker ${service.suture.locks.worker})` +
       `${service.url !== undefined ? `; metrics on ${service.url}/metrics` : ""}`,
   );
+  console.log(`  ${describeReasoners(config)}`);
   return untilSignal(service, "suture worker");
 }
 

@@ -1,0 +1,169 @@
+import { HumanMessage, SystemMessage, type BaseMessage } from "@langchain/core/messages";
+import { ChatOpenAI } from "@langchain/openai";
+import { formatZodError } from "../../config/errors.js";
+import type { Hypothesis, IncidentContext } from "../../graphs/state.js";
+import type { ToolRegistry } from "../../tools/registry.js";
+import type { Reasoner, ReasonerInput } from "../reasoner.js";
+import { MODEL_DIAGNOSIS_JSON_SCHEMA, ModelDiagnosisSchema, type ModelDiagnosis } from "./diagnosis-schema.js";
+import { buildPrompt } from "./prompt.js";
+
+/**
+ * A model's stated confidence is scaled by this before it competes with the runbook rules: models
+ * state 0.9 for guesses the evidence only half supports, and a rule match is a checked pattern.
+ */
+export const LLM_CONFIDENCE_SCALE = 0.85;
+
+/** How to reach the model. */
+export interface LlmOptions {
+  apiKey: string;
+  /** An OpenAI-compatible server (vLLM, Ollama, …); unset = OpenAI. */
+  baseURL?: string;
+  model: string;
+  /** `jsonSchema` (response_format) or `functionCalling` (a forced tool call). */
+  method: "jsonSchema" | "functionCalling";
+  timeoutMs: number;
+  /** Corrective retries after invalid output. */
+  corrections: number;
+  /** Prompt budget in (estimated) tokens. */
+  tokenBudget: number;
+  /** Estimated price per million tokens, for the incident's cost budget. */
+  usdPerMillionTokens: number;
+}
+
+/** What grounding kept and why it threw the rest away. */
+export interface Grounded {
+  hypotheses: Hypothesis[];
+  discarded: string[];
+}
+
+/**
+ * Keeps only what the incident can back: every hypothesis must cite at least one evidence id that
+ * exists (invented ids are dropped and cost confidence), and every proposed call must name a
+ * registered remediation tool with parameters valid against its schema, or the whole hypothesis
+ * is discarded.
+ */
+export function ground(diagnosis: ModelDiagnosis, context: IncidentContext, tools: ToolRegistry): Grounded {
+  const known = new Set(context.evidence.map((e) => e.id));
+  const hypotheses: Hypothesis[] = [];
+  const discarded: string[] = [];
+  diagnosis.hypotheses.forEach((h, i) => {
+    const real = h.evidenceIds.filter((id) => known.has(id));
+    const invented = h.evidenceIds.filter((id) => !known.has(id));
+    if (real.length === 0) {
+      discarded.push(`"${h.title}" cites no evidence that exists${invented.length > 0 ? ` (${invented.join(", ")})` : ""}`);
+      return;
+    }
+    const candidates: Hypothesis["candidates"] = [];
+    for (const r of h.remediations) {
+      if (!tools.has(r.tool) || tools.get(r.tool).risk === "read") {
+        discarded.push(`"${h.title}" proposes ${tools.has(r.tool) ? `read tool "${r.tool}" as a fix` : `unknown tool "${r.tool}"`}`);
+        return;
+      }
+      const parsed = tools.parseCall({ tool: r.tool, params: r.params });
+      if (!parsed.ok) {
+        discarded.push(`"${h.title}" proposes ${r.tool} with invalid parameters: ${parsed.error}`);
+        return;
+      }
+      const target = tools.get(r.tool).target?.(parsed.params).service ?? "";
+      candidates.push({ call: { tool: r.tool, params: parsed.params }, rationale: r.rationale, strategy: `${r.tool}:${target}` });
+    }
+    const share = real.length / h.evidenceIds.length;
+    hypotheses.push({
+      id: `llm:${i + 1}:${h.faultClass}`,
+      faultClass: h.faultClass,
+      category: h.category,
+      title: h.title,
+      confidence: Math.min(1, Math.max(0, h.confidence * LLM_CONFIDENCE_SCALE * share)),
+      evidenceIds: real,
+      reasoner: "llm",
+      disposition: h.disposition,
+      candidates: h.disposition === "act" ? candidates : [],
+      explanation: `${h.explanation}${invented.length > 0 ? ` (cited ids that do not exist, ignored: ${invented.join(", ")})` : ""}`,
+    });
+  });
+  return { hypotheses, discarded };
+}
+
+function describeFailure(error: unknown): string {
+  const e = error as { status?: number; name?: string; message?: string };
+  if (e.status === 429) return "rate limited (429)";
+  if (typeof e.status === "number") return `HTTP ${e.status}`;
+  if (e.name === "AbortError" || e.name === "TimeoutError" || /timed? ?out/i.test(e.message ?? "")) return "timed out";
+  return (e.message ?? String(error)).split("\n")[0] ?? "failed";
+}
+
+/** A reply that arrived but is not JSON for the schema (as opposed to a transport or HTTP failure). */
+function isInvalidOutput(error: unknown): boolean {
+  const e = error as { status?: number; name?: string; message?: string };
+  if (typeof e.status === "number" || e.name === "AbortError" || e.name === "TimeoutError") return false;
+  return /structured output|JSON|pars(e|ing)|Unexpected (token|end)/i.test(e.message ?? "");
+}
+
+function rawText(raw: BaseMessage): string {
+  const calls = (raw as { tool_calls?: Array<{ args: unknown }> }).tool_calls ?? [];
+  if (calls.length > 0) return JSON.stringify(calls[0]?.args);
+  return typeof raw.content === "string" ? raw.content : JSON.stringify(raw.content);
+}
+
+/**
+ * Diagnosis by a chat model (any OpenAI-compatible server) with structured output. Its answer is
+ * grounded before it counts; a model failure leaves the offline reasoners to decide, with a note.
+ */
+export class LlmReasoner implements Reasoner {
+  readonly name = "llm";
+  private readonly model: ChatOpenAI;
+
+  constructor(
+    private readonly options: LlmOptions,
+    private readonly tools: ToolRegistry,
+  ) {
+    this.model = new ChatOpenAI({
+      model: options.model,
+      apiKey: options.apiKey,
+      temperature: 0,
+      maxRetries: 0,
+      timeout: options.timeoutMs,
+      ...(options.baseURL !== undefined ? { configuration: { baseURL: options.baseURL } } : {}),
+    });
+  }
+
+  async diagnose(input: ReasonerInput): Promise<Hypothesis[]> {
+    const prompt = buildPrompt(input, this.tools, this.options.tokenBudget);
+    const structured = this.model.withStructuredOutput(MODEL_DIAGNOSIS_JSON_SCHEMA, { name: "diagnosis", method: this.options.method, includeRaw: true });
+    const messages: BaseMessage[] = [new SystemMessage(prompt.system), new HumanMessage(prompt.user)];
+    let tokens = 0;
+    const notes: string[] = [];
+    const finish = (hypotheses: Hypothesis[]): Hypothesis[] => {
+      input.report?.({ notes, usage: { modelTokens: tokens, modelCostUsd: (tokens / 1_000_000) * this.options.usdPerMillionTokens } });
+      return hypotheses;
+    };
+    for (let attempt = 0; attempt <= this.options.corrections; attempt++) {
+      let result: { raw: BaseMessage; parsed: unknown };
+      try {
+        result = await structured.invoke(messages, { signal: AbortSignal.timeout(this.options.timeoutMs) });
+      } catch (error) {
+        if (!isInvalidOutput(error)) {
+          notes.push(`model ${this.options.model} ${describeFailure(error)}: decided by the offline reasoners only`);
+          return finish([]);
+        }
+        // The client could not even parse the reply as JSON: its usage is lost with it, so count
+        // the prompt's estimate, and ask again, saying why.
+        tokens += prompt.tokens;
+        messages.push(new HumanMessage(`Your previous answer was invalid (${describeFailure(error)}). Reply again with only the diagnosis object matching the schema.`));
+        continue;
+      }
+      tokens += (result.raw as { usage_metadata?: { total_tokens?: number } }).usage_metadata?.total_tokens ?? 0;
+      const parsed = ModelDiagnosisSchema.safeParse(result.parsed ?? undefined);
+      if (parsed.success) {
+        const grounded = ground(parsed.data, input.context, this.tools);
+        if (grounded.discarded.length > 0) notes.push(`discarded ${grounded.discarded.length} model hypothesis(es): ${grounded.discarded.join("; ")}`);
+        if (attempt > 0) notes.push(`model output valid after ${attempt} correction(s)`);
+        return finish(grounded.hypotheses);
+      }
+      const problem = result.parsed == null ? "not valid JSON for the schema" : formatZodError(parsed.error);
+      messages.push(new HumanMessage(`Your previous answer was invalid (${problem}). It was:\n${rawText(result.raw).slice(0, 2000)}\nReply again with only the diagnosis object matching the schema.`));
+    }
+    notes.push(`model ${this.options.model} returned invalid output ${this.options.corrections + 1} time(s): decided by the offline reasoners only`);
+    return finish([]);
+  }
+}
