@@ -188,14 +188,13 @@ export class PolicyEngine {
       return [check("environment", "deny", `the incident has no environment that owns ${subject.namespace}/${subject.service}; nothing may run`)];
     }
     const scoped = { environmentId, namespace: subject.namespace, service };
-    // Independent reads: on the pool they run in parallel; on one transaction's client, in turn.
-    const [limits, idempotency, concurrent, breaker] = await Promise.all([
-      this.rateLimits(policy, input, tool, scoped, ledger),
-      this.idempotency(policy, input, scoped, ledger),
-      this.concurrent(policy, input, impact, environmentId, ledger),
-      this.circuitBreaker(policy, input, scoped, ledger),
-    ]);
-    return [...limits, idempotency, concurrent, breaker];
+    // One after another: inside the grant transaction they share one client.
+    return [
+      ...(await this.rateLimits(policy, input, tool, scoped, ledger)),
+      await this.idempotency(policy, input, scoped, ledger),
+      await this.concurrent(policy, input, impact, environmentId, ledger),
+      await this.circuitBreaker(policy, input, scoped, ledger),
+    ];
   }
 
   private async bounds(policy: Policy, tool: AnyToolDefinition, params: Record<string, unknown>, env: EnvironmentAdapter): Promise<PolicyCheck[]> {
