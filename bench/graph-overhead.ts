@@ -23,6 +23,7 @@ import { benchIntake, printIntakeTable, type IntakeRow } from "./intake-throughp
 import { benchMemorySearch, printMemoryTable } from "./memory-search.js";
 import { benchPolicy, printPolicyTable } from "./policy-evaluation.js";
 import { SimEnvironment } from "../tools/simulator/index.js";
+import { percentile } from "./stats.js";
 
 const INCIDENTS = Number(process.env["BENCH_INCIDENTS"] ?? 40);
 const WARMUP = 5;
@@ -37,10 +38,6 @@ interface Row {
   meanMs: number;
 }
 
-function percentile(sorted: number[], p: number): number {
-  const index = Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1);
-  return sorted[Math.max(0, index)] ?? NaN;
-}
 
 /** Times `n` incidents; world building and alert intake happen before the clock starts. */
 async function timeIncidents(suture: Suture, graph: ReturnType<typeof compileIncidentGraph>, scenario: Scenario, n: number): Promise<number[]> {

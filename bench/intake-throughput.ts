@@ -15,6 +15,7 @@ import { openDatabase } from "../db/database.js";
 import { IncidentQueue, NOOP_QUEUE } from "../queue/incident-queue.js";
 import { startService } from "../server/service.js";
 import { withScratchDatabase } from "./scratch-database.js";
+import { percentile } from "./stats.js";
 
 const ROOT = path.resolve(import.meta.dirname, "..");
 const ALERTS = Number(process.env["BENCH_ALERTS"] ?? 300);
@@ -32,10 +33,6 @@ export interface IntakeRow {
   p99Ms?: number;
 }
 
-function percentile(values: number[], p: number): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.max(0, Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1))] ?? NaN;
-}
 
 function world(i: number): Record<string, unknown> {
   return {

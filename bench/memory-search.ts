@@ -13,6 +13,7 @@ import { withScratchDatabase } from "./scratch-database.js";
 import { migrate } from "../db/migrate.js";
 import { HashingEmbedder, type WeightedText } from "../memory/embeddings.js";
 import { Rng } from "../tools/simulator/rng.js";
+import { percentile } from "./stats.js";
 
 const SIZES = (process.env["BENCH_MEMORY_SIZES"] ?? "10000,100000").split(",").map(Number);
 const QUERIES = Number(process.env["BENCH_MEMORY_QUERIES"] ?? 200);
@@ -49,9 +50,6 @@ function incidentDoc(rng: Rng): WeightedText[] {
   ];
 }
 
-function percentile(sorted: number[], p: number): number {
-  return sorted[Math.max(0, Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1))] ?? NaN;
-}
 
 const TOP5 = `SELECT id FROM incident_memory WHERE scope = 'bench' AND kind = 'incident' ORDER BY embedding <=> $1::vector LIMIT 5`;
 

@@ -15,6 +15,7 @@ import { createDefaultRegistry } from "../tools/registry.js";
 import { SimEnvironment } from "../tools/simulator/index.js";
 import type { ToolCall } from "../tools/tool.js";
 import { withScratchDatabase } from "./scratch-database.js";
+import { percentile } from "./stats.js";
 
 const EVALUATIONS = 300;
 const MINUTE = 60_000;
@@ -61,9 +62,6 @@ class ArrayLedger implements PolicyLedger {
   }
 }
 
-function percentile(sorted: number[], p: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] ?? NaN;
-}
 
 /** Records `count` finished remediations spread over the last day and 200 workloads, in bulk. */
 async function seed(db: Database, count: number, now: number): Promise<Recorded[]> {

@@ -1,5 +1,6 @@
 import type { SutureContext } from "../graphs/context.js";
-import { PolicyVerdictSchema, type IncidentStateValue, type Outcome } from "../graphs/state.js";
+import type { IncidentStateValue, Outcome } from "../graphs/state.js";
+import { proposalVerdicts } from "../policy/verdicts.js";
 import { buildBrief } from "./brief.js";
 
 /** Remembers the incident; a memory failure is audited, never fails the incident. */
@@ -30,11 +31,7 @@ async function rememberIncident(ctx: SutureContext, state: IncidentStateValue, o
  * notifies. Idempotent, so a terminal node that runs again after a crash writes the same thing.
  */
 export async function finishIncident(ctx: SutureContext, state: IncidentStateValue, outcome: Outcome): Promise<Outcome> {
-  const verdicts = (await ctx.store.auditFor(state.incidentId))
-    .filter((e) => e.kind === "policy_verdict")
-    .map((e) => PolicyVerdictSchema.safeParse(e.detail))
-    .flatMap((p) => (p.success ? [p.data] : []));
-  const brief = buildBrief(state, outcome, verdicts);
+  const brief = buildBrief(state, outcome, await proposalVerdicts(ctx.store, state.incidentId));
   await ctx.store.setIncidentStatus(state.incidentId, outcome.status, outcome.reason, brief);
   await ctx.store.audit({
     incidentId: state.incidentId,

@@ -41,6 +41,12 @@ export interface BreakerRow {
   lastFailureAt: Date | null;
 }
 
+/** A remediation that failed: the tool errored, or verification found it did not help or made things worse. */
+const FAILED = `a.kind = 'remediation' AND (a.verdict IN ('worse', 'not_recovered') OR a.status = 'failed')`;
+/** Actions after the workload's last breaker reset (`$ns` and `$svc` name the workload's columns or parameters). */
+const sinceReset = (ns: string, svc: string): string =>
+  `a.id > COALESCE((SELECT max(after_action_id) FROM circuit_breaker_resets r WHERE r.namespace = ${ns} AND r.service = ${svc}), 0)`;
+
 /** The policy ledger over the `actions` table (pool or a transaction's client). */
 export class ActionsLedger implements PolicyLedger {
   constructor(private readonly db: Queryable) {}
@@ -84,9 +90,8 @@ export class ActionsLedger implements PolicyLedger {
   async failures(q: { environmentId: string; namespace: string; service: string; since: number }): Promise<number> {
     const result = await this.db.query<{ n: number }>(
       `SELECT count(*)::int AS n FROM actions a JOIN incidents i ON i.id = a.incident_id
-        WHERE i.environment_id = $1 AND a.namespace = $2 AND a.target_service = $3 AND a.kind = 'remediation'
-          AND (a.verdict IN ('worse', 'not_recovered') OR a.status = 'failed') AND a.env_time > $4
-          AND a.id > COALESCE((SELECT max(after_action_id) FROM circuit_breaker_resets r WHERE r.namespace = $2 AND r.service = $3), 0)`,
+        WHERE i.environment_id = $1 AND a.namespace = $2 AND a.target_service = $3 AND ${FAILED} AND a.env_time > $4
+          AND ${sinceReset("$2", "$3")}`,
       [q.environmentId, q.namespace, q.service, new Date(q.since)],
     );
     return result.rows[0]?.n ?? 0;
@@ -97,9 +102,8 @@ export class ActionsLedger implements PolicyLedger {
     const result = await this.db.query<{ namespace: string; service: string; failures: number; last_failure_at: Date | null }>(
       `SELECT a.namespace, a.target_service AS service, count(*)::int AS failures, max(a.finished_at) AS last_failure_at
          FROM actions a
-        WHERE a.kind = 'remediation' AND a.namespace IS NOT NULL AND a.target_service IS NOT NULL
-          AND (a.verdict IN ('worse', 'not_recovered') OR a.status = 'failed')
-          AND a.id > COALESCE((SELECT max(after_action_id) FROM circuit_breaker_resets r WHERE r.namespace = a.namespace AND r.service = a.target_service), 0)
+        WHERE a.namespace IS NOT NULL AND a.target_service IS NOT NULL AND ${FAILED}
+          AND ${sinceReset("a.namespace", "a.target_service")}
         GROUP BY a.namespace, a.target_service HAVING count(*) >= $1
         ORDER BY a.namespace, a.target_service`,
       [threshold],
@@ -115,9 +119,8 @@ export class ActionsLedger implements PolicyLedger {
               INSERT INTO circuit_breaker_resets (namespace, service, after_action_id, reset_by, reason)
               SELECT $1, $2, latest.id, $3, $4 FROM latest RETURNING after_action_id)
        SELECT count(a.id)::int AS forgotten FROM reset
-         LEFT JOIN actions a ON a.namespace = $1 AND a.target_service = $2 AND a.kind = 'remediation'
-          AND (a.verdict IN ('worse', 'not_recovered') OR a.status = 'failed')
-          AND a.id > COALESCE((SELECT max(after_action_id) FROM circuit_breaker_resets r WHERE r.namespace = $1 AND r.service = $2 AND r.after_action_id < reset.after_action_id), 0)
+         LEFT JOIN actions a ON a.namespace = $1 AND a.target_service = $2 AND ${FAILED}
+          AND ${sinceReset("$1", "$2")}
           AND a.id <= reset.after_action_id`,
       [namespace, service, by, reason],
     );

@@ -1,6 +1,7 @@
 import { readFile } from "node:fs/promises";
 import { isNode, LineCounter, parseDocument, type Document } from "yaml";
 import type { z } from "zod";
+import { formatZodPath } from "../config/errors.js";
 import { PolicySchema, type Policy } from "./schema.js";
 
 /** Thrown when a policy file is unreadable or invalid; the message names line, field and expectation. */
@@ -9,10 +10,6 @@ export class InvalidPolicyError extends Error {
     super(message);
     this.name = "InvalidPolicyError";
   }
-}
-
-function dotted(issuePath: ReadonlyArray<PropertyKey>): string {
-  return issuePath.map((p) => (typeof p === "number" ? `[${p}]` : String(p))).join(".").replace(/\.\[/g, "[");
 }
 
 /** The line of the deepest YAML node on `issuePath` that exists (the field, or its parent). */
@@ -29,7 +26,7 @@ function describeIssues(source: string, error: z.ZodError, doc: Document, lines:
   return error.issues
     .map((issue) => ({ issue, line: lineOf(doc, lines, issue.path) }))
     .sort((a, b) => (a.line ?? 0) - (b.line ?? 0))
-    .map(({ issue, line }) => `${source}${line !== undefined ? `:${line}` : ""}: ${issue.path.length > 0 ? dotted(issue.path) : "(root)"}: ${issue.message}`)
+    .map(({ issue, line }) => `${source}${line !== undefined ? `:${line}` : ""}: ${issue.path.length > 0 ? formatZodPath(issue.path) : "(root)"}: ${issue.message}`)
     .join("\n");
 }
 

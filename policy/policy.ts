@@ -10,7 +10,7 @@ import type { PolicyLedger } from "./ledger.js";
 import type { Policy, Then } from "./schema.js";
 import { describeScope, scopeMatches, type ScopeSubject } from "./scope.js";
 
-export { DEFAULT_POLICY, PolicySchema, type Policy } from "./schema.js";
+export { DEFAULT_POLICY, PolicySchema, withSections, type Policy } from "./schema.js";
 export { InvalidPolicyError, loadPolicy, parsePolicy } from "./load.js";
 
 const MINUTE = 60_000;

@@ -233,3 +233,8 @@ export type PolicyInputFile = z.input<typeof PolicySchema>;
 
 /** The default policy (every field at its documented default). */
 export const DEFAULT_POLICY: Policy = PolicySchema.parse({});
+
+/** `policy` with some top-level sections replaced (e.g. a scenario's freeze window), validated again. */
+export function withSections(policy: Policy, sections: Record<string, unknown> | undefined): Policy {
+  return sections === undefined ? policy : PolicySchema.parse({ ...policy, ...sections });
+}

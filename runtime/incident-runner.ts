@@ -8,7 +8,7 @@ import type { Scenario, ScenarioAlert } from "../scenario/schema.js";
 import type { Clock } from "../tools/clock.js";
 import type { EnvironmentAdapter } from "../tools/environment.js";
 import { SimEnvironment } from "../tools/simulator/index.js";
-import { PolicyEngine, PolicySchema } from "../policy/policy.js";
+import { PolicyEngine, withSections } from "../policy/policy.js";
 import type { Suture } from "./suture.js";
 
 /** An environment the graph can run against: its adapter and its clock. */
@@ -197,8 +197,7 @@ export async function currentState(suture: Suture, incidentId: string): Promise<
 /** The Suture to run a scenario with: its policy sections replace the running policy's. */
 function withScenarioPolicy(suture: Suture, scenario: Scenario): Suture {
   if (scenario.policy === undefined) return suture;
-  const policy = PolicySchema.parse({ ...suture.policy.policy, ...scenario.policy });
-  return { ...suture, policy: new PolicyEngine(policy, suture.tools) };
+  return { ...suture, policy: new PolicyEngine(withSections(suture.policy.policy, scenario.policy), suture.tools) };
 }
 
 /**

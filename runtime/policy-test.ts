@@ -1,8 +1,9 @@
 import type { StateSnapshot } from "@langchain/langgraph";
 import { openDatabase } from "../db/database.js";
 import { migrate } from "../db/migrate.js";
-import { PolicyVerdictSchema, type PolicyVerdict } from "../graphs/state.js";
-import { PolicyEngine, PolicySchema, type Policy } from "../policy/policy.js";
+import type { PolicyVerdict } from "../graphs/state.js";
+import { PolicyEngine, withSections, type Policy } from "../policy/policy.js";
+import { proposalVerdicts } from "../policy/verdicts.js";
 import { loadScenario } from "../scenario/schema.js";
 import { runScenario } from "./incident-runner.js";
 import { replayIncident } from "./replay.js";
@@ -34,15 +35,6 @@ function callText(v: PolicyVerdict): string {
   return `${v.call.tool} ${JSON.stringify(v.call.params)}`;
 }
 
-async function verdicts(suture: Suture, incidentId: string): Promise<PolicyVerdict[]> {
-  return (await suture.store.auditFor(incidentId))
-    .filter((e) => e.kind === "policy_verdict")
-    .flatMap((e) => {
-      const parsed = PolicyVerdictSchema.safeParse(e.detail);
-      return parsed.success ? [parsed.data] : [];
-    });
-}
-
 /**
  * Records each scenario under the current policy (in a scratch in-memory database, so nothing
  * touches the operator's), then replays every policy-check step from the checkpoint just before
@@ -62,15 +54,15 @@ export async function testPolicy(current: Policy, candidate: Policy, scenarioFil
         if (s.next.includes("policy-check")) before.push(s);
       }
       before.reverse();
-      const original = await verdicts(recordSuture, recorded.incidentId);
+      const original = await proposalVerdicts(recordSuture.store, recorded.incidentId);
       // The scenario's own policy sections (e.g. a freeze) describe its environment: keep them.
-      const candidatePolicy = PolicySchema.parse({ ...candidate, ...(scenario.policy ?? {}) });
+      const candidatePolicy = withSections(candidate, scenario.policy);
       const candidateSuture: Suture = { ...recordSuture, policy: new PolicyEngine(candidatePolicy, recordSuture.tools) };
       for (const [i, snapshot] of before.entries()) {
         const verdict = original[i];
         if (verdict === undefined) continue;
         const fork = await replayIncident(candidateSuture, recorded.incidentId, { from: String(snapshot.config.configurable?.["checkpoint_id"] ?? "") });
-        const replayed = (await verdicts(candidateSuture, fork.incidentId))[0] ?? null;
+        const replayed = (await proposalVerdicts(candidateSuture.store, fork.incidentId))[0] ?? null;
         decisions.push({
           scenario: scenario.name,
           incidentId: recorded.incidentId,

@@ -1,8 +1,9 @@
 import type { Config } from "../../config/config.js";
 import { scenarioFiles } from "../../eval/evaluate.js";
-import { PolicyVerdictSchema, type PolicyCheck } from "../../graphs/state.js";
+import type { PolicyCheck } from "../../graphs/state.js";
 import { ActionsLedger } from "../../policy/ledger.js";
 import { DEFAULT_POLICY, loadPolicy, policyVersion, type Policy } from "../../policy/policy.js";
+import { recordedVerdicts } from "../../policy/verdicts.js";
 import { testPolicy } from "../../runtime/policy-test.js";
 import { openSuture } from "../../runtime/suture.js";
 import type { CommandArgs } from "../args.js";
@@ -55,15 +56,11 @@ async function explain(config: Config, args: CommandArgs): Promise<number> {
   const suture = await openSuture(config);
   try {
     const incident = await suture.store.getIncident(id);
-    const entries = (await suture.store.auditFor(id)).filter((e) => e.kind === "policy_verdict" || e.kind === "approval");
+    const recorded = await recordedVerdicts(suture.store, id);
     console.log(color("bold", `Policy verdicts for ${id} (${incident.alert_name} on ${incident.service}, ${incident.status})`));
-    if (entries.length === 0) console.log("  none: nothing was proposed for action");
-    for (const entry of entries) {
-      const detail = entry.kind === "approval" ? (entry.detail as { verdict?: unknown }).verdict : entry.detail;
-      const parsed = PolicyVerdictSchema.safeParse(detail);
-      if (!parsed.success) continue;
-      const v = parsed.data;
-      const heading = entry.kind === "approval" ? `after approval by ${entry.actor}` : "proposed";
+    if (recorded.length === 0) console.log("  none: nothing was proposed for action");
+    for (const { verdict: v, source } of recorded) {
+      const heading = source === "proposed" ? "proposed" : `after approval by ${source.approvedBy}`;
       console.log(`\n${color("bold", `${v.call.tool} ${JSON.stringify(v.call.params)}`)} [${v.risk} risk] ${heading} → ${color(v.outcome === "allow" ? "green" : v.outcome === "deny" ? "red" : "yellow", v.outcome.replace("_", " "))}${v.policyVersion ? color("dim", `  policy ${v.policyVersion}`) : ""}`);
       for (const c of v.checks) console.log(`  ${MARK[c.outcome]} ${c.rule.padEnd(26)} ${c.detail}`);
       if (v.checks.length === 0) for (const r of v.reasons) console.log(`  - ${r}`);

@@ -1,8 +1,9 @@
 import fc from "fast-check";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { PolicyVerdictSchema, type Hypothesis } from "../../graphs/state.js";
+import type { Hypothesis } from "../../graphs/state.js";
 import { DEFAULT_POLICY, loadPolicy, PolicyEngine, PolicySchema, type Policy } from "../../policy/policy.js";
+import { recordedVerdicts } from "../../policy/verdicts.js";
 import type { Reasoner } from "../../reasoners/reasoner.js";
 import { runScenario } from "../../runtime/incident-runner.js";
 import type { Suture } from "../../runtime/suture.js";
@@ -103,11 +104,7 @@ for (const backend of testBackends()) {
             // When Suture runs the incident end to end
             const run = await runScenario(suture, scenario);
             const store = t.suture.store;
-            const verdicts = (await store.auditFor(run.incidentId)).flatMap((e) => {
-              const detail = e.kind === "approval" ? (e.detail as { verdict?: unknown }).verdict : e.kind === "policy_verdict" ? e.detail : undefined;
-              const parsed = PolicyVerdictSchema.safeParse(detail);
-              return parsed.success ? [parsed.data] : [];
-            });
+            const verdicts = (await recordedVerdicts(store, run.incidentId)).map((r) => r.verdict);
             const allowed = new Set(verdicts.filter((v) => v.outcome === "allow").map((v) => canonicalJson(v.call)));
             const actions = await store.actionsFor(run.incidentId);
             const executed = actions.filter((a) => a.kind === "remediation" && a.status !== "registered");

@@ -6,7 +6,7 @@ import type { Database } from "../../db/database.js";
 import { IncidentStore } from "../../db/incident-store.js";
 import { migrate } from "../../db/migrate.js";
 import { ActionsLedger } from "../../policy/ledger.js";
-import { DEFAULT_POLICY, loadPolicy, PolicyEngine, PolicySchema, type IncidentFacts, type Policy } from "../../policy/policy.js";
+import { DEFAULT_POLICY, loadPolicy, PolicyEngine, withSections, type IncidentFacts, type Policy } from "../../policy/policy.js";
 import type { PolicyInputFile } from "../../policy/schema.js";
 import { createDefaultRegistry } from "../../tools/registry.js";
 import { SimEnvironment } from "../../tools/simulator/index.js";
@@ -221,7 +221,7 @@ const cases: Case[] = [
 const RULE_TYPES = ["thresholds", "approval", "autonomy", "neverRemediate", "tools", "rateLimits", "blastRadius", "freezeWindows", "idempotency", "parameters", "guardrails", "circuitBreaker"];
 
 function policyWith(sections: PolicyInputFile | undefined): Policy {
-  return PolicySchema.parse({ ...DEFAULT_POLICY, ...(sections ?? {}) });
+  return withSections(DEFAULT_POLICY, sections);
 }
 
 describe("policy rule table", () => {
