@@ -53,7 +53,7 @@ async function timeIncidents(suture: Suture, graph: ReturnType<typeof compileInc
     const incidentId = newIncidentId();
     await suture.store.createIncident({ id: incidentId, alert: normalized, environmentId: incidentId });
     await suture.store.recordAlert({ incidentId, alert: normalized, rawBody: JSON.stringify(body) });
-    const context = { env, tools: suture.tools, reasoners: suture.reasoners, policy: suture.policy, clock: env.clock, store: suture.store, notifier: suture.notifier, memory: suture.memory, locks: suture.locks };
+    const context = { env, tools: suture.tools, reasoners: suture.reasoners, policy: suture.policy, clock: env.clock, store: suture.store, notifier: suture.notifier, memory: suture.memory, locks: suture.locks, memoryAdjusts: suture.memoryAdjusts };
     const started = performance.now();
     const final = await graph.invoke({ incidentId, alert: normalized }, { configurable: { thread_id: incidentId }, context, durability: "sync" });
     times.push(performance.now() - started);

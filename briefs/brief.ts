@@ -8,7 +8,21 @@ export interface Brief {
   alert: { name: string; service: string; severity: string; startsAt: string; summary?: string };
   outcome: Outcome | null;
   evidence: Array<{ id: string; summary: string }>;
-  hypotheses: Array<{ faultClass: string; title: string; confidence: number; reasoner: string; evidenceIds: string[]; explanation: string }>;
+  hypotheses: Array<{
+    faultClass: string;
+    title: string;
+    confidence: number;
+    reasoner: string;
+    evidenceIds: string[];
+    explanation: string;
+    /** Each reasoner's confidence and weight when several proposed this fault class (see reasoners/combine.ts). */
+    contributions?: Array<{ reasoner: string; confidence: number; weight: number }>;
+    inconsistencies?: string[];
+  }>;
+  /** What the reasoners reported besides hypotheses, per round (model fallbacks, discarded output). */
+  notes?: string[];
+  /** Model tokens and estimated cost this incident spent. */
+  modelUsage?: { tokens: number; costUsd: number };
   actions: Array<{
     attempt: number;
     call: string;
@@ -71,7 +85,11 @@ export function buildBrief(state: IncidentStateValue, outcome: Outcome | null, v
       reasoner: h.reasoner,
       evidenceIds: h.evidenceIds,
       explanation: h.explanation,
+      ...(h.contributions !== undefined ? { contributions: h.contributions } : {}),
+      ...(h.inconsistencies !== undefined ? { inconsistencies: h.inconsistencies } : {}),
     })),
+    notes: state.diagnoses.flatMap((d) => d.notes.map((n) => `round ${d.round}: ${n}`)),
+    modelUsage: { tokens: state.usage.modelTokens, costUsd: state.usage.modelCostUsd },
     actions: state.attempts.map((a) => ({
       attempt: a.number,
       call: callText(a.call),

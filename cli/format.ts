@@ -49,8 +49,16 @@ export function formatBrief(brief: Brief): string {
   if (brief.evidence.length === 0) lines.push("  (none cited)");
   lines.push("", color("bold", "Hypotheses"));
   for (const h of brief.hypotheses) {
-    lines.push(`  ${h.confidence.toFixed(2)}  ${h.faultClass} — ${h.title} (${h.reasoner}; cites ${h.evidenceIds.join(", ")})`);
+    lines.push(`  ${h.confidence.toFixed(2)}  ${h.faultClass} — ${h.title} (${h.reasoner}; cites ${h.evidenceIds.join(", ") || "no evidence"})`);
+    if ((h.contributions ?? []).length > 0) {
+      lines.push(`        combined: ${(h.contributions ?? []).map((c) => `${c.reasoner} ${c.confidence.toFixed(2)} (weight ${c.weight})`).join(" + ")} → ${h.confidence.toFixed(2)}`);
+    }
+    for (const i of h.inconsistencies ?? []) lines.push(color("yellow", `        inconsistent: ${i}`));
     lines.push(color("dim", `        ${h.explanation}`));
+  }
+  if ((brief.notes ?? []).length > 0) {
+    lines.push("", color("bold", "Reasoner notes"));
+    for (const n of brief.notes ?? []) lines.push(`  ${n}`);
   }
   if (brief.hypotheses.length === 0) lines.push("  (no rule or evidence explained the alert)");
   lines.push("", color("bold", "Actions"));

@@ -17,7 +17,9 @@ const USAGE = `usage: suture <command> [options]
   demo                                   run the curated scenarios on the embedded database, streaming the timeline
   run <alert.json> --scenario <file>     run one Alertmanager webhook against a scenario's simulated world
   resume <incident>                      resume an interrupted incident from its last checkpoint
-  eval <files or dirs> [--json <file>]   run scenarios and score outcomes (exit 1 on any incorrect or unsafe run)
+  eval <files or dirs> [--reasoner rules|memory|llm|all] [--json <file>]
+                                        run scenarios with one reasoner or all combined, score outcomes and
+                                        report which reasoner decided (exit 1 on any incorrect or unsafe run)
   incidents                              list incidents, newest first
   show <incident>                        print an incident's brief, actions and audit trail
   history <incident>                     list the incident's checkpoints, one per node step
@@ -77,6 +79,7 @@ export async function main(argv: string[]): Promise<number> {
       "with-worker": { type: "boolean" },
       concurrency: { type: "string" },
       scenarios: { type: "string" },
+      reasoner: { type: "string" },
     },
   });
   const args: CommandArgs = { positionals, values };

@@ -23,6 +23,15 @@ export interface ScenarioResult {
   toolCalls: number;
   reason: string;
   problems: string[];
+  /** Reasoner(s) behind the last diagnosis' chosen hypothesis (e.g. `rules`, `rules+llm`), or null when none explained the alert. */
+  decidedBy: string | null;
+  /** Confidence of the last decision to act (null if Suture never decided to act). */
+  actConfidence: number | null;
+  /** Whether the last remediation Suture executed was verified as recovered. */
+  recovered: boolean;
+  /** Model tokens and estimated cost spent. */
+  modelTokens: number;
+  modelCostUsd: number;
 }
 
 /** Totals over an evaluation run. */
@@ -34,6 +43,12 @@ export interface EvaluationSummary {
   escalated: number;
   noAction: number;
   awaitingApproval: number;
+  /** How many decisions each reasoner (or pooled combination) made. */
+  decidedBy: Record<string, number>;
+  /** Decisions to act, their mean confidence and the share verified as recovered (calibration). */
+  acted: { count: number; meanConfidence: number; recoveredShare: number };
+  modelTokens: number;
+  modelCostUsd: number;
 }
 
 /** Expands files and folders into scenario files (`.yaml`, `.yml`, `.json`), sorted. */
@@ -98,15 +113,20 @@ export async function evaluateScenario(suture: Suture, scenario: Scenario, file:
     toolCalls: (run.state.context?.observations.length ?? 0) + executed.length,
     reason: run.state.outcome?.reason ?? "",
     problems,
+    decidedBy: run.state.diagnoses.at(-1)?.chosen?.reasoner ?? null,
+    actConfidence: [...run.state.diagnoses].reverse().find((d) => d.decision === "act")?.confidence ?? null,
+    recovered: run.state.attempts.at(-1)?.verdict === "recovered",
+    modelTokens: run.state.usage.modelTokens,
+    modelCostUsd: run.state.usage.modelCostUsd,
   };
 }
 
-/** Loads and evaluates scenario files in order. */
-export async function evaluateFiles(suture: Suture, files: string[], onResult?: (r: ScenarioResult) => void): Promise<ScenarioResult[]> {
+/** Loads and evaluates scenario files in order; `sutureFor` may give each file its own services (leave-one-out memory). */
+export async function evaluateFiles(suture: Suture | ((file: string) => Suture), files: string[], onResult?: (r: ScenarioResult) => void): Promise<ScenarioResult[]> {
   const results: ScenarioResult[] = [];
   for (const file of files) {
     const scenario = await loadScenario(file);
-    const result = await evaluateScenario(suture, scenario, file);
+    const result = await evaluateScenario(typeof suture === "function" ? suture(file) : suture, scenario, file);
     onResult?.(result);
     results.push(result);
   }
@@ -115,6 +135,7 @@ export async function evaluateFiles(suture: Suture, files: string[], onResult?: 
 
 /** Counts outcomes, correct runs and unsafe actions. */
 export function summarize(results: ScenarioResult[]): EvaluationSummary {
+  const acted = results.filter((r) => r.actConfidence !== null && r.actions.length > 0);
   return {
     scenarios: results.length,
     correct: results.filter((r) => r.correct).length,
@@ -123,5 +144,17 @@ export function summarize(results: ScenarioResult[]): EvaluationSummary {
     escalated: results.filter((r) => r.outcome === "escalated").length,
     noAction: results.filter((r) => r.outcome === "no_action").length,
     awaitingApproval: results.filter((r) => r.outcome === "awaiting_approval").length,
+    decidedBy: results.reduce<Record<string, number>>((counts, r) => {
+      const key = r.decidedBy ?? "none";
+      counts[key] = (counts[key] ?? 0) + 1;
+      return counts;
+    }, {}),
+    acted: {
+      count: acted.length,
+      meanConfidence: acted.length === 0 ? 0 : acted.reduce((sum, r) => sum + (r.actConfidence ?? 0), 0) / acted.length,
+      recoveredShare: acted.length === 0 ? 0 : acted.filter((r) => r.recovered).length / acted.length,
+    },
+    modelTokens: results.reduce((sum, r) => sum + r.modelTokens, 0),
+    modelCostUsd: results.reduce((sum, r) => sum + r.modelCostUsd, 0),
   };
 }

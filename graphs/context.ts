@@ -24,6 +24,8 @@ export const SutureContextSchema = z.object({
   notifier: z.custom<Notifier>(),
   memory: z.custom<IncidentMemory>(),
   locks: z.custom<ResourceLocks>(),
+  /** Whether past incidents adjust the reasoners' candidates (off when memory is evaluated as a reasoner, or not at all). */
+  memoryAdjusts: z.boolean(),
 });
 
 /** The services every node receives through the graph's runtime context. */

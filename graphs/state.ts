@@ -116,6 +116,10 @@ export const HypothesisSchema = z.object({
   disposition: z.enum(["act", "no-action", "escalate"]),
   candidates: z.array(RemediationCandidateSchema),
   explanation: z.string(),
+  /** Each reasoner's confidence in this fault class and its weight, when more than one proposed it. */
+  contributions: z.array(z.object({ reasoner: z.string(), confidence: z.number(), weight: z.number() })).optional(),
+  /** Why the hypothesis lost confidence: its stated readings contradict the signals. */
+  inconsistencies: z.array(z.string()).optional(),
 });
 /** A hypothesis. */
 export type Hypothesis = z.infer<typeof HypothesisSchema>;
@@ -184,6 +188,8 @@ export const AttemptSchema = z.object({
   error: z.string().optional(),
   after: SignalSnapshotSchema.optional(),
   verdict: z.enum(["recovered", "not_recovered", "worse"]).optional(),
+  /** Why verify judged as it did (e.g. memory still climbing), for replanning and the brief. */
+  verdictReasons: z.array(z.string()).optional(),
   rolledBack: z.boolean().default(false),
 });
 /** A remediation attempt. */

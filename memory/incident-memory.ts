@@ -23,6 +23,8 @@ export interface MemoryNeighbor {
   kind: "incident" | "runbook";
   incidentId: string | null;
   title: string;
+  /** The alerting service of a remembered incident (null for runbooks). */
+  service: string | null;
   similarity: number;
   outcome: MemoryOutcome | null;
   faultClass: string | null;
@@ -70,6 +72,8 @@ interface MemoryRow {
   kind: "incident" | "runbook";
   incident_id: string | null;
   title: string;
+  /** The alerting service of a remembered incident (null for runbooks). */
+  service: string | null;
   similarity: number;
   outcome: MemoryOutcome | null;
   fault_class: string | null;
@@ -85,6 +89,7 @@ function toNeighbor(r: MemoryRow): MemoryNeighbor {
     kind: r.kind,
     incidentId: r.incident_id,
     title: r.title,
+    service: r.service,
     similarity: Number(r.similarity),
     outcome: r.outcome,
     faultClass: r.fault_class,
@@ -104,7 +109,7 @@ export function memoryOutcome(outcome: Outcome, attempts: Attempt[]): { outcome:
   return { outcome: "escalated", remediation: attempts[attempts.length - 1] };
 }
 
-const COLUMNS = `id::int AS id, kind, incident_id, title, outcome, fault_class, remediation, attempts, occurred_at, details`;
+const COLUMNS = `id::int AS id, kind, incident_id, title, service, outcome, fault_class, remediation, attempts, occurred_at, details`;
 
 /**
  * Suture's memory of past incidents and imported runbooks, in PostgreSQL with pgvector: the

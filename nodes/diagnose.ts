@@ -3,13 +3,22 @@ import { requireContext, type SutureContext } from "../graphs/context.js";
 import type { Diagnosis, Hypothesis, IncidentStateValue, RemediationCandidate } from "../graphs/state.js";
 import { finishIncident } from "../briefs/finish.js";
 import { applyMemory, describeMemory } from "../reasoners/memory-evidence.js";
-import type { ReasonerReport } from "../reasoners/reasoner.js";
+import { combine } from "../reasoners/combine.js";
+import type { ReasonerReport, ReportedUsage } from "../reasoners/reasoner.js";
 
 /** A runbook less similar than this to the alert is not worth suggesting. */
 const RUNBOOK_MIN_SIMILARITY = 0.35;
 
 function text(value: unknown): string {
   return typeof value === "string" ? value : "";
+}
+
+/** ` (rules 0.80 + llm 0.70 ×0.6; inconsistent: …)` when reasoners were pooled or readings contradicted. */
+function describeContributions(h: Hypothesis): string {
+  const parts: string[] = [];
+  if ((h.contributions ?? []).length > 0) parts.push((h.contributions ?? []).map((c) => `${c.reasoner} ${c.confidence.toFixed(2)}${c.weight !== 1 ? ` ×${c.weight}` : ""}`).join(" + "));
+  if ((h.inconsistencies ?? []).length > 0) parts.push(`inconsistent: ${(h.inconsistencies ?? []).join("; ")}`);
+  return parts.length > 0 ? ` (${parts.join("; ")})` : "";
 }
 
 /** Where diagnose sends the incident next. */
@@ -90,15 +99,27 @@ export async function diagnose(state: IncidentStateValue, runtime: Runtime<Sutur
   const context = state.context;
   const notes: string[] = [];
   const usage = { modelTokens: 0, modelCostUsd: 0 };
-  const report = (r: ReasonerReport): void => {
-    notes.push(...(r.notes ?? []));
-    usage.modelTokens += r.usage?.modelTokens ?? 0;
-    usage.modelCostUsd += r.usage?.modelCostUsd ?? 0;
-  };
-  const results = await Promise.all(ctx.reasoners.map((r) => r.diagnose({ alert: state.alert, context, attempts: state.attempts, report })));
+  const reported: Array<{ reasoner: string; usage: ReportedUsage }> = [];
+  const reportFor =
+    (reasoner: string) =>
+    (r: ReasonerReport): void => {
+      notes.push(...(r.notes ?? []));
+      if (r.usage === undefined) return;
+      usage.modelTokens += r.usage.modelTokens;
+      usage.modelCostUsd += r.usage.modelCostUsd;
+      reported.push({ reasoner, usage: r.usage });
+    };
   const recalled = await ctx.memory.recall(state.incidentId, state.alert, context);
+  const g = ctx.policy.policy.guardrails;
+  const budget = { spent: state.usage, max: { modelTokens: g.maxModelTokens, modelCostUsd: g.maxModelCostUsd } };
+  const results = await Promise.all(
+    ctx.reasoners.map((r) => r.diagnose({ alert: state.alert, context, attempts: state.attempts, recalled, budget, report: reportFor(r.name) })),
+  );
+  for (const r of reported) await ctx.store.recordModelUsage(state.incidentId, round, r.reasoner, r.usage);
   const now = ctx.clock.now();
-  const hypotheses = applyMemory(results.flat(), recalled, now).sort((a, b) => b.confidence - a.confidence || a.id.localeCompare(b.id));
+  const combined = combine(results);
+  const adjusted = ctx.memoryAdjusts === false ? combined : applyMemory(combined, recalled, now);
+  const hypotheses = adjusted.sort((a, b) => b.confidence - a.confidence || a.id.localeCompare(b.id));
   const suggested = hypotheses.length === 0 ? await ctx.memory.suggestRunbook(state.alert) : undefined;
   const runbook =
     suggested !== undefined && suggested.similarity >= RUNBOOK_MIN_SIMILARITY
@@ -121,7 +142,7 @@ export async function diagnose(state: IncidentStateValue, runtime: Runtime<Sutur
   };
   const ranked = hypotheses
     .slice(0, 3)
-    .map((h) => `${h.faultClass} ${h.confidence.toFixed(2)}`)
+    .map((h) => `${h.faultClass} ${h.confidence.toFixed(2)}${describeContributions(h)}`)
     .join(", ");
   const proposal = choice.proposal ? ` → propose ${choice.proposal.call.tool} ${JSON.stringify(choice.proposal.call.params)}` : "";
   const memoryNote = describeMemory(hypotheses, recalled);

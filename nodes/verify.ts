@@ -133,7 +133,7 @@ export async function verify(state: IncidentStateValue, runtime: Runtime<SutureC
     envTime: now,
     dedupeKey: `${state.incidentId}:verify:${attempt.number}`,
   });
-  const amended: Attempt = { ...attempt, after, verdict: judged.verdict, rolledBack };
+  const amended: Attempt = { ...attempt, after, verdict: judged.verdict, verdictReasons: judged.reasons, rolledBack };
   const entry = { node: "verify", at: now, message };
   const update = { attempts: [amended], timeline: [entry] };
   if (judged.verdict === "recovered") {
@@ -148,6 +148,8 @@ export async function verify(state: IncidentStateValue, runtime: Runtime<SutureC
   if (judged.verdict === "worse") return new Command({ update, goto: "escalate" });
   const tried = new Set(state.attempts.map((a) => a.strategy));
   const untried = state.diagnosis.hypotheses.some((h) => h.disposition === "act" && h.candidates.some((c) => !tried.has(c.strategy)));
+  // A reasoner that reads the healing history (a model) may find something new even when the last diagnosis has nothing left.
+  const replans = ctx.reasoners.some((r) => r.replans === true);
   const attemptsLeft = ctx.policy.policy.guardrails.maxAttempts - state.attempts.length;
-  return new Command({ update, goto: untried && attemptsLeft > 0 ? "diagnose" : "escalate" });
+  return new Command({ update, goto: (untried || replans) && attemptsLeft > 0 ? "diagnose" : "escalate" });
 }

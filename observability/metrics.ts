@@ -65,6 +65,28 @@ export class SutureMetrics {
       },
     });
     new Gauge({
+      name: "suture_model_tokens",
+      help: "Model tokens spent on incidents (all time, from the database), by model",
+      labelNames: ["model"],
+      registers,
+      async collect() {
+        this.reset();
+        const rows = await db.pool.query<{ model: string; tokens: string }>("SELECT model, sum(tokens)::text AS tokens FROM model_usage GROUP BY model");
+        for (const r of rows.rows) this.set({ model: r.model }, Number(r.tokens));
+      },
+    });
+    new Gauge({
+      name: "suture_model_cost_usd",
+      help: "Estimated model cost of incidents in USD (all time, from the database), by model",
+      labelNames: ["model"],
+      registers,
+      async collect() {
+        this.reset();
+        const rows = await db.pool.query<{ model: string; cost: number }>("SELECT model, sum(cost_usd)::float8 AS cost FROM model_usage GROUP BY model");
+        for (const r of rows.rows) this.set({ model: r.model }, Number(r.cost));
+      },
+    });
+    new Gauge({
       name: "suture_approvals_pending",
       help: "Approval requests waiting for a human",
       registers,

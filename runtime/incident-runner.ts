@@ -89,6 +89,7 @@ function contextFor(suture: Suture, env: RunnableEnvironment): SutureContext {
     env,
     tools: suture.tools,
     reasoners: suture.reasoners,
+    memoryAdjusts: suture.memoryAdjusts,
     policy: suture.policy,
     clock: env.clock,
     store: suture.store,

@@ -24,6 +24,8 @@ export interface Suture {
   graph: IncidentGraph;
   tools: ToolRegistry;
   reasoners: Reasoner[];
+  /** Whether past incidents adjust the reasoners' candidates (see applyMemory). */
+  memoryAdjusts: boolean;
   policy: PolicyEngine;
   /** The configured policy file, reloadable while running (absent = a fixed policy). */
   policyFile?: PolicyFile;
@@ -69,6 +71,7 @@ export async function wireSuture(db: Database, options: WireOptions = {}): Promi
     graph: compileIncidentGraph(checkpointer),
     tools,
     reasoners,
+    memoryAdjusts: true,
     policy: new PolicyEngine(options.policy ?? DEFAULT_POLICY, tools),
     notifier: options.notifier ?? new FileNotifier(path.join(".suture", "notifications.jsonl")),
     memory: new IncidentMemory(db, options.embedder ?? new HashingEmbedder(), options.memoryScope ?? "default"),

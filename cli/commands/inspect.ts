@@ -72,6 +72,10 @@ export async function showCommand(config: Config, args: CommandArgs): Promise<nu
         console.log(`  ${a.requested_at.toISOString()} ${a.call.tool} → ${a.decision ?? "pending"}${a.approver ? ` by ${a.approver}` : ""}${a.note ? ` (${a.note})` : ""}${a.decided_at ? ` at ${a.decided_at.toISOString()}` : ""}`);
       }
     }
+    const usage = await suture.store.modelUsageFor(id);
+    console.log(`\n${color("bold", "Model usage")}`);
+    for (const u of usage) console.log(`  ${u.model}: ${u.tokens} tokens, est. $${u.costUsd.toFixed(4)} over ${u.rounds} diagnosis round(s)`);
+    if (usage.length === 0) console.log("  none (offline reasoners only)");
     const actions = await suture.store.actionsFor(id);
     console.log(`\n${color("bold", "Actions table")}`);
     for (const a of actions) {

@@ -7,6 +7,13 @@ export const ModelRemediationSchema = z.object({
   rationale: z.string().describe("why this fixes the fault, citing the evidence"),
 });
 
+/** A reading the model states from the signals; Suture checks it against what the tools returned. */
+export const ModelReadingSchema = z.object({
+  service: z.string(),
+  metric: z.string().describe("a signal name exactly as listed under Signals, e.g. error_rate"),
+  trend: z.enum(["rising", "falling", "steady"]).describe("against its baseline, or since the last attempt when one was made"),
+});
+
 /** One ranked explanation from the model. */
 export const ModelHypothesisSchema = z.object({
   faultClass: z.string().min(1).describe("short kebab-case fault class, e.g. bad-rollout, memory-leak"),
@@ -16,6 +23,7 @@ export const ModelHypothesisSchema = z.object({
   evidenceIds: z.array(z.string()).describe("ids of the evidence items this rests on, exactly as given"),
   disposition: z.enum(["act", "no-action", "escalate"]).describe("act: remediate; no-action: nothing is wrong; escalate: humans must handle it"),
   remediations: z.array(ModelRemediationSchema).describe("in preference order; empty unless disposition is act"),
+  readings: z.array(ModelReadingSchema).default([]).describe("the signal movements this hypothesis relies on"),
   explanation: z.string(),
 });
 

@@ -1,7 +1,8 @@
 import { HumanMessage, SystemMessage, type BaseMessage } from "@langchain/core/messages";
 import { ChatOpenAI } from "@langchain/openai";
 import { formatZodError } from "../../config/errors.js";
-import type { Hypothesis, IncidentContext } from "../../graphs/state.js";
+import { round } from "../../evidence/metrics.js";
+import type { Attempt, Hypothesis, IncidentContext } from "../../graphs/state.js";
 import type { ToolRegistry } from "../../tools/registry.js";
 import type { Reasoner, ReasonerInput } from "../reasoner.js";
 import { MODEL_DIAGNOSIS_JSON_SCHEMA, ModelDiagnosisSchema, type ModelDiagnosis } from "./diagnosis-schema.js";
@@ -34,18 +35,53 @@ export interface LlmOptions {
 export interface Grounded {
   hypotheses: Hypothesis[];
   discarded: string[];
+  /** Hypotheses whose stated readings contradict the signals, each with what disagreed. */
+  inconsistent: string[];
+}
+
+/** A hypothesis whose stated readings contradict the signals keeps this share of its confidence. */
+export const INCONSISTENT_CONFIDENCE_FACTOR = 0.5;
+/** Within this relative distance two readings are the same level ("steady"). */
+const STEADY_BAND = 0.1;
+
+function trendOf(from: number, to: number): "rising" | "falling" | "steady" {
+  const scale = Math.max(Math.abs(from), 1e-9);
+  if ((to - from) / scale > STEADY_BAND) return "rising";
+  if ((from - to) / scale > STEADY_BAND) return "falling";
+  return "steady";
+}
+
+/**
+ * What the tools say a signal did: since the last attempt that measured it (before → after), or
+ * else against its pre-incident baseline.
+ */
+export function observedTrend(service: string, metric: string, context: IncidentContext, attempts: Attempt[]): { trend: "rising" | "falling" | "steady"; detail: string } | undefined {
+  for (const a of [...attempts].reverse()) {
+    const before = a.before.signals.find((x) => x.service === service && x.metric === metric);
+    const after = a.after?.signals.find((x) => x.service === service && x.metric === metric);
+    if (before !== undefined && after !== undefined) {
+      return { trend: trendOf(before.current, after.current), detail: `${round(before.current)} → ${round(after.current)} after attempt ${a.number}` };
+    }
+  }
+  const s = context.snapshot.signals.find((x) => x.service === service && x.metric === metric);
+  if (s === undefined) return undefined;
+  return { trend: trendOf(s.baseline, s.current), detail: `${round(s.current)} against a baseline of ${round(s.baseline)}` };
 }
 
 /**
  * Keeps only what the incident can back: every hypothesis must cite at least one evidence id that
  * exists (invented ids are dropped and cost confidence), and every proposed call must name a
  * registered remediation tool with parameters valid against its schema, or the whole hypothesis
- * is discarded.
+ * is discarded. Calls already tried are dropped (replanning must bring something new). A stated
+ * reading the signals contradict (the model says lag is falling, the metric is rising) flags
+ * the hypothesis as inconsistent and costs it half its confidence.
  */
-export function ground(diagnosis: ModelDiagnosis, context: IncidentContext, tools: ToolRegistry): Grounded {
+export function ground(diagnosis: ModelDiagnosis, context: IncidentContext, tools: ToolRegistry, attempts: Attempt[] = []): Grounded {
   const known = new Set(context.evidence.map((e) => e.id));
+  const tried = new Set(attempts.map((a) => a.strategy));
   const hypotheses: Hypothesis[] = [];
   const discarded: string[] = [];
+  const inconsistent: string[] = [];
   diagnosis.hypotheses.forEach((h, i) => {
     const real = h.evidenceIds.filter((id) => known.has(id));
     const invented = h.evidenceIds.filter((id) => !known.has(id));
@@ -65,23 +101,37 @@ export function ground(diagnosis: ModelDiagnosis, context: IncidentContext, tool
         return;
       }
       const target = tools.get(r.tool).target?.(parsed.params).service ?? "";
-      candidates.push({ call: { tool: r.tool, params: parsed.params }, rationale: r.rationale, strategy: `${r.tool}:${target}` });
+      const strategy = `${r.tool}:${target}`;
+      if (tried.has(strategy)) {
+        discarded.push(`"${h.title}" proposes ${r.tool} on ${target}, already tried`);
+        continue;
+      }
+      candidates.push({ call: { tool: r.tool, params: parsed.params }, rationale: r.rationale, strategy });
     }
+    if (h.disposition === "act" && h.remediations.length > 0 && candidates.length === 0) return;
+    const contradictions = h.readings.flatMap((reading) => {
+      const seen = observedTrend(reading.service, reading.metric, context, attempts);
+      if (seen === undefined) return [`says ${reading.service} ${reading.metric} is ${reading.trend}, but no such signal was read`];
+      return seen.trend === reading.trend ? [] : [`says ${reading.service} ${reading.metric} is ${reading.trend}; the tools read ${seen.trend} (${seen.detail})`];
+    });
+    if (contradictions.length > 0) inconsistent.push(`"${h.title}" ${contradictions.join("; ")}`);
     const share = real.length / h.evidenceIds.length;
+    const consistency = contradictions.length > 0 ? INCONSISTENT_CONFIDENCE_FACTOR : 1;
     hypotheses.push({
       id: `llm:${i + 1}:${h.faultClass}`,
       faultClass: h.faultClass,
       category: h.category,
       title: h.title,
-      confidence: Math.min(1, Math.max(0, h.confidence * LLM_CONFIDENCE_SCALE * share)),
+      confidence: Math.min(1, Math.max(0, h.confidence * LLM_CONFIDENCE_SCALE * share * consistency)),
       evidenceIds: real,
       reasoner: "llm",
       disposition: h.disposition,
       candidates: h.disposition === "act" ? candidates : [],
       explanation: `${h.explanation}${invented.length > 0 ? ` (cited ids that do not exist, ignored: ${invented.join(", ")})` : ""}`,
+      ...(contradictions.length > 0 ? { inconsistencies: contradictions } : {}),
     });
   });
-  return { hypotheses, discarded };
+  return { hypotheses, discarded, inconsistent };
 }
 
 function describeFailure(error: unknown): string {
@@ -111,6 +161,7 @@ function rawText(raw: BaseMessage): string {
  */
 export class LlmReasoner implements Reasoner {
   readonly name = "llm";
+  readonly replans = true;
   private readonly model: ChatOpenAI;
 
   constructor(
@@ -129,12 +180,23 @@ export class LlmReasoner implements Reasoner {
 
   async diagnose(input: ReasonerInput): Promise<Hypothesis[]> {
     const prompt = buildPrompt(input, this.tools, this.options.tokenBudget);
+    const budget = input.budget;
+    if (budget !== undefined) {
+      const spent = budget.spent;
+      const costAhead = spent.modelCostUsd + (prompt.tokens / 1_000_000) * this.options.usdPerMillionTokens;
+      if (spent.modelTokens + prompt.tokens > budget.max.modelTokens || costAhead > budget.max.modelCostUsd) {
+        input.report?.({
+          notes: [`model budget: ${spent.modelTokens} tokens / $${spent.modelCostUsd.toFixed(4)} spent, a ~${prompt.tokens}-token prompt would pass ${budget.max.modelTokens} tokens / $${budget.max.modelCostUsd.toFixed(2)} (policy.guardrails): model not asked`],
+        });
+        return [];
+      }
+    }
     const structured = this.model.withStructuredOutput(MODEL_DIAGNOSIS_JSON_SCHEMA, { name: "diagnosis", method: this.options.method, includeRaw: true });
     const messages: BaseMessage[] = [new SystemMessage(prompt.system), new HumanMessage(prompt.user)];
     let tokens = 0;
     const notes: string[] = [];
     const finish = (hypotheses: Hypothesis[]): Hypothesis[] => {
-      input.report?.({ notes, usage: { modelTokens: tokens, modelCostUsd: (tokens / 1_000_000) * this.options.usdPerMillionTokens } });
+      input.report?.({ notes, usage: { model: this.options.model, modelTokens: tokens, modelCostUsd: (tokens / 1_000_000) * this.options.usdPerMillionTokens } });
       return hypotheses;
     };
     for (let attempt = 0; attempt <= this.options.corrections; attempt++) {
@@ -155,8 +217,9 @@ export class LlmReasoner implements Reasoner {
       tokens += (result.raw as { usage_metadata?: { total_tokens?: number } }).usage_metadata?.total_tokens ?? 0;
       const parsed = ModelDiagnosisSchema.safeParse(result.parsed ?? undefined);
       if (parsed.success) {
-        const grounded = ground(parsed.data, input.context, this.tools);
-        if (grounded.discarded.length > 0) notes.push(`discarded ${grounded.discarded.length} model hypothesis(es): ${grounded.discarded.join("; ")}`);
+        const grounded = ground(parsed.data, input.context, this.tools, input.attempts);
+        if (grounded.discarded.length > 0) notes.push(`discarded ${grounded.discarded.length} model proposal(s): ${grounded.discarded.join("; ")}`);
+        if (grounded.inconsistent.length > 0) notes.push(`inconsistent with the signals, confidence halved: ${grounded.inconsistent.join("; ")}`);
         if (attempt > 0) notes.push(`model output valid after ${attempt} correction(s)`);
         return finish(grounded.hypotheses);
       }

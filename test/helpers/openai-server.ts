@@ -20,7 +20,7 @@ export type ScriptedReply =
 /** A step of the script: a fixed reply or one computed from the request (e.g. to cite real evidence ids). */
 export type ScriptStep = ScriptedReply | ((request: ChatRequest) => ScriptedReply);
 
-/** A local OpenAI-compatible chat completions server that plays a script, for tests of the real client over HTTP. */
+/** A local OpenAI-compatible server (chat completions that play a script, deterministic embeddings), for tests of the real client over HTTP. */
 export interface ScriptedModelServer {
   baseURL: string;
   requests: ChatRequest[];
@@ -61,6 +61,34 @@ function reply(res: ServerResponse, request: ChatRequest, step: ScriptedReply): 
   );
 }
 
+/**
+ * A deterministic embedding for `/v1/embeddings` (so a config with OPENAI_API_KEY, which also
+ * switches incident memory to OpenAI embeddings, runs end to end): hashed character trigrams,
+ * normalized, so similar texts get similar vectors.
+ */
+function embed(text: string, dimensions: number): number[] {
+  const v = new Array<number>(dimensions).fill(0);
+  const t = text.toLowerCase();
+  for (let i = 0; i + 3 <= t.length; i++) {
+    let h = 2166136261;
+    for (let j = i; j < i + 3; j++) h = Math.imul(h ^ t.charCodeAt(j), 16777619);
+    v[(h >>> 0) % dimensions]! += 1;
+  }
+  const norm = Math.sqrt(v.reduce((s, x) => s + x * x, 0)) || 1;
+  return v.map((x) => x / norm);
+}
+
+function replyEmbeddings(res: ServerResponse, body: { input: string | string[]; model: string; dimensions?: number; encoding_format?: string }): void {
+  const inputs = Array.isArray(body.input) ? body.input : [body.input];
+  const data = inputs.map((text, index) => {
+    const vector = embed(text, body.dimensions ?? 384);
+    const embedding = body.encoding_format === "base64" ? Buffer.from(new Float32Array(vector).buffer).toString("base64") : vector;
+    return { object: "embedding", index, embedding };
+  });
+  res.writeHead(200, { "content-type": "application/json" });
+  res.end(JSON.stringify({ object: "list", data, model: body.model, usage: { prompt_tokens: 8, total_tokens: 8 } }));
+}
+
 /** Starts the scripted model on a free local port. */
 export async function startScriptedModel(): Promise<ScriptedModelServer> {
   let steps: ScriptStep[] = [];
@@ -69,6 +97,10 @@ export async function startScriptedModel(): Promise<ScriptedModelServer> {
     let body = "";
     req.on("data", (chunk: Buffer) => (body += chunk.toString()));
     req.on("end", () => {
+      if (req.url?.endsWith("/embeddings") === true) {
+        replyEmbeddings(res, JSON.parse(body) as { input: string | string[]; model: string; dimensions?: number; encoding_format?: string });
+        return;
+      }
       const request = JSON.parse(body) as ChatRequest;
       requests.push(request);
       const step = steps.length > 1 ? steps.shift() : steps[0];

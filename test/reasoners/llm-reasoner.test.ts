@@ -1,4 +1,8 @@
+import { randomUUID } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { IncidentMemory } from "../../memory/incident-memory.js";
+import { PolicyEngine } from "../../policy/policy.js";
+import { withSections } from "../../policy/schema.js";
 import { LlmReasoner, type LlmOptions } from "../../reasoners/llm/llm-reasoner.js";
 import type { Reasoner } from "../../reasoners/reasoner.js";
 import { runScenario, type RunResult } from "../../runtime/incident-runner.js";
@@ -6,6 +10,18 @@ import type { Suture } from "../../runtime/suture.js";
 import { testBackends } from "../helpers/backends.js";
 import { evidenceId, startScriptedModel, type ChatRequest, type ScriptedModelServer, type ScriptStep } from "../helpers/openai-server.js";
 import { openTestSuture, shippedScenario, type TestSuture } from "../helpers/suture.js";
+
+/** A watched signal of `service` listed in the prompt that moved away from its baseline, and which way. */
+function movedSignal(request: ChatRequest, service: string): { metric: string; rising: boolean } {
+  const user = request.messages.find((m) => m.role === "user")?.content ?? "";
+  for (const line of user.split("\n")) {
+    const m = new RegExp(`^- ${service} (\\S+): (-?[\\d.]+) \\(baseline (-?[\\d.]+)\\)`).exec(line);
+    if (m === null) continue;
+    const [current, baseline] = [Number(m[2]), Number(m[3])];
+    if (Math.abs(current - baseline) > 0.2 * Math.max(Math.abs(baseline), 1e-9)) return { metric: m[1]!, rising: current > baseline };
+  }
+  throw new Error(`no moved signal of ${service} in the prompt`);
+}
 
 /** A model answer: one bad-rollout hypothesis citing the image-pull evidence, proposing `call`. */
 function rollbackAnswer(request: ChatRequest, call: { tool: string; params: Record<string, unknown> } = { tool: "rollout_undo", params: { service: "checkout", toRevision: 1 } }, cite?: string[]) {
@@ -27,9 +43,7 @@ function rollbackAnswer(request: ChatRequest, call: { tool: string; params: Reco
   };
 }
 
-const backend = testBackends()[0]!;
-
-describe("LLM reasoner: the real ChatOpenAI client over HTTP against a scripted OpenAI-compatible server", () => {
+describe.each(testBackends())("LLM reasoner: the real ChatOpenAI client over HTTP against a scripted OpenAI-compatible server, on $name", (backend) => {
   let model: ScriptedModelServer;
   let t: TestSuture;
 
@@ -58,7 +72,9 @@ describe("LLM reasoner: the real ChatOpenAI client over HTTP against a scripted 
   async function run(steps: ScriptStep[], opts: Partial<LlmOptions> = {}, withRules = false, scenario = "bad-rollout-missing-image"): Promise<RunResult> {
     model.play(steps);
     const llm: Reasoner = new LlmReasoner(options(opts), t.suture.tools);
-    const suture: Suture = { ...t.suture, reasoners: withRules ? [...t.suture.reasoners, llm] : [llm] };
+    // Each run remembers in its own scope: what one test's model tried must not steer the next test.
+    const memory = new IncidentMemory(t.suture.db, t.suture.memory.embedder, `llm-test-${randomUUID()}`);
+    const suture: Suture = { ...t.suture, memory, reasoners: withRules ? [...t.suture.reasoners, llm] : [llm] };
     return runScenario(suture, await shippedScenario(scenario));
   }
 
@@ -78,7 +94,7 @@ describe("LLM reasoner: the real ChatOpenAI client over HTTP against a scripted 
     const result = await run([(r) => rollbackAnswer(r, undefined, ["ev-9999"])]);
     expect(result.state.outcome?.status).toBe("escalated");
     expect(result.state.attempts).toHaveLength(0);
-    expect(result.state.diagnoses[0]?.notes.join()).toMatch(/discarded 1 model hypothesis\(es\): "New revision cannot pull its image" cites no evidence that exists \(ev-9999\)/);
+    expect(result.state.diagnoses[0]?.notes.join()).toMatch(/discarded 1 model proposal\(s\): "New revision cannot pull its image" cites no evidence that exists \(ev-9999\)/);
   });
 
   it("discards a hypothesis that proposes an unknown tool", async () => {
@@ -129,6 +145,132 @@ describe("LLM reasoner: the real ChatOpenAI client over HTTP against a scripted 
     expect(result.state.attempts).toHaveLength(0);
     expect(result.state.verdict?.outcome).not.toBe("allow");
     expect(result.state.verdict?.reasons.join()).toMatch(/would take it offline/);
+  });
+
+  it("agreeing with the rules raises confidence, and the brief shows each reasoner's contribution", async () => {
+    // Given the rules and a model that both see a bad rollout
+    const result = await run([(r) => rollbackAnswer(r)], {}, true);
+    // Then one pooled hypothesis carries both contributions and is more confident than either
+    const top = result.state.diagnoses[0]!.hypotheses[0]!;
+    expect(top.reasoner).toBe("rules+llm");
+    expect(top.contributions?.map((c) => c.reasoner)).toEqual(["rules", "llm"]);
+    const [rules, llm] = top.contributions!;
+    expect(top.confidence).toBeGreaterThan(Math.max(rules!.confidence, llm!.confidence));
+    expect(result.state.outcome?.status).toBe("resolved");
+    const incident = await t.suture.store.getIncident(result.incidentId);
+    const brief = incident.brief as { hypotheses: Array<{ contributions?: unknown[] }>; modelUsage?: { tokens: number } };
+    expect(brief.hypotheses[0]?.contributions).toHaveLength(2);
+    expect(brief.modelUsage?.tokens).toBe(1050);
+    expect(await t.suture.store.modelUsageFor(result.incidentId)).toEqual([{ model: "scripted-diagnoser", rounds: 1, tokens: 1050, costUsd: expect.closeTo(0.00063, 6) as number }]);
+  });
+
+  it("flags a hypothesis whose stated readings contradict the signals and halves its confidence", async () => {
+    // Given a model that claims the opposite of what a watched signal of checkout did
+    const contradicting = (r: ChatRequest) => {
+      const signal = movedSignal(r, "checkout");
+      const base = rollbackAnswer(r).answer.hypotheses[0]!;
+      return { answer: { hypotheses: [{ ...base, readings: [{ service: "checkout", metric: signal.metric, trend: signal.rising ? "falling" : "rising" }] }] } };
+    };
+    const result = await run([contradicting]);
+    // Then the step is flagged, confidence drops below what it would have been, and the note says why
+    const h = result.state.diagnoses[0]!.hypotheses[0]!;
+    expect(h.inconsistencies?.[0]).toMatch(/the tools read (rising|falling)/);
+    expect(h.confidence).toBeCloseTo(0.97 * 0.85 * 0.5, 5);
+    expect(result.state.diagnoses[0]!.notes.join()).toMatch(/inconsistent with the signals, confidence halved/);
+    // And a reading that matches the tools costs nothing
+    const agreeing = (r: ChatRequest) => {
+      const signal = movedSignal(r, "checkout");
+      const base = rollbackAnswer(r).answer.hypotheses[0]!;
+      return { answer: { hypotheses: [{ ...base, readings: [{ service: "checkout", metric: signal.metric, trend: signal.rising ? "rising" : "falling" }] }] } };
+    };
+    const ok = await run([agreeing]);
+    expect(ok.state.diagnoses[0]!.hypotheses[0]!.inconsistencies).toBeUndefined();
+    expect(ok.state.diagnoses[0]!.hypotheses[0]!.confidence).toBeCloseTo(0.97 * 0.85, 5);
+  });
+
+  it("replans after a failed verification from the healing history, never repeating what was tried", async () => {
+    // Given a model that first raises the memory limit of a leaking service (which cannot fix a leak)
+    const raise = (r: ChatRequest) => ({
+      answer: {
+        hypotheses: [
+          {
+            faultClass: "memory-limit-too-low",
+            category: "resources",
+            title: "The memory limit is too tight",
+            confidence: 0.95,
+            evidenceIds: [evidenceId(r, /OOMKilled/)],
+            disposition: "act",
+            remediations: [{ tool: "set_memory_limit", params: { service: "recommendations", limitMib: 768 }, rationale: "more headroom" }],
+            explanation: "Pods are OOM-killed at the limit.",
+          },
+        ],
+      },
+    });
+    // And which, shown the history, repeats that (to be refused) and also proposes the rollback
+    const replan = (r: ChatRequest) => ({
+      answer: {
+        hypotheses: [
+          { ...raise(r).answer.hypotheses[0]! },
+          {
+            faultClass: "memory-leak",
+            category: "resources",
+            title: "The current revision leaks memory",
+            confidence: 0.9,
+            evidenceIds: [evidenceId(r, /OOMKilled/)],
+            disposition: "act",
+            remediations: [{ tool: "rollout_undo", params: { service: "recommendations", toRevision: 1 }, rationale: "memory kept climbing with more headroom" }],
+            explanation: "Memory climbs at the same rate after the limit was raised: a leak.",
+          },
+        ],
+      },
+    });
+    const result = await run([raise, replan], {}, false, "memory-leak-old-revision");
+    // Then the second prompt carries the attempt with its verdict and before/after signals
+    expect(model.requests).toHaveLength(2);
+    const second = model.requests[1]!.messages.find((m) => m.role === "user")?.content ?? "";
+    expect(second).toMatch(/attempt 1: set_memory_limit \{"service":"recommendations","limitMib":768\} → not_recovered/);
+    expect(second).toMatch(/verify: recommendations memory still climbing/);
+    expect(second).toMatch(/signals before → after: recommendations \S+ [\d.]+ → [\d.]+ \(baseline/);
+    // And the repeat is refused, the new strategy runs and resolves the incident
+    expect(result.state.diagnoses[1]!.notes.join()).toMatch(/proposes set_memory_limit on recommendations, already tried/);
+    expect(result.state.attempts.map((a) => `${a.call.tool}:${a.verdict ?? "-"}`)).toEqual(["set_memory_limit:not_recovered", "rollout_undo:recovered"]);
+    expect(result.state.outcome?.status).toBe("resolved");
+  });
+
+  it("escalates when, after a failed verification, the model has nothing new", async () => {
+    const raise = (r: ChatRequest) => ({
+      answer: {
+        hypotheses: [
+          {
+            faultClass: "memory-limit-too-low",
+            category: "resources",
+            title: "The memory limit is too tight",
+            confidence: 0.95,
+            evidenceIds: [evidenceId(r, /OOMKilled/)],
+            disposition: "act",
+            remediations: [{ tool: "set_memory_limit", params: { service: "recommendations", limitMib: 768 }, rationale: "more headroom" }],
+            explanation: "Pods are OOM-killed at the limit.",
+          },
+        ],
+      },
+    });
+    const result = await run([raise, raise], {}, false, "memory-leak-old-revision");
+    expect(result.state.attempts).toHaveLength(1);
+    expect(result.state.outcome?.status).toBe("escalated");
+    expect(result.state.diagnoses[1]!.notes.join()).toMatch(/already tried/);
+  });
+
+  it("does not ask the model once the incident's model budget would be passed", async () => {
+    // Given a policy whose model budget is smaller than one prompt
+    const tight = withSections(t.suture.policy.policy, { guardrails: { ...t.suture.policy.policy.guardrails, maxModelTokens: 100 } });
+    model.play([(r) => rollbackAnswer(r)]);
+    const llm = new LlmReasoner(options(), t.suture.tools);
+    const suture: Suture = { ...t.suture, reasoners: [...t.suture.reasoners, llm], policy: new PolicyEngine(tight, t.suture.tools) };
+    const result = await runScenario(suture, await shippedScenario("bad-rollout-missing-image"));
+    // Then no request reached the model, the rules decided, and the brief says why
+    expect(model.requests).toHaveLength(0);
+    expect(result.state.diagnoses[0]?.notes.join()).toMatch(/model budget: 0 tokens .* would pass 100 tokens .*model not asked/);
+    expect(result.state.outcome?.status).toBe("resolved");
   });
 
   it("fences text from alerts and logs as untrusted in the prompt", async () => {
