@@ -1,3 +1,4 @@
+import { anomalousSignals } from "../evidence/snapshot.js";
 import { Command, interrupt, type Runtime } from "@langchain/langgraph";
 import { ApprovalAnswerSchema, type ApprovalRequest } from "../graphs/approval.js";
 import { requireContext, type SutureContext } from "../graphs/context.js";
@@ -29,7 +30,15 @@ function incidentFacts(ctx: SutureContext, state: IncidentStateValue, row: Incid
     attempts: state.attempts.map((a) => ({ strategy: a.strategy, call: a.call })),
     usage: state.usage,
     services: state.context?.services ?? [state.alert.service],
+    affected: affectedWorkloads(state),
   };
+}
+
+/** The alerting workload and every workload with a signal Suture's tools read as anomalous. */
+function affectedWorkloads(state: IncidentStateValue): string[] {
+  const abnormal = anomalousSignals(state.context?.snapshot ?? { at: 0, signals: [] }).map((s) => s.service);
+  const flagged = (state.context?.evidence ?? []).filter((e) => e.key === "metric.anomalous").map((e) => e.service);
+  return [...new Set([state.alert.service, ...abnormal, ...flagged])];
 }
 
 /** Builds what the human sees: evidence, hypotheses, the call, its risk, blast radius and rollback. */

@@ -33,6 +33,12 @@ export interface IncidentFacts {
   usage: { modelTokens: number; modelCostUsd: number };
   /** Workloads the incident's evidence covers; a call may only target one of them. */
   services: string[];
+  /**
+   * Workloads Suture's own tools found abnormal (the alerting one and any with an anomalous
+   * signal). Changing another covered workload needs a human: text in logs or a model cannot
+   * make a healthy neighbour a target on its own. Absent = not checked.
+   */
+  affected?: string[];
 }
 
 /** What the policy check looks at for one proposed call. */
@@ -115,6 +121,10 @@ export class PolicyEngine {
       checks.push(check("scope", "deny", `${tool.name} does not say which workload it changes`));
     } else if (!input.incident.services.includes(target.service)) {
       checks.push(check("scope", "deny", `${tool.name} targets ${target.service}, which is outside this incident (workloads: ${input.incident.services.join(", ")})`));
+    } else if (input.incident.affected !== undefined && !input.incident.affected.includes(target.service)) {
+      checks.push(
+        check("scope", "approval", `${tool.name} targets ${target.service}, which shows nothing abnormal (abnormal: ${input.incident.affected.join(", ")}); a human must confirm changing a healthy workload`),
+      );
     } else {
       checks.push(check("scope", "pass", `${target.service} is part of this incident`));
     }

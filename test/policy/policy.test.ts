@@ -178,6 +178,8 @@ const cases: Case[] = [
   { rule: "parameters", name: "read tool proposed as a fix", call: { tool: "tail_logs", params: { service: "checkout", lines: 10 } }, outcome: "deny", reason: /read tool/ },
   // scope: only workloads of this incident
   { rule: "scope", name: "a dependency of the alerting service", call: { tool: "restart_pods", params: { service: "cart" } }, outcome: "allow", reason: /policy checks passed/ },
+  { rule: "scope", name: "a healthy dependency (nothing abnormal read on it)", call: { tool: "restart_pods", params: { service: "cart" } }, facts: { affected: ["checkout"] }, outcome: "needs_approval", reason: /targets cart, which shows nothing abnormal \(abnormal: checkout\); a human must confirm/ },
+  { rule: "scope", name: "a dependency with an anomalous signal", call: { tool: "restart_pods", params: { service: "cart" } }, facts: { affected: ["checkout", "cart"] }, outcome: "allow", reason: /policy checks passed/ },
   { rule: "scope", name: "a workload outside the incident", call: { tool: "restart_pods", params: { service: "cart" } }, facts: { services: ["checkout"] }, outcome: "deny", reason: /targets cart, which is outside this incident/ },
   // incident guardrails
   { rule: "guardrails", name: "second attempt, new strategy", call: restart, facts: { attempts: [{ strategy: "rollout_undo:checkout", call: rollback }] }, outcome: "allow", reason: /policy checks passed/ },
