@@ -20,6 +20,8 @@ export const ConfigSchema = z.object({
   OPENAI_BASE_URL: z.string().url("expected an http(s) URL").optional(),
   /** Chat model for the LLM reasoner (enabled when OPENAI_API_KEY is set). */
   SUTURE_LLM_MODEL: z.string().min(1).default("gpt-4o-mini"),
+  /** A small, fast model that first picks the evidence that matters (unset = no classification step). */
+  SUTURE_LLM_CLASSIFIER_MODEL: z.string().min(1).optional(),
   /** Structured output style: response_format JSON schema, or a forced tool call. */
   SUTURE_LLM_METHOD: z.enum(["jsonSchema", "functionCalling"], "expected jsonSchema or functionCalling").default("jsonSchema"),
   /** Milliseconds one model call may take before the offline reasoners decide alone. */
@@ -63,7 +65,7 @@ export interface Config {
   openaiBaseUrl?: string;
   embeddingModel?: string;
   /** The LLM reasoner's settings (used when an API key is configured). */
-  llm: { model: string; method: "jsonSchema" | "functionCalling"; timeoutMs: number; tokenBudget: number; usdPerMillionTokens: number };
+  llm: { model: string; classifierModel?: string; method: "jsonSchema" | "functionCalling"; timeoutMs: number; tokenBudget: number; usdPerMillionTokens: number };
   memoryScope: string;
   apiTokens: ApiIdentity[];
   intakeToken?: string;
@@ -80,7 +82,8 @@ export class InvalidConfigError extends Error {
 /** One line saying which reasoners diagnose, for the start of long-running commands. */
 export function describeReasoners(config: Config): string {
   if (config.openaiApiKey === undefined) return "reasoners: runbook rules + incident memory (no OPENAI_API_KEY: the LLM reasoner is off)";
-  return `reasoners: runbook rules + incident memory + LLM ${config.llm.model} (${config.llm.method}) at ${config.openaiBaseUrl ?? "api.openai.com"}`;
+  const classifier = config.llm.classifierModel !== undefined ? `, classification by ${config.llm.classifierModel}` : "";
+  return `reasoners: runbook rules + incident memory + LLM ${config.llm.model} (${config.llm.method}${classifier}) at ${config.openaiBaseUrl ?? "api.openai.com"}`;
 }
 
 /** Reads configuration from environment variables (empty strings count as unset). */
@@ -100,7 +103,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     ...(c.OPENAI_API_KEY !== undefined ? { openaiApiKey: c.OPENAI_API_KEY } : {}),
     ...(c.OPENAI_BASE_URL !== undefined ? { openaiBaseUrl: c.OPENAI_BASE_URL } : {}),
     ...(c.SUTURE_EMBEDDING_MODEL !== undefined ? { embeddingModel: c.SUTURE_EMBEDDING_MODEL } : {}),
-    llm: { model: c.SUTURE_LLM_MODEL, method: c.SUTURE_LLM_METHOD, timeoutMs: c.SUTURE_LLM_TIMEOUT_MS, tokenBudget: c.SUTURE_LLM_TOKEN_BUDGET, usdPerMillionTokens: c.SUTURE_LLM_USD_PER_MTOKENS },
+    llm: {
+      model: c.SUTURE_LLM_MODEL,
+      ...(c.SUTURE_LLM_CLASSIFIER_MODEL !== undefined ? { classifierModel: c.SUTURE_LLM_CLASSIFIER_MODEL } : {}),
+      method: c.SUTURE_LLM_METHOD,
+      timeoutMs: c.SUTURE_LLM_TIMEOUT_MS,
+      tokenBudget: c.SUTURE_LLM_TOKEN_BUDGET,
+      usdPerMillionTokens: c.SUTURE_LLM_USD_PER_MTOKENS,
+    },
     memoryScope: c.SUTURE_MEMORY_SCOPE,
     apiTokens: (c.SUTURE_API_TOKENS ?? "")
       .split(",")

@@ -316,7 +316,7 @@ export class IncidentStore {
   async recordModelUsage(incidentId: string, round: number, reasoner: string, usage: { model: string; modelTokens: number; modelCostUsd: number }): Promise<void> {
     await this.db.pool.query(
       `INSERT INTO model_usage (incident_id, round, reasoner, model, tokens, cost_usd) VALUES ($1, $2, $3, $4, $5, $6)
-       ON CONFLICT (incident_id, round, reasoner) DO NOTHING`,
+       ON CONFLICT (incident_id, round, reasoner, model) DO NOTHING`,
       [incidentId, round, reasoner, usage.model, usage.modelTokens, usage.modelCostUsd],
     );
   }

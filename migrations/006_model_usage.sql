@@ -1,5 +1,5 @@
--- LLM reasoner (issue 7): model tokens and estimated cost, one row per diagnosis round and
--- reasoner, so `suture show` and `/metrics` account for every call and a re-run step never
+-- LLM reasoner (issue 7): model tokens and estimated cost, one row per diagnosis round,
+-- reasoner and model, so `suture show` and `/metrics` account for every call and a re-run step never
 -- counts twice.
 CREATE TABLE model_usage (
   incident_id  text NOT NULL REFERENCES incidents (id),
@@ -9,5 +9,5 @@ CREATE TABLE model_usage (
   tokens       bigint NOT NULL CHECK (tokens >= 0),
   cost_usd     double precision NOT NULL CHECK (cost_usd >= 0),
   recorded_at  timestamptz NOT NULL DEFAULT now(),
-  PRIMARY KEY (incident_id, round, reasoner)
+  PRIMARY KEY (incident_id, round, reasoner, model)
 );

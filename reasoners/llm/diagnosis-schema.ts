@@ -38,3 +38,11 @@ export type ModelHypothesis = z.infer<typeof ModelHypothesisSchema>;
 
 /** The JSON schema sent to the model (validation is ours, with zod, so a server cannot loosen it). */
 export const MODEL_DIAGNOSIS_JSON_SCHEMA = z.toJSONSchema(ModelDiagnosisSchema) as Record<string, unknown>;
+
+/** What the classification model returns: the evidence that matters most, and a fault category. */
+export const ModelClassificationSchema = z.object({
+  category: z.string().describe("deployment, resources, networking, configuration, data-plane, availability, security, data-corruption, compliance or certificate"),
+  relevantEvidenceIds: z.array(z.string()).max(12).describe("ids exactly as given, most important first"),
+});
+/** The JSON schema sent to the classification model. */
+export const MODEL_CLASSIFICATION_JSON_SCHEMA = z.toJSONSchema(ModelClassificationSchema) as Record<string, unknown>;

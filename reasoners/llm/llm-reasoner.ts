@@ -5,8 +5,8 @@ import { round } from "../../evidence/metrics.js";
 import type { Attempt, Hypothesis, IncidentContext } from "../../graphs/state.js";
 import type { ToolRegistry } from "../../tools/registry.js";
 import type { Reasoner, ReasonerInput } from "../reasoner.js";
-import { MODEL_DIAGNOSIS_JSON_SCHEMA, ModelDiagnosisSchema, type ModelDiagnosis } from "./diagnosis-schema.js";
-import { buildPrompt } from "./prompt.js";
+import { MODEL_CLASSIFICATION_JSON_SCHEMA, MODEL_DIAGNOSIS_JSON_SCHEMA, ModelClassificationSchema, ModelDiagnosisSchema, type ModelDiagnosis } from "./diagnosis-schema.js";
+import { buildClassificationPrompt, buildPrompt } from "./prompt.js";
 
 /**
  * A model's stated confidence is scaled by this before it competes with the runbook rules: models
@@ -20,6 +20,11 @@ export interface LlmOptions {
   /** An OpenAI-compatible server (vLLM, Ollama, …); unset = OpenAI. */
   baseURL?: string;
   model: string;
+  /**
+   * A small, fast model that first picks the evidence that matters, so the diagnosis prompt keeps
+   * it when the budget forces cuts; unset = no classification step.
+   */
+  classifierModel?: string;
   /** `jsonSchema` (response_format) or `functionCalling` (a forced tool call). */
   method: "jsonSchema" | "functionCalling";
   timeoutMs: number;
@@ -163,19 +168,47 @@ export class LlmReasoner implements Reasoner {
   readonly name = "llm";
   readonly replans = true;
   private readonly model: ChatOpenAI;
+  private readonly classifier: ChatOpenAI | undefined;
 
   constructor(
     private readonly options: LlmOptions,
     private readonly tools: ToolRegistry,
   ) {
-    this.model = new ChatOpenAI({
-      model: options.model,
-      apiKey: options.apiKey,
-      temperature: 0,
-      maxRetries: 0,
-      timeout: options.timeoutMs,
-      ...(options.baseURL !== undefined ? { configuration: { baseURL: options.baseURL } } : {}),
-    });
+    const client = (model: string): ChatOpenAI =>
+      new ChatOpenAI({
+        model,
+        apiKey: options.apiKey,
+        temperature: 0,
+        maxRetries: 0,
+        timeout: options.timeoutMs,
+        ...(options.baseURL !== undefined ? { configuration: { baseURL: options.baseURL } } : {}),
+      });
+    this.model = client(options.model);
+    this.classifier = options.classifierModel !== undefined ? client(options.classifierModel) : undefined;
+  }
+
+  /** Asks the classification model which evidence matters; on any failure the diagnosis uses Suture's own ranking. */
+  private async classify(input: ReasonerInput, notes: string[]): Promise<{ priority: Set<string>; tokens: number }> {
+    const model = this.options.classifierModel ?? "";
+    if (this.classifier === undefined) return { priority: new Set(), tokens: 0 };
+    const prompt = buildClassificationPrompt(input, this.options.tokenBudget);
+    const structured = this.classifier.withStructuredOutput(MODEL_CLASSIFICATION_JSON_SCHEMA, { name: "classification", method: this.options.method, includeRaw: true });
+    try {
+      const result = await structured.invoke([new SystemMessage(prompt.system), new HumanMessage(prompt.user)], { signal: AbortSignal.timeout(this.options.timeoutMs) });
+      const tokens = (result.raw as { usage_metadata?: { total_tokens?: number } }).usage_metadata?.total_tokens ?? prompt.tokens;
+      const parsed = ModelClassificationSchema.safeParse(result.parsed ?? undefined);
+      if (!parsed.success) {
+        notes.push(`classifier ${model} returned invalid output: diagnosis used Suture's own evidence ranking`);
+        return { priority: new Set(), tokens };
+      }
+      const known = new Set(input.context.evidence.map((e) => e.id));
+      const priority = new Set(parsed.data.relevantEvidenceIds.filter((id) => known.has(id)));
+      notes.push(`classifier ${model}: ${parsed.data.category}; ${priority.size} evidence item(s) put first`);
+      return { priority, tokens };
+    } catch (error) {
+      notes.push(`classifier ${model} ${describeFailure(error)}: diagnosis used Suture's own evidence ranking`);
+      return { priority: new Set(), tokens: isInvalidOutput(error) ? prompt.tokens : 0 };
+    }
   }
 
   async diagnose(input: ReasonerInput): Promise<Hypothesis[]> {
@@ -191,10 +224,16 @@ export class LlmReasoner implements Reasoner {
         return [];
       }
     }
-    const structured = this.model.withStructuredOutput(MODEL_DIAGNOSIS_JSON_SCHEMA, { name: "diagnosis", method: this.options.method, includeRaw: true });
-    const messages: BaseMessage[] = [new SystemMessage(prompt.system), new HumanMessage(prompt.user)];
-    let tokens = 0;
     const notes: string[] = [];
+    const classified = await this.classify(input, notes);
+    if (this.options.classifierModel !== undefined) {
+      const cost = (classified.tokens / 1_000_000) * this.options.usdPerMillionTokens;
+      input.report?.({ usage: { model: this.options.classifierModel, modelTokens: classified.tokens, modelCostUsd: cost } });
+    }
+    const ranked = classified.priority.size > 0 ? buildPrompt(input, this.tools, this.options.tokenBudget, classified.priority) : prompt;
+    const structured = this.model.withStructuredOutput(MODEL_DIAGNOSIS_JSON_SCHEMA, { name: "diagnosis", method: this.options.method, includeRaw: true });
+    const messages: BaseMessage[] = [new SystemMessage(ranked.system), new HumanMessage(ranked.user)];
+    let tokens = 0;
     const finish = (hypotheses: Hypothesis[]): Hypothesis[] => {
       input.report?.({ notes, usage: { model: this.options.model, modelTokens: tokens, modelCostUsd: (tokens / 1_000_000) * this.options.usdPerMillionTokens } });
       return hypotheses;

@@ -273,6 +273,35 @@ describe.each(testBackends())("LLM reasoner: the real ChatOpenAI client over HTT
     expect(result.state.outcome?.status).toBe("resolved");
   });
 
+  it("a separate small classification model picks the evidence the diagnosis prompt keeps under a tight budget", async () => {
+    // Given the evidence ids a roomy prompt shows, and those a tight budget keeps by Suture's own ranking
+    const ids = (r: ChatRequest | undefined) => [...(r?.messages.find((m) => m.role === "user")?.content ?? "").matchAll(/^- \[(ev-\d+)\]/gm)].map((m) => m[1]!);
+    await run([(r) => rollbackAnswer(r)], { tokenBudget: 20_000 });
+    const all = ids(model.requests[0]);
+    await run([(r) => rollbackAnswer(r)], { tokenBudget: 2_600 });
+    const kept = ids(model.requests[0]);
+    const dropped = all.filter((id) => !kept.includes(id));
+    expect(dropped.length, "the tight budget drops some evidence").toBeGreaterThan(0);
+    // When a classifier model names a dropped item as the most relevant
+    const byModel = (r: ChatRequest) =>
+      r.model === "scripted-classifier" ? { answer: { category: "deployment", relevantEvidenceIds: [dropped[0], "ev-9999"] } } : rollbackAnswer(r);
+    const result = await run([byModel, byModel], { tokenBudget: 2_600, classifierModel: "scripted-classifier" });
+    // Then the classifier is asked first, the diagnosis prompt keeps that item, and both models' tokens are counted
+    expect(model.requests.map((r) => r.model)).toEqual(["scripted-classifier", "scripted-diagnoser"]);
+    expect(ids(model.requests[1])).toContain(dropped[0]);
+    expect(result.state.diagnoses[0]?.notes.join()).toMatch(/classifier scripted-classifier: deployment; 1 evidence item\(s\) put first/);
+    expect(result.state.usage.modelTokens).toBe(2100);
+    expect((await t.suture.store.modelUsageFor(result.incidentId)).map((u) => u.model)).toEqual(["scripted-classifier", "scripted-diagnoser"]);
+    expect(result.state.outcome?.status).toBe("resolved");
+  });
+
+  it("a failing classifier leaves the diagnosis to Suture's own ranking", async () => {
+    const byModel = (r: ChatRequest) => (r.model === "scripted-classifier" ? { status: 503 } : rollbackAnswer(r));
+    const result = await run([byModel, byModel], { classifierModel: "scripted-classifier" });
+    expect(result.state.diagnoses[0]?.notes.join()).toMatch(/classifier scripted-classifier HTTP 503: diagnosis used Suture's own evidence ranking/);
+    expect(result.state.outcome?.status).toBe("resolved");
+  });
+
   it("fences text from alerts and logs as untrusted in the prompt", async () => {
     await run([(r) => rollbackAnswer(r)]);
     const user = model.requests[0]?.messages.find((m) => m.role === "user")?.content ?? "";
