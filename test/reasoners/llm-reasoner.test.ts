@@ -109,8 +109,8 @@ describe.each(testBackends())("LLM reasoner: the real ChatOpenAI client over HTT
     expect(result.state.diagnoses[0]?.notes.join()).toMatch(/proposes scale_deployment with invalid parameters: replicas: expected at most 50 replicas/);
   });
 
-  it("corrects malformed JSON once, then uses the good answer", async () => {
-    const result = await run([{ content: '{"hypotheses": [ {"faultClass": "bad-rollout", ' }, (r) => rollbackAnswer(r)]);
+  it.each(["jsonSchema", "functionCalling"] as const)("corrects malformed JSON (%s) once, then uses the good answer", async (method) => {
+    const result = await run([{ content: '{"hypotheses": [ {"faultClass": "bad-rollout", ' }, (r) => rollbackAnswer(r)], { method });
     expect(model.requests, result.state.diagnoses[0]?.notes.join()).toHaveLength(2);
     expect(model.requests[1]?.messages.at(-1)?.content).toMatch(/Your previous answer was invalid/);
     expect(result.state.outcome?.status).toBe("resolved");
@@ -188,7 +188,7 @@ describe.each(testBackends())("LLM reasoner: the real ChatOpenAI client over HTT
     expect(ok.state.diagnoses[0]!.hypotheses[0]!.confidence).toBeCloseTo(0.97 * 0.85, 5);
   });
 
-  it("replans after a failed verification from the healing history, never repeating what was tried", async () => {
+  it.each(["jsonSchema", "functionCalling"] as const)("replans (%s) after a failed verification from the healing history, never repeating what was tried", async (method) => {
     // Given a model that first raises the memory limit of a leaking service (which cannot fix a leak)
     const raise = (r: ChatRequest) => ({
       answer: {
@@ -224,7 +224,7 @@ describe.each(testBackends())("LLM reasoner: the real ChatOpenAI client over HTT
         ],
       },
     });
-    const result = await run([raise, replan], {}, false, "memory-leak-old-revision");
+    const result = await run([raise, replan], { method }, false, "memory-leak-old-revision");
     // Then the second prompt carries the attempt with its verdict and before/after signals
     expect(model.requests).toHaveLength(2);
     const second = model.requests[1]!.messages.find((m) => m.role === "user")?.content ?? "";
