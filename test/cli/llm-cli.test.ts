@@ -6,7 +6,7 @@ import { loadConfig } from "../../config/config.js";
 import { startService } from "../../server/service.js";
 import { testBackends, type ProcessDatabase } from "../helpers/backends.js";
 import { runCli } from "../helpers/cli.js";
-import { startScriptedModel, type ChatRequest, type ScriptedModelServer } from "../helpers/openai-server.js";
+import { imagePullHypothesis, startScriptedModel, type ChatRequest, type ScriptedModelServer } from "../helpers/openai-server.js";
 
 /**
  * A model that recognizes one fault: pods stuck pulling an image after a rollout. It cites the
@@ -18,22 +18,7 @@ function imagePullModel(request: ChatRequest) {
   const id = /\[(ev-\d+)\]/.exec(line ?? "")?.[1];
   const service = /^Alert \S+ on [^/]+\/(\S+) /.exec(user)?.[1] ?? "";
   if (id === undefined) return { answer: { hypotheses: [] } };
-  return {
-    answer: {
-      hypotheses: [
-        {
-          faultClass: "bad-rollout",
-          category: "deployment",
-          title: "New revision cannot pull its image",
-          confidence: 0.95,
-          evidenceIds: [id],
-          disposition: "act",
-          remediations: [{ tool: "rollout_undo", params: { service, toRevision: 1 }, rationale: "the previous revision's image exists" }],
-          explanation: "Pods of the new revision cannot pull their image.",
-        },
-      ],
-    },
-  };
+  return { answer: { hypotheses: [imagePullHypothesis([id], { tool: "rollout_undo", params: { service, toRevision: 1 } })] } };
 }
 
 describe.each(testBackends())("the LLM reasoner configured by environment variables, on $name", (backend) => {

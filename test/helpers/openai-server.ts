@@ -135,3 +135,17 @@ export function evidenceId(request: ChatRequest, pattern: RegExp): string {
   if (id === undefined) throw new Error(`no evidence line matches ${String(pattern)} in the prompt`);
   return id;
 }
+
+/** A model hypothesis: a new revision cannot pull its image, citing `evidenceIds`, proposing `call` (a rollback by default). */
+export function imagePullHypothesis(evidenceIds: string[], call: { tool: string; params: Record<string, unknown> }) {
+  return {
+    faultClass: "bad-rollout",
+    category: "deployment",
+    title: "New revision cannot pull its image",
+    confidence: 0.97,
+    evidenceIds,
+    disposition: "act",
+    remediations: [{ ...call, rationale: "the previous revision's image exists" }],
+    explanation: "Pods of the new revision are stuck pulling an image tag that does not exist.",
+  };
+}

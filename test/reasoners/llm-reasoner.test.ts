@@ -8,7 +8,7 @@ import type { Reasoner } from "../../reasoners/reasoner.js";
 import { runScenario, type RunResult } from "../../runtime/incident-runner.js";
 import type { Suture } from "../../runtime/suture.js";
 import { testBackends } from "../helpers/backends.js";
-import { evidenceId, startScriptedModel, type ChatRequest, type ScriptedModelServer, type ScriptStep } from "../helpers/openai-server.js";
+import { evidenceId, imagePullHypothesis, startScriptedModel, type ChatRequest, type ScriptedModelServer, type ScriptStep } from "../helpers/openai-server.js";
 import { openTestSuture, shippedScenario, type TestSuture } from "../helpers/suture.js";
 
 /** A watched signal of `service` listed in the prompt that moved away from its baseline, and which way. */
@@ -25,18 +25,23 @@ function movedSignal(request: ChatRequest, service: string): { metric: string; r
 
 /** A model answer: one bad-rollout hypothesis citing the image-pull evidence, proposing `call`. */
 function rollbackAnswer(request: ChatRequest, call: { tool: string; params: Record<string, unknown> } = { tool: "rollout_undo", params: { service: "checkout", toRevision: 1 } }, cite?: string[]) {
+  return { answer: { hypotheses: [imagePullHypothesis(cite ?? [evidenceId(request, /ImagePull|ErrImagePull/)], call)] } };
+}
+
+/** A model answer for the leaking recommendations service: more memory headroom (which cannot fix a leak). */
+function raiseMemoryLimit(request: ChatRequest) {
   return {
     answer: {
       hypotheses: [
         {
-          faultClass: "bad-rollout",
-          category: "deployment",
-          title: "New revision cannot pull its image",
-          confidence: 0.97,
-          evidenceIds: cite ?? [evidenceId(request, /ImagePull|ErrImagePull/)],
+          faultClass: "memory-limit-too-low",
+          category: "resources",
+          title: "The memory limit is too tight",
+          confidence: 0.95,
+          evidenceIds: [evidenceId(request, /OOMKilled/)],
           disposition: "act",
-          remediations: [{ ...call, rationale: "the previous revision's image exists" }],
-          explanation: "Pods of the new revision are stuck pulling an image tag that does not exist.",
+          remediations: [{ tool: "set_memory_limit", params: { service: "recommendations", limitMib: 768 }, rationale: "more headroom" }],
+          explanation: "Pods are OOM-killed at the limit.",
         },
       ],
     },
@@ -189,28 +194,12 @@ describe.each(testBackends())("LLM reasoner: the real ChatOpenAI client over HTT
   });
 
   it.each(["jsonSchema", "functionCalling"] as const)("replans (%s) after a failed verification from the healing history, never repeating what was tried", async (method) => {
-    // Given a model that first raises the memory limit of a leaking service (which cannot fix a leak)
-    const raise = (r: ChatRequest) => ({
-      answer: {
-        hypotheses: [
-          {
-            faultClass: "memory-limit-too-low",
-            category: "resources",
-            title: "The memory limit is too tight",
-            confidence: 0.95,
-            evidenceIds: [evidenceId(r, /OOMKilled/)],
-            disposition: "act",
-            remediations: [{ tool: "set_memory_limit", params: { service: "recommendations", limitMib: 768 }, rationale: "more headroom" }],
-            explanation: "Pods are OOM-killed at the limit.",
-          },
-        ],
-      },
-    });
+    // Given a model that first raises the memory limit of a leaking service (raiseMemoryLimit: it cannot fix a leak)
     // And which, shown the history, repeats that (to be refused) and also proposes the rollback
     const replan = (r: ChatRequest) => ({
       answer: {
         hypotheses: [
-          { ...raise(r).answer.hypotheses[0]! },
+          { ...raiseMemoryLimit(r).answer.hypotheses[0]! },
           {
             faultClass: "memory-leak",
             category: "resources",
@@ -224,7 +213,7 @@ describe.each(testBackends())("LLM reasoner: the real ChatOpenAI client over HTT
         ],
       },
     });
-    const result = await run([raise, replan], { method }, false, "memory-leak-old-revision");
+    const result = await run([raiseMemoryLimit, replan], { method }, false, "memory-leak-old-revision");
     // Then the second prompt carries the attempt with its verdict and before/after signals
     expect(model.requests).toHaveLength(2);
     const second = model.requests[1]!.messages.find((m) => m.role === "user")?.content ?? "";
@@ -238,23 +227,7 @@ describe.each(testBackends())("LLM reasoner: the real ChatOpenAI client over HTT
   });
 
   it("escalates when, after a failed verification, the model has nothing new", async () => {
-    const raise = (r: ChatRequest) => ({
-      answer: {
-        hypotheses: [
-          {
-            faultClass: "memory-limit-too-low",
-            category: "resources",
-            title: "The memory limit is too tight",
-            confidence: 0.95,
-            evidenceIds: [evidenceId(r, /OOMKilled/)],
-            disposition: "act",
-            remediations: [{ tool: "set_memory_limit", params: { service: "recommendations", limitMib: 768 }, rationale: "more headroom" }],
-            explanation: "Pods are OOM-killed at the limit.",
-          },
-        ],
-      },
-    });
-    const result = await run([raise, raise], {}, false, "memory-leak-old-revision");
+    const result = await run([raiseMemoryLimit, raiseMemoryLimit], {}, false, "memory-leak-old-revision");
     expect(result.state.attempts).toHaveLength(1);
     expect(result.state.outcome?.status).toBe("escalated");
     expect(result.state.diagnoses[1]!.notes.join()).toMatch(/already tried/);
