@@ -290,7 +290,8 @@ export async function resumeIncident(suture: Suture, incidentId: string, options
 export async function resumeIncidentIn<E extends RunnableEnvironment>(suture: Suture, incidentId: string, env: E, options: RunOptions = {}, answer?: ApprovalAnswer): Promise<RunResult<E>> {
   const current = await currentState(suture, incidentId);
   const snapshot = await suture.graph.getState({ configurable: { thread_id: incidentId } });
-  if (snapshot.next.length === 0) return { incidentId, env, ...current };
+  // Nothing to run: neither a next node nor a finished node whose step was not checkpointed yet.
+  if (snapshot.next.length === 0 && snapshot.tasks.length === 0) return { incidentId, env, ...current };
   let resume = answer;
   if (current.awaitingApproval !== undefined && resume === undefined) {
     const row = await suture.store.latestApproval(incidentId);

@@ -132,14 +132,17 @@ export class IncidentWorker {
     };
     const snapshot = await this.suture.graph.getState({ configurable: { thread_id: incidentId } });
     const outcome = (snapshot.values as Partial<IncidentStateValue>).outcome;
-    if (snapshot.next.length === 0 && outcome != null) {
+    if (snapshot.next.length === 0 && snapshot.tasks.length === 0 && outcome != null) {
       // The graph finished but its process died before the status was stored.
       await this.suture.store.setIncidentStatus(incidentId, outcome.status, outcome.reason);
       return "finished";
     }
-    // No checkpoint, or only the input one (a worker died as the run began): start from the alert.
+    // A step whose node finished but whose checkpoint was never written (the process died in
+    // between) shows no `next`, only a task with saved writes: continuing applies those writes.
+    // Starting over instead would perceive a world the lost step already changed and act again.
+    // No checkpoint at all (a worker died as the run began): start from the alert.
     const run =
-      snapshot.next.length > 0
+      snapshot.next.length > 0 || snapshot.tasks.length > 0
         ? await resumeIncidentIn(this.suture, incidentId, world, options)
         : await startIncidentIn(this.suture, incidentId, await this.firstAlert(incidentId), world, options);
     return run.awaitingApproval !== undefined ? "paused" : "finished";
