@@ -286,6 +286,20 @@ export async function resumeIncident(suture: Suture, incidentId: string, options
   return resumeIncidentIn(suture, incidentId, await loadEnvironment(suture, incidentId), options, answer);
 }
 
+/**
+ * What a worker does with an incident's thread: `start` from the alert when nothing was
+ * checkpointed; `record-outcome` when the graph finished but its status was not stored;
+ * otherwise `continue` from the last checkpoint. A step whose node finished but whose checkpoint
+ * was never written (the process died in between) shows no `next`, only a task with saved
+ * writes: continuing applies them, whereas starting over would perceive a world the lost step
+ * already changed and act on it again.
+ */
+export function nextMove(snapshot: { next: readonly string[]; tasks: readonly unknown[]; values: unknown }): "start" | "continue" | "record-outcome" {
+  if (snapshot.next.length > 0 || snapshot.tasks.length > 0) return "continue";
+  if ((snapshot.values as Partial<IncidentStateValue> | undefined)?.outcome != null) return "record-outcome";
+  return "start";
+}
+
 /** {@link resumeIncident} against a given environment (a worker's shared world). */
 export async function resumeIncidentIn<E extends RunnableEnvironment>(suture: Suture, incidentId: string, env: E, options: RunOptions = {}, answer?: ApprovalAnswer): Promise<RunResult<E>> {
   const current = await currentState(suture, incidentId);

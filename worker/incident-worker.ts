@@ -6,7 +6,7 @@ import type { IncidentStateValue } from "../graphs/state.js";
 import type { SutureMetrics } from "../observability/metrics.js";
 import type { IncidentJob, IncidentQueue } from "../queue/incident-queue.js";
 import { expireApprovals } from "../runtime/approvals.js";
-import { resumeIncidentIn, startIncidentIn, type RunOptions } from "../runtime/incident-runner.js";
+import { nextMove, resumeIncidentIn, startIncidentIn, type RunOptions } from "../runtime/incident-runner.js";
 import type { Suture } from "../runtime/suture.js";
 
 /** Options for {@link IncidentWorker}. */
@@ -131,18 +131,15 @@ export class IncidentWorker {
       ...(this.options.metrics !== undefined ? { onNodeDone: (node: string, seconds: number) => this.options.metrics?.nodeDuration.observe({ node }, seconds) } : {}),
     };
     const snapshot = await this.suture.graph.getState({ configurable: { thread_id: incidentId } });
-    const outcome = (snapshot.values as Partial<IncidentStateValue>).outcome;
-    if (snapshot.next.length === 0 && snapshot.tasks.length === 0 && outcome != null) {
+    const move = nextMove(snapshot);
+    if (move === "record-outcome") {
       // The graph finished but its process died before the status was stored.
-      await this.suture.store.setIncidentStatus(incidentId, outcome.status, outcome.reason);
+      const outcome = (snapshot.values as Partial<IncidentStateValue>).outcome;
+      if (outcome != null) await this.suture.store.setIncidentStatus(incidentId, outcome.status, outcome.reason);
       return "finished";
     }
-    // A step whose node finished but whose checkpoint was never written (the process died in
-    // between) shows no `next`, only a task with saved writes: continuing applies those writes.
-    // Starting over instead would perceive a world the lost step already changed and act again.
-    // No checkpoint at all (a worker died as the run began): start from the alert.
     const run =
-      snapshot.next.length > 0 || snapshot.tasks.length > 0
+      move === "continue"
         ? await resumeIncidentIn(this.suture, incidentId, world, options)
         : await startIncidentIn(this.suture, incidentId, await this.firstAlert(incidentId), world, options);
     return run.awaitingApproval !== undefined ? "paused" : "finished";
