@@ -20,6 +20,7 @@ import { newIncidentId, scenarioWebhook } from "../runtime/incident-runner.js";
 import { wireSuture, type Suture } from "../runtime/suture.js";
 import { loadScenario, type Scenario } from "../scenario/schema.js";
 import { benchIntake, printIntakeTable, type IntakeRow } from "./intake-throughput.js";
+import { benchLlmPrompt, printLlmPromptTable } from "./llm-prompt.js";
 import { benchMemorySearch, printMemoryTable } from "./memory-search.js";
 import { benchPolicy, printPolicyTable } from "./policy-evaluation.js";
 import { SimEnvironment } from "../tools/simulator/index.js";
@@ -122,6 +123,8 @@ async function main(): Promise<void> {
   console.log("\nMemorySaver rows still write incidents, actions and the audit log to the same database; the ratio isolates checkpointing.");
   const policy = await benchPolicy(url);
   printPolicyTable(policy);
+  const llm = await benchLlmPrompt();
+  printLlmPromptTable(llm);
   const memory = url !== undefined && url !== "" ? await benchMemorySearch(url) : [];
   if (memory.length > 0) printMemoryTable(memory);
   else console.log("\n(memory search runs on a real PostgreSQL: set BENCH_DATABASE_URL or TEST_DATABASE_URL)");
@@ -130,7 +133,7 @@ async function main(): Promise<void> {
   else console.log("\n(the production path runs on a real PostgreSQL: set BENCH_DATABASE_URL or TEST_DATABASE_URL)");
   const out = path.resolve(import.meta.dirname, "results", "bench.json");
   await mkdir(path.dirname(out), { recursive: true });
-  await writeFile(out, `${JSON.stringify({ at: new Date().toISOString(), scenario: scenario.name, graph: rows, policy, memory, intake }, null, 2)}\n`);
+  await writeFile(out, `${JSON.stringify({ at: new Date().toISOString(), scenario: scenario.name, graph: rows, policy, llm, memory, intake }, null, 2)}\n`);
   console.log(`\nwrote ${path.relative(process.cwd(), out)}`);
 }
 
