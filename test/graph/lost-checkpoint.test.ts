@@ -35,8 +35,14 @@ describe.each(testBackends())("a node that finished without its checkpoint, on $
     const dying: Suture = { ...t.suture, checkpointer: losing, graph: compileIncidentGraph(losing) };
     const incidentId = `inc-lost-${backend.name}-${Date.now()}`;
     await expect(runScenario(dying, await shippedScenario("bad-rollout-missing-image"), { incidentId })).rejects.toThrow(/act's checkpoint/);
-    // Then the thread shows no next node, only act's task with its saved writes, and a worker continues it
-    const snapshot = await t.suture.graph.getState({ configurable: { thread_id: incidentId } });
+    // Then the thread shows no next node, only act's task with its saved writes (saved in the
+    // background: wait for them), and a worker continues it
+    const config = { configurable: { thread_id: incidentId } };
+    let snapshot = await t.suture.graph.getState(config);
+    for (let i = 0; i < 100 && snapshot.next.length > 0; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      snapshot = await t.suture.graph.getState(config);
+    }
     expect(snapshot.next).toEqual([]);
     expect(snapshot.tasks.map((task) => task.name)).toEqual(["act"]);
     expect(nextMove(snapshot)).toBe("continue");
