@@ -34,11 +34,10 @@ function incidentFacts(ctx: SutureContext, state: IncidentStateValue, row: Incid
   };
 }
 
-/** The alerting workload and every workload with a signal Suture's tools read as anomalous. */
+/** The alerting workload and every workload with a signal Suture's tools read as anomalous (the same test as the `metric.anomalous` facts). */
 function affectedWorkloads(state: IncidentStateValue): string[] {
   const abnormal = anomalousSignals(state.context?.snapshot ?? { at: 0, signals: [] }).map((s) => s.service);
-  const flagged = (state.context?.evidence ?? []).filter((e) => e.key === "metric.anomalous").map((e) => e.service);
-  return [...new Set([state.alert.service, ...abnormal, ...flagged])];
+  return [...new Set([state.alert.service, ...abnormal])];
 }
 
 /** Builds what the human sees: evidence, hypotheses, the call, its risk, blast radius and rollback. */

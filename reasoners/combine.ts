@@ -7,7 +7,7 @@ import type { Hypothesis } from "../graphs/state.js";
  * confidence and weak support lowers it, without the model ever outvoting the rules alone.
  * Unknown reasoners count with {@link DEFAULT_WEIGHT}.
  */
-export const REASONER_WEIGHTS: Readonly<Record<string, number>> = { rules: 1, memory: 0.5, llm: 0.6 };
+export const REASONER_WEIGHTS: Readonly<Record<string, number>> = { rules: 1, llm: 0.6 };
 const DEFAULT_WEIGHT = 0.5;
 /** Pooled confidence never reaches certainty: something may always be missing from the evidence. */
 const MAX_POOLED = 0.97;

@@ -7,6 +7,12 @@ export const MIN_SIMILARITY = 0.55;
 export const MAX_MEMORY_DELTA = 0.25;
 /** A past incident's weight halves every this many days. */
 const HALF_LIFE_DAYS = 30;
+
+/** How much a past incident still counts at `now` (1 when new, halving every {@link HALF_LIFE_DAYS}). */
+export function recency(occurredAt: Date, now: number): number {
+  const ageDays = Math.max(0, (now - occurredAt.getTime()) / 86_400_000);
+  return 0.5 ** (ageDays / HALF_LIFE_DAYS);
+}
 /** What each verified outcome says about doing the same again. */
 const VERDICT_VALUE: Record<string, number> = { recovered: 1, not_recovered: -0.7, worse: -1.5 };
 
@@ -23,11 +29,9 @@ export function applyMemory(hypotheses: Hypothesis[], neighbors: MemoryNeighbor[
       const contributions: MemoryContribution[] = [];
       let score = 0;
       for (const n of relevant) {
-        const ageDays = Math.max(0, (now - n.occurredAt.getTime()) / 86_400_000);
-        const recency = 0.5 ** (ageDays / HALF_LIFE_DAYS);
         for (const a of n.attempts) {
           if (a.faultClass !== h.faultClass || a.tool !== c.call.tool) continue;
-          const weight = n.similarity * recency * (VERDICT_VALUE[a.verdict] ?? 0);
+          const weight = n.similarity * recency(n.occurredAt, now) * (VERDICT_VALUE[a.verdict] ?? 0);
           score += weight;
           contributions.push({ incidentId: n.incidentId ?? "", similarity: n.similarity, verdict: a.verdict, weight });
         }

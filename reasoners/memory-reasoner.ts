@@ -1,7 +1,7 @@
 import type { Hypothesis } from "../graphs/state.js";
 import type { MemoryNeighbor } from "../memory/incident-memory.js";
 import type { ToolRegistry } from "../tools/registry.js";
-import { MIN_SIMILARITY } from "./memory-evidence.js";
+import { MIN_SIMILARITY, recency } from "./memory-evidence.js";
 import type { Reasoner, ReasonerInput } from "./reasoner.js";
 
 /**
@@ -10,7 +10,6 @@ import type { Reasoner, ReasonerInput } from "./reasoner.js";
  * loose resemblance escalates.
  */
 export const MEMORY_ALONE_SCALE = 0.8;
-const HALF_LIFE_DAYS = 30;
 
 /** The past incident's fix aimed at this incident's service, or why it cannot be. */
 function retarget(neighbor: MemoryNeighbor, service: string, tools: ToolRegistry): { tool: string; params: Record<string, unknown> } | string {
@@ -48,8 +47,7 @@ export class MemoryReasoner implements Reasoner {
       const target = this.tools.get(call.tool).target?.(call.params).service ?? "";
       const strategy = `${call.tool}:${target}`;
       if (tried.has(strategy)) continue;
-      const ageDays = Math.max(0, (input.context.gatheredAt - n.occurredAt.getTime()) / 86_400_000);
-      const confidence = n.similarity * 0.5 ** (ageDays / HALF_LIFE_DAYS) * MEMORY_ALONE_SCALE;
+      const confidence = n.similarity * recency(n.occurredAt, input.context.gatheredAt) * MEMORY_ALONE_SCALE;
       if ((byStrategy.get(strategy)?.confidence ?? -1) >= confidence) continue;
       const evidenceIds = input.context.evidence.filter((e) => e.key === "metric.anomalous" && e.service === input.alert.service).map((e) => e.id);
       byStrategy.set(strategy, {
