@@ -72,7 +72,7 @@ export interface ActionRow {
   action_class: string;
   target_service: string | null;
   idempotency_key: string;
-  status: "registered" | "executing" | "succeeded" | "failed";
+  status: "registered" | "executing" | "succeeded" | "failed" | "cancelled";
   rollback_call: { tool: string; params: Record<string, unknown> } | null;
   rollback_of: number | null;
   before_signals: unknown;
@@ -136,6 +136,19 @@ const APPROVAL_COLUMNS = `id::int AS id, incident_id, request_key, call, risk, r
 const ACTION_COLUMNS = `id::int AS id, incident_id, attempt, kind, tool, params, risk, action_class, target_service,
   idempotency_key, status, rollback_call, rollback_of::int AS rollback_of, before_signals, after_signals, error,
   namespace, env_time, verdict, created_at, executed_at, finished_at`;
+
+/** An action another incident ran on a workload in the same environment. */
+export interface ForeignAction {
+  id: number;
+  incidentId: string;
+  kind: "remediation" | "rollback";
+  tool: string;
+  targetService: string;
+  status: ActionRow["status"];
+  verdict: ActionRow["verdict"];
+  /** Environment time the action was granted, epoch ms. */
+  envTime: number | null;
+}
 
 /** Thrown when an incident id is not in the database. */
 export class UnknownIncidentError extends Error {
@@ -358,7 +371,9 @@ export class IncidentStore {
       `INSERT INTO actions (incident_id, attempt, kind, tool, params, risk, action_class, target_service,
          idempotency_key, status, rollback_call, rollback_of, before_signals, namespace, env_time)
        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'registered', $10, $11, $12, $13, $14)
-       ON CONFLICT (idempotency_key) DO NOTHING`,
+       ON CONFLICT (idempotency_key) DO UPDATE SET status = 'registered', rollback_call = EXCLUDED.rollback_call,
+         before_signals = EXCLUDED.before_signals, env_time = EXCLUDED.env_time, created_at = now()
+       WHERE actions.status = 'cancelled'`,
       [
         action.incidentId,
         action.attempt,
@@ -379,6 +394,45 @@ export class IncidentStore {
     const row = await this.findActionByKey(action.idempotencyKey, db);
     if (row === undefined) throw new Error(`action ${action.idempotencyKey} vanished after insert`);
     return row;
+  }
+
+  /**
+   * Cancels a granted action that has not started (the workload changed under it); a later grant
+   * of the same call under the same key registers it again.
+   */
+  async cancelAction(key: string): Promise<void> {
+    await this.db.pool.query("UPDATE actions SET status = 'cancelled', finished_at = now() WHERE idempotency_key = $1 AND status = 'registered'", [key]);
+  }
+
+  /** The newest action id recorded so far (0 when none): actions after it were not seen by a reader that kept it. */
+  async latestActionId(): Promise<number> {
+    const result = await this.db.pool.query<{ id: number }>("SELECT COALESCE(max(id), 0)::int AS id FROM actions");
+    return result.rows[0]?.id ?? 0;
+  }
+
+  /**
+   * Actions other incidents ran (or started) on these workloads of one environment, newest first:
+   * those after `afterId` only, or those granted since `sinceEnvTime` (environment epoch ms).
+   */
+  async foreignActions(q: { environmentId: string; namespace: string; services: string[]; excludeIncident: string; afterId?: number; sinceEnvTime?: number }): Promise<ForeignAction[]> {
+    const result = await this.db.pool.query<{ id: number; incident_id: string; kind: ForeignAction["kind"]; tool: string; target_service: string; status: ActionRow["status"]; verdict: ActionRow["verdict"]; env_time: Date | null }>(
+      `SELECT a.id::int AS id, a.incident_id, a.kind, a.tool, a.target_service, a.status, a.verdict, a.env_time
+       FROM actions a JOIN incidents i ON i.id = a.incident_id
+       WHERE i.environment_id = $1 AND a.namespace = $2 AND a.target_service = ANY($3::text[]) AND a.incident_id <> $4
+         AND a.status IN ('executing', 'succeeded', 'failed') AND a.id > $5 AND ($6::timestamptz IS NULL OR a.env_time >= $6)
+       ORDER BY a.id DESC LIMIT 20`,
+      [q.environmentId, q.namespace, q.services, q.excludeIncident, q.afterId ?? 0, q.sinceEnvTime !== undefined ? new Date(q.sinceEnvTime) : null],
+    );
+    return result.rows.map((r) => ({
+      id: r.id,
+      incidentId: r.incident_id,
+      kind: r.kind,
+      tool: r.tool,
+      targetService: r.target_service,
+      status: r.status,
+      verdict: r.verdict,
+      envTime: r.env_time?.getTime() ?? null,
+    }));
   }
 
   /** Marks an action as about to run. */

@@ -31,6 +31,19 @@ export interface AlertHistorySummary {
   windowMinutes: number;
 }
 
+/** An action another incident ran on a workload this incident looks at (Suture's own ledger, not a read tool). */
+export interface OtherIncidentAction {
+  incidentId: string;
+  kind: "remediation" | "rollback";
+  tool: string;
+  service: string;
+  status: string;
+  /** Verify's judgement of it, or null while it is being verified. */
+  verdict: string | null;
+  /** Environment time it was granted, epoch ms. */
+  at: number | null;
+}
+
 type Attrs = Evidence["attrs"];
 type FactDraft = Omit<Evidence, "id" | "attrs"> & { attrs?: Attrs };
 
@@ -326,6 +339,21 @@ function logFacts(obs: ServiceObservations, now: number): { facts: FactDraft[]; 
   return { facts, signatures };
 }
 
+/** What other incidents did to these workloads lately: a fix someone else made is evidence too. */
+function otherIncidentFacts(actions: OtherIncidentAction[], now: number): FactDraft[] {
+  return actions.map((a) => {
+    const minutes = a.at === null ? 0 : Math.max(0, Math.round((now - a.at) / MINUTE));
+    const verdict = a.verdict ?? (a.status === "failed" ? "failed" : "pending");
+    return {
+      key: "remediation.recent",
+      service: a.service,
+      value: minutes,
+      summary: `incident ${a.incidentId} ran ${a.kind === "rollback" ? "the rollback " : ""}${a.tool} on ${a.service} ${minutes} min ago (${a.status}; verify: ${verdict.replace("_", " ")})`,
+      attrs: { incident: a.incidentId, tool: a.tool, kind: a.kind, status: a.status, verdict },
+    };
+  });
+}
+
 /** Everything perceive derives from the read tools: evidence facts, signatures, and signals. */
 export interface ExtractedEvidence {
   evidence: Evidence[];
@@ -343,6 +371,7 @@ export function extractEvidence(
   observations: ServiceObservations[],
   history: AlertHistorySummary,
   now: number,
+  others: OtherIncidentAction[] = [],
 ): ExtractedEvidence {
   const drafts: FactDraft[] = [
     {
@@ -375,6 +404,7 @@ export function extractEvidence(
     drafts.push(...l.facts);
     signatures[obs.service] = l.signatures;
   }
+  drafts.push(...otherIncidentFacts(others, now));
   const evidence = drafts.map((d, i) => ({ ...d, id: `ev-${i + 1}`, attrs: d.attrs ?? {} }));
   return { evidence, signatures, signals };
 }

@@ -12,7 +12,8 @@ import { IncidentState } from "./state.js";
  * The incident graph, as drawn in DESIGN.md:
  *
  *   alert → perceive → diagnose ─(confident)→ policy-check ─allow→ act → verify
- *                         │                        └─needs approval / deny→ escalate
+ *                         │                        ├─needs approval / deny→ escalate
+ *                         │                        └─workload changed by another incident→ perceive (act likewise)
  *                         ├─(below threshold)→ escalate
  *                         └─(no fault)→ END
  *   verify: recovered → END · not recovered, untried candidate → diagnose · worse → rollback → escalate
@@ -24,17 +25,16 @@ export function buildIncidentGraph() {
       .addNode("perceive", perceive)
       // Rank hypotheses from the reasoners and route on confidence.
       .addNode("diagnose", diagnose, { ends: ["policy-check", "escalate", END] })
-      // Deterministic policy: allow, needs approval, or deny.
-      .addNode("policy-check", policyCheck, { ends: ["act", "escalate"] })
-      // Register the rollback, then execute the allowed call once.
-      .addNode("act", act)
+      // Deterministic policy: allow, needs approval, or deny; perceive again if the workload changed under the diagnosis.
+      .addNode("policy-check", policyCheck, { ends: ["act", "escalate", "perceive"] })
+      // Execute the granted call once (or perceive again if another incident changed the workload first).
+      .addNode("act", act, { ends: ["verify", "perceive"] })
       // Wait the settle interval and compare signals; resolve, replan, or roll back.
       .addNode("verify", verify, { ends: ["diagnose", "escalate", END] })
       // Write the brief and notify a human.
       .addNode("escalate", escalate)
       .addEdge(START, "perceive")
       .addEdge("perceive", "diagnose")
-      .addEdge("act", "verify")
       .addEdge("escalate", END)
   );
 }

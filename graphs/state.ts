@@ -73,6 +73,11 @@ export const IncidentContextSchema = z.object({
   observations: z.array(ToolObservationSchema),
   snapshot: SignalSnapshotSchema,
   gatheredAt: z.number(),
+  /**
+   * The newest action id Suture had recorded when this context was gathered: an action another
+   * incident ran on the workload after it is a change this evidence has not seen.
+   */
+  actionWatermark: z.number().int().default(0),
 });
 /** The incident context. */
 export type IncidentContext = z.infer<typeof IncidentContextSchema>;

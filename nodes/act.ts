@@ -1,17 +1,23 @@
-import type { Runtime } from "@langchain/langgraph";
+import { Command, type Runtime } from "@langchain/langgraph";
 import { readSnapshot } from "../evidence/snapshot.js";
 import { requireContext, type SutureContext } from "../graphs/context.js";
-import type { Attempt, IncidentStateUpdate, IncidentStateValue } from "../graphs/state.js";
+import type { Attempt, IncidentStateValue } from "../graphs/state.js";
+import { describeUnseenChange, unseenChange } from "../policy/workload-changes.js";
 import { workloadResource } from "../runtime/resource-locks.js";
 import { executeOnce, idempotencyKey } from "../tools/executor.js";
 import { Observer } from "../tools/observer.js";
 
+/** Where act sends the incident next: verify what it did, or perceive again when another incident changed the workload first. */
+export type ActRoute = "verify" | "perceive";
+
 /**
- * act: snapshots the watched signals, registers the action and its rollback, then executes the
- * allowed call exactly once (the idempotency key is checked before execution, so a resumed or
- * retried step never runs it twice).
+ * act: snapshots the watched signals, then executes the call policy-check granted exactly once
+ * (the idempotency key is checked before execution, so a resumed or retried step never runs it
+ * twice). If another incident changed the workload after this incident's evidence was gathered
+ * (possible when a restart between policy-check and act lost the workload's lock), the grant is
+ * cancelled and the incident perceives again instead of acting on an outdated diagnosis.
  */
-export async function act(state: IncidentStateValue, runtime: Runtime<SutureContext>): Promise<IncidentStateUpdate> {
+export async function act(state: IncidentStateValue, runtime: Runtime<SutureContext>): Promise<Command<unknown, Record<string, unknown>, ActRoute>> {
   const ctx = requireContext(runtime);
   const verdict = state.verdict;
   const diagnosis = state.diagnosis;
@@ -25,9 +31,19 @@ export async function act(state: IncidentStateValue, runtime: Runtime<SutureCont
   const parsed = ctx.tools.parseCall(call);
   if (parsed.ok && tool.target !== undefined) {
     // policy-check reserved the workload; after a restart between the two steps, take it again.
-    const resource = workloadResource(state.alert.namespace, tool.target(parsed.params).service);
+    const service = tool.target(parsed.params).service;
+    const resource = workloadResource(state.alert.namespace, service);
     const lock = await ctx.locks.acquire(resource, state.incidentId, ctx.policy.policy.resourceLock.waitSeconds * 1000);
     if (!lock.acquired) throw new Error(`workload ${resource} is being remediated by ${lock.holder ?? "another incident"}; this step will be retried`);
+    const { environment_id: environmentId } = await ctx.store.getIncident(state.incidentId);
+    const change = await unseenChange(ctx.store, { environmentId, namespace: state.alert.namespace, service, incidentId: state.incidentId, watermark: state.context.actionWatermark });
+    if (change !== undefined) {
+      await ctx.store.cancelAction(key);
+      const why = `attempt ${number}: ${call.tool} not executed (grant cancelled): ${describeUnseenChange(change, state.alert.namespace)}`;
+      const now = ctx.clock.now();
+      await ctx.store.audit({ incidentId: state.incidentId, actor: "act", kind: "reperceive", summary: why, envTime: now, dedupeKey: `${state.incidentId}:act-reperceive:${number}:${change.id}` });
+      return new Command({ update: { timeline: [{ node: "act", at: now, message: why }] }, goto: "perceive" });
+    }
   }
   const existing = await ctx.store.findActionByKey(key);
   const before =
@@ -69,5 +85,5 @@ export async function act(state: IncidentStateValue, runtime: Runtime<SutureCont
     envTime: now,
     dedupeKey: `${state.incidentId}:act:${number}`,
   });
-  return { attempts: [attempt], timeline: [{ node: "act", at: now, message }] };
+  return new Command({ update: { attempts: [attempt], timeline: [{ node: "act", at: now, message }] }, goto: "verify" });
 }

@@ -12,6 +12,8 @@ const METRIC_WINDOW_MINUTES = 90;
 const LOG_LINES = 400;
 /** How far back alert notifications count towards flapping. */
 const FLAP_WINDOW_MINUTES = 60;
+/** How far back (environment time) another incident's action on these workloads is evidence. */
+const OTHER_ACTIONS_WINDOW_MINUTES = 60;
 
 async function observeService(observer: Observer, service: string, role: ServiceObservations["role"]): Promise<ServiceObservations> {
   const [workload, deploys, logs, consumerGroups, ...series] = await Promise.all([
@@ -43,11 +45,25 @@ export async function perceive(state: IncidentStateValue, runtime: Runtime<Sutur
   const ctx = requireContext(runtime);
   const observer = new Observer(ctx.tools, ctx.env, ctx.clock);
   const now = ctx.clock.now();
+  // Taken before the world is read: an action that lands while it is read is newer than the
+  // watermark, so policy-check perceives again rather than act on evidence that may predate it.
+  const actionWatermark = await ctx.store.latestActionId();
   const alerting = await observeService(observer, state.alert.service, "alerting");
   const dependencies = alerting.workload?.dependencies ?? [];
   const others = await Promise.all(dependencies.map((d) => observeService(observer, d, "dependency")));
   const since = new Date(new Date(state.alert.startsAt).getTime() - FLAP_WINDOW_MINUTES * 60_000);
   const history = await ctx.store.alertHistory(state.alert.fingerprint, since);
+  const { environment_id: environmentId } = await ctx.store.getIncident(state.incidentId);
+  const otherIncidents =
+    environmentId === null
+      ? []
+      : await ctx.store.foreignActions({
+          environmentId,
+          namespace: state.alert.namespace,
+          services: [state.alert.service, ...dependencies],
+          excludeIncident: state.incidentId,
+          sinceEnvTime: now - OTHER_ACTIONS_WINDOW_MINUTES * 60_000,
+        });
   const extracted = extractEvidence(
     state.alert,
     [alerting, ...others],
@@ -57,6 +73,7 @@ export async function perceive(state: IncidentStateValue, runtime: Runtime<Sutur
       windowMinutes: FLAP_WINDOW_MINUTES,
     },
     now,
+    otherIncidents.filter((a) => a.id <= actionWatermark).map((a) => ({ incidentId: a.incidentId, kind: a.kind, tool: a.tool, service: a.targetService, status: a.status, verdict: a.verdict, at: a.envTime })),
   );
   const snapshot = { at: now, signals: extracted.signals };
   const abnormal = anomalousSignals(snapshot).map((s) => `${s.service} ${s.metric}`);
@@ -75,6 +92,7 @@ export async function perceive(state: IncidentStateValue, runtime: Runtime<Sutur
       observations: observer.observations,
       snapshot,
       gatheredAt: now,
+      actionWatermark,
     },
     timeline: [{ node: "perceive", at: now, message }],
   };

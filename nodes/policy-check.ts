@@ -7,11 +7,17 @@ import type { IncidentStateValue, PolicyVerdict } from "../graphs/state.js";
 import { ActionsLedger } from "../policy/ledger.js";
 import type { IncidentFacts, PolicyInput } from "../policy/policy.js";
 import { workloadResource } from "../runtime/resource-locks.js";
+import { describeUnseenChange, unseenChange } from "../policy/workload-changes.js";
 import { canonicalJson, idempotencyKey, prepareRegistration } from "../tools/executor.js";
 import type { ToolCall } from "../tools/tool.js";
 
-/** Where policy-check sends the incident next. */
-export type PolicyCheckRoute = "act" | "escalate";
+/** Where policy-check sends the incident next: act, escalate, or perceive again when another incident changed the workload first. */
+export type PolicyCheckRoute = "act" | "escalate" | "perceive";
+
+/** A grant that cannot stand: another incident changed the target after this incident's evidence was gathered. */
+interface Outdated {
+  reperceive: string;
+}
 
 /** Advisory-lock namespace for granting actions: one grant at a time per environment. */
 const GRANT_LOCK_SPACE = 727_004;
@@ -74,31 +80,47 @@ async function approvalRequest(ctx: SutureContext, state: IncidentStateValue, ve
 
 /**
  * Reserves the call's target workload for this incident (policy.resourceLock); a workload another
- * incident is remediating turns an allow into a deny with the reason.
+ * incident is remediating turns an allow into a deny with the reason. Returns the reserved
+ * workload's service too (none when the tool names no target).
  */
-async function reserveTarget(ctx: SutureContext, state: IncidentStateValue, verdict: PolicyVerdict): Promise<PolicyVerdict> {
+async function reserveTarget(ctx: SutureContext, state: IncidentStateValue, verdict: PolicyVerdict): Promise<{ verdict: PolicyVerdict; service?: string }> {
   const parsed = ctx.tools.parseCall(verdict.call);
   const tool = ctx.tools.get(verdict.call.tool);
-  if (!parsed.ok || tool.target === undefined) return verdict;
+  if (!parsed.ok || tool.target === undefined) return { verdict };
   const target = tool.target(parsed.params);
   const resource = workloadResource(state.alert.namespace, target.service);
   const rule = ctx.policy.policy.resourceLock;
   const lock = await ctx.locks.acquire(resource, state.incidentId, rule.whenBusy === "wait" ? rule.waitSeconds * 1000 : 0);
-  if (lock.acquired) return { ...verdict, reasons: [...verdict.reasons, `workload ${resource} reserved for this incident`] };
+  if (lock.acquired) {
+    const waited = lock.waitedFor !== null ? ` after waiting ${Math.round(lock.waitedMs / 1000)} s for ${lock.waitedFor}` : "";
+    return { verdict: { ...verdict, reasons: [...verdict.reasons, `workload ${resource} reserved for this incident${waited}`] }, service: target.service };
+  }
   const holder = lock.holder !== null ? `incident ${lock.holder}` : "another incident";
   const waited = rule.whenBusy === "wait" ? ` after waiting ${Math.round(lock.waitedMs / 1000)} s` : "";
-  return { ...verdict, outcome: "deny", reasons: [`workload ${resource} is being remediated by ${holder}${waited} (policy.resourceLock.whenBusy: ${rule.whenBusy})`] };
+  return { verdict: { ...verdict, outcome: "deny", reasons: [`workload ${resource} is being remediated by ${holder}${waited} (policy.resourceLock.whenBusy: ${rule.whenBusy})`] } };
 }
 
 /**
- * Grants an allowed (or approved) call: reserves its workload, then, in one transaction under a
- * per-environment lock, re-counts the rules that read the shared actions ledger and registers the
- * action with its rollback, so two workers can never both take the last slot of a rate limit.
+ * Grants an allowed (or approved) call: reserves its workload; if another incident changed that
+ * workload after this incident's evidence was gathered (typically while this one waited for the
+ * lock), nothing is granted and the incident perceives again. Otherwise, in one transaction under
+ * a per-environment lock, re-counts the rules that read the shared actions ledger and registers
+ * the action with its rollback, so two workers can never both take the last slot of a rate limit.
  */
-async function grant(ctx: SutureContext, state: IncidentStateValue, input: PolicyInput, verdict: PolicyVerdict, options: { dryRun: boolean; approvedBy?: string }): Promise<PolicyVerdict> {
+async function grant(ctx: SutureContext, state: IncidentStateValue, input: PolicyInput, verdict: PolicyVerdict, options: { dryRun: boolean; approvedBy?: string }): Promise<PolicyVerdict | Outdated> {
   const { dryRun, approvedBy } = options;
-  const reserved = await reserveTarget(ctx, state, verdict);
+  const { verdict: reserved, service } = await reserveTarget(ctx, state, verdict);
   if (reserved.outcome === "deny") return reserved;
+  if (service !== undefined) {
+    const change = await unseenChange(ctx.store, {
+      environmentId: input.incident.environmentId,
+      namespace: state.alert.namespace,
+      service,
+      incidentId: state.incidentId,
+      watermark: state.context?.actionWatermark ?? 0,
+    });
+    if (change !== undefined) return { reperceive: describeUnseenChange(change, state.alert.namespace) };
+  }
   const attempt = state.attempts.length + 1;
   const key = idempotencyKey(state.incidentId, `attempt-${attempt}`, verdict.call);
   const action = await prepareRegistration(
@@ -115,6 +137,23 @@ async function grant(ctx: SutureContext, state: IncidentStateValue, input: Polic
     await ctx.store.registerAction(action, client);
     return { ...recounted, outcome: "allow" as const, reasons: [...reserved.reasons, `granted as attempt ${attempt}`] };
   });
+}
+
+/**
+ * Sends the incident back to perceive (keeping its workload reserved): the evidence predates a
+ * change another incident made, so the diagnosis is made again on the world as it is now.
+ */
+async function perceiveAgain(
+  ctx: SutureContext,
+  state: IncidentStateValue,
+  why: string,
+  carry: { approval?: IncidentStateValue["approval"]; entries?: Array<{ node: string; at: number; message: string }> } = {},
+): Promise<Command<unknown, Record<string, unknown>, PolicyCheckRoute>> {
+  const now = ctx.clock.now();
+  const round = state.diagnosis?.round ?? 0;
+  await ctx.store.audit({ incidentId: state.incidentId, actor: "policy-check", kind: "reperceive", summary: why, envTime: now, dedupeKey: `${state.incidentId}:reperceive:${round}` });
+  const timeline = [...(carry.entries ?? []), { node: "policy-check", at: now, message: why }];
+  return new Command({ update: { timeline, ...(carry.approval !== undefined ? { approval: carry.approval } : {}) }, goto: "perceive" });
 }
 
 /** The verdict recorded when this round's approval was requested (the node re-runs on resume). */
@@ -155,8 +194,10 @@ export async function policyCheck(state: IncidentStateValue, runtime: Runtime<Su
   const requestKey = `${state.incidentId}:approval:${diagnosis.round}`;
   const proposed = await inputFor(diagnosis.proposal.call);
   const alreadyRequested = await requestedVerdict(ctx, state.incidentId, requestKey);
-  let verdict = alreadyRequested ?? (await ctx.policy.evaluate(proposed, ctx.env, ledger));
-  if (verdict.outcome === "allow") verdict = await grant(ctx, state, proposed, verdict, { dryRun });
+  const evaluated = alreadyRequested ?? (await ctx.policy.evaluate(proposed, ctx.env, ledger));
+  const granted = evaluated.outcome === "allow" ? await grant(ctx, state, proposed, evaluated, { dryRun }) : evaluated;
+  if ("reperceive" in granted) return perceiveAgain(ctx, state, granted.reperceive);
+  const verdict = granted;
   const now = ctx.clock.now();
   const message = `${verdict.outcome.replace("_", " ")} ${verdict.call.tool} (${verdict.risk} risk): ${verdict.reasons.join("; ")}`;
   await ctx.store.audit({
@@ -202,6 +243,11 @@ export async function policyCheck(state: IncidentStateValue, runtime: Runtime<Su
     recheck.outcome === "deny"
       ? recheck
       : await grant(ctx, state, { ...approvedInput, incident: { ...facts, now: ctx.clock.now() } }, { ...recheck, reasons: [...recheck.reasons, approvedNote] }, { dryRun, approvedBy: who });
+  if ("reperceive" in approved) {
+    // The human approved a call for a world another incident has changed since: look again
+    // (a call still needed there is proposed, and checked, anew).
+    return perceiveAgain(ctx, state, `${approvedNote}, but ${approved.reperceive}`, { approval, entries });
+  }
   if (approved.outcome !== "allow") {
     const why = `${approvedNote}, but the policy denies ${answer.call.tool} ${JSON.stringify(answer.call.params)}: ${approved.reasons.join("; ")}`;
     entries.push({ node: "policy-check", at: ctx.clock.now(), message: why });

@@ -55,7 +55,7 @@ export class ActionsLedger implements PolicyLedger {
     const result = await this.db.query<{ n: number }>(
       `SELECT count(*)::int AS n FROM actions a JOIN incidents i ON i.id = a.incident_id
         WHERE i.environment_id = $1 AND a.namespace = $2 AND ($3::text IS NULL OR a.target_service = $3)
-          AND (a.tool = $4 OR a.action_class = $4) AND a.kind = 'remediation' AND a.env_time > $5
+          AND (a.tool = $4 OR a.action_class = $4) AND a.kind = 'remediation' AND a.status <> 'cancelled' AND a.env_time > $5
           AND NOT (a.incident_id = $6 AND a.attempt = $7)`,
       [q.environmentId, q.namespace, q.service ?? null, q.action, new Date(q.since), q.except.incidentId, q.except.attempt],
     );

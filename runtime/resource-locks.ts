@@ -5,8 +5,11 @@ import type { Database } from "../db/database.js";
 /** Arbitrary namespace for remediation locks (the second key is the resource's hash). */
 const RESOURCE_LOCK_SPACE = 727_003;
 
-/** The answer to a lock request. */
-export type LockResult = { acquired: true } | { acquired: false; holder: string | null; waitedMs: number };
+/**
+ * The answer to a lock request. `waitedFor` names the incident that held the lock while this one
+ * waited: whatever it did to the workload happened after this incident last looked at it.
+ */
+export type LockResult = { acquired: true; waitedFor: string | null; waitedMs: number } | { acquired: false; holder: string | null; waitedMs: number };
 
 interface Held {
   incidentId: string;
@@ -38,6 +41,9 @@ export class ResourceLocks {
 
   /** Takes the lock for `incidentId` (re-entrant), waiting up to `waitMs` for another holder. */
   async acquire(resource: string, incidentId: string, waitMs: number, options: { record?: boolean } = {}): Promise<LockResult> {
+    // The holder takes its own lock again at once: it must never queue behind an incident that
+    // is waiting for it (that waiter would only get the lock after the holder finished).
+    if (this.held.get(resource)?.incidentId === incidentId) return { acquired: true, waitedFor: null, waitedMs: 0 };
     // One attempt per resource at a time in this process, so two local incidents cannot both win.
     const previous = this.pending.get(resource) ?? Promise.resolve();
     const attempt = previous.catch(() => undefined).then(() => this.tryFor(resource, incidentId, waitMs, options.record ?? true));
@@ -51,10 +57,12 @@ export class ResourceLocks {
 
   private async tryFor(resource: string, incidentId: string, waitMs: number, record: boolean): Promise<LockResult> {
     const started = Date.now();
+    let waitedFor: string | null = null;
     for (;;) {
       const mine = this.held.get(resource);
-      if (mine?.incidentId === incidentId) return { acquired: true };
-      if (mine === undefined && (await this.tryOnce(resource, incidentId, record))) return { acquired: true };
+      if (mine?.incidentId === incidentId) return { acquired: true, waitedFor, waitedMs: Date.now() - started };
+      if (mine === undefined && (await this.tryOnce(resource, incidentId, record))) return { acquired: true, waitedFor, waitedMs: Date.now() - started };
+      waitedFor ??= mine?.incidentId ?? (await this.holderOf(resource)) ?? "another incident";
       const waited = Date.now() - started;
       if (waited >= waitMs) return { acquired: false, holder: mine?.incidentId ?? (await this.holderOf(resource)), waitedMs: waited };
       await new Promise((resolve) => setTimeout(resolve, Math.min(100, waitMs - waited)));

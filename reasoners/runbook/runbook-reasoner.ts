@@ -72,6 +72,16 @@ function renderCandidates(rule: Rule, bindings: Bindings): { candidates: Remedia
   return { candidates, notes };
 }
 
+/** The rule's title with `{{binding.field}}` placeholders filled (left as written when one cannot be). */
+function renderTitle(title: string, bindings: Bindings): string {
+  try {
+    return String(renderTemplate(title, bindings));
+  } catch (error) {
+    if (error instanceof TemplateError) return title;
+    throw error;
+  }
+}
+
 /**
  * What earlier attempts showed, as facts rules can weigh: a limit raise that did not stop OOM
  * kills is evidence for a leak.
@@ -140,7 +150,7 @@ export class RunbookReasoner implements Reasoner {
       id: `rules:${rule.id}`,
       faultClass: rule.fault_class,
       category: rule.category,
-      title: rule.title,
+      title: renderTitle(rule.title, match.bindings),
       confidence: clamp(confidence),
       evidenceIds,
       reasoner: this.name,

@@ -35,6 +35,7 @@ export function makeContext(evidence: Evidence[]): IncidentContext {
     observations: [],
     snapshot: { at: 0, signals: [] },
     gatheredAt: 0,
+    actionWatermark: 0,
   };
 }
 

@@ -1,0 +1,98 @@
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import os from "node:os";
+import path from "node:path";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { loadConfig } from "../../config/config.js";
+import type { Database } from "../../db/database.js";
+import { migrate } from "../../db/migrate.js";
+import type { IncidentStateValue } from "../../graphs/state.js";
+import { ResourceLocks } from "../../runtime/resource-locks.js";
+import { startService, type RunningService } from "../../server/service.js";
+import { testBackends, type ProcessDatabase } from "../helpers/backends.js";
+import { alertmanagerBody, badRolloutWorld, post, waitFor, writeFleet } from "../helpers/fleet.js";
+
+describe.each(testBackends())("workload locks, on $name", (backend) => {
+  let db: Database;
+
+  beforeAll(async () => {
+    db = await backend.open();
+    await migrate(db);
+  });
+
+  afterAll(async () => {
+    await db.close();
+  });
+
+  it("lets the holder take its own lock again at once while another incident waits for it", async () => {
+    // Given incident A holds the workload's lock and incident B is waiting for it (up to 10 s)
+    const locks = new ResourceLocks(db, "test-worker");
+    expect(await locks.acquire("shop/checkout", "inc-a", 0)).toMatchObject({ acquired: true });
+    const waiting = locks.acquire("shop/checkout", "inc-b", 10_000);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    // When A takes the lock again (act re-acquires what policy-check reserved)
+    const started = Date.now();
+    const again = await locks.acquire("shop/checkout", "inc-a", 10_000);
+    // Then it gets it at once, not after B's wait runs out
+    expect(again.acquired).toBe(true);
+    expect(Date.now() - started).toBeLessThan(500);
+    // And B gets the lock as soon as A releases it, told whom it waited for
+    await locks.releaseIncident("inc-a");
+    const b = await waiting;
+    expect(b).toMatchObject({ acquired: true, waitedFor: "inc-a" });
+    await locks.releaseAll();
+  });
+});
+
+describe.each(testBackends())("two incidents on one workload with two worker slots, on $name", (backend) => {
+  let pd: ProcessDatabase | undefined;
+  let service: RunningService | undefined;
+  let dir: string | undefined;
+
+  afterEach(async () => {
+    await service?.close();
+    service = undefined;
+    await pd?.cleanup();
+    pd = undefined;
+    if (dir !== undefined) await rm(dir, { recursive: true, force: true });
+    dir = undefined;
+  });
+
+  it("acts for the first at once and re-perceives the second, which closes because the workload is healthy again", async () => {
+    // Given a worker with two slots, a world whose api has a bad rollout, and a policy that waits up to 20 s for a busy workload
+    pd = await backend.forProcesses();
+    dir = await mkdtemp(path.join(os.tmpdir(), "suture-lock-"));
+    const policyFile = path.join(dir, "policy.yaml");
+    await writeFile(policyFile, "resourceLock:\n  whenBusy: wait\n  waitSeconds: 20\n");
+    service = await startService(loadConfig({ ...process.env, ...pd.env, SUTURE_POLICY: policyFile }), {
+      migrate: true,
+      serve: { host: "127.0.0.1", port: 0, fleetFile: await writeFleet(dir, [badRolloutWorld("alpha", "alpha")]) },
+      worker: { concurrency: 2, expiryIntervalMs: 0 },
+    });
+    const s = service;
+    // When two different alerts (two fingerprints) fire for the same workload at once
+    const [first, second] = await Promise.all(
+      ["KubePodNotReady", "KubeDeploymentReplicasMismatch"].map((alertname) => post(`${s.url!}/v1/alerts/alertmanager`, alertmanagerBody({ alertname, service: "api", namespace: "alpha" }))),
+    );
+    const ids = [first!, second!].map((r) => (r.body["alerts"] as Array<{ incidentId: string }>)[0]!.incidentId);
+    expect(new Set(ids).size).toBe(2);
+    await waitFor(async () => (await Promise.all(ids.map(async (id) => (await s.suture.store.getIncident(id)).status))).every((st) => ["resolved", "escalated", "closed_no_action"].includes(st)), 60_000, "both incidents to finish");
+
+    // Then exactly one remediation ran on the workload, within a second of being granted
+    const actions = (await Promise.all(ids.map((id) => s.suture.store.actionsFor(id)))).flat();
+    const executed = actions.filter((a) => a.kind === "remediation" && a.executed_at !== null);
+    expect(executed.map((a) => a.tool)).toEqual(["rollout_undo"]);
+    const fix = executed[0]!;
+    expect(fix.executed_at!.getTime() - fix.created_at.getTime()).toBeLessThan(1000);
+    const fixer = fix.incident_id;
+    const other = ids.find((id) => id !== fixer)!;
+    expect((await s.suture.store.getIncident(fixer)).status).toBe("resolved");
+
+    // And the other incident perceived the workload again after the fix and closed without action, naming the fixer
+    const closed = await s.suture.store.getIncident(other);
+    expect(closed.status).toBe("closed_no_action");
+    expect(closed.summary).toContain(fixer);
+    const state = (await s.suture.graph.getState({ configurable: { thread_id: other } })).values as IncidentStateValue;
+    expect(state.context?.actionWatermark ?? 0).toBeGreaterThanOrEqual(fix.id);
+    expect(actions.filter((a) => a.incident_id === other && a.status !== "cancelled")).toEqual([]);
+  }, 120_000);
+});
