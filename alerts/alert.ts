@@ -2,6 +2,7 @@ import { createHash } from "node:crypto";
 import { z } from "zod";
 import { AlertmanagerWebhookSchema, type AlertmanagerAlert, type AlertmanagerWebhook } from "./alertmanager.js";
 import { formatZodError } from "../config/errors.js";
+import { redactSecrets, redactValue } from "../evidence/secrets.js";
 
 /** The source-independent alert Suture reasons about. */
 export const AlertSchema = z.object({
@@ -39,6 +40,14 @@ function fingerprintOf(labels: Record<string, string>): string {
   return createHash("sha256").update(canonical).digest("hex").slice(0, 16);
 }
 
+/**
+ * The alert with secrets in its labels and annotations redacted: a normalized alert is stored,
+ * checkpointed, remembered and shown, so no credential may survive into it.
+ */
+export function redactAlert(alert: Alert): Alert {
+  return { ...alert, name: redactSecrets(alert.name), labels: redactValue(alert.labels), annotations: redactValue(alert.annotations) };
+}
+
 function normalizeOne(alert: AlertmanagerAlert, webhook: AlertmanagerWebhook, index: number): Alert {
   const labels = { ...webhook.commonLabels, ...alert.labels };
   const annotations = { ...webhook.commonAnnotations, ...alert.annotations };
@@ -52,7 +61,7 @@ function normalizeOne(alert: AlertmanagerAlert, webhook: AlertmanagerWebhook, in
   if (name === undefined) {
     throw new InvalidAlertError(`alerts[${index}].labels.alertname: expected the alert's name`);
   }
-  return {
+  return redactAlert({
     name,
     status: alert.status,
     service: labels[serviceLabel] ?? "",
@@ -63,7 +72,7 @@ function normalizeOne(alert: AlertmanagerAlert, webhook: AlertmanagerWebhook, in
     startsAt: alert.startsAt,
     fingerprint: alert.fingerprint ?? fingerprintOf(labels),
     source: "alertmanager",
-  };
+  });
 }
 
 /** Validates an Alertmanager v4 webhook body and normalizes each of its alerts. */

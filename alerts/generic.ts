@@ -1,7 +1,7 @@
 import { createHash } from "node:crypto";
 import { z } from "zod";
 import { formatZodError } from "../config/errors.js";
-import { InvalidAlertError, type Alert } from "./alert.js";
+import { InvalidAlertError, redactAlert, type Alert } from "./alert.js";
 
 const labelMap = z.record(z.string().max(256, "expected a key of at most 256 characters"), z.string().max(4096, "expected a value of at most 4096 characters"));
 
@@ -35,7 +35,7 @@ export function parseGenericAlert(body: unknown, receivedAt: Date = new Date()):
   const a = parsed.data;
   const labels = { ...a.labels, alertname: a.name, service: a.service, namespace: a.namespace, severity: a.severity };
   const canonical = Object.keys(labels).sort().map((k) => `${k}=${labels[k as keyof typeof labels]}`).join(",");
-  return {
+  return redactAlert({
     name: a.name,
     status: a.status,
     service: a.service,
@@ -46,5 +46,5 @@ export function parseGenericAlert(body: unknown, receivedAt: Date = new Date()):
     startsAt: a.startsAt ?? receivedAt.toISOString(),
     fingerprint: a.fingerprint ?? createHash("sha256").update(canonical).digest("hex").slice(0, 16),
     source: "generic",
-  };
+  });
 }

@@ -1,7 +1,7 @@
 import { createHash } from "node:crypto";
 import { z } from "zod";
 import { formatZodError } from "../config/errors.js";
-import { InvalidAlertError, type Alert } from "./alert.js";
+import { InvalidAlertError, redactAlert, type Alert } from "./alert.js";
 
 const text = (max: number) => z.string().max(max, `expected at most ${max} characters`);
 
@@ -82,5 +82,5 @@ export function parsePagerDutyEvent(body: unknown, receivedAt: Date = new Date()
     fingerprint: dedupKey,
     source: "pagerduty",
   };
-  return { event: e, action: e.event_action, alert };
+  return { event: e, action: e.event_action, alert: redactAlert(alert) };
 }

@@ -1,5 +1,6 @@
 import type pg from "pg";
 import type { Alert } from "../alerts/alert.js";
+import { redactJsonText } from "../evidence/secrets.js";
 import type { Queryable } from "../policy/ledger.js";
 import { withTransaction, type Database } from "./database.js";
 
@@ -249,7 +250,7 @@ export class IncidentStore {
     return (await this.db.pool.query<ApprovalRow>(`SELECT ${APPROVAL_COLUMNS} FROM approvals WHERE incident_id = $1 ORDER BY id`, [incidentId])).rows;
   }
 
-  /** Stores one alert notification verbatim, optionally attached to an incident. */
+  /** Stores one alert notification verbatim (but for redacted secrets), optionally attached to an incident. */
   async recordAlert(input: { incidentId?: string; alert: Alert; rawBody: string; endsAt?: string }): Promise<number> {
     const result = await this.db.pool.query<{ id: number }>(
       `INSERT INTO alerts (incident_id, source, fingerprint, alert_name, status, starts_at, ends_at, raw_body, normalized)
@@ -262,7 +263,7 @@ export class IncidentStore {
         input.alert.status,
         input.alert.startsAt,
         input.endsAt ?? null,
-        input.rawBody,
+        redactJsonText(input.rawBody),
         JSON.stringify(input.alert),
       ],
     );

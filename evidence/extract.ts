@@ -304,6 +304,7 @@ function kafkaFacts(obs: ServiceObservations): FactDraft[] {
 }
 
 function logFacts(obs: ServiceObservations, now: number): { facts: FactDraft[]; signatures: LogSignature[] } {
+  // The Observer redacted the lines; redacting again costs little and keeps this safe for any caller.
   const lines = obs.logs.map((l) => ({ ...l, message: redactSecrets(l.message) }));
   const signatures = extractSignatures(lines);
   const facts: FactDraft[] = signatures.slice(0, 25).map((sig) => ({
@@ -318,10 +319,11 @@ function logFacts(obs: ServiceObservations, now: number): { facts: FactDraft[]; 
       minutes_since_first: Math.round((now - sig.firstSeen) / MINUTE),
     },
   }));
-  // Secrets can be printed at any level, so every line is scanned, and only redacted text is kept.
+  // Secrets can be printed at any level, so every line counts, and only redacted text is kept:
+  // the kinds come from the redaction (or from the line, if a caller passed raw lines).
   const exposures = new Map<string, { count: number; sample: string; first: number }>();
   for (const line of obs.logs) {
-    for (const kind of secretKinds(line.message)) {
+    for (const kind of line.redactedSecrets ?? secretKinds(line.message)) {
       const e = exposures.get(kind) ?? { count: 0, sample: redactSecrets(line.message).slice(0, 300), first: line.t };
       e.count += 1;
       exposures.set(kind, e);

@@ -3,6 +3,7 @@ import { parseAlertmanagerWebhook, type Alert } from "../alerts/alert.js";
 import { parseGenericAlert } from "../alerts/generic.js";
 import { parsePagerDutyEvent } from "../alerts/pagerduty.js";
 import { withTransaction, type Database } from "../db/database.js";
+import { redactJsonText } from "../evidence/secrets.js";
 import { OPEN_STATUSES, type IncidentStatus } from "../db/incident-store.js";
 import type { IncidentQueue } from "../queue/incident-queue.js";
 import { newIncidentId, openWorldId } from "../runtime/incident-runner.js";
@@ -80,7 +81,7 @@ export class Intake {
     return withTransaction(this.db, async (client) => {
       const request = await client.query<{ id: string }>(
         "INSERT INTO intake_requests (source, content_type, raw_body) VALUES ($1, $2, $3) RETURNING id::text AS id",
-        [source, contentType, rawBody],
+        [source, contentType, redactJsonText(rawBody)],
       );
       const requestId = Number(request.rows[0]?.id);
       // Locks are taken in fingerprint order, so two requests with overlapping alerts cannot deadlock.

@@ -42,6 +42,8 @@ export interface LogLine {
   pod: string;
   level: "debug" | "info" | "warn" | "error" | "fatal";
   message: string;
+  /** Kinds of secrets the message held before Suture redacted them (set by the Observer, never by an environment). */
+  redactedSecrets?: string[];
 }
 
 /** State of one pod, as `kubectl describe pod` would show it. */

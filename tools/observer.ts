@@ -1,3 +1,4 @@
+import { redactSecrets, redactValue, secretKinds } from "../evidence/secrets.js";
 import type { ToolObservation } from "../graphs/state.js";
 import type {
   ConsumerGroupState,
@@ -11,10 +12,17 @@ import type {
 import type { Clock } from "./clock.js";
 import type { ToolRegistry } from "./registry.js";
 
+/** A log line with its secrets redacted and their kinds noted, so the leak stays visible as evidence. */
+function redactLine(line: LogLine): LogLine {
+  const kinds = secretKinds(line.message);
+  return kinds.length === 0 ? { ...line } : { ...line, message: redactSecrets(line.message), redactedSecrets: kinds };
+}
+
 /**
  * Runs the registered read tools and records every call and its result, so a replay sees
- * exactly the evidence the original run saw. Failures are recorded, not thrown: a missing
- * workload is evidence too.
+ * exactly the evidence the original run saw. Every result is redacted here, before anything
+ * (state, checkpoints, evidence, prompts) sees it: a secret a tool read never leaves this class.
+ * Failures are recorded, not thrown: a missing workload is evidence too.
  */
 export class Observer {
   readonly observations: ToolObservation[] = [];
@@ -25,15 +33,15 @@ export class Observer {
     private readonly clock: Clock,
   ) {}
 
-  private async read<T>(tool: string, params: Record<string, unknown>, describe: (r: T) => string): Promise<T | undefined> {
+  private async read<T>(tool: string, params: Record<string, unknown>, describe: (r: T) => string, redact: (r: T) => T = redactValue): Promise<T | undefined> {
     const at = this.clock.now();
     const definition = this.tools.get(tool);
     try {
-      const result = (await definition.run(params, this.env, `read:${at}`)) as T;
+      const result = redact((await definition.run(params, this.env, `read:${at}`)) as T);
       this.observations.push({ tool, params, at, ok: true, summary: describe(result), result });
       return result;
     } catch (error) {
-      this.observations.push({ tool, params, at, ok: false, summary: (error as Error).message, result: null });
+      this.observations.push({ tool, params, at, ok: false, summary: redactSecrets((error as Error).message), result: null });
       return undefined;
     }
   }
@@ -52,7 +60,7 @@ export class Observer {
 
   /** `tail_logs`. */
   tailLogs(service: string, lines: number): Promise<LogLine[] | undefined> {
-    return this.read<LogLine[]>("tail_logs", { service, lines }, (r) => `${r.length} lines`);
+    return this.read<LogLine[]>("tail_logs", { service, lines }, (r) => `${r.length} lines`, (r) => r.map(redactLine));
   }
 
   /** `query_metrics`. */

@@ -15,6 +15,7 @@ import {
 import { EnvironmentSpecSchema, type EnvironmentSpecInput } from "./spec.js";
 import { tick } from "./tick.js";
 import { initialState, MINUTE, World, type SimService, type SimState } from "./world.js";
+import { revealSecrets } from "./sim-secrets.js";
 
 /** A snapshot of the whole simulated world (plain JSON). */
 export type SimSnapshot = SimState;
@@ -145,7 +146,7 @@ export class SimEnvironment implements EnvironmentAdapter {
 
   async tailLogs(service: string, lines: number): Promise<LogLine[]> {
     const s = this.service(service);
-    return [...s.logs].sort((a, b) => a.t - b.t).slice(-lines).map((l) => ({ ...l }));
+    return [...s.logs].sort((a, b) => a.t - b.t).slice(-lines).map((l) => ({ ...l, message: revealSecrets(l.message) }));
   }
 
   async describeWorkload(service: string): Promise<WorkloadDescription> {

@@ -1,5 +1,6 @@
 import type { MetricName } from "../environment.js";
 import { applyFault } from "./faults.js";
+import { secretPlaceholder } from "./sim-secrets.js";
 import {
   BREAKER_LATENCY_MS,
   CLIENT_TIMEOUT_MS,
@@ -250,7 +251,7 @@ function computeSignals(world: World, s: SimService, callers: string[]): void {
     errorRate += 0.01;
     messages.push({ level: "warn", message: `authentication failed for user svc_reporting from 203.0.113.${r.int(1, 254)}: invalid credentials`, weight: 0.5 });
     if (r.chance(0.25)) {
-      world.log(s, "info", `config loaded: {"db_host":"${s.name}-db.prod","DB_PASSWORD":"Xk29fPq7LmZ2wQ","aws_access_key_id":"AKIA${"IOSFODNN7EXAMPLE".slice(0, 16)}"}`);
+      world.log(s, "info", `config loaded: {"db_host":"${s.name}-db.prod","DB_PASSWORD":"${secretPlaceholder("reporting-db-password")}","aws_access_key_id":"${secretPlaceholder("reporting-aws-access-key-id")}"}`);
     }
   }
   if (s.certExpired) {
