@@ -1,7 +1,8 @@
 import { createHash } from "node:crypto";
 import { z } from "zod";
 import { AlertmanagerWebhookSchema, type AlertmanagerAlert, type AlertmanagerWebhook } from "./alertmanager.js";
-import { formatZodError } from "../config/errors.js";
+import { normalizedProblems, type FieldSources } from "./bounds.js";
+import { formatZodError, listProblems } from "../config/errors.js";
 import { redactSecrets, redactValue } from "../evidence/secrets.js";
 
 /** The source-independent alert Suture reasons about. */
@@ -61,7 +62,7 @@ function normalizeOne(alert: AlertmanagerAlert, webhook: AlertmanagerWebhook, in
   if (name === undefined) {
     throw new InvalidAlertError(`alerts[${index}].labels.alertname: expected the alert's name`);
   }
-  return redactAlert({
+  const normalized: Alert = {
     name,
     status: alert.status,
     service: labels[serviceLabel] ?? "",
@@ -72,7 +73,25 @@ function normalizeOne(alert: AlertmanagerAlert, webhook: AlertmanagerWebhook, in
     startsAt: alert.startsAt,
     fingerprint: alert.fingerprint ?? fingerprintOf(labels),
     source: "alertmanager",
+  };
+  const at = `alerts[${index}]`;
+  return checkedAndRedacted(normalized, {
+    name: `${at}.labels.alertname`,
+    service: `${at}.labels.${serviceLabel}`,
+    namespace: `${at}.labels.namespace`,
+    severity: `${at}.labels.severity`,
+    fingerprint: `${at}.fingerprint`,
   });
+}
+
+/**
+ * A normalized alert whose derived fields are within {@link ALERT_BOUNDS} (else an
+ * InvalidAlertError naming the request fields they came from), with its secrets redacted.
+ */
+export function checkedAndRedacted(alert: Alert, sources: FieldSources): Alert {
+  const problems = normalizedProblems(alert, sources);
+  if (problems.length > 0) throw new InvalidAlertError(listProblems(problems));
+  return redactAlert(alert);
 }
 
 /** Validates an Alertmanager v4 webhook body and normalizes each of its alerts. */

@@ -1,9 +1,9 @@
 import { createHash } from "node:crypto";
 import { z } from "zod";
 import { formatZodError } from "../config/errors.js";
-import { InvalidAlertError, redactAlert, type Alert } from "./alert.js";
-
-const labelMap = z.record(z.string().max(256, "expected a key of at most 256 characters"), z.string().max(4096, "expected a value of at most 4096 characters"));
+import { storableInstant, storableText } from "../config/input.js";
+import { checkedAndRedacted, InvalidAlertError, type Alert } from "./alert.js";
+import { ALERT_BOUNDS, AnnotationMapSchema, identifier, LabelMapSchema } from "./bounds.js";
 
 /**
  * Suture's own alert shape (`POST /v1/alerts`), for sources that are neither Alertmanager nor
@@ -11,17 +11,17 @@ const labelMap = z.record(z.string().max(256, "expected a key of at most 256 cha
  */
 export const GenericAlertSchema = z
   .object({
-    name: z.string().min(1).max(256),
-    service: z.string().min(1).max(256),
-    namespace: z.string().min(1).max(256).default("prod"),
+    name: identifier("an alert name"),
+    service: identifier("a workload name"),
+    namespace: identifier("a namespace").default("prod"),
     status: z.enum(["firing", "resolved"]).default("firing"),
     severity: z.enum(["critical", "error", "warning", "info"]).default("warning"),
-    summary: z.string().max(4096).optional(),
-    labels: labelMap.default({}),
-    annotations: labelMap.default({}),
-    startsAt: z.iso.datetime({ offset: true }).optional(),
+    summary: storableText(4096).optional(),
+    labels: LabelMapSchema.default({}),
+    annotations: AnnotationMapSchema.default({}),
+    startsAt: storableInstant().optional(),
     /** Alerts with the same fingerprint are one problem; default: derived from name, service, namespace and labels. */
-    fingerprint: z.string().min(1).max(256).optional(),
+    fingerprint: storableText(ALERT_BOUNDS.fingerprint, "a fingerprint").min(1).optional(),
   })
   .strict();
 
@@ -35,7 +35,7 @@ export function parseGenericAlert(body: unknown, receivedAt: Date = new Date()):
   const a = parsed.data;
   const labels = { ...a.labels, alertname: a.name, service: a.service, namespace: a.namespace, severity: a.severity };
   const canonical = Object.keys(labels).sort().map((k) => `${k}=${labels[k as keyof typeof labels]}`).join(",");
-  return redactAlert({
+  const alert: Alert = {
     name: a.name,
     status: a.status,
     service: a.service,
@@ -46,5 +46,6 @@ export function parseGenericAlert(body: unknown, receivedAt: Date = new Date()):
     startsAt: a.startsAt ?? receivedAt.toISOString(),
     fingerprint: a.fingerprint ?? createHash("sha256").update(canonical).digest("hex").slice(0, 16),
     source: "generic",
-  });
+  };
+  return checkedAndRedacted(alert, { name: "name", service: "service", namespace: "namespace", severity: "severity", fingerprint: "fingerprint" });
 }

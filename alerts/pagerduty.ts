@@ -1,9 +1,14 @@
 import { createHash } from "node:crypto";
 import { z } from "zod";
 import { formatZodError } from "../config/errors.js";
-import { InvalidAlertError, redactAlert, type Alert } from "./alert.js";
+import { storableInstant, storableText } from "../config/input.js";
+import { ALERT_BOUNDS } from "./bounds.js";
+import { checkedAndRedacted, InvalidAlertError, type Alert } from "./alert.js";
 
-const text = (max: number) => z.string().max(max, `expected at most ${max} characters`);
+const text = (max: number): z.ZodString => storableText(max);
+
+/** A custom detail: a scalar becomes a label (bounded like one); anything else stays in the stored body only. */
+const CustomDetailSchema = z.union([storableText(ALERT_BOUNDS.labelValue, "a label value"), z.number(), z.boolean(), z.null(), z.array(z.unknown()), z.record(z.string(), z.unknown())]);
 
 /** A PagerDuty Events API v2 event (`POST /v2/enqueue` body). */
 export const PagerDutyEventSchema = z
@@ -18,11 +23,14 @@ export const PagerDutyEventSchema = z
         summary: text(1024).min(1),
         source: text(1024).min(1),
         severity: z.enum(["critical", "error", "warning", "info"]),
-        timestamp: z.iso.datetime({ offset: true }).optional(),
+        timestamp: storableInstant().optional(),
         component: text(1024).optional(),
         group: text(1024).optional(),
         class: text(1024).optional(),
-        custom_details: z.record(z.string(), z.unknown()).optional(),
+        custom_details: z
+          .record(storableText(ALERT_BOUNDS.labelName, "a label name"), CustomDetailSchema)
+          .refine((d) => Object.keys(d).length <= ALERT_BOUNDS.entries, `expected at most ${ALERT_BOUNDS.entries} details`)
+          .optional(),
       })
       .optional(),
     images: z.array(z.unknown()).max(100).optional(),
@@ -40,6 +48,13 @@ export type PagerDutyEvent = z.infer<typeof PagerDutyEventSchema>;
 
 /** What a PagerDuty event asks for: open/attach, annotate, or resolve. */
 export type PagerDutyAction = PagerDutyEvent["event_action"];
+
+/** The text cut to at most `max` characters, ending in an ellipsis when cut (never between the halves of a surrogate pair). */
+function clip(text: string, max: number): string {
+  if (text.length <= max) return text;
+  const cut = text.slice(0, max - 1);
+  return `${/[\ud800-\udbff]$/.test(cut) ? cut.slice(0, -1) : cut}…`;
+}
 
 function detail(details: Record<string, unknown> | undefined, key: string): string | undefined {
   const v = details?.[key];
@@ -69,7 +84,9 @@ export function parsePagerDutyEvent(body: unknown, receivedAt: Date = new Date()
   }
   const labels: Record<string, string> = {};
   for (const [k, v] of Object.entries(details ?? {})) if (typeof v === "string" || typeof v === "number" || typeof v === "boolean") labels[k] = String(v);
-  const name = detail(details, "alertname") ?? p?.class ?? p?.summary ?? "PagerDutyEvent";
+  const explicitName = detail(details, "alertname") ?? p?.class;
+  // A summary is a sentence, not a name: when it has to stand in for one it is shortened, never refused.
+  const name = explicitName ?? clip(p?.summary ?? "PagerDutyEvent", ALERT_BOUNDS.identifier);
   const alert: Alert = {
     name,
     status: e.event_action === "resolve" ? "resolved" : "firing",
@@ -82,5 +99,12 @@ export function parsePagerDutyEvent(body: unknown, receivedAt: Date = new Date()
     fingerprint: dedupKey,
     source: "pagerduty",
   };
-  return { event: e, action: e.event_action, alert: redactAlert(alert) };
+  const checked = checkedAndRedacted(alert, {
+    name: detail(details, "alertname") !== undefined ? "payload.custom_details.alertname" : "payload.class",
+    service: detail(details, "service") !== undefined ? "payload.custom_details.service" : p?.component !== undefined ? "payload.component" : "payload.source",
+    namespace: detail(details, "namespace") !== undefined ? "payload.custom_details.namespace" : "payload.group",
+    severity: "payload.severity",
+    fingerprint: "dedup_key",
+  });
+  return { event: e, action: e.event_action, alert: checked };
 }

@@ -39,7 +39,7 @@ function applySet(suture: Suture, call: ToolCall, set: string[]): ToolCall {
   const params = { ...call.params };
   for (const assignment of set) {
     const [key, value] = parseAssignment(assignment);
-    if (!(key in params)) {
+    if (!Object.hasOwn(params, key)) {
       throw new ApprovalError(`--set ${key}: ${call.tool} has no parameter "${key}"; parameters: ${Object.keys(params).join(", ")}`);
     }
     params[key] = value;

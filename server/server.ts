@@ -1,9 +1,13 @@
 import { timingSafeEqual } from "node:crypto";
-import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from "fastify";
+import { STATUS_CODES } from "node:http";
+import type { Duplex } from "node:stream";
+import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from "fastify";
 import { z } from "zod";
 import { InvalidAlertError } from "../alerts/alert.js";
 import type { ApiIdentity } from "../config/config.js";
-import { formatZodError } from "../config/errors.js";
+import { formatZodError, formatZodPath } from "../config/errors.js";
+import { storableInstant, storableText } from "../config/input.js";
+import { identifier } from "../alerts/bounds.js";
 import { UnknownIncidentError } from "../db/incident-store.js";
 import { parseNotifications, type AlertSource, type Intake } from "../intake/intake.js";
 import type { SutureMetrics } from "../observability/metrics.js";
@@ -38,24 +42,91 @@ class HttpError extends Error {
 
 const ListQuerySchema = z
   .object({
-    status: z.string().regex(/^[a-z_]+(,[a-z_]+)*$/, "expected statuses separated by commas").optional(),
-    service: z.string().min(1).max(256).optional(),
-    since: z.iso.datetime({ offset: true }).optional(),
+    status: z.string().max(256).regex(/^[a-z_]+(,[a-z_]+)*$/, "expected statuses separated by commas").optional(),
+    service: identifier("a workload name").optional(),
+    since: storableInstant().optional(),
     limit: z.coerce.number().int().min(1).max(1000).default(100),
   })
   .strict();
 
 const ApproveBodySchema = z
   .object({
-    note: z.string().max(4096).optional(),
+    note: storableText(4096).optional(),
     /** Parameter overrides, checked against the tool's schema and the policy again. */
-    set: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()])).optional(),
+    set: z
+      .record(storableText(128, "a parameter name").regex(/^[A-Za-z_][A-Za-z0-9_]*$/, "expected a parameter name (letters, digits, _)"), z.union([storableText(4096), z.number(), z.boolean()]))
+      .optional(),
   })
   .strict();
 
-const RejectBodySchema = z.object({ reason: z.string().min(1, "expected the reason for rejecting").max(4096) }).strict();
+const RejectBodySchema = z.object({ reason: storableText(4096).min(1, "expected the reason for rejecting") }).strict();
 
-const IncidentParamsSchema = z.object({ id: z.string().min(1).max(200) });
+const IncidentParamsSchema = z.object({ id: storableText(200, "an incident id").min(1) });
+
+/** Longest path segment (an incident id) a route accepts. */
+const MAX_PARAM_LENGTH = 200;
+
+/**
+ * Answers a request Node's HTTP parser refused (headers too large, a malformed request line) in
+ * the documented `{"error": "<one line>"}` shape, as Fastify's default handler would otherwise not.
+ */
+function answerClientError(error: Error & { code?: string }, socket: Duplex): void {
+  if (error.code === "ECONNRESET" || socket.destroyed) return;
+  const [status, message] =
+    error.code === "ERR_HTTP_REQUEST_TIMEOUT"
+      ? [408, "request: the client took too long to send it"]
+      : error.code === "HPE_HEADER_OVERFLOW"
+        ? [431, "headers: larger than the server accepts (16 KiB)"]
+        : [400, `request: not a valid HTTP request (${error.code ?? error.message})`];
+  const body = JSON.stringify({ error: message });
+  if (socket.writable) socket.write(`HTTP/1.1 ${status} ${STATUS_CODES[status] ?? ""}\r\nContent-Length: ${Buffer.byteLength(body)}\r\nContent-Type: application/json\r\nConnection: close\r\n\r\n${body}`);
+  socket.destroy(error);
+}
+
+/** Largest `content-type` header stored with an intake request. */
+const CONTENT_TYPE_MAX = 256;
+
+/** A key JSON.parse keeps as an own property but that sets an object's prototype when copied or merged. */
+const PROTOTYPE_KEY = "__proto__";
+
+/** How deep a request body may nest: real alert bodies nest a handful of levels. */
+const MAX_BODY_DEPTH = 64;
+
+/** A node of a parsed JSON value while it is walked: its key, its parent (for the path) and its depth. */
+interface Visit {
+  value: unknown;
+  depth: number;
+  key?: string | number;
+  parent?: Visit;
+}
+
+/** The path of a visited node, `set.__proto__`. */
+function pathOf(visit: Visit): string {
+  const keys: Array<string | number> = [];
+  for (let at: Visit | undefined = visit; at?.key !== undefined; at = at.parent) keys.unshift(at.key);
+  return formatZodPath(keys);
+}
+
+/**
+ * What is wrong with a parsed body's shape, if anything: nesting deeper than
+ * {@link MAX_BODY_DEPTH}, or a `__proto__` key (schemas silently drop it, so accepting it would
+ * accept something then ignored). Iterative, so no body can exhaust the stack here.
+ */
+function shapeProblem(root: unknown): string | undefined {
+  const pending: Visit[] = [{ value: root, depth: 0 }];
+  for (let visit = pending.pop(); visit !== undefined; visit = pending.pop()) {
+    const { value, depth } = visit;
+    if (value === null || typeof value !== "object") continue;
+    if (depth >= MAX_BODY_DEPTH) return `${pathOf(visit) || "body"}: nested more than ${MAX_BODY_DEPTH} levels deep`;
+    const entries: Array<[string | number, unknown]> = Array.isArray(value) ? value.map((child: unknown, i) => [i, child]) : Object.entries(value);
+    for (const [key, child] of entries) {
+      const node = { value: child, depth: depth + 1, key, parent: visit };
+      if (key === PROTOTYPE_KEY) return `${pathOf(node)}: a key may not be named "${PROTOTYPE_KEY}"`;
+      pending.push(node);
+    }
+  }
+  return undefined;
+}
 
 function sameToken(a: string, b: string): boolean {
   const x = Buffer.from(a);
@@ -69,15 +140,19 @@ function bearer(request: FastifyRequest): string | undefined {
   return match?.[1];
 }
 
-/** Parses a raw JSON body; an empty body is `{}` when `emptyIsObject`. */
+/** Parses a raw JSON body; an empty body is `{}` when `emptyIsObject`. Refuses a body {@link shapeProblem} finds fault with. */
 function parseJson(raw: unknown, emptyIsObject: boolean): unknown {
   const text = typeof raw === "string" ? raw : "";
   if (emptyIsObject && text.trim() === "") return {};
+  let value: unknown;
   try {
-    return JSON.parse(text);
+    value = JSON.parse(text);
   } catch (error) {
     throw new HttpError(400, `invalid JSON: ${(error as Error).message}`);
   }
+  const problem = shapeProblem(value);
+  if (problem !== undefined) throw new HttpError(400, problem);
+  return value;
 }
 
 /** Serves `/metrics` (Prometheus text) on `app`. */
@@ -100,14 +175,30 @@ function parseWith<T>(schema: z.ZodType<T>, value: unknown, where: string): T {
  */
 export function buildServer(deps: ServerDeps): FastifyInstance {
   const { suture, intake, queue, metrics } = deps;
-  const app = Fastify({ logger: false, bodyLimit: deps.bodyLimit ?? 1024 * 1024 });
+  const app = Fastify({
+    logger: false,
+    bodyLimit: deps.bodyLimit ?? 1024 * 1024,
+    // Errors Fastify raises before a route runs (bad URL encoding, an over-long path segment)
+    // get the same one-line shape as every other error.
+    frameworkErrors: (error: FastifyError, _request: FastifyRequest, reply: FastifyReply) => {
+      const message = error.code === "FST_ERR_MAX_PARAM_LENGTH" ? `path: a path segment is longer than ${MAX_PARAM_LENGTH} characters` : `path: ${error.message}`;
+      void reply.status(error.statusCode ?? 400).send({ error: message });
+    },
+    maxParamLength: MAX_PARAM_LENGTH,
+    clientErrorHandler: answerClientError,
+  });
 
   // Bodies stay raw text: intake stores them verbatim and parses them itself.
   app.removeAllContentTypeParsers();
   app.addContentTypeParser("application/json", { parseAs: "string" }, (_request, body, done) => done(null, body));
 
   app.setErrorHandler((error: { statusCode?: number; message: string; code?: string }, request, reply) => {
-    const status = error instanceof HttpError ? error.statusCode : error instanceof UnknownIncidentError ? 404 : error.statusCode !== undefined && error.statusCode >= 400 && error.statusCode < 500 ? error.statusCode : 500;
+    // A value PostgreSQL refuses (SQLSTATE class 22, data exception) came from the request: it is
+    // the client's error, not ours. Every field is validated first, so this is a last resort,
+    // logged because it means a schema missed a bound.
+    const unstorable = !(error instanceof HttpError) && typeof error.code === "string" && /^22[0-9A-Z]{3}$/.test(error.code);
+    if (unstorable) process.stderr.write(`suture serve: ${request.method} ${request.url.slice(0, 200)}: a value reached the database unvalidated: ${error.message}\n`);
+    const status = error instanceof HttpError ? error.statusCode : error instanceof UnknownIncidentError ? 404 : unstorable ? 400 : error.statusCode !== undefined && error.statusCode >= 400 && error.statusCode < 500 ? error.statusCode : 500;
     const source = request.url.startsWith("/v1/alerts") ? sourceOf(request.url) : undefined;
     if (source !== undefined) metrics.alertsRejected.inc({ source, code: String(status) });
     const message =
@@ -117,7 +208,9 @@ export function buildServer(deps: ServerDeps): FastifyInstance {
           ? `request body is larger than ${deps.bodyLimit ?? 1024 * 1024} bytes`
           : status === 500
             ? "internal error; the request was not applied"
-            : error.message;
+            : unstorable
+              ? `request: a value cannot be stored (${error.message}); nothing was written`
+              : (error.message.split("\n")[0] ?? "");
     if (status === 500) process.stderr.write(`suture serve: ${request.method} ${request.url}: ${error.message}\n`);
     void reply.status(status).send({ error: message });
   });
@@ -156,7 +249,9 @@ export function buildServer(deps: ServerDeps): FastifyInstance {
       if (error instanceof InvalidAlertError) throw new HttpError(400, error.message);
       throw error;
     }
-    const result = await intake.accept(source, String(request.headers["content-type"] ?? ""), raw, notifications);
+    const contentType = String(request.headers["content-type"] ?? "");
+    if (contentType.length > CONTENT_TYPE_MAX) throw new HttpError(400, `headers.content-type: expected at most ${CONTENT_TYPE_MAX} characters`);
+    const result = await intake.accept(source, contentType, raw, notifications);
     for (const a of result.alerts) metrics.alertsReceived.inc({ source, status: a.status });
     if (source === "pagerduty") {
       // PagerDuty's own response shape, so senders built for its API accept ours.
