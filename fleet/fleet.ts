@@ -1,8 +1,6 @@
-import { readFile } from "node:fs/promises";
 import path from "node:path";
-import { parse as parseYaml } from "yaml";
 import { z } from "zod";
-import { formatZodError } from "../config/errors.js";
+import { InvalidFileError, loadYamlFile, type FileLimits } from "../config/yaml.js";
 import { withTransaction, type Database } from "../db/database.js";
 import { loadScenario } from "../scenario/schema.js";
 import { EnvironmentSpecSchema, type EnvironmentSpecInput } from "../tools/simulator/spec.js";
@@ -31,15 +29,27 @@ export const FleetSchema = z
   .object({
     worlds: z.array(FleetWorldSchema).min(1, "expected at least one world"),
   })
-  .strict();
+  .strict()
+  // Checked here rather than after loading so that every problem is reported with its line.
+  .superRefine((fleet, ctx) => {
+    const first = new Map<string, number>();
+    for (const [i, w] of fleet.worlds.entries()) {
+      const j = first.get(w.name);
+      if (j !== undefined) ctx.addIssue({ code: "custom", message: `"${w.name}" is used twice (first by worlds[${j}])`, path: ["worlds", i, "name"] });
+      else first.set(w.name, i);
+      if (w.environment === undefined) continue;
+      const checked = EnvironmentSpecSchema.safeParse(w.environment);
+      if (!checked.success) for (const issue of checked.error.issues) ctx.addIssue({ code: "custom", message: issue.message, path: ["worlds", i, "environment", ...issue.path] });
+    }
+  });
 
 /** A validated fleet file. */
 export type Fleet = z.infer<typeof FleetSchema>;
 
-/** Thrown for an invalid fleet file; the message names the field. */
-export class InvalidFleetError extends Error {
-  constructor(message: string) {
-    super(message);
+/** Thrown for an unreadable, too large or invalid fleet file (the message names line and field), or a route conflict. */
+export class InvalidFleetError extends InvalidFileError {
+  constructor(message: string, file?: string) {
+    super(message, "fleet", file);
     this.name = "InvalidFleetError";
   }
 }
@@ -56,21 +66,11 @@ export interface ResolvedWorld {
   advanceToMinutes: number;
 }
 
-/** Reads and validates a fleet file, resolving scenario references relative to it. */
-export async function loadFleet(file: string): Promise<ResolvedWorld[]> {
-  let data: unknown;
-  try {
-    data = parseYaml(await readFile(file, "utf8"));
-  } catch (error) {
-    throw new InvalidFleetError(`${file}: ${(error as Error).message}`);
-  }
-  const parsed = FleetSchema.safeParse(data);
-  if (!parsed.success) throw new InvalidFleetError(`${file}: ${formatZodError(parsed.error)}`);
-  const names = new Set<string>();
+/** Reads and validates a fleet file within the fleet file limits, resolving scenario references relative to it. */
+export async function loadFleet(file: string, limits?: Partial<FileLimits>): Promise<ResolvedWorld[]> {
+  const fleet = await loadYamlFile(file, { kind: "fleet", schema: FleetSchema, error: InvalidFleetError, ...(limits !== undefined ? { limits } : {}) });
   const worlds: ResolvedWorld[] = [];
-  for (const [i, w] of parsed.data.worlds.entries()) {
-    if (names.has(w.name)) throw new InvalidFleetError(`${file}: worlds[${i}].name: "${w.name}" is used twice`);
-    names.add(w.name);
+  for (const w of fleet.data.worlds) {
     let spec: EnvironmentSpecInput;
     let advance = w.advanceToMinutes;
     if (w.scenario !== undefined) {
@@ -78,8 +78,7 @@ export async function loadFleet(file: string): Promise<ResolvedWorld[]> {
       spec = scenario.environment;
       advance ??= Math.max(0, ...scenario.alerts.filter((a) => a.status === "firing").map((a) => a.atMinutes));
     } else {
-      const checked = EnvironmentSpecSchema.safeParse(w.environment);
-      if (!checked.success) throw new InvalidFleetError(`${file}: ${formatZodError(checked.error, `worlds[${i}].environment.`)}`);
+      // FleetSchema checked it against EnvironmentSpecSchema; the input form is what is stored.
       spec = w.environment as EnvironmentSpecInput;
     }
     worlds.push({ name: w.name, spec: withNamespace(spec, w.namespace), advanceToMinutes: advance ?? 0 });

@@ -1,5 +1,7 @@
-import { readdir, readFile } from "node:fs/promises";
+import { readdir } from "node:fs/promises";
 import path from "node:path";
+import { z } from "zod";
+import { parseYaml, readLimitedFile } from "../config/yaml.js";
 import type { WeightedText } from "./embeddings.js";
 
 /** A runbook in the prometheus-operator format: Meaning / Impact / Diagnosis / Mitigation. */
@@ -21,16 +23,29 @@ function section(body: string, heading: string): string {
   return (match?.[1] ?? "").trim();
 }
 
-/** Parses one runbook file; returns undefined for index pages. */
+/** The front matter keys Suture reads; the rest (Hugo's weight, aliases, …) is ignored. */
+const FrontMatterSchema = z.looseObject({
+  title: z
+    .union([z.string(), z.number()], "expected a title (text)")
+    .transform(String)
+    .nullish(),
+});
+
+/**
+ * Parses one runbook file; returns undefined for index pages. The YAML front matter goes through
+ * the same bounded loader as every other YAML file (an invalid one is an error naming its line).
+ */
 export function parseRunbook(markdown: string, file: string): Runbook | undefined {
-  const front = /^---\n([\s\S]*?)\n---\n?/.exec(markdown);
+  const front = /^---\r?\n([\s\S]*?)\r?\n---(?:\r?\n|$)/.exec(markdown);
   const body = front ? markdown.slice(front[0].length) : markdown;
   if (path.basename(file).startsWith("_")) return undefined;
+  // The front matter starts on the file's second line.
+  const meta = front?.[1] !== undefined ? parseYaml(front[1], file, { kind: "runbook", schema: FrontMatterSchema, empty: {}, lineOffset: 1 }).data : {};
   const name = path.basename(file, ".md");
   // Upstream pages are not always consistent (one heading names another alert), so the file
   // name is the alert name and the heading is only more text.
   const heading = /^#\s+(.+)$/m.exec(body)?.[1]?.trim() ?? name;
-  const title = /^title:\s*(.+)$/m.exec(front?.[1] ?? "")?.[1]?.trim().replace(/^["']|["']$/g, "") ?? name;
+  const title = meta.title?.trim() || name;
   const meaning = section(body, "Meaning");
   return {
     name,
@@ -45,7 +60,7 @@ export function parseRunbook(markdown: string, file: string): Runbook | undefine
   };
 }
 
-/** Reads every runbook under a folder (recursively), sorted by name. */
+/** Reads every runbook under a folder (recursively, each within the runbook file limits), sorted by name. */
 export async function readRunbooks(dir: string): Promise<Runbook[]> {
   const entries = await readdir(dir, { recursive: true, withFileTypes: true }).catch((error: NodeJS.ErrnoException) => {
     throw new Error(`cannot read runbooks from ${dir}: ${error.code === "ENOENT" ? "no such folder" : error.message}`, { cause: error });
@@ -54,7 +69,7 @@ export async function readRunbooks(dir: string): Promise<Runbook[]> {
   for (const e of entries) {
     if (!e.isFile() || !e.name.endsWith(".md")) continue;
     const file = path.join(e.parentPath, e.name);
-    const parsed = parseRunbook(await readFile(file, "utf8"), file);
+    const parsed = parseRunbook(await readLimitedFile(file, { kind: "runbook" }), file);
     if (parsed !== undefined) runbooks.push(parsed);
   }
   return runbooks.sort((a, b) => a.name.localeCompare(b.name));

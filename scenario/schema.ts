@@ -1,8 +1,6 @@
-import { readFile } from "node:fs/promises";
 import path from "node:path";
-import { parse as parseYaml } from "yaml";
 import { z } from "zod";
-import { formatZodError } from "../config/errors.js";
+import { describeIssues, InvalidFileError, loadYamlFile } from "../config/yaml.js";
 import { PolicySchema } from "../policy/schema.js";
 import { EnvironmentSpecSchema } from "../tools/simulator/spec.js";
 
@@ -71,34 +69,28 @@ export const ScenarioSchema = z
 /** A validated scenario. */
 export type Scenario = z.infer<typeof ScenarioSchema>;
 
-/** Thrown when a scenario file is unreadable or invalid; the message names the field. */
-export class InvalidScenarioError extends Error {
-  constructor(message: string) {
-    super(message);
+/** Thrown when a scenario file is unreadable, too large or invalid; the message names the line and field. */
+export class InvalidScenarioError extends InvalidFileError {
+  constructor(message: string, file?: string) {
+    super(message, "scenario", file);
     this.name = "InvalidScenarioError";
   }
 }
 
-/** Parses and validates scenario data (from YAML or JSON); `source` prefixes error messages. */
+/** Parses and validates scenario data already in memory; `source` prefixes error messages. */
 export function parseScenario(data: unknown, source: string): Scenario {
   const parsed = ScenarioSchema.safeParse(data);
-  if (!parsed.success) throw new InvalidScenarioError(formatZodError(parsed.error, `${source}: `));
+  if (!parsed.success) throw new InvalidScenarioError(describeIssues(source, parsed.error.issues), source);
   return parsed.data;
 }
 
-/** Reads a scenario file (`.yaml`, `.yml` or `.json`). */
+/**
+ * Reads a scenario file (`.yaml`, `.yml` or `.json`: JSON is YAML, so both go through the one
+ * bounded loader) within the scenario file limits. Errors name the file by its base name, as
+ * evaluation lists scenarios.
+ */
 export async function loadScenario(file: string): Promise<Scenario> {
-  let text: string;
-  try {
-    text = await readFile(file, "utf8");
-  } catch (error) {
-    throw new InvalidScenarioError(`${file}: cannot read (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`);
-  }
-  let data: unknown;
-  try {
-    data = file.endsWith(".json") ? JSON.parse(text) : parseYaml(text);
-  } catch (error) {
-    throw new InvalidScenarioError(`${file}: not valid ${file.endsWith(".json") ? "JSON" : "YAML"}: ${(error as Error).message.split("\n")[0] ?? ""}`);
-  }
-  return parseScenario(data, path.basename(file));
+  // One parameter only: callers map file lists through it.
+  const loaded = await loadYamlFile(file, { kind: "scenario", schema: ScenarioSchema, error: InvalidScenarioError, name: path.basename(file) });
+  return loaded.data;
 }

@@ -1,8 +1,7 @@
-import { readdir, readFile } from "node:fs/promises";
+import { readdir } from "node:fs/promises";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { parse as parseYaml, YAMLParseError } from "yaml";
-import { formatZodError } from "../../config/errors.js";
+import { InvalidFileError, loadYamlFile, type FileLimits } from "../../config/yaml.js";
 import type { Attempt, Evidence, Hypothesis, RemediationCandidate } from "../../graphs/state.js";
 import type { Reasoner, ReasonerInput } from "../reasoner.js";
 import { findFact, matchAll, renderTemplate, TemplateError, type Bindings } from "./matcher.js";
@@ -11,34 +10,38 @@ import { RuleFileSchema, type Rule } from "./rule-schema.js";
 /** The rules shipped with Suture. */
 export const DEFAULT_RULES_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..", "..", "rules");
 
-/** Thrown when a rules file cannot be read or does not match the rule schema. */
-export class InvalidRulesError extends Error {
-  constructor(message: string) {
-    super(message);
+/** Thrown when a rules file cannot be read, is too large or does not match the rule schema; the message names file, line and field. */
+export class InvalidRulesError extends InvalidFileError {
+  constructor(message: string, file?: string) {
+    super(message, "rules", file);
     this.name = "InvalidRulesError";
   }
 }
 
-/** Loads and validates every `*.yaml` rules file in a folder; rule ids must be unique. */
-export async function loadRules(dir: string = DEFAULT_RULES_DIR): Promise<Rule[]> {
-  const files = (await readdir(dir)).filter((f) => f.endsWith(".yaml") || f.endsWith(".yml")).sort();
+/**
+ * Loads and validates every `*.yaml` rules file in a folder, each within the rules file limits;
+ * rule ids must be unique. Errors name files relative to the folder.
+ */
+export async function loadRules(dir: string = DEFAULT_RULES_DIR, limits?: Partial<FileLimits>): Promise<Rule[]> {
+  const entries = await readdir(dir).catch((error: NodeJS.ErrnoException) => {
+    throw new InvalidRulesError(`${dir}: cannot read the rules folder (${error.code ?? error.message})`, dir);
+  });
+  const files = entries.filter((f) => f.endsWith(".yaml") || f.endsWith(".yml")).sort();
   const rules: Rule[] = [];
   const seen = new Map<string, string>();
   for (const file of files) {
-    const text = await readFile(path.join(dir, file), "utf8");
-    let data: unknown;
-    try {
-      data = parseYaml(text);
-    } catch (error) {
-      const where = error instanceof YAMLParseError && error.linePos ? `:${error.linePos[0].line}` : "";
-      throw new InvalidRulesError(`${file}${where}: ${(error as Error).message.split("\n")[0] ?? "invalid YAML"}`);
-    }
-    const parsed = RuleFileSchema.safeParse(data);
-    if (!parsed.success) throw new InvalidRulesError(formatZodError(parsed.error, `${file}: `));
-    for (const rule of parsed.data.rules) {
+    const loaded = await loadYamlFile(path.join(dir, file), {
+      kind: "rules",
+      schema: RuleFileSchema,
+      error: InvalidRulesError,
+      name: file,
+      ...(limits !== undefined ? { limits } : {}),
+    });
+    for (const [i, rule] of loaded.data.rules.entries()) {
+      const where = loaded.at(["rules", i, "id"]);
       const previous = seen.get(rule.id);
-      if (previous !== undefined) throw new InvalidRulesError(`${file}: rule id "${rule.id}" is already defined in ${previous}`);
-      seen.set(rule.id, file);
+      if (previous !== undefined) throw new InvalidRulesError(`${where}: rules[${i}].id: "${rule.id}" is already defined at ${previous}`, file);
+      seen.set(rule.id, where);
       rules.push(rule);
     }
   }

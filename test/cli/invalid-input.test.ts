@@ -42,7 +42,7 @@ describe("bad input gets a one-line error naming the field", () => {
     expect(result.code).toBe(1);
     const lines = result.stderr.trim().split("\n").filter((l) => !l.includes("nodedir"));
     expect(lines).toHaveLength(1);
-    expect(lines[0]).toMatch(/^suture: bad-scenario\.yaml: environment\.faults\[0\]\.kind: Invalid option: expected one of/);
+    expect(lines[0]).toMatch(/^suture: bad-scenario\.yaml:5: environment\.faults\[0\]\.kind: Invalid option: expected one of/);
   });
 
   it("names the missing label when an alert does not say which service it is about", () => {

@@ -95,6 +95,6 @@ describe("rule files", () => {
   it("rejects an invalid rules file with the file, the field and the expectation", async () => {
     const dir = await mkdtemp(path.join(os.tmpdir(), "rules-"));
     await writeFile(path.join(dir, "bad.yaml"), "rules:\n  - id: x\n    title: t\n    fault_class: f\n    category: c\n    disposition: act\n    confidence: 2\n    when: [{ fact: a }]\n    explanation: e\n");
-    await expect(loadRules(dir)).rejects.toThrow(/^bad\.yaml: rules\[0\]\.confidence: .*(less than or equal|<=).*1/);
+    await expect(loadRules(dir)).rejects.toThrow(/^bad\.yaml:7: rules\[0\]\.confidence: .*(less than or equal|<=).*1/m);
   });
 });
