@@ -1,5 +1,7 @@
 import type { Brief } from "../briefs/brief.js";
+import type { ActionRow } from "../db/incident-store.js";
 import type { TimelineEntry } from "../graphs/state.js";
+import { canonicalJson } from "../tools/executor.js";
 
 const useColor = process.stdout.isTTY === true && process.env["NO_COLOR"] === undefined;
 
@@ -28,6 +30,40 @@ export function clockTime(at: number): string {
 export function formatTimelineEntry(entry: TimelineEntry): string {
   const node = color(NODE_COLORS[entry.node] ?? "bold", entry.node.padEnd(12));
   return `  ${color("dim", clockTime(entry.at))} ${node} ${entry.message}`;
+}
+
+/**
+ * The clock of timeline entries: the environment's (a simulated world runs its own, so these
+ * times can be days away from when Suture ran).
+ */
+export const ENVIRONMENT_CLOCK = "environment time, UTC";
+
+/** The clock of audit and approval rows: the database's now() when each row was written. */
+export const WALL_CLOCK = "wall-clock time, UTC";
+
+/** Verify's verdict for people ("not_recovered" → "not recovered"). */
+export function verdictText(verdict: string): string {
+  return verdict.replace(/_/g, " ");
+}
+
+/** Whether an action's tool call went through, in words (statuses other than these read as themselves). */
+function ranText(status: string): string {
+  if (status === "registered") return "not yet (registered)";
+  if (status === "executing") return "started, not finished";
+  return status;
+}
+
+/**
+ * One row of `suture show`'s Actions table, numbered by attempt like the brief's sections (the
+ * database id means nothing to a reader). "ran" is whether the tool call went through; whether it
+ * fixed anything is verify's verdict, shown next to it, since a call can succeed and not help.
+ */
+export function formatActionRow(a: Pick<ActionRow, "attempt" | "kind" | "tool" | "params" | "status" | "verdict" | "error" | "idempotency_key">): string {
+  const which = a.kind === "rollback" ? `rollback of attempt ${a.attempt}` : `attempt ${a.attempt} remediation`;
+  const ran = a.status === "succeeded" || a.status === "failed";
+  // verify judges a remediation that ran; a rollback is not judged on its own.
+  const verify = a.kind === "rollback" || !ran ? "" : ` · verify: ${a.verdict !== null ? verdictText(a.verdict) : "not judged"}`;
+  return `${which} ${a.tool} ${canonicalJson(a.params)}  ran: ${ranText(a.status)}${verify}${a.error !== null ? ` (error: ${a.error})` : ""}  key=${a.idempotency_key}`;
 }
 
 /** Colors an outcome word. */
@@ -63,7 +99,7 @@ export function formatBrief(brief: Brief): string {
   if (brief.hypotheses.length === 0) lines.push("  (no rule or evidence explained the alert)");
   lines.push("", color("bold", "Actions"));
   for (const a of brief.actions) {
-    lines.push(`  #${a.attempt} ${a.call} [${a.risk} risk] → ${a.verdict}${a.rolledBack ? " (rolled back)" : ""}${a.error ? ` error: ${a.error}` : ""}`);
+    lines.push(`  attempt ${a.attempt} ${a.call} [${a.risk} risk] → ${verdictText(a.verdict)}${a.rolledBack ? " (rolled back)" : ""}${a.error ? ` error: ${a.error}` : ""}`);
     if (a.before.length > 0) lines.push(`      before: ${a.before.join("; ")}`);
     if (a.after.length > 0) lines.push(`      after:  ${a.after.join("; ")}`);
     lines.push(`      rollback registered: ${a.rollback ?? "none (not reversible)"}`);
@@ -95,7 +131,7 @@ export function formatBrief(brief: Brief): string {
     lines.push("  Diagnosis:", ...brief.runbook.diagnosis.split("\n").map((l) => `    ${l}`));
     lines.push("  Mitigation:", ...brief.runbook.mitigation.split("\n").map((l) => `    ${l}`));
   }
-  lines.push("", color("bold", "Timeline"));
+  lines.push("", `${color("bold", "Timeline")} ${color("dim", `(${ENVIRONMENT_CLOCK})`)}`);
   for (const t of brief.timeline) lines.push(`  ${t}`);
   return lines.join("\n");
 }

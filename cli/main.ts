@@ -30,7 +30,9 @@ const USAGE = `usage: suture <command> [options]
   tick                                   escalate incidents whose approval expired
   replay <incident> --from <checkpoint> [--policy <file>] [--live]   fork a new incident from a checkpoint
   replay --file <export.json> --from <checkpoint> …                  the same, from an export
-  export <incident> [--out <file>]       a self-contained JSON (alerts, history, actions, approvals)
+  export <incident> [--out <file> [--force]]
+                                         a self-contained JSON (alerts, history, actions, approvals); --out writes a
+                                         new file, mode 0600 (--force replaces a regular file, never a symlink)
   serve [--port 8080] [--host 127.0.0.1] [--fleet <file>] [--with-worker] [--concurrency n]
                                          HTTP alert intake + incident API (+ one worker in-process)
   worker [--concurrency n] [--port p]    run incident jobs from the queue (any number, any machine); --port serves /metrics
@@ -71,6 +73,7 @@ export async function main(argv: string[]): Promise<number> {
       policy: { type: "string" },
       file: { type: "string" },
       out: { type: "string" },
+      force: { type: "boolean" },
       live: { type: "boolean" },
       "dry-run": { type: "boolean" },
       port: { type: "string" },

@@ -4,6 +4,7 @@ import { ApprovalRequestSchema, type ApprovalAnswer, type ApprovalRequest } from
 import { parseAlertmanagerWebhook, type Alert } from "../alerts/alert.js";
 import type { SutureContext } from "../graphs/context.js";
 import type { IncidentStateValue, TimelineEntry } from "../graphs/state.js";
+import { TERMINAL_STATUSES, type IncidentStatus } from "../db/incident-store.js";
 import type { Scenario, ScenarioAlert } from "../scenario/schema.js";
 import type { Clock } from "../tools/clock.js";
 import type { EnvironmentAdapter } from "../tools/environment.js";
@@ -300,6 +301,72 @@ export function nextMove(snapshot: { next: readonly string[]; tasks: readonly un
   return "start";
 }
 
+/** What an operator runs next for a paused or interrupted incident, and why; `command` null: nothing to run. */
+export interface OperatorStep {
+  /** answer: approve or reject; tick: escalate an expired request; none: nothing to run. */
+  kind: "answer" | "tick" | "resume" | "retry" | "none";
+  command: string | null;
+  why: string;
+}
+
+/** The facts {@link operatorStep} decides from. */
+export interface ThreadPosition {
+  /** The incident row's status. */
+  status: IncidentStatus;
+  /** The last checkpoint's next nodes and pending tasks (both empty: the graph finished). */
+  next: readonly string[];
+  tasks: readonly unknown[];
+  /** The tool the graph is paused for approval of, when it is paused at an approval. */
+  awaitingApprovalOf?: string;
+  /** The incident's latest approval request. */
+  approval?: { decision: "approved" | "rejected" | "expired" | null; expiresAt: Date };
+  /** Now, wall-clock (approval deadlines are wall-clock). */
+  now?: Date;
+}
+
+/**
+ * The one decision of what an operator runs next for an incident, used by `suture history`'s hint
+ * and by `suture resume`'s refusal, so the two can never name different commands. It mirrors what
+ * each command accepts: `resume` continues a thread unless it is paused at an approval nobody
+ * answered; `approve`/`reject` refuse an expired request (`tick` escalates it); `retry` is what
+ * re-queues a dead-lettered incident.
+ */
+export function operatorStep(incidentId: string, p: ThreadPosition): OperatorStep {
+  if (p.next.length === 0 && p.tasks.length === 0) return { kind: "none", command: null, why: "the incident's graph finished" };
+  if (p.status === "dead_letter") return { kind: "retry", command: `suture retry ${incidentId}`, why: "its job was dead-lettered" };
+  if (TERMINAL_STATUSES.includes(p.status)) return { kind: "none", command: null, why: `the incident was closed as ${p.status}` };
+  const tool = p.awaitingApprovalOf;
+  if (tool !== undefined && p.approval?.decision == null) {
+    const expiresAt = p.approval?.expiresAt;
+    if (expiresAt !== undefined && expiresAt.getTime() < (p.now ?? new Date()).getTime()) {
+      return { kind: "tick", command: "suture tick", why: `the approval request for ${tool} expired unanswered at ${expiresAt.toISOString()}; tick escalates it` };
+    }
+    return { kind: "answer", command: `suture approve|reject ${incidentId} --as <you>`, why: `it is awaiting approval of ${tool}` };
+  }
+  if (tool !== undefined) return { kind: "resume", command: `suture resume ${incidentId}`, why: `${tool} was ${p.approval?.decision ?? "decided"} but the incident has not resumed since` };
+  return { kind: "resume", command: `suture resume ${incidentId}`, why: "it was interrupted mid-run" };
+}
+
+/** One line for people: why, and the command to run (or that there is nothing to run). */
+export function describeOperatorStep(step: OperatorStep): string {
+  return step.command !== null ? `${step.why}; run \`${step.command}\`` : `${step.why}; nothing to run`;
+}
+
+/** {@link operatorStep} for a stored incident: its row, its last checkpoint and its latest approval request. */
+export async function nextOperatorStep(suture: Suture, incidentId: string): Promise<OperatorStep> {
+  const { status } = await suture.store.getIncident(incidentId);
+  const snapshot = await suture.graph.getState({ configurable: { thread_id: incidentId } });
+  const { awaitingApproval } = await currentState(suture, incidentId);
+  const row = awaitingApproval !== undefined ? await suture.store.latestApproval(incidentId) : undefined;
+  return operatorStep(incidentId, {
+    status,
+    next: snapshot.next,
+    tasks: snapshot.tasks,
+    ...(awaitingApproval !== undefined ? { awaitingApprovalOf: awaitingApproval.call.tool } : {}),
+    ...(row !== undefined ? { approval: { decision: row.decision, expiresAt: row.expires_at } } : {}),
+  });
+}
+
 /** {@link resumeIncident} against a given environment (a worker's shared world). */
 export async function resumeIncidentIn<E extends RunnableEnvironment>(suture: Suture, incidentId: string, env: E, options: RunOptions = {}, answer?: ApprovalAnswer): Promise<RunResult<E>> {
   const current = await currentState(suture, incidentId);
@@ -310,7 +377,16 @@ export async function resumeIncidentIn<E extends RunnableEnvironment>(suture: Su
   if (current.awaitingApproval !== undefined && resume === undefined) {
     const row = await suture.store.latestApproval(incidentId);
     if (row?.decision == null) {
-      throw new Error(`incident "${incidentId}" is awaiting approval of ${current.awaitingApproval.call.tool}; answer with \`suture approve|reject ${incidentId}\``);
+      // The refusal names the same next step `suture history` prints (one decision, see operatorStep).
+      const { status } = await suture.store.getIncident(incidentId);
+      const step = operatorStep(incidentId, {
+        status,
+        next: snapshot.next,
+        tasks: snapshot.tasks,
+        awaitingApprovalOf: current.awaitingApproval.call.tool,
+        ...(row !== undefined ? { approval: { decision: row.decision, expiresAt: row.expires_at } } : {}),
+      });
+      throw new Error(`incident "${incidentId}" cannot resume: ${describeOperatorStep(step)}`);
     }
     resume = { decision: row.decision, approver: row.approver, note: row.note, call: row.approved_call, at: (row.decided_at ?? new Date()).toISOString() };
   }

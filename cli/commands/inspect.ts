@@ -1,11 +1,10 @@
 import type { Brief } from "../../briefs/brief.js";
 import type { Config } from "../../config/config.js";
-import { canonicalJson } from "../../tools/executor.js";
-import { currentState } from "../../runtime/incident-runner.js";
+import { currentState, describeOperatorStep, nextOperatorStep } from "../../runtime/incident-runner.js";
 import { incidentHistory } from "../../runtime/history.js";
 import { openSuture, type Suture } from "../../runtime/suture.js";
 import type { CommandArgs } from "../args.js";
-import { color, formatBrief, formatStatus } from "../format.js";
+import { color, formatActionRow, formatBrief, formatStatus, WALL_CLOCK } from "../format.js";
 
 async function withSuture<T>(config: Config, work: (s: Suture) => Promise<T>): Promise<T> {
   const suture = await openSuture(config);
@@ -53,6 +52,8 @@ export async function showCommand(config: Config, args: CommandArgs): Promise<nu
       console.log(`Incident ${id}: ${formatStatus(incident.status)}${incident.summary ? ` — ${incident.summary}` : ""} (no brief yet: the incident has not finished)`);
     }
     const { awaitingApproval } = await currentState(suture, id);
+    // The same next step `suture history` prints and `suture resume` refuses with (operatorStep).
+    const step = await nextOperatorStep(suture, id);
     if (awaitingApproval !== undefined) {
       const a = awaitingApproval;
       console.log(`\n${color("bold", "Awaiting approval")}`);
@@ -63,11 +64,14 @@ export async function showCommand(config: Config, args: CommandArgs): Promise<nu
       console.log(`  blast radius: ${a.blastRadius}`);
       console.log(`  rollback to be registered: ${a.rollback}`);
       console.log(`  if nobody answers: ${a.ifNobodyAnswers}`);
-      console.log(`  answer: suture approve ${id} --as <you> [--note …] [--set key=value]  |  suture reject ${id} --as <you> --reason …`);
+      if (step.kind === "answer") console.log(`  answer: suture approve ${id} --as <you> [--note …] [--set key=value]  |  suture reject ${id} --as <you> --reason …`);
+      else console.log(`  next: ${describeOperatorStep(step)}`);
+    } else if (step.command !== null) {
+      console.log(`\nnext: ${describeOperatorStep(step)}`);
     }
     const approvals = await suture.store.approvalsFor(id);
     if (approvals.length > 0) {
-      console.log(`\n${color("bold", "Approvals")}`);
+      console.log(`\n${color("bold", "Approvals")} ${color("dim", `(${WALL_CLOCK})`)}`);
       for (const a of approvals) {
         console.log(`  ${a.requested_at.toISOString()} ${a.call.tool} → ${a.decision ?? "pending"}${a.approver ? ` by ${a.approver}` : ""}${a.note ? ` (${a.note})` : ""}${a.decided_at ? ` at ${a.decided_at.toISOString()}` : ""}`);
       }
@@ -77,14 +81,13 @@ export async function showCommand(config: Config, args: CommandArgs): Promise<nu
     for (const u of usage) console.log(`  ${u.model}: ${u.tokens} tokens, est. $${u.costUsd.toFixed(4)} over ${u.rounds} diagnosis round(s)`);
     if (usage.length === 0) console.log("  none (offline reasoners only)");
     const actions = await suture.store.actionsFor(id);
-    console.log(`\n${color("bold", "Actions table")}`);
-    for (const a of actions) {
-      console.log(`  ${String(a.id).padStart(4)} ${a.kind.padEnd(11)} ${a.status.padEnd(9)} ${a.tool} ${canonicalJson(a.params)} key=${a.idempotency_key}`);
-    }
+    console.log(`\n${color("bold", "Actions table")} ${color("dim", "(by attempt number, as above; ran: the tool call · verify: its verdict)")}`);
+    for (const a of actions) console.log(`  ${formatActionRow(a)}`);
     if (actions.length === 0) console.log("  (none)");
-    console.log(`\n${color("bold", "Audit log")}`);
+    console.log(`\n${color("bold", "Audit log")} ${color("dim", `(${WALL_CLOCK}; env = environment time, as in the Timeline)`)}`);
     for (const e of await suture.store.auditFor(id)) {
-      console.log(`  ${e.at.toISOString()} ${e.actor.padEnd(12)} ${e.kind.padEnd(16)} ${e.summary}`);
+      const env = e.env_time !== null ? `env ${e.env_time.toISOString()}` : "";
+      console.log(`  ${e.at.toISOString()} ${env.padEnd(28)} ${e.actor.padEnd(12)} ${e.kind.padEnd(16)} ${e.summary}`);
     }
     return 0;
   });
@@ -106,7 +109,10 @@ export async function historyCommand(config: Config, args: CommandArgs): Promise
       console.log(`${String(s.step).padStart(4)}  ${s.checkpointId.padEnd(38)} ${s.node.padEnd(13)} ${what}`);
       for (const e of s.entries) console.log(color("dim", `        ${e.message}`));
     }
-    if (history.next.length > 0) console.log(`\nnext: ${history.next.join(", ")} (resume with \`suture resume ${id}\`)`);
+    const step = await nextOperatorStep(suture, id);
+    if (history.next.length > 0 || step.command !== null) {
+      console.log(`\nnext: ${history.next.join(", ") || "(a step whose checkpoint was not written)"} — ${describeOperatorStep(step)}`);
+    }
     return 0;
   });
 }
