@@ -1,3 +1,4 @@
+import os from "node:os";
 import { describeReasoners, type Config } from "../../config/config.js";
 import { withTransaction } from "../../db/database.js";
 import { IncidentQueue } from "../../queue/incident-queue.js";
@@ -25,10 +26,30 @@ function crashBeforeNode(): { crashBeforeNode?: string } {
   return node !== undefined && node !== "" ? { crashBeforeNode: node } : {};
 }
 
-/** Runs until SIGTERM/SIGINT, then shuts down gracefully (running jobs finish first). */
+/** How long a stopped process may linger on handles it does not own before it exits anyway. */
+const EXIT_GRACE_MS = 2_000;
+/**
+ * One stop request can arrive twice within moments: Ctrl-C signals the terminal's whole process
+ * group and `npm run` forwards it as well; the launcher's npm-parent watch adds a SIGTERM. Only a
+ * signal after this window is an operator asking again.
+ */
+const REPEAT_WINDOW_MS = 1_000;
+
+/**
+ * Runs until SIGTERM/SIGINT, then shuts down gracefully (running jobs finish first, up to 30 s).
+ * A second signal during shutdown exits at once: an operator who asks twice should not wait, and
+ * an incident cut short is picked up again from its last checkpoint once its job's heartbeat lapses.
+ */
 async function untilSignal(service: RunningService, what: string): Promise<number> {
-  return new Promise<number>((resolve) => {
-    const stop = (signal: string): void => {
+  const code = await new Promise<number>((resolve) => {
+    let firstAt: number | undefined;
+    const onSignal = (signal: NodeJS.Signals): void => {
+      if (firstAt !== undefined) {
+        if (Date.now() - firstAt < REPEAT_WINDOW_MS) return;
+        console.error(`${what}: ${signal} received again; exiting now without waiting for running incidents (their jobs are retried from the last checkpoint)`);
+        process.exit(128 + (os.constants.signals[signal] ?? 0));
+      }
+      firstAt = Date.now();
       console.log(`${what}: ${signal} received; finishing running incidents, then stopping`);
       service.close().then(
         () => resolve(0),
@@ -38,9 +59,13 @@ async function untilSignal(service: RunningService, what: string): Promise<numbe
         },
       );
     };
-    process.once("SIGTERM", () => stop("SIGTERM"));
-    process.once("SIGINT", () => stop("SIGINT"));
+    process.on("SIGTERM", onSignal);
+    process.on("SIGINT", onSignal);
   });
+  // Everything we opened is closed; a handle some library left open must not keep a stopped
+  // server's process alive (unref'd: an empty event loop exits before this fires).
+  setTimeout(() => process.exit(code), EXIT_GRACE_MS).unref();
+  return code;
 }
 
 /** `suture serve [--host h] [--port p] [--fleet file] [--with-worker] [--concurrency n]`. */
