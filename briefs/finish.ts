@@ -1,10 +1,17 @@
 import type { SutureContext } from "../graphs/context.js";
 import type { IncidentStateValue, Outcome } from "../graphs/state.js";
+import type { ToolCall } from "../tools/tool.js";
 import { proposalVerdicts } from "../policy/verdicts.js";
 import { buildBrief } from "./brief.js";
 
-/** Remembers the incident; a memory failure is audited, never fails the incident. */
+/**
+ * Remembers the incident; a memory failure is audited, never fails the incident. A replay is
+ * never remembered: it re-lives an incident (on a copy of its world, or stopping before any
+ * action), so its outcome is not experience of production.
+ */
 async function rememberIncident(ctx: SutureContext, state: IncidentStateValue, outcome: Outcome): Promise<void> {
+  const incident = await ctx.store.getIncident(state.incidentId);
+  if (incident.forked_from !== null) return;
   try {
     await ctx.memory.remember({
       incidentId: state.incidentId,
@@ -53,4 +60,12 @@ export async function finishIncident(ctx: SutureContext, state: IncidentStateVal
     });
   }
   return outcome;
+}
+
+/**
+ * Ends a dry-run replay where it would have acted: closed without action, saying what it would
+ * have executed. A dry run never executes, whoever approves it and however it is resumed.
+ */
+export async function finishDryRun(ctx: SutureContext, state: IncidentStateValue, call: ToolCall): Promise<Outcome> {
+  return finishIncident(ctx, state, { status: "closed_no_action", reason: `dry run stopped before act: would execute ${call.tool} ${JSON.stringify(call.params)}`, at: ctx.clock.now() });
 }

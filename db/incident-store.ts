@@ -61,6 +61,16 @@ export interface ApprovalRow {
   decided_at: Date | null;
 }
 
+/** An undecided approval request with what an approver needs to know about its incident. */
+export type PendingApproval = ApprovalRow & {
+  service: string;
+  alert_name: string;
+  expired: boolean;
+  /** The incident this one replays, when it is a replay (approving a dry run executes nothing). */
+  forked_from: string | null;
+  replay_mode: "dry-run" | "live" | null;
+};
+
 /** An action as stored. */
 export interface ActionRow {
   id: number;
@@ -235,11 +245,12 @@ export class IncidentStore {
   }
 
   /** Undecided approval requests, oldest first, with their incidents. */
-  async pendingApprovals(): Promise<Array<ApprovalRow & { service: string; alert_name: string; expired: boolean }>> {
+  async pendingApprovals(): Promise<Array<PendingApproval>> {
     return (
-      await this.db.pool.query<ApprovalRow & { service: string; alert_name: string; expired: boolean }>(
+      await this.db.pool.query<PendingApproval>(
         `SELECT a.id::int AS id, a.incident_id, a.request_key, a.call, a.risk, a.reasons, a.requested_at, a.expires_at, a.decision,
-           a.approver, a.note, a.approved_call, a.decided_at, i.service, i.alert_name, a.expires_at < now() AS expired
+           a.approver, a.note, a.approved_call, a.decided_at, i.service, i.alert_name, a.expires_at < now() AS expired,
+           i.forked_from, i.replay_mode
          FROM approvals a JOIN incidents i ON i.id = a.incident_id WHERE a.decision IS NULL AND i.status = 'awaiting_approval' ORDER BY a.requested_at, a.id`,
       )
     ).rows;

@@ -25,10 +25,10 @@ export function buildIncidentGraph() {
       .addNode("perceive", perceive)
       // Rank hypotheses from the reasoners and route on confidence.
       .addNode("diagnose", diagnose, { ends: ["policy-check", "escalate", END] })
-      // Deterministic policy: allow, needs approval, or deny; perceive again if the workload changed under the diagnosis.
-      .addNode("policy-check", policyCheck, { ends: ["act", "escalate", "perceive"] })
-      // Execute the granted call once (or perceive again if another incident changed the workload first).
-      .addNode("act", act, { ends: ["verify", "perceive"] })
+      // Deterministic policy: allow, needs approval, or deny; perceive again if the workload changed under the diagnosis; a dry-run replay ends here.
+      .addNode("policy-check", policyCheck, { ends: ["act", "escalate", "perceive", END] })
+      // Execute the granted call once (or perceive again if another incident changed the workload first; never in a dry run).
+      .addNode("act", act, { ends: ["verify", "perceive", END] })
       // Wait the settle interval and compare signals; resolve, replan, or roll back.
       .addNode("verify", verify, { ends: ["diagnose", "escalate", END] })
       // Write the brief and notify a human.

@@ -1,4 +1,5 @@
-import { Command, type Runtime } from "@langchain/langgraph";
+import { Command, END, type Runtime } from "@langchain/langgraph";
+import { finishDryRun } from "../briefs/finish.js";
 import { readSnapshot } from "../evidence/snapshot.js";
 import { requireContext, type SutureContext } from "../graphs/context.js";
 import type { Attempt, IncidentStateValue } from "../graphs/state.js";
@@ -7,8 +8,11 @@ import { workloadResource } from "../runtime/resource-locks.js";
 import { executeOnce, idempotencyKey } from "../tools/executor.js";
 import { Observer } from "../tools/observer.js";
 
-/** Where act sends the incident next: verify what it did, or perceive again when another incident changed the workload first. */
-export type ActRoute = "verify" | "perceive";
+/**
+ * Where act sends the incident next: verify what it did, perceive again when another incident
+ * changed the workload first, or the end of a dry-run replay.
+ */
+export type ActRoute = "verify" | "perceive" | typeof END;
 
 /**
  * act: snapshots the watched signals, then executes the call policy-check granted exactly once
@@ -26,6 +30,12 @@ export async function act(state: IncidentStateValue, runtime: Runtime<SutureCont
   }
   const number = state.attempts.length + 1;
   const call = verdict.call;
+  const { environment_id: environmentId, replay_mode: replayMode } = await ctx.store.getIncident(state.incidentId);
+  if (replayMode === "dry-run") {
+    // policy-check ends dry runs; this holds for runs paused before act by older versions too.
+    const outcome = await finishDryRun(ctx, state, call);
+    return new Command({ update: { outcome, timeline: [{ node: "act", at: outcome.at, message: outcome.reason }] }, goto: END });
+  }
   const tool = ctx.tools.get(call.tool);
   const key = idempotencyKey(state.incidentId, `attempt-${number}`, call);
   const parsed = ctx.tools.parseCall(call);
@@ -35,7 +45,6 @@ export async function act(state: IncidentStateValue, runtime: Runtime<SutureCont
     const resource = workloadResource(state.alert.namespace, service);
     const lock = await ctx.locks.acquire(resource, state.incidentId, ctx.policy.policy.resourceLock.waitSeconds * 1000);
     if (!lock.acquired) throw new Error(`workload ${resource} is being remediated by ${lock.holder ?? "another incident"}; this step will be retried`);
-    const { environment_id: environmentId } = await ctx.store.getIncident(state.incidentId);
     const change = await unseenChange(ctx.store, { environmentId, namespace: state.alert.namespace, service, incidentId: state.incidentId, watermark: state.context.actionWatermark });
     if (change !== undefined) {
       await ctx.store.cancelAction(key);

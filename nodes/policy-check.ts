@@ -1,5 +1,6 @@
 import { anomalousSignals } from "../evidence/snapshot.js";
-import { Command, interrupt, type Runtime } from "@langchain/langgraph";
+import { Command, END, interrupt, type Runtime } from "@langchain/langgraph";
+import { finishDryRun } from "../briefs/finish.js";
 import { ApprovalAnswerSchema, type ApprovalRequest } from "../graphs/approval.js";
 import { requireContext, type SutureContext } from "../graphs/context.js";
 import type { IncidentRow } from "../db/incident-store.js";
@@ -11,8 +12,11 @@ import { describeUnseenChange, unseenChange } from "../policy/workload-changes.j
 import { canonicalJson, idempotencyKey, prepareRegistration } from "../tools/executor.js";
 import type { ToolCall } from "../tools/tool.js";
 
-/** Where policy-check sends the incident next: act, escalate, or perceive again when another incident changed the workload first. */
-export type PolicyCheckRoute = "act" | "escalate" | "perceive";
+/**
+ * Where policy-check sends the incident next: act, escalate, perceive again when another incident
+ * changed the workload first, or the end of a dry-run replay (which never acts).
+ */
+export type PolicyCheckRoute = "act" | "escalate" | "perceive" | typeof END;
 
 /** A grant that cannot stand: another incident changed the target after this incident's evidence was gathered. */
 interface Outdated {
@@ -156,6 +160,21 @@ async function perceiveAgain(
   return new Command({ update: { timeline, ...(carry.approval !== undefined ? { approval: carry.approval } : {}) }, goto: "perceive" });
 }
 
+/**
+ * Ends a dry-run replay instead of acting: whoever approved it and however it was resumed, the
+ * allowed call is described, never executed.
+ */
+async function stopDryRun(
+  ctx: SutureContext,
+  state: IncidentStateValue,
+  update: { verdict: PolicyVerdict; approval?: IncidentStateValue["approval"]; timeline: Array<{ node: string; at: number; message: string }> },
+): Promise<Command<unknown, Record<string, unknown>, PolicyCheckRoute>> {
+  const timeline = [...update.timeline];
+  const outcome = await finishDryRun(ctx, { ...state, verdict: update.verdict, timeline: [...state.timeline, ...timeline] }, update.verdict.call);
+  timeline.push({ node: "policy-check", at: outcome.at, message: outcome.reason });
+  return new Command({ update: { ...update, timeline, outcome }, goto: END });
+}
+
 /** The verdict recorded when this round's approval was requested (the node re-runs on resume). */
 async function requestedVerdict(ctx: SutureContext, incidentId: string, requestKey: string): Promise<PolicyVerdict | undefined> {
   const row = await ctx.store.latestApproval(incidentId);
@@ -210,6 +229,7 @@ export async function policyCheck(state: IncidentStateValue, runtime: Runtime<Su
     dedupeKey: `${state.incidentId}:policy-check:${diagnosis.round}`,
   });
   const entries = [{ node: "policy-check", at: now, message }];
+  if (verdict.outcome === "allow" && dryRun) return stopDryRun(ctx, state, { verdict, timeline: entries });
   if (verdict.outcome !== "needs_approval") {
     return new Command({ update: { verdict, timeline: entries }, goto: verdict.outcome === "allow" ? "act" : "escalate" });
   }
@@ -254,6 +274,7 @@ export async function policyCheck(state: IncidentStateValue, runtime: Runtime<Su
     return new Command({ update: { verdict: { ...approved, outcome: "deny" as const }, approval, timeline: entries }, goto: "escalate" });
   }
   entries.push({ node: "policy-check", at: ctx.clock.now(), message: `allow ${answer.call.tool}: ${approvedNote}` });
+  if (dryRun) return stopDryRun(ctx, state, { verdict: approved, approval, timeline: entries });
   await ctx.store.audit({
     incidentId: state.incidentId,
     actor: who,

@@ -36,8 +36,8 @@ export interface RunOptions {
   incidentId?: string;
   /** Called once the incident is stored, before the graph runs. */
   onOpen?: (incidentId: string, alert: Alert) => void | Promise<void>;
-  /** Pause before these nodes (a dry-run replay stops before act). */
-  interruptBefore?: Array<"act">;
+  /** Pause before these nodes (tests stop a run at a chosen step). */
+  interruptBefore?: Array<"policy-check" | "act">;
   /** Called after each node with its duration in seconds (metrics). */
   onNodeDone?: (node: string, seconds: number) => void;
   /** Stops the run between steps (a worker whose job claim was lost must stop working on it). */

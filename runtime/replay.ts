@@ -114,15 +114,8 @@ export async function replayIncident(suture: Suture, sourceId: string, options: 
     detail: { sourceId, checkpoint: checkpointId(snapshot), policy: suture.policy.policy },
   });
   const replaySuture: Suture = { ...suture, memory: suture.memory.asOf(source.opened_at, [sourceId]) };
-  const runOptions: RunOptions = { ...options, ...(options.live === true ? {} : { interruptBefore: ["act"] }) };
   // From the very first checkpoint the replay is the whole incident again, from the same alert.
-  const result = fromInput
-    ? await startIncident(replaySuture, replayId, values.alert, runOptions)
-    : await resumeIncident(replaySuture, replayId, runOptions);
-  if (options.live !== true && result.state.outcome === null && result.awaitingApproval === undefined) {
-    const call = result.state.verdict?.call;
-    const summary = call !== undefined ? `dry run stopped before act: would execute ${call.tool} ${JSON.stringify(call.params)}` : "dry run ended";
-    await suture.store.setIncidentStatus(replayId, "closed_no_action", summary);
-  }
+  // A dry run needs no option here: policy-check ends it where it would act (replay_mode).
+  const result = fromInput ? await startIncident(replaySuture, replayId, values.alert, options) : await resumeIncident(replaySuture, replayId, options);
   return { ...result, forkedFrom: sourceId, checkpoint: checkpointId(snapshot) };
 }

@@ -49,6 +49,10 @@ export async function pendingCommand(config: Config): Promise<number> {
     for (const r of rows) {
       const waited = Math.round((Date.now() - r.requested_at.getTime()) / 60_000);
       console.log(`${r.incident_id}  ${r.alert_name} on ${r.service}  waiting ${waited} min${r.expired ? " (EXPIRED: `suture tick` escalates it)" : `, expires ${r.expires_at.toISOString()}`}`);
+      if (r.forked_from !== null) {
+        const what = r.replay_mode === "live" ? "live replay (on a private copy of its world)" : "dry-run replay";
+        console.log(`    replay:   ${what} of ${r.forked_from}${r.replay_mode === "live" ? "" : ": approving it executes nothing"}`);
+      }
       console.log(`    proposed: ${r.call.tool} ${JSON.stringify(r.call.params)} [${r.risk} risk]`);
       console.log(`    because:  ${r.reasons[r.reasons.length - 1] ?? ""}`);
       console.log(`    answer:   npm run suture -- approve ${r.incident_id} --as <you>   |   npm run suture -- reject ${r.incident_id} --as <you> --reason <why>`);

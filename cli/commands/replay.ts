@@ -43,11 +43,6 @@ export async function replayCommand(config: Config, args: CommandArgs): Promise<
     const live = args.values["live"] === true && args.values["dry-run"] !== true;
     const result = await replayIncident(suture, sourceId, { from, live, onTimeline: (entries) => entries.forEach((e) => console.log(formatTimelineEntry(e))) });
     console.log(color("dim", `replay ${result.incidentId} of ${result.forkedFrom} from checkpoint ${result.checkpoint} (${live ? "live, on a private copy of the world" : "dry run"})`));
-    if (!live && result.state.outcome === null && result.awaitingApproval === undefined) {
-      const call = result.state.verdict?.call;
-      console.log(`incident ${result.incidentId}: dry run stopped before act${call ? `: would execute ${call.tool} ${JSON.stringify(call.params)}` : ""}`);
-      return 0;
-    }
     printResult(result);
     return 0;
   } finally {
