@@ -84,24 +84,37 @@ async function approvalRequest(ctx: SutureContext, state: IncidentStateValue, ve
 
 /**
  * Reserves the call's target workload for this incident (policy.resourceLock); a workload another
- * incident is remediating turns an allow into a deny with the reason. Returns the reserved
- * workload's service too (none when the tool names no target).
+ * incident is remediating turns an allow into a deny with the reason.
  */
-async function reserveTarget(ctx: SutureContext, state: IncidentStateValue, verdict: PolicyVerdict): Promise<{ verdict: PolicyVerdict; service?: string }> {
+async function reserveTarget(ctx: SutureContext, state: IncidentStateValue, verdict: PolicyVerdict): Promise<PolicyVerdict> {
   const parsed = ctx.tools.parseCall(verdict.call);
   const tool = ctx.tools.get(verdict.call.tool);
-  if (!parsed.ok || tool.target === undefined) return { verdict };
+  if (!parsed.ok || tool.target === undefined) return verdict;
   const target = tool.target(parsed.params);
   const resource = workloadResource(state.alert.namespace, target.service);
   const rule = ctx.policy.policy.resourceLock;
   const lock = await ctx.locks.acquire(resource, state.incidentId, rule.whenBusy === "wait" ? rule.waitSeconds * 1000 : 0);
   if (lock.acquired) {
     const waited = lock.waitedFor !== null ? ` after waiting ${Math.round(lock.waitedMs / 1000)} s for ${lock.waitedFor}` : "";
-    return { verdict: { ...verdict, reasons: [...verdict.reasons, `workload ${resource} reserved for this incident${waited}`] }, service: target.service };
+    return { ...verdict, reasons: [...verdict.reasons, `workload ${resource} reserved for this incident${waited}`] };
   }
   const holder = lock.holder !== null ? `incident ${lock.holder}` : "another incident";
   const waited = rule.whenBusy === "wait" ? ` after waiting ${Math.round(lock.waitedMs / 1000)} s` : "";
-  return { verdict: { ...verdict, outcome: "deny", reasons: [`workload ${resource} is being remediated by ${holder}${waited} (policy.resourceLock.whenBusy: ${rule.whenBusy})`] } };
+  return { ...verdict, outcome: "deny", reasons: [`workload ${resource} is being remediated by ${holder}${waited} (policy.resourceLock.whenBusy: ${rule.whenBusy})`] };
+}
+
+/**
+ * Why this incident's evidence is outdated for `call`, if it is: another incident acted on the
+ * call's target after the evidence was gathered. A verdict on that evidence (live parameter
+ * checks included) would judge a world that no longer exists.
+ */
+async function outdatedFor(ctx: SutureContext, state: IncidentStateValue, environmentId: string | null, call: ToolCall): Promise<Outdated | undefined> {
+  const parsed = ctx.tools.parseCall(call);
+  const tool = ctx.tools.get(call.tool);
+  if (!parsed.ok || tool.target === undefined) return undefined;
+  const namespace = state.alert.namespace;
+  const change = await unseenChange(ctx.store, { environmentId, namespace, service: tool.target(parsed.params).service, incidentId: state.incidentId, watermark: state.context?.actionWatermark ?? 0 });
+  return change !== undefined ? { reperceive: describeUnseenChange(change, namespace) } : undefined;
 }
 
 /**
@@ -113,18 +126,10 @@ async function reserveTarget(ctx: SutureContext, state: IncidentStateValue, verd
  */
 async function grant(ctx: SutureContext, state: IncidentStateValue, input: PolicyInput, verdict: PolicyVerdict, options: { dryRun: boolean; approvedBy?: string }): Promise<PolicyVerdict | Outdated> {
   const { dryRun, approvedBy } = options;
-  const { verdict: reserved, service } = await reserveTarget(ctx, state, verdict);
+  const reserved = await reserveTarget(ctx, state, verdict);
   if (reserved.outcome === "deny") return reserved;
-  if (service !== undefined) {
-    const change = await unseenChange(ctx.store, {
-      environmentId: input.incident.environmentId,
-      namespace: state.alert.namespace,
-      service,
-      incidentId: state.incidentId,
-      watermark: state.context?.actionWatermark ?? 0,
-    });
-    if (change !== undefined) return { reperceive: describeUnseenChange(change, state.alert.namespace) };
-  }
+  const outdated = await outdatedFor(ctx, state, input.incident.environmentId, verdict.call);
+  if (outdated !== undefined) return outdated;
   const attempt = state.attempts.length + 1;
   const key = idempotencyKey(state.incidentId, `attempt-${attempt}`, verdict.call);
   const action = await prepareRegistration(
@@ -133,7 +138,9 @@ async function grant(ctx: SutureContext, state: IncidentStateValue, input: Polic
   );
   return ctx.store.transaction(async (client) => {
     await client.query("SELECT pg_advisory_xact_lock($1, hashtext($2))", [GRANT_LOCK_SPACE, input.incident.environmentId ?? state.incidentId]);
-    if ((await ctx.store.findActionByKey(key, client)) !== undefined) return { ...reserved, outcome: "allow" as const };
+    // Granted before (the step re-runs after a restart); a grant cancelled since is counted and registered anew.
+    const granted = await ctx.store.findActionByKey(key, client);
+    if (granted !== undefined && granted.status !== "cancelled") return { ...reserved, outcome: "allow" as const };
     const recounted = await ctx.policy.recount(input, reserved, new ActionsLedger(client));
     if (recounted.outcome === "deny" || (recounted.outcome === "needs_approval" && approvedBy === undefined)) return recounted;
     // A dry-run replay stops before act: nothing is registered that will never run.
@@ -209,6 +216,9 @@ export async function policyCheck(state: IncidentStateValue, runtime: Runtime<Su
       incident: facts,
     };
   };
+  // Evidence another incident has outdated since is diagnosed again before any verdict is made on it.
+  const outdated = await outdatedFor(ctx, state, incident.environment_id, diagnosis.proposal.call);
+  if (outdated !== undefined) return perceiveAgain(ctx, state, outdated.reperceive);
   const ledger = new ActionsLedger(ctx.store);
   const requestKey = `${state.incidentId}:approval:${diagnosis.round}`;
   const proposed = await inputFor(diagnosis.proposal.call);
