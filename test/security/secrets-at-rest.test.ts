@@ -1,14 +1,13 @@
-import { mkdtemp, readFile, rm } from "node:fs/promises";
-import os from "node:os";
+import { readFile } from "node:fs/promises";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { loadConfig } from "../../config/config.js";
 import type { Database } from "../../db/database.js";
 import { exportIncident } from "../../runtime/export.js";
 import { runScenario } from "../../runtime/incident-runner.js";
-import { startService, type RunningService } from "../../server/service.js";
-import { testBackends, type ProcessDatabase } from "../helpers/backends.js";
-import { alertmanagerBody, badRolloutWorld, pagerDutyBody, post, waitFor, writeFleet } from "../helpers/fleet.js";
+import type { RunningService } from "../../server/service.js";
+import { testBackends } from "../helpers/backends.js";
+import { alertmanagerBody, badRolloutWorld, pagerDutyBody, post, waitFor } from "../helpers/fleet.js";
+import { startTestService, type TestService } from "../helpers/service.js";
 import { shippedScenario } from "../helpers/suture.js";
 
 /** The secret values the credential-leak world prints into its logs, and the ones these tests put into alerts. */
@@ -36,24 +35,16 @@ function leaks(texts: Map<string, string>): string[] {
 }
 
 describe.each(testBackends())("secrets at rest, on $name", (backend) => {
-  let pd: ProcessDatabase;
+  let t: TestService;
   let service: RunningService;
-  let dir: string;
 
   beforeAll(async () => {
-    pd = await backend.forProcesses();
-    dir = await mkdtemp(path.join(os.tmpdir(), "suture-secrets-"));
-    service = await startService(loadConfig({ ...process.env, ...pd.env }), {
-      migrate: true,
-      serve: { host: "127.0.0.1", port: 0, fleetFile: await writeFleet(dir, [badRolloutWorld("alpha", "alpha")]) },
-      worker: { concurrency: 1, expiryIntervalMs: 0 },
-    });
+    t = await startTestService(backend, { worlds: [badRolloutWorld("alpha", "alpha")], worker: { concurrency: 1, expiryIntervalMs: 0 } });
+    service = t.service;
   });
 
   afterAll(async () => {
-    await service.close();
-    await pd.cleanup();
-    await rm(dir, { recursive: true, force: true });
+    await t.close();
   });
 
   it("stores no secret value anywhere after the credential-leak incident, its export, and alerts that carry secrets", async () => {
@@ -84,7 +75,7 @@ describe.each(testBackends())("secrets at rest, on $name", (backend) => {
     expect(leaks(await everyTableAsText(service.suture.db))).toEqual([]);
     // And neither does the export, nor any notification
     expect(SECRETS.filter((secret) => exported.includes(secret))).toEqual([]);
-    const notifications = await readFile(path.join(pd.env["SUTURE_HOME"]!, "notifications.jsonl"), "utf8").catch(() => "");
+    const notifications = await readFile(path.join(t.pd.env["SUTURE_HOME"]!, "notifications.jsonl"), "utf8").catch(() => "");
     expect(notifications).not.toBe("");
     expect(SECRETS.filter((secret) => notifications.includes(secret))).toEqual([]);
     // And the redaction says what kind of secret was there

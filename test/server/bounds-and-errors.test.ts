@@ -1,13 +1,10 @@
 import { request as httpRequest } from "node:http";
-import { mkdtemp, rm } from "node:fs/promises";
-import os from "node:os";
-import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ALERT_BOUNDS } from "../../alerts/bounds.js";
-import { loadConfig } from "../../config/config.js";
-import { startService, type RunningService } from "../../server/service.js";
-import { testBackends, type ProcessDatabase } from "../helpers/backends.js";
-import { alertmanagerBody, badRolloutWorld, pagerDutyBody, post, waitFor, writeFleet } from "../helpers/fleet.js";
+import type { RunningService } from "../../server/service.js";
+import { testBackends } from "../helpers/backends.js";
+import { alertmanagerBody, badRolloutWorld, pagerDutyBody, post, waitFor } from "../helpers/fleet.js";
+import { startTestService, type TestService } from "../helpers/service.js";
 
 const APPROVER_TOKEN = "approve-token-0123456789";
 
@@ -37,23 +34,16 @@ function getWithHugeHeader(url: string): Promise<{ status: number; body: string 
 }
 
 describe.each(testBackends())("field bounds and error shapes, on $name", (backend) => {
-  let pd: ProcessDatabase;
+  let t: TestService;
   let service: RunningService;
-  let dir: string;
 
   beforeAll(async () => {
-    pd = await backend.forProcesses();
-    dir = await mkdtemp(path.join(os.tmpdir(), "suture-bounds-"));
-    service = await startService(loadConfig({ ...process.env, ...pd.env, SUTURE_API_TOKENS: `alice:${APPROVER_TOKEN}:approve` }), {
-      migrate: true,
-      serve: { host: "127.0.0.1", port: 0, fleetFile: await writeFleet(dir, [badRolloutWorld("alpha", "alpha")]) },
-    });
+    t = await startTestService(backend, { worlds: [badRolloutWorld("alpha", "alpha")], env: { SUTURE_API_TOKENS: `alice:${APPROVER_TOKEN}:approve` } });
+    service = t.service;
   });
 
   afterAll(async () => {
-    await service.close();
-    await pd.cleanup();
-    await rm(dir, { recursive: true, force: true });
+    await t.close();
   });
 
   it("bounds the workload the same way in Alertmanager, PagerDuty and generic alerts, naming the field", async () => {

@@ -1,12 +1,9 @@
-import { mkdtemp, rm } from "node:fs/promises";
-import os from "node:os";
-import path from "node:path";
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { loadConfig } from "../../config/config.js";
-import { startService, type RunningService } from "../../server/service.js";
-import { testBackends, type ProcessDatabase } from "../helpers/backends.js";
-import { alertmanagerBody, badRolloutWorld, pagerDutyBody, writeFleet } from "../helpers/fleet.js";
+import type { RunningService } from "../../server/service.js";
+import { testBackends } from "../helpers/backends.js";
+import { alertmanagerBody, badRolloutWorld, pagerDutyBody } from "../helpers/fleet.js";
+import { startTestService, type TestService } from "../helpers/service.js";
 
 /** Requests per back end (the issue asks for at least 2,000 bodies). */
 const REQUESTS = 2400;
@@ -88,23 +85,16 @@ const probe: fc.Arbitrary<Probe> = fc.oneof(
 );
 
 describe.each(testBackends())("client input PostgreSQL cannot store, on $name", (backend) => {
-  let pd: ProcessDatabase;
+  let t: TestService;
   let service: RunningService;
-  let dir: string;
 
   beforeAll(async () => {
-    pd = await backend.forProcesses();
-    dir = await mkdtemp(path.join(os.tmpdir(), "suture-unstorable-"));
-    service = await startService(loadConfig({ ...process.env, ...pd.env, SUTURE_API_TOKENS: `alice:${APPROVER_TOKEN}:approve` }), {
-      migrate: true,
-      serve: { host: "127.0.0.1", port: 0, fleetFile: await writeFleet(dir, [badRolloutWorld("alpha", "alpha")]) },
-    });
+    t = await startTestService(backend, { worlds: [badRolloutWorld("alpha", "alpha")], env: { SUTURE_API_TOKENS: `alice:${APPROVER_TOKEN}:approve` } });
+    service = t.service;
   });
 
   afterAll(async () => {
-    await service.close();
-    await pd.cleanup();
-    await rm(dir, { recursive: true, force: true });
+    await t.close();
   });
 
   async function count(sql: string): Promise<number> {

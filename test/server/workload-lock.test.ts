@@ -1,8 +1,4 @@
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
-import os from "node:os";
-import path from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { loadConfig } from "../../config/config.js";
 import type { Database } from "../../db/database.js";
 import { migrate } from "../../db/migrate.js";
 import type { IncidentStateValue } from "../../graphs/state.js";
@@ -10,9 +6,10 @@ import { SharedWorld } from "../../fleet/shared-world.js";
 import { resumeIncidentIn, startIncidentIn, type RunOptions } from "../../runtime/incident-runner.js";
 import { ResourceLocks } from "../../runtime/resource-locks.js";
 import { AlertSchema } from "../../alerts/alert.js";
-import { startService, type RunningService } from "../../server/service.js";
-import { testBackends, type ProcessDatabase } from "../helpers/backends.js";
-import { alertmanagerBody, badRolloutWorld, post, waitFor, writeFleet } from "../helpers/fleet.js";
+import type { RunningService } from "../../server/service.js";
+import { testBackends } from "../helpers/backends.js";
+import { alertmanagerBody, badRolloutWorld, post, waitFor } from "../helpers/fleet.js";
+import { startTestService, type TestService } from "../helpers/service.js";
 
 describe.each(testBackends())("workload locks, on $name", (backend) => {
   let db: Database;
@@ -47,31 +44,22 @@ describe.each(testBackends())("workload locks, on $name", (backend) => {
 });
 
 describe.each(testBackends())("two incidents on one workload with two worker slots, on $name", (backend) => {
-  let pd: ProcessDatabase | undefined;
-  let service: RunningService | undefined;
-  let dir: string | undefined;
+  let t: TestService | undefined;
 
   afterEach(async () => {
-    await service?.close();
-    service = undefined;
-    await pd?.cleanup();
-    pd = undefined;
-    if (dir !== undefined) await rm(dir, { recursive: true, force: true });
-    dir = undefined;
+    await t?.close();
+    t = undefined;
   });
 
   it("acts for the first at once and re-perceives the second, which closes because the workload is healthy again", async () => {
     // Given a worker with two slots, a world whose api has a bad rollout, and a policy that waits up to 20 s for a busy workload
-    pd = await backend.forProcesses();
-    dir = await mkdtemp(path.join(os.tmpdir(), "suture-lock-"));
-    const policyFile = path.join(dir, "policy.yaml");
-    await writeFile(policyFile, "resourceLock:\n  whenBusy: wait\n  waitSeconds: 20\n");
-    service = await startService(loadConfig({ ...process.env, ...pd.env, SUTURE_POLICY: policyFile }), {
-      migrate: true,
-      serve: { host: "127.0.0.1", port: 0, fleetFile: await writeFleet(dir, [badRolloutWorld("alpha", "alpha")]) },
+    t = await startTestService(backend, {
+      worlds: [badRolloutWorld("alpha", "alpha")],
+      files: { "policy.yaml": "resourceLock:\n  whenBusy: wait\n  waitSeconds: 20\n" },
+      env: { SUTURE_POLICY: "{dir}/policy.yaml" },
       worker: { concurrency: 2, expiryIntervalMs: 0 },
     });
-    const s = service;
+    const s = t.service;
     // When two different alerts (two fingerprints) fire for the same workload at once
     const [first, second] = await Promise.all(
       ["KubePodNotReady", "KubeDeploymentReplicasMismatch"].map((alertname) => post(`${s.url!}/v1/alerts/alertmanager`, alertmanagerBody({ alertname, service: "api", namespace: "alpha" }))),
@@ -101,28 +89,17 @@ describe.each(testBackends())("two incidents on one workload with two worker slo
 });
 
 describe.each(testBackends())("an incident whose workload another incident changed after it looked, on $name", (backend) => {
-  let pd: ProcessDatabase | undefined;
-  let service: RunningService | undefined;
-  let dir: string | undefined;
+  let t: TestService | undefined;
 
   afterEach(async () => {
-    await service?.close();
-    service = undefined;
-    await pd?.cleanup();
-    pd = undefined;
-    if (dir !== undefined) await rm(dir, { recursive: true, force: true });
-    dir = undefined;
+    await t?.close();
+    t = undefined;
   });
 
   /** A server (no worker) with one bad-rollout world, and a way to open incidents on its api and run them step by step here. */
   async function setUp(): Promise<{ s: RunningService; open(alertname: string): Promise<string>; run(id: string, options?: RunOptions): Promise<unknown>; resume(id: string): Promise<unknown> }> {
-    pd = await backend.forProcesses();
-    dir = await mkdtemp(path.join(os.tmpdir(), "suture-stale-"));
-    service = await startService(loadConfig({ ...process.env, ...pd.env }), {
-      migrate: true,
-      serve: { host: "127.0.0.1", port: 0, fleetFile: await writeFleet(dir, [badRolloutWorld("alpha", "alpha")]) },
-    });
-    const s = service;
+    t = await startTestService(backend, { worlds: [badRolloutWorld("alpha", "alpha")] });
+    const s = t.service;
     const world = async (id: string): Promise<SharedWorld> => new SharedWorld(s.suture.db, (await s.suture.store.getIncident(id)).environment_id ?? "").open();
     return {
       s,
@@ -142,47 +119,47 @@ describe.each(testBackends())("an incident whose workload another incident chang
 
   it("perceives again at policy-check when another incident fixed the workload after its evidence was gathered, then closes", async () => {
     // Given incident B diagnosed a bad rollout and stopped before policy-check, and incident A then fixed the workload
-    const t = await setUp();
-    const a = await t.open("KubePodNotReady");
-    const b = await t.open("KubeDeploymentReplicasMismatch");
-    await t.run(b, { interruptBefore: ["policy-check"] });
-    await t.run(a);
-    expect((await t.s.suture.store.getIncident(a)).status).toBe("resolved");
+    const h = await setUp();
+    const a = await h.open("KubePodNotReady");
+    const b = await h.open("KubeDeploymentReplicasMismatch");
+    await h.run(b, { interruptBefore: ["policy-check"] });
+    await h.run(a);
+    expect((await h.s.suture.store.getIncident(a)).status).toBe("resolved");
     // When B continues
-    await t.resume(b);
+    await h.resume(b);
     // Then policy-check sends it back to perceive instead of granting, and it closes without action, naming A
-    const state = (await t.s.suture.graph.getState({ configurable: { thread_id: b } })).values as IncidentStateValue;
+    const state = (await h.s.suture.graph.getState({ configurable: { thread_id: b } })).values as IncidentStateValue;
     const nodes = state.timeline.map((e) => e.node);
     expect(nodes.slice(nodes.indexOf("policy-check"))).toEqual(["policy-check", "perceive", "diagnose"]);
     expect(state.timeline.find((e) => e.node === "policy-check")?.message).toContain(`incident ${a} ran rollout_undo on alpha/api`);
-    const closed = await t.s.suture.store.getIncident(b);
+    const closed = await h.s.suture.store.getIncident(b);
     expect(closed.status).toBe("closed_no_action");
     expect(closed.summary).toContain(a);
-    expect(await t.s.suture.store.actionsFor(b)).toEqual([]);
+    expect(await h.s.suture.store.actionsFor(b)).toEqual([]);
   }, 60_000);
 
   it("cancels its grant at act when another incident acted on the workload after it looked (a restart lost its lock), and acts on fresh evidence", async () => {
     // Given incident B was granted rollout_undo and stopped before act (its run ended, so its lock is gone)
-    const t = await setUp();
-    const b = await t.open("KubePodNotReady");
-    await t.run(b, { interruptBefore: ["act"] });
-    expect((await t.s.suture.store.actionsFor(b)).map((x) => [x.tool, x.status])).toEqual([["rollout_undo", "registered"]]);
+    const h = await setUp();
+    const b = await h.open("KubePodNotReady");
+    await h.run(b, { interruptBefore: ["act"] });
+    expect((await h.s.suture.store.actionsFor(b)).map((x) => [x.tool, x.status])).toEqual([["rollout_undo", "registered"]]);
     // And meanwhile incident C restarted the workload's pods
-    const c = await t.open("KubeDeploymentReplicasMismatch");
-    const restart = await t.s.suture.store.registerAction({ incidentId: c, attempt: 1, kind: "remediation", tool: "restart_pods", params: { service: "api" }, risk: "low", actionClass: "restart", targetService: "api", idempotencyKey: `${c}:restart`, namespace: "alpha", envTime: Date.now() });
-    await t.s.suture.store.markExecuting(restart.id);
-    await t.s.suture.store.markFinished(restart.id, "succeeded");
+    const c = await h.open("KubeDeploymentReplicasMismatch");
+    const restart = await h.s.suture.store.registerAction({ incidentId: c, attempt: 1, kind: "remediation", tool: "restart_pods", params: { service: "api" }, risk: "low", actionClass: "restart", targetService: "api", idempotencyKey: `${c}:restart`, namespace: "alpha", envTime: Date.now() });
+    await h.s.suture.store.markExecuting(restart.id);
+    await h.s.suture.store.markFinished(restart.id, "succeeded");
     // When B continues
-    await t.resume(b);
+    await h.resume(b);
     // Then act did not execute on the old diagnosis: it cancelled the grant and perceived again
-    const state = (await t.s.suture.graph.getState({ configurable: { thread_id: b } })).values as IncidentStateValue;
+    const state = (await h.s.suture.graph.getState({ configurable: { thread_id: b } })).values as IncidentStateValue;
     const acts = state.timeline.filter((e) => e.node === "act").map((e) => e.message);
     expect(acts[0]).toMatch(new RegExp(`rollout_undo not executed \\(grant cancelled\\): incident ${c} ran restart_pods on alpha/api`));
     expect(state.timeline.map((e) => e.node).slice(state.timeline.findIndex((e) => e.node === "act"))).toEqual(expect.arrayContaining(["act", "perceive", "diagnose", "policy-check", "act", "verify"]));
     // And on fresh evidence (the rollout is still bad) it acted once, under the same grant key, and resolved
-    const actions = await t.s.suture.store.actionsFor(b);
+    const actions = await h.s.suture.store.actionsFor(b);
     expect(actions.map((x) => [x.tool, x.status])).toEqual([["rollout_undo", "succeeded"]]);
     expect(state.context?.actionWatermark ?? 0).toBeGreaterThanOrEqual(restart.id);
-    expect((await t.s.suture.store.getIncident(b)).status).toBe("resolved");
+    expect((await h.s.suture.store.getIncident(b)).status).toBe("resolved");
   }, 60_000);
 });
