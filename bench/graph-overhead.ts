@@ -7,6 +7,9 @@
  *
  *   npm run bench                      # embedded PGlite (+ PostgreSQL when BENCH_DATABASE_URL or TEST_DATABASE_URL is set)
  *   BENCH_INCIDENTS=50 npm run bench
+ *
+ * It then runs the other benchmarks of this folder (policy evaluation, the LLM prompt path, memory
+ * search and the production path on PostgreSQL, `/healthz` during a large webhook on PGlite).
  */
 import { mkdir, writeFile } from "node:fs/promises";
 import path from "node:path";
@@ -25,6 +28,7 @@ import { benchMemorySearch, printMemoryTable } from "./memory-search.js";
 import { benchPolicy, printPolicyTable } from "./policy-evaluation.js";
 import { SimEnvironment } from "../tools/simulator/index.js";
 import { percentile } from "./stats.js";
+import { benchWebhookLiveness, printLivenessTable } from "./webhook-liveness.js";
 
 const INCIDENTS = Number(process.env["BENCH_INCIDENTS"] ?? 40);
 const WARMUP = 5;
@@ -131,9 +135,11 @@ async function main(): Promise<void> {
   const intake: IntakeRow[] = url !== undefined && url !== "" ? await benchIntake(url) : [];
   if (intake.length > 0) printIntakeTable(intake);
   else console.log("\n(the production path runs on a real PostgreSQL: set BENCH_DATABASE_URL or TEST_DATABASE_URL)");
+  const liveness = await benchWebhookLiveness();
+  printLivenessTable(liveness);
   const out = path.resolve(import.meta.dirname, "results", "bench.json");
   await mkdir(path.dirname(out), { recursive: true });
-  await writeFile(out, `${JSON.stringify({ at: new Date().toISOString(), scenario: scenario.name, graph: rows, policy, llm, memory, intake }, null, 2)}\n`);
+  await writeFile(out, `${JSON.stringify({ at: new Date().toISOString(), scenario: scenario.name, graph: rows, policy, llm, memory, intake, liveness }, null, 2)}\n`);
   console.log(`\nwrote ${path.relative(process.cwd(), out)}`);
 }
 

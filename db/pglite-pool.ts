@@ -14,6 +14,15 @@ export interface PGliteClient {
   release(): void;
 }
 
+/**
+ * How long (ms) the session may run queries back to back before it lets the event loop take a
+ * turn. PGlite executes a query synchronously in WASM on this thread and resolves it through
+ * microtasks only, so a chain of queries (a 1,000-alert intake transaction is 9,000 of them, the
+ * worker's graph runs are hundreds each) never reaches I/O or timers: the HTTP server, `/healthz`
+ * included, stopped answering for the whole chain. Each yield costs one event-loop turn.
+ */
+const SLICE_MS = 10;
+
 function toPgResult<R>(result: Results<R>, text: string): PoolQueryResult<R> {
   return {
     rows: result.rows,
@@ -35,13 +44,39 @@ function toPgResult<R>(result: Results<R>, text: string): PoolQueryResult<R> {
  * (a transaction) holds the session until it is released. Like `pg`, a query without values
  * uses the simple protocol (so multi-statement migrations work) and one with values the
  * extended protocol.
+ *
+ * Queries are paced: once the session has been busy for {@link SLICE_MS} without the event loop
+ * turning, the next query first waits for one turn (`setImmediate`), so I/O and timers are served
+ * at least every slice plus one query. A leased client keeps the session across the yield, so a
+ * transaction stays one transaction; other queries still wait for its release.
  */
 export class PGlitePool {
   private tail: Promise<void> = Promise.resolve();
+  /** When the current run of queries without an event-loop turn began. */
+  private sliceStartedAt = 0;
+  /** A marker is queued for the next turn; while it is, the loop has not turned since `sliceStartedAt`. */
+  private turnPending = false;
 
   constructor(private readonly pglite: PGlite) {}
 
+  /** Lets the event loop turn if queries have run for a whole slice without it doing so. */
+  private async pace(): Promise<void> {
+    if (!this.turnPending) {
+      // The loop turned since the last query (or this is the first): a new slice starts now.
+      this.turnPending = true;
+      this.sliceStartedAt = performance.now();
+      setImmediate(() => {
+        this.turnPending = false;
+      });
+      return;
+    }
+    if (performance.now() - this.sliceStartedAt < SLICE_MS) return;
+    // The marker queued above runs first (immediates are FIFO), so the next query opens a new slice.
+    await new Promise<void>((resolve) => setImmediate(resolve));
+  }
+
   private async run<R>(text: string, values?: unknown[]): Promise<PoolQueryResult<R>> {
+    await this.pace();
     if (values === undefined || values.length === 0) {
       const results = await this.pglite.exec(text);
       const last = results[results.length - 1];
@@ -87,6 +122,7 @@ export class PGlitePool {
     if (values !== undefined && values.length > 0) return this.query<R>(text, values);
     const done = await this.acquire();
     try {
+      await this.pace();
       const results = await this.pglite.exec(text);
       return { rows: results.flatMap((r) => r.rows as R[]) };
     } catch (error) {
