@@ -82,25 +82,35 @@ async function approvalRequest(ctx: SutureContext, state: IncidentStateValue, ve
   };
 }
 
+/** The workload lock for a call's target: none (the tool names no target), reserved, or busy (held by another incident). */
+type Reservation = { kind: "none" } | { kind: "reserved"; note: string } | { kind: "busy"; reason: string };
+
 /**
- * Reserves the call's target workload for this incident (policy.resourceLock); a workload another
- * incident is remediating turns an allow into a deny with the reason.
+ * Reserves the call's target workload for this incident (policy.resourceLock), waiting for
+ * another incident that is remediating it when the policy says so. Re-entrant: a workload this
+ * incident holds is reserved at once.
  */
-async function reserveTarget(ctx: SutureContext, state: IncidentStateValue, verdict: PolicyVerdict): Promise<PolicyVerdict> {
-  const parsed = ctx.tools.parseCall(verdict.call);
-  const tool = ctx.tools.get(verdict.call.tool);
-  if (!parsed.ok || tool.target === undefined) return verdict;
-  const target = tool.target(parsed.params);
-  const resource = workloadResource(state.alert.namespace, target.service);
+async function reserveWorkload(ctx: SutureContext, state: IncidentStateValue, call: ToolCall): Promise<Reservation> {
+  const parsed = ctx.tools.parseCall(call);
+  const tool = ctx.tools.get(call.tool);
+  if (!parsed.ok || tool.target === undefined) return { kind: "none" };
+  const resource = workloadResource(state.alert.namespace, tool.target(parsed.params).service);
   const rule = ctx.policy.policy.resourceLock;
   const lock = await ctx.locks.acquire(resource, state.incidentId, rule.whenBusy === "wait" ? rule.waitSeconds * 1000 : 0);
   if (lock.acquired) {
     const waited = lock.waitedFor !== null ? ` after waiting ${Math.round(lock.waitedMs / 1000)} s for ${lock.waitedFor}` : "";
-    return { ...verdict, reasons: [...verdict.reasons, `workload ${resource} reserved for this incident${waited}`] };
+    return { kind: "reserved", note: `workload ${resource} reserved for this incident${waited}` };
   }
   const holder = lock.holder !== null ? `incident ${lock.holder}` : "another incident";
   const waited = rule.whenBusy === "wait" ? ` after waiting ${Math.round(lock.waitedMs / 1000)} s` : "";
-  return { ...verdict, outcome: "deny", reasons: [`workload ${resource} is being remediated by ${holder}${waited} (policy.resourceLock.whenBusy: ${rule.whenBusy})`] };
+  return { kind: "busy", reason: `workload ${resource} is being remediated by ${holder}${waited} (policy.resourceLock.whenBusy: ${rule.whenBusy})` };
+}
+
+/** The verdict with a reservation applied: a busy workload denies, a reserved one says so. */
+function withReservation(verdict: PolicyVerdict, reservation: Reservation): PolicyVerdict {
+  if (reservation.kind === "busy") return { ...verdict, outcome: "deny", reasons: [reservation.reason] };
+  if (reservation.kind === "reserved") return { ...verdict, reasons: [...verdict.reasons, reservation.note] };
+  return verdict;
 }
 
 /**
@@ -124,9 +134,15 @@ async function outdatedFor(ctx: SutureContext, state: IncidentStateValue, enviro
  * a per-environment lock, re-counts the rules that read the shared actions ledger and registers
  * the action with its rollback, so two workers can never both take the last slot of a rate limit.
  */
-async function grant(ctx: SutureContext, state: IncidentStateValue, input: PolicyInput, verdict: PolicyVerdict, options: { dryRun: boolean; approvedBy?: string }): Promise<PolicyVerdict | Outdated> {
+async function grant(
+  ctx: SutureContext,
+  state: IncidentStateValue,
+  input: PolicyInput,
+  verdict: PolicyVerdict,
+  options: { dryRun: boolean; approvedBy?: string; reservation?: Reservation },
+): Promise<PolicyVerdict | Outdated> {
   const { dryRun, approvedBy } = options;
-  const reserved = await reserveTarget(ctx, state, verdict);
+  const reserved = withReservation(verdict, options.reservation ?? (await reserveWorkload(ctx, state, verdict.call)));
   if (reserved.outcome === "deny") return reserved;
   const outdated = await outdatedFor(ctx, state, input.incident.environmentId, verdict.call);
   if (outdated !== undefined) return outdated;
@@ -216,15 +232,27 @@ export async function policyCheck(state: IncidentStateValue, runtime: Runtime<Su
       incident: facts,
     };
   };
-  // Evidence another incident has outdated since is diagnosed again before any verdict is made on it.
+  // Evidence another incident has outdated since is diagnosed again before any verdict is made on
+  // it. The workload is reserved first (waiting while another incident remediates it), so no
+  // verdict is made while another incident is changing the workload, and looked at again after.
   const outdated = await outdatedFor(ctx, state, incident.environment_id, diagnosis.proposal.call);
   if (outdated !== undefined) return perceiveAgain(ctx, state, outdated.reperceive);
+  const reservation = await reserveWorkload(ctx, state, diagnosis.proposal.call);
+  if (reservation.kind === "reserved") {
+    const changedWhileWaiting = await outdatedFor(ctx, state, incident.environment_id, diagnosis.proposal.call);
+    if (changedWhileWaiting !== undefined) return perceiveAgain(ctx, state, changedWhileWaiting.reperceive);
+  }
   const ledger = new ActionsLedger(ctx.store);
   const requestKey = `${state.incidentId}:approval:${diagnosis.round}`;
   const proposed = await inputFor(diagnosis.proposal.call);
   const alreadyRequested = await requestedVerdict(ctx, state.incidentId, requestKey);
   const evaluated = alreadyRequested ?? (await ctx.policy.evaluate(proposed, ctx.env, ledger));
-  const granted = evaluated.outcome === "allow" ? await grant(ctx, state, proposed, evaluated, { dryRun }) : evaluated;
+  const granted =
+    reservation.kind === "busy" && evaluated.outcome !== "deny"
+      ? withReservation(evaluated, reservation)
+      : evaluated.outcome === "allow"
+        ? await grant(ctx, state, proposed, evaluated, { dryRun, reservation })
+        : evaluated;
   if ("reperceive" in granted) return perceiveAgain(ctx, state, granted.reperceive);
   const verdict = granted;
   const now = ctx.clock.now();

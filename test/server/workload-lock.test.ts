@@ -138,6 +138,40 @@ describe.each(testBackends())("an incident whose workload another incident chang
     expect(await h.s.suture.store.actionsFor(b)).toEqual([]);
   }, 60_000);
 
+  it("waits for an incident that holds the workload before judging its own proposal, then looks again", async () => {
+    // Given incident B diagnosed the bad rollout and stopped before policy-check
+    const h = await setUp();
+    const a = await h.open("KubePodNotReady");
+    const b = await h.open("KubeDeploymentReplicasMismatch");
+    await h.run(b, { interruptBefore: ["policy-check"] });
+    const proposal = ((await h.s.suture.graph.getState({ configurable: { thread_id: b } })).values as IncidentStateValue).diagnosis?.proposal?.call;
+    expect(proposal?.tool).toBe("rollout_undo");
+    // And incident A holds the workload and has been granted the same rollback, not yet executed
+    expect(await h.s.suture.locks.acquire("alpha/api", a, 0)).toMatchObject({ acquired: true });
+    const grantKey = `${a}:attempt-1:rollout_undo`;
+    const granted = await h.s.suture.store.registerAction({ incidentId: a, attempt: 1, kind: "remediation", tool: "rollout_undo", params: proposal!.params, risk: "medium", actionClass: "rollback", targetService: "api", idempotencyKey: grantKey, namespace: "alpha", envTime: Date.now() });
+    // When B continues while A still holds the workload
+    const continued = h.resume(b);
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    // And A then executes its rollback, verify judges it recovered, and A's run ends
+    const world = await new SharedWorld(h.s.suture.db, (await h.s.suture.store.getIncident(a)).environment_id ?? "").open();
+    const rollback = h.s.suture.tools.get("rollout_undo");
+    await rollback.run(proposal!.params, world, grantKey);
+    await world.clock.sleep(rollback.settleSeconds * 1000);
+    await h.s.suture.store.markExecuting(granted.id);
+    await h.s.suture.store.markFinished(granted.id, "succeeded");
+    await h.s.suture.store.setAfterSignals(granted.id, { at: 0, signals: [] }, "recovered");
+    await h.s.suture.locks.releaseIncident(a);
+    await continued;
+    // Then B made no verdict while A held the workload: it waited, saw A's rollback, perceived again and closed without action
+    const state = (await h.s.suture.graph.getState({ configurable: { thread_id: b } })).values as IncidentStateValue;
+    const afterDiagnosis = state.timeline.map((e) => e.node).slice(state.timeline.findIndex((e) => e.node === "policy-check"));
+    expect(afterDiagnosis).toEqual(["policy-check", "perceive", "diagnose"]);
+    const closed = await h.s.suture.store.getIncident(b);
+    expect(closed.status).toBe("closed_no_action");
+    expect(closed.summary).toContain(a);
+  }, 60_000);
+
   it("cancels its grant at act when another incident acted on the workload after it looked (a restart lost its lock), and acts on fresh evidence", async () => {
     // Given incident B was granted rollout_undo and stopped before act (its run ended, so its lock is gone)
     const h = await setUp();
