@@ -82,6 +82,13 @@ async function approvalRequest(ctx: SutureContext, state: IncidentStateValue, ve
   };
 }
 
+/** The workload a call acts on, when the call is valid and its tool names a target (an unknown or invalid call is the policy's to refuse). */
+function targetService(ctx: SutureContext, call: ToolCall): string | undefined {
+  const parsed = ctx.tools.parseCall(call);
+  if (!parsed.ok) return undefined;
+  return ctx.tools.get(call.tool).target?.(parsed.params).service;
+}
+
 /** The workload lock for a call's target: none (the tool names no target), reserved, or busy (held by another incident). */
 type Reservation = { kind: "none" } | { kind: "reserved"; note: string } | { kind: "busy"; reason: string };
 
@@ -91,10 +98,9 @@ type Reservation = { kind: "none" } | { kind: "reserved"; note: string } | { kin
  * incident holds is reserved at once.
  */
 async function reserveWorkload(ctx: SutureContext, state: IncidentStateValue, call: ToolCall): Promise<Reservation> {
-  const parsed = ctx.tools.parseCall(call);
-  const tool = ctx.tools.get(call.tool);
-  if (!parsed.ok || tool.target === undefined) return { kind: "none" };
-  const resource = workloadResource(state.alert.namespace, tool.target(parsed.params).service);
+  const service = targetService(ctx, call);
+  if (service === undefined) return { kind: "none" };
+  const resource = workloadResource(state.alert.namespace, service);
   const rule = ctx.policy.policy.resourceLock;
   const lock = await ctx.locks.acquire(resource, state.incidentId, rule.whenBusy === "wait" ? rule.waitSeconds * 1000 : 0);
   if (lock.acquired) {
@@ -119,11 +125,10 @@ function withReservation(verdict: PolicyVerdict, reservation: Reservation): Poli
  * checks included) would judge a world that no longer exists.
  */
 async function outdatedFor(ctx: SutureContext, state: IncidentStateValue, environmentId: string | null, call: ToolCall): Promise<Outdated | undefined> {
-  const parsed = ctx.tools.parseCall(call);
-  const tool = ctx.tools.get(call.tool);
-  if (!parsed.ok || tool.target === undefined) return undefined;
+  const service = targetService(ctx, call);
+  if (service === undefined) return undefined;
   const namespace = state.alert.namespace;
-  const change = await unseenChange(ctx.store, { environmentId, namespace, service: tool.target(parsed.params).service, incidentId: state.incidentId, watermark: state.context?.actionWatermark ?? 0 });
+  const change = await unseenChange(ctx.store, { environmentId, namespace, service, incidentId: state.incidentId, watermark: state.context?.actionWatermark ?? 0 });
   return change !== undefined ? { reperceive: describeUnseenChange(change, namespace) } : undefined;
 }
 
