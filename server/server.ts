@@ -184,7 +184,7 @@ export function buildServer(deps: ServerDeps): FastifyInstance {
       const message = error.code === "FST_ERR_MAX_PARAM_LENGTH" ? `path: a path segment is longer than ${MAX_PARAM_LENGTH} characters` : `path: ${error.message}`;
       void reply.status(error.statusCode ?? 400).send({ error: message });
     },
-    maxParamLength: MAX_PARAM_LENGTH,
+    routerOptions: { maxParamLength: MAX_PARAM_LENGTH },
     clientErrorHandler: answerClientError,
   });
 
