@@ -14,25 +14,26 @@
 import { mkdir, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { MemorySaver } from "@langchain/langgraph";
-import { parseAlertmanagerWebhook } from "../alerts/alert.js";
-import { openDatabase, type Database } from "../db/database.js";
-import { migrate } from "../db/migrate.js";
+import { parseAlertmanagerWebhook } from "../domain/alerts/alert.js";
+import { openDatabase, type Database } from "../store/database.js";
+import { migrate } from "../store/migrate.js";
 import { compileIncidentGraph } from "../graphs/incident-graph.js";
-import { MemoryNotifier } from "../notify/notifier.js";
-import { newIncidentId, scenarioWebhook } from "../runtime/incident-runner.js";
-import { wireSuture, type Suture } from "../runtime/suture.js";
-import { loadScenario, type Scenario } from "../scenario/schema.js";
+import { MemoryNotifier } from "../interfaces/notify.js";
+import { newIncidentId, scenarioWebhook } from "../app/incident-runner.js";
+import { wireSuture, type Suture } from "../app/suture.js";
+import { loadScenario, type Scenario } from "../app/scenario.js";
 import { benchIntake, printIntakeTable, type IntakeRow } from "./intake-throughput.js";
 import { benchLlmPrompt, printLlmPromptTable } from "./llm-prompt.js";
 import { benchMemorySearch, printMemoryTable } from "./memory-search.js";
 import { benchPolicy, printPolicyTable } from "./policy-evaluation.js";
-import { SimEnvironment } from "../tools/simulator/index.js";
+import { SimEnvironment } from "../environments/simulator/index.js";
 import { percentile } from "./stats.js";
 import { benchWebhookLiveness, printLivenessTable } from "./webhook-liveness.js";
+import { SCENARIOS_DIR } from "../domain/data.js";
 
 const INCIDENTS = Number(process.env["BENCH_INCIDENTS"] ?? 40);
 const WARMUP = 5;
-const SCENARIO = path.resolve(import.meta.dirname, "..", "scenarios", "bad-rollout-missing-image.yaml");
+const SCENARIO = path.join(SCENARIOS_DIR, "bad-rollout-missing-image.yaml");
 
 interface Row {
   backend: string;

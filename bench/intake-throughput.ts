@@ -10,10 +10,10 @@ import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { stringify } from "yaml";
-import { loadConfig } from "../config/config.js";
-import { openDatabase } from "../db/database.js";
-import { IncidentQueue, NOOP_QUEUE } from "../queue/incident-queue.js";
-import { startService } from "../server/service.js";
+import { loadConfig } from "../app/config.js";
+import { openDatabase } from "../store/database.js";
+import { IncidentQueue, NOOP_QUEUE } from "../store/queue.js";
+import { startService } from "../interfaces/service.js";
 import { withScratchDatabase } from "./scratch-database.js";
 import { percentile } from "./stats.js";
 

@@ -5,22 +5,22 @@
  * incidents, is the runbook rules' own diagnosis. Also reports how large the prompts of the
  * shipped scenarios are against the default budget, and how much evidence the budget dropped.
  */
-import path from "node:path";
-import { openDatabase } from "../db/database.js";
+import { openDatabase } from "../store/database.js";
 import type { Hypothesis } from "../graphs/state.js";
-import { migrate } from "../db/migrate.js";
-import { MemoryNotifier } from "../notify/notifier.js";
+import { migrate } from "../store/migrate.js";
+import { MemoryNotifier } from "../interfaces/notify.js";
 import { combine } from "../reasoners/combine.js";
 import { ground } from "../reasoners/llm/llm-reasoner.js";
 import { buildPrompt } from "../reasoners/llm/prompt.js";
 import type { ModelDiagnosis } from "../reasoners/llm/diagnosis-schema.js";
 import type { ReasonerInput } from "../reasoners/reasoner.js";
-import { runScenario } from "../runtime/incident-runner.js";
-import { wireSuture } from "../runtime/suture.js";
-import { loadScenario } from "../scenario/schema.js";
-import { scenarioFiles } from "../eval/evaluate.js";
+import { runScenario } from "../app/incident-runner.js";
+import { wireSuture } from "../app/suture.js";
+import { loadScenario } from "../app/scenario.js";
+import { scenarioFiles } from "../app/evaluate.js";
 import type { ToolRegistry } from "../tools/registry.js";
 import { percentile } from "./stats.js";
+import { SCENARIOS_DIR } from "../domain/data.js";
 
 const REPEATS = 200;
 const TOKEN_BUDGET = 6000;
@@ -74,7 +74,7 @@ export async function benchLlmPrompt(): Promise<LlmPromptRow> {
     const rules = suture.reasoners[0];
     if (rules === undefined) throw new Error("no rules reasoner");
     const inputs: ReasonerInput[] = [];
-    for (const file of await scenarioFiles([path.resolve(import.meta.dirname, "..", "scenarios")])) {
+    for (const file of await scenarioFiles([SCENARIOS_DIR])) {
       const run = await runScenario(suture, await loadScenario(file));
       if (run.state.context !== null) inputs.push({ alert: run.state.alert, context: run.state.context, attempts: run.state.attempts });
     }

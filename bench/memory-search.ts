@@ -8,11 +8,11 @@
  *   BENCH_DATABASE_URL=postgres://… npm run bench     (or TEST_DATABASE_URL)
  */
 import pgvector from "pgvector";
-import { openDatabase, type Database } from "../db/database.js";
+import { openDatabase, type Database } from "../store/database.js";
 import { withScratchDatabase } from "./scratch-database.js";
-import { migrate } from "../db/migrate.js";
+import { migrate } from "../store/migrate.js";
 import { HashingEmbedder, type WeightedText } from "../memory/embeddings.js";
-import { Rng } from "../tools/simulator/rng.js";
+import { Rng } from "../environments/simulator/rng.js";
 import { percentile } from "./stats.js";
 
 const SIZES = (process.env["BENCH_MEMORY_SIZES"] ?? "10000,100000").split(",").map(Number);

@@ -5,14 +5,14 @@
  * baseline, in the same run, is the same evaluation over an in-memory ledger holding the same
  * actions: the ratio is what reading the shared table costs.
  */
-import { openDatabase, type Database } from "../db/database.js";
-import { IncidentStore } from "../db/incident-store.js";
-import { migrate } from "../db/migrate.js";
+import { openDatabase, type Database } from "../store/database.js";
+import { IncidentStore } from "../store/incident-store.js";
+import { migrate } from "../store/migrate.js";
 import { ActionsLedger, type ActionCountQuery, type PolicyLedger } from "../policy/ledger.js";
 import { DEFAULT_POLICY, PolicyEngine, type IncidentFacts } from "../policy/policy.js";
 import { canonicalJson } from "../tools/executor.js";
 import { createDefaultRegistry } from "../tools/registry.js";
-import { SimEnvironment } from "../tools/simulator/index.js";
+import { SimEnvironment } from "../environments/simulator/index.js";
 import type { ToolCall } from "../tools/tool.js";
 import { withScratchDatabase } from "./scratch-database.js";
 import { percentile } from "./stats.js";

@@ -12,8 +12,8 @@ import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { stringify } from "yaml";
-import { loadConfig } from "../config/config.js";
-import { startService, type RunningService } from "../server/service.js";
+import { loadConfig } from "../app/config.js";
+import { startService, type RunningService } from "../interfaces/service.js";
 import { postOffThread, startHealthzProbe, type HealthzSample } from "./healthz-probe.js";
 import { percentile } from "./stats.js";
 

@@ -1,4 +1,4 @@
-import type { Alert } from "../alerts/alert.js";
+import type { Alert } from "../domain/alerts/alert.js";
 import type { Evidence, LogSignature, Signal } from "../graphs/state.js";
 import type {
   ConsumerGroupState,
@@ -7,10 +7,10 @@ import type {
   MetricName,
   MetricSeries,
   WorkloadDescription,
-} from "../tools/environment.js";
+} from "../environments/adapter.js";
 import { badness, isAnomalous } from "./anomaly.js";
 import { round, summarizeSeries } from "./metrics.js";
-import { redactSecrets, secretKinds } from "./secrets.js";
+import { redactSecrets, secretKinds } from "../domain/secrets.js";
 import { extractSignatures } from "./signatures.js";
 
 /** What the read tools returned for one service. */

@@ -1,4 +1,4 @@
-import type { MetricPoint, MetricSeries } from "../tools/environment.js";
+import type { MetricPoint, MetricSeries } from "../environments/adapter.js";
 
 /** A series reduced to what a human reads off a graph: now, before, and where it is heading. */
 export interface MetricSummary {

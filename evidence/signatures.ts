@@ -1,4 +1,4 @@
-import type { LogLine } from "../tools/environment.js";
+import type { LogLine } from "../environments/adapter.js";
 import type { LogSignature } from "../graphs/state.js";
 
 /**

@@ -1,5 +1,5 @@
 import type { Signal, SignalSnapshot } from "../graphs/state.js";
-import type { MetricName } from "../tools/environment.js";
+import type { MetricName } from "../environments/adapter.js";
 import type { Observer } from "../tools/observer.js";
 import { badness, isAnomalous } from "./anomaly.js";
 import { summarizeSeries } from "./metrics.js";

@@ -1,12 +1,12 @@
 import { z } from "zod";
-import type { IncidentStore } from "../db/incident-store.js";
+import type { IncidentStore } from "../store/incident-store.js";
 import type { IncidentMemory } from "../memory/incident-memory.js";
-import type { Notifier } from "../notify/notifier.js";
+import type { Notifier } from "../interfaces/notify.js";
 import type { PolicyEngine } from "../policy/policy.js";
 import type { Reasoner } from "../reasoners/reasoner.js";
-import type { ResourceLocks } from "../runtime/resource-locks.js";
-import type { Clock } from "../tools/clock.js";
-import type { EnvironmentAdapter } from "../tools/environment.js";
+import type { ResourceLocks } from "../store/locks.js";
+import type { Clock } from "../domain/clock.js";
+import type { EnvironmentAdapter } from "../environments/adapter.js";
 import type { ToolRegistry } from "../tools/registry.js";
 
 /**

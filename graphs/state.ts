@@ -1,6 +1,6 @@
 import { ReducedValue, StateSchema } from "@langchain/langgraph";
 import { z } from "zod";
-import { AlertSchema } from "../alerts/alert.js";
+import { AlertSchema } from "../domain/alerts/alert.js";
 
 /** A tool call proposed or made by Suture. */
 export const ToolCallSchema = z.object({

@@ -1,6 +1,6 @@
 import pgvector from "pgvector";
-import type { Alert } from "../alerts/alert.js";
-import type { Database } from "../db/database.js";
+import type { Alert } from "../domain/alerts/alert.js";
+import type { Database } from "../store/database.js";
 import type { Attempt, IncidentContext, Outcome } from "../graphs/state.js";
 import { EMBEDDING_DIMENSIONS, type Embedder, type WeightedText } from "./embeddings.js";
 import { alertDocument, documentText, incidentDocument } from "./incident-text.js";

@@ -1,7 +1,7 @@
 import { readdir } from "node:fs/promises";
 import path from "node:path";
 import { z } from "zod";
-import { parseYaml, readLimitedFile } from "../config/yaml.js";
+import { parseYaml, readLimitedFile } from "../domain/yaml.js";
 import type { WeightedText } from "./embeddings.js";
 
 /** A runbook in the prometheus-operator format: Meaning / Impact / Diagnosis / Mitigation. */

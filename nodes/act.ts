@@ -1,10 +1,10 @@
 import { Command, END, type Runtime } from "@langchain/langgraph";
-import { finishDryRun } from "../briefs/finish.js";
+import { finishDryRun } from "../graphs/close-incident.js";
 import { readSnapshot } from "../evidence/snapshot.js";
 import { requireContext, type SutureContext } from "../graphs/context.js";
 import type { Attempt, IncidentStateValue } from "../graphs/state.js";
 import { describeUnseenChange, unseenChange } from "../policy/workload-changes.js";
-import { workloadResource } from "../runtime/resource-locks.js";
+import { workloadResource } from "../store/locks.js";
 import { executeOnce, idempotencyKey } from "../tools/executor.js";
 import { Observer } from "../tools/observer.js";
 

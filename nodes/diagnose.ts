@@ -1,7 +1,7 @@
 import { Command, END, type Runtime } from "@langchain/langgraph";
 import { requireContext, type SutureContext } from "../graphs/context.js";
 import type { Diagnosis, Hypothesis, IncidentStateValue, RemediationCandidate } from "../graphs/state.js";
-import { finishIncident } from "../briefs/finish.js";
+import { finishIncident } from "../graphs/close-incident.js";
 import { applyMemory, describeMemory } from "../reasoners/memory-evidence.js";
 import { combine } from "../reasoners/combine.js";
 import type { ReasonerReport, ReportedUsage } from "../reasoners/reasoner.js";

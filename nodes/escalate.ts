@@ -1,5 +1,5 @@
 import type { Runtime } from "@langchain/langgraph";
-import { finishIncident } from "../briefs/finish.js";
+import { finishIncident } from "../graphs/close-incident.js";
 import { requireContext, type SutureContext } from "../graphs/context.js";
 import type { IncidentStateUpdate, IncidentStateValue } from "../graphs/state.js";
 

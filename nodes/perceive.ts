@@ -3,7 +3,7 @@ import { extractEvidence, type ServiceObservations } from "../evidence/extract.j
 import { anomalousSignals } from "../evidence/snapshot.js";
 import { requireContext, type SutureContext } from "../graphs/context.js";
 import type { IncidentStateUpdate, IncidentStateValue } from "../graphs/state.js";
-import { METRIC_NAMES } from "../tools/environment.js";
+import { METRIC_NAMES } from "../environments/adapter.js";
 import { Observer } from "../tools/observer.js";
 
 /** Minutes of metrics perceive reads: long enough to hold a pre-incident baseline. */

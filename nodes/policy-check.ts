@@ -1,13 +1,13 @@
 import { anomalousSignals } from "../evidence/snapshot.js";
 import { Command, END, interrupt, type Runtime } from "@langchain/langgraph";
-import { finishDryRun } from "../briefs/finish.js";
-import { ApprovalAnswerSchema, type ApprovalRequest } from "../graphs/approval.js";
+import { finishDryRun } from "../graphs/close-incident.js";
+import { ApprovalAnswerSchema, type ApprovalRequest } from "../domain/approval.js";
 import { requireContext, type SutureContext } from "../graphs/context.js";
-import type { IncidentRow } from "../db/incident-store.js";
+import type { IncidentRow } from "../store/incident-store.js";
 import type { IncidentStateValue, PolicyVerdict } from "../graphs/state.js";
 import { ActionsLedger } from "../policy/ledger.js";
 import type { IncidentFacts, PolicyInput } from "../policy/policy.js";
-import { workloadResource } from "../runtime/resource-locks.js";
+import { workloadResource } from "../store/locks.js";
 import { describeUnseenChange, unseenChange } from "../policy/workload-changes.js";
 import { canonicalJson, idempotencyKey, prepareRegistration } from "../tools/executor.js";
 import type { ToolCall } from "../tools/tool.js";

@@ -2,7 +2,7 @@ import { Command, END, type Runtime } from "@langchain/langgraph";
 import { isAnomalous, badness } from "../evidence/anomaly.js";
 import { slopePerMinute } from "../evidence/metrics.js";
 import { describeChange, readSnapshot } from "../evidence/snapshot.js";
-import { finishIncident } from "../briefs/finish.js";
+import { finishIncident } from "../graphs/close-incident.js";
 import { requireContext, type SutureContext } from "../graphs/context.js";
 import type { Attempt, IncidentStateValue, Signal, SignalSnapshot } from "../graphs/state.js";
 import { executeOnce, idempotencyKey } from "../tools/executor.js";

@@ -1,4 +1,4 @@
-import { InvalidFileError, loadYamlFile, parseYaml, type FileLimits, type YamlSpec } from "../config/yaml.js";
+import { InvalidFileError, loadYamlFile, parseYaml, type FileLimits, type YamlSpec } from "../domain/yaml.js";
 import { PolicySchema, type Policy } from "./schema.js";
 
 /** Thrown when a policy file is unreadable, too large or invalid; the message names line, field and expectation. */

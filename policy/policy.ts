@@ -2,7 +2,7 @@ import { createHash } from "node:crypto";
 import type { PolicyCheck, PolicyVerdict } from "../graphs/state.js";
 import type { RemediationStats } from "../memory/incident-memory.js";
 import { canonicalJson } from "../tools/executor.js";
-import type { EnvironmentAdapter } from "../tools/environment.js";
+import type { EnvironmentAdapter } from "../environments/adapter.js";
 import type { ToolRegistry } from "../tools/registry.js";
 import type { AnyToolDefinition, ToolCall, ToolImpact } from "../tools/tool.js";
 import { describeFreeze, freezeActive, zonedTime } from "./freeze.js";

@@ -1,5 +1,5 @@
 import { unwatchFile, watchFile } from "node:fs";
-import type { FileLimits } from "../config/yaml.js";
+import type { FileLimits } from "../domain/yaml.js";
 import { loadPolicy } from "./load.js";
 import type { PolicyHolder } from "./policy.js";
 import type { Policy } from "./schema.js";

@@ -1,4 +1,4 @@
-import type { IncidentStore } from "../db/incident-store.js";
+import type { IncidentStore } from "../store/incident-store.js";
 import { PolicyVerdictSchema, type PolicyVerdict } from "../graphs/state.js";
 
 /** A verdict as the audit log recorded it: the proposal's, or the re-check after a human approved. */

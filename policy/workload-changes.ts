@@ -1,4 +1,4 @@
-import type { ForeignAction, IncidentStore } from "../db/incident-store.js";
+import type { ForeignAction, IncidentStore } from "../store/incident-store.js";
 
 /** Where to look for changes another incident made to a workload this incident is about to act on. */
 export interface UnseenChangeQuery {

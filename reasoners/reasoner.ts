@@ -1,4 +1,4 @@
-import type { Alert } from "../alerts/alert.js";
+import type { Alert } from "../domain/alerts/alert.js";
 import type { Attempt, Hypothesis, IncidentContext } from "../graphs/state.js";
 import type { MemoryNeighbor } from "../memory/incident-memory.js";
 

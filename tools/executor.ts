@@ -1,7 +1,7 @@
 import { createHash } from "node:crypto";
-import type { ActionRow, IncidentStore, NewAction } from "../db/incident-store.js";
+import type { ActionRow, IncidentStore, NewAction } from "../store/incident-store.js";
 import type { Queryable } from "../policy/ledger.js";
-import type { EnvironmentAdapter } from "./environment.js";
+import type { EnvironmentAdapter } from "../environments/adapter.js";
 import type { ToolRegistry } from "./registry.js";
 import type { ToolCall } from "./tool.js";
 

@@ -1,4 +1,4 @@
-import { redactSecrets, redactValue, secretKinds } from "../evidence/secrets.js";
+import { redactSecrets, redactValue, secretKinds } from "../domain/secrets.js";
 import type { ToolObservation } from "../graphs/state.js";
 import type {
   ConsumerGroupState,
@@ -8,8 +8,8 @@ import type {
   MetricName,
   MetricSeries,
   WorkloadDescription,
-} from "./environment.js";
-import type { Clock } from "./clock.js";
+} from "../environments/adapter.js";
+import type { Clock } from "../domain/clock.js";
 import type { ToolRegistry } from "./registry.js";
 
 /** A log line with its secrets redacted and their kinds noted, so the leak stays visible as evidence. */

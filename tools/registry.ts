@@ -1,4 +1,4 @@
-import { formatZodError } from "../config/errors.js";
+import { formatZodError } from "../domain/problems.js";
 import { READ_TOOLS } from "./definitions/read.js";
 import { REMEDIATION_TOOLS } from "./definitions/remediation.js";
 import type { AnyToolDefinition, ToolCall } from "./tool.js";

@@ -1,5 +1,5 @@
 import type { z } from "zod";
-import type { EnvironmentAdapter } from "./environment.js";
+import type { EnvironmentAdapter } from "../environments/adapter.js";
 
 /** How much harm a tool can do; policy thresholds are set per level. */
 export type RiskLevel = "read" | "low" | "medium" | "high";

@@ -1,6 +1,6 @@
 import { HumanMessage, SystemMessage, type BaseMessage } from "@langchain/core/messages";
 import { ChatOpenAI } from "@langchain/openai";
-import { formatZodError } from "../../config/errors.js";
+import { formatZodError } from "../../domain/problems.js";
 import { round } from "../../evidence/metrics.js";
 import type { Attempt, Hypothesis, IncidentContext } from "../../graphs/state.js";
 import type { ToolRegistry } from "../../tools/registry.js";

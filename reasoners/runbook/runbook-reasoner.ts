@@ -1,14 +1,14 @@
 import { readdir } from "node:fs/promises";
 import path from "node:path";
-import { fileURLToPath } from "node:url";
-import { InvalidFileError, loadYamlFile, type FileLimits } from "../../config/yaml.js";
+import { InvalidFileError, loadYamlFile, type FileLimits } from "../../domain/yaml.js";
 import type { Attempt, Evidence, Hypothesis, RemediationCandidate } from "../../graphs/state.js";
 import type { Reasoner, ReasonerInput } from "../reasoner.js";
 import { findFact, matchAll, renderTemplate, TemplateError, type Bindings } from "./matcher.js";
 import { RuleFileSchema, type Rule } from "./rule-schema.js";
+import { RULES_DIR } from "../../domain/data.js";
 
 /** The rules shipped with Suture. */
-export const DEFAULT_RULES_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..", "..", "rules");
+export const DEFAULT_RULES_DIR = RULES_DIR;
 
 /** Thrown when a rules file cannot be read, is too large or does not match the rule schema; the message names file, line and field. */
 export class InvalidRulesError extends InvalidFileError {

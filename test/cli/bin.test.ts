@@ -120,7 +120,7 @@ describe("the suture command", () => {
   const ways: Array<{ name: string; command: string; args: (port: number) => string[]; ready: string }> = [
     { name: "npm run suture -- serve", command: "npm", args: (p) => ["run", "suture", "--", "serve", "--port", String(p)], ready: "listening on" },
     { name: "npx suture serve", command: "npx", args: (p) => ["suture", "serve", "--port", String(p)], ready: "listening on" },
-    { name: "node --import tsx cli/main.ts serve", command: "node", args: (p) => ["--import", "tsx", "cli/main.ts", "serve", "--port", String(p)], ready: "listening on" },
+    { name: "node --import tsx interfaces/cli/main.ts serve", command: "node", args: (p) => ["--import", "tsx", "interfaces/cli/main.ts", "serve", "--port", String(p)], ready: "listening on" },
     { name: "npx suture worker --port", command: "npx", args: (p) => ["suture", "worker", "--port", String(p)], ready: "suture worker: running" },
   ];
 

@@ -2,11 +2,11 @@ import { lstat, mkdtemp, readFile, readlink, rm, stat, symlink, writeFile } from
 import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { IncidentStore } from "../../db/incident-store.js";
+import { IncidentStore } from "../../store/incident-store.js";
 import { testBackends, type ProcessDatabase } from "../helpers/backends.js";
 import { ROOT, runCli, type CliResult } from "../helpers/cli.js";
 
-const scenario = (name: string): string => path.join(ROOT, "scenarios", `${name}.yaml`);
+const scenario = (name: string): string => path.join(ROOT, "data", "scenarios", `${name}.yaml`);
 
 /** stderr without Node's own notices: what the operator reads. */
 function errorLines(result: CliResult): string[] {

@@ -2,11 +2,11 @@ import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { parseAlertmanagerWebhook } from "../../alerts/alert.js";
-import { parseScenario } from "../../scenario/schema.js";
+import { parseAlertmanagerWebhook } from "../../domain/alerts/alert.js";
+import { parseScenario } from "../../app/scenario.js";
 import { ROOT, runCli } from "../helpers/cli.js";
 
-const SCENARIO = path.join(ROOT, "scenarios", "bad-rollout-missing-image.yaml");
+const SCENARIO = path.join(ROOT, "data", "scenarios", "bad-rollout-missing-image.yaml");
 
 describe("bad input gets a one-line error naming the field", () => {
   let dir: string;
@@ -82,8 +82,8 @@ describe("suture run with an Alertmanager webhook file", () => {
     try {
       const env = { SUTURE_HOME: dir, DATABASE_URL: "" };
       // Given the example webhook and a world where payments was scaled to zero
-      const alert = path.join(ROOT, "examples", "alerts", "checkout-high-error-rate.json");
-      const result = await runCli(["run", alert, "--scenario", path.join(ROOT, "scenarios", "dependency-scaled-to-zero.yaml")], env);
+      const alert = path.join(ROOT, "data", "examples", "alerts", "checkout-high-error-rate.json");
+      const result = await runCli(["run", alert, "--scenario", path.join(ROOT, "data", "scenarios", "dependency-scaled-to-zero.yaml")], env);
       // Then the incident resolves by scaling payments back up, and show prints its brief
       expect(result.code, result.stderr).toBe(0);
       expect(result.stdout).toMatch(/scale_deployment \{"service":"payments","replicas":3\}/);

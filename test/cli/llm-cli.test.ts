@@ -2,8 +2,8 @@ import { mkdtemp, readFile, rm } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { loadConfig } from "../../config/config.js";
-import { startService } from "../../server/service.js";
+import { loadConfig } from "../../app/config.js";
+import { startService } from "../../interfaces/service.js";
 import { testBackends, type ProcessDatabase } from "../helpers/backends.js";
 import { runCli } from "../helpers/cli.js";
 import { imagePullHypothesis, startScriptedModel, type ChatRequest, type ScriptedModelServer } from "../helpers/openai-server.js";
@@ -46,7 +46,7 @@ describe.each(testBackends())("the LLM reasoner configured by environment variab
       model.play([imagePullModel]);
       // When the shipped bad rollout and the unexplained error rate are evaluated with the model alone
       const out = path.join(dir, "llm.json");
-      const llm = await runCli(["eval", "scenarios/bad-rollout-missing-image.yaml", "scenarios/unexplained-error-rate.yaml", "--reasoner", "llm", "--json", out], env, 120_000);
+      const llm = await runCli(["eval", "data/scenarios/bad-rollout-missing-image.yaml", "scenarios/unexplained-error-rate.yaml", "--reasoner", "llm", "--json", out], env, 120_000);
       // Then the model resolves what it recognizes and Suture escalates what nothing explains
       expect(llm.code, llm.stderr + llm.stdout).toBe(0);
       expect(llm.stdout).toMatch(/reasoner: llm alone/);
@@ -60,9 +60,9 @@ describe.each(testBackends())("the LLM reasoner configured by environment variab
       expect(resolved.modelTokens).toBe(1050);
 
       // And the rules alone, and everything together, are reported the same way
-      const rules = await runCli(["eval", "scenarios/bad-rollout-missing-image.yaml", "--reasoner", "rules"], env, 120_000);
+      const rules = await runCli(["eval", "data/scenarios/bad-rollout-missing-image.yaml", "--reasoner", "rules"], env, 120_000);
       expect(rules.stdout).toMatch(/decided by: rules 1/);
-      const all = await runCli(["eval", "scenarios/bad-rollout-missing-image.yaml", "--reasoner", "all"], env, 120_000);
+      const all = await runCli(["eval", "data/scenarios/bad-rollout-missing-image.yaml", "--reasoner", "all"], env, 120_000);
       expect(all.stdout).toMatch(/reasoners: runbook rules \+ incident memory \+ LLM scripted-diagnoser/);
       expect(all.stdout).toMatch(/decided by: rules\+llm 1/);
 
@@ -85,10 +85,10 @@ describe.each(testBackends())("the LLM reasoner configured by environment variab
   );
 
   it("refuses --reasoner llm without a model, and an unknown reasoner, naming what is accepted", async () => {
-    const noKey = await runCli(["eval", "scenarios/bad-rollout-missing-image.yaml", "--reasoner", "llm"], { ...pd.env, OPENAI_API_KEY: "" });
+    const noKey = await runCli(["eval", "data/scenarios/bad-rollout-missing-image.yaml", "--reasoner", "llm"], { ...pd.env, OPENAI_API_KEY: "" });
     expect(noKey.code).not.toBe(0);
     expect(noKey.stderr).toMatch(/--reasoner llm needs a model: set OPENAI_API_KEY/);
-    const unknown = await runCli(["eval", "scenarios/bad-rollout-missing-image.yaml", "--reasoner", "gpt"], pd.env);
+    const unknown = await runCli(["eval", "data/scenarios/bad-rollout-missing-image.yaml", "--reasoner", "gpt"], pd.env);
     expect(unknown.code).not.toBe(0);
     expect(unknown.stderr).toMatch(/--reasoner "gpt": expected one of rules, memory, llm, all/);
   });

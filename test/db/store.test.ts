@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { Database } from "../../db/database.js";
-import { IncidentStore, UnknownIncidentError } from "../../db/incident-store.js";
-import { migrate } from "../../db/migrate.js";
+import type { Database } from "../../store/database.js";
+import { IncidentStore, UnknownIncidentError } from "../../store/incident-store.js";
+import { migrate } from "../../store/migrate.js";
 import { makeAlert } from "../helpers/factories.js";
 import { testBackends } from "../helpers/backends.js";
 
@@ -87,7 +87,7 @@ describe("embedded database ownership", () => {
     const { mkdtemp, rm } = await import("node:fs/promises");
     const os = await import("node:os");
     const path = await import("node:path");
-    const { openDatabase } = await import("../../db/database.js");
+    const { openDatabase } = await import("../../store/database.js");
     const { runCli } = await import("../helpers/cli.js");
     const home = await mkdtemp(path.join(os.tmpdir(), "suture-lock-"));
     const env = { SUTURE_HOME: home, DATABASE_URL: "" };

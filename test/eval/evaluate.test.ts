@@ -1,6 +1,6 @@
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { evaluateFiles, evaluateScenario, scenarioFiles, summarize } from "../../eval/evaluate.js";
+import { evaluateFiles, evaluateScenario, scenarioFiles, summarize } from "../../app/evaluate.js";
 import { ROOT } from "../helpers/cli.js";
 import { testBackends } from "../helpers/backends.js";
 import { openTestSuture, shippedScenario, type TestSuture } from "../helpers/suture.js";
@@ -18,9 +18,9 @@ describe("evaluation of the shipped scenarios", () => {
   });
 
   it("ships at least 15 scenarios covering every fault kind", async () => {
-    const files = await scenarioFiles([path.join(ROOT, "scenarios")]);
+    const files = await scenarioFiles([path.join(ROOT, "data", "scenarios")]);
     expect(files.length).toBeGreaterThanOrEqual(15);
-    const { loadScenario } = await import("../../scenario/schema.js");
+    const { loadScenario } = await import("../../app/scenario.js");
     const kinds = new Set((await Promise.all(files.map(loadScenario))).flatMap((s) => s.environment.faults.map((f) => `${f.kind}${f.params["variant"] ? `:${String(f.params["variant"])}` : ""}`)));
     for (const kind of [
       "scaled-to-zero",
@@ -45,7 +45,7 @@ describe("evaluation of the shipped scenarios", () => {
   });
 
   it("gets every shipped scenario right with zero unsafe actions", async () => {
-    const results = await evaluateFiles(t.suture, await scenarioFiles([path.join(ROOT, "scenarios")]));
+    const results = await evaluateFiles(t.suture, await scenarioFiles([path.join(ROOT, "data", "scenarios")]));
     const wrong = results.filter((r) => !r.correct).map((r) => `${r.scenario}: ${r.problems.join("; ")}`);
     expect(wrong).toEqual([]);
     expect(summarize(results).unsafe).toBe(0);

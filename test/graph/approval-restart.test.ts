@@ -1,11 +1,11 @@
 import path from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import { IncidentStore } from "../../db/incident-store.js";
-import { SimEnvironment } from "../../tools/simulator/index.js";
+import { IncidentStore } from "../../store/incident-store.js";
+import { SimEnvironment } from "../../environments/simulator/index.js";
 import { testBackends, type ProcessDatabase } from "../helpers/backends.js";
 import { ROOT, runCli } from "../helpers/cli.js";
 
-const SCENARIO = path.join(ROOT, "scenarios", "network-policy-blocks-callers.yaml");
+const SCENARIO = path.join(ROOT, "data", "scenarios", "network-policy-blocks-callers.yaml");
 
 describe.each(testBackends())("approval across processes, on $name", (backend) => {
   let pd: ProcessDatabase | undefined;

@@ -2,12 +2,12 @@ import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import { IncidentStore } from "../../db/incident-store.js";
-import { SimEnvironment } from "../../tools/simulator/index.js";
+import { IncidentStore } from "../../store/incident-store.js";
+import { SimEnvironment } from "../../environments/simulator/index.js";
 import { testBackends, type ProcessDatabase } from "../helpers/backends.js";
 import { ROOT, runCli } from "../helpers/cli.js";
 
-const SCENARIO = path.join(ROOT, "scenarios", "bad-rollout-missing-image.yaml");
+const SCENARIO = path.join(ROOT, "data", "scenarios", "bad-rollout-missing-image.yaml");
 
 describe.each(testBackends())("approving a dry-run replay, on $name", (backend) => {
   let pd: ProcessDatabase | undefined;

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { runScenario } from "../../runtime/incident-runner.js";
+import { runScenario } from "../../app/incident-runner.js";
 import { testBackends } from "../helpers/backends.js";
 import { openTestSuture, shippedScenario, type TestSuture } from "../helpers/suture.js";
 
@@ -82,7 +82,7 @@ describe.each(testBackends())("incident graph on $name", (backend) => {
   });
 
   it("pauses a high-risk proposal for a human, then acts on approval or escalates on rejection", async () => {
-    const { decide } = await import("../../runtime/approvals.js");
+    const { decide } = await import("../../app/approvals.js");
     // Given a fix that needs a human
     const paused = await runScenario(t.suture, await shippedScenario("network-policy-blocks-callers"));
     // Then the graph pauses with the full request, nothing executed, status awaiting approval
@@ -110,7 +110,7 @@ describe.each(testBackends())("incident graph on $name", (backend) => {
   });
 
   it("rejects bad approval commands with one line and changes nothing", async () => {
-    const { decide } = await import("../../runtime/approvals.js");
+    const { decide } = await import("../../app/approvals.js");
     const paused = await runScenario(t.suture, await shippedScenario("network-policy-blocks-callers"));
     await expect(decide(t.suture, "inc-nope", { decision: "approved", approver: "a" })).rejects.toThrow(/^unknown incident "inc-nope"/);
     await expect(decide(t.suture, paused.incidentId, { decision: "approved", approver: "a", set: ["replicas=3"] })).rejects.toThrow(/--set replicas: delete_network_policy has no parameter "replicas"/);
@@ -123,7 +123,7 @@ describe.each(testBackends())("incident graph on $name", (backend) => {
     // An expired request cannot be approved; tick escalates it
     await t.suture.db.pool.query("UPDATE approvals SET expires_at = now() - interval '1 minute' WHERE incident_id = $1", [paused.incidentId]);
     await expect(decide(t.suture, paused.incidentId, { decision: "approved", approver: "a" })).rejects.toThrow(/expired at .*`suture tick` escalates it/);
-    const { expireApprovals } = await import("../../runtime/approvals.js");
+    const { expireApprovals } = await import("../../app/approvals.js");
     expect(await expireApprovals(t.suture)).toContain(paused.incidentId);
     expect((await t.suture.store.getIncident(paused.incidentId)).status).toBe("escalated");
   });

@@ -3,8 +3,8 @@ import { PostgresSaver } from "@langchain/langgraph-checkpoint-postgres";
 import type { Checkpoint, CheckpointMetadata } from "@langchain/langgraph-checkpoint";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { compileIncidentGraph } from "../../graphs/incident-graph.js";
-import { nextMove, resumeIncident, runScenario } from "../../runtime/incident-runner.js";
-import type { Suture } from "../../runtime/suture.js";
+import { nextMove, resumeIncident, runScenario } from "../../app/incident-runner.js";
+import type { Suture } from "../../app/suture.js";
 import { testBackends } from "../helpers/backends.js";
 import { openTestSuture, shippedScenario, type TestSuture } from "../helpers/suture.js";
 

@@ -1,12 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { StateSnapshot } from "@langchain/langgraph";
-import { migrate } from "../../db/migrate.js";
-import { MemoryNotifier } from "../../notify/notifier.js";
+import { migrate } from "../../store/migrate.js";
+import { MemoryNotifier } from "../../interfaces/notify.js";
 import { DEFAULT_POLICY, PolicyEngine } from "../../policy/policy.js";
-import { runScenario } from "../../runtime/incident-runner.js";
-import { exportIncident, importIncident } from "../../runtime/export.js";
-import { replayIncident } from "../../runtime/replay.js";
-import { wireSuture, type Suture } from "../../runtime/suture.js";
+import { runScenario } from "../../app/incident-runner.js";
+import { exportIncident, importIncident } from "../../app/export.js";
+import { replayIncident } from "../../app/replay.js";
+import { wireSuture, type Suture } from "../../app/suture.js";
 import type { IncidentStateValue } from "../../graphs/state.js";
 import { testBackends } from "../helpers/backends.js";
 import { openTestSuture, shippedScenario, type TestSuture } from "../helpers/suture.js";

@@ -3,7 +3,7 @@ import { mkdtemp, rm } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import pg from "pg";
-import { openDatabase, type Database } from "../../db/database.js";
+import { openDatabase, type Database } from "../../store/database.js";
 
 /** A database back end the same suites run against. */
 export interface TestBackend {

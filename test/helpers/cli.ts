@@ -16,7 +16,7 @@ export interface CliResult {
 /** Runs `suture <args>` in a new Node process (the same Node that runs the tests). */
 export function runCli(args: string[], env: Record<string, string | undefined>, timeoutMs = 60_000): Promise<CliResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ["--import", "tsx", path.join(ROOT, "cli", "main.ts"), ...args], {
+    const child = spawn(process.execPath, ["--import", "tsx", path.join(ROOT, "interfaces", "cli", "main.ts"), ...args], {
       cwd: ROOT,
       env: { ...process.env, NO_COLOR: "1", ...env },
       stdio: ["ignore", "pipe", "pipe"],

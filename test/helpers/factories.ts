@@ -1,4 +1,4 @@
-import type { Alert } from "../../alerts/alert.js";
+import type { Alert } from "../../domain/alerts/alert.js";
 import type { Attempt, Evidence, IncidentContext } from "../../graphs/state.js";
 
 /** An alert with sensible defaults. */

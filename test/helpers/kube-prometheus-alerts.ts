@@ -1,5 +1,5 @@
 import path from "node:path";
-import type { Alert } from "../../alerts/alert.js";
+import type { Alert } from "../../domain/alerts/alert.js";
 
 /** "KubePodCrashLooping" → "Kube pod crash looping". */
 function humanize(name: string): string {

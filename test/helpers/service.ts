@@ -1,8 +1,8 @@
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
-import { loadConfig } from "../../config/config.js";
-import { startService, type RunningService, type ServiceOptions } from "../../server/service.js";
+import { loadConfig } from "../../app/config.js";
+import { startService, type RunningService, type ServiceOptions } from "../../interfaces/service.js";
 import type { ProcessDatabase, TestBackend } from "./backends.js";
 import { writeFleet } from "./fleet.js";
 

@@ -1,9 +1,9 @@
 import path from "node:path";
-import { migrate } from "../../db/migrate.js";
-import { MemoryNotifier } from "../../notify/notifier.js";
+import { migrate } from "../../store/migrate.js";
+import { MemoryNotifier } from "../../interfaces/notify.js";
 import type { Policy } from "../../policy/policy.js";
-import { wireSuture, type Suture } from "../../runtime/suture.js";
-import { loadScenario, type Scenario } from "../../scenario/schema.js";
+import { wireSuture, type Suture } from "../../app/suture.js";
+import { loadScenario, type Scenario } from "../../app/scenario.js";
 import type { TestBackend } from "./backends.js";
 import { ROOT } from "./cli.js";
 
@@ -24,5 +24,5 @@ export async function openTestSuture(backend: TestBackend, policy?: Policy): Pro
 
 /** A shipped scenario by name. */
 export function shippedScenario(name: string): Promise<Scenario> {
-  return loadScenario(path.join(ROOT, "scenarios", `${name}.yaml`));
+  return loadScenario(path.join(ROOT, "data", "scenarios", `${name}.yaml`));
 }

@@ -11,7 +11,7 @@ export interface WorkerProcess {
 
 /** Starts `suture worker` in its own process and resolves once it takes jobs. */
 export function spawnWorker(env: Record<string, string>, concurrency = 3): Promise<WorkerProcess> {
-  const child = spawn(process.execPath, ["--import", "tsx", path.join(ROOT, "cli", "main.ts"), "worker", "--concurrency", String(concurrency), "--port", "0"], {
+  const child = spawn(process.execPath, ["--import", "tsx", path.join(ROOT, "interfaces", "cli", "main.ts"), "worker", "--concurrency", String(concurrency), "--port", "0"], {
     cwd: ROOT,
     env: { ...process.env, NO_COLOR: "1", ...env },
     stdio: ["ignore", "pipe", "pipe"],

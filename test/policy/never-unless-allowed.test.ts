@@ -5,8 +5,8 @@ import type { Hypothesis } from "../../graphs/state.js";
 import { DEFAULT_POLICY, loadPolicy, PolicyEngine, PolicySchema, type Policy } from "../../policy/policy.js";
 import { recordedVerdicts } from "../../policy/verdicts.js";
 import type { Reasoner } from "../../reasoners/reasoner.js";
-import { runScenario } from "../../runtime/incident-runner.js";
-import type { Suture } from "../../runtime/suture.js";
+import { runScenario } from "../../app/incident-runner.js";
+import type { Suture } from "../../app/suture.js";
 import { canonicalJson } from "../../tools/executor.js";
 import type { ToolCall } from "../../tools/tool.js";
 import { testBackends } from "../helpers/backends.js";
@@ -100,7 +100,7 @@ for (const backend of testBackends()) {
 
     beforeAll(async () => {
       t = await openTestSuture(backend);
-      strict = await loadPolicy(path.join(ROOT, "policy", "strict-policy.yaml"));
+      strict = await loadPolicy(path.join(ROOT, "data", "policies", "strict-policy.yaml"));
     });
     afterAll(async () => {
       await t.suture.db.close();

@@ -2,9 +2,9 @@ import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { loadConfig } from "../../config/config.js";
+import { loadConfig } from "../../app/config.js";
 import { policyVersion } from "../../policy/policy.js";
-import { startService, type RunningService } from "../../server/service.js";
+import { startService, type RunningService } from "../../interfaces/service.js";
 import { ROOT, runCli } from "../helpers/cli.js";
 import { alertmanagerBody, badRolloutWorld, post, waitFor, writeFleet } from "../helpers/fleet.js";
 
@@ -40,7 +40,7 @@ describe("suture policy", () => {
       `${file}:7: freezeWindows[0].start: expected a time of day "HH:MM" (00:00–24:00)`,
       `${file}:12: rateLimits[0].perMinutes: Too small: expected number to be >=1`,
     ]);
-    const good = await runCli(["policy", "check", path.join(ROOT, "policy", "strict-policy.yaml")], env);
+    const good = await runCli(["policy", "check", path.join(ROOT, "data", "policies", "strict-policy.yaml")], env);
     expect(good.code).toBe(0);
     expect(good.stdout).toMatch(/strict-policy\.yaml is a valid policy \(version [0-9a-f]{12}\)/);
     expect(good.stdout).toMatch(/3 freeze window\(s\)/);
@@ -66,7 +66,7 @@ describe("suture policy", () => {
 
   it("test: shows which recorded decisions a stricter policy changes", async () => {
     // Given two shipped scenarios and the strict example policy
-    const out = await runCli(["policy", "test", path.join(ROOT, "policy", "strict-policy.yaml"), "--scenarios", path.join(ROOT, "scenarios"), "--only", "bad-rollout-missing-image,data-corruption"], env, 180_000);
+    const out = await runCli(["policy", "test", path.join(ROOT, "data", "policies", "strict-policy.yaml"), "--scenarios", path.join(ROOT, "data", "scenarios"), "--only", "bad-rollout-missing-image,data-corruption"], env, 180_000);
     // Then the rollback the default policy allowed needs a human under the strict one, with the rule that says so
     expect(out.code, out.stderr).toBe(0);
     expect(out.stdout).toMatch(/bad-rollout-missing-image\s+1\s+rollout_undo .*allow\s+needs approval/);

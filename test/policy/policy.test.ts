@@ -2,14 +2,14 @@ import { mkdtemp, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { Database } from "../../db/database.js";
-import { IncidentStore } from "../../db/incident-store.js";
-import { migrate } from "../../db/migrate.js";
+import type { Database } from "../../store/database.js";
+import { IncidentStore } from "../../store/incident-store.js";
+import { migrate } from "../../store/migrate.js";
 import { ActionsLedger } from "../../policy/ledger.js";
 import { DEFAULT_POLICY, loadPolicy, PolicyEngine, withSections, type IncidentFacts, type Policy } from "../../policy/policy.js";
 import type { PolicyInputFile } from "../../policy/schema.js";
 import { createDefaultRegistry } from "../../tools/registry.js";
-import { SimEnvironment } from "../../tools/simulator/index.js";
+import { SimEnvironment } from "../../environments/simulator/index.js";
 import type { ToolCall } from "../../tools/tool.js";
 import { testBackends } from "../helpers/backends.js";
 import { makeAlert } from "../helpers/factories.js";
@@ -354,7 +354,7 @@ describe("policy files", () => {
   });
 
   it("ships a default file that documents exactly the built-in default, and a valid strict example", async () => {
-    const root = path.join(import.meta.dirname, "..", "..", "policy");
+    const root = path.join(import.meta.dirname, "..", "..", "data", "policies");
     expect(await loadPolicy(path.join(root, "default-policy.yaml"))).toEqual(DEFAULT_POLICY);
     const strict = await loadPolicy(path.join(root, "strict-policy.yaml"));
     expect(strict.autonomy.default).toBe("recommend");

@@ -1,10 +1,10 @@
 import { readFile } from "node:fs/promises";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { Database } from "../../db/database.js";
-import { exportIncident } from "../../runtime/export.js";
-import { runScenario } from "../../runtime/incident-runner.js";
-import type { RunningService } from "../../server/service.js";
+import type { Database } from "../../store/database.js";
+import { exportIncident } from "../../app/export.js";
+import { runScenario } from "../../app/incident-runner.js";
+import type { RunningService } from "../../interfaces/service.js";
 import { testBackends } from "../helpers/backends.js";
 import { alertmanagerBody, badRolloutWorld, pagerDutyBody, post, waitFor } from "../helpers/fleet.js";
 import { startTestService, type TestService } from "../helpers/service.js";

@@ -1,7 +1,7 @@
 import { request as httpRequest } from "node:http";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ALERT_BOUNDS } from "../../alerts/bounds.js";
-import type { RunningService } from "../../server/service.js";
+import { ALERT_BOUNDS } from "../../domain/alerts/bounds.js";
+import type { RunningService } from "../../interfaces/service.js";
 import { testBackends } from "../helpers/backends.js";
 import { alertmanagerBody, badRolloutWorld, pagerDutyBody, post, waitFor } from "../helpers/fleet.js";
 import { startTestService, type TestService } from "../helpers/service.js";

@@ -2,9 +2,9 @@ import { mkdtemp, rm } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { loadConfig } from "../../config/config.js";
-import { startService, type RunningService } from "../../server/service.js";
-import { Rng } from "../../tools/simulator/rng.js";
+import { loadConfig } from "../../app/config.js";
+import { startService, type RunningService } from "../../interfaces/service.js";
+import { Rng } from "../../environments/simulator/rng.js";
 import { testBackends, type ProcessDatabase } from "../helpers/backends.js";
 import { alertmanagerBody, badRolloutWorld, pagerDutyBody, writeFleet } from "../helpers/fleet.js";
 

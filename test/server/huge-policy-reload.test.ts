@@ -2,9 +2,9 @@ import { mkdtemp, rename, rm, stat, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import { loadConfig } from "../../config/config.js";
+import { loadConfig } from "../../app/config.js";
 import { policyVersion } from "../../policy/policy.js";
-import { startService, type RunningService } from "../../server/service.js";
+import { startService, type RunningService } from "../../interfaces/service.js";
 import { testBackends, type ProcessDatabase } from "../helpers/backends.js";
 import { waitFor } from "../helpers/fleet.js";
 

@@ -2,8 +2,8 @@ import { mkdtemp, rm } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import { loadConfig } from "../../config/config.js";
-import { startService, type RunningService, type ServiceOptions } from "../../server/service.js";
+import { loadConfig } from "../../app/config.js";
+import { startService, type RunningService, type ServiceOptions } from "../../interfaces/service.js";
 import { testBackends, type ProcessDatabase } from "../helpers/backends.js";
 import { ROOT, runCli } from "../helpers/cli.js";
 import { alertmanagerBody, badRolloutWorld, pagerDutyBody, post, waitFor, writeFleet } from "../helpers/fleet.js";
@@ -109,8 +109,8 @@ describe.each(testBackends())("alert intake over HTTP with workers, on $name", (
   it("approvals over HTTP need an approver's token; the decision resumes the incident through the queue", async () => {
     // Given a paused incident: deleting a network policy needs a human under the default policy
     service = await start({ worker: { concurrency: 1 } }, [
-      { name: "edge", namespace: "edge", scenario: path.join(ROOT, "scenarios", "network-policy-blocks-callers.yaml") },
-      { name: "edge2", namespace: "edge2", scenario: path.join(ROOT, "scenarios", "network-policy-blocks-callers.yaml") },
+      { name: "edge", namespace: "edge", scenario: path.join(ROOT, "data", "scenarios", "network-policy-blocks-callers.yaml") },
+      { name: "edge2", namespace: "edge2", scenario: path.join(ROOT, "data", "scenarios", "network-policy-blocks-callers.yaml") },
     ]);
     const s = service;
     const url = s.url!;

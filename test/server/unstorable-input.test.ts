@@ -1,6 +1,6 @@
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { RunningService } from "../../server/service.js";
+import type { RunningService } from "../../interfaces/service.js";
 import { testBackends } from "../helpers/backends.js";
 import { alertmanagerBody, badRolloutWorld, pagerDutyBody } from "../helpers/fleet.js";
 import { startTestService, type TestService } from "../helpers/service.js";

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { postOffThread, startHealthzProbe, type HealthzSample, type OffThreadResponse } from "../../bench/healthz-probe.js";
 import { percentile } from "../../bench/stats.js";
-import { openDatabase, type Database } from "../../db/database.js";
+import { openDatabase, type Database } from "../../store/database.js";
 import { testBackends } from "../helpers/backends.js";
 import { alertmanagerBody, badRolloutWorld } from "../helpers/fleet.js";
 import { startTestService, type TestService } from "../helpers/service.js";

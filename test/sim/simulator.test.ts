@@ -1,8 +1,8 @@
 import { describe, expect, it } from "vitest";
 import { extractSignatures } from "../../evidence/signatures.js";
 import { summarizeSeries } from "../../evidence/metrics.js";
-import type { MetricName } from "../../tools/environment.js";
-import { SimEnvironment, type EnvironmentSpecInput } from "../../tools/simulator/index.js";
+import type { MetricName } from "../../environments/adapter.js";
+import { SimEnvironment, type EnvironmentSpecInput } from "../../environments/simulator/index.js";
 
 const MINUTE = 60_000;
 

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { extractSignatures, normalizeLogMessage } from "../../evidence/signatures.js";
-import { redactSecrets, secretKinds } from "../../evidence/secrets.js";
-import type { LogLine } from "../../tools/environment.js";
+import { redactSecrets, secretKinds } from "../../domain/secrets.js";
+import type { LogLine } from "../../environments/adapter.js";
 
 function line(message: string, level: LogLine["level"] = "error", t = 0): LogLine {
   return { t, service: "svc", pod: "svc-7d9f8b6c5d-x2k4p", level, message };

@@ -2,11 +2,11 @@ import { mkdir, mkdtemp, readdir, rm, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { loadFleet } from "../../fleet/fleet.js";
+import { loadFleet } from "../../app/fleet.js";
 import { readRunbooks } from "../../memory/runbooks.js";
 import { loadPolicy } from "../../policy/policy.js";
 import { loadRules } from "../../reasoners/runbook/runbook-reasoner.js";
-import { loadScenario } from "../../scenario/schema.js";
+import { loadScenario } from "../../app/scenario.js";
 
 const ROOT = path.resolve(import.meta.dirname, "..", "..");
 
@@ -233,12 +233,12 @@ describe("the one YAML loader", () => {
 
   it("loads every shipped policy, rules file, scenario and fleet", async () => {
     // Given the files Suture ships, when each is loaded, then none is refused
-    await loadPolicy(path.join(ROOT, "policy", "default-policy.yaml"));
-    await loadPolicy(path.join(ROOT, "policy", "strict-policy.yaml"));
+    await loadPolicy(path.join(ROOT, "data", "policies", "default-policy.yaml"));
+    await loadPolicy(path.join(ROOT, "data", "policies", "strict-policy.yaml"));
     expect((await loadRules()).length).toBeGreaterThan(10);
-    const scenarios = (await readdir(path.join(ROOT, "scenarios"))).filter((f) => f.endsWith(".yaml"));
-    for (const s of scenarios) await loadScenario(path.join(ROOT, "scenarios", s));
-    expect(await loadFleet(path.join(ROOT, "fleets", "demo.yaml"))).toHaveLength(5);
+    const scenarios = (await readdir(path.join(ROOT, "data", "scenarios"))).filter((f) => f.endsWith(".yaml"));
+    for (const s of scenarios) await loadScenario(path.join(ROOT, "data", "scenarios", s));
+    expect(await loadFleet(path.join(ROOT, "data", "fleets", "demo.yaml"))).toHaveLength(5);
   });
 });
 

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { METRIC_NAMES } from "../environment.js";
+import { METRIC_NAMES } from "../../environments/adapter.js";
 import type { AnyToolDefinition, ToolDefinition } from "../tool.js";
 
 const Service = z.string().min(1, "expected a service name").max(63);

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { EnvironmentNotFoundError, type EnvironmentAdapter, type WorkloadDescription } from "../environment.js";
+import { EnvironmentNotFoundError, type EnvironmentAdapter, type WorkloadDescription } from "../../environments/adapter.js";
 import type { AnyToolDefinition, LiveValidation, ToolDefinition, ToolImpact } from "../tool.js";
 
 const Service = z.string().min(1, "expected a service name").max(63);

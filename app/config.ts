@@ -1,0 +1,124 @@
+import path from "node:path";
+import { z } from "zod";
+import { formatZodError } from "../domain/problems.js";
+
+/** Process configuration, from environment variables. */
+export const ConfigSchema = z.object({
+  /** PostgreSQL URL; unset = embedded PGlite under `home`. */
+  DATABASE_URL: z.string().url("expected a postgres:// URL").optional(),
+  /** Where the embedded database and notifications live. */
+  SUTURE_HOME: z.string().min(1).default(".suture"),
+  /** A policy YAML file; unset = the documented default policy. */
+  SUTURE_POLICY: z.string().min(1).optional(),
+  /** Folder of runbook rule files; unset = the shipped `rules/`. */
+  SUTURE_RULES: z.string().min(1).optional(),
+  /** A webhook that receives escalations (Slack-compatible JSON); unset = a JSON-lines file. */
+  SUTURE_NOTIFY_WEBHOOK: z.string().url("expected an http(s) URL").optional(),
+  /** Enables OpenAI (or OpenAI-compatible) embeddings for incident memory. */
+  OPENAI_API_KEY: z.string().min(1).optional(),
+  /** An OpenAI-compatible server, e.g. vLLM or Ollama. */
+  OPENAI_BASE_URL: z.string().url("expected an http(s) URL").optional(),
+  /** Chat model for the LLM reasoner (enabled when OPENAI_API_KEY is set). */
+  SUTURE_LLM_MODEL: z.string().min(1).default("gpt-4o-mini"),
+  /** A small, fast model that first picks the evidence that matters (unset = no classification step). */
+  SUTURE_LLM_CLASSIFIER_MODEL: z.string().min(1).optional(),
+  /** Structured output style: response_format JSON schema, or a forced tool call. */
+  SUTURE_LLM_METHOD: z.enum(["jsonSchema", "functionCalling"], "expected jsonSchema or functionCalling").default("jsonSchema"),
+  /** Milliseconds one model call may take before the offline reasoners decide alone. */
+  SUTURE_LLM_TIMEOUT_MS: z.coerce.number().int("expected whole milliseconds").min(100).max(300_000).default(20_000),
+  /** Prompt budget in estimated tokens. */
+  SUTURE_LLM_TOKEN_BUDGET: z.coerce.number().int().min(1000).max(200_000).default(6000),
+  /** Estimated USD per million tokens, for the incident's model budget. */
+  SUTURE_LLM_USD_PER_MTOKENS: z.coerce.number().min(0).default(0),
+  /** Embedding model (it must support 384 dimensions). */
+  SUTURE_EMBEDDING_MODEL: z.string().min(1).optional(),
+  /** Memory scope incidents are remembered and recalled in. */
+  SUTURE_MEMORY_SCOPE: z.string().regex(/^[a-z0-9][a-z0-9:._-]*$/, "expected a lower-case scope name").default("default"),
+  /**
+   * API tokens for `suture serve`: comma-separated `identity:token:role`, role `approve` (may
+   * approve and reject) or `read`. Unset = read endpoints open, approvals over HTTP disabled.
+   */
+  SUTURE_API_TOKENS: z
+    .string()
+    .regex(/^[^:,\s]+:[^:,\s]{16,}:(approve|read)(,[^:,\s]+:[^:,\s]{16,}:(approve|read))*$/, "expected identity:token:role entries separated by commas (token at least 16 characters, role approve or read)")
+    .optional(),
+  /** A bearer token alert sources must send to the intake endpoints; unset = intake open. */
+  SUTURE_INTAKE_TOKEN: z.string().min(16, "expected a token of at least 16 characters").optional(),
+});
+
+/** An API identity: who a bearer token stands for and whether it may decide approvals. */
+export interface ApiIdentity {
+  identity: string;
+  token: string;
+  canApprove: boolean;
+}
+
+/** Resolved configuration. */
+export interface Config {
+  databaseUrl?: string;
+  home: string;
+  dataDir: string;
+  policyFile?: string;
+  rulesDir?: string;
+  notifyWebhook?: string;
+  openaiApiKey?: string;
+  openaiBaseUrl?: string;
+  embeddingModel?: string;
+  /** The LLM reasoner's settings (used when an API key is configured). */
+  llm: { model: string; classifierModel?: string; method: "jsonSchema" | "functionCalling"; timeoutMs: number; tokenBudget: number; usdPerMillionTokens: number };
+  memoryScope: string;
+  apiTokens: ApiIdentity[];
+  intakeToken?: string;
+}
+
+/** Thrown when an environment variable is invalid. */
+export class InvalidConfigError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "InvalidConfigError";
+  }
+}
+
+/** One line saying which reasoners diagnose, for the start of long-running commands. */
+export function describeReasoners(config: Config): string {
+  if (config.openaiApiKey === undefined) return "reasoners: runbook rules + incident memory (no OPENAI_API_KEY: the LLM reasoner is off)";
+  const classifier = config.llm.classifierModel !== undefined ? `, classification by ${config.llm.classifierModel}` : "";
+  return `reasoners: runbook rules + incident memory + LLM ${config.llm.model} (${config.llm.method}${classifier}) at ${config.openaiBaseUrl ?? "api.openai.com"}`;
+}
+
+/** Reads configuration from environment variables (empty strings count as unset). */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const present = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ""));
+  const parsed = ConfigSchema.safeParse(present);
+  if (!parsed.success) throw new InvalidConfigError(formatZodError(parsed.error, "environment variable "));
+  const c = parsed.data;
+  const home = path.resolve(c.SUTURE_HOME);
+  return {
+    ...(c.DATABASE_URL !== undefined ? { databaseUrl: c.DATABASE_URL } : {}),
+    home,
+    dataDir: path.join(home, "pgdata"),
+    ...(c.SUTURE_POLICY !== undefined ? { policyFile: c.SUTURE_POLICY } : {}),
+    ...(c.SUTURE_RULES !== undefined ? { rulesDir: c.SUTURE_RULES } : {}),
+    ...(c.SUTURE_NOTIFY_WEBHOOK !== undefined ? { notifyWebhook: c.SUTURE_NOTIFY_WEBHOOK } : {}),
+    ...(c.OPENAI_API_KEY !== undefined ? { openaiApiKey: c.OPENAI_API_KEY } : {}),
+    ...(c.OPENAI_BASE_URL !== undefined ? { openaiBaseUrl: c.OPENAI_BASE_URL } : {}),
+    ...(c.SUTURE_EMBEDDING_MODEL !== undefined ? { embeddingModel: c.SUTURE_EMBEDDING_MODEL } : {}),
+    llm: {
+      model: c.SUTURE_LLM_MODEL,
+      ...(c.SUTURE_LLM_CLASSIFIER_MODEL !== undefined ? { classifierModel: c.SUTURE_LLM_CLASSIFIER_MODEL } : {}),
+      method: c.SUTURE_LLM_METHOD,
+      timeoutMs: c.SUTURE_LLM_TIMEOUT_MS,
+      tokenBudget: c.SUTURE_LLM_TOKEN_BUDGET,
+      usdPerMillionTokens: c.SUTURE_LLM_USD_PER_MTOKENS,
+    },
+    memoryScope: c.SUTURE_MEMORY_SCOPE,
+    apiTokens: (c.SUTURE_API_TOKENS ?? "")
+      .split(",")
+      .filter((e) => e !== "")
+      .map((entry) => {
+        const [identity = "", token = "", role = ""] = entry.split(":");
+        return { identity, token, canApprove: role === "approve" };
+      }),
+    ...(c.SUTURE_INTAKE_TOKEN !== undefined ? { intakeToken: c.SUTURE_INTAKE_TOKEN } : {}),
+  };
+}

@@ -1,0 +1,160 @@
+import { readdir, stat } from "node:fs/promises";
+import path from "node:path";
+import { runScenario, type RunOptions } from "./incident-runner.js";
+import type { Suture } from "./suture.js";
+import { loadScenario, type Scenario } from "./scenario.js";
+
+/** How one scenario went, against its expectation. */
+export interface ScenarioResult {
+  scenario: string;
+  file: string;
+  incidentId: string;
+  expected: string;
+  outcome: string;
+  /** Action classes of the remediations executed, in order. */
+  actions: string[];
+  resolvedBy: string | null;
+  rolledBack: boolean;
+  correct: boolean;
+  unsafe: boolean;
+  /** Environment seconds from the alert's start to resolution (null if not resolved). */
+  timeToMitigateSec: number | null;
+  /** Read-tool calls recorded by perceive plus remediation and rollback calls executed. */
+  toolCalls: number;
+  reason: string;
+  problems: string[];
+  /** Reasoner(s) behind the last diagnosis' chosen hypothesis (e.g. `rules`, `rules+llm`), or null when none explained the alert. */
+  decidedBy: string | null;
+  /** Confidence of the last decision to act (null if Suture never decided to act). */
+  actConfidence: number | null;
+  /** Whether the last remediation Suture executed was verified as recovered. */
+  recovered: boolean;
+  /** Model tokens and estimated cost spent. */
+  modelTokens: number;
+  modelCostUsd: number;
+}
+
+/** Totals over an evaluation run. */
+export interface EvaluationSummary {
+  scenarios: number;
+  correct: number;
+  unsafe: number;
+  resolved: number;
+  escalated: number;
+  noAction: number;
+  awaitingApproval: number;
+  /** How many decisions each reasoner (or pooled combination) made. */
+  decidedBy: Record<string, number>;
+  /** Decisions to act, their mean confidence and the share verified as recovered (calibration). */
+  acted: { count: number; meanConfidence: number; recoveredShare: number };
+  modelTokens: number;
+  modelCostUsd: number;
+}
+
+/** Expands files and folders into scenario files (`.yaml`, `.yml`, `.json`), sorted. */
+export async function scenarioFiles(inputs: string[]): Promise<string[]> {
+  const files: string[] = [];
+  for (const input of inputs) {
+    const info = await stat(input).catch(() => undefined);
+    if (info === undefined) throw new Error(`${input}: no such file or folder`);
+    if (info.isDirectory()) {
+      const entries = (await readdir(input)).filter((f) => /\.(ya?ml|json)$/.test(f)).sort();
+      files.push(...entries.map((f) => path.join(input, f)));
+    } else {
+      files.push(input);
+    }
+  }
+  return files;
+}
+
+const OUTCOME_NAMES: Record<string, string> = { resolved: "resolved", escalated: "escalated", closed_no_action: "no_action" };
+
+/** The outcome of a run that may have paused for a human. */
+function outcomeOf(run: { state: { outcome: { status: string } | null }; awaitingApproval?: unknown }): string {
+  if (run.awaitingApproval !== undefined) return "awaiting_approval";
+  return OUTCOME_NAMES[run.state.outcome?.status ?? ""] ?? "unfinished";
+}
+
+/** Runs one scenario and scores it. An action in a scenario that expects none is unsafe. */
+export async function evaluateScenario(suture: Suture, scenario: Scenario, file: string, options: RunOptions = {}): Promise<ScenarioResult> {
+  const run = await runScenario(suture, scenario, options);
+  const rows = await suture.store.actionsFor(run.incidentId);
+  const executed = rows.filter((r) => r.status === "succeeded" || r.status === "failed");
+  const remediations = executed.filter((r) => r.kind === "remediation");
+  const actions = remediations.map((r) => r.action_class);
+  const rolledBack = executed.some((r) => r.kind === "rollback");
+  const outcome = outcomeOf(run);
+  const recovered = run.state.attempts.find((a) => a.verdict === "recovered");
+  const resolvedBy = outcome === "resolved" && recovered ? recovered.actionClass : null;
+  const expect = scenario.expect;
+  const allowed = new Set([...(expect.actions ?? []), ...(expect.resolvedBy !== undefined ? [expect.resolvedBy] : [])]);
+  const problems: string[] = [];
+  const unsafe = expect.outcome !== "resolved" && actions.some((a) => !allowed.has(a));
+  if (unsafe) problems.push(`unsafe: executed ${actions.join(", ")} where only [${[...allowed].join(", ")}] may run`);
+  if (outcome !== expect.outcome) problems.push(`expected ${expect.outcome}, got ${outcome}`);
+  if (expect.resolvedBy !== undefined && resolvedBy !== expect.resolvedBy) problems.push(`expected resolution by ${expect.resolvedBy}, got ${resolvedBy ?? "none"}`);
+  if (expect.actions !== undefined && actions.join(",") !== expect.actions.join(",")) {
+    problems.push(`expected actions [${expect.actions.join(", ")}], got [${actions.join(", ")}]`);
+  }
+  if (expect.rolledBack !== undefined && rolledBack !== expect.rolledBack) problems.push(`expected rolledBack=${expect.rolledBack}, got ${rolledBack}`);
+  const startedAt = new Date(run.state.alert.startsAt).getTime();
+  return {
+    scenario: scenario.name,
+    file,
+    incidentId: run.incidentId,
+    expected: expect.outcome + (expect.resolvedBy ? ` by ${expect.resolvedBy}` : ""),
+    outcome,
+    actions,
+    resolvedBy,
+    rolledBack,
+    correct: problems.length === 0,
+    unsafe,
+    timeToMitigateSec: outcome === "resolved" && run.state.outcome ? Math.round((run.state.outcome.at - startedAt) / 1000) : null,
+    toolCalls: (run.state.context?.observations.length ?? 0) + executed.length,
+    reason: run.state.outcome?.reason ?? "",
+    problems,
+    decidedBy: run.state.diagnoses.at(-1)?.chosen?.reasoner ?? null,
+    actConfidence: [...run.state.diagnoses].reverse().find((d) => d.decision === "act")?.confidence ?? null,
+    recovered: run.state.attempts.at(-1)?.verdict === "recovered",
+    modelTokens: run.state.usage.modelTokens,
+    modelCostUsd: run.state.usage.modelCostUsd,
+  };
+}
+
+/** Loads and evaluates scenario files in order; `sutureFor` may give each file its own services (leave-one-out memory). */
+export async function evaluateFiles(suture: Suture | ((file: string) => Suture), files: string[], onResult?: (r: ScenarioResult) => void): Promise<ScenarioResult[]> {
+  const results: ScenarioResult[] = [];
+  for (const file of files) {
+    const scenario = await loadScenario(file);
+    const result = await evaluateScenario(typeof suture === "function" ? suture(file) : suture, scenario, file);
+    onResult?.(result);
+    results.push(result);
+  }
+  return results;
+}
+
+/** Counts outcomes, correct runs and unsafe actions. */
+export function summarize(results: ScenarioResult[]): EvaluationSummary {
+  const acted = results.filter((r) => r.actConfidence !== null && r.actions.length > 0);
+  return {
+    scenarios: results.length,
+    correct: results.filter((r) => r.correct).length,
+    unsafe: results.filter((r) => r.unsafe).length,
+    resolved: results.filter((r) => r.outcome === "resolved").length,
+    escalated: results.filter((r) => r.outcome === "escalated").length,
+    noAction: results.filter((r) => r.outcome === "no_action").length,
+    awaitingApproval: results.filter((r) => r.outcome === "awaiting_approval").length,
+    decidedBy: results.reduce<Record<string, number>>((counts, r) => {
+      const key = r.decidedBy ?? "none";
+      counts[key] = (counts[key] ?? 0) + 1;
+      return counts;
+    }, {}),
+    acted: {
+      count: acted.length,
+      meanConfidence: acted.length === 0 ? 0 : acted.reduce((sum, r) => sum + (r.actConfidence ?? 0), 0) / acted.length,
+      recoveredShare: acted.length === 0 ? 0 : acted.filter((r) => r.recovered).length / acted.length,
+    },
+    modelTokens: results.reduce((sum, r) => sum + r.modelTokens, 0),
+    modelCostUsd: results.reduce((sum, r) => sum + r.modelCostUsd, 0),
+  };
+}

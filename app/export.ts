@@ -1,0 +1,90 @@
+import type { CheckpointTuple } from "@langchain/langgraph-checkpoint";
+import { z } from "zod";
+import { AlertSchema } from "../domain/alerts/alert.js";
+import { formatZodError } from "../domain/problems.js";
+import { openWorldId } from "./incident-runner.js";
+import type { Suture } from "./suture.js";
+
+const FORMAT = "suture-incident-export/1";
+
+/** A self-contained incident: enough to replay its decisions on another machine. */
+export const IncidentExportSchema = z.object({
+  format: z.literal(FORMAT),
+  exportedAt: z.string(),
+  incident: z.object({ id: z.string(), status: z.enum(["queued", "open", "running", "awaiting_approval", "resolved", "escalated", "closed_no_action", "resolved_by_source", "dead_letter"]), scenario: z.string().nullable(), openedAt: z.string(), summary: z.string().nullable() }),
+  alerts: z.array(z.object({ source: z.string(), status: z.string(), rawBody: z.string(), normalized: AlertSchema })),
+  actions: z.array(z.record(z.string(), z.unknown())),
+  approvals: z.array(z.record(z.string(), z.unknown())),
+  audit: z.array(z.record(z.string(), z.unknown())),
+  environment: z.object({ spec: z.unknown(), atOpen: z.unknown(), latest: z.unknown() }),
+  /** Every checkpoint of the thread, oldest first, as the checkpointer stores them. */
+  checkpoints: z.array(z.object({ checkpoint: z.record(z.string(), z.unknown()), metadata: z.record(z.string(), z.unknown()).optional(), parentId: z.string().nullable(), pendingWrites: z.array(z.tuple([z.string(), z.string(), z.unknown()])) })),
+});
+/** An exported incident. */
+export type IncidentExport = z.infer<typeof IncidentExportSchema>;
+
+/** Everything about one incident, as JSON. */
+export async function exportIncident(suture: Suture, incidentId: string): Promise<IncidentExport> {
+  const incident = await suture.store.getIncident(incidentId);
+  const alerts = (
+    await suture.db.pool.query<{ source: string; status: string; raw_body: string; normalized: unknown }>(
+      `SELECT a.source, a.status, COALESCE(a.raw_body, r.raw_body) AS raw_body, a.normalized
+       FROM alerts a LEFT JOIN intake_requests r ON r.id = a.request_id WHERE a.incident_id = $1 ORDER BY a.id`,
+      [incidentId],
+    )
+  ).rows.map((a) => ({ source: a.source, status: a.status, rawBody: a.raw_body, normalized: AlertSchema.parse(a.normalized) }));
+  const atOpen = await suture.store.loadEnvironment(openWorldId(incidentId));
+  const latest = await suture.store.loadEnvironment(incident.environment_id ?? incidentId);
+  const tuples: CheckpointTuple[] = [];
+  for await (const t of suture.checkpointer.list({ configurable: { thread_id: incidentId } })) tuples.push(t);
+  tuples.reverse();
+  return {
+    format: FORMAT,
+    exportedAt: new Date().toISOString(),
+    incident: { id: incident.id, status: incident.status, scenario: incident.scenario, openedAt: incident.opened_at.toISOString(), summary: incident.summary },
+    alerts,
+    actions: (await suture.store.actionsFor(incidentId)) as unknown as Array<Record<string, unknown>>,
+    approvals: (await suture.store.approvalsFor(incidentId)) as unknown as Array<Record<string, unknown>>,
+    audit: (await suture.store.auditFor(incidentId)) as unknown as Array<Record<string, unknown>>,
+    environment: { spec: atOpen?.spec ?? latest?.spec ?? null, atOpen: atOpen?.state ?? null, latest: latest?.state ?? null },
+    checkpoints: tuples.map((t) => ({
+      checkpoint: t.checkpoint as unknown as Record<string, unknown>,
+      ...(t.metadata !== undefined ? { metadata: t.metadata } : {}),
+      parentId: (t.parentConfig?.configurable?.["checkpoint_id"] as string | undefined) ?? null,
+      pendingWrites: (t.pendingWrites ?? []).map(([task, channel, value]) => [task, channel, value] as [string, string, unknown]),
+    })),
+  };
+}
+
+/**
+ * Loads an exported incident into this database under its own id (once), so it can be shown,
+ * its history listed and its decisions replayed. Returns the incident id.
+ */
+export async function importIncident(suture: Suture, data: unknown, source: string): Promise<string> {
+  const parsed = IncidentExportSchema.safeParse(data);
+  if (!parsed.success) throw new Error(formatZodError(parsed.error, `${source}: `));
+  const e = parsed.data;
+  const id = e.incident.id;
+  const existing = await suture.store.getIncident(id).then(
+    () => true,
+    () => false,
+  );
+  if (existing) return id;
+  const first = e.alerts[0];
+  if (first === undefined) throw new Error(`${source}: alerts: expected the incident's alert`);
+  await suture.store.createIncident({ id, alert: first.normalized, ...(e.incident.scenario !== null ? { scenario: e.incident.scenario } : {}), environmentId: id });
+  for (const a of e.alerts) await suture.store.recordAlert({ incidentId: id, alert: a.normalized, rawBody: a.rawBody });
+  if (e.environment.atOpen !== null) await suture.store.saveEnvironment(openWorldId(id), "sim", e.environment.spec, e.environment.atOpen);
+  if (e.environment.latest !== null) await suture.store.saveEnvironment(id, "sim", e.environment.spec, e.environment.latest);
+  for (const c of e.checkpoints) {
+    const config = { configurable: { thread_id: id, checkpoint_ns: "", ...(c.parentId !== null ? { checkpoint_id: c.parentId } : {}) } };
+    const checkpoint = c.checkpoint as unknown as CheckpointTuple["checkpoint"];
+    const saved = await suture.checkpointer.put(config, checkpoint, (c.metadata ?? { source: "input", step: -1, parents: {} }) as unknown as NonNullable<CheckpointTuple["metadata"]>, checkpoint.channel_versions);
+    const byTask = new Map<string, Array<[string, unknown]>>();
+    for (const [task, channel, value] of c.pendingWrites) byTask.set(task, [...(byTask.get(task) ?? []), [channel, value]]);
+    for (const [task, w] of byTask) await suture.checkpointer.putWrites(saved, w, task);
+  }
+  await suture.store.setIncidentStatus(id, e.incident.status, e.incident.summary ?? undefined);
+  await suture.store.audit({ incidentId: id, actor: "suture", kind: "import", summary: `imported from ${source} (exported ${e.exportedAt})` });
+  return id;
+}

@@ -1,0 +1,133 @@
+import path from "node:path";
+import { z } from "zod";
+import { InvalidFileError, loadYamlFile, type FileLimits } from "../domain/yaml.js";
+import { withTransaction, type Database } from "../store/database.js";
+import { loadScenario } from "./scenario.js";
+import { EnvironmentSpecSchema, type EnvironmentSpecInput } from "../environments/simulator/spec.js";
+import { SimEnvironment } from "../environments/simulator/index.js";
+
+const MINUTE = 60_000;
+
+/** One world of the fleet: a simulated environment built from a scenario's or an inline spec. */
+export const FleetWorldSchema = z
+  .object({
+    name: z.string().regex(/^[a-z0-9][a-z0-9-]*$/, "expected a lower-case name (letters, digits, dashes)"),
+    /** A scenario file (relative to the fleet file) whose environment this world runs. */
+    scenario: z.string().min(1).optional(),
+    /** An inline environment spec (the `environment:` block of a scenario). */
+    environment: z.unknown().optional(),
+    /** Puts every service of the world in this namespace (so one scenario can run many times). */
+    namespace: z.string().regex(/^[a-z0-9][a-z0-9-]*$/, "expected a Kubernetes namespace name").optional(),
+    /** Minutes after t0 to advance the world to before serving (default: the scenario's last firing alert, else 0). */
+    advanceToMinutes: z.number().min(0).max(24 * 60).optional(),
+  })
+  .strict()
+  .refine((w) => (w.scenario === undefined) !== (w.environment === undefined), { message: "expected exactly one of scenario or environment" });
+
+/** The fleet file: the simulated worlds `suture serve` routes alerts to. */
+export const FleetSchema = z
+  .object({
+    worlds: z.array(FleetWorldSchema).min(1, "expected at least one world"),
+  })
+  .strict()
+  // Checked here rather than after loading so that every problem is reported with its line.
+  .superRefine((fleet, ctx) => {
+    const first = new Map<string, number>();
+    for (const [i, w] of fleet.worlds.entries()) {
+      const j = first.get(w.name);
+      if (j !== undefined) ctx.addIssue({ code: "custom", message: `"${w.name}" is used twice (first by worlds[${j}])`, path: ["worlds", i, "name"] });
+      else first.set(w.name, i);
+      if (w.environment === undefined) continue;
+      const checked = EnvironmentSpecSchema.safeParse(w.environment);
+      if (!checked.success) for (const issue of checked.error.issues) ctx.addIssue({ code: "custom", message: issue.message, path: ["worlds", i, "environment", ...issue.path] });
+    }
+  });
+
+/** A validated fleet file. */
+export type Fleet = z.infer<typeof FleetSchema>;
+
+/** Thrown for an unreadable, too large or invalid fleet file (the message names line and field), or a route conflict. */
+export class InvalidFleetError extends InvalidFileError {
+  constructor(message: string, file?: string) {
+    super(message, "fleet", file);
+    this.name = "InvalidFleetError";
+  }
+}
+
+/** The environment id of a fleet world. */
+export function worldId(name: string): string {
+  return `world:${name}`;
+}
+
+/** A world ready to insert: its spec (namespaces applied) and the minute to advance to. */
+export interface ResolvedWorld {
+  name: string;
+  spec: EnvironmentSpecInput;
+  advanceToMinutes: number;
+}
+
+/** Reads and validates a fleet file within the fleet file limits, resolving scenario references relative to it. */
+export async function loadFleet(file: string, limits?: Partial<FileLimits>): Promise<ResolvedWorld[]> {
+  const fleet = await loadYamlFile(file, { kind: "fleet", schema: FleetSchema, error: InvalidFleetError, ...(limits !== undefined ? { limits } : {}) });
+  const worlds: ResolvedWorld[] = [];
+  for (const w of fleet.data.worlds) {
+    let spec: EnvironmentSpecInput;
+    let advance = w.advanceToMinutes;
+    if (w.scenario !== undefined) {
+      const scenario = await loadScenario(path.resolve(path.dirname(file), w.scenario));
+      spec = scenario.environment;
+      advance ??= Math.max(0, ...scenario.alerts.filter((a) => a.status === "firing").map((a) => a.atMinutes));
+    } else {
+      // FleetSchema checked it against EnvironmentSpecSchema; the input form is what is stored.
+      spec = w.environment as EnvironmentSpecInput;
+    }
+    worlds.push({ name: w.name, spec: withNamespace(spec, w.namespace), advanceToMinutes: advance ?? 0 });
+  }
+  return worlds;
+}
+
+/** The spec with every service moved into `namespace` (unchanged when none is given). */
+export function withNamespace(spec: EnvironmentSpecInput, namespace: string | undefined): EnvironmentSpecInput {
+  if (namespace === undefined) return spec;
+  return { ...spec, services: spec.services.map((s) => ({ ...s, namespace })) };
+}
+
+/** What installing a fleet did. */
+export interface FleetReport {
+  created: string[];
+  kept: string[];
+}
+
+/**
+ * Installs the fleet's worlds and routes. A world already in the database keeps its state (a
+ * restarted server must not reset production); a workload routed to two worlds is an error.
+ */
+export async function installFleet(db: Database, worlds: ResolvedWorld[]): Promise<FleetReport> {
+  const report: FleetReport = { created: [], kept: [] };
+  for (const world of worlds) {
+    const id = worldId(world.name);
+    const exists = await db.pool.query("SELECT 1 FROM environments WHERE id = $1", [id]);
+    if (exists.rows.length > 0) {
+      report.kept.push(world.name);
+      continue;
+    }
+    const env = SimEnvironment.create(world.spec);
+    await env.advanceTo(env.startTime + world.advanceToMinutes * MINUTE);
+    const parsed = EnvironmentSpecSchema.parse(world.spec);
+    await withTransaction(db, async (client) => {
+      for (const s of parsed.services) {
+        const taken = await client.query<{ environment_id: string }>("SELECT environment_id FROM fleet_routes WHERE namespace = $1 AND service = $2", [s.namespace, s.name]);
+        const owner = taken.rows[0]?.environment_id;
+        if (owner !== undefined && owner !== id) {
+          throw new InvalidFleetError(`world "${world.name}": workload ${s.namespace}/${s.name} already belongs to ${owner}; give the world its own namespace`);
+        }
+      }
+      await client.query("INSERT INTO environments (id, kind, spec, state) VALUES ($1, 'sim', $2, $3)", [id, JSON.stringify(world.spec), JSON.stringify(env.toJSON())]);
+      for (const s of parsed.services) {
+        await client.query("INSERT INTO fleet_routes (namespace, service, environment_id) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING", [s.namespace, s.name, id]);
+      }
+    });
+    report.created.push(world.name);
+  }
+  return report;
+}

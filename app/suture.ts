@@ -1,0 +1,120 @@
+import path from "node:path";
+import { PostgresSaver } from "@langchain/langgraph-checkpoint-postgres";
+import type { Config } from "./config.js";
+import { openDatabase, type Database } from "../store/database.js";
+import { IncidentStore } from "../store/incident-store.js";
+import { migrate } from "../store/migrate.js";
+import { compileIncidentGraph, type IncidentGraph } from "../graphs/incident-graph.js";
+import { FileNotifier, WebhookNotifier, type Notifier } from "../interfaces/notify.js";
+import { DEFAULT_POLICY, PolicyEngine, type Policy, type PolicyHolder } from "../policy/policy.js";
+import { PolicyFile } from "../policy/source.js";
+import type { Reasoner } from "../reasoners/reasoner.js";
+import { LlmReasoner, type LlmOptions } from "../reasoners/llm/llm-reasoner.js";
+import { RunbookReasoner } from "../reasoners/runbook/runbook-reasoner.js";
+import { createEmbedder, HashingEmbedder, type Embedder } from "../memory/embeddings.js";
+import { IncidentMemory } from "../memory/incident-memory.js";
+import { createDefaultRegistry, type ToolRegistry } from "../tools/registry.js";
+import { ResourceLocks } from "../store/locks.js";
+
+/** Everything a command needs: the database, the compiled graph and the shared services. */
+export interface Suture {
+  db: Database;
+  store: IncidentStore;
+  checkpointer: PostgresSaver;
+  graph: IncidentGraph;
+  tools: ToolRegistry;
+  reasoners: Reasoner[];
+  /** Whether past incidents adjust the reasoners' candidates (see applyMemory). */
+  memoryAdjusts: boolean;
+  policy: PolicyEngine;
+  /** The configured policy file, reloadable while running (absent = a fixed policy). */
+  policyFile?: PolicyFile;
+  notifier: Notifier;
+  memory: IncidentMemory;
+  /** Per-workload remediation locks (one remediation at a time per workload). */
+  locks: ResourceLocks;
+  close(): Promise<void>;
+}
+
+/** Options for {@link openSuture}. */
+export interface OpenOptions {
+  /** Apply migrations first (the demo and `migrate` do; other commands expect them applied). */
+  migrate?: boolean;
+  /** Use this policy instead of the configured file. */
+  policy?: Policy;
+  /** Use this memory scope instead of the configured one (evaluation runs use their own). */
+  memoryScope?: string;
+}
+
+/** Services to wire around an open database. */
+export interface WireOptions {
+  policy?: Policy | PolicyHolder;
+  rulesDir?: string;
+  notifier?: Notifier;
+  embedder?: Embedder;
+  /** Memory scope: incidents are remembered and recalled within it (default "default"). */
+  memoryScope?: string;
+  /** Adds the LLM reasoner beside the rules. */
+  llm?: LlmOptions;
+}
+
+/** Wires the graph and its services around an already open (and migrated) database. */
+export async function wireSuture(db: Database, options: WireOptions = {}): Promise<Suture> {
+  const tools = createDefaultRegistry();
+  const reasoners: Reasoner[] = [await RunbookReasoner.fromDirectory(options.rulesDir)];
+  if (options.llm !== undefined) reasoners.push(new LlmReasoner(options.llm, tools));
+  const checkpointer = new PostgresSaver(db.pool);
+  return {
+    db,
+    store: new IncidentStore(db),
+    checkpointer,
+    graph: compileIncidentGraph(checkpointer),
+    tools,
+    reasoners,
+    memoryAdjusts: true,
+    policy: new PolicyEngine(options.policy ?? DEFAULT_POLICY, tools),
+    notifier: options.notifier ?? new FileNotifier(path.join(".suture", "notifications.jsonl")),
+    memory: new IncidentMemory(db, options.embedder ?? new HashingEmbedder(), options.memoryScope ?? "default"),
+    locks: new ResourceLocks(db),
+    ...(options.policy instanceof PolicyFile ? { policyFile: options.policy } : {}),
+    close: () => db.close(),
+  };
+}
+
+/** Fails with the fix when the database has never been migrated. */
+async function requireMigrated(db: Database): Promise<void> {
+  const result = await db.pool.query<{ present: boolean }>("SELECT to_regclass('public.incidents') IS NOT NULL AS present");
+  if (result.rows[0]?.present !== true) {
+    throw new Error(`the ${db.kind} database at ${db.location} has no Suture tables yet; run \`suture migrate\` (or \`npm run demo\`) first`);
+  }
+}
+
+/** Opens the configured database and wires the graph's services. */
+export async function openSuture(config: Config, options: OpenOptions = {}): Promise<Suture> {
+  const db = await openDatabase({ ...(config.databaseUrl !== undefined ? { url: config.databaseUrl } : {}), dataDir: config.dataDir });
+  try {
+    if (options.migrate === true) await migrate(db);
+    else await requireMigrated(db);
+    const policy = options.policy ?? (config.policyFile !== undefined ? await PolicyFile.open(config.policyFile) : DEFAULT_POLICY);
+    return await wireSuture(db, {
+      policy,
+      embedder: createEmbedder({
+        ...(config.openaiApiKey !== undefined ? { apiKey: config.openaiApiKey } : {}),
+        ...(config.embeddingModel !== undefined ? { model: config.embeddingModel } : {}),
+        ...(config.openaiBaseUrl !== undefined ? { baseURL: config.openaiBaseUrl } : {}),
+      }),
+      memoryScope: options.memoryScope ?? config.memoryScope,
+      ...(config.openaiApiKey !== undefined
+        ? { llm: { ...config.llm, apiKey: config.openaiApiKey, corrections: 1, ...(config.openaiBaseUrl !== undefined ? { baseURL: config.openaiBaseUrl } : {}) } }
+        : {}),
+      ...(config.rulesDir !== undefined ? { rulesDir: config.rulesDir } : {}),
+      notifier:
+        config.notifyWebhook !== undefined
+          ? new WebhookNotifier(config.notifyWebhook)
+          : new FileNotifier(path.join(config.home, "notifications.jsonl")),
+    });
+  } catch (error) {
+    await db.close();
+    throw error;
+  }
+}

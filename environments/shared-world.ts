@@ -1,0 +1,175 @@
+import type pg from "pg";
+import type { Database } from "../store/database.js";
+import type { Clock } from "../domain/clock.js";
+import type {
+  AppliedChange,
+  ConsumerGroupState,
+  DeploymentRevision,
+  EnvironmentAdapter,
+  LogLine,
+  MetricName,
+  MetricSeries,
+  NetworkPolicyState,
+  WorkloadDescription,
+} from "./adapter.js";
+import { SimEnvironment } from "./simulator/index.js";
+
+/** The clock of a shared world: its time is the world's, and waiting advances the world for everyone. */
+class SharedWorldClock implements Clock {
+  constructor(private readonly world: SharedWorld) {}
+
+  now(): number {
+    return this.world.cachedNow();
+  }
+
+  async sleep(ms: number): Promise<void> {
+    await this.world.write((env) => env.advanceBy(ms));
+  }
+}
+
+/**
+ * A simulated world shared by every incident and every worker process: its state lives in one
+ * `environments` row. Reads use a cached copy, refreshed when the row's version moved; writes
+ * lock the row (`SELECT … FOR UPDATE`), apply the operation to the current state and bump the
+ * version, so two workers acting on the same world serialize and neither loses the other's change.
+ * Operations are keyed, so one retried after a crash finds its key in the world and does nothing.
+ */
+export class SharedWorld implements EnvironmentAdapter {
+  readonly kind = "sim";
+  readonly clock: Clock;
+  private cache: { version: string; env: SimEnvironment } | undefined;
+
+  constructor(
+    private readonly db: Database,
+    readonly id: string,
+  ) {
+    this.clock = new SharedWorldClock(this);
+  }
+
+  /** Loads the world (call once before using the clock). */
+  async open(): Promise<this> {
+    await this.current();
+    return this;
+  }
+
+  /** The world's time as last read. */
+  cachedNow(): number {
+    if (this.cache === undefined) throw new Error(`shared world "${this.id}" used before open()`);
+    return this.cache.env.now();
+  }
+
+  private async load(client: pg.PoolClient | pg.Pool, lock: boolean): Promise<{ version: string; env: SimEnvironment }> {
+    const head = await client.query<{ version: string }>(`SELECT version::text AS version FROM environments WHERE id = $1${lock ? " FOR UPDATE" : ""}`, [this.id]);
+    const version = head.rows[0]?.version;
+    if (version === undefined) throw new Error(`shared world "${this.id}" is not in the database; load the fleet with \`suture serve --fleet <file>\``);
+    if (this.cache?.version === version) return this.cache;
+    const row = await client.query<{ state: unknown }>("SELECT state FROM environments WHERE id = $1", [this.id]);
+    this.cache = { version, env: SimEnvironment.fromJSON(row.rows[0]?.state) };
+    return this.cache;
+  }
+
+  private async current(): Promise<SimEnvironment> {
+    return (await this.load(this.db.pool, false)).env;
+  }
+
+  /** Runs a mutation against the latest state under the row lock and saves the result. */
+  async write<T>(operation: (env: SimEnvironment) => Promise<T>): Promise<T> {
+    const client = await this.db.pool.connect();
+    try {
+      await client.query("BEGIN");
+      const { env } = await this.load(client, true);
+      const result = await operation(env);
+      const saved = await client.query<{ version: string }>(
+        "UPDATE environments SET state = $2, version = version + 1, updated_at = now() WHERE id = $1 RETURNING version::text AS version",
+        [this.id, JSON.stringify(env.toJSON())],
+      );
+      await client.query("COMMIT");
+      this.cache = { version: saved.rows[0]?.version ?? "", env };
+      return result;
+    } catch (error) {
+      await client.query("ROLLBACK").catch(() => undefined);
+      // The cached copy may hold half of the failed operation; read it afresh next time.
+      this.cache = undefined;
+      throw error;
+    } finally {
+      client.release();
+    }
+  }
+
+  // ---- queries ----
+
+  async listServices(): Promise<string[]> {
+    return (await this.current()).listServices();
+  }
+
+  async queryMetric(service: string, metric: MetricName, windowMinutes: number): Promise<MetricSeries> {
+    return (await this.current()).queryMetric(service, metric, windowMinutes);
+  }
+
+  async tailLogs(service: string, lines: number): Promise<LogLine[]> {
+    return (await this.current()).tailLogs(service, lines);
+  }
+
+  async describeWorkload(service: string): Promise<WorkloadDescription> {
+    return (await this.current()).describeWorkload(service);
+  }
+
+  async deployHistory(service: string): Promise<DeploymentRevision[]> {
+    return (await this.current()).deployHistory(service);
+  }
+
+  async consumerLag(service: string): Promise<ConsumerGroupState[]> {
+    return (await this.current()).consumerLag(service);
+  }
+
+  async appliedChange(key: string): Promise<AppliedChange | undefined> {
+    // Read under no lock but from the latest version: a change applied by another process counts.
+    return (await this.current()).appliedChange(key);
+  }
+
+  // ---- operations ----
+
+  async rolloutUndo(service: string, toRevision: number, key: string): Promise<void> {
+    await this.write((env) => env.rolloutUndo(service, toRevision, key));
+  }
+
+  async scale(service: string, replicas: number, key: string): Promise<void> {
+    await this.write((env) => env.scale(service, replicas, key));
+  }
+
+  async restartPods(service: string, key: string): Promise<void> {
+    await this.write((env) => env.restartPods(service, key));
+  }
+
+  async setMemoryLimit(service: string, limitMib: number, key: string): Promise<void> {
+    await this.write((env) => env.setMemoryLimit(service, limitMib, key));
+  }
+
+  async patchServiceTargetPort(service: string, targetPort: number, key: string): Promise<void> {
+    await this.write((env) => env.patchServiceTargetPort(service, targetPort, key));
+  }
+
+  async deleteNetworkPolicy(name: string, key: string): Promise<void> {
+    await this.write((env) => env.deleteNetworkPolicy(name, key));
+  }
+
+  async restoreNetworkPolicy(policy: NetworkPolicyState, key: string): Promise<void> {
+    await this.write((env) => env.restoreNetworkPolicy(policy, key));
+  }
+
+  async revertConfigMap(name: string, toVersion: number, key: string): Promise<void> {
+    await this.write((env) => env.revertConfigMap(name, toVersion, key));
+  }
+
+  async skipMessageToDlq(topic: string, group: string, partition: number, offset: number, key: string): Promise<void> {
+    await this.write((env) => env.skipMessageToDlq(topic, group, partition, offset, key));
+  }
+
+  async cleanLogs(service: string, mount: string, key: string): Promise<void> {
+    await this.write((env) => env.cleanLogs(service, mount, key));
+  }
+
+  async resetCircuitBreaker(from: string, to: string, key: string): Promise<void> {
+    await this.write((env) => env.resetCircuitBreaker(from, to, key));
+  }
+}

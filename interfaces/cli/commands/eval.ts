@@ -1,0 +1,93 @@
+import { writeFile } from "node:fs/promises";
+import type { Config } from "../../../app/config.js";
+import { describeReasoners } from "../../../app/config.js";
+import { evaluateFiles, scenarioFiles, summarize, type ScenarioResult } from "../../../app/evaluate.js";
+import { MemoryReasoner } from "../../../reasoners/memory-reasoner.js";
+import { openSuture, type Suture } from "../../../app/suture.js";
+import type { CommandArgs } from "../args.js";
+import { color } from "../format.js";
+import { SCENARIOS_DIR } from "../../../domain/data.js";
+
+/** Which reasoners an evaluation runs. */
+export const REASONER_MODES = ["rules", "memory", "llm", "all"] as const;
+/** A reasoner mode of `suture eval`. */
+export type ReasonerMode = (typeof REASONER_MODES)[number];
+
+function row(r: ScenarioResult): string {
+  const ttm = r.timeToMitigateSec === null ? "-" : `${Math.round(r.timeToMitigateSec / 60)}m${String(r.timeToMitigateSec % 60).padStart(2, "0")}s`;
+  const correct = r.correct ? color("green", "yes") : color("red", "NO ");
+  const unsafe = r.unsafe ? color("red", "YES") : "no ";
+  return `${r.scenario.padEnd(34)} ${r.outcome.padEnd(10)} ${(r.actions.join(">") || "-").padEnd(26)} ${correct}      ${unsafe}     ${ttm.padStart(7)} ${String(r.toolCalls).padStart(6)}  ${r.decidedBy ?? "-"}`;
+}
+
+/** Parses `--reasoner`, failing with the accepted values. */
+export function parseReasonerMode(value: unknown): ReasonerMode {
+  if (value === undefined) return "all";
+  if (typeof value === "string" && (REASONER_MODES as readonly string[]).includes(value)) return value as ReasonerMode;
+  throw new Error(`--reasoner ${JSON.stringify(value)}: expected one of ${REASONER_MODES.join(", ")}`);
+}
+
+/**
+ * `suture eval <files or dirs> [--reasoner rules|memory|llm|all] [--json out.json]`: runs
+ * scenarios and scores them; exit 1 if any is wrong or unsafe.
+ *
+ * `rules` and `llm` run that reasoner alone (no memory adjustment); `all` runs the configured
+ * combination. `memory` is leave-one-out: every scenario first runs with the configured
+ * reasoners so memory has experience, then each runs again with memory as the only reasoner,
+ * its own earlier incident hidden from recall.
+ */
+export async function evalCommand(config: Config, args: CommandArgs): Promise<number> {
+  const mode = parseReasonerMode(args.values["reasoner"]);
+  if (mode === "llm" && config.openaiApiKey === undefined) {
+    throw new Error("--reasoner llm needs a model: set OPENAI_API_KEY (and OPENAI_BASE_URL for an OpenAI-compatible server such as vLLM or Ollama)");
+  }
+  const inputs = args.positionals.length > 0 ? args.positionals : [SCENARIOS_DIR];
+  const files = await scenarioFiles(inputs);
+  // Each evaluation learns only from its own incidents, so results do not depend on earlier runs.
+  const memoryScope = `eval-${new Date().toISOString().replace(/[^0-9]/g, "").slice(0, 14)}-${process.pid}`;
+  const suture = await openSuture(config, { migrate: true, memoryScope });
+  try {
+    console.log(mode === "all" ? describeReasoners(config) : `reasoner: ${mode} alone`);
+    const runWith = await reasonersFor(suture, mode, files);
+    console.log(`${"scenario".padEnd(34)} ${"outcome".padEnd(10)} ${"actions".padEnd(26)} correct? unsafe? ${"TTM".padStart(7)} ${"tools".padStart(6)}  decided by`);
+    const results = await evaluateFiles(runWith, files, (r) => {
+      console.log(row(r));
+      for (const p of r.problems) console.log(color("red", `    ${p}`));
+    });
+    const s = summarize(results);
+    console.log(
+      `\n${s.correct}/${s.scenarios} correct, ${s.unsafe} unsafe action(s); resolved ${s.resolved}, escalated ${s.escalated}, no action ${s.noAction}, awaiting approval ${s.awaitingApproval}`,
+    );
+    console.log(`decided by: ${Object.entries(s.decidedBy).map(([k, n]) => `${k === "none" ? "no hypothesis" : k} ${n}`).join(", ")}`);
+    if (s.acted.count > 0) {
+      console.log(`acted ${s.acted.count} time(s) at mean confidence ${s.acted.meanConfidence.toFixed(2)}; last action recovered in ${(s.acted.recoveredShare * 100).toFixed(0)}%`);
+    }
+    if (s.modelTokens > 0) console.log(`model: ${s.modelTokens} tokens, est. $${s.modelCostUsd.toFixed(4)}`);
+    const json = args.values["json"];
+    if (typeof json === "string") {
+      await writeFile(json, `${JSON.stringify({ reasoner: mode, summary: s, results }, null, 2)}\n`);
+      console.log(`wrote ${json}`);
+    }
+    return s.correct === s.scenarios && s.unsafe === 0 ? 0 : 1;
+  } finally {
+    await suture.close();
+  }
+}
+
+/** The services each scenario runs with, for one reasoner mode. */
+async function reasonersFor(suture: Suture, mode: ReasonerMode, files: string[]): Promise<Suture | ((file: string) => Suture)> {
+  const alone = (name: string): Suture => {
+    const reasoner = suture.reasoners.find((r) => r.name === name);
+    if (reasoner === undefined) throw new Error(`reasoner ${name} is not configured; configured: ${suture.reasoners.map((r) => r.name).join(", ")}`);
+    return { ...suture, reasoners: [reasoner], memoryAdjusts: false };
+  };
+  if (mode === "all") return suture;
+  if (mode === "rules" || mode === "llm") return alone(mode);
+  console.log(`memory: learning from ${files.length} scenario(s) with ${suture.reasoners.map((r) => r.name).join(" + ")} first`);
+  const teacher = await evaluateFiles(suture, files);
+  const own = new Map(teacher.map((r) => [r.file, r.incidentId]));
+  // Memory as it is after the teaching pass, without the scenario's own incident; nothing from the scored pass is remembered.
+  const asOf = new Date("9999-12-31T00:00:00Z");
+  const memoryReasoner = new MemoryReasoner(suture.tools);
+  return (file) => ({ ...suture, reasoners: [memoryReasoner], memoryAdjusts: false, memory: suture.memory.asOf(asOf, [own.get(file) ?? ""]) });
+}

@@ -1,0 +1,145 @@
+import { parseArgs } from "node:util";
+import { loadConfig } from "../../app/config.js";
+import type { CommandArgs } from "./args.js";
+import { decideCommand, pendingCommand, tickCommand } from "./commands/approvals.js";
+import { demoCommand } from "./commands/demo.js";
+import { evalCommand } from "./commands/eval.js";
+import { historyCommand, incidentsCommand, showCommand } from "./commands/inspect.js";
+import { memoryCommand } from "./commands/memory.js";
+import { policyCommand } from "./commands/policy.js";
+import { migrateCommand } from "./commands/migrate.js";
+import { exportCommand, replayCommand } from "./commands/replay.js";
+import { resumeCommand, runCommand } from "./commands/run.js";
+import { retryCommand, serveCommand, workerCommand } from "./commands/serve.js";
+
+const USAGE = `usage: suture <command> [options]
+
+  demo                                   run the curated scenarios on the embedded database, streaming the timeline
+  run <alert.json> --scenario <file>     run one Alertmanager webhook against a scenario's simulated world
+  resume <incident>                      resume an interrupted incident from its last checkpoint
+  eval <files or dirs> [--reasoner rules|memory|llm|all] [--json <file>]
+                                        run scenarios with one reasoner or all combined, score outcomes and
+                                        report which reasoner decided (exit 1 on any incorrect or unsafe run)
+  incidents                              list incidents, newest first
+  show <incident>                        print an incident's brief, actions and audit trail
+  history <incident>                     list the incident's checkpoints, one per node step
+  migrate                                apply database migrations
+  pending                                what waits for a human, oldest first
+  approve <incident> --as <name> [--note …] [--set key=value]…   approve (parameters re-checked by the policy)
+  reject <incident> --as <name> --reason …                     reject: the incident escalates
+  tick                                   escalate incidents whose approval expired
+  replay <incident> --from <checkpoint> [--policy <file>] [--live]   fork a new incident from a checkpoint
+  replay --file <export.json> --from <checkpoint> …                  the same, from an export
+  export <incident> [--out <file> [--force]]
+                                         a self-contained JSON (alerts, history, actions, approvals); --out writes a
+                                         new file, mode 0600 (--force replaces a regular file, never a symlink)
+  serve [--port 8080] [--host 127.0.0.1] [--fleet <file>] [--with-worker] [--concurrency n]
+                                         HTTP alert intake + incident API (+ one worker in-process)
+  worker [--concurrency n] [--port p]    run incident jobs from the queue (any number, any machine); --port serves /metrics
+  retry <incident>                       queue a dead-lettered incident again
+  policy check <file>                    validate a policy file (line, field and expectation on error)
+  policy explain <incident>              every rule's finding for each action the incident proposed
+  policy test <file> --scenarios <dir>   how a policy change would change decisions (recorded runs, replayed)
+  policy breakers | reset-breaker <namespace>/<service> --as <name> --reason …   circuit breakers
+  memory stats                           success and rollback rates per (fault class, remediation); demotions
+  memory search "<text>"                 nearest past incidents and runbooks with scores
+  memory import-runbooks <dir>           import Markdown runbooks (Meaning / Impact / Diagnosis / Mitigation)
+  memory re-embed                        re-embed every entry after changing the embedder
+
+environment: DATABASE_URL (unset = embedded PGlite in $SUTURE_HOME, default ./.suture), SUTURE_POLICY,
+             SUTURE_RULES, SUTURE_NOTIFY_WEBHOOK, SUTURE_MEMORY_SCOPE, OPENAI_API_KEY, OPENAI_BASE_URL,
+             SUTURE_EMBEDDING_MODEL, SUTURE_API_TOKENS (identity:token:approve|read,…), SUTURE_INTAKE_TOKEN`;
+
+/** Parses the CLI arguments and runs the command; returns the process exit code. */
+export async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  if (command === undefined || command === "help" || command === "--help" || command === "-h") {
+    console.log(USAGE);
+    return command === undefined ? 1 : 0;
+  }
+  const { positionals, values } = parseArgs({
+    args: rest,
+    allowPositionals: true,
+    options: {
+      scenario: { type: "string" },
+      json: { type: "string" },
+      only: { type: "string" },
+      quiet: { type: "boolean" },
+      as: { type: "string" },
+      note: { type: "string" },
+      reason: { type: "string" },
+      set: { type: "string", multiple: true },
+      from: { type: "string" },
+      policy: { type: "string" },
+      file: { type: "string" },
+      out: { type: "string" },
+      force: { type: "boolean" },
+      live: { type: "boolean" },
+      "dry-run": { type: "boolean" },
+      port: { type: "string" },
+      host: { type: "string" },
+      fleet: { type: "string" },
+      "with-worker": { type: "boolean" },
+      concurrency: { type: "string" },
+      scenarios: { type: "string" },
+      reasoner: { type: "string" },
+    },
+  });
+  const args: CommandArgs = { positionals, values };
+  const config = loadConfig();
+  switch (command) {
+    case "demo":
+      return demoCommand(config, args);
+    case "run":
+      return runCommand(config, args);
+    case "resume":
+      return resumeCommand(config, args);
+    case "eval":
+      return evalCommand(config, args);
+    case "incidents":
+      return incidentsCommand(config);
+    case "show":
+      return showCommand(config, args);
+    case "history":
+      return historyCommand(config, args);
+    case "migrate":
+      return migrateCommand(config);
+    case "memory":
+      return memoryCommand(config, args);
+    case "policy":
+      return policyCommand(config, args);
+    case "approve":
+      return decideCommand(config, args, "approved");
+    case "reject":
+      return decideCommand(config, args, "rejected");
+    case "pending":
+      return pendingCommand(config);
+    case "tick":
+      return tickCommand(config);
+    case "replay":
+      return replayCommand(config, args);
+    case "export":
+      return exportCommand(config, args);
+    case "serve":
+      return serveCommand(config, args);
+    case "worker":
+      return workerCommand(config, args);
+    case "retry":
+      return retryCommand(config, args);
+    default:
+      console.error(`unknown command "${command}"; known commands: demo, run, resume, eval, incidents, show, history, migrate, memory, policy, pending, approve, reject, tick, replay, export, serve, worker, retry`);
+      return 2;
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (error: unknown) => {
+    // Operators get one line naming the problem; SUTURE_DEBUG=1 shows the stack.
+    console.error(`suture: ${error instanceof Error ? error.message : String(error)}`);
+    if (process.env["SUTURE_DEBUG"] === "1" && error instanceof Error) console.error(error.stack);
+    process.exitCode = 1;
+  },
+);
