@@ -1,6 +1,6 @@
 import type { ApprovalAnswer } from "../domain/approval.js";
-import { canonicalJson } from "../tools/executor.js";
-import type { ToolCall } from "../tools/tool.js";
+import { canonicalJson } from "../domain/json.js";
+import type { ToolCall } from "../domain/model.js";
 import { resumeIncident, type RunOptions, type RunResult } from "./incident-runner.js";
 import type { Suture } from "./suture.js";
 

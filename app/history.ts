@@ -1,6 +1,7 @@
 import type { StateSnapshot } from "@langchain/langgraph";
-import type { IncidentStateValue, TimelineEntry } from "../graphs/state.js";
-import { canonicalJson } from "../tools/executor.js";
+import type { IncidentStateValue } from "../graphs/state.js";
+import type { TimelineEntry } from "../domain/model.js";
+import { canonicalJson } from "../domain/json.js";
 import type { Suture } from "./suture.js";
 
 /** One checkpoint of an incident's thread, described for people. */

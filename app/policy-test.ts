@@ -1,7 +1,7 @@
 import type { StateSnapshot } from "@langchain/langgraph";
 import { openDatabase } from "../store/database.js";
 import { migrate } from "../store/migrate.js";
-import type { PolicyVerdict } from "../graphs/state.js";
+import type { PolicyVerdict } from "../domain/model.js";
 import { PolicyEngine, withSections, type Policy } from "../policy/policy.js";
 import { proposalVerdicts } from "../policy/verdicts.js";
 import { loadScenario } from "./scenario.js";

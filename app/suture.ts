@@ -4,8 +4,10 @@ import type { Config } from "./config.js";
 import { openDatabase, type Database } from "../store/database.js";
 import { IncidentStore } from "../store/incident-store.js";
 import { migrate } from "../store/migrate.js";
-import { compileIncidentGraph, type IncidentGraph } from "../graphs/incident-graph.js";
-import { FileNotifier, WebhookNotifier, type Notifier } from "../interfaces/notify.js";
+import type { IncidentGraph } from "../graphs/incident-graph.js";
+import { incidentGraph } from "./graph.js";
+import type { Notifier } from "../domain/notification.js";
+import { FileNotifier, WebhookNotifier } from "./notify.js";
 import { DEFAULT_POLICY, PolicyEngine, type Policy, type PolicyHolder } from "../policy/policy.js";
 import { PolicyFile } from "../policy/source.js";
 import type { Reasoner } from "../reasoners/reasoner.js";
@@ -68,7 +70,7 @@ export async function wireSuture(db: Database, options: WireOptions = {}): Promi
     db,
     store: new IncidentStore(db),
     checkpointer,
-    graph: compileIncidentGraph(checkpointer),
+    graph: incidentGraph(checkpointer),
     tools,
     reasoners,
     memoryAdjusts: true,

@@ -17,8 +17,8 @@ import { MemorySaver } from "@langchain/langgraph";
 import { parseAlertmanagerWebhook } from "../domain/alerts/alert.js";
 import { openDatabase, type Database } from "../store/database.js";
 import { migrate } from "../store/migrate.js";
-import { compileIncidentGraph } from "../graphs/incident-graph.js";
-import { MemoryNotifier } from "../interfaces/notify.js";
+import { incidentGraph } from "../app/graph.js";
+import { MemoryNotifier } from "../app/notify.js";
 import { newIncidentId, scenarioWebhook } from "../app/incident-runner.js";
 import { wireSuture, type Suture } from "../app/suture.js";
 import { loadScenario, type Scenario } from "../app/scenario.js";
@@ -46,7 +46,7 @@ interface Row {
 
 
 /** Times `n` incidents; world building and alert intake happen before the clock starts. */
-async function timeIncidents(suture: Suture, graph: ReturnType<typeof compileIncidentGraph>, scenario: Scenario, n: number): Promise<number[]> {
+async function timeIncidents(suture: Suture, graph: ReturnType<typeof incidentGraph>, scenario: Scenario, n: number): Promise<number[]> {
   const times: number[] = [];
   const alert = scenario.alerts[0];
   if (alert === undefined) throw new Error("benchmark scenario has no alert");
@@ -78,7 +78,7 @@ async function benchBackend(name: string, open: () => Promise<Database>, scenari
     const rows: Row[] = [];
     const graphs = [
       { checkpointer: "PostgresSaver", graph: suture.graph },
-      { checkpointer: "MemorySaver", graph: compileIncidentGraph(new MemorySaver()) },
+      { checkpointer: "MemorySaver", graph: incidentGraph(new MemorySaver()) },
     ];
     // Interleave rounds so drift (JIT, caches, disk) affects both checkpointers alike.
     const samples = new Map<string, number[]>(graphs.map((g) => [g.checkpointer, []]));

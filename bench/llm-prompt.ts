@@ -6,9 +6,9 @@
  * shipped scenarios are against the default budget, and how much evidence the budget dropped.
  */
 import { openDatabase } from "../store/database.js";
-import type { Hypothesis } from "../graphs/state.js";
+import type { Hypothesis } from "../domain/model.js";
 import { migrate } from "../store/migrate.js";
-import { MemoryNotifier } from "../interfaces/notify.js";
+import { MemoryNotifier } from "../app/notify.js";
 import { combine } from "../reasoners/combine.js";
 import { ground } from "../reasoners/llm/llm-reasoner.js";
 import { buildPrompt } from "../reasoners/llm/prompt.js";

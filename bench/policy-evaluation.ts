@@ -8,12 +8,13 @@
 import { openDatabase, type Database } from "../store/database.js";
 import { IncidentStore } from "../store/incident-store.js";
 import { migrate } from "../store/migrate.js";
-import { ActionsLedger, type ActionCountQuery, type PolicyLedger } from "../policy/ledger.js";
+import type { ActionCountQuery, PolicyLedger } from "../domain/ledger.js";
+import { ActionsLedger } from "../store/ledger.js";
 import { DEFAULT_POLICY, PolicyEngine, type IncidentFacts } from "../policy/policy.js";
-import { canonicalJson } from "../tools/executor.js";
+import { canonicalJson } from "../domain/json.js";
 import { createDefaultRegistry } from "../tools/registry.js";
 import { SimEnvironment } from "../environments/simulator/index.js";
-import type { ToolCall } from "../tools/tool.js";
+import type { ToolCall } from "../domain/model.js";
 import { withScratchDatabase } from "./scratch-database.js";
 import { percentile } from "./stats.js";
 

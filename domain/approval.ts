@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { ToolCallSchema } from "../graphs/state.js";
+import { ToolCallSchema } from "./model.js";
 
 /** What a human is asked to decide (the `interrupt()` payload, also shown by `suture pending`). */
 export const ApprovalRequestSchema = z.object({

@@ -1,5 +1,5 @@
 import type { Alert } from "../domain/alerts/alert.js";
-import type { Evidence, LogSignature, Signal } from "../graphs/state.js";
+import type { Evidence, LogSignature, Signal } from "../domain/model.js";
 import type {
   ConsumerGroupState,
   DeploymentRevision,

@@ -1,5 +1,5 @@
 import type { LogLine } from "../environments/adapter.js";
-import type { LogSignature } from "../graphs/state.js";
+import type { LogSignature } from "../domain/model.js";
 
 /**
  * Masks that turn a log message into its template. Order matters: the most specific shapes

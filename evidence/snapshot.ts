@@ -1,4 +1,4 @@
-import type { Signal, SignalSnapshot } from "../graphs/state.js";
+import type { Signal, SignalSnapshot } from "../domain/model.js";
 import type { MetricName } from "../environments/adapter.js";
 import type { Observer } from "../tools/observer.js";
 import { badness, isAnomalous } from "./anomaly.js";

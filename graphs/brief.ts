@@ -1,6 +1,7 @@
 import { round } from "../evidence/metrics.js";
 import { anomalousSignals, describeChange } from "../evidence/snapshot.js";
-import type { Evidence, IncidentStateValue, Outcome, PolicyVerdict } from "./state.js";
+import type { Evidence, Outcome, PolicyVerdict } from "../domain/model.js";
+import type { IncidentStateValue } from "./state.js";
 
 /** The incident brief: what a human needs to take over (or to audit what Suture did). */
 export interface Brief {

@@ -1,6 +1,7 @@
 import type { SutureContext } from "./context.js";
-import type { IncidentStateValue, Outcome } from "./state.js";
-import type { ToolCall } from "../tools/tool.js";
+import type { Outcome } from "../domain/model.js";
+import type { IncidentStateValue } from "./state.js";
+import type { ToolCall } from "../domain/model.js";
 import { proposalVerdicts } from "../policy/verdicts.js";
 import { buildBrief } from "./brief.js";
 

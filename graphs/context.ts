@@ -1,7 +1,7 @@
 import { z } from "zod";
 import type { IncidentStore } from "../store/incident-store.js";
 import type { IncidentMemory } from "../memory/incident-memory.js";
-import type { Notifier } from "../interfaces/notify.js";
+import type { Notifier } from "../domain/notification.js";
 import type { PolicyEngine } from "../policy/policy.js";
 import type { Reasoner } from "../reasoners/reasoner.js";
 import type { ResourceLocks } from "../store/locks.js";

@@ -1,7 +1,7 @@
 import pgvector from "pgvector";
 import type { Alert } from "../domain/alerts/alert.js";
 import type { Database } from "../store/database.js";
-import type { Attempt, IncidentContext, Outcome } from "../graphs/state.js";
+import type { Attempt, IncidentContext, Outcome } from "../domain/model.js";
 import { EMBEDDING_DIMENSIONS, type Embedder, type WeightedText } from "./embeddings.js";
 import { alertDocument, documentText, incidentDocument } from "./incident-text.js";
 import { readRunbooks, runbookDocument, type Runbook } from "./runbooks.js";

@@ -1,5 +1,5 @@
 import type { Alert } from "../domain/alerts/alert.js";
-import type { IncidentContext } from "../graphs/state.js";
+import type { IncidentContext } from "../domain/model.js";
 import type { WeightedText } from "./embeddings.js";
 
 /** Labels that describe where an alert fires, without identifying one pod or instance. */

@@ -2,17 +2,14 @@ import { Command, END, type Runtime } from "@langchain/langgraph";
 import { finishDryRun } from "../graphs/close-incident.js";
 import { readSnapshot } from "../evidence/snapshot.js";
 import { requireContext, type SutureContext } from "../graphs/context.js";
-import type { Attempt, IncidentStateValue } from "../graphs/state.js";
+import type { IncidentStateValue } from "../graphs/state.js";
+import type { Attempt } from "../domain/model.js";
 import { describeUnseenChange, unseenChange } from "../policy/workload-changes.js";
 import { workloadResource } from "../store/locks.js";
 import { executeOnce, idempotencyKey } from "../tools/executor.js";
 import { Observer } from "../tools/observer.js";
+import type { ActRoute } from "../graphs/routes.js";
 
-/**
- * Where act sends the incident next: verify what it did, perceive again when another incident
- * changed the workload first, or the end of a dry-run replay.
- */
-export type ActRoute = "verify" | "perceive" | typeof END;
 
 /**
  * act: snapshots the watched signals, then executes the call policy-check granted exactly once

@@ -1,10 +1,12 @@
 import { Command, END, type Runtime } from "@langchain/langgraph";
 import { requireContext, type SutureContext } from "../graphs/context.js";
-import type { Diagnosis, Hypothesis, IncidentStateValue, RemediationCandidate } from "../graphs/state.js";
+import type { IncidentStateValue } from "../graphs/state.js";
+import type { Diagnosis, Hypothesis, RemediationCandidate } from "../domain/model.js";
 import { finishIncident } from "../graphs/close-incident.js";
 import { applyMemory, describeMemory } from "../reasoners/memory-evidence.js";
 import { combine } from "../reasoners/combine.js";
 import type { ReasonerReport, ReportedUsage } from "../reasoners/reasoner.js";
+import type { DiagnoseRoute } from "../graphs/routes.js";
 
 /** A runbook less similar than this to the alert is not worth suggesting. */
 const RUNBOOK_MIN_SIMILARITY = 0.35;
@@ -21,8 +23,6 @@ function describeContributions(h: Hypothesis): string {
   return parts.length > 0 ? ` (${parts.join("; ")})` : "";
 }
 
-/** Where diagnose sends the incident next. */
-export type DiagnoseRoute = "policy-check" | "escalate" | typeof END;
 
 interface Choice {
   hypothesis: Hypothesis | null;

@@ -4,19 +4,17 @@ import { finishDryRun } from "../graphs/close-incident.js";
 import { ApprovalAnswerSchema, type ApprovalRequest } from "../domain/approval.js";
 import { requireContext, type SutureContext } from "../graphs/context.js";
 import type { IncidentRow } from "../store/incident-store.js";
-import type { IncidentStateValue, PolicyVerdict } from "../graphs/state.js";
-import { ActionsLedger } from "../policy/ledger.js";
+import type { IncidentStateValue } from "../graphs/state.js";
+import type { PolicyVerdict } from "../domain/model.js";
+import { ActionsLedger } from "../store/ledger.js";
 import type { IncidentFacts, PolicyInput } from "../policy/policy.js";
 import { workloadResource } from "../store/locks.js";
 import { describeUnseenChange, unseenChange } from "../policy/workload-changes.js";
-import { canonicalJson, idempotencyKey, prepareRegistration } from "../tools/executor.js";
-import type { ToolCall } from "../tools/tool.js";
+import { canonicalJson } from "../domain/json.js";
+import { idempotencyKey, prepareRegistration } from "../tools/executor.js";
+import type { ToolCall } from "../domain/model.js";
+import type { PolicyCheckRoute } from "../graphs/routes.js";
 
-/**
- * Where policy-check sends the incident next: act, escalate, perceive again when another incident
- * changed the workload first, or the end of a dry-run replay (which never acts).
- */
-export type PolicyCheckRoute = "act" | "escalate" | "perceive" | typeof END;
 
 /** A grant that cannot stand: another incident changed the target after this incident's evidence was gathered. */
 interface Outdated {

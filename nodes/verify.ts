@@ -4,12 +4,12 @@ import { slopePerMinute } from "../evidence/metrics.js";
 import { describeChange, readSnapshot } from "../evidence/snapshot.js";
 import { finishIncident } from "../graphs/close-incident.js";
 import { requireContext, type SutureContext } from "../graphs/context.js";
-import type { Attempt, IncidentStateValue, Signal, SignalSnapshot } from "../graphs/state.js";
+import type { IncidentStateValue } from "../graphs/state.js";
+import type { Attempt, Signal, SignalSnapshot } from "../domain/model.js";
 import { executeOnce, idempotencyKey } from "../tools/executor.js";
 import { Observer } from "../tools/observer.js";
+import type { VerifyRoute } from "../graphs/routes.js";
 
-/** Where verify sends the incident next. */
-export type VerifyRoute = "diagnose" | "escalate" | typeof END;
 
 /** Signals that measure user harm; memory and CPU are causes, judged separately. */
 const HARM_METRICS = new Set(["error_rate", "latency_p99_ms", "request_rate", "ready_replicas", "consumer_lag", "disk_usage_pct"]);

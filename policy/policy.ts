@@ -1,12 +1,13 @@
 import { createHash } from "node:crypto";
-import type { PolicyCheck, PolicyVerdict } from "../graphs/state.js";
+import type { PolicyCheck, PolicyVerdict } from "../domain/model.js";
 import type { RemediationStats } from "../memory/incident-memory.js";
-import { canonicalJson } from "../tools/executor.js";
+import { canonicalJson } from "../domain/json.js";
 import type { EnvironmentAdapter } from "../environments/adapter.js";
 import type { ToolRegistry } from "../tools/registry.js";
-import type { AnyToolDefinition, ToolCall, ToolImpact } from "../tools/tool.js";
+import type { ToolCall } from "../domain/model.js";
+import type { AnyToolDefinition, ToolImpact } from "../tools/tool.js";
 import { describeFreeze, freezeActive, zonedTime } from "./freeze.js";
-import type { PolicyLedger } from "./ledger.js";
+import type { PolicyLedger } from "../domain/ledger.js";
 import type { Policy, Then } from "./schema.js";
 import { describeScope, scopeMatches, type ScopeSubject } from "./scope.js";
 

@@ -1,5 +1,5 @@
 import type { IncidentStore } from "../store/incident-store.js";
-import { PolicyVerdictSchema, type PolicyVerdict } from "../graphs/state.js";
+import { PolicyVerdictSchema, type PolicyVerdict } from "../domain/model.js";
 
 /** A verdict as the audit log recorded it: the proposal's, or the re-check after a human approved. */
 export interface RecordedVerdict {

@@ -1,4 +1,4 @@
-import type { Hypothesis } from "../graphs/state.js";
+import type { Hypothesis } from "../domain/model.js";
 
 /**
  * How much each reasoner's belief counts when reasoners agree on a fault class. Runbook rules are

@@ -1,4 +1,4 @@
-import type { Hypothesis, MemoryContribution } from "../graphs/state.js";
+import type { Hypothesis, MemoryContribution } from "../domain/model.js";
 import type { MemoryNeighbor } from "../memory/incident-memory.js";
 
 /** Neighbors less similar than this say nothing about this incident. */

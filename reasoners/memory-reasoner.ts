@@ -1,4 +1,4 @@
-import type { Hypothesis } from "../graphs/state.js";
+import type { Hypothesis } from "../domain/model.js";
 import type { MemoryNeighbor } from "../memory/incident-memory.js";
 import type { ToolRegistry } from "../tools/registry.js";
 import { MIN_SIMILARITY, recency } from "./memory-evidence.js";

@@ -1,5 +1,5 @@
 import type { Alert } from "../domain/alerts/alert.js";
-import type { Attempt, Hypothesis, IncidentContext } from "../graphs/state.js";
+import type { Attempt, Hypothesis, IncidentContext } from "../domain/model.js";
 import type { MemoryNeighbor } from "../memory/incident-memory.js";
 
 /** Model tokens and estimated cost one reasoner call spent. */

@@ -6,6 +6,11 @@ import pg from "pg";
 import { lockDataDir } from "./embedded-lock.js";
 import { PGlitePool } from "./pglite-pool.js";
 
+/** Anything that runs a query: the pool, or one client inside a transaction. */
+export interface Queryable {
+  query<R extends pg.QueryResultRow>(text: string, values?: unknown[]): Promise<pg.QueryResult<R>>;
+}
+
 /** Which PostgreSQL Suture talks to. */
 export type DatabaseKind = "embedded" | "postgres";
 

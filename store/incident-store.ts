@@ -1,7 +1,7 @@
 import type pg from "pg";
 import type { Alert } from "../domain/alerts/alert.js";
 import { redactJsonText } from "../domain/secrets.js";
-import type { Queryable } from "../policy/ledger.js";
+import type { Queryable } from "./database.js";
 import { withTransaction, type Database } from "./database.js";
 
 /** Lifecycle states of an incident row. */

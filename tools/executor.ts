@@ -1,19 +1,10 @@
 import { createHash } from "node:crypto";
 import type { ActionRow, IncidentStore, NewAction } from "../store/incident-store.js";
-import type { Queryable } from "../policy/ledger.js";
+import type { Queryable } from "../store/database.js";
 import type { EnvironmentAdapter } from "../environments/adapter.js";
 import type { ToolRegistry } from "./registry.js";
-import type { ToolCall } from "./tool.js";
-
-/** Stable JSON: object keys sorted, so equal calls hash equally. */
-export function canonicalJson(value: unknown): string {
-  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(",")}]`;
-  if (value !== null && typeof value === "object") {
-    const entries = Object.entries(value as Record<string, unknown>).sort(([a], [b]) => a.localeCompare(b));
-    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(",")}}`;
-  }
-  return JSON.stringify(value);
-}
+import { canonicalJson } from "../domain/json.js";
+import type { ToolCall } from "../domain/model.js";
 
 /** The idempotency key of one call within one incident step: same step + same call = same key. */
 export function idempotencyKey(incidentId: string, step: string, call: ToolCall): string {

@@ -1,5 +1,5 @@
 import { redactSecrets, redactValue, secretKinds } from "../domain/secrets.js";
-import type { ToolObservation } from "../graphs/state.js";
+import type { ToolObservation } from "../domain/model.js";
 import type {
   ConsumerGroupState,
   DeploymentRevision,

@@ -1,7 +1,8 @@
 import { formatZodError } from "../domain/problems.js";
 import { READ_TOOLS } from "./definitions/read.js";
 import { REMEDIATION_TOOLS } from "./definitions/remediation.js";
-import type { AnyToolDefinition, ToolCall } from "./tool.js";
+import type { ToolCall } from "../domain/model.js";
+import type { AnyToolDefinition } from "./tool.js";
 
 /** A call whose parameters passed the tool's schema, or why they did not. */
 export type ParsedCall = { ok: true; params: Record<string, unknown> } | { ok: false; error: string };

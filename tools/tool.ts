@@ -1,14 +1,10 @@
 import type { z } from "zod";
+import type { ToolCall } from "../domain/model.js";
 import type { EnvironmentAdapter } from "../environments/adapter.js";
 
 /** How much harm a tool can do; policy thresholds are set per level. */
 export type RiskLevel = "read" | "low" | "medium" | "high";
 
-/** A concrete request to run a tool. */
-export interface ToolCall {
-  tool: string;
-  params: Record<string, unknown>;
-}
 
 /** What a remediation tool changes, so blast radius and locks can be computed. */
 export interface ToolTarget {

@@ -1,7 +1,7 @@
 import type { Brief } from "../../graphs/brief.js";
 import type { ActionRow } from "../../store/incident-store.js";
-import type { TimelineEntry } from "../../graphs/state.js";
-import { canonicalJson } from "../../tools/executor.js";
+import type { TimelineEntry } from "../../domain/model.js";
+import { canonicalJson } from "../../domain/json.js";
 
 const useColor = process.stdout.isTTY === true && process.env["NO_COLOR"] === undefined;
 

@@ -2,7 +2,7 @@ import { HumanMessage, SystemMessage, type BaseMessage } from "@langchain/core/m
 import { ChatOpenAI } from "@langchain/openai";
 import { formatZodError } from "../../domain/problems.js";
 import { round } from "../../evidence/metrics.js";
-import type { Attempt, Hypothesis, IncidentContext } from "../../graphs/state.js";
+import type { Attempt, Hypothesis, IncidentContext } from "../../domain/model.js";
 import type { ToolRegistry } from "../../tools/registry.js";
 import type { Reasoner, ReasonerInput } from "../reasoner.js";
 import { MODEL_CLASSIFICATION_JSON_SCHEMA, MODEL_DIAGNOSIS_JSON_SCHEMA, ModelClassificationSchema, ModelDiagnosisSchema, type ModelDiagnosis } from "./diagnosis-schema.js";

@@ -1,7 +1,7 @@
 import { z } from "zod";
 import { isAnomalous } from "../../evidence/anomaly.js";
 import { round } from "../../evidence/metrics.js";
-import type { Attempt } from "../../graphs/state.js";
+import type { Attempt } from "../../domain/model.js";
 import type { ToolRegistry } from "../../tools/registry.js";
 import type { ReasonerInput } from "../reasoner.js";
 

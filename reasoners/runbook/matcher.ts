@@ -1,4 +1,4 @@
-import type { Evidence } from "../../graphs/state.js";
+import type { Evidence } from "../../domain/model.js";
 import type { Condition, Predicate } from "./rule-schema.js";
 
 /** Facts bound by name while matching a rule; `alert` is always bound to the alerting service. */

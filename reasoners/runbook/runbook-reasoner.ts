@@ -1,7 +1,7 @@
 import { readdir } from "node:fs/promises";
 import path from "node:path";
 import { InvalidFileError, loadYamlFile, type FileLimits } from "../../domain/yaml.js";
-import type { Attempt, Evidence, Hypothesis, RemediationCandidate } from "../../graphs/state.js";
+import type { Attempt, Evidence, Hypothesis, RemediationCandidate } from "../../domain/model.js";
 import type { Reasoner, ReasonerInput } from "../reasoner.js";
 import { findFact, matchAll, renderTemplate, TemplateError, type Bindings } from "./matcher.js";
 import { RuleFileSchema, type Rule } from "./rule-schema.js";

@@ -2,7 +2,7 @@ import type { RunnableConfig } from "@langchain/core/runnables";
 import { PostgresSaver } from "@langchain/langgraph-checkpoint-postgres";
 import type { Checkpoint, CheckpointMetadata } from "@langchain/langgraph-checkpoint";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { compileIncidentGraph } from "../../graphs/incident-graph.js";
+import { incidentGraph } from "../../app/graph.js";
 import { nextMove, resumeIncident, runScenario } from "../../app/incident-runner.js";
 import type { Suture } from "../../app/suture.js";
 import { testBackends } from "../helpers/backends.js";
@@ -32,7 +32,7 @@ describe.each(testBackends())("a node that finished without its checkpoint, on $
   it("is continued from its saved writes, never started over (which would act twice)", async () => {
     // Given an incident whose process dies after act rolled back the bad revision but before act's checkpoint
     const losing = new LosesActCheckpoint(t.suture.db.pool);
-    const dying: Suture = { ...t.suture, checkpointer: losing, graph: compileIncidentGraph(losing) };
+    const dying: Suture = { ...t.suture, checkpointer: losing, graph: incidentGraph(losing) };
     const incidentId = `inc-lost-${backend.name}-${Date.now()}`;
     await expect(runScenario(dying, await shippedScenario("bad-rollout-missing-image"), { incidentId })).rejects.toThrow(/act's checkpoint/);
     // Then the thread shows no next node, only act's task with its saved writes (saved in the

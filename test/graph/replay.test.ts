@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { StateSnapshot } from "@langchain/langgraph";
 import { migrate } from "../../store/migrate.js";
-import { MemoryNotifier } from "../../interfaces/notify.js";
+import { MemoryNotifier } from "../../app/notify.js";
 import { DEFAULT_POLICY, PolicyEngine } from "../../policy/policy.js";
 import { runScenario } from "../../app/incident-runner.js";
 import { exportIncident, importIncident } from "../../app/export.js";

@@ -1,5 +1,5 @@
 import type { Alert } from "../../domain/alerts/alert.js";
-import type { Attempt, Evidence, IncidentContext } from "../../graphs/state.js";
+import type { Attempt, Evidence, IncidentContext } from "../../domain/model.js";
 
 /** An alert with sensible defaults. */
 export function makeAlert(overrides: Partial<Alert> = {}): Alert {

@@ -1,6 +1,6 @@
 import path from "node:path";
 import { migrate } from "../../store/migrate.js";
-import { MemoryNotifier } from "../../interfaces/notify.js";
+import { MemoryNotifier } from "../../app/notify.js";
 import type { Policy } from "../../policy/policy.js";
 import { wireSuture, type Suture } from "../../app/suture.js";
 import { loadScenario, type Scenario } from "../../app/scenario.js";

@@ -1,14 +1,14 @@
 import fc from "fast-check";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { Hypothesis } from "../../graphs/state.js";
+import type { Hypothesis } from "../../domain/model.js";
 import { DEFAULT_POLICY, loadPolicy, PolicyEngine, PolicySchema, type Policy } from "../../policy/policy.js";
 import { recordedVerdicts } from "../../policy/verdicts.js";
 import type { Reasoner } from "../../reasoners/reasoner.js";
 import { runScenario } from "../../app/incident-runner.js";
 import type { Suture } from "../../app/suture.js";
-import { canonicalJson } from "../../tools/executor.js";
-import type { ToolCall } from "../../tools/tool.js";
+import { canonicalJson } from "../../domain/json.js";
+import type { ToolCall } from "../../domain/model.js";
 import { testBackends } from "../helpers/backends.js";
 import { ROOT } from "../helpers/cli.js";
 import { openTestSuture, shippedScenario, type TestSuture } from "../helpers/suture.js";

@@ -5,12 +5,12 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Database } from "../../store/database.js";
 import { IncidentStore } from "../../store/incident-store.js";
 import { migrate } from "../../store/migrate.js";
-import { ActionsLedger } from "../../policy/ledger.js";
+import { ActionsLedger } from "../../store/ledger.js";
 import { DEFAULT_POLICY, loadPolicy, PolicyEngine, withSections, type IncidentFacts, type Policy } from "../../policy/policy.js";
 import type { PolicyInputFile } from "../../policy/schema.js";
 import { createDefaultRegistry } from "../../tools/registry.js";
 import { SimEnvironment } from "../../environments/simulator/index.js";
-import type { ToolCall } from "../../tools/tool.js";
+import type { ToolCall } from "../../domain/model.js";
 import { testBackends } from "../helpers/backends.js";
 import { makeAlert } from "../helpers/factories.js";
 

@@ -10,7 +10,7 @@ import { LlmReasoner } from "../../reasoners/llm/llm-reasoner.js";
 import { runScenario } from "../../app/incident-runner.js";
 import type { Suture } from "../../app/suture.js";
 import { ScenarioSchema, type Scenario } from "../../app/scenario.js";
-import { canonicalJson } from "../../tools/executor.js";
+import { canonicalJson } from "../../domain/json.js";
 import { testBackends } from "../helpers/backends.js";
 import { ROOT } from "../helpers/cli.js";
 import { startScriptedModel, type ChatRequest, type ScriptedModelServer } from "../helpers/openai-server.js";

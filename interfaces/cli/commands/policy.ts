@@ -1,7 +1,7 @@
 import type { Config } from "../../../app/config.js";
 import { scenarioFiles } from "../../../app/evaluate.js";
-import type { PolicyCheck } from "../../../graphs/state.js";
-import { ActionsLedger } from "../../../policy/ledger.js";
+import type { PolicyCheck } from "../../../domain/model.js";
+import { ActionsLedger } from "../../../store/ledger.js";
 import { DEFAULT_POLICY, loadPolicy, policyVersion, type Policy } from "../../../policy/policy.js";
 import { recordedVerdicts } from "../../../policy/verdicts.js";
 import { testPolicy } from "../../../app/policy-test.js";

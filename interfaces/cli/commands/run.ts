@@ -1,7 +1,7 @@
 import { readFile } from "node:fs/promises";
 import type { Config } from "../../../app/config.js";
 import { parseAlertmanagerWebhook, type Alert } from "../../../domain/alerts/alert.js";
-import type { TimelineEntry } from "../../../graphs/state.js";
+import type { TimelineEntry } from "../../../domain/model.js";
 import { resumeIncident, runAlert, runScenario, type RunResult } from "../../../app/incident-runner.js";
 import { openSuture } from "../../../app/suture.js";
 import { loadScenario } from "../../../app/scenario.js";

@@ -1,19 +1,6 @@
 import { appendFile, mkdir } from "node:fs/promises";
 import path from "node:path";
-
-/** A message for the humans on call. */
-export interface Notification {
-  incidentId: string;
-  status: string;
-  title: string;
-  reason: string;
-  service: string;
-}
-
-/** Delivers escalations and resolutions to people. */
-export interface Notifier {
-  notify(notification: Notification): Promise<void>;
-}
+import type { Notification, Notifier } from "../domain/notification.js";
 
 /** Appends notifications as JSON lines to a file (the default: `$SUTURE_HOME/notifications.jsonl`). */
 export class FileNotifier implements Notifier {
