@@ -1,7 +1,7 @@
 import type { ApprovalAnswer } from "../domain/approval.js";
 import { canonicalJson } from "../domain/json.js";
 import type { ToolCall } from "../domain/model.js";
-import { resumeIncident, type RunOptions, type RunResult } from "./incident-runner.js";
+import { resumeIncident, type RunOptions, type RunResult } from "./advance.js";
 import type { Suture } from "./suture.js";
 
 /** Thrown for an approval command that cannot apply; nothing was changed. */

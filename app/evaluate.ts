@@ -1,6 +1,7 @@
 import { readdir, stat } from "node:fs/promises";
 import path from "node:path";
-import { runScenario, type RunOptions } from "./incident-runner.js";
+import { type RunOptions } from "./advance.js";
+import { runScenario } from "./scenario-run.js";
 import type { Suture } from "./suture.js";
 import { loadScenario, type Scenario } from "./scenario.js";
 

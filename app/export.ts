@@ -2,7 +2,8 @@ import type { CheckpointTuple } from "@langchain/langgraph-checkpoint";
 import { z } from "zod";
 import { AlertSchema } from "../domain/alerts/alert.js";
 import { formatZodError } from "../domain/problems.js";
-import { openWorldId } from "./incident-runner.js";
+import { alertsWithBodies } from "../store/alerts.js";
+import { openWorldId } from "../store/environments.js";
 import type { Suture } from "./suture.js";
 
 const FORMAT = "suture-incident-export/1";
@@ -26,13 +27,7 @@ export type IncidentExport = z.infer<typeof IncidentExportSchema>;
 /** Everything about one incident, as JSON. */
 export async function exportIncident(suture: Suture, incidentId: string): Promise<IncidentExport> {
   const incident = await suture.store.getIncident(incidentId);
-  const alerts = (
-    await suture.db.pool.query<{ source: string; status: string; raw_body: string; normalized: unknown }>(
-      `SELECT a.source, a.status, COALESCE(a.raw_body, r.raw_body) AS raw_body, a.normalized
-       FROM alerts a LEFT JOIN intake_requests r ON r.id = a.request_id WHERE a.incident_id = $1 ORDER BY a.id`,
-      [incidentId],
-    )
-  ).rows.map((a) => ({ source: a.source, status: a.status, rawBody: a.raw_body, normalized: AlertSchema.parse(a.normalized) }));
+  const alerts = (await alertsWithBodies(suture.db.pool, incidentId)).map((a) => ({ ...a, normalized: AlertSchema.parse(a.normalized) }));
   const atOpen = await suture.store.loadEnvironment(openWorldId(incidentId));
   const latest = await suture.store.loadEnvironment(incident.environment_id ?? incidentId);
   const tuples: CheckpointTuple[] = [];

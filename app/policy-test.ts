@@ -5,7 +5,7 @@ import type { PolicyVerdict } from "../domain/model.js";
 import { PolicyEngine, withSections, type Policy } from "../policy/policy.js";
 import { proposalVerdicts } from "../policy/verdicts.js";
 import { loadScenario } from "./scenario.js";
-import { runScenario } from "./incident-runner.js";
+import { runScenario } from "./scenario-run.js";
 import { replayIncident } from "./replay.js";
 import { wireSuture, type Suture } from "./suture.js";
 

@@ -2,7 +2,10 @@ import type { StateSnapshot } from "@langchain/langgraph";
 import type { CheckpointTuple } from "@langchain/langgraph-checkpoint";
 import type { IncidentStateValue } from "../graphs/state.js";
 import { SimEnvironment } from "../environments/simulator/index.js";
-import { newIncidentId, openWorldId, persistEnvironment, resumeIncident, startIncident, type RunOptions, type RunResult } from "./incident-runner.js";
+import { resumeIncident, type RunOptions, type RunResult } from "./advance.js";
+import { persistEnvironment } from "./worlds.js";
+import { openWorldId } from "../store/environments.js";
+import { newIncidentId } from "../store/incidents.js";
 import type { Suture } from "./suture.js";
 
 /** How to replay. */
@@ -114,8 +117,9 @@ export async function replayIncident(suture: Suture, sourceId: string, options: 
     detail: { sourceId, checkpoint: checkpointId(snapshot), policy: suture.policy.policy },
   });
   const replaySuture: Suture = { ...suture, memory: suture.memory.asOf(source.opened_at, [sourceId]) };
-  // From the very first checkpoint the replay is the whole incident again, from the same alert.
-  // A dry run needs no option here: policy-check ends it where it would act (replay_mode).
-  const result = fromInput ? await startIncident(replaySuture, replayId, values.alert, options) : await resumeIncident(replaySuture, replayId, options);
+  // From the very first checkpoint the replay is the whole incident again, from the same alert;
+  // otherwise it continues from the copied checkpoint. A dry run needs no option here:
+  // policy-check ends it where it would act (replay_mode).
+  const result = await resumeIncident(replaySuture, replayId, { ...options, alert: values.alert });
   return { ...result, forkedFrom: sourceId, checkpoint: checkpointId(snapshot) };
 }

@@ -3,7 +3,7 @@ import { PostgresSaver } from "@langchain/langgraph-checkpoint-postgres";
 import type { Config } from "./config.js";
 import { openDatabase, type Database } from "../store/database.js";
 import { IncidentStore } from "../store/incident-store.js";
-import { migrate } from "../store/migrate.js";
+import { assertMigrated, migrate } from "../store/migrate.js";
 import type { IncidentGraph } from "../graphs/incident-graph.js";
 import { incidentGraph } from "./graph.js";
 import type { Notifier } from "../domain/notification.js";
@@ -83,20 +83,12 @@ export async function wireSuture(db: Database, options: WireOptions = {}): Promi
   };
 }
 
-/** Fails with the fix when the database has never been migrated. */
-async function requireMigrated(db: Database): Promise<void> {
-  const result = await db.pool.query<{ present: boolean }>("SELECT to_regclass('public.incidents') IS NOT NULL AS present");
-  if (result.rows[0]?.present !== true) {
-    throw new Error(`the ${db.kind} database at ${db.location} has no Suture tables yet; run \`suture migrate\` (or \`npm run demo\`) first`);
-  }
-}
-
 /** Opens the configured database and wires the graph's services. */
 export async function openSuture(config: Config, options: OpenOptions = {}): Promise<Suture> {
   const db = await openDatabase({ ...(config.databaseUrl !== undefined ? { url: config.databaseUrl } : {}), dataDir: config.dataDir });
   try {
     if (options.migrate === true) await migrate(db);
-    else await requireMigrated(db);
+    else await assertMigrated(db);
     const policy = options.policy ?? (config.policyFile !== undefined ? await PolicyFile.open(config.policyFile) : DEFAULT_POLICY);
     return await wireSuture(db, {
       policy,

@@ -14,7 +14,7 @@ import { ground } from "../reasoners/llm/llm-reasoner.js";
 import { buildPrompt } from "../reasoners/llm/prompt.js";
 import type { ModelDiagnosis } from "../reasoners/llm/diagnosis-schema.js";
 import type { ReasonerInput } from "../reasoners/reasoner.js";
-import { runScenario } from "../app/incident-runner.js";
+import { runScenario } from "../app/scenario-run.js";
 import { wireSuture } from "../app/suture.js";
 import { loadScenario } from "../app/scenario.js";
 import { scenarioFiles } from "../app/evaluate.js";

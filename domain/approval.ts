@@ -31,3 +31,14 @@ export const ApprovalAnswerSchema = z.object({
 });
 /** An approval answer. */
 export type ApprovalAnswer = z.infer<typeof ApprovalAnswerSchema>;
+
+/** The approval request a paused graph waits on, from its pending tasks' interrupts (undefined when it is not paused for one). */
+export function awaitedApproval(snapshot: { tasks: ReadonlyArray<{ interrupts: ReadonlyArray<{ value?: unknown }> }> }): ApprovalRequest | undefined {
+  for (const task of snapshot.tasks) {
+    for (const i of task.interrupts) {
+      const parsed = ApprovalRequestSchema.safeParse(i.value);
+      if (parsed.success) return parsed.data;
+    }
+  }
+  return undefined;
+}

@@ -1,5 +1,6 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
 import type { Database } from "../store/database.js";
+import { actionsByResult, incidentsByStatus, modelSpend, pendingApprovalCount, type GaugeReading } from "../store/metrics.js";
 import type { IncidentQueue } from "../store/queue.js";
 
 /**
@@ -42,61 +43,24 @@ export class SutureMetrics {
       buckets: [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
       registers,
     });
-    new Gauge({
-      name: "suture_incidents",
-      help: "Incidents by status (outcome)",
-      labelNames: ["status"],
-      registers,
-      async collect() {
-        this.reset();
-        const rows = await db.pool.query<{ status: string; n: number }>("SELECT status, count(*)::int AS n FROM incidents GROUP BY status");
-        for (const r of rows.rows) this.set({ status: r.status }, r.n);
-      },
-    });
-    new Gauge({
-      name: "suture_actions",
-      help: "Remediations and rollbacks by tool and result",
-      labelNames: ["tool", "kind", "result"],
-      registers,
-      async collect() {
-        this.reset();
-        const rows = await db.pool.query<{ tool: string; kind: string; status: string; n: number }>("SELECT tool, kind, status, count(*)::int AS n FROM actions GROUP BY 1, 2, 3");
-        for (const r of rows.rows) this.set({ tool: r.tool, kind: r.kind, result: r.status }, r.n);
-      },
-    });
-    new Gauge({
-      name: "suture_model_tokens",
-      help: "Model tokens spent on incidents (all time, from the database), by model",
-      labelNames: ["model"],
-      registers,
-      async collect() {
-        this.reset();
-        const rows = await db.pool.query<{ model: string; tokens: string }>("SELECT model, sum(tokens)::text AS tokens FROM model_usage GROUP BY model");
-        for (const r of rows.rows) this.set({ model: r.model }, Number(r.tokens));
-      },
-    });
-    new Gauge({
-      name: "suture_model_cost_usd",
-      help: "Estimated model cost of incidents in USD (all time, from the database), by model",
-      labelNames: ["model"],
-      registers,
-      async collect() {
-        this.reset();
-        const rows = await db.pool.query<{ model: string; cost: number }>("SELECT model, sum(cost_usd)::float8 AS cost FROM model_usage GROUP BY model");
-        for (const r of rows.rows) this.set({ model: r.model }, Number(r.cost));
-      },
-    });
-    new Gauge({
-      name: "suture_approvals_pending",
-      help: "Approval requests waiting for a human",
-      registers,
-      async collect() {
-        const rows = await db.pool.query<{ n: number }>(
-          "SELECT count(*)::int AS n FROM approvals a JOIN incidents i ON i.id = a.incident_id WHERE a.decision IS NULL AND i.status = 'awaiting_approval'",
-        );
-        this.set(rows.rows[0]?.n ?? 0);
-      },
-    });
+    const fromDatabase = (name: string, help: string, labelNames: string[], read: () => Promise<GaugeReading[]>): void => {
+      new Gauge({
+        name,
+        help,
+        labelNames,
+        registers,
+        async collect() {
+          this.reset();
+          for (const r of await read()) this.set(r.labels, r.value);
+        },
+      });
+    };
+    const spend = async (pick: (s: { tokens: number; costUsd: number }) => number): Promise<GaugeReading[]> => (await modelSpend(db.pool)).map((s) => ({ labels: { model: s.model }, value: pick(s) }));
+    fromDatabase("suture_incidents", "Incidents by status (outcome)", ["status"], () => incidentsByStatus(db.pool));
+    fromDatabase("suture_actions", "Remediations and rollbacks by tool and result", ["tool", "kind", "result"], () => actionsByResult(db.pool));
+    fromDatabase("suture_model_tokens", "Model tokens spent on incidents (all time, from the database), by model", ["model"], () => spend((s) => s.tokens));
+    fromDatabase("suture_model_cost_usd", "Estimated model cost of incidents in USD (all time, from the database), by model", ["model"], () => spend((s) => s.costUsd));
+    fromDatabase("suture_approvals_pending", "Approval requests waiting for a human", [], async () => [{ labels: {}, value: await pendingApprovalCount(db.pool) }]);
     if (queue !== undefined) {
       new Gauge({
         name: "suture_queue_jobs",

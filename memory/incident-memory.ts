@@ -1,6 +1,18 @@
 import pgvector from "pgvector";
 import type { Alert } from "../domain/alerts/alert.js";
 import type { Database } from "../store/database.js";
+import {
+  insertRememberedIncident,
+  memoryCounts,
+  memoryDocuments,
+  nearestMemory,
+  remediationCounts,
+  setEmbedder,
+  setMemoryEmbedding,
+  storedEmbedder,
+  upsertRunbook,
+  type MemoryRow,
+} from "../store/memory.js";
 import type { Attempt, IncidentContext, Outcome } from "../domain/model.js";
 import { EMBEDDING_DIMENSIONS, type Embedder, type WeightedText } from "./embeddings.js";
 import { alertDocument, documentText, incidentDocument } from "./incident-text.js";
@@ -67,22 +79,6 @@ export class EmbedderMismatchError extends Error {
   }
 }
 
-interface MemoryRow {
-  id: number;
-  kind: "incident" | "runbook";
-  incident_id: string | null;
-  title: string;
-  /** The alerting service of a remembered incident (null for runbooks). */
-  service: string | null;
-  similarity: number;
-  outcome: MemoryOutcome | null;
-  fault_class: string | null;
-  remediation: string | null;
-  attempts: RememberedAttempt[];
-  occurred_at: Date;
-  details: Record<string, unknown>;
-}
-
 function toNeighbor(r: MemoryRow): MemoryNeighbor {
   return {
     id: r.id,
@@ -91,10 +87,10 @@ function toNeighbor(r: MemoryRow): MemoryNeighbor {
     title: r.title,
     service: r.service,
     similarity: Number(r.similarity),
-    outcome: r.outcome,
+    outcome: r.outcome as MemoryOutcome | null,
     faultClass: r.fault_class,
     remediation: r.remediation,
-    attempts: r.attempts,
+    attempts: r.attempts as RememberedAttempt[],
     occurredAt: r.occurred_at,
     details: r.details,
   };
@@ -108,8 +104,6 @@ export function memoryOutcome(outcome: Outcome, attempts: Attempt[]): { outcome:
   if (rolledBack !== undefined) return { outcome: "rolled_back", remediation: rolledBack };
   return { outcome: "escalated", remediation: attempts[attempts.length - 1] };
 }
-
-const COLUMNS = `id::int AS id, kind, incident_id, title, service, outcome, fault_class, remediation, attempts, occurred_at, details`;
 
 /**
  * Suture's memory of past incidents and imported runbooks, in PostgreSQL with pgvector: the
@@ -139,12 +133,8 @@ export class IncidentMemory {
     if (this.embedder.dimensions !== EMBEDDING_DIMENSIONS) {
       throw new Error(`embedder ${this.embedder.id} makes ${this.embedder.dimensions}-dimensional vectors; memory stores ${EMBEDDING_DIMENSIONS}`);
     }
-    await this.db.pool.query(
-      `INSERT INTO memory_settings (key, value) VALUES ('embedder', $1) ON CONFLICT (key) DO NOTHING`,
-      [JSON.stringify({ id: this.embedder.id, dimensions: this.embedder.dimensions })],
-    );
-    const stored = (await this.db.pool.query<{ value: { id: string } }>("SELECT value FROM memory_settings WHERE key = 'embedder'")).rows[0];
-    if (stored !== undefined && stored.value.id !== this.embedder.id) throw new EmbedderMismatchError(stored.value.id, this.embedder.id);
+    const stored = await storedEmbedder(this.db.pool, { id: this.embedder.id, dimensions: this.embedder.dimensions });
+    if (stored !== undefined && stored.id !== this.embedder.id) throw new EmbedderMismatchError(stored.id, this.embedder.id);
     this.checked = true;
   }
 
@@ -167,48 +157,31 @@ export class IncidentMemory {
       .map((a) => ({ faultClass: a.faultClass, tool: a.call.tool, actionClass: a.actionClass, verdict: a.verdict ?? "not_recovered" }));
     const started = new Date(input.alert.startsAt).getTime();
     const ttm = outcome === "resolved" ? Math.round((input.outcome.at - started) / 1000) : null;
-    await this.db.pool.query(
-      `INSERT INTO incident_memory (kind, scope, incident_id, title, text, embedding, alert_name, service, fault_class,
-         remediation, action_class, outcome, time_to_mitigate_s, attempts, details, occurred_at)
-       VALUES ('incident', $1, $2, $3, $4, $5::vector, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)
-       ON CONFLICT (incident_id) DO NOTHING`,
-      [
-        this.scope,
-        input.incidentId,
-        `${input.alert.name} on ${input.alert.service}`,
-        documentText(doc),
-        embedding,
-        input.alert.name,
-        input.alert.service,
-        remediation?.faultClass ?? input.faultClass,
-        remediation?.call.tool ?? null,
-        remediation?.actionClass ?? null,
-        outcome,
-        ttm,
-        JSON.stringify(attempts),
-        JSON.stringify({ reason: input.outcome.reason, remediationCall: remediation?.call ?? null, doc }),
-        new Date(input.outcome.at),
-      ],
-    );
-    for (const a of input.attempts) {
-      if (a.verdict === undefined) continue;
-      await this.db.pool.query(
-        `INSERT INTO remediation_outcomes (scope, incident_id, attempt, fault_class, tool, action_class, outcome, at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (incident_id, attempt) DO NOTHING`,
-        [this.scope, input.incidentId, a.number, a.faultClass, a.call.tool, a.actionClass, a.verdict, new Date(a.executedAt)],
-      );
-    }
+    await insertRememberedIncident(this.db.pool, {
+      scope: this.scope,
+      incidentId: input.incidentId,
+      title: `${input.alert.name} on ${input.alert.service}`,
+      text: documentText(doc),
+      embedding,
+      alertName: input.alert.name,
+      service: input.alert.service,
+      faultClass: remediation?.faultClass ?? input.faultClass,
+      remediation: remediation?.call.tool ?? null,
+      actionClass: remediation?.actionClass ?? null,
+      outcome,
+      timeToMitigateS: ttm,
+      attempts,
+      details: { reason: input.outcome.reason, remediationCall: remediation?.call ?? null, doc },
+      occurredAt: new Date(input.outcome.at),
+      outcomes: input.attempts.flatMap((a) =>
+        a.verdict === undefined ? [] : [{ attempt: a.number, faultClass: a.faultClass, tool: a.call.tool, actionClass: a.actionClass, verdict: a.verdict, at: new Date(a.executedAt) }],
+      ),
+    });
   }
 
   private async nearest(embedding: string, k: number, kind: "incident" | "runbook" | undefined, excludeIncident?: string): Promise<MemoryNeighbor[]> {
-    const result = await this.db.pool.query<MemoryRow>(
-      `SELECT ${COLUMNS}, 1 - (embedding <=> $1::vector) AS similarity FROM incident_memory
-       WHERE scope = $2 AND ($3::text IS NULL OR kind = $3) AND ($4::text IS NULL OR incident_id IS DISTINCT FROM $4)
-         AND ($6::timestamptz IS NULL OR created_at <= $6) AND (incident_id IS NULL OR NOT (incident_id = ANY($7::text[])))
-       ORDER BY embedding <=> $1::vector LIMIT $5`,
-      [embedding, this.scope, kind ?? null, excludeIncident ?? null, k, this.view.asOf ?? null, this.view.exclude ?? []],
-    );
-    return result.rows.map(toNeighbor);
+    const rows = await nearestMemory(this.db.pool, { embedding, scope: this.scope, k, view: this.view, ...(kind !== undefined ? { kind } : {}), ...(excludeIncident !== undefined ? { excludeIncident } : {}) });
+    return rows.map(toNeighbor);
   }
 
   /** The k past incidents most similar to this one (never itself). */
@@ -237,13 +210,13 @@ export class IncidentMemory {
     if (runbooks.length === 0) throw new Error(`no runbooks (*.md with a "# AlertName" heading) under ${dir}`);
     for (const r of runbooks) {
       const doc = runbookDocument(r);
-      await this.db.pool.query(
-        `INSERT INTO incident_memory (kind, scope, title, text, embedding, alert_name, details)
-         VALUES ('runbook', $1, $2, $3, $4::vector, $2, $5)
-         ON CONFLICT (scope, title) WHERE kind = 'runbook'
-         DO UPDATE SET text = EXCLUDED.text, embedding = EXCLUDED.embedding, details = EXCLUDED.details`,
-        [this.scope, r.name, documentText(doc), await this.vector(doc), JSON.stringify({ title: r.title, meaning: r.meaning, diagnosis: r.diagnosis, mitigation: r.mitigation, file: r.file, doc })],
-      );
+      await upsertRunbook(this.db.pool, {
+        scope: this.scope,
+        name: r.name,
+        text: documentText(doc),
+        embedding: await this.vector(doc),
+        details: { title: r.title, meaning: r.meaning, diagnosis: r.diagnosis, mitigation: r.mitigation, file: r.file, doc },
+      });
     }
     return runbooks;
   }
@@ -253,18 +226,8 @@ export class IncidentMemory {
    * view counts only incidents opened by its moment, without the excluded ones.
    */
   private async outcomeCounts(only: { faultClass?: string; tool?: string } = {}): Promise<RemediationStats[]> {
-    const result = await this.db.pool.query<{ fault_class: string; tool: string; attempts: number; recovered: number; not_recovered: number; worse: number }>(
-      `SELECT o.fault_class, o.tool, count(*)::int AS attempts,
-         count(*) FILTER (WHERE o.outcome = 'recovered')::int AS recovered,
-         count(*) FILTER (WHERE o.outcome = 'not_recovered')::int AS not_recovered,
-         count(*) FILTER (WHERE o.outcome = 'worse')::int AS worse
-       FROM remediation_outcomes o JOIN incidents i ON i.id = o.incident_id
-       WHERE o.scope = $1 AND ($2::text IS NULL OR o.fault_class = $2) AND ($3::text IS NULL OR o.tool = $3)
-         AND ($4::timestamptz IS NULL OR i.opened_at <= $4) AND NOT (o.incident_id = ANY($5::text[]))
-       GROUP BY o.fault_class, o.tool ORDER BY attempts DESC, o.fault_class, o.tool`,
-      [this.scope, only.faultClass ?? null, only.tool ?? null, this.view.asOf ?? null, this.view.exclude ?? []],
-    );
-    return result.rows.map((r) => ({
+    const rows = await remediationCounts(this.db.pool, { scope: this.scope, view: this.view, ...only });
+    return rows.map((r) => ({
       faultClass: r.fault_class,
       tool: r.tool,
       attempts: r.attempts,
@@ -289,22 +252,18 @@ export class IncidentMemory {
 
   /** Entries per kind in this scope. */
   async count(): Promise<{ incidents: number; runbooks: number }> {
-    const rows = (await this.db.pool.query<{ kind: string; n: number }>("SELECT kind, count(*)::int AS n FROM incident_memory WHERE scope = $1 GROUP BY kind", [this.scope])).rows;
+    const rows = await memoryCounts(this.db.pool, this.scope);
     return { incidents: rows.find((r) => r.kind === "incident")?.n ?? 0, runbooks: rows.find((r) => r.kind === "runbook")?.n ?? 0 };
   }
 
   /** Re-embeds every stored entry (all scopes) with the configured embedder and records it. */
   async reembed(): Promise<number> {
-    const rows = (await this.db.pool.query<{ id: number; text: string; details: { doc?: WeightedText[] } }>("SELECT id::int AS id, text, details FROM incident_memory ORDER BY id")).rows;
+    const rows = await memoryDocuments(this.db.pool);
     for (const r of rows) {
-      const [v] = await this.embedder.embed([r.details.doc ?? [{ text: r.text, weight: 1 }]]);
-      await this.db.pool.query("UPDATE incident_memory SET embedding = $2::vector WHERE id = $1", [r.id, pgvector.toSql(v ?? [])]);
+      const [v] = await this.embedder.embed([(r.details.doc as WeightedText[] | undefined) ?? [{ text: r.text, weight: 1 }]]);
+      await setMemoryEmbedding(this.db.pool, r.id, pgvector.toSql(v ?? []) ?? "");
     }
-    await this.db.pool.query(
-      `INSERT INTO memory_settings (key, value) VALUES ('embedder', $1)
-       ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value, updated_at = now()`,
-      [JSON.stringify({ id: this.embedder.id, dimensions: this.embedder.dimensions })],
-    );
+    await setEmbedder(this.db.pool, { id: this.embedder.id, dimensions: this.embedder.dimensions });
     this.checked = true;
     return rows.length;
   }

@@ -3,10 +3,10 @@ import { Command, END, interrupt, type Runtime } from "@langchain/langgraph";
 import { finishDryRun } from "../graphs/close-incident.js";
 import { ApprovalAnswerSchema, type ApprovalRequest } from "../domain/approval.js";
 import { requireContext, type SutureContext } from "../graphs/context.js";
-import type { IncidentRow } from "../store/incident-store.js";
+import type { IncidentRow } from "../store/incidents.js";
 import type { IncidentStateValue } from "../graphs/state.js";
 import type { PolicyVerdict } from "../domain/model.js";
-import { ActionsLedger } from "../store/ledger.js";
+import { ActionsLedger, lockGrants } from "../store/ledger.js";
 import type { IncidentFacts, PolicyInput } from "../policy/policy.js";
 import { workloadResource } from "../store/locks.js";
 import { describeUnseenChange, unseenChange } from "../policy/workload-changes.js";
@@ -20,9 +20,6 @@ import type { PolicyCheckRoute } from "../graphs/routes.js";
 interface Outdated {
   reperceive: string;
 }
-
-/** Advisory-lock namespace for granting actions: one grant at a time per environment. */
-const GRANT_LOCK_SPACE = 727_004;
 
 /** What the policy needs to know about this incident, read from state and the incidents row. */
 function incidentFacts(ctx: SutureContext, state: IncidentStateValue, row: IncidentRow): IncidentFacts {
@@ -156,7 +153,7 @@ async function grant(
     ctx,
   );
   return ctx.store.transaction(async (client) => {
-    await client.query("SELECT pg_advisory_xact_lock($1, hashtext($2))", [GRANT_LOCK_SPACE, input.incident.environmentId ?? state.incidentId]);
+    await lockGrants(client, input.incident.environmentId ?? state.incidentId);
     // Granted before (the step re-runs after a restart); a grant cancelled since is counted and registered anew.
     const granted = await ctx.store.findActionByKey(key, client);
     if (granted !== undefined && granted.status !== "cancelled") return { ...reserved, outcome: "allow" as const };

@@ -1,4 +1,5 @@
-import type { ForeignAction, IncidentStore } from "../store/incident-store.js";
+import type { ForeignAction } from "../store/actions.js";
+import type { IncidentStore } from "../store/incident-store.js";
 
 /** Where to look for changes another incident made to a workload this incident is about to act on. */
 export interface UnseenChangeQuery {

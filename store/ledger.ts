@@ -88,3 +88,11 @@ export class ActionsLedger implements PolicyLedger {
     return { forgotten: result.rows[0]?.forgotten ?? 0 };
   }
 }
+
+/** Advisory-lock namespace for granting actions: one grant at a time per environment. */
+const GRANT_LOCK_SPACE = 727_004;
+
+/** Serializes grants in one environment (the key) until the caller's transaction ends, so re-counts and registrations never interleave. */
+export async function lockGrants(q: Queryable, environment: string): Promise<void> {
+  await q.query("SELECT pg_advisory_xact_lock($1, hashtext($2))", [GRANT_LOCK_SPACE, environment]);
+}

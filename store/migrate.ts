@@ -60,3 +60,11 @@ export async function migrate(db: Database, dir: string = MIGRATIONS_DIR): Promi
   if (db.kind === "embedded") await new PostgresSaver(db.pool).setup();
   return { applied, alreadyApplied };
 }
+
+/** Fails with the fix when the database has never been migrated (a query that also proves it answers). */
+export async function assertMigrated(db: Database): Promise<void> {
+  const result = await db.pool.query<{ present: boolean }>("SELECT to_regclass('public.incidents') IS NOT NULL AS present");
+  if (result.rows[0]?.present !== true) {
+    throw new Error(`the ${db.kind} database at ${db.location} has no Suture tables yet; run \`suture migrate\` (or \`npm run demo\`) first`);
+  }
+}

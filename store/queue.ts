@@ -1,6 +1,5 @@
 import { PgBoss, type ConstructorOptions, type Db as IDatabase, type Job } from "pg-boss";
-import type pg from "pg";
-import type { Database } from "./database.js";
+import type { Database, Queryable } from "./database.js";
 
 /** The queue incident jobs go through, and the one jobs land in after their last retry. */
 export const INCIDENT_QUEUE = "suture-incidents";
@@ -30,7 +29,7 @@ export interface QueueTiming {
 export const DEFAULT_QUEUE_TIMING: QueueTiming = { heartbeatSeconds: 10, superviseIntervalSeconds: 5, retryLimit: 5 };
 
 /** pg-boss's database interface over a client inside one of our transactions (transactional enqueue). */
-function transactionExecutor(client: pg.PoolClient): IDatabase {
+function transactionExecutor(client: Queryable): IDatabase {
   return {
     executeSql: async (text: string, values?: unknown[]) => ({ rows: (await client.query(text, values)).rows }),
   };
@@ -120,7 +119,7 @@ export class IncidentQueue {
    * Queues a job for an incident. With `client`, the job is written in the caller's transaction,
    * so it exists exactly when the incident row does.
    */
-  async enqueue(job: IncidentJob, client?: pg.PoolClient): Promise<string | null> {
+  async enqueue(job: IncidentJob, client?: Queryable): Promise<string | null> {
     return this.boss.send(INCIDENT_QUEUE, { ...job }, {
       singletonKey: job.incidentId,
       ...(client !== undefined ? { db: transactionExecutor(client) } : {}),

@@ -1,5 +1,6 @@
 import { createHash } from "node:crypto";
-import type { ActionRow, IncidentStore, NewAction } from "../store/incident-store.js";
+import type { ActionRow, NewAction } from "../store/actions.js";
+import type { IncidentStore } from "../store/incident-store.js";
 import type { Queryable } from "../store/database.js";
 import type { EnvironmentAdapter } from "../environments/adapter.js";
 import type { ToolRegistry } from "./registry.js";

@@ -1,5 +1,5 @@
 import type { Brief } from "../../graphs/brief.js";
-import type { ActionRow } from "../../store/incident-store.js";
+import type { ActionRow } from "../../store/actions.js";
 import type { TimelineEntry } from "../../domain/model.js";
 import { canonicalJson } from "../../domain/json.js";
 

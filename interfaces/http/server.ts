@@ -8,13 +8,14 @@ import type { ApiIdentity } from "../../app/config.js";
 import { formatZodError, formatZodPath } from "../../domain/problems.js";
 import { storableInstant, storableText } from "../../domain/input.js";
 import { identifier } from "../../domain/alerts/bounds.js";
-import { UnknownIncidentError } from "../../store/incident-store.js";
+import { listIncidents, UnknownIncidentError } from "../../store/incidents.js";
+import { assertMigrated } from "../../store/migrate.js";
 import { parseNotifications, type AlertSource, type Intake } from "../../app/intake.js";
 import type { SutureMetrics } from "../metrics.js";
 import type { IncidentQueue } from "../../store/queue.js";
 import { ApprovalError, recordDecision } from "../../app/approvals.js";
 import { incidentHistory } from "../../app/history.js";
-import { currentState } from "../../app/incident-runner.js";
+import { currentState } from "../../app/advance.js";
 import type { Suture } from "../../app/suture.js";
 
 /** Everything the HTTP server needs. */
@@ -267,14 +268,8 @@ export function buildServer(deps: ServerDeps): FastifyInstance {
   app.get("/v1/incidents", async (request) => {
     identify(request, false);
     const q = parseWith(ListQuerySchema, request.query, "query.");
-    const rows = await suture.db.pool.query(
-      `SELECT id, status, service, alert_name, severity, fingerprint, source, summary, environment_id, opened_at, started_at, closed_at, job_attempts, last_error
-       FROM incidents
-       WHERE ($1::text[] IS NULL OR status = ANY($1::text[])) AND ($2::text IS NULL OR service = $2) AND ($3::timestamptz IS NULL OR opened_at >= $3)
-       ORDER BY opened_at DESC, id DESC LIMIT $4`,
-      [q.status?.split(",") ?? null, q.service ?? null, q.since ?? null, q.limit],
-    );
-    return { incidents: rows.rows };
+    const incidents = await listIncidents(suture.db.pool, { limit: q.limit, ...(q.status !== undefined ? { statuses: q.status.split(",") } : {}), ...(q.service !== undefined ? { service: q.service } : {}), ...(q.since !== undefined ? { since: q.since } : {}) });
+    return { incidents };
   });
 
   app.get("/v1/incidents/:id", async (request) => {
@@ -330,7 +325,7 @@ export function buildServer(deps: ServerDeps): FastifyInstance {
   app.get("/healthz", async () => ({ status: "ok" }));
   app.get("/readyz", async (_request, reply) => {
     try {
-      await suture.db.pool.query("SELECT 1 FROM incidents LIMIT 1");
+      await assertMigrated(suture.db);
       await queue.depth();
       return { status: "ready" };
     } catch (error) {

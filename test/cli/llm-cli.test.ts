@@ -46,7 +46,7 @@ describe.each(testBackends())("the LLM reasoner configured by environment variab
       model.play([imagePullModel]);
       // When the shipped bad rollout and the unexplained error rate are evaluated with the model alone
       const out = path.join(dir, "llm.json");
-      const llm = await runCli(["eval", "data/scenarios/bad-rollout-missing-image.yaml", "scenarios/unexplained-error-rate.yaml", "--reasoner", "llm", "--json", out], env, 120_000);
+      const llm = await runCli(["eval", "data/scenarios/bad-rollout-missing-image.yaml", "data/scenarios/unexplained-error-rate.yaml", "--reasoner", "llm", "--json", out], env, 120_000);
       // Then the model resolves what it recognizes and Suture escalates what nothing explains
       expect(llm.code, llm.stderr + llm.stdout).toBe(0);
       expect(llm.stdout).toMatch(/reasoner: llm alone/);

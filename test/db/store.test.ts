@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Database } from "../../store/database.js";
-import { IncidentStore, UnknownIncidentError } from "../../store/incident-store.js";
+import { IncidentStore } from "../../store/incident-store.js";
+import { UnknownIncidentError } from "../../store/incidents.js";
 import { migrate } from "../../store/migrate.js";
 import { makeAlert } from "../helpers/factories.js";
 import { testBackends } from "../helpers/backends.js";

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { runScenario } from "../../app/incident-runner.js";
+import { runScenario } from "../../app/scenario-run.js";
 import { testBackends } from "../helpers/backends.js";
 import { openTestSuture, shippedScenario, type TestSuture } from "../helpers/suture.js";
 

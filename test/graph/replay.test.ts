@@ -3,7 +3,7 @@ import type { StateSnapshot } from "@langchain/langgraph";
 import { migrate } from "../../store/migrate.js";
 import { MemoryNotifier } from "../../app/notify.js";
 import { DEFAULT_POLICY, PolicyEngine } from "../../policy/policy.js";
-import { runScenario } from "../../app/incident-runner.js";
+import { runScenario } from "../../app/scenario-run.js";
 import { exportIncident, importIncident } from "../../app/export.js";
 import { replayIncident } from "../../app/replay.js";
 import { wireSuture, type Suture } from "../../app/suture.js";

@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { migrate } from "../../store/migrate.js";
 import type { Embedder } from "../../memory/embeddings.js";
 import { EmbedderMismatchError, IncidentMemory } from "../../memory/incident-memory.js";
-import { runScenario } from "../../app/incident-runner.js";
+import { runScenario } from "../../app/scenario-run.js";
 import { testBackends } from "../helpers/backends.js";
 import { syntheticKubePrometheusAlert } from "../helpers/kube-prometheus-alerts.js";
 import { openTestSuture, shippedScenario, type TestSuture } from "../helpers/suture.js";

@@ -5,7 +5,7 @@ import type { Hypothesis } from "../../domain/model.js";
 import { DEFAULT_POLICY, loadPolicy, PolicyEngine, PolicySchema, type Policy } from "../../policy/policy.js";
 import { recordedVerdicts } from "../../policy/verdicts.js";
 import type { Reasoner } from "../../reasoners/reasoner.js";
-import { runScenario } from "../../app/incident-runner.js";
+import { runScenario } from "../../app/scenario-run.js";
 import type { Suture } from "../../app/suture.js";
 import { canonicalJson } from "../../domain/json.js";
 import type { ToolCall } from "../../domain/model.js";

@@ -7,7 +7,7 @@ import { z } from "zod";
 import { IncidentMemory } from "../../memory/incident-memory.js";
 import { recordedVerdicts } from "../../policy/verdicts.js";
 import { LlmReasoner } from "../../reasoners/llm/llm-reasoner.js";
-import { runScenario } from "../../app/incident-runner.js";
+import { runScenario } from "../../app/scenario-run.js";
 import type { Suture } from "../../app/suture.js";
 import { ScenarioSchema, type Scenario } from "../../app/scenario.js";
 import { canonicalJson } from "../../domain/json.js";

@@ -3,7 +3,7 @@ import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Database } from "../../store/database.js";
 import { exportIncident } from "../../app/export.js";
-import { runScenario } from "../../app/incident-runner.js";
+import { runScenario } from "../../app/scenario-run.js";
 import type { RunningService } from "../../interfaces/service.js";
 import { testBackends } from "../helpers/backends.js";
 import { alertmanagerBody, badRolloutWorld, pagerDutyBody, post, waitFor } from "../helpers/fleet.js";

@@ -3,7 +3,7 @@ import type { Database } from "../../store/database.js";
 import { migrate } from "../../store/migrate.js";
 import type { IncidentStateValue } from "../../graphs/state.js";
 import { SharedWorld } from "../../environments/shared-world.js";
-import { resumeIncidentIn, startIncidentIn, type RunOptions } from "../../app/incident-runner.js";
+import { advanceIncident, type RunOptions } from "../../app/advance.js";
 import { ResourceLocks } from "../../store/locks.js";
 import { AlertSchema } from "../../domain/alerts/alert.js";
 import type { RunningService } from "../../interfaces/service.js";
@@ -109,10 +109,10 @@ describe.each(testBackends())("an incident whose workload another incident chang
       },
       async run(id, options = {}) {
         const row = await s.suture.db.pool.query<{ normalized: unknown }>("SELECT normalized FROM alerts WHERE incident_id = $1 ORDER BY id LIMIT 1", [id]);
-        return startIncidentIn(s.suture, id, AlertSchema.parse(row.rows[0]!.normalized), await world(id), options);
+        return advanceIncident(s.suture, id, { ...options, env: await world(id), alert: AlertSchema.parse(row.rows[0]!.normalized) });
       },
       async resume(id) {
-        return resumeIncidentIn(s.suture, id, await world(id));
+        return advanceIncident(s.suture, id, { env: await world(id) });
       },
     };
   }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { operatorStep, type ThreadPosition } from "../../app/incident-runner.js";
+import { operatorStep, type ThreadPosition } from "../../app/operator-step.js";
 
 describe("operatorStep: what to run next, the one answer history and resume share", () => {
   const base: ThreadPosition = { status: "awaiting_approval", next: ["policy-check"], tasks: [{}], awaitingApprovalOf: "delete_network_policy" };

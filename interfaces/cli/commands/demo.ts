@@ -1,6 +1,6 @@
 import path from "node:path";
 import { describeReasoners, type Config } from "../../../app/config.js";
-import { runScenario } from "../../../app/incident-runner.js";
+import { runScenario } from "../../../app/scenario-run.js";
 import { openSuture } from "../../../app/suture.js";
 import { loadScenario } from "../../../app/scenario.js";
 import type { CommandArgs } from "../args.js";

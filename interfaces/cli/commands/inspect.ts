@@ -1,6 +1,7 @@
 import type { Brief } from "../../../graphs/brief.js";
 import type { Config } from "../../../app/config.js";
-import { currentState, describeOperatorStep, nextOperatorStep } from "../../../app/incident-runner.js";
+import { currentState } from "../../../app/advance.js";
+import { describeOperatorStep, nextOperatorStep } from "../../../app/operator-step.js";
 import { incidentHistory } from "../../../app/history.js";
 import { openSuture, type Suture } from "../../../app/suture.js";
 import type { CommandArgs } from "../args.js";

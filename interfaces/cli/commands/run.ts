@@ -2,21 +2,13 @@ import { readFile } from "node:fs/promises";
 import type { Config } from "../../../app/config.js";
 import { parseAlertmanagerWebhook, type Alert } from "../../../domain/alerts/alert.js";
 import type { TimelineEntry } from "../../../domain/model.js";
-import { resumeIncident, runAlert, runScenario, type RunResult } from "../../../app/incident-runner.js";
+import { resumeIncident, type RunResult } from "../../../app/advance.js";
+import { runAlert, runScenario } from "../../../app/scenario-run.js";
 import { openSuture } from "../../../app/suture.js";
 import { loadScenario } from "../../../app/scenario.js";
 import type { CommandArgs } from "../args.js";
 import { formatStatus, formatTimelineEntry } from "../format.js";
 
-/** Test-only fault injection from SUTURE_CRASH_BEFORE_NODE / SUTURE_CRASH_AFTER_NODE (see RunOptions). */
-function crashHook(): { crashAfterNode?: string; crashBeforeNode?: string } {
-  const after = process.env["SUTURE_CRASH_AFTER_NODE"];
-  const before = process.env["SUTURE_CRASH_BEFORE_NODE"];
-  return {
-    ...(after !== undefined && after !== "" ? { crashAfterNode: after } : {}),
-    ...(before !== undefined && before !== "" ? { crashBeforeNode: before } : {}),
-  };
-}
 
 /** The outcome line, or how to answer a pending approval. */
 export function printResult(r: RunResult): void {
@@ -45,7 +37,7 @@ export async function runCommand(config: Config, args: CommandArgs): Promise<num
   if (alertFile === undefined) {
     const suture = await openSuture(config, { migrate: true });
     try {
-      const r = await runScenario(suture, scenario, { ...crashHook(), onOpen: printOpen, onTimeline: printTimeline });
+      const r = await runScenario(suture, scenario, { onOpen: printOpen, onTimeline: printTimeline });
       printResult(r);
       return 0;
     } finally {
@@ -63,7 +55,7 @@ export async function runCommand(config: Config, args: CommandArgs): Promise<num
   parseAlertmanagerWebhook(JSON.parse(rawBody) as unknown);
   const suture = await openSuture(config, { migrate: true });
   try {
-    const results = await runAlert(suture, rawBody, scenario, { ...crashHook(), onOpen: printOpen, onTimeline: printTimeline });
+    const results = await runAlert(suture, rawBody, scenario, { onOpen: printOpen, onTimeline: printTimeline });
     for (const r of results) printResult(r);
     return 0;
   } finally {
@@ -80,7 +72,7 @@ export async function resumeCommand(config: Config, args: CommandArgs): Promise<
   }
   const suture = await openSuture(config);
   try {
-    const result = await resumeIncident(suture, incidentId, { ...crashHook(), onTimeline: printTimeline });
+    const result = await resumeIncident(suture, incidentId, { onTimeline: printTimeline });
     printResult(result);
     return 0;
   } finally {

@@ -1,6 +1,6 @@
 import os from "node:os";
 import { describeReasoners, type Config } from "../../../app/config.js";
-import { withTransaction } from "../../../store/database.js";
+import { retryDeadLetter } from "../../../app/dead-letters.js";
 import { IncidentQueue } from "../../../store/queue.js";
 import { openSuture } from "../../../app/suture.js";
 import { startService, type RunningService } from "../../service.js";
@@ -20,11 +20,6 @@ function port(value: string | boolean | string[] | undefined): number {
   return n;
 }
 
-/** Test-only fault injection (see RunOptions.crashBeforeNode). */
-function crashBeforeNode(): { crashBeforeNode?: string } {
-  const node = process.env["SUTURE_CRASH_BEFORE_NODE"];
-  return node !== undefined && node !== "" ? { crashBeforeNode: node } : {};
-}
 
 /** How long a stopped process may linger on handles it does not own before it exits anyway. */
 const EXIT_GRACE_MS = 2_000;
@@ -75,7 +70,7 @@ export async function serveCommand(config: Config, args: CommandArgs): Promise<n
   const withWorker = args.values["with-worker"] === true;
   const service = await startService(config, {
     serve: { host, port: port(args.values["port"]), ...(typeof fleet === "string" ? { fleetFile: fleet } : {}) },
-    ...(withWorker ? { worker: { concurrency: positiveInt(args.values["concurrency"], "concurrency", 1), ...crashBeforeNode() } } : {}),
+    ...(withWorker ? { worker: { concurrency: positiveInt(args.values["concurrency"], "concurrency", 1) } } : {}),
   });
   if (service.fleet !== undefined) {
     console.log(`fleet: ${service.fleet.created.length} world(s) installed${service.fleet.created.length > 0 ? ` (${service.fleet.created.join(", ")})` : ""}, ${service.fleet.kept.length} kept as they were`);
@@ -91,7 +86,7 @@ export async function workerCommand(config: Config, args: CommandArgs): Promise<
   const concurrency = positiveInt(args.values["concurrency"], "concurrency", 2);
   const host = typeof args.values["host"] === "string" ? args.values["host"] : "127.0.0.1";
   const service = await startService(config, {
-    worker: { concurrency, ...crashBeforeNode() },
+    worker: { concurrency },
     ...(args.values["port"] !== undefined ? { metricsListen: { host, port: port(args.values["port"]) } } : {}),
   });
   console.log(
@@ -110,13 +105,7 @@ export async function retryCommand(config: Config, args: CommandArgs): Promise<n
   try {
     const queue = await IncidentQueue.open(suture.db);
     try {
-      const requeued = await withTransaction(suture.db, async (client) => {
-        const row = await client.query("UPDATE incidents SET status = 'queued', closed_at = NULL, updated_at = now() WHERE id = $1 AND status = 'dead_letter' RETURNING id", [id]);
-        if (row.rows.length === 0) return false;
-        await client.query("INSERT INTO audit_log (incident_id, actor, kind, summary) VALUES ($1, 'operator', 'retry', 'dead-lettered incident queued again')", [id]);
-        await queue.enqueue({ incidentId: id, reason: "retry" }, client);
-        return true;
-      });
+      const requeued = await retryDeadLetter(suture.db, queue, id);
       if (!requeued) {
         const incident = await suture.store.getIncident(id);
         console.error(`incident ${id} is ${incident.status}, not dead_letter; only dead-lettered incidents are retried`);

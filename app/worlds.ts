@@ -1,0 +1,27 @@
+import { SimEnvironment } from "../environments/simulator/index.js";
+import { openWorldId } from "../store/environments.js";
+import type { Suture } from "./suture.js";
+
+/** Persists a simulated world after every change, so a killed run resumes against the same world. */
+export function persistEnvironment(suture: Suture, incidentId: string, spec: unknown, env: SimEnvironment): void {
+  env.onChange = async (snapshot) => {
+    await suture.store.saveEnvironment(incidentId, "sim", spec, snapshot);
+  };
+}
+
+/** Saves the world as the incident opens (kept for replays) and keeps saving it as it changes. */
+export async function saveOpenWorld(suture: Suture, incidentId: string, spec: unknown, env: SimEnvironment): Promise<void> {
+  const snapshot = env.toJSON();
+  await suture.store.saveEnvironment(openWorldId(incidentId), "sim", spec, snapshot);
+  await suture.store.saveEnvironment(incidentId, "sim", spec, snapshot);
+  persistEnvironment(suture, incidentId, spec, env);
+}
+
+/** Loads the persisted world of an incident (a scenario run's or a replay's own) and keeps persisting it. */
+export async function loadEnvironment(suture: Suture, incidentId: string): Promise<SimEnvironment> {
+  const saved = await suture.store.loadEnvironment(incidentId);
+  if (saved === undefined) throw new Error(`incident "${incidentId}" has no saved environment to resume against`);
+  const env = SimEnvironment.fromJSON(saved.state);
+  persistEnvironment(suture, incidentId, saved.spec, env);
+  return env;
+}
