@@ -2,8 +2,11 @@
 import js from "@eslint/js";
 import tseslint from "typescript-eslint";
 
+/** A SQL statement in a string: what may appear only in store/. */
+const SQL = String.raw`/\b(SELECT\s+[\w*(]|INSERT\s+INTO|UPDATE\s+\w+\s+SET|DELETE\s+FROM|CREATE\s+(TABLE|INDEX)|ALTER\s+TABLE|pg_advisory)/`;
+
 export default tseslint.config(
-  { ignores: ["node_modules/", ".suture/", "bench/results/"] },
+  { ignores: ["node_modules/", ".suture/", "bench/results/", ".dependency-cruiser.cjs"] },
   js.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
   {
@@ -18,6 +21,18 @@ export default tseslint.config(
       // Interface methods are async by contract even when an implementation needs no await.
       "@typescript-eslint/require-await": "off",
       "@typescript-eslint/no-unused-vars": ["error", { argsIgnorePattern: "^_" }],
+    },
+  },
+  {
+    // SQL lives in store/ only (docs/architecture.md): a statement anywhere else fails lint.
+    files: ["**/*.ts"],
+    ignores: ["store/**", "test/**", "bench/**"],
+    rules: {
+      "no-restricted-syntax": [
+        "error",
+        { selector: `Literal[value=${SQL}]`, message: "SQL belongs in store/ (one module per concern); call a store function instead" },
+        { selector: `TemplateElement[value.raw=${SQL}]`, message: "SQL belongs in store/ (one module per concern); call a store function instead" },
+      ],
     },
   },
   { files: ["eslint.config.js"], ...tseslint.configs.disableTypeChecked },

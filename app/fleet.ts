@@ -2,6 +2,7 @@ import path from "node:path";
 import { z } from "zod";
 import { InvalidFileError, loadYamlFile, type FileLimits } from "../domain/yaml.js";
 import { withTransaction, type Database } from "../store/database.js";
+import { environmentExists, installWorld, routeFor } from "../store/environments.js";
 import { loadScenario } from "./scenario.js";
 import { EnvironmentSpecSchema, type EnvironmentSpecInput } from "../environments/simulator/spec.js";
 import { SimEnvironment } from "../environments/simulator/index.js";
@@ -106,8 +107,7 @@ export async function installFleet(db: Database, worlds: ResolvedWorld[]): Promi
   const report: FleetReport = { created: [], kept: [] };
   for (const world of worlds) {
     const id = worldId(world.name);
-    const exists = await db.pool.query("SELECT 1 FROM environments WHERE id = $1", [id]);
-    if (exists.rows.length > 0) {
+    if (await environmentExists(db.pool, id)) {
       report.kept.push(world.name);
       continue;
     }
@@ -116,16 +116,12 @@ export async function installFleet(db: Database, worlds: ResolvedWorld[]): Promi
     const parsed = EnvironmentSpecSchema.parse(world.spec);
     await withTransaction(db, async (client) => {
       for (const s of parsed.services) {
-        const taken = await client.query<{ environment_id: string }>("SELECT environment_id FROM fleet_routes WHERE namespace = $1 AND service = $2", [s.namespace, s.name]);
-        const owner = taken.rows[0]?.environment_id;
+        const owner = await routeFor(client, s.namespace, s.name);
         if (owner !== undefined && owner !== id) {
           throw new InvalidFleetError(`world "${world.name}": workload ${s.namespace}/${s.name} already belongs to ${owner}; give the world its own namespace`);
         }
       }
-      await client.query("INSERT INTO environments (id, kind, spec, state) VALUES ($1, 'sim', $2, $3)", [id, JSON.stringify(world.spec), JSON.stringify(env.toJSON())]);
-      for (const s of parsed.services) {
-        await client.query("INSERT INTO fleet_routes (namespace, service, environment_id) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING", [s.namespace, s.name, id]);
-      }
+      await installWorld(client, id, world.spec, env.toJSON(), parsed.services.map((s) => ({ namespace: s.namespace, service: s.name })));
     });
     report.created.push(world.name);
   }

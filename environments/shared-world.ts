@@ -1,5 +1,5 @@
-import type pg from "pg";
-import type { Database } from "../store/database.js";
+import { withTransaction, type Database, type Queryable } from "../store/database.js";
+import { saveWorldState, worldState, worldVersion } from "../store/environments.js";
 import type { Clock } from "../domain/clock.js";
 import type {
   AppliedChange,
@@ -58,13 +58,11 @@ export class SharedWorld implements EnvironmentAdapter {
     return this.cache.env.now();
   }
 
-  private async load(client: pg.PoolClient | pg.Pool, lock: boolean): Promise<{ version: string; env: SimEnvironment }> {
-    const head = await client.query<{ version: string }>(`SELECT version::text AS version FROM environments WHERE id = $1${lock ? " FOR UPDATE" : ""}`, [this.id]);
-    const version = head.rows[0]?.version;
+  private async load(q: Queryable, lock: boolean): Promise<{ version: string; env: SimEnvironment }> {
+    const version = await worldVersion(q, this.id, lock);
     if (version === undefined) throw new Error(`shared world "${this.id}" is not in the database; load the fleet with \`suture serve --fleet <file>\``);
     if (this.cache?.version === version) return this.cache;
-    const row = await client.query<{ state: unknown }>("SELECT state FROM environments WHERE id = $1", [this.id]);
-    this.cache = { version, env: SimEnvironment.fromJSON(row.rows[0]?.state) };
+    this.cache = { version, env: SimEnvironment.fromJSON(await worldState(q, this.id)) };
     return this.cache;
   }
 
@@ -74,25 +72,18 @@ export class SharedWorld implements EnvironmentAdapter {
 
   /** Runs a mutation against the latest state under the row lock and saves the result. */
   async write<T>(operation: (env: SimEnvironment) => Promise<T>): Promise<T> {
-    const client = await this.db.pool.connect();
     try {
-      await client.query("BEGIN");
-      const { env } = await this.load(client, true);
-      const result = await operation(env);
-      const saved = await client.query<{ version: string }>(
-        "UPDATE environments SET state = $2, version = version + 1, updated_at = now() WHERE id = $1 RETURNING version::text AS version",
-        [this.id, JSON.stringify(env.toJSON())],
-      );
-      await client.query("COMMIT");
-      this.cache = { version: saved.rows[0]?.version ?? "", env };
-      return result;
+      return await withTransaction(this.db, async (client) => {
+        const { env } = await this.load(client, true);
+        const result = await operation(env);
+        const version = await saveWorldState(client, this.id, env.toJSON());
+        this.cache = { version, env };
+        return result;
+      });
     } catch (error) {
-      await client.query("ROLLBACK").catch(() => undefined);
       // The cached copy may hold half of the failed operation; read it afresh next time.
       this.cache = undefined;
       throw error;
-    } finally {
-      client.release();
     }
   }
 
