@@ -14,6 +14,7 @@ import { faultCallbacks, faultAfterNode } from "./fault-points.js";
 import { describeOperatorStep, operatorStep } from "./operator-step.js";
 import type { Suture } from "./suture.js";
 import { loadEnvironment } from "./worlds.js";
+import { ConflictError } from "../domain/errors.js";
 
 /** An environment the graph can run against: its adapter and its clock. */
 export type RunnableEnvironment = EnvironmentAdapter & { readonly clock: Clock };
@@ -57,7 +58,7 @@ type GraphInput = { incidentId: string; alert: Alert } | Command<ApprovalAnswer,
 type RunEnd = { state: IncidentStateValue; awaitingApproval?: ApprovalRequest };
 
 /** Thrown when an incident cannot be advanced now (it waits for a human); the message names the command that can. */
-export class CannotAdvanceError extends Error {
+export class CannotAdvanceError extends ConflictError {
   constructor(message: string) {
     super(message);
     this.name = "CannotAdvanceError";

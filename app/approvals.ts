@@ -3,12 +3,21 @@ import { canonicalJson } from "../domain/json.js";
 import type { ToolCall } from "../domain/model.js";
 import { resumeIncident, type RunOptions, type RunResult } from "./advance.js";
 import type { Suture } from "./suture.js";
+import { ConflictError, InvalidInputError } from "../domain/errors.js";
 
-/** Thrown for an approval command that cannot apply; nothing was changed. */
-export class ApprovalError extends Error {
+/** Thrown for a decision whose own input is wrong (`--set`, `--as`); nothing was changed. */
+export class InvalidDecisionError extends InvalidInputError {
   constructor(message: string) {
     super(message);
-    this.name = "ApprovalError";
+    this.name = "InvalidDecisionError";
+  }
+}
+
+/** Thrown for a decision the incident cannot take now (decided, expired, not waiting); nothing was changed. */
+export class DecisionConflictError extends ConflictError {
+  constructor(message: string) {
+    super(message);
+    this.name = "DecisionConflictError";
   }
 }
 
@@ -24,7 +33,7 @@ export interface Decision {
 /** `key=value` with the value read as JSON when it parses (numbers, booleans), else as text. */
 function parseAssignment(assignment: string): [string, unknown] {
   const eq = assignment.indexOf("=");
-  if (eq <= 0) throw new ApprovalError(`--set ${assignment}: expected key=value`);
+  if (eq <= 0) throw new InvalidDecisionError(`--set ${assignment}: expected key=value`);
   const key = assignment.slice(0, eq);
   const raw = assignment.slice(eq + 1);
   try {
@@ -40,13 +49,13 @@ function applySet(suture: Suture, call: ToolCall, set: string[]): ToolCall {
   for (const assignment of set) {
     const [key, value] = parseAssignment(assignment);
     if (!Object.hasOwn(params, key)) {
-      throw new ApprovalError(`--set ${key}: ${call.tool} has no parameter "${key}"; parameters: ${Object.keys(params).join(", ")}`);
+      throw new InvalidDecisionError(`--set ${key}: ${call.tool} has no parameter "${key}"; parameters: ${Object.keys(params).join(", ")}`);
     }
     params[key] = value;
   }
   const changed = { tool: call.tool, params };
   const parsed = suture.tools.parseCall(changed);
-  if (!parsed.ok) throw new ApprovalError(`--set: ${call.tool} ${parsed.error}`);
+  if (!parsed.ok) throw new InvalidDecisionError(`--set: ${call.tool} ${parsed.error}`);
   return { tool: call.tool, params: parsed.params };
 }
 
@@ -59,18 +68,18 @@ export async function recordDecision(suture: Suture, incidentId: string, decisio
   const incident = await suture.store.getIncident(incidentId);
   const request = await suture.store.latestApproval(incidentId);
   if (request?.decision != null) {
-    throw new ApprovalError(`incident "${incidentId}": ${request.call.tool} was already ${request.decision} by ${request.approver ?? "timeout"} at ${request.decided_at?.toISOString() ?? "?"}`);
+    throw new DecisionConflictError(`incident "${incidentId}": ${request.call.tool} was already ${request.decision} by ${request.approver ?? "timeout"} at ${request.decided_at?.toISOString() ?? "?"}`);
   }
   if (incident.status !== "awaiting_approval" || request === undefined) {
-    throw new ApprovalError(`incident "${incidentId}" is not awaiting approval (status: ${incident.status})`);
+    throw new DecisionConflictError(`incident "${incidentId}" is not awaiting approval (status: ${incident.status})`);
   }
   if (request.expires_at.getTime() < Date.now()) {
-    throw new ApprovalError(`the approval request for incident "${incidentId}" expired at ${request.expires_at.toISOString()}; \`suture tick\` escalates it`);
+    throw new DecisionConflictError(`the approval request for incident "${incidentId}" expired at ${request.expires_at.toISOString()}; \`suture tick\` escalates it`);
   }
-  if (decision.approver.trim() === "") throw new ApprovalError("--as: expected the name of the person deciding");
+  if (decision.approver.trim() === "") throw new InvalidDecisionError("--as: expected the name of the person deciding");
   const call = decision.decision === "approved" ? applySet(suture, request.call, decision.set ?? []) : null;
   const written = await suture.store.decideApproval(request.request_key, decision.decision, decision.approver, decision.note ?? null, call);
-  if (written === undefined) throw new ApprovalError(`incident "${incidentId}": the request was decided by someone else a moment ago`);
+  if (written === undefined) throw new DecisionConflictError(`incident "${incidentId}": the request was decided by someone else a moment ago`);
   await suture.store.audit({
     incidentId,
     actor: decision.approver,

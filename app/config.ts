@@ -1,6 +1,7 @@
 import path from "node:path";
 import { z } from "zod";
 import { formatZodError } from "../domain/problems.js";
+import { InvalidInputError } from "../domain/errors.js";
 
 /** Process configuration, from environment variables. */
 export const ConfigSchema = z.object({
@@ -72,7 +73,7 @@ export interface Config {
 }
 
 /** Thrown when an environment variable is invalid. */
-export class InvalidConfigError extends Error {
+export class InvalidConfigError extends InvalidInputError {
   constructor(message: string) {
     super(message);
     this.name = "InvalidConfigError";

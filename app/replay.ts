@@ -7,6 +7,7 @@ import { persistEnvironment } from "./worlds.js";
 import { openWorldId } from "../store/environments.js";
 import { newIncidentId } from "../store/incidents.js";
 import type { Suture } from "./suture.js";
+import { ConflictError } from "../domain/errors.js";
 
 /** How to replay. */
 export interface ReplayOptions extends RunOptions {
@@ -16,8 +17,8 @@ export interface ReplayOptions extends RunOptions {
   live?: boolean;
 }
 
-/** Thrown when a replay cannot start; nothing was written. */
-export class ReplayError extends Error {
+/** Thrown when a replay cannot start from what was named (no such checkpoint, nothing left, no saved world); nothing was written. */
+export class ReplayError extends ConflictError {
   constructor(message: string) {
     super(message);
     this.name = "ReplayError";

@@ -3,6 +3,7 @@ import { open } from "node:fs/promises";
 import { Composer, isAlias, isMap, isNode, isPair, isScalar, isSeq, LineCounter, Parser, type CST, type Document } from "yaml";
 import type { z } from "zod";
 import { formatZodPath } from "./problems.js";
+import { InvalidInputError } from "./errors.js";
 
 /** The kinds of file Suture reads; each has its own bounds and names itself in errors. */
 export type FileKind = "policy" | "scenario" | "fleet" | "rules" | "runbook";
@@ -39,7 +40,7 @@ const MAX_PROBLEMS = 20;
 const MAX_PROBLEM_CHARS = 400;
 
 /** Thrown when an input file is unreadable, too large, not valid YAML or not valid for its kind. */
-export class InvalidFileError extends Error {
+export class InvalidFileError extends InvalidInputError {
   constructor(
     message: string,
     /** What the file is for. */

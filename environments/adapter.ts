@@ -1,3 +1,4 @@
+import { NotFoundError } from "../domain/errors.js";
 /**
  * The environment adapter contract: what Suture can observe about, and do to, a production
  * system. The simulator (`tools/sim/`) implements it; real adapters (Kubernetes API,
@@ -205,7 +206,7 @@ export interface EnvironmentAdapter extends EnvironmentQueries, EnvironmentOpera
 }
 
 /** Thrown when a query or operation names something the environment does not have. */
-export class EnvironmentNotFoundError extends Error {
+export class EnvironmentNotFoundError extends NotFoundError {
   constructor(kind: string, name: string, known: string[]) {
     super(`unknown ${kind} "${name}"; known: ${known.length > 0 ? known.join(", ") : "(none)"}`);
     this.name = "EnvironmentNotFoundError";

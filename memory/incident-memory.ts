@@ -17,6 +17,7 @@ import type { Attempt, IncidentContext, Outcome } from "../domain/model.js";
 import { EMBEDDING_DIMENSIONS, type Embedder, type WeightedText } from "./embeddings.js";
 import { alertDocument, documentText, incidentDocument } from "./incident-text.js";
 import { readRunbooks, runbookDocument, type Runbook } from "./runbooks.js";
+import { ConflictError } from "../domain/errors.js";
 
 /** How a remembered incident ended. */
 export type MemoryOutcome = "resolved" | "rolled_back" | "escalated" | "no_action";
@@ -69,7 +70,7 @@ export interface IncidentToRemember {
 }
 
 /** Thrown when stored vectors were written by another embedder than the configured one. */
-export class EmbedderMismatchError extends Error {
+export class EmbedderMismatchError extends ConflictError {
   constructor(stored: string, configured: string) {
     super(
       `incident memory was embedded with "${stored}" but the configured embedder is "${configured}"; ` +

@@ -2,6 +2,7 @@ import { randomUUID } from "node:crypto";
 import type { Alert } from "../domain/alerts/alert.js";
 import { INITIAL_STATUS, OPEN_STATUSES, statusesBefore, TERMINAL_STATUSES, type IncidentStatus } from "../domain/incident.js";
 import type { Queryable } from "./database.js";
+import { ConflictError, NotFoundError } from "../domain/errors.js";
 
 /** An incident as stored. */
 export interface IncidentRow {
@@ -26,7 +27,7 @@ export interface IncidentRow {
 }
 
 /** Thrown when a status change the status machine does not allow is asked for; nothing was written. */
-export class IncidentTransitionError extends Error {
+export class IncidentTransitionError extends ConflictError {
   constructor(id: string, from: IncidentStatus, to: IncidentStatus) {
     super(`incident "${id}" is ${from}; it cannot become ${to}`);
     this.name = "IncidentTransitionError";
@@ -34,7 +35,7 @@ export class IncidentTransitionError extends Error {
 }
 
 /** Thrown when an incident id is not in the database. */
-export class UnknownIncidentError extends Error {
+export class UnknownIncidentError extends NotFoundError {
   constructor(id: string) {
     super(`unknown incident "${id}"; list incidents with \`suture incidents\``);
     this.name = "UnknownIncidentError";

@@ -4,6 +4,7 @@ import { AlertmanagerWebhookSchema, type AlertmanagerAlert, type AlertmanagerWeb
 import { normalizedProblems, type FieldSources } from "./bounds.js";
 import { formatZodError, listProblems } from "../problems.js";
 import { redactSecrets, redactValue } from "../secrets.js";
+import { InvalidInputError } from "../errors.js";
 
 /** The source-independent alert Suture reasons about. */
 export const AlertSchema = z.object({
@@ -26,7 +27,7 @@ export type Alert = z.infer<typeof AlertSchema>;
 const SERVICE_LABELS = ["service", "app", "deployment", "job", "container"] as const;
 
 /** Thrown when an alert payload does not match its schema; the message names the field. */
-export class InvalidAlertError extends Error {
+export class InvalidAlertError extends InvalidInputError {
   constructor(message: string) {
     super(message);
     this.name = "InvalidAlertError";

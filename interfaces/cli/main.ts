@@ -11,6 +11,7 @@ import { migrateCommand } from "./commands/migrate.js";
 import { exportCommand, replayCommand } from "./commands/replay.js";
 import { resumeCommand, runCommand } from "./commands/run.js";
 import { retryCommand, serveCommand, workerCommand } from "./commands/serve.js";
+import { SutureError } from "../../domain/errors.js";
 
 const USAGE = `usage: suture <command> [options]
 
@@ -140,6 +141,6 @@ main(process.argv.slice(2)).then(
     // Operators get one line naming the problem; SUTURE_DEBUG=1 shows the stack.
     console.error(`suture: ${error instanceof Error ? error.message : String(error)}`);
     if (process.env["SUTURE_DEBUG"] === "1" && error instanceof Error) console.error(error.stack);
-    process.exitCode = 1;
+    process.exitCode = error instanceof SutureError ? error.exitCode : 1;
   },
 );

@@ -3,17 +3,17 @@ import { STATUS_CODES } from "node:http";
 import type { Duplex } from "node:stream";
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from "fastify";
 import { z } from "zod";
-import { InvalidAlertError } from "../../domain/alerts/alert.js";
 import type { ApiIdentity } from "../../app/config.js";
+import { ForbiddenError, InvalidInputError, SutureError, UnauthorizedError } from "../../domain/errors.js";
 import { formatZodError, formatZodPath } from "../../domain/problems.js";
 import { storableInstant, storableText } from "../../domain/input.js";
 import { identifier } from "../../domain/alerts/bounds.js";
-import { listIncidents, UnknownIncidentError } from "../../store/incidents.js";
+import { listIncidents } from "../../store/incidents.js";
 import { assertMigrated } from "../../store/migrate.js";
 import { parseNotifications, type AlertSource, type Intake } from "../../app/intake.js";
 import type { SutureMetrics } from "../metrics.js";
 import type { IncidentQueue } from "../../store/queue.js";
-import { ApprovalError, recordDecision } from "../../app/approvals.js";
+import { recordDecision } from "../../app/approvals.js";
 import { incidentHistory } from "../../app/history.js";
 import { currentState } from "../../app/advance.js";
 import type { Suture } from "../../app/suture.js";
@@ -30,16 +30,6 @@ export interface ServerDeps {
   bodyLimit?: number;
 }
 
-/** A client error with its HTTP status; the message names the field and what was expected. */
-class HttpError extends Error {
-  constructor(
-    readonly statusCode: number,
-    message: string,
-  ) {
-    super(message);
-    this.name = "HttpError";
-  }
-}
 
 const ListQuerySchema = z
   .object({
@@ -149,10 +139,10 @@ function parseJson(raw: unknown, emptyIsObject: boolean): unknown {
   try {
     value = JSON.parse(text);
   } catch (error) {
-    throw new HttpError(400, `invalid JSON: ${(error as Error).message}`);
+    throw new InvalidInputError(`invalid JSON: ${(error as Error).message}`);
   }
   const problem = shapeProblem(value);
-  if (problem !== undefined) throw new HttpError(400, problem);
+  if (problem !== undefined) throw new InvalidInputError(problem);
   return value;
 }
 
@@ -166,7 +156,7 @@ export function addMetricsRoute(app: FastifyInstance, metrics: SutureMetrics): v
 
 function parseWith<T>(schema: z.ZodType<T>, value: unknown, where: string): T {
   const parsed = schema.safeParse(value ?? {});
-  if (!parsed.success) throw new HttpError(400, formatZodError(parsed.error, where));
+  if (!parsed.success) throw new InvalidInputError(formatZodError(parsed.error, where));
   return parsed.data;
 }
 
@@ -197,9 +187,10 @@ export function buildServer(deps: ServerDeps): FastifyInstance {
     // A value PostgreSQL refuses (SQLSTATE class 22, data exception) came from the request: it is
     // the client's error, not ours. Every field is validated first, so this is a last resort,
     // logged because it means a schema missed a bound.
-    const unstorable = !(error instanceof HttpError) && typeof error.code === "string" && /^22[0-9A-Z]{3}$/.test(error.code);
+    const unstorable = !(error instanceof SutureError) && typeof error.code === "string" && /^22[0-9A-Z]{3}$/.test(error.code);
     if (unstorable) process.stderr.write(`suture serve: ${request.method} ${request.url.slice(0, 200)}: a value reached the database unvalidated: ${error.message}\n`);
-    const status = error instanceof HttpError ? error.statusCode : error instanceof UnknownIncidentError ? 404 : unstorable ? 400 : error.statusCode !== undefined && error.statusCode >= 400 && error.statusCode < 500 ? error.statusCode : 500;
+    const fastifyStatus = error.statusCode;
+    const status = error instanceof SutureError ? error.httpStatus : unstorable ? 400 : fastifyStatus !== undefined && fastifyStatus >= 400 && fastifyStatus < 500 ? fastifyStatus : 500;
     const source = request.url.startsWith("/v1/alerts") ? sourceOf(request.url) : undefined;
     if (source !== undefined) metrics.alertsRejected.inc({ source, code: String(status) });
     const message =
@@ -222,20 +213,20 @@ export function buildServer(deps: ServerDeps): FastifyInstance {
   const requireIntakeToken = (request: FastifyRequest): void => {
     if (deps.intakeToken === undefined) return;
     const token = bearer(request);
-    if (token === undefined || !sameToken(token, deps.intakeToken)) throw new HttpError(401, "missing or wrong bearer token for alert intake (SUTURE_INTAKE_TOKEN)");
+    if (token === undefined || !sameToken(token, deps.intakeToken)) throw new UnauthorizedError("missing or wrong bearer token for alert intake (SUTURE_INTAKE_TOKEN)");
   };
 
   /** The caller's identity; reads are open when no tokens are configured. */
   const identify = (request: FastifyRequest, needApprove: boolean): ApiIdentity | undefined => {
     const token = bearer(request);
     if (deps.apiTokens.length === 0) {
-      if (needApprove) throw new HttpError(403, "approvals over HTTP are disabled: no API tokens are configured (SUTURE_API_TOKENS)");
+      if (needApprove) throw new ForbiddenError("approvals over HTTP are disabled: no API tokens are configured (SUTURE_API_TOKENS)");
       return undefined;
     }
-    if (token === undefined) throw new HttpError(401, "missing bearer token: send Authorization: Bearer <token>");
+    if (token === undefined) throw new UnauthorizedError("missing bearer token: send Authorization: Bearer <token>");
     const who = deps.apiTokens.find((t) => sameToken(t.token, token));
-    if (who === undefined) throw new HttpError(401, "unknown bearer token");
-    if (needApprove && !who.canApprove) throw new HttpError(403, `${who.identity} may read incidents but not approve or reject`);
+    if (who === undefined) throw new UnauthorizedError("unknown bearer token");
+    if (needApprove && !who.canApprove) throw new ForbiddenError(`${who.identity} may read incidents but not approve or reject`);
     return who;
   };
 
@@ -243,15 +234,10 @@ export function buildServer(deps: ServerDeps): FastifyInstance {
     requireIntakeToken(request);
     const raw = typeof request.body === "string" ? request.body : "";
     const body = parseJson(raw, false);
-    let notifications;
-    try {
-      notifications = parseNotifications(source, body);
-    } catch (error) {
-      if (error instanceof InvalidAlertError) throw new HttpError(400, error.message);
-      throw error;
-    }
+    const notifications = parseNotifications(source, body);
+
     const contentType = String(request.headers["content-type"] ?? "");
-    if (contentType.length > CONTENT_TYPE_MAX) throw new HttpError(400, `headers.content-type: expected at most ${CONTENT_TYPE_MAX} characters`);
+    if (contentType.length > CONTENT_TYPE_MAX) throw new InvalidInputError(`headers.content-type: expected at most ${CONTENT_TYPE_MAX} characters`);
     const result = await intake.accept(source, contentType, raw, notifications);
     for (const a of result.alerts) metrics.alertsReceived.inc({ source, status: a.status });
     if (source === "pagerduty") {
@@ -297,7 +283,7 @@ export function buildServer(deps: ServerDeps): FastifyInstance {
 
   const decideRoute = (decision: "approved" | "rejected") => async (request: FastifyRequest, reply: FastifyReply) => {
     const who = identify(request, true);
-    if (who === undefined) throw new HttpError(403, "approvals need an identity");
+    if (who === undefined) throw new ForbiddenError("approvals need an identity");
     const { id } = parseWith(IncidentParamsSchema, request.params, "path.");
     const body = parseJson(request.body, true);
     let note: string | undefined;
@@ -309,12 +295,7 @@ export function buildServer(deps: ServerDeps): FastifyInstance {
     } else {
       note = parseWith(RejectBodySchema, body, "body.").reason;
     }
-    try {
-      await recordDecision(suture, id, { decision, approver: who.identity, ...(note !== undefined ? { note } : {}), set });
-    } catch (error) {
-      if (error instanceof ApprovalError) throw new HttpError(/--set/.test(error.message) ? 400 : 409, error.message);
-      throw error;
-    }
+    await recordDecision(suture, id, { decision, approver: who.identity, ...(note !== undefined ? { note } : {}), set });
     await queue.enqueue({ incidentId: id, reason: "approval" });
     return reply.status(202).send({ incidentId: id, decision, by: who.identity, next: "queued: a worker resumes the incident from its checkpoint" });
   };

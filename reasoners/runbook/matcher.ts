@@ -1,5 +1,6 @@
 import type { Evidence } from "../../domain/model.js";
 import type { Condition, Predicate } from "./rule-schema.js";
+import { InvalidInputError } from "../../domain/errors.js";
 
 /** Facts bound by name while matching a rule; `alert` is always bound to the alerting service. */
 export type Bindings = Record<string, Evidence>;
@@ -77,7 +78,7 @@ export function findFact(condition: Condition, facts: Evidence[], bindings: Bind
 }
 
 /** Thrown when a remediation template refers to something the match did not bind. */
-export class TemplateError extends Error {
+export class TemplateError extends InvalidInputError {
   constructor(message: string) {
     super(message);
     this.name = "TemplateError";
