@@ -8,7 +8,8 @@ import { policyVersion } from "../policy/policy.js";
 import type { ReloadResult } from "../policy/source.js";
 import { openSuture, type Suture } from "../app/suture.js";
 import { IncidentWorker, type WorkerOptions } from "./worker.js";
-import { addMetricsRoute, buildServer } from "./http/server.js";
+import { metricsRoute } from "./http/routes/operations.js";
+import { buildServer } from "./http/server.js";
 
 /** What to run in this process. */
 export interface ServiceOptions {
@@ -95,7 +96,7 @@ export async function startService(config: Config, options: ServiceOptions): Pro
     } else if (options.metricsListen !== undefined) {
       // Node durations and job counts are observed where the graph runs: in the worker.
       const app = Fastify({ logger: false });
-      addMetricsRoute(app, metrics);
+      metricsRoute(app, metrics);
       app.get("/healthz", async () => ({ status: "ok", running: service.worker?.active ?? [] }));
       service.url = await app.listen(options.metricsListen);
       service.app = app;
