@@ -9,6 +9,7 @@ import type { SimEnvironment } from "../environments/simulator/index.js";
 import type { SutureContext } from "../graphs/context.js";
 import type { IncidentStateValue } from "../graphs/state.js";
 import { firstFiringAlert } from "../store/alerts.js";
+import { pruneAppliedWrites } from "../store/checkpoints.js";
 import { claimIncident, UnknownIncidentError, type IncidentRow } from "../store/incidents.js";
 import { faultCallbacks, faultAfterNode } from "./fault-points.js";
 import { describeOperatorStep, operatorStep } from "./operator-step.js";
@@ -131,6 +132,7 @@ async function streamGraph(suture: Suture, incidentId: string, input: GraphInput
         await faultAfterNode(node);
       }
     }
+    await pruneAppliedWrites(suture.db.pool, incidentId);
     return await currentState(suture, incidentId);
   } finally {
     await suture.locks.releaseIncident(incidentId);

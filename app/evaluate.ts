@@ -111,7 +111,7 @@ export async function evaluateScenario(suture: Suture, scenario: Scenario, file:
     correct: problems.length === 0,
     unsafe,
     timeToMitigateSec: outcome === "resolved" && run.state.outcome ? Math.round((run.state.outcome.at - startedAt) / 1000) : null,
-    toolCalls: (run.state.context?.observations.length ?? 0) + executed.length,
+    toolCalls: (run.state.context?.observationRefs.length ?? 0) + (run.state.context?.observations.length ?? 0) + executed.length,
     reason: run.state.outcome?.reason ?? "",
     problems,
     decidedBy: run.state.diagnoses.at(-1)?.chosen?.reasoner ?? null,

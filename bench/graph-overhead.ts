@@ -30,6 +30,7 @@ import { benchPolicy, printPolicyTable } from "./policy-evaluation.js";
 import { SimEnvironment } from "../environments/simulator/index.js";
 import { percentile } from "./stats.js";
 import { benchWebhookLiveness, printLivenessTable } from "./webhook-liveness.js";
+import { benchCheckpointSize, printCheckpointSizeTable } from "./checkpoint-size.js";
 import { SCENARIOS_DIR } from "../domain/data.js";
 
 const INCIDENTS = Number(process.env["BENCH_INCIDENTS"] ?? 40);
@@ -139,9 +140,11 @@ async function main(): Promise<void> {
   else console.log("\n(the production path runs on a real PostgreSQL: set BENCH_DATABASE_URL or TEST_DATABASE_URL)");
   const liveness = await benchWebhookLiveness();
   printLivenessTable(liveness);
+  const sizes = await benchCheckpointSize(url);
+  printCheckpointSizeTable(sizes);
   const out = path.resolve(import.meta.dirname, "results", "bench.json");
   await mkdir(path.dirname(out), { recursive: true });
-  await writeFile(out, `${JSON.stringify({ at: new Date().toISOString(), scenario: scenario.name, graph: rows, policy, llm, memory, intake, liveness }, null, 2)}\n`);
+  await writeFile(out, `${JSON.stringify({ at: new Date().toISOString(), scenario: scenario.name, graph: rows, policy, llm, memory, intake, liveness, sizes }, null, 2)}\n`);
   console.log(`\nwrote ${path.relative(process.cwd(), out)}`);
 }
 

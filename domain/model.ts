@@ -57,13 +57,13 @@ export const SignalSnapshotSchema = z.object({
 /** A snapshot of watched signals. */
 export type SignalSnapshot = z.infer<typeof SignalSnapshotSchema>;
 
-/** A recorded read-tool call and its result, so a replay sees the same evidence. */
+/** A read-tool call perceive made, with its (redacted) result. */
 export const ToolObservationSchema = z.object({
   tool: z.string(),
   params: z.record(z.string(), z.unknown()),
   at: z.number(),
   ok: z.boolean(),
-  /** Short description of the result (the full result is kept in `result`). */
+  /** Short description of the result. */
   summary: z.string(),
   result: z.unknown(),
 });
@@ -75,7 +75,14 @@ export const IncidentContextSchema = z.object({
   services: z.array(z.string()),
   evidence: z.array(EvidenceSchema),
   signatures: z.record(z.string(), z.array(LogSignatureSchema)),
-  observations: z.array(ToolObservationSchema),
+  /**
+   * The read-tool calls perceive made: their results are stored once per incident (the
+   * observations table), and the checkpointed context keeps only their references
+   * (`<incident>#<perception>.<order>`, the same in any database an export is loaded into).
+   */
+  observationRefs: z.array(z.string()).default([]),
+  /** The read-tool calls with their results inline, as contexts checkpointed before references held them. */
+  observations: z.array(ToolObservationSchema).default([]),
   snapshot: SignalSnapshotSchema,
   gatheredAt: z.number(),
   /**

@@ -84,12 +84,16 @@ export async function perceive(state: IncidentStateValue, runtime: Runtime<Sutur
     `abnormal: ${abnormal.length > 0 ? abnormal.join(", ") : "none"}` +
     (failed.length > 0 ? `; ${failed.length} read(s) failed: ${failed[0]?.summary ?? ""}` : "");
   await ctx.store.setIncidentStatus(state.incidentId, "running");
+  // The results are stored once, here; the checkpoint keeps references (a context per step would copy them).
+  const perception = state.timeline.filter((e) => e.node === "perceive").length + 1;
+  const observationRefs = await ctx.store.recordObservations(state.incidentId, perception, observer.observations);
   return {
     context: {
       services: [state.alert.service, ...dependencies],
       evidence: extracted.evidence,
       signatures: extracted.signatures,
-      observations: observer.observations,
+      observationRefs,
+      observations: [],
       snapshot,
       gatheredAt: now,
       actionWatermark,

@@ -1,5 +1,6 @@
 import type { Alert } from "../domain/alerts/alert.js";
 import type { IncidentStatus } from "../domain/incident.js";
+import type { ToolObservation } from "../domain/model.js";
 import * as actions from "./actions.js";
 import * as alerts from "./alerts.js";
 import * as approvals from "./approvals.js";
@@ -8,6 +9,7 @@ import { withTransaction, type Database, type Queryable } from "./database.js";
 import * as environments from "./environments.js";
 import * as incidents from "./incidents.js";
 import * as modelUsage from "./model-usage.js";
+import * as observations from "./observations.js";
 
 /**
  * The store the graph's nodes and the use cases share: one object over the concern modules
@@ -148,6 +150,16 @@ export class IncidentStore {
   /** All actions of an incident, in order. */
   actionsFor(incidentId: string): Promise<actions.ActionRow[]> {
     return actions.actionsFor(this.db.pool, incidentId);
+  }
+
+  /** Stores one perception's read-tool results once; returns their references for the checkpoint. */
+  recordObservations(incidentId: string, perception: number, made: ToolObservation[]): Promise<string[]> {
+    return observations.recordObservations(this.db.pool, incidentId, perception, made);
+  }
+
+  /** Every read-tool result recorded for an incident, in order. */
+  observationsFor(incidentId: string): Promise<observations.StoredObservation[]> {
+    return observations.observationsFor(this.db.pool, incidentId);
   }
 
   /** Saves a simulated environment's snapshot. */

@@ -32,6 +32,7 @@ export function makeContext(evidence: Evidence[]): IncidentContext {
     services: [...new Set(evidence.map((e) => e.service))],
     evidence,
     signatures: {},
+    observationRefs: [],
     observations: [],
     snapshot: { at: 0, signals: [] },
     gatheredAt: 0,

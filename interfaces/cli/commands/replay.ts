@@ -4,7 +4,7 @@ import { lstat, open, readFile, rename, rm, type FileHandle } from "node:fs/prom
 import path from "node:path";
 import type { Config } from "../../../app/config.js";
 import { loadPolicy } from "../../../policy/policy.js";
-import { exportIncident, importIncident } from "../../../app/export.js";
+import { exportIncident, exportText, importIncident } from "../../../app/export.js";
 import { replayIncident } from "../../../app/replay.js";
 import { openSuture } from "../../../app/suture.js";
 import type { CommandArgs } from "../args.js";
@@ -57,7 +57,7 @@ export async function exportCommand(config: Config, args: CommandArgs): Promise<
   const suture = await openSuture(config);
   try {
     // Built before the file is touched, so a failed export leaves no empty or partial file behind.
-    const json = `${JSON.stringify(await exportIncident(suture, incident), null, 2)}\n`;
+    const json = exportText(await exportIncident(suture, incident));
     const out = text(args, "out");
     if (out === undefined) process.stdout.write(json);
     else {
