@@ -90,7 +90,7 @@ export async function exportIncident(suture: Suture, incidentId: string): Promis
       const values = t.checkpoint.channel_values;
       const changed = Object.fromEntries(Object.entries(values).filter(([channel]) => before === undefined || before.channel_versions[channel] !== t.checkpoint.channel_versions[channel] || !(channel in before.channel_values)));
       return {
-        checkpoint: { ...t.checkpoint, channel_values: changed } as unknown as Record<string, unknown>,
+        checkpoint: { ...t.checkpoint, channel_values: changed },
         ...(t.metadata !== undefined ? { metadata: t.metadata } : {}),
         parentId: (t.parentConfig?.configurable?.["checkpoint_id"] as string | undefined) ?? null,
         removedChannels: before === undefined ? [] : Object.keys(before.channel_values).filter((channel) => !(channel in values)),
