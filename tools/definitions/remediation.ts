@@ -1,9 +1,8 @@
 import { z } from "zod";
 import { EnvironmentNotFoundError, type EnvironmentAdapter, type WorkloadDescription } from "../../environments/adapter.js";
-import type { AnyToolDefinition, LiveValidation, ToolDefinition, ToolImpact } from "../tool.js";
+import type { AnyToolDefinition, LiveValidation, ToolDefinition, ToolGrowth, ToolImpact } from "../tool.js";
+import { Revision, Service } from "./params.js";
 
-const Service = z.string().min(1, "expected a service name").max(63);
-const Revision = z.number().int().min(1, "expected a revision number ≥ 1");
 
 async function workload(env: EnvironmentAdapter, service: string): Promise<WorkloadDescription | LiveValidation> {
   try {
@@ -16,6 +15,35 @@ async function workload(env: EnvironmentAdapter, service: string): Promise<Workl
 
 function isValidation(x: WorkloadDescription | LiveValidation): x is LiveValidation {
   return "ok" in x;
+}
+
+/** The call's target: the deployment of the workload it names. */
+function deploymentOf(p: { service: string }): { service: string; resource: string; name: string } {
+  return { service: p.service, resource: "deployment", name: p.service };
+}
+
+/**
+ * The growth, before-state and rollback of a tool that sets one number of a deployment (replicas,
+ * memory limit): the rollback sets it back to what it was.
+ */
+function revertibleSetting<P extends { service: string } & Record<string, unknown>, K extends string & keyof P>(
+  tool: string,
+  param: K,
+  dimension: ToolGrowth["dimension"],
+  read: (w: WorkloadDescription) => number,
+): Pick<ToolDefinition<P>, "growth" | "captureBefore" | "rollback"> {
+  return {
+    async growth(p, env) {
+      return { dimension, from: read(await env.describeWorkload(p.service)), to: Number(p[param]) };
+    },
+    async captureBefore(p, env) {
+      return { [param]: read(await env.describeWorkload(p.service)) };
+    },
+    rollback: (p, before) => {
+      const value = (before as Record<string, number | undefined> | undefined)?.[param];
+      return value === undefined || value === 0 ? undefined : { tool, params: { service: p.service, [param]: value } };
+    },
+  };
 }
 
 /** Kubernetes' default rolling update takes out at most 25% of replicas at once (rounded down). */
@@ -43,7 +71,7 @@ const rolloutUndo: ToolDefinition<z.infer<typeof rolloutUndoParams>> = {
   risk: "medium",
   settleSeconds: 180,
   actionClass: "rollback",
-  target: (p) => ({ service: p.service, resource: "deployment", name: p.service }),
+  target: deploymentOf,
   impact: (p, env) => rollingImpact(env, p.service),
   async validateLive(p, env) {
     const w = await workload(env, p.service);
@@ -74,7 +102,7 @@ const scaleDeployment: ToolDefinition<z.infer<typeof scaleParams>> = {
   // Long enough for new pods to serve and for callers' circuit breakers to close again.
   settleSeconds: 180,
   actionClass: "scale",
-  target: (p) => ({ service: p.service, resource: "deployment", name: p.service }),
+  target: deploymentOf,
   async impact(p, env) {
     const replicas = (await env.describeWorkload(p.service)).deployment.desiredReplicas;
     const out = Math.max(0, replicas - p.replicas);
@@ -89,16 +117,7 @@ const scaleDeployment: ToolDefinition<z.infer<typeof scaleParams>> = {
     if (p.replicas === w.deployment.desiredReplicas) return { ok: false, reason: `${p.service} already wants ${p.replicas} replicas` };
     return { ok: true };
   },
-  async growth(p, env) {
-    return { dimension: "replicas", from: (await env.describeWorkload(p.service)).deployment.desiredReplicas, to: p.replicas };
-  },
-  async captureBefore(p, env) {
-    return { replicas: (await env.describeWorkload(p.service)).deployment.desiredReplicas };
-  },
-  rollback: (p, before) => {
-    const replicas = (before as { replicas?: number } | undefined)?.replicas;
-    return replicas === undefined || replicas === 0 ? undefined : { tool: "scale_deployment", params: { service: p.service, replicas } };
-  },
+  ...revertibleSetting("scale_deployment", "replicas", "replicas", (w) => w.deployment.desiredReplicas),
   run: (p, env, key) => env.scale(p.service, p.replicas, key),
 };
 
@@ -111,7 +130,7 @@ const restartPods: ToolDefinition<z.infer<typeof serviceOnly>> = {
   risk: "low",
   settleSeconds: 300,
   actionClass: "restart",
-  target: (p) => ({ service: p.service, resource: "deployment", name: p.service }),
+  target: deploymentOf,
   impact: (p, env) => rollingImpact(env, p.service),
   async validateLive(p, env) {
     const w = await workload(env, p.service);
@@ -129,7 +148,7 @@ const setMemoryLimit: ToolDefinition<z.infer<typeof memoryParams>> = {
   risk: "medium",
   settleSeconds: 300,
   actionClass: "resources",
-  target: (p) => ({ service: p.service, resource: "deployment", name: p.service }),
+  target: deploymentOf,
   impact: (p, env) => rollingImpact(env, p.service),
   async validateLive(p, env) {
     const w = await workload(env, p.service);
@@ -139,16 +158,7 @@ const setMemoryLimit: ToolDefinition<z.infer<typeof memoryParams>> = {
     if (p.limitMib > current * 4) return { ok: false, reason: `${p.limitMib} MiB is more than 4× the current ${current} MiB limit` };
     return { ok: true };
   },
-  async growth(p, env) {
-    return { dimension: "memoryMib", from: (await env.describeWorkload(p.service)).deployment.memoryLimitMib, to: p.limitMib };
-  },
-  async captureBefore(p, env) {
-    return { limitMib: (await env.describeWorkload(p.service)).deployment.memoryLimitMib };
-  },
-  rollback: (p, before) => {
-    const limitMib = (before as { limitMib?: number } | undefined)?.limitMib;
-    return limitMib === undefined ? undefined : { tool: "set_memory_limit", params: { service: p.service, limitMib } };
-  },
+  ...revertibleSetting("set_memory_limit", "limitMib", "memoryMib", (w) => w.deployment.memoryLimitMib),
   run: (p, env, key) => env.setMemoryLimit(p.service, p.limitMib, key),
 };
 
