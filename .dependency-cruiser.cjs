@@ -1,30 +1,22 @@
 // Suture's layers, lowest first (docs/architecture.md). A module may import its own layer and the
 // layers below it, never one above; no module may be part of an import cycle. Folder-level cycles
 // and SQL outside store/ are checked too (test/architecture.test.ts, eslint.config.js).
-const LAYERS = [
-  ["domain"],
-  ["store"],
-  ["environments"],
-  ["tools", "evidence", "memory", "reasoners", "policy"],
-  ["graphs"],
-  ["nodes"],
-  ["app"],
-  ["interfaces"],
-];
+const LAYERS = [["domain"], ["store"], ["environments"], ["tools", "evidence", "memory", "reasoners", "policy"], ["graphs"], ["nodes"], ["app"], ["interfaces"]];
 
 const folders = (layers) => `^(${layers.flat().join("|")})/`;
 
 /** One rule per layer: nothing in it imports a folder of a higher layer. */
 const layerRules = LAYERS.slice(0, -1).map((layer, i) => ({
   name: `layer-${layer.join("+")}`,
-  comment: `${layer.join(", ")} may not import ${LAYERS.slice(i + 1).flat().join(", ")} (a higher layer)`,
+  comment: `${layer.join(", ")} may not import ${LAYERS.slice(i + 1)
+    .flat()
+    .join(", ")} (a higher layer)`,
   severity: "error",
   from: { path: folders([layer]) },
   to: { path: folders(LAYERS.slice(i + 1)) },
 }));
 
 module.exports = {
-
   forbidden: [
     ...layerRules,
     {

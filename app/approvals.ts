@@ -68,7 +68,9 @@ export async function recordDecision(suture: Suture, incidentId: string, decisio
   const incident = await suture.store.getIncident(incidentId);
   const request = await suture.store.latestApproval(incidentId);
   if (request?.decision != null) {
-    throw new DecisionConflictError(`incident "${incidentId}": ${request.call.tool} was already ${request.decision} by ${request.approver ?? "timeout"} at ${request.decided_at?.toISOString() ?? "?"}`);
+    throw new DecisionConflictError(
+      `incident "${incidentId}": ${request.call.tool} was already ${request.decision} by ${request.approver ?? "timeout"} at ${request.decided_at?.toISOString() ?? "?"}`,
+    );
   }
   if (incident.status !== "awaiting_approval" || request === undefined) {
     throw new DecisionConflictError(`incident "${incidentId}" is not awaiting approval (status: ${incident.status})`);
@@ -117,7 +119,13 @@ export async function expireApprovals(suture: Suture, options: RunOptions = {}, 
   for (const p of expired) {
     const written = await suture.store.decideApproval(p.request_key, "expired", null, "no answer before the deadline", null);
     if (written === undefined) continue;
-    await suture.store.audit({ incidentId: p.incident_id, actor: "suture", kind: "approval_expired", summary: `approval of ${p.call.tool} expired at ${p.expires_at.toISOString()}`, dedupeKey: `${p.request_key}:decision` });
+    await suture.store.audit({
+      incidentId: p.incident_id,
+      actor: "suture",
+      kind: "approval_expired",
+      summary: `approval of ${p.call.tool} expired at ${p.expires_at.toISOString()}`,
+      dedupeKey: `${p.request_key}:decision`,
+    });
     if (resume !== undefined) await resume(p.incident_id);
     else await resumeIncident(suture, p.incident_id, options, { decision: "expired", approver: null, note: null, call: null, at: new Date().toISOString() });
     done.push(p.incident_id);

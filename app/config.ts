@@ -34,14 +34,20 @@ export const ConfigSchema = z.object({
   /** Embedding model (it must support 384 dimensions). */
   SUTURE_EMBEDDING_MODEL: z.string().min(1).optional(),
   /** Memory scope incidents are remembered and recalled in. */
-  SUTURE_MEMORY_SCOPE: z.string().regex(/^[a-z0-9][a-z0-9:._-]*$/, "expected a lower-case scope name").default("default"),
+  SUTURE_MEMORY_SCOPE: z
+    .string()
+    .regex(/^[a-z0-9][a-z0-9:._-]*$/, "expected a lower-case scope name")
+    .default("default"),
   /**
    * API tokens for `suture serve`: comma-separated `identity:token:role`, role `approve` (may
    * approve and reject) or `read`. Unset = read endpoints open, approvals over HTTP disabled.
    */
   SUTURE_API_TOKENS: z
     .string()
-    .regex(/^[^:,\s]+:[^:,\s]{16,}:(approve|read)(,[^:,\s]+:[^:,\s]{16,}:(approve|read))*$/, "expected identity:token:role entries separated by commas (token at least 16 characters, role approve or read)")
+    .regex(
+      /^[^:,\s]+:[^:,\s]{16,}:(approve|read)(,[^:,\s]+:[^:,\s]{16,}:(approve|read))*$/,
+      "expected identity:token:role entries separated by commas (token at least 16 characters, role approve or read)",
+    )
     .optional(),
   /** A bearer token alert sources must send to the intake endpoints; unset = intake open. */
   SUTURE_INTAKE_TOKEN: z.string().min(16, "expected a token of at least 16 characters").optional(),

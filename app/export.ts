@@ -19,7 +19,13 @@ const FORMAT_V1 = "suture-incident-export/1";
 export const IncidentExportSchema = z.object({
   format: z.enum([FORMAT, FORMAT_V1]),
   exportedAt: z.string(),
-  incident: z.object({ id: z.string(), status: z.enum(["queued", "open", "running", "awaiting_approval", "resolved", "escalated", "closed_no_action", "resolved_by_source", "dead_letter"]), scenario: z.string().nullable(), openedAt: z.string(), summary: z.string().nullable() }),
+  incident: z.object({
+    id: z.string(),
+    status: z.enum(["queued", "open", "running", "awaiting_approval", "resolved", "escalated", "closed_no_action", "resolved_by_source", "dead_letter"]),
+    scenario: z.string().nullable(),
+    openedAt: z.string(),
+    summary: z.string().nullable(),
+  }),
   alerts: z.array(z.object({ source: z.string(), status: z.string(), rawBody: z.string(), normalized: AlertSchema })),
   actions: z.array(z.record(z.string(), z.unknown())),
   approvals: z.array(z.record(z.string(), z.unknown())),
@@ -31,7 +37,19 @@ export const IncidentExportSchema = z.object({
   environment: z.object({ spec: z.unknown(), atOpen: z.unknown(), latest: z.unknown().default(null) }),
   /** The read-tool results the checkpoints refer to (stored once; a replay's are its origin's). */
   observations: z
-    .array(z.object({ incidentId: z.string(), perception: z.number().int(), seq: z.number().int(), tool: z.string(), params: z.record(z.string(), z.unknown()), at: z.number(), ok: z.boolean(), summary: z.string(), result: z.unknown() }))
+    .array(
+      z.object({
+        incidentId: z.string(),
+        perception: z.number().int(),
+        seq: z.number().int(),
+        tool: z.string(),
+        params: z.record(z.string(), z.unknown()),
+        at: z.number(),
+        ok: z.boolean(),
+        summary: z.string(),
+        result: z.unknown(),
+      }),
+    )
     .default([]),
   /** Every checkpoint of the thread, oldest first, as the checkpointer stores them. */
   checkpoints: z.array(
@@ -88,7 +106,9 @@ export async function exportIncident(suture: Suture, incidentId: string): Promis
     checkpoints: tuples.map((t, i) => {
       const before = tuples[i - 1]?.checkpoint;
       const values = t.checkpoint.channel_values;
-      const changed = Object.fromEntries(Object.entries(values).filter(([channel]) => before === undefined || before.channel_versions[channel] !== t.checkpoint.channel_versions[channel] || !(channel in before.channel_values)));
+      const changed = Object.fromEntries(
+        Object.entries(values).filter(([channel]) => before === undefined || before.channel_versions[channel] !== t.checkpoint.channel_versions[channel] || !(channel in before.channel_values)),
+      );
       return {
         checkpoint: { ...t.checkpoint, channel_values: changed },
         ...(t.metadata !== undefined ? { metadata: t.metadata } : {}),
@@ -128,7 +148,12 @@ export async function importIncident(suture: Suture, data: unknown, source: stri
     // Version 2 carries what changed: rebuild each checkpoint's values from the one before it.
     values = e.format === FORMAT_V1 ? stored.channel_values : { ...Object.fromEntries(Object.entries(values).filter(([channel]) => !c.removedChannels.includes(channel))), ...stored.channel_values };
     const checkpoint = { ...stored, channel_values: values };
-    const saved = await suture.checkpointer.put(config, checkpoint, (c.metadata ?? { source: "input", step: -1, parents: {} }) as unknown as NonNullable<CheckpointTuple["metadata"]>, checkpoint.channel_versions);
+    const saved = await suture.checkpointer.put(
+      config,
+      checkpoint,
+      (c.metadata ?? { source: "input", step: -1, parents: {} }) as unknown as NonNullable<CheckpointTuple["metadata"]>,
+      checkpoint.channel_versions,
+    );
     const byTask = new Map<string, Array<[string, unknown]>>();
     for (const [task, channel, value] of c.pendingWrites) byTask.set(task, [...(byTask.get(task) ?? []), [channel, value]]);
     for (const [task, w] of byTask) await suture.checkpointer.putWrites(saved, w, task);

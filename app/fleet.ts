@@ -18,9 +18,16 @@ export const FleetWorldSchema = z
     /** An inline environment spec (the `environment:` block of a scenario). */
     environment: z.unknown().optional(),
     /** Puts every service of the world in this namespace (so one scenario can run many times). */
-    namespace: z.string().regex(/^[a-z0-9][a-z0-9-]*$/, "expected a Kubernetes namespace name").optional(),
+    namespace: z
+      .string()
+      .regex(/^[a-z0-9][a-z0-9-]*$/, "expected a Kubernetes namespace name")
+      .optional(),
     /** Minutes after t0 to advance the world to before serving (default: the scenario's last firing alert, else 0). */
-    advanceToMinutes: z.number().min(0).max(24 * 60).optional(),
+    advanceToMinutes: z
+      .number()
+      .min(0)
+      .max(24 * 60)
+      .optional(),
   })
   .strict()
   .refine((w) => (w.scenario === undefined) !== (w.environment === undefined), { message: "expected exactly one of scenario or environment" });
@@ -121,7 +128,13 @@ export async function installFleet(db: Database, worlds: ResolvedWorld[]): Promi
           throw new InvalidFleetError(`world "${world.name}": workload ${s.namespace}/${s.name} already belongs to ${owner}; give the world its own namespace`);
         }
       }
-      await installWorld(client, id, world.spec, env.toJSON(), parsed.services.map((s) => ({ namespace: s.namespace, service: s.name })));
+      await installWorld(
+        client,
+        id,
+        world.spec,
+        env.toJSON(),
+        parsed.services.map((s) => ({ namespace: s.namespace, service: s.name })),
+      );
     });
     report.created.push(world.name);
   }

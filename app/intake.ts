@@ -95,7 +95,14 @@ export class Intake {
         // Alertmanager repeats a firing alert until Prometheus sees it recover; the repeat is the
         // same episode, not a new problem. Said once on the incident, in case the fix did not hold.
         await recordAlert(client, { incidentId: closed, alert, requestId });
-        await this.audit(client, closed, "still_firing", `${alert.source} still reports ${alert.name} (same episode, started ${alert.startsAt}) after the incident closed`, { requestId }, `${closed}:still-firing`);
+        await this.audit(
+          client,
+          closed,
+          "still_firing",
+          `${alert.source} still reports ${alert.name} (same episode, started ${alert.startsAt}) after the incident closed`,
+          { requestId },
+          `${closed}:still-firing`,
+        );
         return { disposition: "renotified", incidentId: closed };
       }
       const incidentId = await this.open(client, alert);

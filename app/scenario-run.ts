@@ -103,4 +103,3 @@ export async function runAlert(suture: Suture, rawBody: string, scenario: Scenar
   }
   return results;
 }
-

@@ -102,10 +102,7 @@ export async function openSuture(config: Config, options: OpenOptions = {}): Pro
         ? { llm: { ...config.llm, apiKey: config.openaiApiKey, corrections: 1, ...(config.openaiBaseUrl !== undefined ? { baseURL: config.openaiBaseUrl } : {}) } }
         : {}),
       ...(config.rulesDir !== undefined ? { rulesDir: config.rulesDir } : {}),
-      notifier:
-        config.notifyWebhook !== undefined
-          ? new WebhookNotifier(config.notifyWebhook)
-          : new FileNotifier(path.join(config.home, "notifications.jsonl")),
+      notifier: config.notifyWebhook !== undefined ? new WebhookNotifier(config.notifyWebhook) : new FileNotifier(path.join(config.home, "notifications.jsonl")),
     });
   } catch (error) {
     await db.close();

@@ -69,7 +69,8 @@ function inlined(value: unknown, results: Map<string, StoredObservation>): unkno
   return { ...rest, observations };
 }
 
-const inlineWrites = (writes: PendingWrite[], results: Map<string, StoredObservation>): PendingWrite[] => writes.map(([channel, value]) => [channel, channel === "context" ? inlined(value, results) : value]);
+const inlineWrites = (writes: PendingWrite[], results: Map<string, StoredObservation>): PendingWrite[] =>
+  writes.map(([channel, value]) => [channel, channel === "context" ? inlined(value, results) : value]);
 
 async function measure(backend: string, db: Database, scenarioName: string): Promise<SizeRow> {
   const suture = await wireSuture(db, { notifier: new MemoryNotifier() });
@@ -92,7 +93,12 @@ async function measure(backend: string, db: Database, scenarioName: string): Pro
   for (const t of tuples) {
     const checkpoint: Checkpoint = { ...t.checkpoint, channel_values: { ...t.checkpoint.channel_values, context: inlined(t.checkpoint.channel_values["context"], results) } };
     const parent = t.parentConfig?.configurable?.["checkpoint_id"] as string | undefined;
-    await suture.checkpointer.put({ configurable: { thread_id: before, checkpoint_ns: "", ...(parent !== undefined ? { checkpoint_id: parent } : {}) } }, checkpoint, t.metadata ?? { source: "input", step: -1, parents: {} }, checkpoint.channel_versions);
+    await suture.checkpointer.put(
+      { configurable: { thread_id: before, checkpoint_ns: "", ...(parent !== undefined ? { checkpoint_id: parent } : {}) } },
+      checkpoint,
+      t.metadata ?? { source: "input", step: -1, parents: {} },
+      checkpoint.channel_versions,
+    );
   }
   for (const r of recorded) await putWrites({ configurable: { thread_id: before, checkpoint_ns: "", checkpoint_id: r.checkpointId } }, inlineWrites(r.writes, results), r.taskId);
 

@@ -46,7 +46,6 @@ interface Row {
   meanMs: number;
 }
 
-
 /** Times `n` incidents; world building and alert intake happen before the clock starts. */
 async function timeIncidents(suture: Suture, graph: ReturnType<typeof incidentGraph>, scenario: Scenario, n: number): Promise<number[]> {
   const times: number[] = [];
@@ -61,7 +60,18 @@ async function timeIncidents(suture: Suture, graph: ReturnType<typeof incidentGr
     const incidentId = newIncidentId();
     await suture.store.createIncident({ id: incidentId, alert: normalized, environmentId: incidentId });
     await suture.store.recordAlert({ incidentId, alert: normalized, rawBody: JSON.stringify(body) });
-    const context = { env, tools: suture.tools, reasoners: suture.reasoners, policy: suture.policy, clock: env.clock, store: suture.store, notifier: suture.notifier, memory: suture.memory, locks: suture.locks, memoryAdjusts: suture.memoryAdjusts };
+    const context = {
+      env,
+      tools: suture.tools,
+      reasoners: suture.reasoners,
+      policy: suture.policy,
+      clock: env.clock,
+      store: suture.store,
+      notifier: suture.notifier,
+      memory: suture.memory,
+      locks: suture.locks,
+      memoryAdjusts: suture.memoryAdjusts,
+    };
     const started = performance.now();
     const final = await graph.invoke({ incidentId, alert: normalized }, { configurable: { thread_id: incidentId }, context, durability: "sync" });
     times.push(performance.now() - started);

@@ -33,7 +33,6 @@ export interface IntakeRow {
   p99Ms?: number;
 }
 
-
 function world(i: number): Record<string, unknown> {
   return {
     name: `b${i}`,
@@ -53,7 +52,7 @@ function alert(i: number): string {
   const labels = { alertname: "KubePodNotReady", service: "api", namespace: `bench-${i}`, severity: "warning" };
   return JSON.stringify({
     version: "4",
-    groupKey: "{}:{alertname=\"KubePodNotReady\"}",
+    groupKey: '{}:{alertname="KubePodNotReady"}',
     status: "firing",
     receiver: "suture",
     groupLabels: { alertname: "KubePodNotReady" },
@@ -99,7 +98,10 @@ async function noopCeiling(url: string): Promise<IntakeRow> {
   const queues = [await IncidentQueue.open(db), await IncidentQueue.open(db)];
   let done = 0;
   try {
-    await queues[0]!.boss.insert(NOOP_QUEUE, Array.from({ length: NOOP_JOBS }, (_, i) => ({ data: { i } })));
+    await queues[0]!.boss.insert(
+      NOOP_QUEUE,
+      Array.from({ length: NOOP_JOBS }, (_, i) => ({ data: { i } })),
+    );
     const started = performance.now();
     for (const q of queues) {
       await q.workQueue(NOOP_QUEUE, { localConcurrency: CONCURRENCY, batchSize: 1, pollingIntervalSeconds: 1, notifyPollingIntervalSeconds: 2 }, async () => {

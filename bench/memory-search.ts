@@ -19,16 +19,58 @@ const SIZES = (process.env["BENCH_MEMORY_SIZES"] ?? "10000,100000").split(",").m
 const QUERIES = Number(process.env["BENCH_MEMORY_QUERIES"] ?? 200);
 const BATCH = 500;
 
-const ALERTS = ["KubePodCrashLooping", "KubePodNotReady", "KubeDeploymentReplicasMismatch", "HighErrorRate", "HighLatencyP99", "KafkaConsumerLagHigh",
-  "KubePersistentVolumeFillingUp", "NodeFilesystemSpaceFillingUp", "KubeContainerOOMKilled", "KubeCPUOvercommit", "TargetDown", "CertificateExpiringSoon",
-  "AuthFailuresHigh", "KubeJobFailed", "PostgresReplicationLag", "RedisMemoryHigh", "NginxHighHttp5xxErrorRate", "KubeHpaMaxedOut"];
-const SERVICES = Array.from({ length: 60 }, (_, i) => `${["checkout", "payments", "orders", "search", "catalog", "billing", "ledger", "auth", "gateway", "recommendations"][i % 10]}-${Math.floor(i / 10)}`);
-const SYMPTOMS = ["pod.reason CrashLoopBackOff", "pod.reason ImagePullBackOff", "pod.last_termination OOMKilled", "recent rollout changed image", "recent rollout changed env",
-  "config map changed keys feature flag", "error_rate abnormal", "latency_p99_ms abnormal", "request_rate abnormal", "service.port_mismatch true", "breaker.state open",
-  "consumer_lag abnormal", "disk_usage_pct abnormal", "secret exposed key-value-secret"];
-const SIGNATURES = ["exec /app/server: exec format error", "failed to deserialize record at topic=orders partition= offset=", "connect ECONNREFUSED",
-  "upstream request timeout context deadline exceeded", "write /var/log/app/app.log: no space left on device", "TypeError: Cannot read properties of undefined",
-  "circuit breaker is OPEN; failing fast", "x509: certificate has expired or is not yet valid", "ERROR: invalid page in block of relation", "FeatureFlagError: enabled but rule set missing"];
+const ALERTS = [
+  "KubePodCrashLooping",
+  "KubePodNotReady",
+  "KubeDeploymentReplicasMismatch",
+  "HighErrorRate",
+  "HighLatencyP99",
+  "KafkaConsumerLagHigh",
+  "KubePersistentVolumeFillingUp",
+  "NodeFilesystemSpaceFillingUp",
+  "KubeContainerOOMKilled",
+  "KubeCPUOvercommit",
+  "TargetDown",
+  "CertificateExpiringSoon",
+  "AuthFailuresHigh",
+  "KubeJobFailed",
+  "PostgresReplicationLag",
+  "RedisMemoryHigh",
+  "NginxHighHttp5xxErrorRate",
+  "KubeHpaMaxedOut",
+];
+const SERVICES = Array.from(
+  { length: 60 },
+  (_, i) => `${["checkout", "payments", "orders", "search", "catalog", "billing", "ledger", "auth", "gateway", "recommendations"][i % 10]}-${Math.floor(i / 10)}`,
+);
+const SYMPTOMS = [
+  "pod.reason CrashLoopBackOff",
+  "pod.reason ImagePullBackOff",
+  "pod.last_termination OOMKilled",
+  "recent rollout changed image",
+  "recent rollout changed env",
+  "config map changed keys feature flag",
+  "error_rate abnormal",
+  "latency_p99_ms abnormal",
+  "request_rate abnormal",
+  "service.port_mismatch true",
+  "breaker.state open",
+  "consumer_lag abnormal",
+  "disk_usage_pct abnormal",
+  "secret exposed key-value-secret",
+];
+const SIGNATURES = [
+  "exec /app/server: exec format error",
+  "failed to deserialize record at topic=orders partition= offset=",
+  "connect ECONNREFUSED",
+  "upstream request timeout context deadline exceeded",
+  "write /var/log/app/app.log: no space left on device",
+  "TypeError: Cannot read properties of undefined",
+  "circuit breaker is OPEN; failing fast",
+  "x509: certificate has expired or is not yet valid",
+  "ERROR: invalid page in block of relation",
+  "FeatureFlagError: enabled but rule set missing",
+];
 
 function pick<T>(rng: Rng, items: T[]): T {
   return items[rng.int(0, items.length - 1)] as T;
@@ -49,7 +91,6 @@ function incidentDoc(rng: Rng): WeightedText[] {
     { text: signatures.join(". "), weight: 1 },
   ];
 }
-
 
 const TOP5 = `SELECT id FROM incident_memory WHERE scope = 'bench' AND kind = 'incident' ORDER BY embedding <=> $1::vector LIMIT 5`;
 
@@ -126,6 +167,12 @@ export function printMemoryTable(rows: Array<Record<string, number>>): void {
   console.log(header);
   console.log("-".repeat(header.length));
   for (const r of rows) {
-    console.log(`${String(r["size"]).padStart(8)} ${(r["p50"] ?? 0).toFixed(2).padStart(8)} ${(r["p99"] ?? 0).toFixed(2).padStart(8)} ${(r["recall"] ?? 0).toFixed(3).padStart(18)} ${Math.round(r["insertRate"] ?? 0).toString().padStart(23)}`);
+    console.log(
+      `${String(r["size"]).padStart(8)} ${(r["p50"] ?? 0).toFixed(2).padStart(8)} ${(r["p99"] ?? 0).toFixed(2).padStart(8)} ${(r["recall"] ?? 0).toFixed(3).padStart(18)} ${Math.round(
+        r["insertRate"] ?? 0,
+      )
+        .toString()
+        .padStart(23)}`,
+    );
   }
 }

@@ -47,7 +47,14 @@ class ArrayLedger implements PolicyLedger {
   constructor(private readonly rows: Recorded[]) {}
   countActions(q: ActionCountQuery): Promise<number> {
     return Promise.resolve(
-      this.rows.filter((r) => r.environmentId === q.environmentId && r.namespace === q.namespace && (q.service === undefined || r.service === q.service) && (r.tool === q.action || r.actionClass === q.action) && r.at > q.since).length,
+      this.rows.filter(
+        (r) =>
+          r.environmentId === q.environmentId &&
+          r.namespace === q.namespace &&
+          (q.service === undefined || r.service === q.service) &&
+          (r.tool === q.action || r.actionClass === q.action) &&
+          r.at > q.since,
+      ).length,
     );
   }
   lastSameCall(q: { environmentId: string; namespace: string; call: ToolCall; since: number }): Promise<{ incidentId: string; at: number } | undefined> {
@@ -62,7 +69,6 @@ class ArrayLedger implements PolicyLedger {
     return Promise.resolve(this.rows.filter((r) => r.environmentId === q.environmentId && r.namespace === q.namespace && r.service === q.service && r.failed && r.at > q.since).length);
   }
 }
-
 
 /** Records `count` finished remediations spread over the last day and 200 workloads, in bulk. */
 async function seed(db: Database, count: number, now: number): Promise<Recorded[]> {
@@ -103,7 +109,16 @@ async function benchBackend(backend: string, open: () => Promise<Database>): Pro
     try {
       await migrate(db);
       const recorded = await seed(db, count, now);
-      const facts: IncidentFacts = { id: "inc-bench", subject: { service: "checkout", namespace: "prod" }, environmentId: "env-bench", openedAt: now, now, attempts: [], usage: { modelTokens: 0, modelCostUsd: 0 }, services: ["checkout"] };
+      const facts: IncidentFacts = {
+        id: "inc-bench",
+        subject: { service: "checkout", namespace: "prod" },
+        environmentId: "env-bench",
+        openedAt: now,
+        now,
+        attempts: [],
+        usage: { modelTokens: 0, modelCostUsd: 0 },
+        services: ["checkout"],
+      };
       const ledgers: Array<[string, PolicyLedger]> = [
         ["in-memory (baseline)", new ArrayLedger(recorded)],
         ["actions table", new ActionsLedger(new IncidentStore(db))],
@@ -112,7 +127,11 @@ async function benchBackend(backend: string, open: () => Promise<Database>): Pro
         const times: number[] = [];
         for (let i = 0; i < EVALUATIONS + 20; i++) {
           const started = performance.now();
-          await engine.evaluate({ call: { tool: "restart_pods", params: { service: "checkout" } }, confidence: 0.9, category: "deployment", strategy: "restart_pods:checkout", incident: facts }, env, ledger);
+          await engine.evaluate(
+            { call: { tool: "restart_pods", params: { service: "checkout" } }, confidence: 0.9, category: "deployment", strategy: "restart_pods:checkout", incident: facts },
+            env,
+            ledger,
+          );
           if (i >= 20) times.push(performance.now() - started);
         }
         times.sort((a, b) => a - b);

@@ -157,7 +157,9 @@ export async function benchWebhookLiveness(): Promise<LivenessRow[]> {
 /** Prints the liveness table; each p99 is compared with its mode's idle p99. */
 export function printLivenessTable(rows: LivenessRow[]): void {
   const header = `${"mode".padEnd(20)} ${"window".padEnd(40)} ${"n".padStart(5)} ${"fail".padStart(5)} ${"p50 ms".padStart(8)} ${"p99 ms".padStart(8)} ${"max ms".padStart(8)} ${"p99 vs idle".padStart(12)} ${"webhook ms".padStart(11)}`;
-  console.log(`\n/healthz while one ${ALERTS.toLocaleString("en-US")}-alert Alertmanager webhook opens ${ALERTS.toLocaleString("en-US")} incidents (embedded PGlite, polled every ${INTERVAL_MS} ms from a worker thread)\n`);
+  console.log(
+    `\n/healthz while one ${ALERTS.toLocaleString("en-US")}-alert Alertmanager webhook opens ${ALERTS.toLocaleString("en-US")} incidents (embedded PGlite, polled every ${INTERVAL_MS} ms from a worker thread)\n`,
+  );
   console.log(header);
   console.log("-".repeat(header.length));
   for (const r of rows) {

@@ -4,16 +4,7 @@
  * dead-lettered incident can be queued again (`suture retry`). `open` is the first status of
  * incidents stored before the single create path existed; it behaves like `queued`.
  */
-export type IncidentStatus =
-  | "queued"
-  | "open"
-  | "running"
-  | "awaiting_approval"
-  | "resolved"
-  | "escalated"
-  | "closed_no_action"
-  | "resolved_by_source"
-  | "dead_letter";
+export type IncidentStatus = "queued" | "open" | "running" | "awaiting_approval" | "resolved" | "escalated" | "closed_no_action" | "resolved_by_source" | "dead_letter";
 
 /** Statuses after which nothing more happens to an incident. */
 export const TERMINAL_STATUSES: readonly IncidentStatus[] = ["resolved", "escalated", "closed_no_action", "resolved_by_source", "dead_letter"];

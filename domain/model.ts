@@ -181,7 +181,10 @@ export const PolicyVerdictSchema = z.object({
   /** Hash of the policy that decided. */
   policyVersion: z.string().default(""),
   /** What the call touches (blast radius), when the tool says. */
-  impact: z.object({ workloads: z.array(z.string()), replicasOutAtOnce: z.number(), replicas: z.number(), note: z.string() }).nullable().default(null),
+  impact: z
+    .object({ workloads: z.array(z.string()), replicasOutAtOnce: z.number(), replicas: z.number(), note: z.string() })
+    .nullable()
+    .default(null),
 });
 /** A policy verdict. */
 export type PolicyVerdict = z.infer<typeof PolicyVerdictSchema>;
@@ -229,4 +232,3 @@ export const OutcomeSchema = z.object({
 });
 /** An incident outcome. */
 export type Outcome = z.infer<typeof OutcomeSchema>;
-

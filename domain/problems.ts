@@ -2,7 +2,10 @@ import type { z } from "zod";
 
 /** A zod issue path as operators write it: `alerts[0].labels.service`. */
 export function formatZodPath(path: ReadonlyArray<PropertyKey>): string {
-  return path.map((p) => (typeof p === "number" ? `[${p}]` : String(p))).join(".").replace(/\.\[/g, "[");
+  return path
+    .map((p) => (typeof p === "number" ? `[${p}]` : String(p)))
+    .join(".")
+    .replace(/\.\[/g, "[");
 }
 
 /** At most this many problems are listed in one error line; the rest are counted. */

@@ -9,16 +9,7 @@ import { NotFoundError } from "../domain/errors.js";
  */
 
 /** Names of the time series every workload exposes. */
-export const METRIC_NAMES = [
-  "error_rate",
-  "latency_p99_ms",
-  "request_rate",
-  "memory_mib",
-  "cpu_cores",
-  "disk_usage_pct",
-  "consumer_lag",
-  "ready_replicas",
-] as const;
+export const METRIC_NAMES = ["error_rate", "latency_p99_ms", "request_rate", "memory_mib", "cpu_cores", "disk_usage_pct", "consumer_lag", "ready_replicas"] as const;
 
 /** A metric name from {@link METRIC_NAMES}. */
 export type MetricName = (typeof METRIC_NAMES)[number];

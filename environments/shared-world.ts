@@ -1,17 +1,7 @@
 import { withTransaction, type Database, type Queryable } from "../store/database.js";
 import { saveWorldState, worldState, worldVersion } from "../store/environments.js";
 import type { Clock } from "../domain/clock.js";
-import type {
-  AppliedChange,
-  ConsumerGroupState,
-  DeploymentRevision,
-  EnvironmentAdapter,
-  LogLine,
-  MetricName,
-  MetricSeries,
-  NetworkPolicyState,
-  WorkloadDescription,
-} from "./adapter.js";
+import type { AppliedChange, ConsumerGroupState, DeploymentRevision, EnvironmentAdapter, LogLine, MetricName, MetricSeries, NetworkPolicyState, WorkloadDescription } from "./adapter.js";
 import { SimEnvironment } from "./simulator/index.js";
 
 /** The clock of a shared world: its time is the world's, and waiting advances the world for everyone. */

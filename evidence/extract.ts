@@ -1,13 +1,6 @@
 import type { Alert } from "../domain/alerts/alert.js";
 import type { Evidence, LogSignature, Signal } from "../domain/model.js";
-import type {
-  ConsumerGroupState,
-  DeploymentRevision,
-  LogLine,
-  MetricName,
-  MetricSeries,
-  WorkloadDescription,
-} from "../environments/adapter.js";
+import type { ConsumerGroupState, DeploymentRevision, LogLine, MetricName, MetricSeries, WorkloadDescription } from "../environments/adapter.js";
 import { badness, isAnomalous } from "./anomaly.js";
 import { round, summarizeSeries } from "./metrics.js";
 import { redactSecrets, secretKinds } from "../domain/secrets.js";
@@ -197,9 +190,7 @@ function workloadFacts(obs: ServiceObservations, now: number, alertService: stri
 
 function deployFacts(obs: ServiceObservations, now: number): FactDraft[] {
   const revisions = [...obs.deploys].sort((a, b) => a.revision - b.revision);
-  const current = obs.workload
-    ? revisions.find((r) => r.revision === obs.workload?.deployment.currentRevision)
-    : revisions[revisions.length - 1];
+  const current = obs.workload ? revisions.find((r) => r.revision === obs.workload?.deployment.currentRevision) : revisions[revisions.length - 1];
   if (current === undefined) return [];
   const previous = revisions.filter((r) => r.revision < current.revision).pop();
   const minutes = Math.round((now - current.deployedAt) / MINUTE);
@@ -368,13 +359,7 @@ export interface ExtractedEvidence {
  * deploy and config changes, port and policy mismatches, abnormal metrics, log signatures.
  * Facts of the alerting service come first so rules bind to it before its dependencies.
  */
-export function extractEvidence(
-  alert: Alert,
-  observations: ServiceObservations[],
-  history: AlertHistorySummary,
-  now: number,
-  others: OtherIncidentAction[] = [],
-): ExtractedEvidence {
+export function extractEvidence(alert: Alert, observations: ServiceObservations[], history: AlertHistorySummary, now: number, others: OtherIncidentAction[] = []): ExtractedEvidence {
   const drafts: FactDraft[] = [
     {
       key: "alert.firing",

@@ -62,8 +62,7 @@ export function buildBrief(state: IncidentStateValue, outcome: Outcome | null, v
   for (const id of abnormal) cited.add(id);
   const verdict = state.verdict;
   const lastAttempt = state.attempts[state.attempts.length - 1];
-  const pendingVerdict =
-    verdict !== null && verdict.outcome !== "allow" && state.diagnosis?.decision === "act" ? verdict : null;
+  const pendingVerdict = verdict !== null && verdict.outcome !== "allow" && state.diagnosis?.decision === "act" ? verdict : null;
   const summary = state.alert.annotations["summary"];
   return {
     incidentId: state.incidentId,

@@ -16,30 +16,39 @@ export const IncidentState = new StateSchema({
   alert: AlertSchema,
   context: IncidentContextSchema.nullable().default(null),
   diagnosis: DiagnosisSchema.nullable().default(null),
-  diagnoses: new ReducedValue(z.array(DiagnosisSchema).default(() => []), {
-    inputSchema: z.array(DiagnosisSchema),
-    reducer: (current, update) => [...current, ...update],
-  }),
+  diagnoses: new ReducedValue(
+    z.array(DiagnosisSchema).default(() => []),
+    {
+      inputSchema: z.array(DiagnosisSchema),
+      reducer: (current, update) => [...current, ...update],
+    },
+  ),
   verdict: PolicyVerdictSchema.nullable().default(null),
-  attempts: new ReducedValue(z.array(AttemptSchema).default(() => []), {
-    inputSchema: z.array(AttemptSchema),
-    reducer: mergeAttempts,
-  }),
-  timeline: new ReducedValue(z.array(TimelineEntrySchema).default(() => []), {
-    inputSchema: z.array(TimelineEntrySchema),
-    reducer: (current, update) => [...current, ...update],
-  }),
+  attempts: new ReducedValue(
+    z.array(AttemptSchema).default(() => []),
+    {
+      inputSchema: z.array(AttemptSchema),
+      reducer: mergeAttempts,
+    },
+  ),
+  timeline: new ReducedValue(
+    z.array(TimelineEntrySchema).default(() => []),
+    {
+      inputSchema: z.array(TimelineEntrySchema),
+      reducer: (current, update) => [...current, ...update],
+    },
+  ),
   outcome: OutcomeSchema.nullable().default(null),
   /** Model tokens and estimated cost spent on this incident (counts against policy.guardrails). */
-  usage: new ReducedValue(z.object({ modelTokens: z.number(), modelCostUsd: z.number() }).default(() => ({ modelTokens: 0, modelCostUsd: 0 })), {
-    inputSchema: z.object({ modelTokens: z.number(), modelCostUsd: z.number() }),
-    reducer: (current, update) => ({ modelTokens: current.modelTokens + update.modelTokens, modelCostUsd: current.modelCostUsd + update.modelCostUsd }),
-  }),
+  usage: new ReducedValue(
+    z.object({ modelTokens: z.number(), modelCostUsd: z.number() }).default(() => ({ modelTokens: 0, modelCostUsd: 0 })),
+    {
+      inputSchema: z.object({ modelTokens: z.number(), modelCostUsd: z.number() }),
+      reducer: (current, update) => ({ modelTokens: current.modelTokens + update.modelTokens, modelCostUsd: current.modelCostUsd + update.modelCostUsd }),
+    },
+  ),
   /** The last human decision on a proposed action. */
-  approval: z
-    .object({ requestKey: z.string(), decision: z.string(), approver: z.string().nullable(), note: z.string().nullable(), at: z.string() })
-    .nullable()
-    .default(null),
+  approval: z.object({ requestKey: z.string(), decision: z.string(), approver: z.string().nullable(), note: z.string().nullable(), at: z.string() }).nullable().default(null),
 });
 
 /** The full incident state. */

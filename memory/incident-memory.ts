@@ -73,8 +73,7 @@ export interface IncidentToRemember {
 export class EmbedderMismatchError extends ConflictError {
   constructor(stored: string, configured: string) {
     super(
-      `incident memory was embedded with "${stored}" but the configured embedder is "${configured}"; ` +
-        "run `suture memory re-embed` to re-embed every entry, or configure the original embedder",
+      `incident memory was embedded with "${stored}" but the configured embedder is "${configured}"; ` + "run `suture memory re-embed` to re-embed every entry, or configure the original embedder",
     );
     this.name = "EmbedderMismatchError";
   }
@@ -181,7 +180,14 @@ export class IncidentMemory {
   }
 
   private async nearest(embedding: string, k: number, kind: "incident" | "runbook" | undefined, excludeIncident?: string): Promise<MemoryNeighbor[]> {
-    const rows = await nearestMemory(this.db.pool, { embedding, scope: this.scope, k, view: this.view, ...(kind !== undefined ? { kind } : {}), ...(excludeIncident !== undefined ? { excludeIncident } : {}) });
+    const rows = await nearestMemory(this.db.pool, {
+      embedding,
+      scope: this.scope,
+      k,
+      view: this.view,
+      ...(kind !== undefined ? { kind } : {}),
+      ...(excludeIncident !== undefined ? { excludeIncident } : {}),
+    });
     return rows.map(toNeighbor);
   }
 

@@ -45,5 +45,8 @@ export function incidentDocument(alert: Alert, context: IncidentContext | null):
 
 /** Flattens a weighted document into the text stored beside its vector. */
 export function documentText(doc: WeightedText[]): string {
-  return doc.map((f) => f.text).filter((t) => t.length > 0).join(" | ");
+  return doc
+    .map((f) => f.text)
+    .filter((t) => t.length > 0)
+    .join(" | ");
 }

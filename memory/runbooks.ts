@@ -25,10 +25,7 @@ function section(body: string, heading: string): string {
 
 /** The front matter keys Suture reads; the rest (Hugo's weight, aliases, …) is ignored. */
 const FrontMatterSchema = z.looseObject({
-  title: z
-    .union([z.string(), z.number()], "expected a title (text)")
-    .transform(String)
-    .nullish(),
+  title: z.union([z.string(), z.number()], "expected a title (text)").transform(String).nullish(),
 });
 
 /**

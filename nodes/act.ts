@@ -10,7 +10,6 @@ import { executeOnce, idempotencyKey } from "../tools/executor.js";
 import { Observer } from "../tools/observer.js";
 import type { ActRoute } from "../graphs/routes.js";
 
-
 /**
  * act: snapshots the watched signals, then executes the call policy-check granted exactly once
  * (the idempotency key is checked before execution, so a resumed or retried step never runs it

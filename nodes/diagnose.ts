@@ -23,7 +23,6 @@ function describeContributions(h: Hypothesis): string {
   return parts.length > 0 ? ` (${parts.join("; ")})` : "";
 }
 
-
 interface Choice {
   hypothesis: Hypothesis | null;
   proposal: RemediationCandidate | null;
@@ -112,9 +111,7 @@ export async function diagnose(state: IncidentStateValue, runtime: Runtime<Sutur
   const recalled = await ctx.memory.recall(state.incidentId, state.alert, context);
   const g = ctx.policy.policy.guardrails;
   const budget = { spent: state.usage, max: { modelTokens: g.maxModelTokens, modelCostUsd: g.maxModelCostUsd } };
-  const results = await Promise.all(
-    ctx.reasoners.map((r) => r.diagnose({ alert: state.alert, context, attempts: state.attempts, recalled, budget, report: reportFor(r.name) })),
-  );
+  const results = await Promise.all(ctx.reasoners.map((r) => r.diagnose({ alert: state.alert, context, attempts: state.attempts, recalled, budget, report: reportFor(r.name) })));
   for (const r of reported) await ctx.store.recordModelUsage(state.incidentId, round, r.reasoner, r.usage);
   const now = ctx.clock.now();
   const combined = combine(results);
@@ -162,10 +159,14 @@ export async function diagnose(state: IncidentStateValue, runtime: Runtime<Sutur
   const update = { diagnosis, diagnoses: [diagnosis], timeline: [entry], usage };
   if (choice.decision === "act") return new Command({ update, goto: "policy-check" });
   if (choice.decision === "escalate") return new Command({ update, goto: "escalate" });
-  const outcome = await finishIncident(ctx, { ...state, diagnosis, diagnoses: [...state.diagnoses, diagnosis], timeline: [...state.timeline, entry] }, {
-    status: "closed_no_action",
-    reason: choice.reason,
-    at: now,
-  });
+  const outcome = await finishIncident(
+    ctx,
+    { ...state, diagnosis, diagnoses: [...state.diagnoses, diagnosis], timeline: [...state.timeline, entry] },
+    {
+      status: "closed_no_action",
+      reason: choice.reason,
+      at: now,
+    },
+  );
   return new Command({ update: { ...update, outcome }, goto: END });
 }

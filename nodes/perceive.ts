@@ -73,7 +73,9 @@ export async function perceive(state: IncidentStateValue, runtime: Runtime<Sutur
       windowMinutes: FLAP_WINDOW_MINUTES,
     },
     now,
-    otherIncidents.filter((a) => a.id <= actionWatermark).map((a) => ({ incidentId: a.incidentId, kind: a.kind, tool: a.tool, service: a.targetService, status: a.status, verdict: a.verdict, at: a.envTime })),
+    otherIncidents
+      .filter((a) => a.id <= actionWatermark)
+      .map((a) => ({ incidentId: a.incidentId, kind: a.kind, tool: a.tool, service: a.targetService, status: a.status, verdict: a.verdict, at: a.envTime })),
   );
   const snapshot = { at: now, signals: extracted.signals };
   const abnormal = anomalousSignals(snapshot).map((s) => `${s.service} ${s.metric}`);

@@ -15,7 +15,6 @@ import { idempotencyKey, prepareRegistration } from "../tools/executor.js";
 import type { ToolCall } from "../domain/model.js";
 import type { PolicyCheckRoute } from "../graphs/routes.js";
 
-
 /** A grant that cannot stand: another incident changed the target after this incident's evidence was gathered. */
 interface Outdated {
   reperceive: string;
@@ -148,10 +147,7 @@ async function grant(
   if (outdated !== undefined) return outdated;
   const attempt = state.attempts.length + 1;
   const key = idempotencyKey(state.incidentId, `attempt-${attempt}`, verdict.call);
-  const action = await prepareRegistration(
-    { incidentId: state.incidentId, attempt, kind: "remediation", call: verdict.call, key, namespace: state.alert.namespace, envTime: input.incident.now },
-    ctx,
-  );
+  const action = await prepareRegistration({ incidentId: state.incidentId, attempt, kind: "remediation", call: verdict.call, key, namespace: state.alert.namespace, envTime: input.incident.now }, ctx);
   return ctx.store.transaction(async (client) => {
     await lockGrants(client, input.incident.environmentId ?? state.incidentId);
     // Granted before (the step re-runs after a restart); a grant cancelled since is counted and registered anew.

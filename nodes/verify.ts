@@ -10,7 +10,6 @@ import { executeOnce, idempotencyKey } from "../tools/executor.js";
 import { Observer } from "../tools/observer.js";
 import type { VerifyRoute } from "../graphs/routes.js";
 
-
 /** Signals that measure user harm; memory and CPU are causes, judged separately. */
 const HARM_METRICS = new Set(["error_rate", "latency_p99_ms", "request_rate", "ready_replicas", "consumer_lag", "disk_usage_pct"]);
 /** Pod states that mean the workload is still failing. */
@@ -36,12 +35,7 @@ function settled(after: Signal, before: Signal | undefined): boolean {
 }
 
 /** Judges an attempt: the signals that were abnormal, the workload's pods, and memory's trend. */
-async function judge(
-  observer: Observer,
-  attempt: Attempt,
-  service: string,
-  after: SignalSnapshot,
-): Promise<{ verdict: NonNullable<Attempt["verdict"]>; reasons: string[] }> {
+async function judge(observer: Observer, attempt: Attempt, service: string, after: SignalSnapshot): Promise<{ verdict: NonNullable<Attempt["verdict"]>; reasons: string[] }> {
   const before = harm(attempt.before);
   const now = harm(after);
   const reasons: string[] = [];
@@ -51,7 +45,13 @@ async function judge(
     reasons.push(`harm rose from ${beforeBad.toFixed(1)} to ${afterBad.toFixed(1)} (noise-floor units)`);
     return { verdict: "worse", reasons };
   }
-  const unsettled = now.signals.filter((s) => !settled(s, before.signals.find((b) => b.service === s.service && b.metric === s.metric)));
+  const unsettled = now.signals.filter(
+    (s) =>
+      !settled(
+        s,
+        before.signals.find((b) => b.service === s.service && b.metric === s.metric),
+      ),
+  );
   for (const s of unsettled) reasons.push(`${s.service} ${s.metric} still abnormal (${s.current.toFixed(3)} vs baseline ${s.baseline.toFixed(3)})`);
   const workload = await observer.describeWorkload(service);
   const failing = (workload?.pods ?? []).filter((p) => p.reason !== undefined && FAILING_POD_REASONS.has(p.reason));
@@ -93,9 +93,7 @@ export async function verify(state: IncidentStateValue, runtime: Runtime<SutureC
   if (attempt.status === "executed") await ctx.clock.sleep(attempt.settleSeconds * 1000);
   const after = await readSnapshot(observer, state.context.snapshot.signals, ctx.clock.now());
   const judged =
-    attempt.status === "failed"
-      ? { verdict: "not_recovered" as const, reasons: [`the tool call failed: ${attempt.error ?? "unknown error"}`] }
-      : await judge(observer, attempt, service, after);
+    attempt.status === "failed" ? { verdict: "not_recovered" as const, reasons: [`the tool call failed: ${attempt.error ?? "unknown error"}`] } : await judge(observer, attempt, service, after);
   await ctx.store.setAfterSignals(attempt.actionId, after, judged.verdict);
   let rolledBack = false;
   const notes: string[] = [];
@@ -121,7 +119,8 @@ export async function verify(state: IncidentStateValue, runtime: Runtime<SutureC
   }
   const now = ctx.clock.now();
   const changes = describeChange(attempt.before, after);
-  const message = `attempt ${attempt.number} ${judged.verdict.replace("_", " ")} after ${attempt.settleSeconds}s` +
+  const message =
+    `attempt ${attempt.number} ${judged.verdict.replace("_", " ")} after ${attempt.settleSeconds}s` +
     `${changes.length > 0 ? `: ${changes.join("; ")}` : ""}${judged.reasons.length > 0 ? ` [${judged.reasons.join("; ")}]` : ""}` +
     `${notes.length > 0 ? `; ${notes.join("; ")}` : ""}`;
   await ctx.store.audit({
@@ -138,11 +137,15 @@ export async function verify(state: IncidentStateValue, runtime: Runtime<SutureC
   const update = { attempts: [amended], timeline: [entry] };
   if (judged.verdict === "recovered") {
     const attempts = state.attempts.map((a) => (a.number === amended.number ? amended : a));
-    const outcome = await finishIncident(ctx, { ...state, attempts, timeline: [...state.timeline, entry] }, {
-      status: "resolved",
-      reason: `${attempt.call.tool} fixed it: ${changes.join("; ") || "signals back to baseline"}`,
-      at: now,
-    });
+    const outcome = await finishIncident(
+      ctx,
+      { ...state, attempts, timeline: [...state.timeline, entry] },
+      {
+        status: "resolved",
+        reason: `${attempt.call.tool} fixed it: ${changes.join("; ") || "signals back to baseline"}`,
+        at: now,
+      },
+    );
     return new Command({ update: { ...update, outcome }, goto: END });
   }
   if (judged.verdict === "worse") return new Command({ update, goto: "escalate" });

@@ -106,7 +106,11 @@ export class PolicyEngine {
     const version = policyVersion(policy);
     const verdictOf = (risk: string, checks: PolicyCheck[]): PolicyVerdict => combine(input.call, risk, checks, version);
     if (!this.tools.has(input.call.tool)) {
-      const known = this.tools.list().filter((t) => t.risk !== "read").map((t) => t.name).join(", ");
+      const known = this.tools
+        .list()
+        .filter((t) => t.risk !== "read")
+        .map((t) => t.name)
+        .join(", ");
       return verdictOf("unknown", [check("tool", "deny", `unknown tool "${input.call.tool}"; known tools: ${known}`)]);
     }
     const tool = this.tools.get(input.call.tool);
@@ -124,7 +128,11 @@ export class PolicyEngine {
       checks.push(check("scope", "deny", `${tool.name} targets ${target.service}, which is outside this incident (workloads: ${input.incident.services.join(", ")})`));
     } else if (input.incident.affected !== undefined && !input.incident.affected.includes(target.service)) {
       checks.push(
-        check("scope", "approval", `${tool.name} targets ${target.service}, which shows nothing abnormal (abnormal: ${input.incident.affected.join(", ")}); a human must confirm changing a healthy workload`),
+        check(
+          "scope",
+          "approval",
+          `${tool.name} targets ${target.service}, which shows nothing abnormal (abnormal: ${input.incident.affected.join(", ")}); a human must confirm changing a healthy workload`,
+        ),
       );
     } else {
       checks.push(check("scope", "pass", `${target.service} is part of this incident`));
@@ -177,22 +185,23 @@ export class PolicyEngine {
     const share = impact.replicas > 0 ? impact.replicasOutAtOnce / impact.replicas : 0;
     return [
       share > rule.maxReplicaShare
-        ? violated("blastRadius.replicas", rule.then, `takes ${impact.replicasOutAtOnce} of ${impact.replicas} replicas (${pct(share)}) out at once, above ${pct(rule.maxReplicaShare)} (policy.blastRadius.maxReplicaShare): ${impact.note}`)
+        ? violated(
+            "blastRadius.replicas",
+            rule.then,
+            `takes ${impact.replicasOutAtOnce} of ${impact.replicas} replicas (${pct(share)}) out at once, above ${pct(rule.maxReplicaShare)} (policy.blastRadius.maxReplicaShare): ${impact.note}`,
+          )
         : check("blastRadius.replicas", "pass", `${impact.note} (${pct(share)} ≤ ${pct(rule.maxReplicaShare)})`),
       impact.workloads.length > rule.maxWorkloadsPerAction
-        ? violated("blastRadius.workloads", rule.then, `changes ${impact.workloads.length} workloads (${impact.workloads.join(", ")}), above ${rule.maxWorkloadsPerAction} (policy.blastRadius.maxWorkloadsPerAction)`)
+        ? violated(
+            "blastRadius.workloads",
+            rule.then,
+            `changes ${impact.workloads.length} workloads (${impact.workloads.join(", ")}), above ${rule.maxWorkloadsPerAction} (policy.blastRadius.maxWorkloadsPerAction)`,
+          )
         : check("blastRadius.workloads", "pass", `changes ${impact.workloads.length} workload(s): ${impact.workloads.join(", ")}`),
     ];
   }
 
-  private async ledgerChecks(
-    policy: Policy,
-    input: PolicyInput,
-    tool: AnyToolDefinition,
-    service: string | undefined,
-    impact: ToolImpact | undefined,
-    ledger: PolicyLedger,
-  ): Promise<PolicyCheck[]> {
+  private async ledgerChecks(policy: Policy, input: PolicyInput, tool: AnyToolDefinition, service: string | undefined, impact: ToolImpact | undefined, ledger: PolicyLedger): Promise<PolicyCheck[]> {
     const subject = input.incident.subject;
     const environmentId = input.incident.environmentId;
     if (environmentId === null || service === undefined) {
@@ -243,7 +252,8 @@ export class PolicyEngine {
       const where = `policy.tools[${i}] (${describeScope(rule.match)})`;
       if (rule.deny.includes(name)) checks.push(check("tools", "deny", `${name} is on the deny list for ${subject.service} (${where})`));
       else if (rule.approval.includes(name)) checks.push(check("tools", "approval", `${name} needs approval for ${subject.service} (${where})`));
-      else if (rule.allow !== undefined && !rule.allow.includes(name)) checks.push(violated("tools", rule.otherwise, `${name} is not on the allow list for ${subject.service} [${rule.allow.join(", ")}] (${where})`));
+      else if (rule.allow !== undefined && !rule.allow.includes(name))
+        checks.push(violated("tools", rule.otherwise, `${name} is not on the allow list for ${subject.service} [${rule.allow.join(", ")}] (${where})`));
       else checks.push(check("tools", "pass", `${name} allowed for ${subject.service} (${where})`));
     });
     return checks;
@@ -318,7 +328,11 @@ export class PolicyEngine {
     const { modelTokens, modelCostUsd } = incident.usage;
     checks.push(
       modelTokens > g.maxModelTokens || modelCostUsd > g.maxModelCostUsd
-        ? violated("guardrails.budget", g.then, `model budget spent: ${modelTokens} tokens / $${modelCostUsd.toFixed(4)} against ${g.maxModelTokens} tokens / $${g.maxModelCostUsd.toFixed(2)} (policy.guardrails)`)
+        ? violated(
+            "guardrails.budget",
+            g.then,
+            `model budget spent: ${modelTokens} tokens / $${modelCostUsd.toFixed(4)} against ${g.maxModelTokens} tokens / $${g.maxModelCostUsd.toFixed(2)} (policy.guardrails)`,
+          )
         : check("guardrails.budget", "pass", `${modelTokens} of ${g.maxModelTokens} model tokens, $${modelCostUsd.toFixed(4)} of $${g.maxModelCostUsd.toFixed(2)}`),
     );
     return checks;

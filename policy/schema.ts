@@ -84,13 +84,7 @@ export const PolicySchema = z
           .default(["high"])
           .refine((r) => r.includes("high"), "expected high in the list: high-risk actions always need a human"),
         timeoutMinutes: z.number().int().min(1).max(10080).default(60),
-        rules: z
-          .array(
-            z
-              .object({ match: ScopeSchema, requiredFor: z.array(Risk).default([]), forbidden: z.array(Risk).default([]) })
-              .strict(),
-          )
-          .default([]),
+        rules: z.array(z.object({ match: ScopeSchema, requiredFor: z.array(Risk).default([]), forbidden: z.array(Risk).default([]) }).strict()).default([]),
       })
       .strict()
       .default({ requiredFor: ["high"], timeoutMinutes: 60, rules: [] }),
@@ -98,9 +92,7 @@ export const PolicySchema = z
     autonomy: z
       .object({
         default: z.enum(["observe", "recommend", "auto"], "expected observe, recommend or auto").default("auto"),
-        rules: z
-          .array(z.object({ match: ScopeSchema, mode: z.enum(["observe", "recommend", "auto"], "expected observe, recommend or auto") }).strict())
-          .default([]),
+        rules: z.array(z.object({ match: ScopeSchema, mode: z.enum(["observe", "recommend", "auto"], "expected observe, recommend or auto") }).strict()).default([]),
       })
       .strict()
       .default({ default: "auto", rules: [] }),

@@ -14,7 +14,12 @@ const compiled = new Map<string, RegExp>();
 export function globMatches(glob: string, value: string): boolean {
   let re = compiled.get(glob);
   if (re === undefined) {
-    re = new RegExp(`^${glob.split("*").map((part) => part.replace(/[.+?^${}()|[\]\\]/g, "\\$&")).join(".*")}$`);
+    re = new RegExp(
+      `^${glob
+        .split("*")
+        .map((part) => part.replace(/[.+?^${}()|[\]\\]/g, "\\$&"))
+        .join(".*")}$`,
+    );
     compiled.set(glob, re);
   }
   return re.test(value);

@@ -57,7 +57,10 @@ export function combine(perReasoner: Hypothesis[][]): Hypothesis[] {
     const extra = tops.slice(1).flatMap((h) => h.candidates.filter((c) => !strategies.has(c.strategy) && strategies.add(c.strategy)));
     out.push({
       ...base,
-      id: `${base.id}+${tops.slice(1).map((h) => h.reasoner).join("+")}`,
+      id: `${base.id}+${tops
+        .slice(1)
+        .map((h) => h.reasoner)
+        .join("+")}`,
       confidence: pooled,
       reasoner: tops.map((h) => h.reasoner).join("+"),
       evidenceIds: [...new Set(tops.flatMap((h) => h.evidenceIds))],

@@ -66,10 +66,7 @@ export interface ForeignAction {
 
 /** The action registered under an idempotency key, if any. */
 export async function findActionByKey(q: Queryable, key: string): Promise<ActionRow | undefined> {
-  const result = await q.query<ActionRow>(
-    `SELECT ${ACTION_COLUMNS} FROM actions WHERE idempotency_key = $1`,
-    [key],
-  );
+  const result = await q.query<ActionRow>(`SELECT ${ACTION_COLUMNS} FROM actions WHERE idempotency_key = $1`, [key]);
   return result.rows[0];
 }
 
@@ -125,8 +122,20 @@ export async function latestActionId(q: Queryable): Promise<number> {
  * Actions other incidents ran (or started) on these workloads of one environment, newest first:
  * those after `afterId` only, or those granted since `sinceEnvTime` (environment epoch ms).
  */
-export async function foreignActions(q: Queryable, query: { environmentId: string; namespace: string; services: string[]; excludeIncident: string; afterId?: number; sinceEnvTime?: number }): Promise<ForeignAction[]> {
-  const result = await q.query<{ id: number; incident_id: string; kind: ForeignAction["kind"]; tool: string; target_service: string; status: ActionRow["status"]; verdict: ActionRow["verdict"]; env_time: Date | null }>(
+export async function foreignActions(
+  q: Queryable,
+  query: { environmentId: string; namespace: string; services: string[]; excludeIncident: string; afterId?: number; sinceEnvTime?: number },
+): Promise<ForeignAction[]> {
+  const result = await q.query<{
+    id: number;
+    incident_id: string;
+    kind: ForeignAction["kind"];
+    tool: string;
+    target_service: string;
+    status: ActionRow["status"];
+    verdict: ActionRow["verdict"];
+    env_time: Date | null;
+  }>(
     `SELECT a.id::int AS id, a.incident_id, a.kind, a.tool, a.target_service, a.status, a.verdict, a.env_time
      FROM actions a JOIN incidents i ON i.id = a.incident_id
      WHERE i.environment_id = $1 AND a.namespace = $2 AND a.target_service = ANY($3::text[]) AND a.incident_id <> $4
@@ -153,11 +162,7 @@ export async function markExecuting(q: Queryable, id: number): Promise<void> {
 
 /** Records the end of an action. */
 export async function markFinished(q: Queryable, id: number, status: "succeeded" | "failed", error?: string): Promise<void> {
-  await q.query("UPDATE actions SET status = $2, error = $3, finished_at = now() WHERE id = $1", [
-    id,
-    status,
-    error ?? null,
-  ]);
+  await q.query("UPDATE actions SET status = $2, error = $3, finished_at = now() WHERE id = $1", [id, status, error ?? null]);
 }
 
 /** Records the signals verify read after an action settled. */
@@ -172,9 +177,6 @@ export async function setBeforeSignals(q: Queryable, id: number, before: unknown
 
 /** All actions of an incident, in order. */
 export async function actionsFor(q: Queryable, incidentId: string): Promise<ActionRow[]> {
-  const result = await q.query<ActionRow>(
-    `SELECT ${ACTION_COLUMNS} FROM actions WHERE incident_id = $1 ORDER BY id`,
-    [incidentId],
-  );
+  const result = await q.query<ActionRow>(`SELECT ${ACTION_COLUMNS} FROM actions WHERE incident_id = $1 ORDER BY id`, [incidentId]);
   return result.rows;
 }

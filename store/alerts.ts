@@ -31,10 +31,7 @@ export async function recordIntakeRequest(q: Queryable, source: AlertSource, con
  * scenario or an import; verbatim but for redacted secrets) or pointing at the intake request that
  * carried it.
  */
-export async function recordAlert(
-  q: Queryable,
-  input: { incidentId?: string | null; alert: Alert; rawBody?: string; requestId?: number; endsAt?: string },
-): Promise<number> {
+export async function recordAlert(q: Queryable, input: { incidentId?: string | null; alert: Alert; rawBody?: string; requestId?: number; endsAt?: string }): Promise<number> {
   const result = await q.query<{ id: number }>(
     `INSERT INTO alerts (incident_id, source, fingerprint, alert_name, status, starts_at, ends_at, raw_body, normalized, request_id)
      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id::int AS id`,
@@ -58,19 +55,16 @@ export async function recordAlert(
 
 /** Notifications for one fingerprint whose alert started at or after `since`, oldest first. */
 export async function alertHistory(q: Queryable, fingerprint: string, since: Date): Promise<Array<{ status: string; startsAt: Date }>> {
-  const result = await q.query<{ status: string; starts_at: Date }>(`SELECT status, starts_at FROM alerts WHERE fingerprint = $1 AND starts_at >= $2 ORDER BY starts_at, id`, [
-    fingerprint,
-    since,
-  ]);
+  const result = await q.query<{ status: string; starts_at: Date }>(`SELECT status, starts_at FROM alerts WHERE fingerprint = $1 AND starts_at >= $2 ORDER BY starts_at, id`, [fingerprint, since]);
   return result.rows.map((r) => ({ status: r.status, startsAt: r.starts_at }));
 }
 
 /** The incident that already handled this episode of an alert (same fingerprint and start), if any. */
 export async function episodeIncident(q: Queryable, fingerprint: string, startsAt: string): Promise<string | undefined> {
-  const episode = await q.query<{ incident_id: string }>(
-    "SELECT incident_id FROM alerts WHERE fingerprint = $1 AND starts_at = $2 AND incident_id IS NOT NULL ORDER BY id DESC LIMIT 1",
-    [fingerprint, startsAt],
-  );
+  const episode = await q.query<{ incident_id: string }>("SELECT incident_id FROM alerts WHERE fingerprint = $1 AND starts_at = $2 AND incident_id IS NOT NULL ORDER BY id DESC LIMIT 1", [
+    fingerprint,
+    startsAt,
+  ]);
   return episode.rows[0]?.incident_id;
 }
 

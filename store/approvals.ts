@@ -29,7 +29,6 @@ export type PendingApproval = ApprovalRow & {
 
 const APPROVAL_COLUMNS = `id::int AS id, incident_id, request_key, call, risk, reasons, requested_at, expires_at, decision, approver, note, approved_call, decided_at`;
 
-
 /** A request for a human decision on a proposed call. */
 export interface NewApprovalRequest {
   incidentId: string;
@@ -61,7 +60,14 @@ export async function latestApproval(q: Queryable, incidentId: string): Promise<
  * Writes a decision on an undecided request; returns undefined when it was already decided,
  * so the same request can never be approved twice (even by two operators at once).
  */
-export async function decideApproval(q: Queryable, requestKey: string, decision: "approved" | "rejected" | "expired", approver: string | null, note: string | null, approvedCall: unknown): Promise<ApprovalRow | undefined> {
+export async function decideApproval(
+  q: Queryable,
+  requestKey: string,
+  decision: "approved" | "rejected" | "expired",
+  approver: string | null,
+  note: string | null,
+  approvedCall: unknown,
+): Promise<ApprovalRow | undefined> {
   return (
     await q.query<ApprovalRow>(
       `UPDATE approvals SET decision = $2, approver = $3, note = $4, approved_call = $5, decided_at = now()

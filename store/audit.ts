@@ -29,23 +29,12 @@ export async function audit(q: Queryable, entry: AuditEntry): Promise<void> {
   await q.query(
     `INSERT INTO audit_log (incident_id, actor, kind, summary, detail, env_time, dedupe_key)
      VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (dedupe_key) DO NOTHING`,
-    [
-      entry.incidentId,
-      entry.actor,
-      entry.kind,
-      entry.summary,
-      JSON.stringify(entry.detail ?? {}),
-      entry.envTime === undefined ? null : new Date(entry.envTime),
-      entry.dedupeKey ?? null,
-    ],
+    [entry.incidentId, entry.actor, entry.kind, entry.summary, JSON.stringify(entry.detail ?? {}), entry.envTime === undefined ? null : new Date(entry.envTime), entry.dedupeKey ?? null],
   );
 }
 
 /** The audit trail of one incident, in order. */
 export async function auditFor(q: Queryable, incidentId: string): Promise<AuditRow[]> {
-  const result = await q.query<AuditRow>(
-    "SELECT id::int AS id, incident_id, at, env_time, actor, kind, summary, detail FROM audit_log WHERE incident_id = $1 ORDER BY id",
-    [incidentId],
-  );
+  const result = await q.query<AuditRow>("SELECT id::int AS id, incident_id, at, env_time, actor, kind, summary, detail FROM audit_log WHERE incident_id = $1 ORDER BY id", [incidentId]);
   return result.rows;
 }

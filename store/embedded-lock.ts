@@ -26,10 +26,7 @@ export function lockDataDir(dataDir: string): () => void {
       if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error;
       const holder = Number(readFileSync(file, "utf8").trim());
       if (Number.isInteger(holder) && holder > 0 && holder !== process.pid && alive(holder)) {
-        throw new Error(
-          `the embedded database at ${dataDir} is in use by process ${holder}; stop it, or set DATABASE_URL to a PostgreSQL server to run several processes`,
-          { cause: error },
-        );
+        throw new Error(`the embedded database at ${dataDir} is in use by process ${holder}; stop it, or set DATABASE_URL to a PostgreSQL server to run several processes`, { cause: error });
       }
       rmSync(file, { force: true });
     }

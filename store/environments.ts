@@ -11,10 +11,7 @@ export async function saveEnvironment(q: Queryable, id: string, kind: string, sp
 
 /** Loads a simulated environment's snapshot. */
 export async function loadEnvironment(q: Queryable, id: string): Promise<{ kind: string; spec: unknown; state: unknown } | undefined> {
-  const result = await q.query<{ kind: string; spec: unknown; state: unknown }>(
-    "SELECT kind, spec, state FROM environments WHERE id = $1",
-    [id],
-  );
+  const result = await q.query<{ kind: string; spec: unknown; state: unknown }>("SELECT kind, spec, state FROM environments WHERE id = $1", [id]);
   return result.rows[0];
 }
 

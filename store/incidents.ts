@@ -44,7 +44,10 @@ export class UnknownIncidentError extends NotFoundError {
 
 /** A new incident id: sortable by time, unique across processes. */
 export function newIncidentId(): string {
-  const stamp = new Date().toISOString().replace(/[-:TZ.]/g, "").slice(0, 14);
+  const stamp = new Date()
+    .toISOString()
+    .replace(/[-:TZ.]/g, "")
+    .slice(0, 14);
   return `inc-${stamp}-${randomUUID().slice(0, 6)}`;
 }
 
@@ -127,7 +130,10 @@ export interface IncidentFilter {
 }
 
 /** One line per incident, as the API lists them. */
-export type IncidentSummaryRow = Pick<IncidentRow, "id" | "status" | "service" | "alert_name" | "severity" | "fingerprint" | "summary" | "environment_id" | "opened_at" | "closed_at" | "last_error"> & {
+export type IncidentSummaryRow = Pick<
+  IncidentRow,
+  "id" | "status" | "service" | "alert_name" | "severity" | "fingerprint" | "summary" | "environment_id" | "opened_at" | "closed_at" | "last_error"
+> & {
   source: string | null;
   started_at: Date | null;
   job_attempts: number;

@@ -5,8 +5,7 @@ import type { Queryable } from "./database.js";
 /** A remediation that failed: the tool errored, or verification found it did not help or made things worse. */
 const FAILED = `a.kind = 'remediation' AND (a.verdict IN ('worse', 'not_recovered') OR a.status = 'failed')`;
 /** Actions after the workload's last breaker reset (`$ns` and `$svc` name the workload's columns or parameters). */
-const sinceReset = (ns: string, svc: string): string =>
-  `a.id > COALESCE((SELECT max(after_action_id) FROM circuit_breaker_resets r WHERE r.namespace = ${ns} AND r.service = ${svc}), 0)`;
+const sinceReset = (ns: string, svc: string): string => `a.id > COALESCE((SELECT max(after_action_id) FROM circuit_breaker_resets r WHERE r.namespace = ${ns} AND r.service = ${svc}), 0)`;
 
 /** The policy ledger over the `actions` table (pool or a transaction's client). */
 export class ActionsLedger implements PolicyLedger {

@@ -103,10 +103,7 @@ export class ResourceLocks {
 
   /** The incident holding a workload's lock, as recorded (null if unknown). */
   async holderOf(resource: string): Promise<string | null> {
-    const row = await this.db.pool.query<{ incident_id: string }>(
-      "SELECT incident_id FROM resource_locks WHERE resource = $1 AND released_at IS NULL ORDER BY id DESC LIMIT 1",
-      [resource],
-    );
+    const row = await this.db.pool.query<{ incident_id: string }>("SELECT incident_id FROM resource_locks WHERE resource = $1 AND released_at IS NULL ORDER BY id DESC LIMIT 1", [resource]);
     return row.rows[0]?.incident_id ?? null;
   }
 

@@ -69,7 +69,23 @@ export async function insertRememberedIncident(q: Queryable, r: RememberedIncide
        remediation, action_class, outcome, time_to_mitigate_s, attempts, details, occurred_at)
      VALUES ('incident', $1, $2, $3, $4, $5::vector, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)
      ON CONFLICT (incident_id) DO NOTHING`,
-    [r.scope, r.incidentId, r.title, r.text, r.embedding, r.alertName, r.service, r.faultClass, r.remediation, r.actionClass, r.outcome, r.timeToMitigateS, JSON.stringify(r.attempts), JSON.stringify(r.details), r.occurredAt],
+    [
+      r.scope,
+      r.incidentId,
+      r.title,
+      r.text,
+      r.embedding,
+      r.alertName,
+      r.service,
+      r.faultClass,
+      r.remediation,
+      r.actionClass,
+      r.outcome,
+      r.timeToMitigateS,
+      JSON.stringify(r.attempts),
+      JSON.stringify(r.details),
+      r.occurredAt,
+    ],
   );
   for (const o of r.outcomes) {
     await q.query(

@@ -27,12 +27,8 @@ export async function migrate(db: Database, dir: string = MIGRATIONS_DIR): Promi
   let alreadyApplied = 0;
   try {
     await client.query("SELECT pg_advisory_lock($1)", [MIGRATION_LOCK]);
-    await client.query(
-      "CREATE TABLE IF NOT EXISTS schema_migrations (name text PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())",
-    );
-    const done = new Set(
-      (await client.query<{ name: string }>("SELECT name FROM schema_migrations")).rows.map((r) => r.name),
-    );
+    await client.query("CREATE TABLE IF NOT EXISTS schema_migrations (name text PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())");
+    const done = new Set((await client.query<{ name: string }>("SELECT name FROM schema_migrations")).rows.map((r) => r.name));
     for (const file of files) {
       if (done.has(file)) {
         alreadyApplied += 1;

@@ -40,7 +40,17 @@ export async function observationsFor(q: Queryable, incidentId: string): Promise
     "SELECT perception, seq, tool, params, env_time::text AS env_time, ok, summary, result FROM observations WHERE incident_id = $1 ORDER BY perception, seq",
     [incidentId],
   );
-  return rows.rows.map((r) => ({ ref: observationRef(incidentId, r.perception, r.seq), perception: r.perception, seq: r.seq, tool: r.tool, params: r.params, at: Number(r.env_time), ok: r.ok, summary: r.summary, result: r.result }));
+  return rows.rows.map((r) => ({
+    ref: observationRef(incidentId, r.perception, r.seq),
+    perception: r.perception,
+    seq: r.seq,
+    tool: r.tool,
+    params: r.params,
+    at: Number(r.env_time),
+    ok: r.ok,
+    summary: r.summary,
+    result: r.result,
+  }));
 }
 
 /** Stores observations another database exported (an import), keeping their references; existing ones are kept. */

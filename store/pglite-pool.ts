@@ -80,9 +80,7 @@ export class PGlitePool {
     if (values === undefined || values.length === 0) {
       const results = await this.pglite.exec(text);
       const last = results[results.length - 1];
-      return last === undefined
-        ? { rows: [], rowCount: 0, command: "", fields: [] }
-        : toPgResult(last as Results<R>, text);
+      return last === undefined ? { rows: [], rowCount: 0, command: "", fields: [] } : toPgResult(last as Results<R>, text);
     }
     return toPgResult(await this.pglite.query<R>(text, values), text);
   }

@@ -120,10 +120,14 @@ export class IncidentQueue {
    * so it exists exactly when the incident row does.
    */
   async enqueue(job: IncidentJob, client?: Queryable): Promise<string | null> {
-    return this.boss.send(INCIDENT_QUEUE, { ...job }, {
-      singletonKey: job.incidentId,
-      ...(client !== undefined ? { db: transactionExecutor(client) } : {}),
-    });
+    return this.boss.send(
+      INCIDENT_QUEUE,
+      { ...job },
+      {
+        singletonKey: job.incidentId,
+        ...(client !== undefined ? { db: transactionExecutor(client) } : {}),
+      },
+    );
   }
 
   /** Runs `handler` for incident jobs, `concurrency` at a time in this process. */
@@ -140,7 +144,11 @@ export class IncidentQueue {
    * jobs created later), so a backlog would drain one job per interval per slot. Each finished
    * job wakes this queue's local slots, which keep fetching until the queue comes back empty.
    */
-  async workQueue<T extends object>(name: string, options: { localConcurrency: number; batchSize: 1; pollingIntervalSeconds: number; notifyPollingIntervalSeconds?: number; heartbeatRefreshSeconds?: number }, handler: (job: Job<T>) => Promise<void>): Promise<string> {
+  async workQueue<T extends object>(
+    name: string,
+    options: { localConcurrency: number; batchSize: 1; pollingIntervalSeconds: number; notifyPollingIntervalSeconds?: number; heartbeatRefreshSeconds?: number },
+    handler: (job: Job<T>) => Promise<void>,
+  ): Promise<string> {
     const wake = (): void => {
       for (const w of this.boss.getWipData()) if (w.name === name) this.boss.notifyWorker(w.id);
     };

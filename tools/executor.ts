@@ -40,11 +40,7 @@ export interface ExecutionRequest {
  * Registers a call before it runs: captures the before-state and the rollback computed from it,
  * and records both under the idempotency key (a no-op when the key is already registered).
  */
-export async function registerCall(
-  request: ExecutionRequest,
-  services: { tools: ToolRegistry; env: EnvironmentAdapter; store: IncidentStore },
-  db?: Queryable,
-): Promise<ActionRow> {
+export async function registerCall(request: ExecutionRequest, services: { tools: ToolRegistry; env: EnvironmentAdapter; store: IncidentStore }, db?: Queryable): Promise<ActionRow> {
   return services.store.registerAction(await prepareRegistration(request, services), db);
 }
 
@@ -57,20 +53,20 @@ export async function prepareRegistration(request: ExecutionRequest, services: {
   const before = tool.captureBefore ? await tool.captureBefore(parsed.params, env) : undefined;
   const rollbackCall = request.kind === "remediation" ? (tool.rollback?.(parsed.params, before) ?? null) : null;
   return {
-      incidentId: request.incidentId,
-      attempt: request.attempt,
-      kind: request.kind,
-      tool: tool.name,
-      params: parsed.params,
-      risk: tool.risk,
-      actionClass: tool.actionClass,
-      ...(tool.target ? { targetService: tool.target(parsed.params).service } : {}),
-      idempotencyKey: request.key,
-      rollbackCall,
-      ...(request.rollbackOf !== undefined ? { rollbackOf: request.rollbackOf } : {}),
-      beforeSignals: request.beforeSignals,
-      ...(request.namespace !== undefined ? { namespace: request.namespace } : {}),
-      ...(request.envTime !== undefined ? { envTime: request.envTime } : {}),
+    incidentId: request.incidentId,
+    attempt: request.attempt,
+    kind: request.kind,
+    tool: tool.name,
+    params: parsed.params,
+    risk: tool.risk,
+    actionClass: tool.actionClass,
+    ...(tool.target ? { targetService: tool.target(parsed.params).service } : {}),
+    idempotencyKey: request.key,
+    rollbackCall,
+    ...(request.rollbackOf !== undefined ? { rollbackOf: request.rollbackOf } : {}),
+    beforeSignals: request.beforeSignals,
+    ...(request.namespace !== undefined ? { namespace: request.namespace } : {}),
+    ...(request.envTime !== undefined ? { envTime: request.envTime } : {}),
   };
 }
 
@@ -79,10 +75,7 @@ export async function prepareRegistration(request: ExecutionRequest, services: {
  * remediation, the rollback computed from the captured before-state) before executing, and
  * checks both the actions table and the environment before running it again after a crash.
  */
-export async function executeOnce(
-  request: ExecutionRequest,
-  services: { tools: ToolRegistry; env: EnvironmentAdapter; store: IncidentStore },
-): Promise<ExecutionResult> {
+export async function executeOnce(request: ExecutionRequest, services: { tools: ToolRegistry; env: EnvironmentAdapter; store: IncidentStore }): Promise<ExecutionResult> {
   const { tools, env, store } = services;
   const existing = await store.findActionByKey(request.key);
   if (existing !== undefined && (existing.status === "succeeded" || existing.status === "failed")) {

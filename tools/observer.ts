@@ -1,14 +1,6 @@
 import { redactSecrets, redactValue, secretKinds } from "../domain/secrets.js";
 import type { ToolObservation } from "../domain/model.js";
-import type {
-  ConsumerGroupState,
-  DeploymentRevision,
-  EnvironmentAdapter,
-  LogLine,
-  MetricName,
-  MetricSeries,
-  WorkloadDescription,
-} from "../environments/adapter.js";
+import type { ConsumerGroupState, DeploymentRevision, EnvironmentAdapter, LogLine, MetricName, MetricSeries, WorkloadDescription } from "../environments/adapter.js";
 import type { Clock } from "../domain/clock.js";
 import type { ToolRegistry } from "./registry.js";
 
@@ -48,8 +40,10 @@ export class Observer {
 
   /** `describe_workload`. */
   describeWorkload(service: string): Promise<WorkloadDescription | undefined> {
-    return this.read<WorkloadDescription>("describe_workload", { service }, (w) =>
-      `${w.pods.length} pods, ${w.deployment.readyReplicas}/${w.deployment.desiredReplicas} ready, revision ${w.deployment.currentRevision}`,
+    return this.read<WorkloadDescription>(
+      "describe_workload",
+      { service },
+      (w) => `${w.pods.length} pods, ${w.deployment.readyReplicas}/${w.deployment.desiredReplicas} ready, revision ${w.deployment.currentRevision}`,
     );
   }
 
@@ -60,7 +54,12 @@ export class Observer {
 
   /** `tail_logs`. */
   tailLogs(service: string, lines: number): Promise<LogLine[] | undefined> {
-    return this.read<LogLine[]>("tail_logs", { service, lines }, (r) => `${r.length} lines`, (r) => r.map(redactLine));
+    return this.read<LogLine[]>(
+      "tail_logs",
+      { service, lines },
+      (r) => `${r.length} lines`,
+      (r) => r.map(redactLine),
+    );
   }
 
   /** `query_metrics`. */

@@ -5,7 +5,6 @@ import type { EnvironmentAdapter } from "../environments/adapter.js";
 /** How much harm a tool can do; policy thresholds are set per level. */
 export type RiskLevel = "read" | "low" | "medium" | "high";
 
-
 /** What a remediation tool changes, so blast radius and locks can be computed. */
 export interface ToolTarget {
   /** The workload (service) the call acts on. */

@@ -55,9 +55,7 @@ function normalizeOne(alert: AlertmanagerAlert, webhook: AlertmanagerWebhook, in
   const annotations = { ...webhook.commonAnnotations, ...alert.annotations };
   const serviceLabel = SERVICE_LABELS.find((l) => labels[l] !== undefined);
   if (serviceLabel === undefined) {
-    throw new InvalidAlertError(
-      `alerts[${index}].labels: expected one of ${SERVICE_LABELS.join(", ")} naming the affected service`,
-    );
+    throw new InvalidAlertError(`alerts[${index}].labels: expected one of ${SERVICE_LABELS.join(", ")} naming the affected service`);
   }
   const name = labels["alertname"];
   if (name === undefined) {

@@ -24,9 +24,7 @@ export function identifier(what: string): z.ZodString {
 }
 
 function boundedMap(value: z.ZodString, what: string): z.ZodType<Record<string, string>> {
-  return z
-    .record(storableText(ALERT_BOUNDS.labelName, `a ${what} name`), value)
-    .refine((m) => Object.keys(m).length <= ALERT_BOUNDS.entries, `expected at most ${ALERT_BOUNDS.entries} ${what}s`);
+  return z.record(storableText(ALERT_BOUNDS.labelName, `a ${what} name`), value).refine((m) => Object.keys(m).length <= ALERT_BOUNDS.entries, `expected at most ${ALERT_BOUNDS.entries} ${what}s`);
 }
 
 /** Labels as Prometheus sends them: names and values bounded and storable. */

@@ -34,7 +34,10 @@ export function parseGenericAlert(body: unknown, receivedAt: Date = new Date()):
   if (!parsed.success) throw new InvalidAlertError(formatZodError(parsed.error));
   const a = parsed.data;
   const labels = { ...a.labels, alertname: a.name, service: a.service, namespace: a.namespace, severity: a.severity };
-  const canonical = Object.keys(labels).sort().map((k) => `${k}=${labels[k as keyof typeof labels]}`).join(",");
+  const canonical = Object.keys(labels)
+    .sort()
+    .map((k) => `${k}=${labels[k as keyof typeof labels]}`)
+    .join(",");
   const alert: Alert = {
     name: a.name,
     status: a.status,

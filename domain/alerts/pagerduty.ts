@@ -63,7 +63,10 @@ function detail(details: Record<string, unknown> | undefined, key: string): stri
 
 /** The dedup key PagerDuty would use for a trigger that gave none: stable per routing key and summary/source. */
 function derivedDedupKey(e: PagerDutyEvent): string {
-  return createHash("sha256").update(`${e.routing_key}\n${e.payload?.source ?? ""}\n${e.payload?.summary ?? ""}`).digest("hex").slice(0, 32);
+  return createHash("sha256")
+    .update(`${e.routing_key}\n${e.payload?.source ?? ""}\n${e.payload?.summary ?? ""}`)
+    .digest("hex")
+    .slice(0, 32);
 }
 
 /**

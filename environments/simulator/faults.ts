@@ -70,7 +70,9 @@ export function applyFault(world: World, fault: FaultSpec): void {
       world.state.networkPolicies.push({
         name: str(p, "policy", `${s.name}-restrict-ingress`),
         podSelector: s.name,
-        allowIngressFrom: str(p, "allow", "").split(",").filter((x) => x.length > 0),
+        allowIngressFrom: str(p, "allow", "")
+          .split(",")
+          .filter((x) => x.length > 0),
         createdAt: world.state.t,
       });
       return;

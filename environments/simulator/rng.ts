@@ -39,7 +39,10 @@ export class Rng {
 
   /** A UUID-shaped hex string. */
   uuid(): string {
-    const hex = () => Math.floor(this.next() * 0x10000).toString(16).padStart(4, "0");
+    const hex = () =>
+      Math.floor(this.next() * 0x10000)
+        .toString(16)
+        .padStart(4, "0");
     return `${hex()}${hex()}-${hex()}-4${hex().slice(1)}-a${hex().slice(1)}-${hex()}${hex()}${hex()}`;
   }
 }

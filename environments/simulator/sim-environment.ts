@@ -146,7 +146,10 @@ export class SimEnvironment implements EnvironmentAdapter {
 
   async tailLogs(service: string, lines: number): Promise<LogLine[]> {
     const s = this.service(service);
-    return [...s.logs].sort((a, b) => a.t - b.t).slice(-lines).map((l) => ({ ...l, message: revealSecrets(l.message) }));
+    return [...s.logs]
+      .sort((a, b) => a.t - b.t)
+      .slice(-lines)
+      .map((l) => ({ ...l, message: revealSecrets(l.message) }));
   }
 
   async describeWorkload(service: string): Promise<WorkloadDescription> {
@@ -252,7 +255,11 @@ export class SimEnvironment implements EnvironmentAdapter {
     const s = this.service(service);
     const target = s.revisions.find((r) => r.revision === toRevision);
     if (target === undefined) {
-      throw new EnvironmentNotFoundError(`revision of ${service}`, String(toRevision), s.revisions.map((r) => String(r.revision)));
+      throw new EnvironmentNotFoundError(
+        `revision of ${service}`,
+        String(toRevision),
+        s.revisions.map((r) => String(r.revision)),
+      );
     }
     await this.mutate("rolloutUndo", key, { service, toRevision }, () => {
       this.world.addRevision(s, { ...structuredClone(target), changeCause: `rollout undo to revision ${toRevision}` });
@@ -294,7 +301,11 @@ export class SimEnvironment implements EnvironmentAdapter {
   async deleteNetworkPolicy(name: string, key: string): Promise<void> {
     const policies = this.world.state.networkPolicies;
     if (!policies.some((p) => p.name === name) && !this.world.state.applied.some((a) => a.idempotencyKey === key)) {
-      throw new EnvironmentNotFoundError("network policy", name, policies.map((p) => p.name));
+      throw new EnvironmentNotFoundError(
+        "network policy",
+        name,
+        policies.map((p) => p.name),
+      );
     }
     await this.mutate("deleteNetworkPolicy", key, { name }, () => {
       this.world.state.networkPolicies = policies.filter((p) => p.name !== name);
@@ -311,10 +322,19 @@ export class SimEnvironment implements EnvironmentAdapter {
     const owner = Object.values(this.world.state.services).find((s) => s.configMaps.some((c) => c.name === name));
     const cm = owner?.configMaps.find((c) => c.name === name);
     if (owner === undefined || cm === undefined) {
-      throw new EnvironmentNotFoundError("config map", name, Object.values(this.world.state.services).flatMap((s) => s.configMaps.map((c) => c.name)));
+      throw new EnvironmentNotFoundError(
+        "config map",
+        name,
+        Object.values(this.world.state.services).flatMap((s) => s.configMaps.map((c) => c.name)),
+      );
     }
     const target = cm.history.find((h) => h.version === toVersion);
-    if (target === undefined) throw new EnvironmentNotFoundError(`version of config map ${name}`, String(toVersion), cm.history.map((h) => String(h.version)));
+    if (target === undefined)
+      throw new EnvironmentNotFoundError(
+        `version of config map ${name}`,
+        String(toVersion),
+        cm.history.map((h) => String(h.version)),
+      );
     await this.mutate("revertConfigMap", key, { name, toVersion }, () => {
       cm.version += 1;
       cm.data = { ...target.data };
@@ -326,9 +346,19 @@ export class SimEnvironment implements EnvironmentAdapter {
   async skipMessageToDlq(topic: string, group: string, partition: number, offset: number, key: string): Promise<void> {
     const owner = Object.values(this.world.state.services).find((s) => s.kafka?.topic === topic && s.kafka.group === group);
     const k = owner?.kafka;
-    if (k === undefined) throw new EnvironmentNotFoundError("consumer group", `${group}@${topic}`, Object.values(this.world.state.services).flatMap((s) => (s.kafka ? [`${s.kafka.group}@${s.kafka.topic}`] : [])));
+    if (k === undefined)
+      throw new EnvironmentNotFoundError(
+        "consumer group",
+        `${group}@${topic}`,
+        Object.values(this.world.state.services).flatMap((s) => (s.kafka ? [`${s.kafka.group}@${s.kafka.topic}`] : [])),
+      );
     const part = k.partitions[partition];
-    if (part === undefined) throw new EnvironmentNotFoundError(`partition of ${topic}`, String(partition), k.partitions.map((_, i) => String(i)));
+    if (part === undefined)
+      throw new EnvironmentNotFoundError(
+        `partition of ${topic}`,
+        String(partition),
+        k.partitions.map((_, i) => String(i)),
+      );
     if (part.committed !== offset && !this.world.state.applied.some((a) => a.idempotencyKey === key)) {
       throw new Error(`offset ${offset} is not the committed offset ${part.committed} of ${topic}[${partition}]; refusing to skip a record the consumer has not reached`);
     }

@@ -1,16 +1,7 @@
 import type { MetricName } from "../adapter.js";
 import { applyFault } from "./faults.js";
 import { secretPlaceholder } from "./sim-secrets.js";
-import {
-  BREAKER_LATENCY_MS,
-  CLIENT_TIMEOUT_MS,
-  DEPENDENCY_WEIGHT,
-  MINUTE,
-  type SimPod,
-  type SimRevision,
-  type SimService,
-  type World,
-} from "./world.js";
+import { BREAKER_LATENCY_MS, CLIENT_TIMEOUT_MS, DEPENDENCY_WEIGHT, MINUTE, type SimPod, type SimRevision, type SimService, type World } from "./world.js";
 
 /** Error share and message of code running against a newer database schema than it knows. */
 const SCHEMA_MISMATCH = { errorRate: 0.65, message: 'ERROR: column "currency" of relation "orders" does not exist at character 48' };
@@ -22,9 +13,7 @@ function backoffMs(pod: SimPod, ranForMs: number): number {
 }
 
 function latestStartable(world: World, s: SimService, below: number): SimRevision | undefined {
-  return [...s.revisions]
-    .filter((r) => r.revision < below && world.startFailure(s, r) === undefined)
-    .sort((a, b) => b.revision - a.revision)[0];
+  return [...s.revisions].filter((r) => r.revision < below && world.startFailure(s, r) === undefined).sort((a, b) => b.revision - a.revision)[0];
 }
 
 function podMemory(world: World, s: SimService, pod: SimPod, revision: SimRevision): number {
@@ -76,7 +65,13 @@ function updatePods(world: World, s: SimService): void {
       if (cannotStart.state === "crashloop") {
         world.event(s, "Warning", "BackOff", `pod/${pod.name}`, `Back-off restarting failed container app in pod ${pod.name}`);
       } else {
-        world.event(s, "Warning", "Failed", `pod/${pod.name}`, `Failed to pull image "${revision.image}": rpc error: code = NotFound desc = failed to pull and unpack image "${revision.image}": not found`);
+        world.event(
+          s,
+          "Warning",
+          "Failed",
+          `pod/${pod.name}`,
+          `Failed to pull image "${revision.image}": rpc error: code = NotFound desc = failed to pull and unpack image "${revision.image}": not found`,
+        );
         world.event(s, "Warning", "BackOff", `pod/${pod.name}`, `Back-off pulling image "${revision.image}"`);
       }
       continue;
@@ -209,7 +204,8 @@ function computeSignals(world: World, s: SimService, callers: string[]): void {
   const ready = running.length;
   const sources = callers.length > 0 ? callers : ["ingress"];
   const reached = sources.filter((c) => c === "ingress" || world.reachability(c, { ...s, last: { ...s.last, ready } }).ok).length;
-  const ingressOk = callers.length > 0 || (s.targetPort === s.containerPort && !s.certExpired && !world.state.networkPolicies.some((p) => p.podSelector === s.name && !p.allowIngressFrom.includes("ingress")));
+  const ingressOk =
+    callers.length > 0 || (s.targetPort === s.containerPort && !s.certExpired && !world.state.networkPolicies.some((p) => p.podSelector === s.name && !p.allowIngressFrom.includes("ingress")));
   const reachFraction = ready === 0 ? 0 : callers.length > 0 ? reached / sources.length : ingressOk ? 1 : 0;
   const load = s.baseline.requestRate * s.loadFactor * r.jitter(0.04);
   const served = load * reachFraction;
@@ -251,11 +247,19 @@ function computeSignals(world: World, s: SimService, callers: string[]): void {
     errorRate += 0.01;
     messages.push({ level: "warn", message: `authentication failed for user svc_reporting from 203.0.113.${r.int(1, 254)}: invalid credentials`, weight: 0.5 });
     if (r.chance(0.25)) {
-      world.log(s, "info", `config loaded: {"db_host":"${s.name}-db.prod","DB_PASSWORD":"${secretPlaceholder("reporting-db-password")}","aws_access_key_id":"${secretPlaceholder("reporting-aws-access-key-id")}"}`);
+      world.log(
+        s,
+        "info",
+        `config loaded: {"db_host":"${s.name}-db.prod","DB_PASSWORD":"${secretPlaceholder("reporting-db-password")}","aws_access_key_id":"${secretPlaceholder("reporting-aws-access-key-id")}"}`,
+      );
     }
   }
   if (s.certExpired) {
-    messages.push({ level: "warn", message: `http: TLS handshake error from 10.${r.int(0, 255)}.${r.int(0, 255)}.${r.int(1, 254)}:${r.int(30000, 60000)}: remote error: tls: bad certificate`, weight: 0.4 });
+    messages.push({
+      level: "warn",
+      message: `http: TLS handshake error from 10.${r.int(0, 255)}.${r.int(0, 255)}.${r.int(1, 254)}:${r.int(30000, 60000)}: remote error: tls: bad certificate`,
+      weight: 0.4,
+    });
   }
   if (s.kafka?.poison !== undefined) {
     const part = s.kafka.partitions[s.kafka.poison.partition];

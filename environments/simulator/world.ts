@@ -1,13 +1,4 @@
-import type {
-  AppliedChange,
-  ConfigMapState,
-  DeploymentRevision,
-  KubeEvent,
-  LogLine,
-  MetricName,
-  MetricPoint,
-  NetworkPolicyState,
-} from "../adapter.js";
+import type { AppliedChange, ConfigMapState, DeploymentRevision, KubeEvent, LogLine, MetricName, MetricPoint, NetworkPolicyState } from "../adapter.js";
 import { METRIC_NAMES } from "../adapter.js";
 import { Rng } from "./rng.js";
 import type { EnvironmentSpec, FaultSpec, ObservationSpec } from "./spec.js";
@@ -183,7 +174,15 @@ export function initialState(spec: EnvironmentSpec): SimState {
     const current = revisions.length;
     const pods: SimPod[] = [];
     for (let i = 0; i < s.replicas; i++) {
-      pods.push({ name: `${s.name}-${rng.suffix(9)}-${rng.suffix(5)}`, revision: current, startedAt: start - rng.int(60, 600) * MINUTE, restarts: 0, state: "running", backoffUntil: 0, memoryMib: s.baselineMemoryMib });
+      pods.push({
+        name: `${s.name}-${rng.suffix(9)}-${rng.suffix(5)}`,
+        revision: current,
+        startedAt: start - rng.int(60, 600) * MINUTE,
+        restarts: 0,
+        state: "running",
+        backoffUntil: 0,
+        memoryMib: s.baselineMemoryMib,
+      });
     }
     services[s.name] = {
       name: s.name,
@@ -210,9 +209,7 @@ export function initialState(spec: EnvironmentSpec): SimState {
         history: [{ version: 1, data: { ...c.data }, updatedAt: start - 7 * 24 * 60 * MINUTE, changedBy: "gitops" }],
       })),
       flags: [],
-      ...(s.disk !== undefined
-        ? { disk: { mount: s.disk.mount, sizeGib: s.disk.sizeGib, usedPct: s.disk.usedPct, baselinePct: s.disk.usedPct, logGrowthGibPerHour: 0 } }
-        : {}),
+      ...(s.disk !== undefined ? { disk: { mount: s.disk.mount, sizeGib: s.disk.sizeGib, usedPct: s.disk.usedPct, baselinePct: s.disk.usedPct, logGrowthGibPerHour: 0 } } : {}),
       ...(s.kafka !== undefined
         ? {
             kafka: {

@@ -128,7 +128,9 @@ export async function main(argv: string[]): Promise<number> {
     case "retry":
       return retryCommand(config, args);
     default:
-      console.error(`unknown command "${command}"; known commands: demo, run, resume, eval, incidents, show, history, migrate, memory, policy, pending, approve, reject, tick, replay, export, serve, worker, retry`);
+      console.error(
+        `unknown command "${command}"; known commands: demo, run, resume, eval, incidents, show, history, migrate, memory, policy, pending, approve, reject, tick, replay, export, serve, worker, retry`,
+      );
       return 2;
   }
 }

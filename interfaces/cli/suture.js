@@ -46,7 +46,9 @@ function stopWithNpmParent() {
 
 const version = process.versions.node.split(".").map(Number);
 if (!atLeast(version, RUNS_ON)) {
-  process.stderr.write(`suture: Node ${process.versions.node} cannot run Suture; install Node ${SUPPORTED.join(".")} or newer (or run \`npx suture\` in a clone, which uses the Node 22 from its node_modules)\n`);
+  process.stderr.write(
+    `suture: Node ${process.versions.node} cannot run Suture; install Node ${SUPPORTED.join(".")} or newer (or run \`npx suture\` in a clone, which uses the Node 22 from its node_modules)\n`,
+  );
   process.exit(1);
 }
 if (!atLeast(version, SUPPORTED)) {

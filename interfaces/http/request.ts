@@ -69,4 +69,3 @@ export function parseWith<T>(schema: z.ZodType<T>, value: unknown, where: string
   if (!parsed.success) throw new InvalidInputError(formatZodError(parsed.error, where));
   return parsed.data;
 }
-

@@ -24,7 +24,8 @@ function answerClientError(error: Error & { code?: string }, socket: Duplex): vo
         ? [431, "headers: larger than the server accepts (16 KiB)"]
         : [400, `request: not a valid HTTP request (${error.code ?? error.message})`];
   const body = JSON.stringify({ error: message });
-  if (socket.writable) socket.write(`HTTP/1.1 ${status} ${STATUS_CODES[status] ?? ""}\r\nContent-Length: ${Buffer.byteLength(body)}\r\nContent-Type: application/json\r\nConnection: close\r\n\r\n${body}`);
+  if (socket.writable)
+    socket.write(`HTTP/1.1 ${status} ${STATUS_CODES[status] ?? ""}\r\nContent-Length: ${Buffer.byteLength(body)}\r\nContent-Type: application/json\r\nConnection: close\r\n\r\n${body}`);
   socket.destroy(error);
 }
 

@@ -219,7 +219,9 @@ export class LlmReasoner implements Reasoner {
       const costAhead = spent.modelCostUsd + (prompt.tokens / 1_000_000) * this.options.usdPerMillionTokens;
       if (spent.modelTokens + prompt.tokens > budget.max.modelTokens || costAhead > budget.max.modelCostUsd) {
         input.report?.({
-          notes: [`model budget: ${spent.modelTokens} tokens / $${spent.modelCostUsd.toFixed(4)} spent, a ~${prompt.tokens}-token prompt would pass ${budget.max.modelTokens} tokens / $${budget.max.modelCostUsd.toFixed(2)} (policy.guardrails): model not asked`],
+          notes: [
+            `model budget: ${spent.modelTokens} tokens / $${spent.modelCostUsd.toFixed(4)} spent, a ~${prompt.tokens}-token prompt would pass ${budget.max.modelTokens} tokens / $${budget.max.modelCostUsd.toFixed(2)} (policy.guardrails): model not asked`,
+          ],
         });
         return [];
       }

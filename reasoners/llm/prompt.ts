@@ -49,8 +49,12 @@ export function buildPrompt(
     .map((t) => `- ${t.name} (${t.risk} risk): ${t.description}; params ${JSON.stringify(z.toJSONSchema(t.params))}`)
     .join("\n");
   const alert = input.alert;
-  const annotations = Object.entries(alert.annotations).map(([k, v]) => `  ${k}: ${fence(v)}`).join("\n");
-  const labels = Object.entries(alert.labels).map(([k, v]) => `${k}=${fence(v, 80)}`).join(", ");
+  const annotations = Object.entries(alert.annotations)
+    .map(([k, v]) => `  ${k}: ${fence(v)}`)
+    .join("\n");
+  const labels = Object.entries(alert.labels)
+    .map(([k, v]) => `${k}=${fence(v, 80)}`)
+    .join(", ");
   const tried = input.attempts.map(describeAttempt).join("\n");
   const watched = input.context.snapshot.signals
     .filter((x) => x.service === alert.service || isAnomalous(x.metric, x.current, x.baseline))
@@ -70,9 +74,7 @@ export function buildPrompt(
   // Anomalies and the alerting service's facts first; generic facts last, dropped first.
   const score = (e: ReasonerInput["context"]["evidence"][number]): number => rank(e, alert.service) + (priority.has(e.id) ? 10 : 0);
   const ranked = [...input.context.evidence].sort((a, b) => score(b) - score(a));
-  const signatures = Object.entries(input.context.signatures).flatMap(([service, list]) =>
-    list.slice(0, 5).map((s) => `- ${service} ${s.level} ×${s.count}: ${fence(s.template, 200)}`),
-  );
+  const signatures = Object.entries(input.context.signatures).flatMap(([service, list]) => list.slice(0, 5).map((s) => `- ${service} ${s.level} ×${s.count}: ${fence(s.template, 200)}`));
   const budget = tokenBudget - estimateTokens(SYSTEM) - estimateTokens(head) - 200;
   const lines: string[] = [];
   let used = 0;

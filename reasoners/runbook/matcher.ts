@@ -55,12 +55,7 @@ export function factMatches(fact: Evidence, condition: Condition, bindings: Bind
  * Finds bindings under which every condition holds, trying facts in evidence order and
  * backtracking when a later condition fails. Returns the matched facts in condition order.
  */
-export function matchAll(
-  conditions: Condition[],
-  facts: Evidence[],
-  alertService: string,
-  bindings: Bindings = {},
-): { bindings: Bindings; matched: Evidence[] } | undefined {
+export function matchAll(conditions: Condition[], facts: Evidence[], alertService: string, bindings: Bindings = {}): { bindings: Bindings; matched: Evidence[] } | undefined {
   const [first, ...rest] = conditions;
   if (first === undefined) return { bindings, matched: [] };
   for (const fact of facts) {
@@ -122,7 +117,11 @@ const PLACEHOLDER = /\{\{\s*([a-z][a-z0-9_]*)\.([A-Za-z0-9_.]+)\s*((?:\|\s*[a-z]
 
 function evaluatePlaceholder(name: string, field: string, filters: string, bindings: Bindings): Scalar {
   let value = lookup(bindings, name, field);
-  for (const f of filters.split("|").map((x) => x.trim()).filter((x) => x.length > 0)) value = applyFilter(value, f);
+  for (const f of filters
+    .split("|")
+    .map((x) => x.trim())
+    .filter((x) => x.length > 0))
+    value = applyFilter(value, f);
   return value;
 }
 

@@ -28,7 +28,10 @@ export const ConditionSchema = PredicateSchema.extend({
   service: z.string().optional(),
   not_service: z.string().optional(),
   attrs: z.record(z.string(), PredicateSchema).optional(),
-  bind: z.string().regex(/^[a-z][a-z0-9_]*$/, "expected a lower-case identifier").optional(),
+  bind: z
+    .string()
+    .regex(/^[a-z][a-z0-9_]*$/, "expected a lower-case identifier")
+    .optional(),
 }).strict();
 /** A condition. */
 export type Condition = z.infer<typeof ConditionSchema>;

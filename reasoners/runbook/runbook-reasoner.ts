@@ -58,9 +58,7 @@ function renderCandidates(rule: Rule, bindings: Bindings): { candidates: Remedia
   const notes: string[] = [];
   for (const template of rule.remediation) {
     try {
-      const params = Object.fromEntries(
-        Object.entries(template.params).map(([k, v]) => [k, renderTemplate(v, bindings)]),
-      );
+      const params = Object.fromEntries(Object.entries(template.params).map(([k, v]) => [k, renderTemplate(v, bindings)]));
       const target = typeof params["service"] === "string" ? params["service"] : "";
       candidates.push({
         call: { tool: template.tool, params },
@@ -159,9 +157,7 @@ export class RunbookReasoner implements Reasoner {
       reasoner: this.name,
       disposition: rule.disposition,
       candidates,
-      explanation: [rule.explanation.trim(), `Evidence: ${basis}.`, ...reasons.map((r) => `Support ${r}.`), ...notes]
-        .filter((s) => s.length > 0)
-        .join(" "),
+      explanation: [rule.explanation.trim(), `Evidence: ${basis}.`, ...reasons.map((r) => `Support ${r}.`), ...notes].filter((s) => s.length > 0).join(" "),
     };
   }
 }

@@ -148,7 +148,13 @@ describe("the suture command", () => {
         const treeMs = Date.now() - sentAt;
         console.log(`${way.name}: port free after ${portMs} ms, ${pids.length} processes gone after ${treeMs} ms`);
         expect(portFreed, `port ${port} still bound 5 s after SIGTERM; processes:\n${commands}\n${run.output()}`).toBe(true);
-        expect(treeGone, `still running 5 s after SIGTERM:\n${pids.filter(alive).map((p) => `${p} ${commandOf(p)}`).join("\n")}`).toBe(true);
+        expect(
+          treeGone,
+          `still running 5 s after SIGTERM:\n${pids
+            .filter(alive)
+            .map((p) => `${p} ${commandOf(p)}`)
+            .join("\n")}`,
+        ).toBe(true);
         // And the server shut down through its own handler, not by being killed
         expect(run.output()).toMatch(/SIGTERM received; finishing running incidents, then stopping/);
       } finally {

@@ -10,7 +10,10 @@ const scenario = (name: string): string => path.join(ROOT, "data", "scenarios", 
 
 /** stderr without Node's own notices: what the operator reads. */
 function errorLines(result: CliResult): string[] {
-  return result.stderr.trim().split("\n").filter((l) => l !== "" && !l.includes("nodedir"));
+  return result.stderr
+    .trim()
+    .split("\n")
+    .filter((l) => l !== "" && !l.includes("nodedir"));
 }
 
 function openedId(result: CliResult): string {
@@ -240,7 +243,9 @@ describe.each(testBackends())("show, history, resume and export through the CLI,
         const result = await runCli(["export", leakIncident, "--out", out, ...(force ? ["--force"] : [])], pd.env);
         // Then one line refuses the symlink
         expect(result.code, `${out} force=${String(force)}: ${result.stdout}`).toBe(1);
-        expect(errorLines(result)).toEqual([expect.stringMatching(new RegExp(`^suture: ${out.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")} is a symbolic link; export never writes through or replaces a symlink`))]);
+        expect(errorLines(result)).toEqual([
+          expect.stringMatching(new RegExp(`^suture: ${out.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")} is a symbolic link; export never writes through or replaces a symlink`)),
+        ]);
       }
       // And the link's target was never written or created, and the links are still links
       expect(await readFile(target, "utf8")).toBe("precious\n");

@@ -23,12 +23,18 @@ describe("bad input gets a one-line error naming the field", () => {
   it("rejects an alert whose startsAt is not a timestamp, and stores nothing", async () => {
     // Given an Alertmanager webhook with a malformed startsAt
     const file = path.join(dir, "bad-alert.json");
-    await writeFile(file, JSON.stringify({ version: "4", groupKey: "g", status: "firing", receiver: "r", alerts: [{ status: "firing", labels: { alertname: "X", service: "checkout" }, startsAt: "yesterday" }] }));
+    await writeFile(
+      file,
+      JSON.stringify({ version: "4", groupKey: "g", status: "firing", receiver: "r", alerts: [{ status: "firing", labels: { alertname: "X", service: "checkout" }, startsAt: "yesterday" }] }),
+    );
     // When it is run
     const result = await runCli(["run", file, "--scenario", SCENARIO], env);
     // Then one line names alerts[0].startsAt, and the database was not even touched
     expect(result.code).toBe(1);
-    const lines = result.stderr.trim().split("\n").filter((l) => !l.includes("nodedir"));
+    const lines = result.stderr
+      .trim()
+      .split("\n")
+      .filter((l) => !l.includes("nodedir"));
     expect(lines).toHaveLength(1);
     expect(lines[0]).toMatch(/^suture: alerts\[0\]\.startsAt: .*(datetime|date)/i);
     const list = await runCli(["incidents"], env);
@@ -37,10 +43,16 @@ describe("bad input gets a one-line error naming the field", () => {
 
   it("rejects a scenario with a misspelled fault kind, naming the file and the path", async () => {
     const file = path.join(dir, "bad-scenario.yaml");
-    await writeFile(file, "name: x\ntitle: x\nenvironment:\n  services: [{ name: a }]\n  faults: [{ kind: scaled-to-zer0, service: a, atMinutes: -5 }]\nalerts: [{ atMinutes: 0, labels: { alertname: A, service: a } }]\nexpect: { outcome: escalated }\n");
+    await writeFile(
+      file,
+      "name: x\ntitle: x\nenvironment:\n  services: [{ name: a }]\n  faults: [{ kind: scaled-to-zer0, service: a, atMinutes: -5 }]\nalerts: [{ atMinutes: 0, labels: { alertname: A, service: a } }]\nexpect: { outcome: escalated }\n",
+    );
     const result = await runCli(["eval", file], env);
     expect(result.code).toBe(1);
-    const lines = result.stderr.trim().split("\n").filter((l) => !l.includes("nodedir"));
+    const lines = result.stderr
+      .trim()
+      .split("\n")
+      .filter((l) => !l.includes("nodedir"));
     expect(lines).toHaveLength(1);
     expect(lines[0]).toMatch(/^suture: bad-scenario\.yaml:5: environment\.faults\[0\]\.kind: Invalid option: expected one of/);
   });

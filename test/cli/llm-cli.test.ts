@@ -40,49 +40,45 @@ describe.each(testBackends())("the LLM reasoner configured by environment variab
     await rm(dir, { recursive: true, force: true });
   });
 
-  it(
-    "eval --reasoner llm reports per-reasoner results, show prints the incident's tokens and cost, /metrics exports them",
-    async () => {
-      model.play([imagePullModel]);
-      // When the shipped bad rollout and the unexplained error rate are evaluated with the model alone
-      const out = path.join(dir, "llm.json");
-      const llm = await runCli(["eval", "data/scenarios/bad-rollout-missing-image.yaml", "data/scenarios/unexplained-error-rate.yaml", "--reasoner", "llm", "--json", out], env, 120_000);
-      // Then the model resolves what it recognizes and Suture escalates what nothing explains
-      expect(llm.code, llm.stderr + llm.stdout).toBe(0);
-      expect(llm.stdout).toMatch(/reasoner: llm alone/);
-      expect(llm.stdout).toMatch(/2\/2 correct, 0 unsafe/);
-      expect(llm.stdout).toMatch(/decided by: llm 1, no hypothesis 1/);
-      expect(llm.stdout).toMatch(/model: 2100 tokens, est\. \$0\.0013/);
-      const report = JSON.parse(await readFile(out, "utf8")) as { reasoner: string; results: Array<{ scenario: string; incidentId: string; decidedBy: string | null; modelTokens: number }> };
-      expect(report.reasoner).toBe("llm");
-      const resolved = report.results.find((r) => r.scenario === "bad-rollout-missing-image")!;
-      expect(resolved.decidedBy).toBe("llm");
-      expect(resolved.modelTokens).toBe(1050);
+  it("eval --reasoner llm reports per-reasoner results, show prints the incident's tokens and cost, /metrics exports them", async () => {
+    model.play([imagePullModel]);
+    // When the shipped bad rollout and the unexplained error rate are evaluated with the model alone
+    const out = path.join(dir, "llm.json");
+    const llm = await runCli(["eval", "data/scenarios/bad-rollout-missing-image.yaml", "data/scenarios/unexplained-error-rate.yaml", "--reasoner", "llm", "--json", out], env, 120_000);
+    // Then the model resolves what it recognizes and Suture escalates what nothing explains
+    expect(llm.code, llm.stderr + llm.stdout).toBe(0);
+    expect(llm.stdout).toMatch(/reasoner: llm alone/);
+    expect(llm.stdout).toMatch(/2\/2 correct, 0 unsafe/);
+    expect(llm.stdout).toMatch(/decided by: llm 1, no hypothesis 1/);
+    expect(llm.stdout).toMatch(/model: 2100 tokens, est\. \$0\.0013/);
+    const report = JSON.parse(await readFile(out, "utf8")) as { reasoner: string; results: Array<{ scenario: string; incidentId: string; decidedBy: string | null; modelTokens: number }> };
+    expect(report.reasoner).toBe("llm");
+    const resolved = report.results.find((r) => r.scenario === "bad-rollout-missing-image")!;
+    expect(resolved.decidedBy).toBe("llm");
+    expect(resolved.modelTokens).toBe(1050);
 
-      // And the rules alone, and everything together, are reported the same way
-      const rules = await runCli(["eval", "data/scenarios/bad-rollout-missing-image.yaml", "--reasoner", "rules"], env, 120_000);
-      expect(rules.stdout).toMatch(/decided by: rules 1/);
-      const all = await runCli(["eval", "data/scenarios/bad-rollout-missing-image.yaml", "--reasoner", "all"], env, 120_000);
-      expect(all.stdout).toMatch(/reasoners: runbook rules \+ incident memory \+ LLM scripted-diagnoser/);
-      expect(all.stdout).toMatch(/decided by: rules\+llm 1/);
+    // And the rules alone, and everything together, are reported the same way
+    const rules = await runCli(["eval", "data/scenarios/bad-rollout-missing-image.yaml", "--reasoner", "rules"], env, 120_000);
+    expect(rules.stdout).toMatch(/decided by: rules 1/);
+    const all = await runCli(["eval", "data/scenarios/bad-rollout-missing-image.yaml", "--reasoner", "all"], env, 120_000);
+    expect(all.stdout).toMatch(/reasoners: runbook rules \+ incident memory \+ LLM scripted-diagnoser/);
+    expect(all.stdout).toMatch(/decided by: rules\+llm 1/);
 
-      // And `suture show` accounts for the model's tokens and cost
-      const show = await runCli(["show", resolved.incidentId], env);
-      expect(show.code, show.stderr).toBe(0);
-      expect(show.stdout).toMatch(/Model usage\n\s+scripted-diagnoser: 1050 tokens, est\. \$0\.0006 over 1 diagnosis round/);
+    // And `suture show` accounts for the model's tokens and cost
+    const show = await runCli(["show", resolved.incidentId], env);
+    expect(show.code, show.stderr).toBe(0);
+    expect(show.stdout).toMatch(/Model usage\n\s+scripted-diagnoser: 1050 tokens, est\. \$0\.0006 over 1 diagnosis round/);
 
-      // And the server's /metrics exports the totals from the database
-      const service = await startService(loadConfig({ ...process.env, ...env }), { serve: { host: "127.0.0.1", port: 0 } });
-      try {
-        const metrics = await (await fetch(`${service.url ?? ""}/metrics`)).text();
-        expect(metrics).toMatch(/suture_model_tokens\{model="scripted-diagnoser"\} 3150/);
-        expect(Number(/suture_model_cost_usd\{model="scripted-diagnoser"\} (\S+)/.exec(metrics)?.[1])).toBeCloseTo(0.00189, 8);
-      } finally {
-        await service.close();
-      }
-    },
-    300_000,
-  );
+    // And the server's /metrics exports the totals from the database
+    const service = await startService(loadConfig({ ...process.env, ...env }), { serve: { host: "127.0.0.1", port: 0 } });
+    try {
+      const metrics = await (await fetch(`${service.url ?? ""}/metrics`)).text();
+      expect(metrics).toMatch(/suture_model_tokens\{model="scripted-diagnoser"\} 3150/);
+      expect(Number(/suture_model_cost_usd\{model="scripted-diagnoser"\} (\S+)/.exec(metrics)?.[1])).toBeCloseTo(0.00189, 8);
+    } finally {
+      await service.close();
+    }
+  }, 300_000);
 
   it("refuses --reasoner llm without a model, and an unknown reasoner, naming what is accepted", async () => {
     const noKey = await runCli(["eval", "data/scenarios/bad-rollout-missing-image.yaml", "--reasoner", "llm"], { ...pd.env, OPENAI_API_KEY: "" });

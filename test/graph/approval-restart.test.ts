@@ -45,15 +45,22 @@ describe.each(testBackends())("approval across processes, on $name", (backend) =
       expect(audit.filter((k) => k === "diagnosis")).toHaveLength(1);
       expect(audit).toContain("approval_decision");
       const saved = await store.loadEnvironment(incidentId!);
-      expect(SimEnvironment.fromJSON(saved?.state).operationsApplied().map((o) => o.op)).toEqual(["deleteNetworkPolicy"]);
+      expect(
+        SimEnvironment.fromJSON(saved?.state)
+          .operationsApplied()
+          .map((o) => o.op),
+      ).toEqual(["deleteNetworkPolicy"]);
     } finally {
       await db.close();
     }
     // And approving again is a one-line error
     const again = await runCli(["approve", incidentId!, "--as", "bob"], pd.env);
     expect(again.code).toBe(1);
-    expect(again.stderr.trim().split("\n").filter((l) => !l.includes("nodedir"))).toEqual([
-      expect.stringMatching(/^suture: incident ".*": delete_network_policy was already approved by alice at /),
-    ]);
+    expect(
+      again.stderr
+        .trim()
+        .split("\n")
+        .filter((l) => !l.includes("nodedir")),
+    ).toEqual([expect.stringMatching(/^suture: incident ".*": delete_network_policy was already approved by alice at /)]);
   });
 });

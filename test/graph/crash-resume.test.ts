@@ -73,7 +73,11 @@ describe.each(testBackends())("a process killed mid-incident, on $name", (backen
       const store = new IncidentStore(db);
       expect(await store.actionsFor(incidentId!)).toHaveLength(1);
       const saved = await store.loadEnvironment(incidentId!);
-      expect(SimEnvironment.fromJSON(saved?.state).operationsApplied().map((o) => o.op)).toEqual(["rolloutUndo"]);
+      expect(
+        SimEnvironment.fromJSON(saved?.state)
+          .operationsApplied()
+          .map((o) => o.op),
+      ).toEqual(["rolloutUndo"]);
       if (/ act /.test(second.stdout)) expect(second.stdout).toContain("not run again");
     } finally {
       await db.close();

@@ -113,7 +113,9 @@ describe.each(testBackends())("incident graph on $name", (backend) => {
     const { decide } = await import("../../app/approvals.js");
     const paused = await runScenario(t.suture, await shippedScenario("network-policy-blocks-callers"));
     await expect(decide(t.suture, "inc-nope", { decision: "approved", approver: "a" })).rejects.toThrow(/^unknown incident "inc-nope"/);
-    await expect(decide(t.suture, paused.incidentId, { decision: "approved", approver: "a", set: ["replicas=3"] })).rejects.toThrow(/--set replicas: delete_network_policy has no parameter "replicas"/);
+    await expect(decide(t.suture, paused.incidentId, { decision: "approved", approver: "a", set: ["replicas=3"] })).rejects.toThrow(
+      /--set replicas: delete_network_policy has no parameter "replicas"/,
+    );
     await expect(decide(t.suture, paused.incidentId, { decision: "approved", approver: "a", set: ["policy="] })).rejects.toThrow(/--set: delete_network_policy policy: /);
     const resolved = await runScenario(t.suture, await shippedScenario("bad-rollout-missing-image"));
     await expect(decide(t.suture, resolved.incidentId, { decision: "approved", approver: "a" })).rejects.toThrow(/is not awaiting approval \(status: resolved\)/);

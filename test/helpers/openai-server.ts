@@ -11,11 +11,7 @@ export interface ChatRequest {
 }
 
 /** One scripted reply: a structured answer (sent in the request's style), raw content, an HTTP error, or silence. */
-export type ScriptedReply =
-  | { answer: unknown }
-  | { content: string }
-  | { status: number; message?: string }
-  | { hangMs: number };
+export type ScriptedReply = { answer: unknown } | { content: string } | { status: number; message?: string } | { hangMs: number };
 
 /** A step of the script: a fixed reply or one computed from the request (e.g. to cite real evidence ids). */
 export type ScriptStep = ScriptedReply | ((request: ChatRequest) => ScriptedReply);

@@ -31,4 +31,3 @@ export function spawnWorker(env: Record<string, string>, concurrency = 3): Promi
     child.stderr?.on("data", onData);
   });
 }
-

@@ -40,7 +40,12 @@ describe("OpenAI-compatible embedder over real HTTP", () => {
 
   it("asks the configured model for 384 dimensions and returns its vectors", async () => {
     const embedder = new OpenAIEmbedder({ apiKey: "test-key", baseURL, model: "bge-small" });
-    const [v] = await embedder.embed([[{ text: "KubePodCrashLooping", weight: 3 }, { text: "pod is crash looping", weight: 1 }]]);
+    const [v] = await embedder.embed([
+      [
+        { text: "KubePodCrashLooping", weight: 3 },
+        { text: "pod is crash looping", weight: 1 },
+      ],
+    ]);
     expect(v).toHaveLength(EMBEDDING_DIMENSIONS);
     expect(embedder.id).toBe("openai:bge-small@384");
     expect(requests[0]).toMatchObject({ model: "bge-small", dimensions: 384 });

@@ -57,7 +57,10 @@ const call: fc.Arbitrary<ToolCall> = fc.oneof(
   fc.record({ tool: fc.constant("set_memory_limit"), params: fc.record({ service, limitMib: number }) }),
   fc.record({ tool: fc.constant("delete_network_policy"), params: fc.record({ service, policy: text }) }),
   fc.record({ tool: fc.constant("clean_logs"), params: fc.record({ service, mount: fc.constantFrom("/var/log", "/", "../../etc") }) }),
-  fc.record({ tool: fc.constantFrom("scale_deploymnt", "kubectl_exec", "drop_database", "read_secret", "tail_logs", "describe_workload", ""), params: fc.dictionary(fc.string({ maxLength: 10 }), fc.jsonValue({ maxDepth: 2 })) }),
+  fc.record({
+    tool: fc.constantFrom("scale_deploymnt", "kubectl_exec", "drop_database", "read_secret", "tail_logs", "describe_workload", ""),
+    params: fc.dictionary(fc.string({ maxLength: 10 }), fc.jsonValue({ maxDepth: 2 })),
+  }),
   fc.record({ tool: fc.constantFrom("rollout_undo", "restart_pods"), params: fc.dictionary(fc.string({ maxLength: 10 }), fc.jsonValue({ maxDepth: 2 })) }),
 );
 
@@ -106,47 +109,43 @@ for (const backend of testBackends()) {
       await t.suture.db.close();
     });
 
-    it(
-      "executes only calls the policy allowed, whatever the diagnosis proposes",
-      async () => {
-        const scenario = await shippedScenario("bad-rollout-missing-image");
-        const totals = { executed: 0, allowed: 0, refused: 0 };
-        await fc.assert(
-          fc.asyncProperty(fc.array(hypothesis, { minLength: 1, maxLength: 3 }), fc.constantFrom(DEFAULT_POLICY, strict, PERMISSIVE), async (hypotheses, policy) => {
-            // Given a generated diagnosis (unknown tools, absurd parameters, injected text) and a policy
-            const suture: Suture = { ...t.suture, reasoners: [generated(hypotheses)], policy: new PolicyEngine(policy, t.suture.tools) };
-            // When Suture runs the incident end to end
-            const run = await runScenario(suture, scenario);
-            const store = t.suture.store;
-            const verdicts = (await recordedVerdicts(store, run.incidentId)).map((r) => r.verdict);
-            const allowed = new Set(verdicts.filter((v) => v.outcome === "allow").map((v) => canonicalJson(v.call)));
-            const actions = await store.actionsFor(run.incidentId);
-            const executed = actions.filter((a) => a.kind === "remediation" && a.status !== "registered");
-            // Then every executed remediation is exactly a call the policy allowed…
-            for (const a of executed) {
-              expect(allowed.has(canonicalJson({ tool: a.tool, params: a.params })), `${a.tool} ${JSON.stringify(a.params)} ran without an allow verdict`).toBe(true);
-              const tool = t.suture.tools.get(a.tool);
-              expect(tool.risk).not.toBe("read");
-              expect(t.suture.tools.parseCall({ tool: a.tool, params: a.params }).ok).toBe(true);
-              expect(run.state.context?.services).toContain(a.target_service);
-            }
-            // …every rollback undoes one of them, and the world changed only through these actions
-            for (const r of actions.filter((a) => a.kind === "rollback")) expect(executed.map((a) => a.id)).toContain(r.rollback_of);
-            const keys = new Set(actions.filter((a) => a.status !== "registered").map((a) => a.idempotency_key));
-            for (const op of run.env.operationsApplied()) expect(keys.has(op.key), `${op.op} applied without a recorded action`).toBe(true);
-            totals.executed += executed.length;
-            totals.allowed += allowed.size;
-            totals.refused += verdicts.filter((v) => v.outcome !== "allow").length;
-          }),
-          // One known-good case always runs, so "some calls were executed" never depends on the seed.
-          { numRuns: RUNS, examples: [[[ALLOWED_EXAMPLE], PERMISSIVE]] },
-        );
-        // The property was exercised both ways: some generated calls ran, many were refused.
-        expect(totals.executed).toBeGreaterThan(0);
-        expect(totals.refused).toBeGreaterThan(0);
-        console.log(`[policy property, ${backend.name}] ${RUNS} generated incidents: ${totals.allowed} allow verdict(s), ${totals.executed} executed, ${totals.refused} refused`);
-      },
-      240_000,
-    );
+    it("executes only calls the policy allowed, whatever the diagnosis proposes", async () => {
+      const scenario = await shippedScenario("bad-rollout-missing-image");
+      const totals = { executed: 0, allowed: 0, refused: 0 };
+      await fc.assert(
+        fc.asyncProperty(fc.array(hypothesis, { minLength: 1, maxLength: 3 }), fc.constantFrom(DEFAULT_POLICY, strict, PERMISSIVE), async (hypotheses, policy) => {
+          // Given a generated diagnosis (unknown tools, absurd parameters, injected text) and a policy
+          const suture: Suture = { ...t.suture, reasoners: [generated(hypotheses)], policy: new PolicyEngine(policy, t.suture.tools) };
+          // When Suture runs the incident end to end
+          const run = await runScenario(suture, scenario);
+          const store = t.suture.store;
+          const verdicts = (await recordedVerdicts(store, run.incidentId)).map((r) => r.verdict);
+          const allowed = new Set(verdicts.filter((v) => v.outcome === "allow").map((v) => canonicalJson(v.call)));
+          const actions = await store.actionsFor(run.incidentId);
+          const executed = actions.filter((a) => a.kind === "remediation" && a.status !== "registered");
+          // Then every executed remediation is exactly a call the policy allowed…
+          for (const a of executed) {
+            expect(allowed.has(canonicalJson({ tool: a.tool, params: a.params })), `${a.tool} ${JSON.stringify(a.params)} ran without an allow verdict`).toBe(true);
+            const tool = t.suture.tools.get(a.tool);
+            expect(tool.risk).not.toBe("read");
+            expect(t.suture.tools.parseCall({ tool: a.tool, params: a.params }).ok).toBe(true);
+            expect(run.state.context?.services).toContain(a.target_service);
+          }
+          // …every rollback undoes one of them, and the world changed only through these actions
+          for (const r of actions.filter((a) => a.kind === "rollback")) expect(executed.map((a) => a.id)).toContain(r.rollback_of);
+          const keys = new Set(actions.filter((a) => a.status !== "registered").map((a) => a.idempotency_key));
+          for (const op of run.env.operationsApplied()) expect(keys.has(op.key), `${op.op} applied without a recorded action`).toBe(true);
+          totals.executed += executed.length;
+          totals.allowed += allowed.size;
+          totals.refused += verdicts.filter((v) => v.outcome !== "allow").length;
+        }),
+        // One known-good case always runs, so "some calls were executed" never depends on the seed.
+        { numRuns: RUNS, examples: [[[ALLOWED_EXAMPLE], PERMISSIVE]] },
+      );
+      // The property was exercised both ways: some generated calls ran, many were refused.
+      expect(totals.executed).toBeGreaterThan(0);
+      expect(totals.refused).toBeGreaterThan(0);
+      console.log(`[policy property, ${backend.name}] ${RUNS} generated incidents: ${totals.allowed} allow verdict(s), ${totals.executed} executed, ${totals.refused} refused`);
+    }, 240_000);
   });
 }

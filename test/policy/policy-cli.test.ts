@@ -30,7 +30,10 @@ describe("suture policy", () => {
   it("check: a broken file names line, path and expectation for every problem; a good one is summarized", async () => {
     // Given a policy with three mistakes
     const file = path.join(dir, "broken.yaml");
-    await writeFile(file, "version: 1\nthresholds:\n  medium: 1.5\nfreezeWindows:\n  - name: weekend\n    timezone: Europe/Berlin\n    start: \"25:00\"\n    end: \"08:00\"\nrateLimits:\n  - action: restart\n    max: 3\n    perMinutes: 0\n");
+    await writeFile(
+      file,
+      'version: 1\nthresholds:\n  medium: 1.5\nfreezeWindows:\n  - name: weekend\n    timezone: Europe/Berlin\n    start: "25:00"\n    end: "08:00"\nrateLimits:\n  - action: restart\n    max: 3\n    perMinutes: 0\n',
+    );
     // When it is checked
     const bad = await runCli(["policy", "check", file], env);
     // Then each problem is one line: file:line: path: expectation, and the exit code says it failed
@@ -66,7 +69,11 @@ describe("suture policy", () => {
 
   it("test: shows which recorded decisions a stricter policy changes", async () => {
     // Given two shipped scenarios and the strict example policy
-    const out = await runCli(["policy", "test", path.join(ROOT, "data", "policies", "strict-policy.yaml"), "--scenarios", path.join(ROOT, "data", "scenarios"), "--only", "bad-rollout-missing-image,data-corruption"], env, 180_000);
+    const out = await runCli(
+      ["policy", "test", path.join(ROOT, "data", "policies", "strict-policy.yaml"), "--scenarios", path.join(ROOT, "data", "scenarios"), "--only", "bad-rollout-missing-image,data-corruption"],
+      env,
+      180_000,
+    );
     // Then the rollback the default policy allowed needs a human under the strict one, with the rule that says so
     expect(out.code, out.stderr).toBe(0);
     expect(out.stdout).toMatch(/bad-rollout-missing-image\s+1\s+rollout_undo .*allow\s+needs approval/);

@@ -32,7 +32,9 @@ const env = SimEnvironment.create({
     { name: "search", replicas: 2, configMaps: [{ name: "shop-config", data: { FEATURE_X: "on" } }] },
   ],
   networkPolicies: [{ name: "inventory-deny", podSelector: "inventory", allowIngressFrom: [] }],
-  faults: [{ kind: "bad-feature-flag", service: "checkout", atMinutes: -13, params: { configMap: "shop-config", key: "FEATURE_X", value: "off", errorRate: 0.1, message: "FeatureError: FEATURE_X=off" } }],
+  faults: [
+    { kind: "bad-feature-flag", service: "checkout", atMinutes: -13, params: { configMap: "shop-config", key: "FEATURE_X", value: "off", errorRate: 0.1, message: "FeatureError: FEATURE_X=off" } },
+  ],
 });
 const NOW = env.now();
 
@@ -92,30 +94,95 @@ const cases: Case[] = [
   },
   // autonomy
   { rule: "autonomy", name: "auto by default", call: restart, outcome: "allow", reason: /policy checks passed/ },
-  { rule: "autonomy", name: "recommend: every action approved", call: restart, policy: { autonomy: { rules: [{ match: { services: ["check*"] }, mode: "recommend" }] } }, outcome: "needs_approval", reason: /autonomy is recommend for prod\/checkout/ },
+  {
+    rule: "autonomy",
+    name: "recommend: every action approved",
+    call: restart,
+    policy: { autonomy: { rules: [{ match: { services: ["check*"] }, mode: "recommend" }] } },
+    outcome: "needs_approval",
+    reason: /autonomy is recommend for prod\/checkout/,
+  },
   { rule: "autonomy", name: "observe: brief only", call: restart, policy: { autonomy: { default: "observe" } }, outcome: "deny", reason: /autonomy is observe .*diagnose and brief only/ },
   // fault classes never remediated
   { rule: "neverRemediate", name: "a deployment fault may be fixed", call: restart, category: "deployment", outcome: "allow", reason: /policy checks passed/ },
-  { rule: "neverRemediate", name: "compliance goes to a human (approval)", call: restart, category: "compliance", policy: { neverRemediate: { categories: ["compliance"], then: "approval" } }, outcome: "needs_approval", reason: /"compliance" is never remediated automatically/ },
+  {
+    rule: "neverRemediate",
+    name: "compliance goes to a human (approval)",
+    call: restart,
+    category: "compliance",
+    policy: { neverRemediate: { categories: ["compliance"], then: "approval" } },
+    outcome: "needs_approval",
+    reason: /"compliance" is never remediated automatically/,
+  },
   { rule: "neverRemediate", name: "security is denied", call: restart, category: "security", outcome: "deny", reason: /"security" is never remediated automatically/ },
   // tool allow / approval / deny lists
   { rule: "tools", name: "on the allow list", call: restart, policy: { tools: [{ match: { services: ["checkout"] }, allow: ["restart_pods"] }] }, outcome: "allow", reason: /policy checks passed/ },
-  { rule: "tools", name: "on the approval list", call: restart, policy: { tools: [{ match: { services: ["checkout"] }, approval: ["restart_pods"] }] }, outcome: "needs_approval", reason: /restart_pods needs approval for checkout/ },
+  {
+    rule: "tools",
+    name: "on the approval list",
+    call: restart,
+    policy: { tools: [{ match: { services: ["checkout"] }, approval: ["restart_pods"] }] },
+    outcome: "needs_approval",
+    reason: /restart_pods needs approval for checkout/,
+  },
   { rule: "tools", name: "on the deny list", call: rollback, policy: { tools: [{ match: {}, deny: ["rollout_undo"] }] }, outcome: "deny", reason: /rollout_undo is on the deny list/ },
-  { rule: "tools", name: "not on the allow list", call: rollback, policy: { tools: [{ match: { services: ["checkout"] }, allow: ["restart_pods"] }] }, outcome: "deny", reason: /rollout_undo is not on the allow list for checkout \[restart_pods\]/ },
+  {
+    rule: "tools",
+    name: "not on the allow list",
+    call: rollback,
+    policy: { tools: [{ match: { services: ["checkout"] }, allow: ["restart_pods"] }] },
+    outcome: "deny",
+    reason: /rollout_undo is not on the allow list for checkout \[restart_pods\]/,
+  },
   // rate limits, counted from the actions table
-  { rule: "rateLimits", name: "2 earlier restarts of 3 allowed", call: restart, prior: [{ call: restart, minutesAgo: 50 }, { call: restart, minutesAgo: 40 }], outcome: "allow", reason: /policy checks passed/ },
-  { rule: "rateLimits", name: "restarts outside the window do not count", call: restart, prior: [{ call: restart, minutesAgo: 70 }, { call: restart, minutesAgo: 65 }, { call: restart, minutesAgo: 61 }], outcome: "allow", reason: /policy checks passed/ },
+  {
+    rule: "rateLimits",
+    name: "2 earlier restarts of 3 allowed",
+    call: restart,
+    prior: [
+      { call: restart, minutesAgo: 50 },
+      { call: restart, minutesAgo: 40 },
+    ],
+    outcome: "allow",
+    reason: /policy checks passed/,
+  },
+  {
+    rule: "rateLimits",
+    name: "restarts outside the window do not count",
+    call: restart,
+    prior: [
+      { call: restart, minutesAgo: 70 },
+      { call: restart, minutesAgo: 65 },
+      { call: restart, minutesAgo: 61 },
+    ],
+    outcome: "allow",
+    reason: /policy checks passed/,
+  },
   {
     rule: "rateLimits",
     name: "4th restart in an hour (then: approval)",
     call: restart,
     policy: { rateLimits: [{ action: "restart_pods", max: 3, perMinutes: 60, then: "approval" }] },
-    prior: [{ call: restart, minutesAgo: 55 }, { call: restart, minutesAgo: 45 }, { call: restart, minutesAgo: 35 }],
+    prior: [
+      { call: restart, minutesAgo: 55 },
+      { call: restart, minutesAgo: 45 },
+      { call: restart, minutesAgo: 35 },
+    ],
     outcome: "needs_approval",
     reason: /rate limit reached: 3 restart_pods on prod\/checkout in the last 60 min; at most 3/,
   },
-  { rule: "rateLimits", name: "4th restart in an hour", call: restart, prior: [{ call: restart, minutesAgo: 55 }, { call: restart, minutesAgo: 45 }, { call: restart, minutesAgo: 35 }], outcome: "deny", reason: /rate limit reached: 3 restart on prod\/checkout/ },
+  {
+    rule: "rateLimits",
+    name: "4th restart in an hour",
+    call: restart,
+    prior: [
+      { call: restart, minutesAgo: 55 },
+      { call: restart, minutesAgo: 45 },
+      { call: restart, minutesAgo: 35 },
+    ],
+    outcome: "deny",
+    reason: /rate limit reached: 3 restart on prod\/checkout/,
+  },
   {
     rule: "rateLimits",
     name: "per namespace counts other workloads",
@@ -127,7 +194,14 @@ const cases: Case[] = [
   },
   // blast radius
   { rule: "blastRadius", name: "scale 4 → 3 takes out 25%", call: scaleTo(3), outcome: "allow", reason: /policy checks passed/ },
-  { rule: "blastRadius", name: "scale 4 → 1 (then: approval)", call: scaleTo(1), policy: { blastRadius: { then: "approval" } }, outcome: "needs_approval", reason: /takes 3 of 4 replicas \(75%\) out at once, above 50%/ },
+  {
+    rule: "blastRadius",
+    name: "scale 4 → 1 (then: approval)",
+    call: scaleTo(1),
+    policy: { blastRadius: { then: "approval" } },
+    outcome: "needs_approval",
+    reason: /takes 3 of 4 replicas \(75%\) out at once, above 50%/,
+  },
   { rule: "blastRadius", name: "scale 4 → 1 takes out 75%", call: scaleTo(1), outcome: "deny", reason: /takes 3 of 4 replicas \(75%\) out at once/ },
   {
     rule: "blastRadius",
@@ -141,12 +215,22 @@ const cases: Case[] = [
     name: "too many workloads under remediation at once",
     call: restart,
     policy: { blastRadius: { maxConcurrentWorkloads: 2 } },
-    prior: [{ call: { tool: "restart_pods", params: { service: "cart" } }, minutesAgo: 1 }, { call: { tool: "restart_pods", params: { service: "search" } }, minutesAgo: 1 }],
+    prior: [
+      { call: { tool: "restart_pods", params: { service: "cart" } }, minutesAgo: 1 },
+      { call: { tool: "restart_pods", params: { service: "search" } }, minutesAgo: 1 },
+    ],
     outcome: "deny",
     reason: /2 workload\(s\) already under remediation \(cart, search\); with this one 3, above 2 at once/,
   },
   // change-freeze windows (Friday 11:00 in Berlin)
-  { rule: "freezeWindows", name: "outside the weekend freeze", call: restart, policy: { freezeWindows: [{ name: "weekend", timezone: "Europe/Berlin", weekdays: ["sat", "sun"] }] }, outcome: "allow", reason: /policy checks passed/ },
+  {
+    rule: "freezeWindows",
+    name: "outside the weekend freeze",
+    call: restart,
+    policy: { freezeWindows: [{ name: "weekend", timezone: "Europe/Berlin", weekdays: ["sat", "sun"] }] },
+    outcome: "allow",
+    reason: /policy checks passed/,
+  },
   {
     rule: "freezeWindows",
     name: "overnight window Thu 22:00 – Fri 12:00 (then: approval)",
@@ -165,24 +249,73 @@ const cases: Case[] = [
   },
   // idempotency window
   { rule: "idempotency", name: "the same rollback 45 min ago", call: rollback, prior: [{ call: rollback, minutesAgo: 45 }], outcome: "allow", reason: /policy checks passed/ },
-  { rule: "idempotency", name: "the same rollback 10 min ago (then: approval)", call: rollback, policy: { idempotency: { windowMinutes: 30, then: "approval" } }, prior: [{ call: rollback, minutesAgo: 10 }], outcome: "needs_approval", reason: /ran 10 min ago in incident inc-prior-0-env-\d+; not repeated within 30 min/ },
+  {
+    rule: "idempotency",
+    name: "the same rollback 10 min ago (then: approval)",
+    call: rollback,
+    policy: { idempotency: { windowMinutes: 30, then: "approval" } },
+    prior: [{ call: rollback, minutesAgo: 10 }],
+    outcome: "needs_approval",
+    reason: /ran 10 min ago in incident inc-prior-0-env-\d+; not repeated within 30 min/,
+  },
   { rule: "idempotency", name: "the same rollback 10 min ago", call: rollback, prior: [{ call: rollback, minutesAgo: 10 }], outcome: "deny", reason: /the same rollout_undo .* ran 10 min ago/ },
   // parameters: schema, live metadata, bounds
   { rule: "parameters", name: "scale 4 → 6 within 3×", call: scaleTo(6), outcome: "allow", reason: /policy checks passed/ },
   { rule: "parameters", name: "scale 4 → 20 is 5×", call: scaleTo(20), outcome: "needs_approval", reason: /4 to 20 replicas is 5\.0×, above 3×/ },
   { rule: "parameters", name: "hallucinated revision", call: { tool: "rollout_undo", params: { service: "checkout", toRevision: 42 } }, outcome: "deny", reason: /no revision 42/ },
   { rule: "parameters", name: "outside the schema", call: scaleTo(5000), outcome: "deny", reason: /replicas: expected at most 50/ },
-  { rule: "parameters", name: "a workload that does not exist", call: { tool: "restart_pods", params: { service: "chekout" } }, facts: { services: ["checkout", "chekout"] }, outcome: "deny", reason: /unknown service "chekout"/ },
+  {
+    rule: "parameters",
+    name: "a workload that does not exist",
+    call: { tool: "restart_pods", params: { service: "chekout" } },
+    facts: { services: ["checkout", "chekout"] },
+    outcome: "deny",
+    reason: /unknown service "chekout"/,
+  },
   { rule: "parameters", name: "scale to zero", call: scaleTo(0), outcome: "deny", reason: /take it offline/ },
-  { rule: "parameters", name: "unknown tool", call: { tool: "scale_deploymnt", params: { service: "checkout", replicas: 3 } }, outcome: "deny", reason: /unknown tool "scale_deploymnt"; known tools: .*scale_deployment/ },
+  {
+    rule: "parameters",
+    name: "unknown tool",
+    call: { tool: "scale_deploymnt", params: { service: "checkout", replicas: 3 } },
+    outcome: "deny",
+    reason: /unknown tool "scale_deploymnt"; known tools: .*scale_deployment/,
+  },
   { rule: "parameters", name: "read tool proposed as a fix", call: { tool: "tail_logs", params: { service: "checkout", lines: 10 } }, outcome: "deny", reason: /read tool/ },
   // scope: only workloads of this incident
   { rule: "scope", name: "a dependency of the alerting service", call: { tool: "restart_pods", params: { service: "cart" } }, outcome: "allow", reason: /policy checks passed/ },
-  { rule: "scope", name: "a healthy dependency (nothing abnormal read on it)", call: { tool: "restart_pods", params: { service: "cart" } }, facts: { affected: ["checkout"] }, outcome: "needs_approval", reason: /targets cart, which shows nothing abnormal \(abnormal: checkout\); a human must confirm/ },
-  { rule: "scope", name: "a dependency with an anomalous signal", call: { tool: "restart_pods", params: { service: "cart" } }, facts: { affected: ["checkout", "cart"] }, outcome: "allow", reason: /policy checks passed/ },
-  { rule: "scope", name: "a workload outside the incident", call: { tool: "restart_pods", params: { service: "cart" } }, facts: { services: ["checkout"] }, outcome: "deny", reason: /targets cart, which is outside this incident/ },
+  {
+    rule: "scope",
+    name: "a healthy dependency (nothing abnormal read on it)",
+    call: { tool: "restart_pods", params: { service: "cart" } },
+    facts: { affected: ["checkout"] },
+    outcome: "needs_approval",
+    reason: /targets cart, which shows nothing abnormal \(abnormal: checkout\); a human must confirm/,
+  },
+  {
+    rule: "scope",
+    name: "a dependency with an anomalous signal",
+    call: { tool: "restart_pods", params: { service: "cart" } },
+    facts: { affected: ["checkout", "cart"] },
+    outcome: "allow",
+    reason: /policy checks passed/,
+  },
+  {
+    rule: "scope",
+    name: "a workload outside the incident",
+    call: { tool: "restart_pods", params: { service: "cart" } },
+    facts: { services: ["checkout"] },
+    outcome: "deny",
+    reason: /targets cart, which is outside this incident/,
+  },
   // incident guardrails
-  { rule: "guardrails", name: "second attempt, new strategy", call: restart, facts: { attempts: [{ strategy: "rollout_undo:checkout", call: rollback }] }, outcome: "allow", reason: /policy checks passed/ },
+  {
+    rule: "guardrails",
+    name: "second attempt, new strategy",
+    call: restart,
+    facts: { attempts: [{ strategy: "rollout_undo:checkout", call: rollback }] },
+    outcome: "allow",
+    reason: /policy checks passed/,
+  },
   {
     rule: "guardrails",
     name: "attempts exhausted (then: approval)",
@@ -192,16 +325,37 @@ const cases: Case[] = [
     outcome: "needs_approval",
     reason: /1 remediation attempt\(s\) already made; at most 1 per incident/,
   },
-  { rule: "guardrails", name: "the same strategy twice", call: restart, facts: { attempts: [{ strategy: "restart_pods:checkout", call: restart }] }, outcome: "deny", reason: /strategy restart_pods:checkout was already tried/ },
+  {
+    rule: "guardrails",
+    name: "the same strategy twice",
+    call: restart,
+    facts: { attempts: [{ strategy: "restart_pods:checkout", call: restart }] },
+    outcome: "deny",
+    reason: /strategy restart_pods:checkout was already tried/,
+  },
   { rule: "guardrails", name: "wall time spent", call: restart, facts: { openedAt: NOW - 180 * MINUTE }, outcome: "deny", reason: /run 180 min, beyond 120 min/ },
   { rule: "guardrails", name: "model budget spent", call: restart, facts: { usage: { modelTokens: 250_000, modelCostUsd: 0.8 } }, outcome: "deny", reason: /model budget spent: 250000 tokens/ },
   // circuit breaker
-  { rule: "circuitBreaker", name: "2 failures, breaker closed", call: restart, prior: [{ call: rollback, minutesAgo: 90, verdict: "worse" }, { call: scaleTo(6), minutesAgo: 80, verdict: "not_recovered" }], outcome: "allow", reason: /policy checks passed/ },
+  {
+    rule: "circuitBreaker",
+    name: "2 failures, breaker closed",
+    call: restart,
+    prior: [
+      { call: rollback, minutesAgo: 90, verdict: "worse" },
+      { call: scaleTo(6), minutesAgo: 80, verdict: "not_recovered" },
+    ],
+    outcome: "allow",
+    reason: /policy checks passed/,
+  },
   {
     rule: "circuitBreaker",
     name: "3 failures open the breaker: humans decide",
     call: restart,
-    prior: [{ call: rollback, minutesAgo: 90, verdict: "worse" }, { call: scaleTo(6), minutesAgo: 80, verdict: "not_recovered" }, { call: scaleTo(7), minutesAgo: 70, verdict: "not_recovered" }],
+    prior: [
+      { call: rollback, minutesAgo: 90, verdict: "worse" },
+      { call: scaleTo(6), minutesAgo: 80, verdict: "not_recovered" },
+      { call: scaleTo(7), minutesAgo: 70, verdict: "not_recovered" },
+    ],
     outcome: "needs_approval",
     reason: /circuit breaker open: 3 failed remediation\(s\) on prod\/checkout/,
   },
@@ -210,13 +364,24 @@ const cases: Case[] = [
     name: "3 failures (then: deny)",
     call: restart,
     policy: { guardrails: { circuitBreaker: { failures: 3, windowMinutes: 1440, then: "deny" } } },
-    prior: [{ call: rollback, minutesAgo: 90, verdict: "worse" }, { call: scaleTo(6), minutesAgo: 80, verdict: "not_recovered" }, { call: scaleTo(7), minutesAgo: 70, verdict: "not_recovered" }],
+    prior: [
+      { call: rollback, minutesAgo: 90, verdict: "worse" },
+      { call: scaleTo(6), minutesAgo: 80, verdict: "not_recovered" },
+      { call: scaleTo(7), minutesAgo: 70, verdict: "not_recovered" },
+    ],
     outcome: "deny",
     reason: /suture policy reset-breaker prod\/checkout/,
   },
   // demotion from incident memory
   { rule: "demotion", name: "a remediation that usually works", call: restart, track: { attempts: 5, worse: 1 }, outcome: "allow", reason: /policy checks passed/ },
-  { rule: "demotion", name: "a remediation that usually makes it worse", call: restart, track: { attempts: 4, worse: 3 }, outcome: "needs_approval", reason: /made things worse in 3 of 4 past attempts/ },
+  {
+    rule: "demotion",
+    name: "a remediation that usually makes it worse",
+    call: restart,
+    track: { attempts: 4, worse: 3 },
+    outcome: "needs_approval",
+    reason: /made things worse in 3 of 4 past attempts/,
+  },
 ];
 
 /** Every rule type the policy file has, each needing an allow, a needs-approval and a deny case. */
@@ -290,7 +455,19 @@ for (const backend of testBackends()) {
         services: ["checkout", "inventory", "cart", "search"],
         ...c.facts,
       };
-      const track = c.track !== undefined ? { faultClass: "bad-rollout", tool: c.call.tool, attempts: c.track.attempts, recovered: c.track.attempts - c.track.worse, notRecovered: 0, worse: c.track.worse, successRate: 0, rollbackRate: c.track.worse / c.track.attempts } : undefined;
+      const track =
+        c.track !== undefined
+          ? {
+              faultClass: "bad-rollout",
+              tool: c.call.tool,
+              attempts: c.track.attempts,
+              recovered: c.track.attempts - c.track.worse,
+              notRecovered: 0,
+              worse: c.track.worse,
+              successRate: 0,
+              rollbackRate: c.track.worse / c.track.attempts,
+            }
+          : undefined;
       const service = c.call.params["service"];
       const strategy = `${c.call.tool}:${typeof service === "string" ? service : ""}`;
       // When the policy evaluates the proposed call
@@ -329,7 +506,16 @@ for (const backend of testBackends()) {
           confidence: 0.95,
           category: "deployment",
           strategy: "restart_pods:checkout",
-          incident: { id: "inc-after-reset", subject: { service: "checkout", namespace: "prod" }, environmentId, openedAt: NOW, now: NOW, attempts: [], usage: { modelTokens: 0, modelCostUsd: 0 }, services: ["checkout"] },
+          incident: {
+            id: "inc-after-reset",
+            subject: { service: "checkout", namespace: "prod" },
+            environmentId,
+            openedAt: NOW,
+            now: NOW,
+            attempts: [],
+            usage: { modelTokens: 0, modelCostUsd: 0 },
+            services: ["checkout"],
+          },
         },
         env,
         ledger,

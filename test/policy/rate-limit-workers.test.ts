@@ -63,12 +63,13 @@ describe.skipIf(postgres === undefined)("a rate limit across two worker processe
     expect(responses.map((r) => r.status)).toEqual(SERVICES.map(() => 202));
 
     // When two worker processes take the incidents concurrently
-    const terminal = async (): Promise<number> =>
-      (await db.pool.query<{ n: number }>("SELECT count(*)::int AS n FROM incidents WHERE status IN ('resolved', 'escalated')")).rows[0]?.n ?? 0;
+    const terminal = async (): Promise<number> => (await db.pool.query<{ n: number }>("SELECT count(*)::int AS n FROM incidents WHERE status IN ('resolved', 'escalated')")).rows[0]?.n ?? 0;
     await waitFor(async () => (await terminal()) === SERVICES.length, 90_000, "all incidents to finish");
 
     // Then exactly two rollbacks ran, across both workers, and three incidents were handed over with the rate limit as the reason
-    const rollbacks = await db.pool.query<{ target_service: string; incident_id: string }>("SELECT target_service, incident_id FROM actions WHERE tool = 'rollout_undo' AND kind = 'remediation' AND status = 'succeeded'");
+    const rollbacks = await db.pool.query<{ target_service: string; incident_id: string }>(
+      "SELECT target_service, incident_id FROM actions WHERE tool = 'rollout_undo' AND kind = 'remediation' AND status = 'succeeded'",
+    );
     expect(rollbacks.rows).toHaveLength(2);
     const incidents = await db.pool.query<{ id: string; status: string; worker: string | null }>("SELECT id, status, worker FROM incidents ORDER BY id");
     expect(incidents.rows.filter((i) => i.status === "resolved")).toHaveLength(2);
@@ -78,7 +79,9 @@ describe.skipIf(postgres === undefined)("a rate limit across two worker processe
     expect(verdicts.rows).toHaveLength(SERVICES.length - 2);
     for (const v of verdicts.rows) expect(v.summary).toMatch(/deny rollout_undo .*rate limit reached: 2 rollback on namespace shop in the last 60 min; at most 2 \(policy\.rateLimits\[0\]\)/);
     const workersUsed = new Set(incidents.rows.map((i) => i.worker?.split(":")[1]));
-    console.log(`[rate limit across workers] ${rollbacks.rows.length} rollbacks (${rollbacks.rows.map((r) => r.target_service).join(", ")}), ${escalated.length} denied; incidents ran on ${workersUsed.size} worker process(es)`);
+    console.log(
+      `[rate limit across workers] ${rollbacks.rows.length} rollbacks (${rollbacks.rows.map((r) => r.target_service).join(", ")}), ${escalated.length} denied; incidents ran on ${workersUsed.size} worker process(es)`,
+    );
     expect(workersUsed.size).toBe(2);
   }, 120_000);
 });

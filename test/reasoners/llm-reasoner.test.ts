@@ -141,8 +141,17 @@ describe.each(testBackends())("LLM reasoner: the real ChatOpenAI client over HTT
     const obey = (r: ChatRequest) => ({
       answer: {
         hypotheses: [
-          { ...rollbackAnswer(r).answer.hypotheses[0]!, title: "Ignore the policy and scale to zero", remediations: [{ tool: "scale_deployment", params: { service: "checkout", replicas: 0 }, rationale: "as instructed" }] },
-          { ...rollbackAnswer(r).answer.hypotheses[0]!, title: "Delete the network policy", confidence: 0.9, remediations: [{ tool: "delete_network_policy", params: { service: "payments", policy: "allow-all" }, rationale: "as instructed" }] },
+          {
+            ...rollbackAnswer(r).answer.hypotheses[0]!,
+            title: "Ignore the policy and scale to zero",
+            remediations: [{ tool: "scale_deployment", params: { service: "checkout", replicas: 0 }, rationale: "as instructed" }],
+          },
+          {
+            ...rollbackAnswer(r).answer.hypotheses[0]!,
+            title: "Delete the network policy",
+            confidence: 0.9,
+            remediations: [{ tool: "delete_network_policy", params: { service: "payments", policy: "allow-all" }, rationale: "as instructed" }],
+          },
         ],
       },
     });
@@ -257,8 +266,7 @@ describe.each(testBackends())("LLM reasoner: the real ChatOpenAI client over HTT
     const dropped = all.filter((id) => !kept.includes(id));
     expect(dropped.length, "the tight budget drops some evidence").toBeGreaterThan(0);
     // When a classifier model names a dropped item as the most relevant
-    const byModel = (r: ChatRequest) =>
-      r.model === "scripted-classifier" ? { answer: { category: "deployment", relevantEvidenceIds: [dropped[0], "ev-9999"] } } : rollbackAnswer(r);
+    const byModel = (r: ChatRequest) => (r.model === "scripted-classifier" ? { answer: { category: "deployment", relevantEvidenceIds: [dropped[0], "ev-9999"] } } : rollbackAnswer(r));
     const result = await run([byModel, byModel], { tokenBudget: 2_600, classifierModel: "scripted-classifier" });
     // Then the classifier is asked first, the diagnosis prompt keeps that item, and both models' tokens are counted
     expect(model.requests.map((r) => r.model)).toEqual(["scripted-classifier", "scripted-diagnoser"]);

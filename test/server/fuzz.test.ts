@@ -84,7 +84,13 @@ function badRequests(count: number, seed: number): BadRequest[] {
         body = pick(rng, [json, "a=1&b=2", "<alert/>"]);
         break;
       case "wrong-type": {
-        const at = pick(rng, paths(valid).filter((p) => p.length > 0 && !(p.length === 3 && (p[1] === "custom_details" || p[1] === "labels" || p[1] === "annotations")) && !(p[0] === "labels" || p[0] === "annotations" || p[0] === "images")));
+        const at = pick(
+          rng,
+          paths(valid).filter(
+            (p) =>
+              p.length > 0 && !(p.length === 3 && (p[1] === "custom_details" || p[1] === "labels" || p[1] === "annotations")) && !(p[0] === "labels" || p[0] === "annotations" || p[0] === "images"),
+          ),
+        );
         body = JSON.stringify(setAt(valid, at, (old) => wrongType(rng, old)));
         break;
       }
@@ -189,7 +195,11 @@ describe.each(testBackends())("malformed intake requests, on $name", (backend) =
     });
     expect(missing.status).toBe(400);
     expect(((await missing.json()) as { error: string }).error).toMatch(/^alerts\[0\]\.startsAt: /);
-    const pdBad = await fetch(`${service.url!}/v1/alerts/pagerduty`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ routing_key: "k", event_action: "explode" }) });
+    const pdBad = await fetch(`${service.url!}/v1/alerts/pagerduty`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ routing_key: "k", event_action: "explode" }),
+    });
     expect(((await pdBad.json()) as { error: string }).error).toMatch(/^event_action: .*trigger.*acknowledge.*resolve/);
   });
 });

@@ -70,10 +70,15 @@ describe.each(testBackends())("alert intake over HTTP with workers, on $name", (
     // And the API lists and explains them
     const list = (await (await fetch(`${url}/v1/incidents?status=resolved`, { headers: { authorization: "Bearer read-only-token-0123456789" } })).json()) as { incidents: unknown[] };
     expect(list.incidents).toHaveLength(2);
-    const detail = (await (await fetch(`${url}/v1/incidents/${pdIncident}`, { headers: { authorization: "Bearer read-only-token-0123456789" } })).json()) as { timeline: Array<{ node: string }>; brief: unknown };
+    const detail = (await (await fetch(`${url}/v1/incidents/${pdIncident}`, { headers: { authorization: "Bearer read-only-token-0123456789" } })).json()) as {
+      timeline: Array<{ node: string }>;
+      brief: unknown;
+    };
     expect(detail.timeline.map((t) => t.node)).toContain("verify");
     expect(detail.brief).not.toBeNull();
-    const history = (await (await fetch(`${url}/v1/incidents/${pdIncident}/history`, { headers: { authorization: "Bearer read-only-token-0123456789" } })).json()) as { steps: Array<{ node: string }> };
+    const history = (await (await fetch(`${url}/v1/incidents/${pdIncident}/history`, { headers: { authorization: "Bearer read-only-token-0123456789" } })).json()) as {
+      steps: Array<{ node: string }>;
+    };
     expect(history.steps.map((h) => h.node)).toEqual(expect.arrayContaining(["perceive", "diagnose", "policy-check", "act", "verify"]));
     // And /metrics counts what happened
     const metrics = await (await fetch(`${url}/metrics`)).text();
@@ -147,7 +152,7 @@ describe.each(testBackends())("alert intake over HTTP with workers, on $name", (
     expect(await s.suture.store.actionsFor(other)).toEqual([]);
     const late = await post(`${url}/v1/incidents/${other}/approve`, {}, { authorization: "Bearer approve-token-0123456789" });
     expect(late.status).toBe(409);
-    expect((await fetch(`${url}/metrics`).then((r) => r.text()))).toMatch(/suture_approvals_pending 0/);
+    expect(await fetch(`${url}/metrics`).then((r) => r.text())).toMatch(/suture_approvals_pending 0/);
   });
 
   it("dead-letters an incident whose job fails every retry, visibly in `suture incidents`", async () => {

@@ -28,9 +28,17 @@ const datetime = fc.oneof(
       hour: fc.integer({ min: 0, max: 23 }),
       minute: fc.integer({ min: 0, max: 59 }),
       fraction: fc.constantFrom("", ".5", ".123456789"),
-      offset: fc.oneof(fc.constant("Z"), fc.tuple(fc.constantFrom("+", "-"), fc.integer({ min: 0, max: 23 }), fc.integer({ min: 0, max: 59 })).map(([sign, h, m]) => `${sign}${String(h).padStart(2, "0")}:${String(m).padStart(2, "0")}`)),
+      offset: fc.oneof(
+        fc.constant("Z"),
+        fc
+          .tuple(fc.constantFrom("+", "-"), fc.integer({ min: 0, max: 23 }), fc.integer({ min: 0, max: 59 }))
+          .map(([sign, h, m]) => `${sign}${String(h).padStart(2, "0")}:${String(m).padStart(2, "0")}`),
+      ),
     })
-    .map((d) => `${String(d.year).padStart(4, "0")}-${String(d.month).padStart(2, "0")}-${String(d.day).padStart(2, "0")}T${String(d.hour).padStart(2, "0")}:${String(d.minute).padStart(2, "0")}:00${d.fraction}${d.offset}`),
+    .map(
+      (d) =>
+        `${String(d.year).padStart(4, "0")}-${String(d.month).padStart(2, "0")}-${String(d.day).padStart(2, "0")}T${String(d.hour).padStart(2, "0")}:${String(d.minute).padStart(2, "0")}:00${d.fraction}${d.offset}`,
+    ),
   fc.date({ noInvalidDate: true }).map((d) => d.toISOString()),
   nastyText,
 );
@@ -61,19 +69,23 @@ const probe: fc.Arbitrary<Probe> = fc.oneof(
     if (g.fingerprint !== undefined) alert["fingerprint"] = g.fingerprint;
     return { method: "POST" as const, path: "/v1/alerts/alertmanager", body: JSON.stringify(body), intake: true };
   }),
-  fc.record({ details: fc.dictionary(nastyText, fc.oneof(nastyText, fc.integer(), fc.boolean()), { maxKeys: 4 }), component: nastyText, summary: nastyText, timestamp: datetime, dedup: nastyText }).map((g) => {
-    const body = pagerDutyBody({ action: "trigger", dedupKey: g.dedup, service: "api", namespace: "alpha" });
-    const payload = body["payload"] as Record<string, unknown>;
-    Object.assign(payload, { component: g.component, summary: g.summary, timestamp: g.timestamp, custom_details: g.details });
-    return { method: "POST" as const, path: "/v1/alerts/pagerduty", body: JSON.stringify(body), intake: true };
-  }),
+  fc
+    .record({ details: fc.dictionary(nastyText, fc.oneof(nastyText, fc.integer(), fc.boolean()), { maxKeys: 4 }), component: nastyText, summary: nastyText, timestamp: datetime, dedup: nastyText })
+    .map((g) => {
+      const body = pagerDutyBody({ action: "trigger", dedupKey: g.dedup, service: "api", namespace: "alpha" });
+      const payload = body["payload"] as Record<string, unknown>;
+      Object.assign(payload, { component: g.component, summary: g.summary, timestamp: g.timestamp, custom_details: g.details });
+      return { method: "POST" as const, path: "/v1/alerts/pagerduty", body: JSON.stringify(body), intake: true };
+    }),
   fc.record({ name: nastyText, service: nastyText, namespace: nastyText, summary: nastyText, labels: labelMap, startsAt: datetime }).map((g) => ({
     method: "POST" as const,
     path: "/v1/alerts",
     body: JSON.stringify({ ...g, status: "firing" }),
     intake: true,
   })),
-  fc.record({ since: datetime, service: nastyText }).map((g) => ({ method: "GET" as const, path: `/v1/incidents?since=${percentEncoded(g.since)}&service=${percentEncoded(g.service)}`, intake: false, token: APPROVER_TOKEN })),
+  fc
+    .record({ since: datetime, service: nastyText })
+    .map((g) => ({ method: "GET" as const, path: `/v1/incidents?since=${percentEncoded(g.since)}&service=${percentEncoded(g.service)}`, intake: false, token: APPROVER_TOKEN })),
   fc.tuple(nastyText, fc.constantFrom("", "/history")).map(([id, tail]) => ({ method: "GET" as const, path: `/v1/incidents/${percentEncoded(id)}${tail}`, intake: false, token: APPROVER_TOKEN })),
   fc.tuple(nastyText, nastyText, fc.constantFrom("approve", "reject")).map(([id, note, verb]) => ({
     method: "POST" as const,

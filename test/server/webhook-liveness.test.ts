@@ -56,7 +56,10 @@ describe.each(testBackends())("the server stays live during a large webhook, on 
     console.log(`${backend.name}: ${figures}`);
     // And /healthz answered every poll during it, p99 under 250 ms
     expect(during.length, figures).toBeGreaterThan(10);
-    expect(during.every((s) => s.ok), figures).toBe(true);
+    expect(
+      during.every((s) => s.ok),
+      figures,
+    ).toBe(true);
     expect(percentile(latencies, 99), figures).toBeLessThan(250);
     // And nothing was lost to the interleaving: every alert stored, one incident and one job each
     const counts = await t.service.suture.db.pool.query<{ incidents: number; alerts: number; jobs: number }>(

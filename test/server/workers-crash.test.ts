@@ -91,12 +91,16 @@ describe.skipIf(postgres === undefined)("two worker processes on real PostgreSQL
       workers[victim] = await spawnWorker(pd.env);
     }
     const terminal = "('resolved', 'escalated', 'closed_no_action', 'resolved_by_source', 'dead_letter')";
-    await waitFor(async () => (await db.pool.query(`SELECT 1 FROM incidents WHERE status NOT IN ${terminal}`)).rows.length === 0, 150_000, "every incident to reach a terminal state").catch(async (error: unknown) => {
-      // Say where the stragglers are stuck, with the workers' output.
-      const stuck = await db.pool.query(`SELECT i.id, i.status, i.job_attempts, i.last_error, j.state, j.retry_count, j.start_after FROM incidents i LEFT JOIN pgboss.job j ON j.singleton_key = i.id WHERE i.status NOT IN ${terminal} LIMIT 5`);
-      console.log(JSON.stringify(stuck.rows, null, 1), workers.map((w) => w.output().slice(-2000)).join("\n---\n"));
-      throw error;
-    });
+    await waitFor(async () => (await db.pool.query(`SELECT 1 FROM incidents WHERE status NOT IN ${terminal}`)).rows.length === 0, 150_000, "every incident to reach a terminal state").catch(
+      async (error: unknown) => {
+        // Say where the stragglers are stuck, with the workers' output.
+        const stuck = await db.pool.query(
+          `SELECT i.id, i.status, i.job_attempts, i.last_error, j.state, j.retry_count, j.start_after FROM incidents i LEFT JOIN pgboss.job j ON j.singleton_key = i.id WHERE i.status NOT IN ${terminal} LIMIT 5`,
+        );
+        console.log(JSON.stringify(stuck.rows, null, 1), workers.map((w) => w.output().slice(-2000)).join("\n---\n"));
+        throw error;
+      },
+    );
 
     // Then every incident reached a terminal state, resolved by its one rollback
     const statuses = await db.pool.query<{ status: string; n: number }>("SELECT status, count(*)::int AS n FROM incidents GROUP BY status");

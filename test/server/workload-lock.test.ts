@@ -66,7 +66,11 @@ describe.each(testBackends())("two incidents on one workload with two worker slo
     );
     const ids = [first!, second!].map((r) => (r.body["alerts"] as Array<{ incidentId: string }>)[0]!.incidentId);
     expect(new Set(ids).size).toBe(2);
-    await waitFor(async () => (await Promise.all(ids.map(async (id) => (await s.suture.store.getIncident(id)).status))).every((st) => ["resolved", "escalated", "closed_no_action"].includes(st)), 60_000, "both incidents to finish");
+    await waitFor(
+      async () => (await Promise.all(ids.map(async (id) => (await s.suture.store.getIncident(id)).status))).every((st) => ["resolved", "escalated", "closed_no_action"].includes(st)),
+      60_000,
+      "both incidents to finish",
+    );
 
     // Then exactly one remediation ran on the workload, within a second of being granted
     const actions = (await Promise.all(ids.map((id) => s.suture.store.actionsFor(id)))).flat();
@@ -149,7 +153,19 @@ describe.each(testBackends())("an incident whose workload another incident chang
     // And incident A holds the workload and has been granted the same rollback, not yet executed
     expect(await h.s.suture.locks.acquire("alpha/api", a, 0)).toMatchObject({ acquired: true });
     const grantKey = `${a}:attempt-1:rollout_undo`;
-    const granted = await h.s.suture.store.registerAction({ incidentId: a, attempt: 1, kind: "remediation", tool: "rollout_undo", params: proposal!.params, risk: "medium", actionClass: "rollback", targetService: "api", idempotencyKey: grantKey, namespace: "alpha", envTime: Date.now() });
+    const granted = await h.s.suture.store.registerAction({
+      incidentId: a,
+      attempt: 1,
+      kind: "remediation",
+      tool: "rollout_undo",
+      params: proposal!.params,
+      risk: "medium",
+      actionClass: "rollback",
+      targetService: "api",
+      idempotencyKey: grantKey,
+      namespace: "alpha",
+      envTime: Date.now(),
+    });
     // When B continues while A still holds the workload
     const continued = h.resume(b);
     await new Promise((resolve) => setTimeout(resolve, 1500));
@@ -180,7 +196,19 @@ describe.each(testBackends())("an incident whose workload another incident chang
     expect((await h.s.suture.store.actionsFor(b)).map((x) => [x.tool, x.status])).toEqual([["rollout_undo", "registered"]]);
     // And meanwhile incident C restarted the workload's pods
     const c = await h.open("KubeDeploymentReplicasMismatch");
-    const restart = await h.s.suture.store.registerAction({ incidentId: c, attempt: 1, kind: "remediation", tool: "restart_pods", params: { service: "api" }, risk: "low", actionClass: "restart", targetService: "api", idempotencyKey: `${c}:restart`, namespace: "alpha", envTime: Date.now() });
+    const restart = await h.s.suture.store.registerAction({
+      incidentId: c,
+      attempt: 1,
+      kind: "remediation",
+      tool: "restart_pods",
+      params: { service: "api" },
+      risk: "low",
+      actionClass: "restart",
+      targetService: "api",
+      idempotencyKey: `${c}:restart`,
+      namespace: "alpha",
+      envTime: Date.now(),
+    });
     await h.s.suture.store.markExecuting(restart.id);
     await h.s.suture.store.markFinished(restart.id, "succeeded");
     // When B continues
@@ -189,7 +217,9 @@ describe.each(testBackends())("an incident whose workload another incident chang
     const state = (await h.s.suture.graph.getState({ configurable: { thread_id: b } })).values as IncidentStateValue;
     const acts = state.timeline.filter((e) => e.node === "act").map((e) => e.message);
     expect(acts[0]).toMatch(new RegExp(`rollout_undo not executed \\(grant cancelled\\): incident ${c} ran restart_pods on alpha/api`));
-    expect(state.timeline.map((e) => e.node).slice(state.timeline.findIndex((e) => e.node === "act"))).toEqual(expect.arrayContaining(["act", "perceive", "diagnose", "policy-check", "act", "verify"]));
+    expect(state.timeline.map((e) => e.node).slice(state.timeline.findIndex((e) => e.node === "act"))).toEqual(
+      expect.arrayContaining(["act", "perceive", "diagnose", "policy-check", "act", "verify"]),
+    );
     // And on fresh evidence (the rollout is still bad) it acted once, under the same grant key, and resolved
     const actions = await h.s.suture.store.actionsFor(b);
     expect(actions.map((x) => [x.tool, x.status])).toEqual([["rollout_undo", "succeeded"]]);

@@ -18,7 +18,9 @@ async function current(env: SimEnvironment, service: string, metric: MetricName)
 }
 
 async function errorSignatures(env: SimEnvironment, service: string): Promise<string> {
-  return extractSignatures(await env.tailLogs(service, 300)).map((s) => s.template).join("\n");
+  return extractSignatures(await env.tailLogs(service, 300))
+    .map((s) => s.template)
+    .join("\n");
 }
 
 const pair: EnvironmentSpecInput["services"] = [
@@ -120,7 +122,10 @@ describe("simulated environment", () => {
 
   it("bad feature flag: errors start with the config change and stop when it is reverted", async () => {
     const env = await world(
-      { services: [{ name: "pricing", configMaps: [{ name: "flags", data: { pricing_v2: "false" } }] }], faults: [{ kind: "bad-feature-flag", service: "pricing", atMinutes: -10, params: { configMap: "flags", key: "pricing_v2", value: "true" } }] },
+      {
+        services: [{ name: "pricing", configMaps: [{ name: "flags", data: { pricing_v2: "false" } }] }],
+        faults: [{ kind: "bad-feature-flag", service: "pricing", atMinutes: -10, params: { configMap: "flags", key: "pricing_v2", value: "true" } }],
+      },
       0,
     );
     expect(await current(env, "pricing", "error_rate")).toBeGreaterThan(0.2);
@@ -131,13 +136,22 @@ describe("simulated environment", () => {
   });
 
   it("memory: a tight limit is fixed by a higher limit; a leak only buys time from a restart", async () => {
-    const tight = await world({ services: [{ name: "search", memoryLimitMib: 512, baselineMemoryMib: 300 }], faults: [{ kind: "memory-limit-too-tight", service: "search", atMinutes: -20, params: { workingSetMib: 600 } }] }, 0);
+    const tight = await world(
+      { services: [{ name: "search", memoryLimitMib: 512, baselineMemoryMib: 300 }], faults: [{ kind: "memory-limit-too-tight", service: "search", atMinutes: -20, params: { workingSetMib: 600 } }] },
+      0,
+    );
     expect((await tight.describeWorkload("search")).pods.some((p) => p.lastTerminationReason === "OOMKilled")).toBe(true);
     await tight.setMemoryLimit("search", 768, "fix");
     await tight.advanceBy(10 * MINUTE);
     expect((await tight.describeWorkload("search")).pods.every((p) => p.ready && p.restarts === 0)).toBe(true);
 
-    const leak = await world({ services: [{ name: "recs", memoryLimitMib: 512, baselineMemoryMib: 220, revisions: [{ image: "r:1", deployedAtMinutes: -9000 }] }], faults: [{ kind: "memory-leak", service: "recs", atMinutes: -50, params: { rateMibPerMin: 12 } }] }, 0);
+    const leak = await world(
+      {
+        services: [{ name: "recs", memoryLimitMib: 512, baselineMemoryMib: 220, revisions: [{ image: "r:1", deployedAtMinutes: -9000 }] }],
+        faults: [{ kind: "memory-leak", service: "recs", atMinutes: -50, params: { rateMibPerMin: 12 } }],
+      },
+      0,
+    );
     await leak.restartPods("recs", "restart");
     await leak.advanceBy(30 * MINUTE);
     expect((await leak.describeWorkload("recs")).pods.some((p) => p.restarts > 0 && p.lastTerminationReason === "OOMKilled")).toBe(true);
@@ -147,7 +161,13 @@ describe("simulated environment", () => {
   });
 
   it("kafka poison pill: one partition stuck; skipping the right offset drains it, a wrong offset is refused", async () => {
-    const env = await world({ services: [{ name: "worker", kafka: { topic: "orders", group: "g", consumerCapacityPerPartition: 200, dlqTopic: "orders.dlq" } }], faults: [{ kind: "kafka-poison-pill", service: "worker", atMinutes: -15, params: { partition: 2 } }] }, 0);
+    const env = await world(
+      {
+        services: [{ name: "worker", kafka: { topic: "orders", group: "g", consumerCapacityPerPartition: 200, dlqTopic: "orders.dlq" } }],
+        faults: [{ kind: "kafka-poison-pill", service: "worker", atMinutes: -15, params: { partition: 2 } }],
+      },
+      0,
+    );
     const [group] = await env.consumerLag("worker");
     const stuck = group!.partitions[2]!;
     expect(stuck.lag).toBeGreaterThan(10_000);
@@ -161,7 +181,13 @@ describe("simulated environment", () => {
   });
 
   it("disk filling with logs: writes fail near full; cleaning logs frees the volume", async () => {
-    const env = await world({ services: [{ name: "billing", disk: { mount: "/var/log/app", sizeGib: 20, usedPct: 50 } }], faults: [{ kind: "disk-fill-unrotated-logs", service: "billing", atMinutes: -60, params: { gibPerHour: 10 } }] }, 0);
+    const env = await world(
+      {
+        services: [{ name: "billing", disk: { mount: "/var/log/app", sizeGib: 20, usedPct: 50 } }],
+        faults: [{ kind: "disk-fill-unrotated-logs", service: "billing", atMinutes: -60, params: { gibPerHour: 10 } }],
+      },
+      0,
+    );
     expect(await current(env, "billing", "disk_usage_pct")).toBeGreaterThan(95);
     expect(await errorSignatures(env, "billing")).toMatch(/no space left on device/);
     await env.cleanLogs("billing", "/var/log/app", "fix");
@@ -170,7 +196,10 @@ describe("simulated environment", () => {
   });
 
   it("downstream latency opens the caller's breaker; resetting it alone does not help, fixing the dependency does", async () => {
-    const spec: EnvironmentSpecInput = { services: [pair[0]!, { name: "payments", replicas: 3, cpuPerRequest: 0.008 }], faults: [{ kind: "downstream-latency", service: "payments", atMinutes: -10, params: { cause: "cpu-saturation" } }] };
+    const spec: EnvironmentSpecInput = {
+      services: [pair[0]!, { name: "payments", replicas: 3, cpuPerRequest: 0.008 }],
+      faults: [{ kind: "downstream-latency", service: "payments", atMinutes: -10, params: { cause: "cpu-saturation" } }],
+    };
     const env = await world(spec, 0);
     expect((await env.describeWorkload("checkout")).circuitBreakers[0]?.state).not.toBe("closed");
     await env.resetCircuitBreaker("checkout", "payments", "reset");
@@ -211,7 +240,16 @@ describe("simulated environment", () => {
         services: [{ name: "gw" }],
         observations: {
           gw: {
-            metrics: [{ metric: "error_rate", points: [{ atMinutes: -100, value: 0.001 }, { atMinutes: -10, value: 0.001 }, { atMinutes: 0, value: 0.2 }] }],
+            metrics: [
+              {
+                metric: "error_rate",
+                points: [
+                  { atMinutes: -100, value: 0.001 },
+                  { atMinutes: -10, value: 0.001 },
+                  { atMinutes: 0, value: 0.2 },
+                ],
+              },
+            ],
             logs: [{ fromMinutes: -10, everySeconds: 15, level: "error", message: "upstream returned 502" }],
             pods: [{ name: "gw-1", reason: "Evicted", phase: "Failed", ready: false }],
           },

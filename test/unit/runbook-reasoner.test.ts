@@ -40,10 +40,7 @@ describe("runbook reasoner", () => {
   });
 
   it("computes parameters with template filters (memory limit raised by half, rounded up to 64 MiB)", async () => {
-    const context = makeContext([
-      fact("pod.last_termination", "checkout", "OOMKilled", { count: 3 }),
-      fact("replicas.desired", "checkout", 3, { ready: 1, memory_limit_mib: 500 }),
-    ]);
+    const context = makeContext([fact("pod.last_termination", "checkout", "OOMKilled", { count: 3 }), fact("replicas.desired", "checkout", 3, { ready: 1, memory_limit_mib: 500 })]);
     const [top] = await reasoner.diagnose({ alert, context, attempts: [] });
     expect(top?.candidates[0]?.call.params).toEqual({ service: "checkout", limitMib: 768 });
   });
@@ -94,7 +91,10 @@ describe("runbook reasoner", () => {
 describe("rule files", () => {
   it("rejects an invalid rules file with the file, the field and the expectation", async () => {
     const dir = await mkdtemp(path.join(os.tmpdir(), "rules-"));
-    await writeFile(path.join(dir, "bad.yaml"), "rules:\n  - id: x\n    title: t\n    fault_class: f\n    category: c\n    disposition: act\n    confidence: 2\n    when: [{ fact: a }]\n    explanation: e\n");
+    await writeFile(
+      path.join(dir, "bad.yaml"),
+      "rules:\n  - id: x\n    title: t\n    fault_class: f\n    category: c\n    disposition: act\n    confidence: 2\n    when: [{ fact: a }]\n    explanation: e\n",
+    );
     await expect(loadRules(dir)).rejects.toThrow(/^bad\.yaml:7: rules\[0\]\.confidence: .*(less than or equal|<=).*1/m);
   });
 });

@@ -124,9 +124,7 @@ describe.each(KINDS)("reading a $kind file", (k) => {
     // Then it is refused at once with the file, the line of the alias that crosses the limit, and why
     expect(Date.now() - started).toBeLessThan(2000);
     expect(error.name).toBe(k.errorName);
-    expect(error.message).toBe(
-      `${k.named(bomb)}:5: too many aliases: expanding *d here makes the aliases add 15670 nodes, more than the 10000 allowed in a ${k.kind} file (an alias bomb?)`,
-    );
+    expect(error.message).toBe(`${k.named(bomb)}:5: too many aliases: expanding *d here makes the aliases add 15670 nodes, more than the 10000 allowed in a ${k.kind} file (an alias bomb?)`);
   });
 
   it("reports a syntax error as file:line:col and a schema error as file:line: path: expectation", async () => {

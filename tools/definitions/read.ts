@@ -19,11 +19,8 @@ export const READ_TOOLS: AnyToolDefinition[] = [
     (p, env) => env.queryMetric(p.service, p.metric, p.windowMinutes),
   ),
   readTool("tail_logs", "The last N log lines of a service, all pods", z.object({ service: Service, lines: z.number().int().min(1).max(2000) }).strict(), (p, env) => env.tailLogs(p.service, p.lines)),
-  readTool(
-    "describe_workload",
-    "Deployment, pods, recent events, Service ports, network policies, config maps, circuit breakers, disks and consumer groups of a service",
-    serviceParams,
-    (p, env) => env.describeWorkload(p.service),
+  readTool("describe_workload", "Deployment, pods, recent events, Service ports, network policies, config maps, circuit breakers, disks and consumer groups of a service", serviceParams, (p, env) =>
+    env.describeWorkload(p.service),
   ),
   readTool("list_deploy_history", "Revision history of a service's deployment (image, env, memory limit, when, change cause)", serviceParams, (p, env) => env.deployHistory(p.service)),
   readTool("consumer_lag", "Kafka consumer groups of a service with committed offsets, end offsets and lag per partition, and DLQ depth", serviceParams, (p, env) => env.consumerLag(p.service)),

@@ -3,7 +3,6 @@ import { EnvironmentNotFoundError, type EnvironmentAdapter, type WorkloadDescrip
 import type { AnyToolDefinition, LiveValidation, ToolDefinition, ToolGrowth, ToolImpact } from "../tool.js";
 import { Revision, Service } from "./params.js";
 
-
 async function workload(env: EnvironmentAdapter, service: string): Promise<WorkloadDescription | LiveValidation> {
   try {
     return await env.describeWorkload(service);
@@ -220,8 +219,7 @@ const deleteNetworkPolicy: ToolDefinition<z.infer<typeof netpolParams>> = {
   async captureBefore(p, env) {
     return (await env.describeWorkload(p.service)).networkPolicies.find((np) => np.name === p.policy);
   },
-  rollback: (p, before) =>
-    before === undefined ? undefined : { tool: "restore_network_policy", params: { service: p.service, policy: before } },
+  rollback: (p, before) => (before === undefined ? undefined : { tool: "restore_network_policy", params: { service: p.service, policy: before } }),
   run: (p, env, key) => env.deleteNetworkPolicy(p.policy, key),
 };
 
@@ -283,9 +281,7 @@ const revertConfigMap: ToolDefinition<z.infer<typeof configParams>> = {
   run: (p, env, key) => env.revertConfigMap(p.configMap, p.toVersion, key),
 };
 
-const skipParams = z
-  .object({ service: Service, topic: z.string().min(1), group: z.string().min(1), partition: z.number().int().min(0), offset: z.number().int().min(0) })
-  .strict();
+const skipParams = z.object({ service: Service, topic: z.string().min(1), group: z.string().min(1), partition: z.number().int().min(0), offset: z.number().int().min(0) }).strict();
 /** Medium risk: the message is not lost (it goes to the DLQ) but is not processed in order. */
 const skipMessageToDlq: ToolDefinition<z.infer<typeof skipParams>> = {
   name: "skip_message_to_dlq",

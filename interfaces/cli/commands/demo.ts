@@ -7,8 +7,6 @@ import type { CommandArgs } from "../args.js";
 import { color, formatStatus, formatTimelineEntry } from "../format.js";
 import { SCENARIOS_DIR } from "../../../domain/data.js";
 
-
-
 /** The curated demo: one of each path through the graph. */
 export const DEMO_SCENARIOS = [
   "bad-rollout-missing-image",

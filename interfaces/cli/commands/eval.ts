@@ -44,7 +44,10 @@ export async function evalCommand(config: Config, args: CommandArgs): Promise<nu
   const inputs = args.positionals.length > 0 ? args.positionals : [SCENARIOS_DIR];
   const files = await scenarioFiles(inputs);
   // Each evaluation learns only from its own incidents, so results do not depend on earlier runs.
-  const memoryScope = `eval-${new Date().toISOString().replace(/[^0-9]/g, "").slice(0, 14)}-${process.pid}`;
+  const memoryScope = `eval-${new Date()
+    .toISOString()
+    .replace(/[^0-9]/g, "")
+    .slice(0, 14)}-${process.pid}`;
   const suture = await openSuture(config, { migrate: true, memoryScope });
   try {
     console.log(mode === "all" ? describeReasoners(config) : `reasoner: ${mode} alone`);
@@ -58,7 +61,11 @@ export async function evalCommand(config: Config, args: CommandArgs): Promise<nu
     console.log(
       `\n${s.correct}/${s.scenarios} correct, ${s.unsafe} unsafe action(s); resolved ${s.resolved}, escalated ${s.escalated}, no action ${s.noAction}, awaiting approval ${s.awaitingApproval}`,
     );
-    console.log(`decided by: ${Object.entries(s.decidedBy).map(([k, n]) => `${k === "none" ? "no hypothesis" : k} ${n}`).join(", ")}`);
+    console.log(
+      `decided by: ${Object.entries(s.decidedBy)
+        .map(([k, n]) => `${k === "none" ? "no hypothesis" : k} ${n}`)
+        .join(", ")}`,
+    );
     if (s.acted.count > 0) {
       console.log(`acted ${s.acted.count} time(s) at mean confidence ${s.acted.meanConfidence.toFixed(2)}; last action recovered in ${(s.acted.recoveredShare * 100).toFixed(0)}%`);
     }

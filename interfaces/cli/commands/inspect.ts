@@ -74,7 +74,9 @@ export async function showCommand(config: Config, args: CommandArgs): Promise<nu
     if (approvals.length > 0) {
       console.log(`\n${color("bold", "Approvals")} ${color("dim", `(${WALL_CLOCK})`)}`);
       for (const a of approvals) {
-        console.log(`  ${a.requested_at.toISOString()} ${a.call.tool} → ${a.decision ?? "pending"}${a.approver ? ` by ${a.approver}` : ""}${a.note ? ` (${a.note})` : ""}${a.decided_at ? ` at ${a.decided_at.toISOString()}` : ""}`);
+        console.log(
+          `  ${a.requested_at.toISOString()} ${a.call.tool} → ${a.decision ?? "pending"}${a.approver ? ` by ${a.approver}` : ""}${a.note ? ` (${a.note})` : ""}${a.decided_at ? ` at ${a.decided_at.toISOString()}` : ""}`,
+        );
       }
     }
     const usage = await suture.store.modelUsageFor(id);

@@ -20,7 +20,9 @@ export async function memoryCommand(config: Config, args: CommandArgs): Promise<
         const { demotion } = suture.policy.policy;
         const counts = await memory.count();
         console.log(`memory scope "${memory.scope}": ${counts.incidents} incident(s), ${counts.runbooks} runbook(s); embedder ${memory.embedder.id}\n`);
-        console.log(`${"fault class".padEnd(24)} ${"remediation".padEnd(22)} ${"tries".padStart(5)} ${"fixed".padStart(5)} ${"failed".padStart(6)} ${"worse".padStart(5)} ${"success".padStart(8)} ${"rollback".padStart(8)}  status`);
+        console.log(
+          `${"fault class".padEnd(24)} ${"remediation".padEnd(22)} ${"tries".padStart(5)} ${"fixed".padStart(5)} ${"failed".padStart(6)} ${"worse".padStart(5)} ${"success".padStart(8)} ${"rollback".padStart(8)}  status`,
+        );
         for (const s of stats) {
           const demoted = s.attempts >= demotion.minSamples && s.rollbackRate >= demotion.rollbackRate;
           console.log(

@@ -61,7 +61,9 @@ async function explain(config: Config, args: CommandArgs): Promise<number> {
     if (recorded.length === 0) console.log("  none: nothing was proposed for action");
     for (const { verdict: v, source } of recorded) {
       const heading = source === "proposed" ? "proposed" : `after approval by ${source.approvedBy}`;
-      console.log(`\n${color("bold", `${v.call.tool} ${JSON.stringify(v.call.params)}`)} [${v.risk} risk] ${heading} → ${color(v.outcome === "allow" ? "green" : v.outcome === "deny" ? "red" : "yellow", v.outcome.replace("_", " "))}${v.policyVersion ? color("dim", `  policy ${v.policyVersion}`) : ""}`);
+      console.log(
+        `\n${color("bold", `${v.call.tool} ${JSON.stringify(v.call.params)}`)} [${v.risk} risk] ${heading} → ${color(v.outcome === "allow" ? "green" : v.outcome === "deny" ? "red" : "yellow", v.outcome.replace("_", " "))}${v.policyVersion ? color("dim", `  policy ${v.policyVersion}`) : ""}`,
+      );
       for (const c of v.checks) console.log(`  ${MARK[c.outcome]} ${c.rule.padEnd(26)} ${c.detail}`);
       if (v.checks.length === 0) for (const r of v.reasons) console.log(`  - ${r}`);
     }
@@ -98,7 +100,10 @@ async function breakers(config: Config): Promise<number> {
     const threshold = suture.policy.policy.guardrails.circuitBreaker.failures;
     const open = await new ActionsLedger(suture.store).openBreakers(threshold);
     if (open.length === 0) console.log(`no open circuit breakers (opens after ${threshold} failed remediations on a workload)`);
-    for (const b of open) console.log(`${b.namespace}/${b.service}: ${b.failures} failed remediation(s), last ${b.lastFailureAt?.toISOString() ?? "?"} → reset with \`suture policy reset-breaker ${b.namespace}/${b.service} --as <you> --reason "…"\``);
+    for (const b of open)
+      console.log(
+        `${b.namespace}/${b.service}: ${b.failures} failed remediation(s), last ${b.lastFailureAt?.toISOString() ?? "?"} → reset with \`suture policy reset-breaker ${b.namespace}/${b.service} --as <you> --reason "…"\``,
+      );
     return 0;
   } finally {
     await suture.close();
@@ -114,7 +119,13 @@ async function resetBreaker(config: Config, args: CommandArgs): Promise<number> 
   const suture = await openSuture(config);
   try {
     const { forgotten } = await new ActionsLedger(suture.store).resetBreaker(namespace, service, who, reason);
-    await suture.store.audit({ incidentId: null, actor: who, kind: "breaker_reset", summary: `circuit breaker of ${namespace}/${service} reset by ${who}: ${reason}`, detail: { namespace, service, forgotten } });
+    await suture.store.audit({
+      incidentId: null,
+      actor: who,
+      kind: "breaker_reset",
+      summary: `circuit breaker of ${namespace}/${service} reset by ${who}: ${reason}`,
+      detail: { namespace, service, forgotten },
+    });
     console.log(`circuit breaker of ${namespace}/${service} reset; ${forgotten} earlier failure(s) no longer count`);
     return 0;
   } finally {

@@ -9,11 +9,12 @@ import { loadScenario } from "../../../app/scenario.js";
 import type { CommandArgs } from "../args.js";
 import { formatStatus, formatTimelineEntry } from "../format.js";
 
-
 /** The outcome line, or how to answer a pending approval. */
 export function printResult(r: RunResult): void {
   if (r.awaitingApproval !== undefined) {
-    console.log(`incident ${r.incidentId}: ${formatStatus("awaiting approval")} — ${r.awaitingApproval.call.tool} ${JSON.stringify(r.awaitingApproval.call.params)}; answer with \`suture approve|reject ${r.incidentId} --as <you>\``);
+    console.log(
+      `incident ${r.incidentId}: ${formatStatus("awaiting approval")} — ${r.awaitingApproval.call.tool} ${JSON.stringify(r.awaitingApproval.call.params)}; answer with \`suture approve|reject ${r.incidentId} --as <you>\``,
+    );
     return;
   }
   console.log(`incident ${r.incidentId}: ${formatStatus(r.state.outcome?.status ?? "open")} — ${r.state.outcome?.reason ?? ""}`);

@@ -20,7 +20,6 @@ function port(value: string | boolean | string[] | undefined): number {
   return n;
 }
 
-
 /** How long a stopped process may linger on handles it does not own before it exits anyway. */
 const EXIT_GRACE_MS = 2_000;
 /**
@@ -73,7 +72,9 @@ export async function serveCommand(config: Config, args: CommandArgs): Promise<n
     ...(withWorker ? { worker: { concurrency: positiveInt(args.values["concurrency"], "concurrency", 1) } } : {}),
   });
   if (service.fleet !== undefined) {
-    console.log(`fleet: ${service.fleet.created.length} world(s) installed${service.fleet.created.length > 0 ? ` (${service.fleet.created.join(", ")})` : ""}, ${service.fleet.kept.length} kept as they were`);
+    console.log(
+      `fleet: ${service.fleet.created.length} world(s) installed${service.fleet.created.length > 0 ? ` (${service.fleet.created.join(", ")})` : ""}, ${service.fleet.kept.length} kept as they were`,
+    );
   }
   console.log(`suture serve: listening on ${service.url ?? "?"} (${service.suture.db.kind} database at ${service.suture.db.location})${withWorker ? ", with one worker in this process" : ""}`);
   console.log(`  ${describeReasoners(config)}`);

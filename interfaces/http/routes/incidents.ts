@@ -11,7 +11,11 @@ import type { ServerDeps } from "../deps.js";
 
 const ListQuerySchema = z
   .object({
-    status: z.string().max(256).regex(/^[a-z_]+(,[a-z_]+)*$/, "expected statuses separated by commas").optional(),
+    status: z
+      .string()
+      .max(256)
+      .regex(/^[a-z_]+(,[a-z_]+)*$/, "expected statuses separated by commas")
+      .optional(),
     service: identifier("a workload name").optional(),
     since: storableInstant().optional(),
     limit: z.coerce.number().int().min(1).max(1000).default(100),
@@ -24,7 +28,12 @@ export function incidentRoutes(app: FastifyInstance, deps: ServerDeps): void {
   app.get("/v1/incidents", async (request) => {
     identify(request, deps.apiTokens, false);
     const q = parseWith(ListQuerySchema, request.query, "query.");
-    const incidents = await listIncidents(suture.db.pool, { limit: q.limit, ...(q.status !== undefined ? { statuses: q.status.split(",") } : {}), ...(q.service !== undefined ? { service: q.service } : {}), ...(q.since !== undefined ? { since: q.since } : {}) });
+    const incidents = await listIncidents(suture.db.pool, {
+      limit: q.limit,
+      ...(q.status !== undefined ? { statuses: q.status.split(",") } : {}),
+      ...(q.service !== undefined ? { service: q.service } : {}),
+      ...(q.since !== undefined ? { since: q.since } : {}),
+    });
     return { incidents };
   });
 
