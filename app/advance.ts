@@ -66,7 +66,8 @@ export class CannotAdvanceError extends ConflictError {
   }
 }
 
-function contextFor(suture: Suture, env: RunnableEnvironment): SutureContext {
+/** The services the graph's nodes get for one run (its runtime context). */
+export function contextFor(suture: Suture, env: RunnableEnvironment): SutureContext {
   return {
     env,
     tools: suture.tools,

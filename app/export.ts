@@ -1,6 +1,7 @@
 import type { CheckpointTuple } from "@langchain/langgraph-checkpoint";
 import { z } from "zod";
 import { AlertSchema } from "../domain/alerts/alert.js";
+import { ToolObservationSchema } from "../domain/model.js";
 import { formatZodError } from "../domain/problems.js";
 import { alertsWithBodies } from "../store/alerts.js";
 import { openWorldId } from "../store/environments.js";
@@ -36,21 +37,7 @@ export const IncidentExportSchema = z.object({
    */
   environment: z.object({ spec: z.unknown(), atOpen: z.unknown(), latest: z.unknown().default(null) }),
   /** The read-tool results the checkpoints refer to (stored once; a replay's are its origin's). */
-  observations: z
-    .array(
-      z.object({
-        incidentId: z.string(),
-        perception: z.number().int(),
-        seq: z.number().int(),
-        tool: z.string(),
-        params: z.record(z.string(), z.unknown()),
-        at: z.number(),
-        ok: z.boolean(),
-        summary: z.string(),
-        result: z.unknown(),
-      }),
-    )
-    .default([]),
+  observations: z.array(ToolObservationSchema.extend({ incidentId: z.string(), perception: z.number().int(), seq: z.number().int() })).default([]),
   /** Every checkpoint of the thread, oldest first, as the checkpointer stores them. */
   checkpoints: z.array(
     z.object({

@@ -17,6 +17,7 @@ import { MemorySaver } from "@langchain/langgraph";
 import { parseAlertmanagerWebhook } from "../domain/alerts/alert.js";
 import { openDatabase, type Database } from "../store/database.js";
 import { migrate } from "../store/migrate.js";
+import { contextFor } from "../app/advance.js";
 import { incidentGraph } from "../app/graph.js";
 import { MemoryNotifier } from "../app/notify.js";
 import { scenarioWebhook } from "../app/scenario-run.js";
@@ -60,18 +61,7 @@ async function timeIncidents(suture: Suture, graph: ReturnType<typeof incidentGr
     const incidentId = newIncidentId();
     await suture.store.createIncident({ id: incidentId, alert: normalized, environmentId: incidentId });
     await suture.store.recordAlert({ incidentId, alert: normalized, rawBody: JSON.stringify(body) });
-    const context = {
-      env,
-      tools: suture.tools,
-      reasoners: suture.reasoners,
-      policy: suture.policy,
-      clock: env.clock,
-      store: suture.store,
-      notifier: suture.notifier,
-      memory: suture.memory,
-      locks: suture.locks,
-      memoryAdjusts: suture.memoryAdjusts,
-    };
+    const context = contextFor(suture, env);
     const started = performance.now();
     const final = await graph.invoke({ incidentId, alert: normalized }, { configurable: { thread_id: incidentId }, context, durability: "sync" });
     times.push(performance.now() - started);

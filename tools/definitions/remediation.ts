@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { EnvironmentNotFoundError, type EnvironmentAdapter, type WorkloadDescription } from "../../environments/adapter.js";
-import type { AnyToolDefinition, LiveValidation, ToolDefinition, ToolGrowth, ToolImpact } from "../tool.js";
+import type { AnyToolDefinition, LiveValidation, RiskLevel, ToolDefinition, ToolGrowth, ToolImpact } from "../tool.js";
 import { Revision, Service } from "./params.js";
 
 async function workload(env: EnvironmentAdapter, service: string): Promise<WorkloadDescription | LiveValidation> {
@@ -45,6 +45,11 @@ function revertibleSetting<P extends { service: string } & Record<string, unknow
   };
 }
 
+/** A tool's risk, how long verify waits for its effect, and the class of action it is (rate limits count per class). */
+function settles(risk: RiskLevel, settleSeconds: number, actionClass: string): Pick<AnyToolDefinition, "risk" | "settleSeconds" | "actionClass"> {
+  return { risk, settleSeconds, actionClass };
+}
+
 /** Kubernetes' default rolling update takes out at most 25% of replicas at once (rounded down). */
 const MAX_UNAVAILABLE = 0.25;
 
@@ -54,6 +59,12 @@ async function rollingImpact(env: EnvironmentAdapter, service: string): Promise<
   const out = Math.floor(replicas * MAX_UNAVAILABLE);
   return { workloads: [service], replicasOutAtOnce: out, replicas, note: `rolling replacement, ${out} of ${replicas} pod(s) out at once (maxUnavailable 25%)` };
 }
+
+/** A change that replaces every pod of the deployment a call names, one rolling step at a time. */
+const rollingChange = {
+  target: deploymentOf,
+  impact: (p: { service: string }, env: EnvironmentAdapter) => rollingImpact(env, p.service),
+};
 
 /** A change to one workload's object that takes no pod out of service. */
 async function objectImpact(env: EnvironmentAdapter, service: string, what: string): Promise<ToolImpact> {
@@ -67,11 +78,8 @@ const rolloutUndo: ToolDefinition<z.infer<typeof rolloutUndoParams>> = {
   name: "rollout_undo",
   description: "Roll a deployment back to an earlier revision (kubectl rollout undo --to-revision)",
   params: rolloutUndoParams,
-  risk: "medium",
-  settleSeconds: 180,
-  actionClass: "rollback",
-  target: deploymentOf,
-  impact: (p, env) => rollingImpact(env, p.service),
+  ...settles("medium", 180, "rollback"),
+  ...rollingChange,
   async validateLive(p, env) {
     const w = await workload(env, p.service);
     if (isValidation(w)) return w;
@@ -97,10 +105,8 @@ const scaleDeployment: ToolDefinition<z.infer<typeof scaleParams>> = {
   name: "scale_deployment",
   description: "Set a deployment's replica count",
   params: scaleParams,
-  risk: "medium",
   // Long enough for new pods to serve and for callers' circuit breakers to close again.
-  settleSeconds: 180,
-  actionClass: "scale",
+  ...settles("medium", 180, "scale"),
   target: deploymentOf,
   async impact(p, env) {
     const replicas = (await env.describeWorkload(p.service)).deployment.desiredReplicas;
@@ -126,11 +132,8 @@ const restartPods: ToolDefinition<z.infer<typeof serviceOnly>> = {
   name: "restart_pods",
   description: "Restart every pod of a deployment (kubectl rollout restart)",
   params: serviceOnly,
-  risk: "low",
-  settleSeconds: 300,
-  actionClass: "restart",
-  target: deploymentOf,
-  impact: (p, env) => rollingImpact(env, p.service),
+  ...settles("low", 300, "restart"),
+  ...rollingChange,
   async validateLive(p, env) {
     const w = await workload(env, p.service);
     return isValidation(w) ? w : { ok: true };
@@ -144,11 +147,8 @@ const setMemoryLimit: ToolDefinition<z.infer<typeof memoryParams>> = {
   name: "set_memory_limit",
   description: "Set the memory limit of a deployment's containers (rolls the pods)",
   params: memoryParams,
-  risk: "medium",
-  settleSeconds: 300,
-  actionClass: "resources",
-  target: deploymentOf,
-  impact: (p, env) => rollingImpact(env, p.service),
+  ...settles("medium", 300, "resources"),
+  ...rollingChange,
   async validateLive(p, env) {
     const w = await workload(env, p.service);
     if (isValidation(w)) return w;
@@ -167,10 +167,8 @@ const patchServicePort: ToolDefinition<z.infer<typeof portParams>> = {
   name: "patch_service_port",
   description: "Set the targetPort of a workload's Kubernetes Service",
   params: portParams,
-  risk: "medium",
   // Callers' circuit breakers need a cool-down and a good trial before traffic flows again.
-  settleSeconds: 150,
-  actionClass: "service-config",
+  ...settles("medium", 150, "service-config"),
   target: (p) => ({ service: p.service, resource: "service", name: p.service }),
   impact: (p, env) => objectImpact(env, p.service, `Service ${p.service} re-targeted`),
   async validateLive(p, env) {
@@ -197,10 +195,8 @@ const deleteNetworkPolicy: ToolDefinition<z.infer<typeof netpolParams>> = {
   name: "delete_network_policy",
   description: "Delete a NetworkPolicy that selects a workload",
   params: netpolParams,
-  risk: "high",
   // Callers' circuit breakers need a cool-down and a good trial before traffic flows again.
-  settleSeconds: 150,
-  actionClass: "network-policy",
+  ...settles("high", 150, "network-policy"),
   target: (p) => ({ service: p.service, resource: "networkpolicy", name: p.policy }),
   async impact(p, env) {
     const w = await env.describeWorkload(p.service);
@@ -234,9 +230,7 @@ const restoreNetworkPolicy: ToolDefinition<z.infer<typeof restoreParams>> = {
   name: "restore_network_policy",
   description: "Re-create a NetworkPolicy exactly as it was captured",
   params: restoreParams,
-  risk: "high",
-  settleSeconds: 150,
-  actionClass: "network-policy",
+  ...settles("high", 150, "network-policy"),
   target: (p) => ({ service: p.service, resource: "networkpolicy", name: p.policy.name }),
   impact: (p, env) => objectImpact(env, p.service, `NetworkPolicy ${p.policy.name} re-created`),
   run: (p, env, key) => env.restoreNetworkPolicy(p.policy, key),
@@ -248,9 +242,7 @@ const revertConfigMap: ToolDefinition<z.infer<typeof configParams>> = {
   name: "revert_config_map",
   description: "Restore a config map's data to an earlier version",
   params: configParams,
-  risk: "medium",
-  settleSeconds: 120,
-  actionClass: "config-revert",
+  ...settles("medium", 120, "config-revert"),
   target: (p) => ({ service: p.service, resource: "configmap", name: p.configMap }),
   async impact(p, env) {
     const replicas = (await env.describeWorkload(p.service)).deployment.desiredReplicas;
@@ -287,9 +279,7 @@ const skipMessageToDlq: ToolDefinition<z.infer<typeof skipParams>> = {
   name: "skip_message_to_dlq",
   description: "Move the record at a consumer group's committed offset to the dead-letter topic and advance past it",
   params: skipParams,
-  risk: "medium",
-  settleSeconds: 180,
-  actionClass: "skip-message",
+  ...settles("medium", 180, "skip-message"),
   target: (p) => ({ service: p.service, resource: "consumergroup", name: `${p.group}@${p.topic}` }),
   impact: (p, env) => objectImpact(env, p.service, `one record of ${p.topic} moved to the DLQ`),
   async validateLive(p, env) {
@@ -311,9 +301,7 @@ const cleanLogs: ToolDefinition<z.infer<typeof cleanParams>> = {
   name: "clean_logs",
   description: "Rotate, compress and delete old log files on a workload's volume, and re-enable rotation",
   params: cleanParams,
-  risk: "low",
-  settleSeconds: 120,
-  actionClass: "disk-cleanup",
+  ...settles("low", 120, "disk-cleanup"),
   target: (p) => ({ service: p.service, resource: "volume", name: p.mount }),
   impact: (p, env) => objectImpact(env, p.service, `old logs on ${p.mount} deleted`),
   async validateLive(p, env) {
@@ -331,9 +319,7 @@ const resetCircuitBreaker: ToolDefinition<z.infer<typeof breakerParams>> = {
   name: "reset_circuit_breaker",
   description: "Close a caller's circuit breaker to one dependency",
   params: breakerParams,
-  risk: "low",
-  settleSeconds: 120,
-  actionClass: "circuit-breaker",
+  ...settles("low", 120, "circuit-breaker"),
   target: (p) => ({ service: p.service, resource: "circuitbreaker", name: p.dependency }),
   impact: (p, env) => objectImpact(env, p.service, `breaker to ${p.dependency} closed`),
   async validateLive(p, env) {
