@@ -14,7 +14,7 @@ import { claimIncident, UnknownIncidentError, type IncidentRow } from "../store/
 import { faultCallbacks, faultAfterNode } from "./fault-points.js";
 import { describeOperatorStep, operatorStep } from "./operator-step.js";
 import type { Suture } from "./suture.js";
-import { loadEnvironment } from "./worlds.js";
+import { loadEnvironment, openFleetWorld } from "./worlds.js";
 import { ConflictError } from "../domain/errors.js";
 
 /** An environment the graph can run against: its adapter and its clock. */
@@ -193,12 +193,7 @@ export type JobOutcome = "finished" | "paused" | "skipped" | "escalated_no_envir
  * Runs a queued incident's job: skips an incident that ended or still waits for a human, claims
  * it, escalates it when no environment covers its workload, else advances it in its world.
  */
-export async function advanceQueuedIncident(
-  suture: Suture,
-  incidentId: string,
-  worldFor: (environmentId: string) => Promise<RunnableEnvironment>,
-  options: RunOptions & { onClaim?: (startedAt: Date, openedAt: Date) => void } = {},
-): Promise<JobOutcome> {
+export async function advanceQueuedIncident(suture: Suture, incidentId: string, options: RunOptions & { onClaim?: (startedAt: Date, openedAt: Date) => void } = {}): Promise<JobOutcome> {
   let incident: IncidentRow;
   try {
     incident = await suture.store.getIncident(incidentId);
@@ -215,7 +210,7 @@ export async function advanceQueuedIncident(
     await escalateWithoutEnvironment(suture, incident);
     return "escalated_no_environment";
   }
-  const run = await advanceIncident(suture, incidentId, { ...options, env: await worldFor(incident.environment_id) });
+  const run = await advanceIncident(suture, incidentId, { ...options, env: await openFleetWorld(suture, incident.environment_id) });
   return run.awaitingApproval !== undefined ? "paused" : "finished";
 }
 

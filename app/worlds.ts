@@ -1,6 +1,12 @@
+import { SharedWorld } from "../environments/shared-world.js";
 import { SimEnvironment } from "../environments/simulator/index.js";
 import { openWorldId } from "../store/environments.js";
 import type { Suture } from "./suture.js";
+
+/** The fleet world an incident's workload belongs to, shared by every incident on it and every worker. */
+export async function openFleetWorld(suture: Suture, environmentId: string): Promise<SharedWorld> {
+  return new SharedWorld(suture.db, environmentId).open();
+}
 
 /** Persists a simulated world after every change, so a killed run resumes against the same world. */
 export function persistEnvironment(suture: Suture, incidentId: string, spec: unknown, env: SimEnvironment): void {

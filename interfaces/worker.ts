@@ -3,7 +3,6 @@ import { advanceQueuedIncident, type JobOutcome } from "../app/advance.js";
 import { expireApprovals } from "../app/approvals.js";
 import { deadLetter, recordJobFailure } from "../app/dead-letters.js";
 import type { Suture } from "../app/suture.js";
-import { SharedWorld } from "../environments/shared-world.js";
 import type { IncidentJob, IncidentQueue } from "../store/queue.js";
 import type { SutureMetrics } from "./metrics.js";
 
@@ -96,7 +95,7 @@ export class IncidentWorker {
 
   private async runHeld(incidentId: string, signal: AbortSignal | undefined): Promise<JobResult> {
     const metrics = this.options.metrics;
-    return advanceQueuedIncident(this.suture, incidentId, (environmentId) => new SharedWorld(this.suture.db, environmentId).open(), {
+    return advanceQueuedIncident(this.suture, incidentId, {
       ...(signal !== undefined ? { signal } : {}),
       ...(metrics !== undefined
         ? {
