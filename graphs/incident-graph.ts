@@ -5,7 +5,7 @@ import { IncidentState } from "./state.js";
 
 /**
  * The incident graph, as drawn in DESIGN.md. Its nodes (nodes/, one file each) are passed in, so
- * the graph layer never imports the nodes that import it (app/nodes.ts wires the real ones):
+ * the graph layer never imports the nodes that import it (app/graph.ts wires the real ones):
  *
  *   alert → perceive → diagnose ─(confident)→ policy-check ─allow→ act → verify
  *                         │                        ├─needs approval / deny→ escalate
