@@ -176,6 +176,7 @@ function patchContentType(request: ResourceRequest): PatchContentType {
 function patchedDocument(request: ResourceRequest, stored: KubeObject, target: KubeObject): KubeObject {
   const result = applyPatch(patchContentType(request), target, parseBody(request));
   if (!isKubeObject(result)) throw badRequest("the patch leaves no valid object (apiVersion, kind and metadata are required)");
+  if (result.apiVersion !== target.apiVersion || result.kind !== target.kind) throw badRequest(`a patch cannot change apiVersion or kind (${target.apiVersion} ${target.kind})`);
   checkResourceVersion(request.path.type, stored, result.metadata.resourceVersion === target.metadata.resourceVersion ? undefined : result.metadata.resourceVersion);
   return result;
 }

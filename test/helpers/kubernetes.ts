@@ -1,6 +1,7 @@
 import { readFileSync } from "node:fs";
 import path from "node:path";
 import type { KubeObject } from "../../environments/cluster-api/backend.js";
+import { parseManifest } from "../../environments/cluster-api/manifest.js";
 import { MemoryClusterBackend } from "../../environments/cluster-api/memory-backend.js";
 import { rulesFromManifest, serviceAccountUser } from "../../environments/cluster-api/rbac.js";
 import { startClusterApiServer, type ClusterApiServer } from "../../environments/cluster-api/server.js";
@@ -18,9 +19,13 @@ export const PODS = { running: "checkout-6b7f9d5c48-x2x9p", restarted: "checkout
 /** The fixture's ReplicaSets by revision. */
 export const REPLICA_SETS = { revision1: "checkout-6b7f9d5c48", revision2: "checkout-85d4c7b9f7" } as const;
 
+/** The fixture's objects, parsed once (property tests build hundreds of backends). */
+const CHECKOUT_OBJECTS = parseManifest(CHECKOUT_FIXTURE);
+
 /** A backend seeded with the checkout fixture and the logs of its pods. */
 export function checkoutBackend(): MemoryClusterBackend {
-  const backend = MemoryClusterBackend.fromManifests(CHECKOUT_FIXTURE);
+  const backend = new MemoryClusterBackend();
+  for (const object of CHECKOUT_OBJECTS) backend.load(structuredClone(object));
   backend.setPodLog("prod", PODS.running, "checkout", "listening on :8080\nGET /cart 200\nGET /pay 200\n");
   backend.setPodLog("prod", PODS.restarted, "checkout", "listening on :8080\n");
   backend.setPodLog("prod", PODS.restarted, "checkout", "allocating cart cache\nfatal: out of memory\n", { previous: true });

@@ -212,6 +212,42 @@ describe("the simulated API server through @kubernetes/client-node", () => {
     expect(badDryRun.status).toBe(400);
   });
 
+  it.each<[string, string, string, string, number]>([
+    ["a malformed percent escape", "GET", "/api/v1/namespaces/prod/pods/%E0%A4%A", "", 404],
+    ["a path starting with //", "GET", "//api/v1/namespaces/prod/pods", "", 200],
+    ["a body that is an array", "POST", "/api/v1/namespaces/prod/configmaps", "[1]", 400],
+    ["metadata that is not an object", "POST", "/api/v1/namespaces/prod/configmaps", '{"metadata":"x"}', 400],
+    ["a name that is not a string", "POST", "/api/v1/namespaces/prod/configmaps", '{"metadata":{"name":7}}', 422],
+    ["a body of another kind", "POST", "/api/v1/namespaces/prod/configmaps", '{"apiVersion":"v1","kind":"Pod","metadata":{"name":"x"}}', 400],
+    ["a PUT whose name differs from the URL's", "PUT", "/apis/apps/v1/namespaces/prod/deployments/checkout", '{"metadata":{"name":"other"}}', 400],
+    ["a scale that is not a number", "PUT", "/apis/apps/v1/namespaces/prod/deployments/checkout/scale", '{"spec":{"replicas":"many"}}', 422],
+    ["an unknown subresource", "GET", "/apis/apps/v1/namespaces/prod/deployments/checkout/exec", "", 404],
+    ["a named namespaced object without a namespace", "GET", "/apis/apps/v1/deployments/checkout", "", 404],
+  ])("Given %s When sent (%s %s) Then the answer is not a 500", async (_name, method, path, body, status) => {
+    const response = await fetch(`${server.url}${path}`, { method, ...(body === "" ? {} : { body, headers: { "content-type": "application/json" } }) });
+    expect(response.status).toBe(status);
+    if (status !== 200) expect(await response.json()).toMatchObject({ kind: "Status", status: "Failure", code: status });
+  });
+
+  it("Given a JSON patch that changes the kind or the name When sent Then 400 and nothing changes", async () => {
+    const jsonPatch = setHeaderOptions("Content-Type", PatchStrategy.JsonPatch);
+    const kind = await failure(apps.patchNamespacedDeployment({ name: "checkout", namespace, body: [{ op: "replace", path: "/kind", value: "ReplicaSet" }] }, jsonPatch));
+    expect(kind.code).toBe(400);
+    const name = await failure(apps.patchNamespacedDeployment({ name: "checkout", namespace, body: [{ op: "replace", path: "/metadata/name", value: "other" }] }, jsonPatch));
+    expect(name.code).toBe(400);
+    expect((await apps.listNamespacedDeployment({ namespace })).items.map((d) => d.metadata?.name)).toEqual(["checkout"]);
+  });
+
+  it("Given `kubectl get`'s Accept header When a list is read Then a meta.k8s.io/v1 Table with kubectl's columns comes back", async () => {
+    const accept = "application/json;as=Table;v=v1;g=meta.k8s.io,application/json;as=Table;v=v1beta1;g=meta.k8s.io,application/json";
+    const response = await fetch(`${server.url}/apis/apps/v1/namespaces/prod/deployments`, { headers: { accept } });
+    const table = (await response.json()) as { kind: string; apiVersion: string; columnDefinitions: Array<{ name: string }>; rows: Array<{ cells: unknown[]; object: { kind: string } }> };
+    expect(table).toMatchObject({ kind: "Table", apiVersion: "meta.k8s.io/v1" });
+    expect(table.columnDefinitions.map((c) => c.name).slice(0, 5)).toEqual(["Name", "Ready", "Up-to-date", "Available", "Age"]);
+    expect(table.rows[0]?.cells.slice(0, 4)).toEqual(["checkout", "2/2", 1, 2]);
+    expect(table.rows[0]?.object.kind).toBe("PartialObjectMetadata");
+  });
+
   it("Given discovery When /version, /api, /apis and a group version are read Then kubectl's legacy documents come back", async () => {
     const json = async (path: string): Promise<Record<string, unknown>> => (await fetch(`${server.url}${path}`)).json() as Promise<Record<string, unknown>>;
     expect(await json("/version")).toMatchObject({ major: "1", minor: "32" });

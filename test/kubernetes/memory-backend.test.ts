@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { MemoryClusterBackend } from "../../environments/cluster-api/memory-backend.js";
 import { RESOURCE_TYPES, typeOfKind } from "../../environments/cluster-api/resource-types.js";
 import type { ResourceType } from "../../environments/cluster-api/backend.js";
-import { checkoutBackend, makeDeployment, makePod, PODS } from "../helpers/kubernetes.js";
+import { CHECKOUT_FIXTURE, checkoutBackend, makeDeployment, makePod, PODS } from "../helpers/kubernetes.js";
 
 function typeOf(apiVersion: string, kind: string): ResourceType {
   const type = typeOfKind(RESOURCE_TYPES, apiVersion, kind);
@@ -16,8 +16,9 @@ const noDryRun = { dryRun: false };
 
 describe("MemoryClusterBackend", () => {
   it("Given a manifest with multi-document YAML and a kind: List When loaded Then every object is held with the identity it was given", () => {
-    const backend = checkoutBackend();
+    const backend = MemoryClusterBackend.fromManifests(CHECKOUT_FIXTURE);
     expect(backend.list(pods, "prod").map((p) => p.metadata.name)).toEqual([PODS.restarted, PODS.running, PODS.pullBackOff]);
+    expect(backend.list(typeOf("v1", "Event"), undefined)).toHaveLength(3);
     expect(backend.get(deployments, "prod", "checkout")?.metadata.uid).toBe("00000000-0000-4000-8000-0000000000d1");
     expect(backend.get(deployments, "prod", "checkout")?.metadata.generation).toBe(2);
   });
@@ -29,6 +30,12 @@ describe("MemoryClusterBackend", () => {
     expect(created.metadata.resourceVersion).toBe("1");
     expect(created.metadata.generation).toBe(1);
     expect(created.metadata.creationTimestamp).toBe("2026-11-30T07:00:00Z");
+  });
+
+  it("Given YAML that is not a list of objects When loaded Then it is refused as a 400", () => {
+    expect(() => MemoryClusterBackend.fromManifests("- just\n- a list\n")).toThrow(expect.objectContaining({ code: 400 }));
+    expect(() => MemoryClusterBackend.fromManifests("a: [unclosed\n")).toThrow(expect.objectContaining({ code: 400 }));
+    expect(() => MemoryClusterBackend.fromManifests("apiVersion: example.com/v1\nkind: Widget\nmetadata: { name: w }\n")).toThrow(expect.objectContaining({ code: 400 }));
   });
 
   it("Given a stored object When updated Then resourceVersion moves on, and generation only when spec changed", () => {
