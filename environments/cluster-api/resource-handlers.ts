@@ -150,8 +150,26 @@ function withUrlName(path: ResourcePath, object: KubeObject): KubeObject {
   return object;
 }
 
+function hasStatusSubresource(type: ResourceType): boolean {
+  return (type.subresources ?? []).includes("status");
+}
+
+/**
+ * The object to create. For types with a status subresource the API server resets status on
+ * create (a new Pod starts Pending): a client cannot create an object already "Ready".
+ */
 function objectForCreate(request: ResourceRequest): KubeObject {
-  return bodyObject(request);
+  const object = bodyObject(request);
+  if (!hasStatusSubresource(request.path.type)) return object;
+  const { status: _ignored, ...rest } = object;
+  return request.path.type.kind === "Pod" ? { ...rest, status: { phase: "Pending" } } : rest;
+}
+
+/** Writes to the main resource do not change status where a status subresource exists; that is the subresource's job. */
+function withStoredStatus(type: ResourceType, stored: KubeObject, object: KubeObject): KubeObject {
+  if (!hasStatusSubresource(type)) return object;
+  const { status: _ignored, ...rest } = object;
+  return stored["status"] === undefined ? rest : { ...rest, status: stored["status"] };
 }
 
 /** Optimistic concurrency: a resourceVersion the client sends must be the stored one (an absent one is unconditional). */
@@ -159,10 +177,15 @@ function checkResourceVersion(type: ResourceType, stored: KubeObject, sent: stri
   if (sent !== undefined && sent !== "" && sent !== stored.metadata.resourceVersion) throw conflict(type, stored.metadata.name ?? "");
 }
 
-function objectForUpdate(request: ResourceRequest, stored: KubeObject): KubeObject {
+/** A PUT body: the object named in the URL, at the stored resourceVersion (or unconditional). */
+function checkedPutBody(request: ResourceRequest, stored: KubeObject): KubeObject {
   const object = withUrlName(request.path, bodyObject(request));
   checkResourceVersion(request.path.type, stored, object.metadata.resourceVersion);
   return object;
+}
+
+function objectForUpdate(request: ResourceRequest, stored: KubeObject): KubeObject {
+  return withStoredStatus(request.path.type, stored, checkedPutBody(request, stored));
 }
 
 function patchContentType(request: ResourceRequest): PatchContentType {
@@ -184,18 +207,56 @@ function patchedDocument(request: ResourceRequest, stored: KubeObject, target: K
 function patched(request: ResourceRequest, stored: KubeObject): KubeObject {
   const result = withUrlName(request.path, patchedDocument(request, stored, stored));
   if (result.metadata.namespace !== stored.metadata.namespace) throw badRequest("the namespace of the object cannot be changed by a patch");
-  return result;
+  return withStoredStatus(request.path.type, stored, result);
+}
+
+/** DeleteOptions a DELETE may carry in its body (client-go puts `dryRun` there, not in the query). */
+interface DeleteOptions {
+  dryRun: boolean;
+  preconditions: { uid?: unknown; resourceVersion?: unknown };
+}
+
+function deleteOptions(request: ResourceRequest): DeleteOptions {
+  const body = request.body.trim() === "" ? {} : parseBody(request);
+  if (!isRecord(body)) throw badRequest("the DeleteOptions body must be a JSON object");
+  const dryRun = body["dryRun"];
+  if (dryRun !== undefined && dryRun !== null && !(Array.isArray(dryRun) && dryRun.every((v) => v === "All"))) {
+    throw badRequest(`Invalid dryRun value: ${JSON.stringify(dryRun)}: supported values: "All"`);
+  }
+  const bodyDryRun = Array.isArray(dryRun) && dryRun.length > 0;
+  return { dryRun: isDryRun(request.query) || bodyDryRun, preconditions: isRecord(body["preconditions"]) ? body["preconditions"] : {} };
+}
+
+/** DeleteOptions.preconditions: the uid and resourceVersion, when given, must be the stored ones. */
+function checkPreconditions(type: ResourceType, stored: KubeObject, preconditions: DeleteOptions["preconditions"]): void {
+  const name = stored.metadata.name ?? "";
+  const { uid, resourceVersion } = preconditions;
+  if (typeof uid === "string" && uid !== stored.metadata.uid) {
+    throw new KubeApiError(
+      409,
+      "Conflict",
+      `Operation cannot be fulfilled on ${qualifiedPlural(type)} "${name}": Precondition failed: UID in precondition: ${uid}, UID in object meta: ${stored.metadata.uid ?? ""}`,
+      {
+        name,
+        group: type.group,
+        kind: type.plural,
+      },
+    );
+  }
+  if (typeof resourceVersion === "string") checkResourceVersion(type, stored, resourceVersion);
 }
 
 function deleteOne(backend: ClusterBackend, request: ResourceRequest): ApiResponse {
   const { type, namespace, name = "" } = request.path;
-  const deleted = backend.apply({ verb: "delete", type, namespace, name }, { dryRun: isDryRun(request.query) });
+  const options = deleteOptions(request);
+  checkPreconditions(type, current(backend, request.path), options.preconditions);
+  const deleted = backend.apply({ verb: "delete", type, namespace, name }, { dryRun: options.dryRun });
   return { status: 200, json: { kind: "Status", apiVersion: "v1", metadata: {}, status: "Success", details: { name, group: type.group, kind: type.plural, uid: deleted.metadata.uid } } };
 }
 
 function deleteCollection(backend: ClusterBackend, request: ResourceRequest): ApiResponse {
   const { type, namespace } = request.path;
-  const dryRun = isDryRun(request.query);
+  const { dryRun } = deleteOptions(request);
   const items = selected(request, backend.list(type, namespace)).map((o) => backend.apply({ verb: "delete", type, namespace: o.metadata.namespace, name: o.metadata.name ?? "" }, { dryRun }));
   return { status: 200, json: { kind: `${type.kind}List`, apiVersion: apiVersionOf(type), metadata: { resourceVersion: latestResourceVersion(backend) }, items } };
 }
@@ -226,7 +287,7 @@ function status(backend: ClusterBackend, request: ResourceRequest): ApiResponse 
     case "GET":
       return { status: 200, json: stored };
     case "PUT":
-      return { status: 200, json: write(backend, request, "update", withStatus(objectForUpdate(request, stored))) };
+      return { status: 200, json: write(backend, request, "update", withStatus(checkedPutBody(request, stored))) };
     case "PATCH":
       return { status: 200, json: write(backend, request, "update", withStatus(patchedDocument(request, stored, stored))) };
     default:
