@@ -161,15 +161,21 @@ function hasStatusSubresource(type: ResourceType): boolean {
 function objectForCreate(request: ResourceRequest): KubeObject {
   const object = bodyObject(request);
   if (!hasStatusSubresource(request.path.type)) return object;
-  const { status: _ignored, ...rest } = object;
+  const rest = withoutStatus(object);
   return request.path.type.kind === "Pod" ? { ...rest, status: { phase: "Pending" } } : rest;
 }
 
 /** Writes to the main resource do not change status where a status subresource exists; that is the subresource's job. */
 function withStoredStatus(type: ResourceType, stored: KubeObject, object: KubeObject): KubeObject {
   if (!hasStatusSubresource(type)) return object;
-  const { status: _ignored, ...rest } = object;
+  const rest = withoutStatus(object);
   return stored["status"] === undefined ? rest : { ...rest, status: stored["status"] };
+}
+
+function withoutStatus(object: KubeObject): KubeObject {
+  const copy = { ...object };
+  delete copy["status"];
+  return copy;
 }
 
 /** Optimistic concurrency: a resourceVersion the client sends must be the stored one (an absent one is unconditional). */
