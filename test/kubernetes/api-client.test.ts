@@ -248,6 +248,7 @@ describe("the simulated API server through @kubernetes/client-node", () => {
     ["a body of another kind", "POST", "/api/v1/namespaces/prod/configmaps", '{"apiVersion":"v1","kind":"Pod","metadata":{"name":"x"}}', 400],
     ["a PUT whose name differs from the URL's", "PUT", "/apis/apps/v1/namespaces/prod/deployments/checkout", '{"metadata":{"name":"other"}}', 400],
     ["a scale that is not a number", "PUT", "/apis/apps/v1/namespaces/prod/deployments/checkout/scale", '{"spec":{"replicas":"many"}}', 422],
+    ["a PATCH of a collection", "PATCH", "/apis/apps/v1/namespaces/prod/deployments", "{}", 405],
     ["an unknown subresource", "GET", "/apis/apps/v1/namespaces/prod/deployments/checkout/exec", "", 404],
     ["a named namespaced object without a namespace", "GET", "/apis/apps/v1/deployments/checkout", "", 404],
   ])("Given %s When sent (%s %s) Then the answer is not a 500", async (_name, method, path, body, status) => {
