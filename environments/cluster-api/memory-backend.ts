@@ -92,6 +92,11 @@ export class MemoryClusterBackend implements ClusterBackend {
     }
   }
 
+  /** {@inheritDoc ClusterBackend.latestResourceVersion} */
+  latestResourceVersion(): string {
+    return String(this.lastResourceVersion);
+  }
+
   /** {@inheritDoc ClusterBackend.podLog} */
   podLog(namespace: string, pod: string, options: PodLogOptions): string {
     const container = this.containerOf(namespace, pod, options.container);

@@ -47,10 +47,9 @@ export function handleResourceRequest(backend: ClusterBackend, request: Resource
 }
 
 /** The cluster's latest resourceVersion, as a List's metadata reports it. */
-function latestResourceVersion(backend: ClusterBackend): string {
-  let latest = 0;
-  for (const type of backend.types()) for (const object of backend.list(type, undefined)) latest = Math.max(latest, Number(object.metadata.resourceVersion ?? 0));
-  return String(latest);
+function latestResourceVersion(backend: ClusterBackend, listed: readonly KubeObject[]): string {
+  if (backend.latestResourceVersion !== undefined) return backend.latestResourceVersion();
+  return String(listed.reduce((latest, object) => Math.max(latest, Number(object.metadata.resourceVersion ?? 0) || 0), 0));
 }
 
 function selected(request: ResourceRequest, objects: readonly KubeObject[]): KubeObject[] {
@@ -66,7 +65,7 @@ function list(backend: ClusterBackend, request: ResourceRequest): ApiResponse {
   }
   const { type, namespace } = request.path;
   const items = selected(request, backend.list(type, namespace));
-  const resourceVersion = latestResourceVersion(backend);
+  const resourceVersion = latestResourceVersion(backend, items);
   if (wantsTable(request.accept)) return { status: 200, json: toTable(type.kind, items, resourceVersion, includeObject(request.query), request.now) };
   return { status: 200, json: { kind: `${type.kind}List`, apiVersion: apiVersionOf(type), metadata: { resourceVersion }, items } };
 }
@@ -168,7 +167,7 @@ function deleteCollection(backend: ClusterBackend, request: ResourceRequest): Ap
   const { type, namespace } = request.path;
   const { dryRun } = deleteOptions(request);
   const items = selected(request, backend.list(type, namespace)).map((o) => backend.apply({ verb: "delete", type, namespace: o.metadata.namespace, name: o.metadata.name ?? "" }, { dryRun }));
-  return { status: 200, json: { kind: `${type.kind}List`, apiVersion: apiVersionOf(type), metadata: { resourceVersion: latestResourceVersion(backend) }, items } };
+  return { status: 200, json: { kind: `${type.kind}List`, apiVersion: apiVersionOf(type), metadata: { resourceVersion: latestResourceVersion(backend, items) }, items } };
 }
 
 /** `deployments.apps "x"` / `deployments.apps`: how messages name the object or collection of a request. */
