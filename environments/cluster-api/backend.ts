@@ -63,6 +63,11 @@ export interface ClusterBackend {
   apply(change: ObjectChange, options: WriteOptions): KubeObject;
   /** The text of a pod's log. Throws {@link KubeApiError} 404 for an unknown pod or container. */
   podLog(namespace: string, pod: string, options: PodLogOptions): string;
+  /**
+   * The latest resourceVersion assigned, which a List's metadata reports. Optional: without it
+   * the server reports the highest resourceVersion among the listed objects.
+   */
+  latestResourceVersion?(): string;
 }
 
 /** The reasons Kubernetes puts in a Status body. */
