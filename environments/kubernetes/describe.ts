@@ -59,14 +59,14 @@ export function currentRevision(view: WorkloadView): number {
   return view.ref.kind === "Deployment" ? revisionOf(view.workload.metadata?.annotations) : (view.workload.metadata?.generation ?? 0);
 }
 
-/** The node architecture the pods run on: the template's nodeSelector, else the first pod's node label. */
+/** The node architecture the pods run on: the template's nodeSelector, else the first pod's node (label, then nodeInfo). */
 async function nodeArchitecture(context: AdapterContext, view: WorkloadView): Promise<string> {
   const selected = view.workload.spec?.template.spec?.nodeSelector?.["kubernetes.io/arch"];
   if (selected !== undefined) return selected;
   const nodeName = view.pods.find((p) => p.spec?.nodeName !== undefined)?.spec?.nodeName;
   if (nodeName === undefined) return "unknown";
   const node = await callOrMissing({ verb: "get", group: "", resource: "nodes", name: nodeName }, () => context.apis.core.readNode({ name: nodeName }));
-  return node?.metadata?.labels?.["kubernetes.io/arch"] ?? "unknown";
+  return node?.metadata?.labels?.["kubernetes.io/arch"] ?? node?.status?.nodeInfo?.architecture ?? "unknown";
 }
 
 /** The workload's spec and rollout state as the contract describes it. */

@@ -90,7 +90,7 @@ export class KubernetesEnvironment implements EnvironmentAdapter {
 
   // ---- queries ----
 
-  listServices(): Promise<string[]> {
+  async listServices(): Promise<string[]> {
     return listServices(this.context);
   }
 
@@ -100,15 +100,15 @@ export class KubernetesEnvironment implements EnvironmentAdapter {
     return signals !== undefined ? signals.queryMetric(ref, metric, windowMinutes) : readyReplicasMetric(this.context, service, ref, metric);
   }
 
-  tailLogs(service: string, lines: number): Promise<LogLine[]> {
+  async tailLogs(service: string, lines: number): Promise<LogLine[]> {
     return tailLogs(this.context, service, this.ref(service), lines);
   }
 
-  describeWorkload(service: string): Promise<WorkloadDescription> {
+  async describeWorkload(service: string): Promise<WorkloadDescription> {
     return describeWorkload(this.context, service, this.ref(service));
   }
 
-  deployHistory(service: string): Promise<DeploymentRevision[]> {
+  async deployHistory(service: string): Promise<DeploymentRevision[]> {
     return deployHistory(this.context, this.ref(service));
   }
 
@@ -118,50 +118,50 @@ export class KubernetesEnvironment implements EnvironmentAdapter {
     return this.context.signals.consumerLag(ref);
   }
 
-  appliedChange(key: string): Promise<AppliedChange | undefined> {
+  async appliedChange(key: string): Promise<AppliedChange | undefined> {
     return findAppliedChange(this.context, key);
   }
 
   // ---- operations ----
 
-  rolloutUndo(service: string, toRevision: number, key: string): Promise<void> {
+  async rolloutUndo(service: string, toRevision: number, key: string): Promise<void> {
     return rolloutUndo(this.context, this.ref(service), service, toRevision, key);
   }
 
-  scale(service: string, replicas: number, key: string): Promise<void> {
+  async scale(service: string, replicas: number, key: string): Promise<void> {
     return scale(this.context, this.ref(service), replicas, key);
   }
 
-  restartPods(service: string, key: string): Promise<void> {
+  async restartPods(service: string, key: string): Promise<void> {
     return restartPods(this.context, this.ref(service), key);
   }
 
-  setMemoryLimit(service: string, limitMib: number, key: string): Promise<void> {
+  async setMemoryLimit(service: string, limitMib: number, key: string): Promise<void> {
     return setMemoryLimit(this.context, this.ref(service), limitMib, key);
   }
 
-  patchServiceTargetPort(service: string, targetPort: number, key: string): Promise<void> {
+  async patchServiceTargetPort(service: string, targetPort: number, key: string): Promise<void> {
     return patchServiceTargetPort(this.context, this.ref(service), targetPort, key);
   }
 
-  deleteNetworkPolicy(name: string, key: string): Promise<void> {
+  async deleteNetworkPolicy(name: string, key: string): Promise<void> {
     return deleteNetworkPolicy(this.context, name, key, (manifest) => {
       const metadata = manifest.metadata as { namespace?: string; name?: string } | undefined;
       this.deletedPolicies.set(`${metadata?.namespace ?? this.context.defaultNamespace}/${metadata?.name ?? name}`, manifest);
     });
   }
 
-  restoreNetworkPolicy(policy: NetworkPolicyState, key: string): Promise<void> {
+  async restoreNetworkPolicy(policy: NetworkPolicyState, key: string): Promise<void> {
     const remembered = [...this.deletedPolicies.entries()].find(([id]) => id.endsWith(`/${policy.name}`))?.[1];
     return restoreNetworkPolicy(this.context, policy, key, remembered);
   }
 
-  revertConfigMap(name: string, toVersion: number, key: string): Promise<void> {
+  async revertConfigMap(name: string, toVersion: number, key: string): Promise<void> {
     return revertConfigMap(this.context, name, toVersion, key);
   }
 
   /** Sets a HorizontalPodAutoscaler's replica bounds once per key (not in the contract yet). */
-  patchAutoscaler(namespace: string, name: string, bounds: AutoscalerBounds, key: string): Promise<void> {
+  async patchAutoscaler(namespace: string, name: string, bounds: AutoscalerBounds, key: string): Promise<void> {
     return patchAutoscalerBounds(this.context, namespace, name, bounds, key);
   }
 

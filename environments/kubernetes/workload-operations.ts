@@ -2,15 +2,15 @@ import type { V1PodTemplateSpec, V1Scale } from "@kubernetes/client-node";
 import { canonicalJson } from "../../domain/json.js";
 import { InvalidInputError } from "../../domain/errors.js";
 import { EnvironmentNotFoundError } from "../adapter.js";
-import { call, KubernetesConflictError } from "./api-errors.js";
-import { findActionRecord, setAnnotationOps, type JsonPatchOp } from "./action-records.js";
+import { KubernetesConflictError } from "./api-errors.js";
+import { findActionRecord, resourceVersionTest, setAnnotationOps, type JsonPatchOp } from "./action-records.js";
 import type { AdapterContext } from "./context.js";
 import { viewWorkload } from "./describe.js";
-import { describeDifferences } from "./diff.js";
+import { describeObjectChange } from "./diff.js";
 import { dryRunThenApply } from "./dry-run.js";
 import { memoryMib } from "./quantity.js";
 import { revisionOf } from "./translate.js";
-import { JSON_PATCH, readWorkload, workloadRequest, type WorkloadObject } from "./workloads.js";
+import { JSON_PATCH, readWorkload, replicaCounts, workloadRequest } from "./workloads.js";
 import { changeWorkloadOnce, recordOnWorkload } from "./workload-patch.js";
 import type { WorkloadRef } from "./workload-ref.js";
 import { toWire } from "./wire.js";
@@ -76,15 +76,6 @@ export async function setMemoryLimit(context: AdapterContext, ref: WorkloadRef, 
   });
 }
 
-/** The scale subresource of a Deployment or StatefulSet. */
-function readScale(context: AdapterContext, ref: WorkloadRef): Promise<V1Scale> {
-  const { name, namespace } = ref;
-  const request = workloadRequest(ref, "get", "scale");
-  return ref.kind === "StatefulSet"
-    ? call(request, () => context.apis.apps.readNamespacedStatefulSetScale({ name, namespace }))
-    : call(request, () => context.apis.apps.readNamespacedDeploymentScale({ name, namespace }));
-}
-
 /** Sends a JSON patch to the scale subresource. */
 function patchScale(context: AdapterContext, ref: WorkloadRef, ops: JsonPatchOp[], dryRun: boolean): Promise<V1Scale> {
   const param = { name: ref.name, namespace: ref.namespace, body: ops, fieldManager: context.fieldManager, ...(dryRun ? { dryRun: "All" } : {}) };
@@ -99,24 +90,17 @@ function patchScale(context: AdapterContext, ref: WorkloadRef, ops: JsonPatchOp[
  */
 export async function scale(context: AdapterContext, ref: WorkloadRef, replicas: number, key: string): Promise<void> {
   if (ref.kind === "DaemonSet") throw new InvalidInputError(`DaemonSet ${ref.namespace}/${ref.name} runs one pod per node and cannot be scaled`);
-  const workload: WorkloadObject = await readWorkload(context.apis, ref);
-  if (findActionRecord(workload.metadata, key) !== undefined) return;
-  const read = await readScale(context, ref);
-  if (read.spec?.replicas !== replicas) {
-    const ops: JsonPatchOp[] = [
-      ...(read.metadata?.resourceVersion !== undefined ? [{ op: "test" as const, path: "/metadata/resourceVersion", value: read.metadata.resourceVersion }] : []),
-      { op: "replace", path: "/spec/replicas", value: replicas },
-    ];
+  // The Scale shares the workload's resourceVersion and replicas, so the workload read (which the
+  // observer role allows) is the precondition; `get deployments/scale` is never needed.
+  const read = await readWorkload(context.apis, ref);
+  if (findActionRecord(read.metadata, key) !== undefined) return;
+  if (replicaCounts(read).desired !== replicas) {
+    const ops: JsonPatchOp[] = [...resourceVersionTest(read.metadata), { op: "replace", path: "/spec/replicas", value: replicas }];
     const request = workloadRequest(ref, "patch", "scale");
     const outcome = await dryRunThenApply(request, (dryRun) => patchScale(context, ref, ops, dryRun));
     if (!outcome.applied) {
-      const fresh = await readScale(context, ref);
-      if (fresh.spec?.replicas !== replicas) {
-        throw new KubernetesConflictError(
-          request,
-          `resourceVersion ${read.metadata?.resourceVersion ?? "?"} → ${fresh.metadata?.resourceVersion ?? "?"}: ${describeDifferences({ replicas: read.spec?.replicas }, { replicas: fresh.spec?.replicas })}`,
-        );
-      }
+      const fresh = await readWorkload(context.apis, ref);
+      if (findActionRecord(fresh.metadata, key) === undefined && replicaCounts(fresh).desired !== replicas) throw new KubernetesConflictError(request, describeObjectChange(read, fresh));
     }
   }
   await recordOnWorkload(context, ref, "scale", key);
