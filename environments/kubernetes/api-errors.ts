@@ -33,6 +33,11 @@ export function describeRequest(request: ApiRequest): string {
   return `${request.verb} ${resourceLabel(request)}${name}${where}`;
 }
 
+/**
+ * Reason and message of a Status body. A real API server words some refusals generically ("the
+ * server rejected our request due to an error in our request") and puts the detail, such as a
+ * failed JSON Patch test, in `details.causes`: those are appended so nothing is lost.
+ */
 function parseBody(body: unknown): { reason?: string; message?: string } {
   let value = body;
   if (typeof body === "string") {
@@ -43,11 +48,12 @@ function parseBody(body: unknown): { reason?: string; message?: string } {
     }
   }
   if (value === null || typeof value !== "object") return {};
-  const record = value as Record<string, unknown>;
-  return {
-    ...(typeof record.reason === "string" ? { reason: record.reason } : {}),
-    ...(typeof record.message === "string" ? { message: record.message } : {}),
-  };
+  const record = value as { reason?: unknown; message?: unknown; details?: { causes?: unknown } };
+  const causes = Array.isArray(record.details?.causes) ? (record.details.causes as Array<{ message?: unknown }>).flatMap((c) => (typeof c.message === "string" ? [c.message] : [])) : [];
+  const base = typeof record.message === "string" ? record.message : undefined;
+  const extra = causes.filter((c) => base === undefined || !base.includes(c));
+  const message = [base, ...extra].filter((m) => m !== undefined).join(": ");
+  return { ...(typeof record.reason === "string" ? { reason: record.reason } : {}), ...(message !== "" ? { message } : {}) };
 }
 
 /** The API status of an error the client threw, or undefined when it is not an API answer (a network error). */

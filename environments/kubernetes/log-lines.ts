@@ -41,8 +41,8 @@ function structuredLevel(message: string): Level | undefined {
 
 /** The level of an unstructured line from the words it uses (`FATAL`, `panic:`, `ERROR`, `Exception`, `WARN`). */
 function keywordLevel(message: string): Level {
-  if (/\b(FATAL|PANIC|panic:|CRITICAL)\b/.test(message)) return "fatal";
-  if (/\b(ERROR|ERR|Error|error|Exception|Traceback|OOMKilled)\b/.test(message)) return "error";
+  if (/\b(FATAL|PANIC|CRITICAL)\b|\bpanic:/.test(message)) return "fatal";
+  if (/\b(ERROR|ERR|Error|error|Traceback|OOMKilled)\b|Exception\b/.test(message)) return "error";
   if (/\b(WARN|WARNING|Warning|warn)\b/.test(message)) return "warn";
   if (/\b(DEBUG|TRACE)\b/.test(message)) return "debug";
   return "info";

@@ -102,8 +102,9 @@ async function findPolicy(context: AdapterContext, text: string): Promise<{ name
 export async function deleteNetworkPolicy(context: AdapterContext, text: string, key: string, keep: (manifest: Record<string, unknown>) => void): Promise<void> {
   const { namespace, name, policy } = await findPolicy(context, text);
   const kept = (await keptPoliciesInScope(context, [namespace])).find((k) => k.key === key);
+  // This key's delete already took effect when the policy it kept is gone (even if one of that name was restored since).
+  if (kept !== undefined && (policy === undefined || policy.metadata?.uid !== kept.uid)) return;
   if (policy === undefined) {
-    if (kept !== undefined) return;
     const names = (await call(policyRequest("list", namespace), () => context.apis.networking.listNamespacedNetworkPolicy({ namespace }))).items.map((p) => p.metadata?.name ?? "");
     throw new EnvironmentNotFoundError(`network policy in namespace ${namespace}`, name, names);
   }
@@ -120,7 +121,7 @@ export async function deleteNetworkPolicy(context: AdapterContext, text: string,
   const stale = await dryRunOnly(request, () => remove(true));
   if (stale === undefined) {
     const manifest = recreatableManifest(policy);
-    if (kept === undefined || kept.uid !== uid) await keepManifest(context, namespace, policy, { key, at: context.clock.now(), uid, manifest });
+    if (kept === undefined) await keepManifest(context, namespace, policy, { key, at: context.clock.now(), uid, manifest });
     keep(manifest);
     try {
       await remove(false);

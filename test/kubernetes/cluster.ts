@@ -43,6 +43,8 @@ export interface ClusterOptions {
   rules?: PolicyRule[];
   /** Called before a request is forwarded to the API server: to change the cluster "in between". */
   beforeRequest?: (request: SeenRequest) => void;
+  /** Answers a request in the API server's place (e.g. a failure), or undefined to forward it. */
+  answerInstead?: (request: SeenRequest) => { status: number; body: unknown } | undefined;
 }
 
 /**
@@ -61,21 +63,33 @@ export async function startCluster(options: ClusterOptions = {}) {
     const request: SeenRequest = { method: incoming.method ?? "GET", path: url.pathname, dryRun: url.searchParams.get("dryRun") === "All" };
     seen.push(request);
     options.beforeRequest?.(request);
+    const instead = options.answerInstead?.(request);
+    if (instead !== undefined) {
+      incoming.resume();
+      outgoing.writeHead(instead.status, { "content-type": "application/json" });
+      outgoing.end(JSON.stringify(instead.body));
+      return;
+    }
     const forwarded = httpRequest({ host: target.hostname, port: target.port, method: incoming.method, path: incoming.url, headers: incoming.headers }, (answer) => {
       outgoing.writeHead(answer.statusCode ?? 500, answer.headers);
       answer.pipe(outgoing);
     });
+    // A connection cut while the cluster closes is not a test failure.
+    forwarded.on("error", () => outgoing.destroy());
     incoming.pipe(forwarded);
   });
   await new Promise<void>((resolve) => proxy.listen(0, "127.0.0.1", resolve));
   const proxyUrl = `http://127.0.0.1:${(proxy.address() as AddressInfo).port}`;
-  const kubeConfig = (): KubeConfig => {
-    const config = new KubeConfig();
+  const kubeconfigText = (): string => {
     // client-node v2 refuses a plain-http server unless the cluster skips TLS verification, which
     // the simulated server's kubeconfig does not set (reported to its owner): set it here.
     const document = parse(api.kubeconfig({ namespace: "prod" })) as { clusters: Array<{ cluster: Record<string, unknown> }> };
     for (const { cluster } of document.clusters) Object.assign(cluster, { server: proxyUrl, "insecure-skip-tls-verify": true });
-    config.loadFromString(stringify(document));
+    return stringify(document);
+  };
+  const kubeConfig = (): KubeConfig => {
+    const config = new KubeConfig();
+    config.loadFromString(kubeconfigText());
     return config;
   };
   const clock = new FixedClock();
@@ -86,6 +100,9 @@ export async function startCluster(options: ClusterOptions = {}) {
     seen,
     clock,
     adapter,
+    kubeConfig,
+    /** The kubeconfig (YAML) pointing at the recording proxy. */
+    kubeconfigText,
     /** Real (not dry-run) writes the API server received. */
     writes: () => seen.filter((r) => r.method !== "GET" && !r.dryRun),
     close: async () => {

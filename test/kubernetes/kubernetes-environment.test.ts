@@ -358,4 +358,24 @@ describe("idempotency across processes", () => {
     await restarted.deleteNetworkPolicy("checkout-allow-frontend", "k-del");
     expect(c.writes().length).toBe(writes);
   });
+
+  test("Given a process that kept a policy's manifest but died before deleting it, When a new process asks and retries, Then it is not yet applied, and the retry deletes it once", async () => {
+    let failDelete = true;
+    const c = await given({
+      rules: shippedRules(),
+      answerInstead: (request) => {
+        if (!failDelete || request.method !== "DELETE" || request.dryRun) return undefined;
+        failDelete = false;
+        return { status: 503, body: { kind: "Status", apiVersion: "v1", status: "Failure", code: 503, reason: "ServiceUnavailable", message: "connection lost" } };
+      },
+    });
+    await expect(c.adapter().deleteNetworkPolicy("checkout-deny-all", "k-del")).rejects.toThrow(/connection lost/);
+    expect(stored(c, "deployments", "checkout").metadata.annotations?.[DELETED_POLICIES_ANNOTATION]).toContain("k-del");
+    const restarted = c.adapter();
+    expect(await restarted.appliedChange("k-del")).toBeUndefined();
+    await restarted.deleteNetworkPolicy("checkout-deny-all", "k-del");
+    expect(c.backend.get(type("networkpolicies"), "prod", "checkout-deny-all")).toBeUndefined();
+    expect((await c.adapter().appliedChange("k-del"))?.operation).toBe("deleteNetworkPolicy");
+    expect(c.writes().filter((r) => r.method === "DELETE")).toHaveLength(2);
+  });
 });
