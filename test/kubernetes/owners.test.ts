@@ -1,7 +1,6 @@
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { KubeConfig } from "@kubernetes/client-node";
 import { afterEach, describe, expect, test } from "vitest";
 import { ForbiddenError } from "../../domain/errors.js";
 import { makeKubeApis } from "../../environments/kubernetes/apis.js";
