@@ -129,6 +129,21 @@ export async function policiesSelecting(context: AdapterContext, namespace: stri
   return list.items.filter((p) => selectorMatches(p.spec?.podSelector, template?.metadata?.labels)).sort((a, b) => (a.metadata?.name ?? "").localeCompare(b.metadata?.name ?? ""));
 }
 
+/** What a described workload takes from the signals source: settled values, empty without one. */
+async function signalParts(context: AdapterContext, ref: WorkloadRef): Promise<Pick<WorkloadDescription, "circuitBreakers" | "disks" | "consumerGroups" | "dependencies">> {
+  const signals = context.signals;
+  if (signals === undefined) return { circuitBreakers: [], disks: [], consumerGroups: [], dependencies: [] };
+  // A failing source (Prometheus down) must not hide what the API server said: its parts stay
+  // empty here, and the failure itself shows in the queryMetric / consumerLag reads.
+  const [breakers, disks, groups, dependencies] = await Promise.allSettled([signals.circuitBreakers(ref), signals.disks(ref), signals.consumerLag(ref), signals.dependencies(ref)]);
+  return {
+    circuitBreakers: breakers.status === "fulfilled" ? breakers.value : [],
+    disks: disks.status === "fulfilled" ? disks.value : [],
+    consumerGroups: groups.status === "fulfilled" ? groups.value : [],
+    dependencies: dependencies.status === "fulfilled" ? dependencies.value : [],
+  };
+}
+
 /** Everything `describe workload` returns, from the API server plus the signals source when there is one. */
 export async function describeWorkload(context: AdapterContext, service: string, ref: WorkloadRef): Promise<WorkloadDescription> {
   const view = await viewWorkload(context, ref);
@@ -141,10 +156,7 @@ export async function describeWorkload(context: AdapterContext, service: string,
     configMapsOf(context, ref.namespace, template),
   ]);
   const networkPolicies: NetworkPolicyState[] = policies.map((p) => networkPolicyState(p, service));
-  const signals = context.signals;
-  const [circuitBreakers, disks, consumerGroups, dependencies] = signals
-    ? await Promise.all([signals.circuitBreakers(ref), signals.disks(ref), signals.consumerLag(ref), signals.dependencies(ref)])
-    : [[], [], [], []];
+  const { circuitBreakers, disks, consumerGroups, dependencies } = await signalParts(context, ref);
   const kubeService = services[0];
   return {
     service,

@@ -134,9 +134,63 @@ describe("reads", () => {
   test("Given the namespace, When Suture lists services, Then it lists the Deployments in scope; an unknown one names those it knows", async () => {
     const c = await given();
     const env = c.adapter();
-    expect(await env.listServices()).toEqual(["checkout", "frontend"]);
+    expect(await env.listServices()).toEqual(["checkout", "frontend", "prod/statefulset/ledger"]);
     await expect(env.describeWorkload("payments")).rejects.toThrow(/unknown Deployment in namespace prod "payments"; known: checkout, frontend/);
     await expect(env.describeWorkload("a/b/c/d")).rejects.toThrow(InvalidInputError);
+  });
+});
+
+describe("other workload kinds and sources", () => {
+  test("Given a StatefulSet, When Suture describes and scales it, Then its pods and limits map and the scale goes through statefulsets/scale", async () => {
+    const c = await given({ rules: shippedRules() });
+    const env = c.adapter();
+    const w = await env.describeWorkload("prod/statefulset/ledger");
+    expect(w.deployment).toMatchObject({ name: "ledger", desiredReplicas: 1, readyReplicas: 1, currentRevision: 3, memoryLimitMib: 2048, cpuLimitCores: 0.5, containerPort: 5432 });
+    expect(w.pods.map((p) => [p.name, p.ready, p.revision])).toEqual([["ledger-0", true, 3]]);
+    expect(await env.deployHistory("prod/sts/ledger")).toEqual([]);
+    await env.scale("prod/sts/ledger", 3, "k-sts");
+    expect((stored(c, "statefulsets", "ledger")["spec"] as { replicas: number }).replicas).toBe(3);
+    expect(c.writes().map((r) => r.path)).toEqual(["/apis/apps/v1/namespaces/prod/statefulsets/ledger/scale", "/apis/apps/v1/namespaces/prod/statefulsets/ledger"]);
+    await expect(env.rolloutUndo("prod/sts/ledger", 1, "k")).rejects.toThrow(/only Deployments keep their revisions in ReplicaSets/);
+  });
+
+  test("Given an HPA, When Suture moves its bounds, Then min/max change with a record, once per key", async () => {
+    const c = await given({ rules: shippedRules() });
+    await c.adapter().patchAutoscaler("prod", "frontend", { minReplicas: 4, maxReplicas: 10 }, "k-hpa");
+    await c.adapter().patchAutoscaler("prod", "frontend", { minReplicas: 4, maxReplicas: 10 }, "k-hpa");
+    const hpa = stored(c, "horizontalpodautoscalers", "frontend");
+    expect(hpa["spec"]).toMatchObject({ minReplicas: 4, maxReplicas: 10 });
+    expect(actionsOn(hpa).map((a) => a.key)).toEqual(["k-hpa"]);
+    expect(c.writes()).toHaveLength(1);
+    expect((await c.adapter().appliedChange("k-hpa"))?.operation).toBe("patchAutoscalerBounds");
+  });
+
+  test("Given a signals source and runbook actions, When Suture reads and acts, Then metrics and signal parts come from the source and actions run with the workload ref", async () => {
+    const c = await given();
+    const calls: string[] = [];
+    const env = c.adapter({
+      signals: {
+        queryMetric: async (ref, metric) => ({ service: ref.name, metric, points: [{ t: NOW, v: 0.25 }] }),
+        consumerLag: async () => [{ topic: "orders", group: "checkout", partitions: [], totalLag: 0, dlqDepth: 0 }],
+        disks: async () => {
+          throw new Error("prometheus unreachable");
+        },
+        circuitBreakers: async (ref) => [{ from: ref.name, to: "payments", state: "open", openedAt: NOW }],
+        dependencies: async () => ["payments"],
+      },
+      runbookActions: {
+        cleanLogs: async (ref, mount, key) => {
+          calls.push(`${ref.namespace}/${ref.name}:${mount}:${key}`);
+        },
+      },
+    });
+    expect((await env.queryMetric("checkout", "error_rate", 5)).points).toEqual([{ t: NOW, v: 0.25 }]);
+    const w = await env.describeWorkload("checkout");
+    expect(w.circuitBreakers).toEqual([{ from: "checkout", to: "payments", state: "open", openedAt: NOW }]);
+    expect([w.disks, w.dependencies, w.consumerGroups.map((g) => g.topic)]).toEqual([[], ["payments"], ["orders"]]);
+    await env.cleanLogs("checkout", "/var/log", "k-clean");
+    expect(calls).toEqual(["prod/checkout:/var/log:k-clean"]);
+    await expect(env.resetCircuitBreaker("checkout", "payments", "k")).rejects.toThrow(/resetCircuitBreaker is not a Kubernetes API operation/);
   });
 });
 

@@ -30,11 +30,15 @@ describe("owner lookups", () => {
     });
   });
 
-  test("Given a node and a Service, When their pods are listed, Then the node's pods (field selector) and the Service's (its selector) lead to checkout", async () => {
+  test("Given a node and a Service, When their pods are listed, Then the node's pods (field selector) and the Service's (its selector) lead to their workloads", async () => {
     const c = (cluster = await startCluster({ rules: shippedRules() }));
     const apis = makeKubeApis(c.kubeConfig());
     const onNode = await podsOnNode(apis, "node-1");
-    expect(onNode.map((p) => p.metadata?.name).sort()).toEqual(["checkout-6b7f9d5c48-7kq4m", "checkout-6b7f9d5c48-x2x9p", "checkout-85d4c7b9f7-lmn8z"]);
+    expect(onNode.map((p) => p.metadata?.name).sort()).toEqual(["checkout-6b7f9d5c48-7kq4m", "checkout-6b7f9d5c48-x2x9p", "checkout-85d4c7b9f7-lmn8z", "ledger-0"]);
+    expect(await workloadsOfPods(apis, onNode)).toEqual([
+      { namespace: "prod", kind: "Deployment", name: "checkout" },
+      { namespace: "prod", kind: "StatefulSet", name: "ledger" },
+    ]);
     expect(await podsOnNode(apis, "node-9")).toEqual([]);
     const behindService = await podsOfService(apis, "prod", "checkout");
     expect(behindService).toHaveLength(3);
@@ -50,7 +54,7 @@ describe("connecting", () => {
     writeFileSync(path, c.kubeconfigText());
     const env = KubernetesEnvironment.fromEnvironment({ kubeconfigPath: path, context: "suture-sim", namespace: "prod" });
     expect(env.kind).toBe("kubernetes");
-    expect(await env.listServices()).toEqual(["checkout", "frontend"]);
+    expect(await env.listServices()).toEqual(["checkout", "frontend", "prod/statefulset/ledger"]);
     expect(() => KubernetesEnvironment.fromEnvironment({ kubeconfigPath: path, context: "nope", namespace: "prod" })).toThrow();
   });
 
