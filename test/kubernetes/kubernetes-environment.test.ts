@@ -19,8 +19,17 @@ async function given(options: ClusterOptions = {}): Promise<TestCluster> {
   return cluster;
 }
 afterEach(async () => {
-  await cluster?.close();
+  const c = cluster;
   cluster = undefined;
+  await c?.close();
+  // Every write any test made was sent as a dry run first.
+  for (const [index, write] of (c?.seen ?? []).entries()) {
+    if (write.method === "GET" || write.dryRun) continue;
+    expect(
+      c?.seen.slice(0, index).some((r) => r.dryRun && r.method === write.method && r.path === write.path),
+      `${write.method} ${write.path} without a dry run first`,
+    ).toBe(true);
+  }
 });
 
 /** The object as the simulated cluster stores it now. */
@@ -402,7 +411,11 @@ describe("idempotency across processes", () => {
     await first.scale("checkout", 3, "k-scale");
     await first.patchServiceTargetPort("checkout", 9090, "k-port");
     await first.deleteNetworkPolicy("checkout-allow-frontend", "k-del");
+    const cm = stored(c, "configmaps", "checkout-config");
+    c.backend.apply({ verb: "update", object: { ...cm, data: { PAYMENT_TIMEOUT_MS: "1" } } }, { dryRun: false });
+    await first.revertConfigMap("checkout-config", 1, "k-cm");
     const restarted = c.adapter();
+    expect((await restarted.appliedChange("k-cm"))?.operation).toBe("revertConfigMap");
     expect((await restarted.appliedChange("k-scale"))?.operation).toBe("scale");
     expect((await restarted.appliedChange("k-port"))?.operation).toBe("patchServiceTargetPort");
     expect((await restarted.appliedChange("k-del"))?.operation).toBe("deleteNetworkPolicy");
@@ -410,6 +423,7 @@ describe("idempotency across processes", () => {
     await restarted.scale("checkout", 3, "k-scale");
     await restarted.patchServiceTargetPort("checkout", 9090, "k-port");
     await restarted.deleteNetworkPolicy("checkout-allow-frontend", "k-del");
+    await restarted.revertConfigMap("checkout-config", 1, "k-cm");
     expect(c.writes().length).toBe(writes);
   });
 
