@@ -21,10 +21,8 @@ export interface ResourcePath {
  * Undefined for a path the server does not serve (answered 404).
  */
 export function parseRequestPath(pathname: string, types: readonly ResourceType[]): DiscoveryPath | ResourcePath | undefined {
-  const segments = pathname
-    .split("/")
-    .filter((s) => s !== "")
-    .map(decodeURIComponent);
+  const segments = decodedSegments(pathname);
+  if (segments === undefined) return undefined;
   const [root, ...rest] = segments;
   if (root === "version" && rest.length === 0) return { kind: "version" };
   if (root === "openapi") return { kind: "openapi" };
@@ -34,6 +32,18 @@ export function parseRequestPath(pathname: string, types: readonly ResourceType[
   if (group === undefined) return { kind: "groups" };
   if (version === undefined) return { kind: "group", group };
   return underGroupVersion(types, group, version, below);
+}
+
+/** The path's non-empty segments, percent-decoded; undefined when an escape is malformed. */
+function decodedSegments(pathname: string): string[] | undefined {
+  try {
+    return pathname
+      .split("/")
+      .filter((s) => s !== "")
+      .map(decodeURIComponent);
+  } catch {
+    return undefined;
+  }
 }
 
 function underGroupVersion(types: readonly ResourceType[], group: string, version: string, segments: readonly string[]): DiscoveryPath | ResourcePath | undefined {

@@ -65,7 +65,18 @@ function current(backend: ClusterBackend, path: ResourcePath): KubeObject {
 }
 
 function write(backend: ClusterBackend, request: ResourceRequest, verb: "create" | "update", object: KubeObject): KubeObject {
-  return backend.apply({ verb, object }, { dryRun: isDryRun(request.query) });
+  return backend.apply({ verb, object: withoutNulls(object) }, { dryRun: isDryRun(request.query) });
+}
+
+/**
+ * The object as the API server stores it after decoding into its typed struct: a `null` field
+ * is the zero value and omitted. kubectl sends `creationTimestamp: null` inside pod templates
+ * (rollout undo copies a ReplicaSet's template that way), which must not be stored as such.
+ */
+function withoutNulls<T>(value: T): T {
+  if (Array.isArray(value)) return value.map(withoutNulls) as T;
+  if (!isRecord(value)) return value;
+  return Object.fromEntries(Object.entries(value).flatMap(([key, field]) => (field === null ? [] : [[key, withoutNulls(field)]]))) as T;
 }
 
 /** The cluster's latest resourceVersion, as a List's metadata reports it. */
@@ -165,6 +176,7 @@ function patchContentType(request: ResourceRequest): PatchContentType {
 function patchedDocument(request: ResourceRequest, stored: KubeObject, target: KubeObject): KubeObject {
   const result = applyPatch(patchContentType(request), target, parseBody(request));
   if (!isKubeObject(result)) throw badRequest("the patch leaves no valid object (apiVersion, kind and metadata are required)");
+  if (result.apiVersion !== target.apiVersion || result.kind !== target.kind) throw badRequest(`a patch cannot change apiVersion or kind (${target.apiVersion} ${target.kind})`);
   checkResourceVersion(request.path.type, stored, result.metadata.resourceVersion === target.metadata.resourceVersion ? undefined : result.metadata.resourceVersion);
   return result;
 }

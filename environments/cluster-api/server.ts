@@ -64,18 +64,22 @@ export async function startClusterApiServer(options: ClusterApiServerOptions): P
 }
 
 async function serve(options: ClusterApiServerOptions, request: IncomingMessage, now: Date, url: string): Promise<ApiResponse> {
-  const requestUrl = new URL(request.url ?? "/", "http://localhost");
+  // Split by hand: `new URL` would read a path starting with "//" as a host.
+  const target = request.url ?? "/";
+  const queryStart = target.indexOf("?");
+  const pathname = queryStart < 0 ? target : target.slice(0, queryStart);
+  const query = new URLSearchParams(queryStart < 0 ? "" : target.slice(queryStart + 1));
   const types = options.backend.types();
-  const path = parseRequestPath(requestUrl.pathname, types);
+  const path = parseRequestPath(pathname, types);
   if (path === undefined) throw new KubeApiError(404, "NotFound", "the server could not find the requested resource");
   const method = request.method ?? "GET";
   if (path.kind !== "resource") return discovery(path, types, url);
-  if (options.rbac !== undefined) authorize(options.rbac, path, method, requestUrl.searchParams);
+  if (options.rbac !== undefined) authorize(options.rbac, path, method, query);
   const body = await readBody(request);
   return handleResourceRequest(options.backend, {
     method,
     path,
-    query: requestUrl.searchParams,
+    query,
     accept: request.headers.accept,
     contentType: request.headers["content-type"],
     body,
