@@ -81,10 +81,9 @@ export async function startCluster(options: ClusterOptions = {}) {
   await new Promise<void>((resolve) => proxy.listen(0, "127.0.0.1", resolve));
   const proxyUrl = `http://127.0.0.1:${(proxy.address() as AddressInfo).port}`;
   const kubeconfigText = (): string => {
-    // client-node v2 refuses a plain-http server unless the cluster skips TLS verification, which
-    // the simulated server's kubeconfig does not set (reported to its owner): set it here.
+    // The server's own kubeconfig, pointed at the recording proxy in front of it.
     const document = parse(api.kubeconfig({ namespace: "prod" })) as { clusters: Array<{ cluster: Record<string, unknown> }> };
-    for (const { cluster } of document.clusters) Object.assign(cluster, { server: proxyUrl, "insecure-skip-tls-verify": true });
+    for (const { cluster } of document.clusters) cluster["server"] = proxyUrl;
     return stringify(document);
   };
   const kubeConfig = (): KubeConfig => {
