@@ -5,7 +5,8 @@ import { EnvironmentNotFoundError } from "../adapter.js";
 import { KubernetesConflictError } from "./api-errors.js";
 import { findActionRecord, resourceVersionTest, setAnnotationOps, type JsonPatchOp } from "./action-records.js";
 import type { AdapterContext } from "./context.js";
-import { viewWorkload } from "./describe.js";
+import { replicaSetsOf } from "./owners.js";
+import { selectorToQuery } from "./selectors.js";
 import { describeObjectChange } from "./diff.js";
 import { dryRunThenApply } from "./dry-run.js";
 import { memoryMib } from "./quantity.js";
@@ -31,11 +32,18 @@ export function revisionTemplate(template: V1PodTemplateSpec | undefined): Recor
 /** `kubectl rollout undo --to-revision`: the Deployment's template becomes the target ReplicaSet's. */
 export async function rolloutUndo(context: AdapterContext, ref: WorkloadRef, service: string, toRevision: number, key: string): Promise<void> {
   if (ref.kind !== "Deployment") throw new InvalidInputError(`rollout undo of ${ref.kind} ${ref.name}: only Deployments keep their revisions in ReplicaSets Suture can read; roll it back by hand`);
-  const view = await viewWorkload(context, ref);
-  if (findActionRecord(view.workload.metadata, key) !== undefined) return;
-  const target = view.replicaSets.find((rs) => revisionOf(rs.metadata?.annotations) === toRevision);
+  const workload = await readWorkload(context.apis, ref);
+  if (findActionRecord(workload.metadata, key) !== undefined) return;
+  const selector = workload.spec?.selector;
+  const uid = workload.metadata?.uid;
+  const replicaSets = await replicaSetsOf(context.apis, ref.namespace, {
+    name: ref.name,
+    ...(uid !== undefined ? { uid } : {}),
+    labelSelector: selector === undefined ? "" : selectorToQuery(selector),
+  });
+  const target = replicaSets.find((rs) => revisionOf(rs.metadata?.annotations) === toRevision);
   if (target === undefined) {
-    const known = view.replicaSets.map((rs) => revisionOf(rs.metadata?.annotations)).sort((a, b) => a - b);
+    const known = replicaSets.map((rs) => revisionOf(rs.metadata?.annotations)).sort((a, b) => a - b);
     throw new EnvironmentNotFoundError(`revision of ${service}`, String(toRevision), known.map(String));
   }
   const targetTemplate = revisionTemplate(target.spec?.template);
