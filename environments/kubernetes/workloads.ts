@@ -58,8 +58,3 @@ export function replicaCounts(workload: WorkloadObject): { desired: number; read
   const desired = "desiredNumberScheduled" in status ? (status.desiredNumberScheduled ?? 0) : (spec.replicas ?? 1);
   return { desired, ready: status.readyReplicas ?? status.numberReady ?? 0 };
 }
-
-/** A value as plain JSON: class instances, Dates and undefined fields normalized, for comparing and copying. */
-export function plain<T>(value: T): T {
-  return JSON.parse(JSON.stringify(value)) as T;
-}
