@@ -1,33 +1,32 @@
 import { KubeApiError, type ClusterBackend, type KubeObject, type ResourceType } from "./backend.js";
-import { badRequest, conflict, notFound } from "./api-errors.js";
-import { isKubeObject, isRecord } from "./manifest.js";
-import { PATCH_CONTENT_TYPES, applyPatch, type PatchContentType } from "./patch.js";
+import { badRequest } from "./api-errors.js";
+import { isRecord } from "./manifest.js";
 import type { ResourcePath } from "./request-path.js";
+import {
+  bodyObject,
+  checkedPutBody,
+  checkResourceVersion,
+  current,
+  isDryRun,
+  methodNotAllowed,
+  parseBody,
+  patchedDocument,
+  withUrlName,
+  write,
+  type ApiResponse,
+  type ResourceRequest,
+} from "./request-objects.js";
 import { apiVersionOf, qualifiedPlural } from "./resource-types.js";
-import { scaleOf, withScale } from "./scale.js";
 import { matchesFields, matchesLabels, parseFieldSelector, parseLabelSelector } from "./selectors.js";
+import { podLogSubresource, scaleSubresource, statusSubresource } from "./subresources.js";
 import { toTable, wantsTable, type IncludeObject } from "./table.js";
-
-/** One request for a resource, as the server hands it to the verb handlers. */
-export interface ResourceRequest {
-  method: string;
-  path: ResourcePath;
-  query: URLSearchParams;
-  accept: string | undefined;
-  contentType: string | undefined;
-  body: string;
-  now: Date;
-}
-
-/** What the server writes back: JSON (an object, a List, a Table, a Status) or plain text (a log). */
-export type ApiResponse = { status: number; json: unknown } | { status: number; text: string };
 
 /** Answers a resource request against the backend; throws {@link KubeApiError} for anything refused. */
 export function handleResourceRequest(backend: ClusterBackend, request: ResourceRequest): ApiResponse {
   const { path } = request;
-  if (path.subresource === "log") return podLog(backend, request);
-  if (path.subresource === "scale") return scale(backend, request);
-  if (path.subresource === "status") return status(backend, request);
+  if (path.subresource === "log") return podLogSubresource(backend, request);
+  if (path.subresource === "scale") return scaleSubresource(backend, request);
+  if (path.subresource === "status") return statusSubresource(backend, request);
   switch (request.method) {
     case "GET":
       return path.name === undefined ? list(backend, request) : one(backend, request);
@@ -35,48 +34,16 @@ export function handleResourceRequest(backend: ClusterBackend, request: Resource
       if (path.name !== undefined) throw methodNotAllowed(request);
       return { status: 201, json: write(backend, request, "create", objectForCreate(request)) };
     case "PUT":
+      if (path.name === undefined) throw methodNotAllowed(request);
       return { status: 200, json: write(backend, request, "update", objectForUpdate(request, current(backend, path))) };
     case "PATCH":
+      if (path.name === undefined) throw methodNotAllowed(request);
       return { status: 200, json: write(backend, request, "update", patched(request, current(backend, path))) };
     case "DELETE":
       return path.name === undefined ? deleteCollection(backend, request) : deleteOne(backend, request);
     default:
       throw methodNotAllowed(request);
   }
-}
-
-function methodNotAllowed(request: ResourceRequest): KubeApiError {
-  return new KubeApiError(405, "MethodNotAllowed", `the server does not allow this method on the requested resource (${request.method})`);
-}
-
-/** `?dryRun=All` (the only value Kubernetes accepts): validate and answer, change nothing. */
-function isDryRun(query: URLSearchParams): boolean {
-  const values = query.getAll("dryRun");
-  if (values.length === 0) return false;
-  if (values.every((v) => v === "All")) return true;
-  throw badRequest(`Invalid dryRun value: ${JSON.stringify(values)}: supported values: "All"`);
-}
-
-function current(backend: ClusterBackend, path: ResourcePath): KubeObject {
-  const name = path.name ?? "";
-  const object = backend.get(path.type, path.namespace, name);
-  if (object === undefined) throw notFound(path.type, name);
-  return object;
-}
-
-function write(backend: ClusterBackend, request: ResourceRequest, verb: "create" | "update", object: KubeObject): KubeObject {
-  return backend.apply({ verb, object: withoutNulls(object) }, { dryRun: isDryRun(request.query) });
-}
-
-/**
- * The object as the API server stores it after decoding into its typed struct: a `null` field
- * is the zero value and omitted. kubectl sends `creationTimestamp: null` inside pod templates
- * (rollout undo copies a ReplicaSet's template that way), which must not be stored as such.
- */
-function withoutNulls<T>(value: T): T {
-  if (Array.isArray(value)) return value.map(withoutNulls) as T;
-  if (!isRecord(value)) return value;
-  return Object.fromEntries(Object.entries(value).flatMap(([key, field]) => (field === null ? [] : [[key, withoutNulls(field)]]))) as T;
 }
 
 /** The cluster's latest resourceVersion, as a List's metadata reports it. */
@@ -115,147 +82,93 @@ function includeObject(query: URLSearchParams): IncludeObject {
   return value === "None" || value === "Object" ? value : "Metadata";
 }
 
-function parseBody(request: ResourceRequest): unknown {
-  try {
-    return JSON.parse(request.body) as unknown;
-  } catch (error) {
-    throw badRequest(`the request body is not valid JSON: ${(error as Error).message}`);
-  }
+function hasStatusSubresource(type: ResourceType): boolean {
+  return (type.subresources ?? []).includes("status");
 }
 
-function bodyObject(request: ResourceRequest): KubeObject {
-  const body = parseBody(request);
-  if (!isRecord(body)) throw badRequest("the request body must be a JSON object");
-  const { type } = request.path;
-  const object = { ...body, apiVersion: body["apiVersion"] ?? apiVersionOf(type), kind: body["kind"] ?? type.kind, metadata: body["metadata"] ?? {} };
-  if (!isKubeObject(object)) throw badRequest("the request body must be a Kubernetes object (apiVersion, kind, metadata)");
-  if (object.apiVersion !== apiVersionOf(type) || object.kind !== type.kind) {
-    throw badRequest(`the API version in the data (${object.apiVersion}) and kind (${object.kind}) do not match the resource (${apiVersionOf(type)} ${type.kind})`);
-  }
-  return withUrlNamespace(request.path, object);
-}
-
-/** The object in the URL's namespace; a different namespace in the body is refused, as Kubernetes does. */
-function withUrlNamespace(path: ResourcePath, object: KubeObject): KubeObject {
-  if (!path.type.namespaced || path.namespace === undefined) return object;
-  const given = object.metadata.namespace;
-  if (given !== undefined && given !== "" && given !== path.namespace) {
-    throw badRequest("the namespace of the provided object does not match the namespace sent on the request");
-  }
-  return { ...object, metadata: { ...object.metadata, namespace: path.namespace } };
-}
-
-function withUrlName(path: ResourcePath, object: KubeObject): KubeObject {
-  if (object.metadata.name !== path.name) throw badRequest(`the name of the object (${object.metadata.name ?? ""}) does not match the name on the URL (${path.name ?? ""})`);
-  return object;
-}
-
+/**
+ * The object to create. For types with a status subresource the API server resets status on
+ * create (a new Pod starts Pending): a client cannot create an object already "Ready".
+ */
 function objectForCreate(request: ResourceRequest): KubeObject {
-  return bodyObject(request);
+  const object = bodyObject(request);
+  if (!hasStatusSubresource(request.path.type)) return object;
+  const rest = withoutStatus(object);
+  return request.path.type.kind === "Pod" ? { ...rest, status: { phase: "Pending" } } : rest;
 }
 
-/** Optimistic concurrency: a resourceVersion the client sends must be the stored one (an absent one is unconditional). */
-function checkResourceVersion(type: ResourceType, stored: KubeObject, sent: string | undefined): void {
-  if (sent !== undefined && sent !== "" && sent !== stored.metadata.resourceVersion) throw conflict(type, stored.metadata.name ?? "");
+/** Writes to the main resource do not change status where a status subresource exists; that is the subresource's job. */
+function withStoredStatus(type: ResourceType, stored: KubeObject, object: KubeObject): KubeObject {
+  if (!hasStatusSubresource(type)) return object;
+  const rest = withoutStatus(object);
+  return stored["status"] === undefined ? rest : { ...rest, status: stored["status"] };
+}
+
+function withoutStatus(object: KubeObject): KubeObject {
+  const copy = { ...object };
+  delete copy["status"];
+  return copy;
 }
 
 function objectForUpdate(request: ResourceRequest, stored: KubeObject): KubeObject {
-  const object = withUrlName(request.path, bodyObject(request));
-  checkResourceVersion(request.path.type, stored, object.metadata.resourceVersion);
-  return object;
-}
-
-function patchContentType(request: ResourceRequest): PatchContentType {
-  const type = (request.contentType ?? "").split(";")[0]?.trim() ?? "";
-  const known: readonly string[] = Object.values(PATCH_CONTENT_TYPES);
-  if (known.includes(type)) return type as PatchContentType;
-  throw new KubeApiError(415, "UnsupportedMediaType", `the body of the request was in an unknown format - accepted media types include: ${known.join(", ")}`);
-}
-
-/** A patch applied to `target`; a resourceVersion the patch sets is a precondition on `stored`. */
-function patchedDocument(request: ResourceRequest, stored: KubeObject, target: KubeObject): KubeObject {
-  const result = applyPatch(patchContentType(request), target, parseBody(request));
-  if (!isKubeObject(result)) throw badRequest("the patch leaves no valid object (apiVersion, kind and metadata are required)");
-  if (result.apiVersion !== target.apiVersion || result.kind !== target.kind) throw badRequest(`a patch cannot change apiVersion or kind (${target.apiVersion} ${target.kind})`);
-  checkResourceVersion(request.path.type, stored, result.metadata.resourceVersion === target.metadata.resourceVersion ? undefined : result.metadata.resourceVersion);
-  return result;
+  return withStoredStatus(request.path.type, stored, checkedPutBody(request, stored));
 }
 
 function patched(request: ResourceRequest, stored: KubeObject): KubeObject {
   const result = withUrlName(request.path, patchedDocument(request, stored, stored));
   if (result.metadata.namespace !== stored.metadata.namespace) throw badRequest("the namespace of the object cannot be changed by a patch");
-  return result;
+  return withStoredStatus(request.path.type, stored, result);
+}
+
+/** DeleteOptions a DELETE may carry in its body (client-go puts `dryRun` there, not in the query). */
+interface DeleteOptions {
+  dryRun: boolean;
+  preconditions: { uid?: unknown; resourceVersion?: unknown };
+}
+
+function deleteOptions(request: ResourceRequest): DeleteOptions {
+  const body = request.body.trim() === "" ? {} : parseBody(request);
+  if (!isRecord(body)) throw badRequest("the DeleteOptions body must be a JSON object");
+  const dryRun = body["dryRun"];
+  if (dryRun !== undefined && dryRun !== null && !(Array.isArray(dryRun) && dryRun.every((v) => v === "All"))) {
+    throw badRequest(`Invalid dryRun value: ${JSON.stringify(dryRun)}: supported values: "All"`);
+  }
+  const bodyDryRun = Array.isArray(dryRun) && dryRun.length > 0;
+  return { dryRun: isDryRun(request.query) || bodyDryRun, preconditions: isRecord(body["preconditions"]) ? body["preconditions"] : {} };
+}
+
+/** DeleteOptions.preconditions: the uid and resourceVersion, when given, must be the stored ones. */
+function checkPreconditions(type: ResourceType, stored: KubeObject, preconditions: DeleteOptions["preconditions"]): void {
+  const name = stored.metadata.name ?? "";
+  const { uid, resourceVersion } = preconditions;
+  if (typeof uid === "string" && uid !== stored.metadata.uid) {
+    throw new KubeApiError(
+      409,
+      "Conflict",
+      `Operation cannot be fulfilled on ${qualifiedPlural(type)} "${name}": Precondition failed: UID in precondition: ${uid}, UID in object meta: ${stored.metadata.uid ?? ""}`,
+      {
+        name,
+        group: type.group,
+        kind: type.plural,
+      },
+    );
+  }
+  if (typeof resourceVersion === "string") checkResourceVersion(type, stored, resourceVersion);
 }
 
 function deleteOne(backend: ClusterBackend, request: ResourceRequest): ApiResponse {
   const { type, namespace, name = "" } = request.path;
-  const deleted = backend.apply({ verb: "delete", type, namespace, name }, { dryRun: isDryRun(request.query) });
+  const options = deleteOptions(request);
+  checkPreconditions(type, current(backend, request.path), options.preconditions);
+  const deleted = backend.apply({ verb: "delete", type, namespace, name }, { dryRun: options.dryRun });
   return { status: 200, json: { kind: "Status", apiVersion: "v1", metadata: {}, status: "Success", details: { name, group: type.group, kind: type.plural, uid: deleted.metadata.uid } } };
 }
 
 function deleteCollection(backend: ClusterBackend, request: ResourceRequest): ApiResponse {
   const { type, namespace } = request.path;
-  const dryRun = isDryRun(request.query);
+  const { dryRun } = deleteOptions(request);
   const items = selected(request, backend.list(type, namespace)).map((o) => backend.apply({ verb: "delete", type, namespace: o.metadata.namespace, name: o.metadata.name ?? "" }, { dryRun }));
   return { status: 200, json: { kind: `${type.kind}List`, apiVersion: apiVersionOf(type), metadata: { resourceVersion: latestResourceVersion(backend) }, items } };
-}
-
-function scale(backend: ClusterBackend, request: ResourceRequest): ApiResponse {
-  const stored = current(backend, request.path);
-  const storedScale = scaleOf(stored);
-  switch (request.method) {
-    case "GET":
-      return { status: 200, json: storedScale };
-    case "PUT": {
-      const body = parseBody(request);
-      const sent = isRecord(body) && isRecord(body["metadata"]) ? body["metadata"]["resourceVersion"] : undefined;
-      checkResourceVersion(request.path.type, stored, typeof sent === "string" ? sent : undefined);
-      return { status: 200, json: scaleOf(write(backend, request, "update", withScale(stored, body))) };
-    }
-    case "PATCH":
-      return { status: 200, json: scaleOf(write(backend, request, "update", withScale(stored, patchedDocument(request, stored, storedScale)))) };
-    default:
-      throw methodNotAllowed(request);
-  }
-}
-
-function status(backend: ClusterBackend, request: ResourceRequest): ApiResponse {
-  const stored = current(backend, request.path);
-  const withStatus = (source: KubeObject): KubeObject => ({ ...stored, status: source["status"] });
-  switch (request.method) {
-    case "GET":
-      return { status: 200, json: stored };
-    case "PUT":
-      return { status: 200, json: write(backend, request, "update", withStatus(objectForUpdate(request, stored))) };
-    case "PATCH":
-      return { status: 200, json: write(backend, request, "update", withStatus(patchedDocument(request, stored, stored))) };
-    default:
-      throw methodNotAllowed(request);
-  }
-}
-
-function podLog(backend: ClusterBackend, request: ResourceRequest): ApiResponse {
-  if (request.method !== "GET") throw methodNotAllowed(request);
-  const { query } = request;
-  const container = query.get("container") ?? undefined;
-  const tailLines = integerParam(query, "tailLines");
-  const sinceSeconds = integerParam(query, "sinceSeconds");
-  const limitBytes = integerParam(query, "limitBytes");
-  const text = backend.podLog(request.path.namespace ?? "", request.path.name ?? "", {
-    ...(container !== undefined ? { container } : {}),
-    ...(tailLines !== undefined ? { tailLines } : {}),
-    ...(sinceSeconds !== undefined ? { sinceSeconds } : {}),
-    previous: query.get("previous") === "true",
-    timestamps: query.get("timestamps") === "true",
-  });
-  return { status: 200, text: limitBytes === undefined ? text : Buffer.from(text).subarray(0, limitBytes).toString() };
-}
-
-function integerParam(query: URLSearchParams, name: string): number | undefined {
-  const value = query.get(name);
-  if (value === null || value === "") return undefined;
-  if (!/^-?\d+$/.test(value)) throw badRequest(`${name}: invalid value ${JSON.stringify(value)}: must be an integer`);
-  return Number(value);
 }
 
 /** `deployments.apps "x"` / `deployments.apps`: how messages name the object or collection of a request. */

@@ -5,7 +5,8 @@ import { failureStatus } from "./api-errors.js";
 import { apiGroup, apiGroupList, apiResourceList, coreApiVersions, SERVER_VERSION } from "./discovery.js";
 import { kubeconfigFor, type KubeconfigOptions } from "./kubeconfig.js";
 import { requestVerb, rulesAllow, type PolicyRule, type RbacRequest } from "./rbac.js";
-import { describeTarget, handleResourceRequest, type ApiResponse } from "./resource-handlers.js";
+import type { ApiResponse } from "./request-objects.js";
+import { describeTarget, handleResourceRequest } from "./resource-handlers.js";
 import { parseRequestPath, type DiscoveryPath, type ResourcePath } from "./request-path.js";
 
 /** Options of {@link startClusterApiServer}. */

@@ -179,6 +179,33 @@ describe("the simulated API server through @kubernetes/client-node", () => {
     expect((await apps.readNamespacedDeployment({ name: "checkout", namespace })).spec?.replicas).toBe(2);
   });
 
+  it("Given the status subresource When status is written there Then status changes, and writes to the Deployment leave status alone", async () => {
+    const merge = setHeaderOptions("Content-Type", PatchStrategy.MergePatch);
+    const viaMain = await apps.patchNamespacedDeployment({ name: "checkout", namespace, body: { spec: { replicas: 3 }, status: { readyReplicas: 99 } } }, merge);
+    expect(viaMain.spec?.replicas).toBe(3);
+    expect(viaMain.status?.readyReplicas).toBe(2);
+    const viaStatus = await apps.patchNamespacedDeploymentStatus({ name: "checkout", namespace, body: { spec: { replicas: 7 }, status: { readyReplicas: 3 } } }, merge);
+    expect(viaStatus.status?.readyReplicas).toBe(3);
+    expect(viaStatus.spec?.replicas).toBe(3);
+  });
+
+  it("Given a Pod created with a status When created Then the server resets it to Pending, as Kubernetes does", async () => {
+    const created = await core.createNamespacedPod({ namespace, body: { metadata: { name: "debug" }, spec: { containers: [{ name: "sh", image: "busybox" }] }, status: { phase: "Running" } } });
+    expect(created.status).toEqual({ phase: "Pending" });
+  });
+
+  it("Given DeleteOptions in the body When dryRun or a failing precondition is sent Then nothing is deleted", async () => {
+    const del = (body: object): Promise<Response> =>
+      fetch(`${server.url}/apis/apps/v1/namespaces/prod/deployments/checkout`, { method: "DELETE", body: JSON.stringify(body), headers: { "content-type": "application/json" } });
+    expect((await del({ kind: "DeleteOptions", apiVersion: "v1", dryRun: ["All"], propagationPolicy: "Background" })).status).toBe(200);
+    const stale = await del({ preconditions: { uid: "not-the-uid" } });
+    expect(stale.status).toBe(409);
+    expect(((await stale.json()) as { message: string }).message).toContain("Precondition failed: UID in precondition: not-the-uid");
+    expect((await apps.listNamespacedDeployment({ namespace })).items).toHaveLength(1);
+    expect((await del({ preconditions: { uid: "00000000-0000-4000-8000-0000000000d1" } })).status).toBe(200);
+    expect((await apps.listNamespacedDeployment({ namespace })).items).toHaveLength(0);
+  });
+
   it("Given a NetworkPolicy When created, listed and deleted Then it lives and goes; a second create is 409 AlreadyExists", async () => {
     const body = { metadata: { name: "quarantine" }, spec: { podSelector: { matchLabels: { app: "checkout" } }, policyTypes: ["Ingress", "Egress"] } };
     const created = await networking.createNamespacedNetworkPolicy({ namespace, body });
@@ -221,6 +248,7 @@ describe("the simulated API server through @kubernetes/client-node", () => {
     ["a body of another kind", "POST", "/api/v1/namespaces/prod/configmaps", '{"apiVersion":"v1","kind":"Pod","metadata":{"name":"x"}}', 400],
     ["a PUT whose name differs from the URL's", "PUT", "/apis/apps/v1/namespaces/prod/deployments/checkout", '{"metadata":{"name":"other"}}', 400],
     ["a scale that is not a number", "PUT", "/apis/apps/v1/namespaces/prod/deployments/checkout/scale", '{"spec":{"replicas":"many"}}', 422],
+    ["a PATCH of a collection", "PATCH", "/apis/apps/v1/namespaces/prod/deployments", "{}", 405],
     ["an unknown subresource", "GET", "/apis/apps/v1/namespaces/prod/deployments/checkout/exec", "", 404],
     ["a named namespaced object without a namespace", "GET", "/apis/apps/v1/deployments/checkout", "", 404],
   ])("Given %s When sent (%s %s) Then the answer is not a 500", async (_name, method, path, body, status) => {

@@ -134,6 +134,12 @@ describe.skipIf(kubectl === undefined)(`kubectl against the simulated API server
       expect(deployment()).toEqual(before);
     });
 
+    it("Given `kubectl delete --dry-run=server` When it runs Then it reports the deletion and the Deployment stays", async () => {
+      const out = await ok("delete", "deployment", "checkout", "-n", "prod", "--dry-run=server");
+      expect(out).toContain('deployment.apps "checkout" deleted (server dry run)');
+      expect(deployment()).toBeDefined();
+    });
+
     it("Given `kubectl scale` and `kubectl patch` When they run Then the Deployment changes as asked", async () => {
       await ok("scale", "deployment/checkout", "-n", "prod", "--replicas=4");
       expect(deployment()?.["spec"]).toMatchObject({ replicas: 4 });
