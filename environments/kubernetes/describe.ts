@@ -1,0 +1,174 @@
+import type { CoreV1Event, V1NetworkPolicy, V1Pod, V1PodTemplateSpec, V1ReplicaSet, V1Service } from "@kubernetes/client-node";
+import type { DeploymentState, KubeEvent, NetworkPolicyState, PodStatus, ServiceState, WorkloadDescription } from "../adapter.js";
+import { call, callOrMissing } from "./api-errors.js";
+import { configMapsOf } from "./config-maps.js";
+import type { AdapterContext } from "./context.js";
+import { replicaSetsOf } from "./owners.js";
+import { cpuCores, memoryMib } from "./quantity.js";
+import { mapSelectorMatches, selectorMatches, selectorToQuery } from "./selectors.js";
+import { containerEnv, kubeEvent, mainContainer, networkPolicyState, podStatus, revisionOf } from "./translate.js";
+import { readWorkload, replicaCounts, type WorkloadObject } from "./workloads.js";
+import type { WorkloadRef } from "./workload-ref.js";
+
+/** A workload with the objects around it that every read and operation needs. */
+export interface WorkloadView {
+  ref: WorkloadRef;
+  workload: WorkloadObject;
+  /** The label selector as a `labelSelector` query. */
+  labelSelector: string;
+  /** ReplicaSets the Deployment owns (empty for other kinds). */
+  replicaSets: V1ReplicaSet[];
+  pods: V1Pod[];
+}
+
+/** Reads a workload, its ReplicaSets and its pods. */
+export async function viewWorkload(context: AdapterContext, ref: WorkloadRef): Promise<WorkloadView> {
+  const { apis } = context;
+  const workload = await readWorkload(apis, ref);
+  const selector = workload.spec?.selector;
+  const labelSelector = selector === undefined ? "" : selectorToQuery(selector);
+  const namespace = ref.namespace;
+  const replicaSets =
+    ref.kind === "Deployment" ? await replicaSetsOf(apis, namespace, { name: ref.name, ...(workload.metadata?.uid !== undefined ? { uid: workload.metadata.uid } : {}), labelSelector }) : [];
+  // An empty selector would list every pod in the namespace; the API server refuses such workloads anyway.
+  const pods =
+    labelSelector === ""
+      ? []
+      : (await call({ verb: "list", group: "", resource: "pods", namespace }, () => apis.core.listNamespacedPod({ namespace, labelSelector }))).items.filter((p) =>
+          selectorMatches(selector, p.metadata?.labels),
+        );
+  pods.sort((a, b) => (a.metadata?.name ?? "").localeCompare(b.metadata?.name ?? ""));
+  return { ref, workload, labelSelector, replicaSets, pods };
+}
+
+/** The revision a pod runs: its ReplicaSet's revision annotation (the workload's generation for other kinds). */
+function podRevision(view: WorkloadView, pod: V1Pod): number {
+  if (view.ref.kind !== "Deployment") return view.workload.metadata?.generation ?? 0;
+  const owner = pod.metadata?.ownerReferences?.find((o) => o.kind === "ReplicaSet");
+  const rs = view.replicaSets.find((r) => r.metadata?.name === owner?.name);
+  return revisionOf(rs?.metadata?.annotations);
+}
+
+/** Pods as the contract describes them. */
+export function podStatuses(view: WorkloadView): PodStatus[] {
+  return view.pods.map((pod) => podStatus(pod, podRevision(view, pod)));
+}
+
+/** The revision the workload is at: the Deployment's revision annotation (its generation for other kinds). */
+export function currentRevision(view: WorkloadView): number {
+  return view.ref.kind === "Deployment" ? revisionOf(view.workload.metadata?.annotations) : (view.workload.metadata?.generation ?? 0);
+}
+
+/** The node architecture the pods run on: the template's nodeSelector, else the first pod's node (label, then nodeInfo). */
+async function nodeArchitecture(context: AdapterContext, view: WorkloadView): Promise<string> {
+  const selected = view.workload.spec?.template.spec?.nodeSelector?.["kubernetes.io/arch"];
+  if (selected !== undefined) return selected;
+  const nodeName = view.pods.find((p) => p.spec?.nodeName !== undefined)?.spec?.nodeName;
+  if (nodeName === undefined) return "unknown";
+  const node = await callOrMissing({ verb: "get", group: "", resource: "nodes", name: nodeName }, () => context.apis.core.readNode({ name: nodeName }));
+  return node?.metadata?.labels?.["kubernetes.io/arch"] ?? node?.status?.nodeInfo?.architecture ?? "unknown";
+}
+
+/** The workload's spec and rollout state as the contract describes it. */
+export async function deploymentState(context: AdapterContext, view: WorkloadView): Promise<DeploymentState> {
+  const { workload, ref } = view;
+  const container = mainContainer(workload.spec?.template);
+  const { desired, ready } = replicaCounts(workload);
+  return {
+    name: ref.name,
+    namespace: ref.namespace,
+    desiredReplicas: desired,
+    readyReplicas: ready,
+    currentRevision: currentRevision(view),
+    image: container?.image ?? "",
+    env: containerEnv(container),
+    memoryLimitMib: memoryMib(container?.resources?.limits?.memory),
+    cpuLimitCores: cpuCores(container?.resources?.limits?.cpu),
+    containerPort: container?.ports?.[0]?.containerPort ?? 0,
+    nodeArchitecture: await nodeArchitecture(context, view),
+  };
+}
+
+/** Events of the workload, its ReplicaSets and its pods, oldest first. */
+export async function workloadEvents(context: AdapterContext, view: WorkloadView): Promise<KubeEvent[]> {
+  const namespace = view.ref.namespace;
+  const names = [view.ref.name, ...view.replicaSets.map((r) => r.metadata?.name ?? ""), ...view.pods.map((p) => p.metadata?.name ?? "")].filter((n) => n !== "");
+  const lists = await Promise.all(
+    [...new Set(names)].map((name) =>
+      call({ verb: "list", group: "", resource: "events", namespace }, () => context.apis.core.listNamespacedEvent({ namespace, fieldSelector: `involvedObject.name=${name}` })),
+    ),
+  );
+  const seen = new Set<string>();
+  const events: CoreV1Event[] = [];
+  for (const event of lists.flatMap((l) => l.items)) {
+    const id = event.metadata.uid ?? `${event.metadata.name ?? ""}`;
+    if (!seen.has(id)) events.push(event);
+    seen.add(id);
+  }
+  return events.map(kubeEvent).sort((a, b) => a.t - b.t);
+}
+
+/** The Services in a namespace whose selector matches the template's labels. */
+export async function servicesSelecting(context: AdapterContext, namespace: string, template: V1PodTemplateSpec | undefined): Promise<V1Service[]> {
+  const list = await call({ verb: "list", group: "", resource: "services", namespace }, () => context.apis.core.listNamespacedService({ namespace }));
+  return list.items.filter((s) => mapSelectorMatches(s.spec?.selector, template?.metadata?.labels)).sort((a, b) => (a.metadata?.name ?? "").localeCompare(b.metadata?.name ?? ""));
+}
+
+/** The first port of a Service; a named targetPort resolves through the template's container ports. */
+export function serviceState(service: V1Service, template: V1PodTemplateSpec | undefined): ServiceState {
+  const port = service.spec?.ports?.[0];
+  const target = port?.targetPort;
+  const named = typeof target === "string" ? template?.spec?.containers.flatMap((c) => c.ports ?? []).find((p) => p.name === target)?.containerPort : undefined;
+  const numeric = typeof target === "number" ? target : typeof target === "string" && /^\d+$/.test(target) ? Number(target) : named;
+  return { name: service.metadata?.name ?? "", port: port?.port ?? 0, targetPort: numeric ?? port?.port ?? 0 };
+}
+
+/** The NetworkPolicies in a namespace whose podSelector matches the template's labels. */
+export async function policiesSelecting(context: AdapterContext, namespace: string, template: V1PodTemplateSpec | undefined): Promise<V1NetworkPolicy[]> {
+  const list = await call({ verb: "list", group: "networking.k8s.io", resource: "networkpolicies", namespace }, () => context.apis.networking.listNamespacedNetworkPolicy({ namespace }));
+  return list.items.filter((p) => selectorMatches(p.spec?.podSelector, template?.metadata?.labels)).sort((a, b) => (a.metadata?.name ?? "").localeCompare(b.metadata?.name ?? ""));
+}
+
+/** What a described workload takes from the signals source: settled values, empty without one. */
+async function signalParts(context: AdapterContext, ref: WorkloadRef): Promise<Pick<WorkloadDescription, "circuitBreakers" | "disks" | "consumerGroups" | "dependencies">> {
+  const signals = context.signals;
+  if (signals === undefined) return { circuitBreakers: [], disks: [], consumerGroups: [], dependencies: [] };
+  // A failing source (Prometheus down) must not hide what the API server said: its parts stay
+  // empty here, and the failure itself shows in the queryMetric / consumerLag reads.
+  const [breakers, disks, groups, dependencies] = await Promise.allSettled([signals.circuitBreakers(ref), signals.disks(ref), signals.consumerLag(ref), signals.dependencies(ref)]);
+  return {
+    circuitBreakers: breakers.status === "fulfilled" ? breakers.value : [],
+    disks: disks.status === "fulfilled" ? disks.value : [],
+    consumerGroups: groups.status === "fulfilled" ? groups.value : [],
+    dependencies: dependencies.status === "fulfilled" ? dependencies.value : [],
+  };
+}
+
+/** Everything `describe workload` returns, from the API server plus the signals source when there is one. */
+export async function describeWorkload(context: AdapterContext, service: string, ref: WorkloadRef): Promise<WorkloadDescription> {
+  const view = await viewWorkload(context, ref);
+  const template = view.workload.spec?.template;
+  const [deployment, events, services, policies, configMaps] = await Promise.all([
+    deploymentState(context, view),
+    workloadEvents(context, view),
+    servicesSelecting(context, ref.namespace, template),
+    policiesSelecting(context, ref.namespace, template),
+    configMapsOf(context, ref.namespace, template),
+  ]);
+  const networkPolicies: NetworkPolicyState[] = policies.map((p) => networkPolicyState(p, service));
+  const { circuitBreakers, disks, consumerGroups, dependencies } = await signalParts(context, ref);
+  const kubeService = services[0];
+  return {
+    service,
+    deployment,
+    pods: podStatuses(view),
+    events,
+    ...(kubeService !== undefined ? { kubeService: serviceState(kubeService, template) } : {}),
+    networkPolicies,
+    configMaps,
+    circuitBreakers,
+    disks,
+    consumerGroups,
+    dependencies,
+  };
+}

@@ -1,0 +1,182 @@
+import { KubeConfig } from "@kubernetes/client-node";
+import { WallClock, type Clock } from "../../domain/clock.js";
+import type { AppliedChange, ConsumerGroupState, DeploymentRevision, EnvironmentAdapter, LogLine, MetricName, MetricSeries, NetworkPolicyState, WorkloadDescription } from "../adapter.js";
+import { makeKubeApis } from "./apis.js";
+import { findAppliedChange } from "./applied-changes.js";
+import { patchAutoscalerBounds, type AutoscalerBounds } from "./autoscaler.js";
+import { InMemoryConfigMapHistory, type ConfigMapHistory } from "./config-history.js";
+import { revertConfigMap } from "./configmap-revert.js";
+import type { AdapterContext } from "./context.js";
+import { describeWorkload } from "./describe.js";
+import { deleteNetworkPolicy, restoreNetworkPolicy } from "./network-policies.js";
+import { deployHistory, listServices, readyReplicasMetric, tailLogs } from "./reads.js";
+import { patchServiceTargetPort } from "./service-port.js";
+import { MetricsSourceMissingError, RunbookActionMissingError, type RunbookActions, type WorkloadSignals } from "./signals.js";
+import { restartPods, rolloutUndo, scale, setMemoryLimit } from "./workload-operations.js";
+import { parseWorkloadRef, type WorkloadRef } from "./workload-ref.js";
+
+/** How to reach a cluster and what Suture may see of it. */
+export interface KubernetesEnvironmentOptions {
+  kubeConfig: KubeConfig;
+  /** Namespace of a bare `name`; default "default". */
+  namespace?: string;
+  /** Namespaces `listServices` lists and `appliedChange` scans; default: the default namespace only. */
+  namespaces?: string[];
+  /** fieldManager of every write; default "suture". */
+  fieldManager?: string;
+  /** Metrics, consumer groups, disks, breakers and dependencies (Prometheus and the like). */
+  signals?: WorkloadSignals;
+  /** Operations that are not Kubernetes API calls, as this cluster's runbooks do them. */
+  runbookActions?: RunbookActions;
+  /** Where observed ConfigMap versions are kept; default in memory (lost on restart). */
+  configHistory?: ConfigMapHistory;
+  clock?: Clock;
+}
+
+/** Where `fromEnvironment` finds credentials: KUBECONFIG/~/.kube/config, a named file, or in-cluster. */
+export interface KubernetesConnectionOptions {
+  /** A kubeconfig file; default: $KUBECONFIG, ~/.kube/config, else the pod's service account. */
+  kubeconfigPath?: string;
+  /** A context of that kubeconfig; default its current context. */
+  context?: string;
+  namespace: string;
+  /** Read the pod's service account even if a kubeconfig exists. */
+  inCluster?: boolean;
+}
+
+/**
+ * The real Kubernetes adapter: reads through the API server as `kubectl` does and acts as a careful
+ * operator does — every write dry-run first, conditional on the resourceVersion it read, recorded
+ * on the changed object (`suture.dev/actions`) so a new process after a crash sees it, and refused
+ * with the RBAC verb to add when Suture's role lacks it. Never reads Secrets.
+ */
+export class KubernetesEnvironment implements EnvironmentAdapter {
+  readonly kind = "kubernetes";
+  readonly clock: Clock;
+  private readonly context: AdapterContext;
+  private readonly runbookActions: RunbookActions;
+  /** Manifests of NetworkPolicies this process deleted, by `namespace/name` (also kept on the cluster). */
+  private readonly deletedPolicies = new Map<string, Record<string, unknown>>();
+
+  constructor(options: KubernetesEnvironmentOptions) {
+    const namespace = options.namespace ?? "default";
+    this.clock = options.clock ?? new WallClock();
+    this.runbookActions = options.runbookActions ?? {};
+    this.context = {
+      apis: makeKubeApis(options.kubeConfig),
+      defaultNamespace: namespace,
+      namespaces: [...new Set(options.namespaces ?? [namespace])],
+      fieldManager: options.fieldManager ?? "suture",
+      clock: this.clock,
+      configHistory: options.configHistory ?? new InMemoryConfigMapHistory(),
+      ...(options.signals !== undefined ? { signals: options.signals } : {}),
+    };
+  }
+
+  /** Connects with the usual kubeconfig (or an explicit file and context), or in-cluster. */
+  static fromEnvironment(connection: KubernetesConnectionOptions, options: Omit<KubernetesEnvironmentOptions, "kubeConfig" | "namespace"> = {}): KubernetesEnvironment {
+    const kubeConfig = new KubeConfig();
+    if (connection.inCluster === true) kubeConfig.loadFromCluster();
+    else if (connection.kubeconfigPath !== undefined) kubeConfig.loadFromFile(connection.kubeconfigPath);
+    else kubeConfig.loadFromDefault();
+    if (connection.context !== undefined) kubeConfig.setCurrentContext(connection.context);
+    return new KubernetesEnvironment({ ...options, kubeConfig, namespace: connection.namespace });
+  }
+
+  /** The workload a `service` string names. */
+  ref(service: string): WorkloadRef {
+    return parseWorkloadRef(service, this.context.defaultNamespace);
+  }
+
+  // ---- queries ----
+
+  async listServices(): Promise<string[]> {
+    return listServices(this.context);
+  }
+
+  async queryMetric(service: string, metric: MetricName, windowMinutes: number): Promise<MetricSeries> {
+    const ref = this.ref(service);
+    const signals = this.context.signals;
+    return signals !== undefined ? signals.queryMetric(ref, metric, windowMinutes) : readyReplicasMetric(this.context, service, ref, metric);
+  }
+
+  async tailLogs(service: string, lines: number): Promise<LogLine[]> {
+    return tailLogs(this.context, service, this.ref(service), lines);
+  }
+
+  async describeWorkload(service: string): Promise<WorkloadDescription> {
+    return describeWorkload(this.context, service, this.ref(service));
+  }
+
+  async deployHistory(service: string): Promise<DeploymentRevision[]> {
+    return deployHistory(this.context, this.ref(service));
+  }
+
+  async consumerLag(service: string): Promise<ConsumerGroupState[]> {
+    const ref = this.ref(service);
+    if (this.context.signals === undefined) throw new MetricsSourceMissingError("consumer_lag");
+    return this.context.signals.consumerLag(ref);
+  }
+
+  async appliedChange(key: string): Promise<AppliedChange | undefined> {
+    return findAppliedChange(this.context, key);
+  }
+
+  // ---- operations ----
+
+  async rolloutUndo(service: string, toRevision: number, key: string): Promise<void> {
+    return rolloutUndo(this.context, this.ref(service), service, toRevision, key);
+  }
+
+  async scale(service: string, replicas: number, key: string): Promise<void> {
+    return scale(this.context, this.ref(service), replicas, key);
+  }
+
+  async restartPods(service: string, key: string): Promise<void> {
+    return restartPods(this.context, this.ref(service), key);
+  }
+
+  async setMemoryLimit(service: string, limitMib: number, key: string): Promise<void> {
+    return setMemoryLimit(this.context, this.ref(service), limitMib, key);
+  }
+
+  async patchServiceTargetPort(service: string, targetPort: number, key: string): Promise<void> {
+    return patchServiceTargetPort(this.context, this.ref(service), targetPort, key);
+  }
+
+  async deleteNetworkPolicy(name: string, key: string): Promise<void> {
+    return deleteNetworkPolicy(this.context, name, key, (manifest) => {
+      const metadata = manifest.metadata as { namespace?: string; name?: string } | undefined;
+      this.deletedPolicies.set(`${metadata?.namespace ?? this.context.defaultNamespace}/${metadata?.name ?? name}`, manifest);
+    });
+  }
+
+  async restoreNetworkPolicy(policy: NetworkPolicyState, key: string): Promise<void> {
+    const remembered = [...this.deletedPolicies.entries()].find(([id]) => id.endsWith(`/${policy.name}`))?.[1];
+    return restoreNetworkPolicy(this.context, policy, key, remembered);
+  }
+
+  async revertConfigMap(name: string, toVersion: number, key: string): Promise<void> {
+    return revertConfigMap(this.context, name, toVersion, key);
+  }
+
+  /** Sets a HorizontalPodAutoscaler's replica bounds once per key (not in the contract yet). */
+  async patchAutoscaler(namespace: string, name: string, bounds: AutoscalerBounds, key: string): Promise<void> {
+    return patchAutoscalerBounds(this.context, namespace, name, bounds, key);
+  }
+
+  async skipMessageToDlq(topic: string, group: string, partition: number, offset: number, key: string): Promise<void> {
+    if (this.runbookActions.skipMessageToDlq === undefined) throw new RunbookActionMissingError("skipMessageToDlq");
+    await this.runbookActions.skipMessageToDlq(topic, group, partition, offset, key);
+  }
+
+  async cleanLogs(service: string, mount: string, key: string): Promise<void> {
+    if (this.runbookActions.cleanLogs === undefined) throw new RunbookActionMissingError("cleanLogs");
+    await this.runbookActions.cleanLogs(this.ref(service), mount, key);
+  }
+
+  async resetCircuitBreaker(from: string, to: string, key: string): Promise<void> {
+    if (this.runbookActions.resetCircuitBreaker === undefined) throw new RunbookActionMissingError("resetCircuitBreaker");
+    await this.runbookActions.resetCircuitBreaker(this.ref(from), to, key);
+  }
+}
