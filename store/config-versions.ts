@@ -1,25 +1,7 @@
+import type { ConfigMapHistory, ConfigMapVersion, ObservedConfigMap } from "../domain/config-versions.js";
 import { canonicalJson } from "../domain/json.js";
 import { redactValue } from "../domain/secrets.js";
 import type { Queryable } from "./database.js";
-
-/** One version of a ConfigMap as Suture observed it. */
-export interface ConfigVersion {
-  version: number;
-  resourceVersion: string;
-  data: Record<string, string>;
-  /** The data held secret-looking values, stored redacted: this version is never written back. */
-  redacted: boolean;
-  observedAt: number;
-}
-
-/** A ConfigMap's data as read from the cluster. */
-export interface ObservedConfigMap {
-  namespace: string;
-  name: string;
-  resourceVersion: string;
-  data: Record<string, string>;
-  observedAt: number;
-}
 
 /**
  * Records a ConfigMap's data as observed, unless it equals the latest recorded version; returns
@@ -44,10 +26,23 @@ export async function recordConfigVersion(q: Queryable, cm: ObservedConfigMap): 
 }
 
 /** Every recorded version of a ConfigMap, oldest first. */
-export async function configVersions(q: Queryable, namespace: string, name: string): Promise<ConfigVersion[]> {
+export async function configVersions(q: Queryable, namespace: string, name: string): Promise<ConfigMapVersion[]> {
   const rows = await q.query<{ version: number; resource_version: string; data: Record<string, string>; redacted: boolean; observed_at: string }>(
     "SELECT version, resource_version, data, redacted, observed_at::text AS observed_at FROM config_versions WHERE namespace = $1 AND name = $2 ORDER BY version",
     [namespace, name],
   );
   return rows.rows.map((r) => ({ version: r.version, resourceVersion: r.resource_version, data: r.data, redacted: r.redacted, observedAt: Number(r.observed_at) }));
+}
+
+/** The ConfigMap history kept in PostgreSQL: it survives restarts and every worker shares it. */
+export class PostgresConfigMapHistory implements ConfigMapHistory {
+  constructor(private readonly q: Queryable) {}
+
+  observe(cm: ObservedConfigMap): Promise<number> {
+    return recordConfigVersion(this.q, cm);
+  }
+
+  versions(namespace: string, name: string): Promise<ConfigMapVersion[]> {
+    return configVersions(this.q, namespace, name);
+  }
 }

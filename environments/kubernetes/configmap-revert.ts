@@ -3,7 +3,7 @@ import { InvalidInputError } from "../../domain/errors.js";
 import { EnvironmentNotFoundError } from "../adapter.js";
 import { call, KubernetesConflictError, type ApiRequest } from "./api-errors.js";
 import { findActionRecord, recordActionOps, resourceVersionTest, type JsonPatchOp } from "./action-records.js";
-import { sameData } from "./config-history.js";
+import { sameData } from "../../domain/config-versions.js";
 import { observeConfigMap, readConfigMap } from "./config-maps.js";
 import type { AdapterContext } from "./context.js";
 import { describeObjectChange } from "./diff.js";
@@ -45,6 +45,10 @@ export async function revertConfigMap(context: AdapterContext, text: string, toV
       `recorded version of config map ${namespace}/${name}`,
       String(toVersion),
       versions.map((v) => String(v.version)),
+    );
+  if (target.redacted)
+    throw new InvalidInputError(
+      `version ${toVersion} of config map ${namespace}/${name} held secret-looking values, which Suture never stores; it cannot be written back (revert it by hand, or move the secret into a Secret)`,
     );
   if (sameData(read.data ?? {}, target.data)) return;
   const request: ApiRequest = { verb: "patch", group: "", resource: "configmaps", namespace, name };

@@ -1,6 +1,6 @@
 import type { Clock } from "../../domain/clock.js";
 import type { KubeApis } from "./apis.js";
-import type { ConfigMapHistory } from "./config-history.js";
+import type { ConfigMapHistory } from "../../domain/config-versions.js";
 import type { WorkloadSignals } from "./signals.js";
 
 /** What every read and operation of the Kubernetes adapter works with. */

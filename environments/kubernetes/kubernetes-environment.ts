@@ -4,7 +4,8 @@ import type { AppliedChange, ConsumerGroupState, DeploymentRevision, Environment
 import { makeKubeApis } from "./apis.js";
 import { findAppliedChange } from "./applied-changes.js";
 import { patchAutoscalerBounds, type AutoscalerBounds } from "./autoscaler.js";
-import { InMemoryConfigMapHistory, type ConfigMapHistory } from "./config-history.js";
+import type { ConfigMapHistory } from "../../domain/config-versions.js";
+import { InMemoryConfigMapHistory } from "./config-history.js";
 import { revertConfigMap } from "./configmap-revert.js";
 import type { AdapterContext } from "./context.js";
 import { describeWorkload } from "./describe.js";

@@ -1,6 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Database } from "../../store/database.js";
-import { configVersions, recordConfigVersion, type ObservedConfigMap } from "../../store/config-versions.js";
+import type { ObservedConfigMap } from "../../domain/config-versions.js";
+import { configVersions, PostgresConfigMapHistory, recordConfigVersion } from "../../store/config-versions.js";
+import { startCluster, type TestCluster } from "./cluster.js";
 import { migrate } from "../../store/migrate.js";
 import { testBackends } from "../helpers/backends.js";
 
@@ -52,4 +54,56 @@ describe.each(testBackends())("ConfigMap versions Suture records, on $name", (ba
     expect(new Set(versions)).toEqual(new Set([1]));
     expect(await configVersions(db.pool, "shop", "race")).toHaveLength(1);
   });
+
+  describe("behind the Kubernetes adapter", () => {
+    let cluster: TestCluster;
+    beforeAll(async () => {
+      cluster = await startCluster();
+    });
+    afterAll(async () => {
+      await cluster.close();
+    });
+
+    function setConfigData(data: Record<string, string>): void {
+      const cm = cluster.backend.get(configMapsType(cluster), "prod", "checkout-config");
+      if (cm === undefined) throw new Error("fixture has no checkout-config");
+      cluster.backend.apply({ verb: "update", object: { ...cm, data } }, { dryRun: false });
+    }
+
+    it("reverts a ConfigMap in a new process to a version an earlier process recorded", async () => {
+      // Given one adapter process that saw the ConfigMap before a bad change
+      await db.pool.query("DELETE FROM config_versions WHERE name = 'checkout-config'");
+      await cluster.adapter({ configHistory: new PostgresConfigMapHistory(db.pool) }).describeWorkload("checkout");
+      setConfigData({ PAYMENT_TIMEOUT_MS: "1", FEATURE_NEW_CART: "true" });
+      // When a new process (nothing shared but the database and the cluster) reverts to version 1
+      const restarted = cluster.adapter({ configHistory: new PostgresConfigMapHistory(db.pool) });
+      await restarted.revertConfigMap("checkout-config", 1, `revert-${backend.name}`);
+      // Then the ConfigMap holds the data first observed
+      const cm = cluster.backend.get(configMapsType(cluster), "prod", "checkout-config");
+      expect(cm?.["data"]).toEqual({ PAYMENT_TIMEOUT_MS: "2000", FEATURE_NEW_CART: "false" });
+    });
+
+    it("refuses to write back a version that held a secret, and changes nothing", async () => {
+      // Given a version someone put a password into, recorded redacted, then a later change
+      await db.pool.query("DELETE FROM config_versions WHERE name = 'checkout-config'");
+      setConfigData({ PAYMENT_TIMEOUT_MS: "2000", PAYMENT_API_KEY: "sk_live_0123456789abcdef" });
+      const env = cluster.adapter({ configHistory: new PostgresConfigMapHistory(db.pool) });
+      await env.describeWorkload("checkout");
+      setConfigData({ PAYMENT_TIMEOUT_MS: "5" });
+      await env.describeWorkload("checkout");
+      // When Suture is asked to revert to that version
+      const revert = env.revertConfigMap("checkout-config", 1, `secret-${backend.name}`);
+      // Then it refuses, saying why, and the ConfigMap is untouched
+      await expect(revert).rejects.toThrow(/version 1 of config map prod\/checkout-config held secret-looking values, which Suture never stores/);
+      expect(cluster.backend.get(configMapsType(cluster), "prod", "checkout-config")?.["data"]).toEqual({ PAYMENT_TIMEOUT_MS: "5" });
+      const raw = await db.pool.query<{ data: unknown }>("SELECT data FROM config_versions WHERE name = 'checkout-config'");
+      expect(JSON.stringify(raw.rows)).not.toContain("sk_live_0123456789abcdef");
+    });
+  });
 });
+
+function configMapsType(cluster: TestCluster) {
+  const type = cluster.backend.types().find((t) => t.plural === "configmaps");
+  if (type === undefined) throw new Error("the backend serves no configmaps");
+  return type;
+}
