@@ -14,7 +14,7 @@ import { claimIncident, UnknownIncidentError, type IncidentRow } from "../store/
 import { faultCallbacks, faultAfterNode } from "./fault-points.js";
 import { describeOperatorStep, operatorStep } from "./operator-step.js";
 import type { Suture } from "./suture.js";
-import { loadEnvironment, openFleetWorld } from "./worlds.js";
+import { loadEnvironment, openIncidentWorld } from "./worlds.js";
 import { ConflictError } from "../domain/errors.js";
 
 /** An environment the graph can run against: its adapter and its clock. */
@@ -210,7 +210,7 @@ export async function advanceQueuedIncident(suture: Suture, incidentId: string, 
     await escalateWithoutEnvironment(suture, incident);
     return "escalated_no_environment";
   }
-  const run = await advanceIncident(suture, incidentId, { ...options, env: await openFleetWorld(suture, incident.environment_id) });
+  const run = await advanceIncident(suture, incidentId, { ...options, env: await openIncidentWorld(suture, incident.environment_id) });
   return run.awaitingApproval !== undefined ? "paused" : "finished";
 }
 

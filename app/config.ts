@@ -51,7 +51,25 @@ export const ConfigSchema = z.object({
     .optional(),
   /** A bearer token alert sources must send to the intake endpoints; unset = intake open. */
   SUTURE_INTAKE_TOKEN: z.string().min(16, "expected a token of at least 16 characters").optional(),
+  /** A kubeconfig file of the cluster Suture observes and acts on, or `in-cluster` for the pod's service account. */
+  SUTURE_KUBECONFIG: z.string().min(1).optional(),
+  /** The kubeconfig context to use; unset = its current context. */
+  SUTURE_KUBE_CONTEXT: z.string().min(1).optional(),
+  /** Namespaces whose alerts Suture handles on the cluster, comma-separated. */
+  SUTURE_KUBE_NAMESPACES: z
+    .string()
+    .regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?(,[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/, "expected namespace names separated by commas")
+    .default("default"),
 });
+
+/** A Kubernetes cluster Suture observes and acts on. */
+export interface ClusterConfig {
+  /** A kubeconfig file, or "in-cluster" for the pod's service account. */
+  kubeconfig: string;
+  context?: string;
+  /** Alerts in these namespaces are handled on the cluster. */
+  namespaces: string[];
+}
 
 /** An API identity: who a bearer token stands for and whether it may decide approvals. */
 export interface ApiIdentity {
@@ -76,6 +94,8 @@ export interface Config {
   memoryScope: string;
   apiTokens: ApiIdentity[];
   intakeToken?: string;
+  /** The cluster to observe and act on (unset: only fleet worlds and scenarios). */
+  cluster?: ClusterConfig;
 }
 
 /** Thrown when an environment variable is invalid. */
@@ -91,6 +111,14 @@ export function describeReasoners(config: Config): string {
   if (config.openaiApiKey === undefined) return "reasoners: runbook rules + incident memory (no OPENAI_API_KEY: the LLM reasoner is off)";
   const classifier = config.llm.classifierModel !== undefined ? `, classification by ${config.llm.classifierModel}` : "";
   return `reasoners: runbook rules + incident memory + LLM ${config.llm.model} (${config.llm.method}${classifier}) at ${config.openaiBaseUrl ?? "api.openai.com"}`;
+}
+
+/** One line saying which cluster Suture acts on, if any, for the start of long-running commands. */
+export function describeCluster(config: Config): string {
+  const c = config.cluster;
+  if (c === undefined) return "cluster: none (SUTURE_KUBECONFIG unset: alerts are handled in fleet worlds only)";
+  const where = c.kubeconfig === "in-cluster" ? "in-cluster service account" : `kubeconfig ${c.kubeconfig}`;
+  return `cluster: ${where}${c.context !== undefined ? `, context ${c.context}` : ""}; namespaces ${c.namespaces.join(", ")}`;
 }
 
 /** Reads configuration from environment variables (empty strings count as unset). */
@@ -127,5 +155,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
         return { identity, token, canApprove: role === "approve" };
       }),
     ...(c.SUTURE_INTAKE_TOKEN !== undefined ? { intakeToken: c.SUTURE_INTAKE_TOKEN } : {}),
+    ...(c.SUTURE_KUBECONFIG !== undefined
+      ? {
+          cluster: {
+            kubeconfig: c.SUTURE_KUBECONFIG,
+            ...(c.SUTURE_KUBE_CONTEXT !== undefined ? { context: c.SUTURE_KUBE_CONTEXT } : {}),
+            namespaces: [...new Set(c.SUTURE_KUBE_NAMESPACES.split(","))],
+          },
+        }
+      : {}),
   };
 }

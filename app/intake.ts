@@ -5,6 +5,7 @@ import { episodeIncident, lockFingerprint, recordAlert, recordIntakeRequest, typ
 import { audit as appendAudit } from "../store/audit.js";
 import { withTransaction, type Database, type Queryable } from "../store/database.js";
 import { copyEnvironment, openWorldId, routeFor } from "../store/environments.js";
+import { clusterEnvironmentId, clusterNamespaceOf, type ClusterConnection } from "./cluster.js";
 import { createIncident, openIncidentForUpdate, setIncidentStatus } from "../store/incidents.js";
 import type { IncidentQueue } from "../store/queue.js";
 
@@ -65,6 +66,8 @@ export class Intake {
   constructor(
     private readonly db: Database,
     private readonly queue: IncidentQueue,
+    /** The configured cluster: alerts in its namespaces without a fleet route are handled there. */
+    private readonly cluster?: ClusterConnection,
   ) {}
 
   /** Accepts one validated request. */
@@ -126,10 +129,10 @@ export class Intake {
   }
 
   private async open(client: Queryable, alert: Alert): Promise<string> {
-    const environmentId = (await routeFor(client, alert.namespace, alert.service)) ?? null;
+    const environmentId = (await routeFor(client, alert.namespace, alert.service)) ?? (this.cluster?.handles(alert.namespace) === true ? clusterEnvironmentId(alert.namespace) : null);
     const incidentId = await createIncident(client, { alert, environmentId, source: alert.source });
     // The world as the incident opened, kept for replays (`suture replay`).
-    if (environmentId !== null) await copyEnvironment(client, environmentId, openWorldId(incidentId));
+    if (environmentId !== null && clusterNamespaceOf(environmentId) === undefined) await copyEnvironment(client, environmentId, openWorldId(incidentId));
     await this.audit(
       client,
       incidentId,

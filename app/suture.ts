@@ -1,6 +1,7 @@
 import path from "node:path";
 import { PostgresSaver } from "@langchain/langgraph-checkpoint-postgres";
-import type { Config } from "./config.js";
+import { ClusterConnection } from "./cluster.js";
+import type { ClusterConfig, Config } from "./config.js";
 import { openDatabase, type Database } from "../store/database.js";
 import { IncidentStore } from "../store/incident-store.js";
 import { assertMigrated, migrate } from "../store/migrate.js";
@@ -17,6 +18,7 @@ import { createEmbedder, HashingEmbedder, type Embedder } from "../memory/embedd
 import { IncidentMemory } from "../memory/incident-memory.js";
 import { createDefaultRegistry, type ToolRegistry } from "../tools/registry.js";
 import { ResourceLocks } from "../store/locks.js";
+import { PostgresConfigMapHistory } from "../store/config-versions.js";
 
 /** Everything a command needs: the database, the compiled graph and the shared services. */
 export interface Suture {
@@ -35,6 +37,8 @@ export interface Suture {
   memory: IncidentMemory;
   /** Per-workload remediation locks (one remediation at a time per workload). */
   locks: ResourceLocks;
+  /** The Kubernetes cluster Suture observes and acts on, when one is configured. */
+  cluster?: ClusterConnection;
   close(): Promise<void>;
 }
 
@@ -58,6 +62,8 @@ export interface WireOptions {
   memoryScope?: string;
   /** Adds the LLM reasoner beside the rules. */
   llm?: LlmOptions;
+  /** A Kubernetes cluster to observe and act on. */
+  cluster?: ClusterConfig;
 }
 
 /** Wires the graph and its services around an already open (and migrated) database. */
@@ -79,6 +85,7 @@ export async function wireSuture(db: Database, options: WireOptions = {}): Promi
     memory: new IncidentMemory(db, options.embedder ?? new HashingEmbedder(), options.memoryScope ?? "default"),
     locks: new ResourceLocks(db),
     ...(options.policy instanceof PolicyFile ? { policyFile: options.policy } : {}),
+    ...(options.cluster !== undefined ? { cluster: new ClusterConnection(options.cluster, new PostgresConfigMapHistory(db.pool)) } : {}),
     close: () => db.close(),
   };
 }
@@ -102,6 +109,7 @@ export async function openSuture(config: Config, options: OpenOptions = {}): Pro
         ? { llm: { ...config.llm, apiKey: config.openaiApiKey, corrections: 1, ...(config.openaiBaseUrl !== undefined ? { baseURL: config.openaiBaseUrl } : {}) } }
         : {}),
       ...(config.rulesDir !== undefined ? { rulesDir: config.rulesDir } : {}),
+      ...(config.cluster !== undefined ? { cluster: config.cluster } : {}),
       notifier: config.notifyWebhook !== undefined ? new WebhookNotifier(config.notifyWebhook) : new FileNotifier(path.join(config.home, "notifications.jsonl")),
     });
   } catch (error) {

@@ -2,6 +2,29 @@ import { SharedWorld } from "../environments/shared-world.js";
 import { SimEnvironment } from "../environments/simulator/index.js";
 import { openWorldId } from "../store/environments.js";
 import type { Suture } from "./suture.js";
+import type { Clock } from "../domain/clock.js";
+import type { EnvironmentAdapter } from "../environments/adapter.js";
+import { clusterNamespaceOf } from "./cluster.js";
+import { InvalidInputError } from "../domain/errors.js";
+
+/**
+ * The world a queued incident runs against: the configured Kubernetes cluster (environment id
+ * `kubernetes:<namespace>`), or the fleet world its workload belongs to.
+ */
+export async function openIncidentWorld(suture: Suture, environmentId: string): Promise<EnvironmentAdapter & { readonly clock: Clock }> {
+  const namespace = clusterNamespaceOf(environmentId);
+  if (namespace === undefined) return openFleetWorld(suture, environmentId);
+  if (suture.cluster === undefined) throw new ClusterNotConfiguredError(environmentId);
+  return suture.cluster.environmentFor(namespace);
+}
+
+/** Thrown when an incident was routed to the cluster but this process has none configured. */
+export class ClusterNotConfiguredError extends InvalidInputError {
+  constructor(environmentId: string) {
+    super(`incident's environment is ${environmentId}, but this process has no cluster configured (set SUTURE_KUBECONFIG as the intake did)`);
+    this.name = "ClusterNotConfiguredError";
+  }
+}
 
 /** The fleet world an incident's workload belongs to, shared by every incident on it and every worker. */
 export async function openFleetWorld(suture: Suture, environmentId: string): Promise<SharedWorld> {

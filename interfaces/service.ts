@@ -85,7 +85,7 @@ export async function startService(config: Config, options: ServiceOptions): Pro
     if (options.serve !== undefined) {
       const app = buildServer({
         suture,
-        intake: new Intake(suture.db, queue),
+        intake: new Intake(suture.db, queue, suture.cluster),
         queue,
         metrics,
         apiTokens: config.apiTokens,

@@ -1,5 +1,5 @@
 import os from "node:os";
-import { describeReasoners, type Config } from "../../../app/config.js";
+import { describeCluster, describeReasoners, type Config } from "../../../app/config.js";
 import { retryDeadLetter } from "../../../app/dead-letters.js";
 import { IncidentQueue } from "../../../store/queue.js";
 import { openSuture } from "../../../app/suture.js";
@@ -78,6 +78,7 @@ export async function serveCommand(config: Config, args: CommandArgs): Promise<n
   }
   console.log(`suture serve: listening on ${service.url ?? "?"} (${service.suture.db.kind} database at ${service.suture.db.location})${withWorker ? ", with one worker in this process" : ""}`);
   console.log(`  ${describeReasoners(config)}`);
+  console.log(`  ${describeCluster(config)}`);
   console.log(`  POST /v1/alerts/alertmanager · /v1/alerts/pagerduty · /v1/alerts   GET /v1/incidents · /metrics · /healthz · /readyz`);
   return untilSignal(service, "suture serve");
 }
@@ -95,6 +96,7 @@ export async function workerCommand(config: Config, args: CommandArgs): Promise<
       `${service.url !== undefined ? `; metrics on ${service.url}/metrics` : ""}`,
   );
   console.log(`  ${describeReasoners(config)}`);
+  console.log(`  ${describeCluster(config)}`);
   return untilSignal(service, "suture worker");
 }
 

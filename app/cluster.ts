@@ -1,0 +1,45 @@
+import type { ConfigMapHistory } from "../domain/config-versions.js";
+import { KubernetesEnvironment } from "../environments/kubernetes/kubernetes-environment.js";
+import type { ClusterConfig } from "./config.js";
+
+/** Environment ids of incidents handled on the configured cluster start with this, then the namespace. */
+const CLUSTER_ENVIRONMENT_PREFIX = "kubernetes:";
+
+/** The environment id of an incident in `namespace` on the configured cluster. */
+export function clusterEnvironmentId(namespace: string): string {
+  return `${CLUSTER_ENVIRONMENT_PREFIX}${namespace}`;
+}
+
+/** The namespace an environment id names on the configured cluster, or undefined for any other world. */
+export function clusterNamespaceOf(environmentId: string): string | undefined {
+  return environmentId.startsWith(CLUSTER_ENVIRONMENT_PREFIX) ? environmentId.slice(CLUSTER_ENVIRONMENT_PREFIX.length) : undefined;
+}
+
+/**
+ * The configured Kubernetes cluster: which namespaces Suture handles there, and an adapter per
+ * incident whose bare workload names resolve in the alert's namespace. Every adapter shares the
+ * ConfigMap history kept in the database, so a revert works from any worker.
+ */
+export class ClusterConnection {
+  constructor(
+    private readonly config: ClusterConfig,
+    private readonly configHistory: ConfigMapHistory,
+  ) {}
+
+  /** Whether alerts in `namespace` are handled on the cluster. */
+  handles(namespace: string): boolean {
+    return this.config.namespaces.includes(namespace);
+  }
+
+  /** The adapter for incidents in `namespace` (reads and writes go to the cluster, time is the wall clock). */
+  environmentFor(namespace: string): KubernetesEnvironment {
+    return KubernetesEnvironment.fromEnvironment(
+      {
+        ...(this.config.kubeconfig === "in-cluster" ? { inCluster: true } : { kubeconfigPath: this.config.kubeconfig }),
+        ...(this.config.context !== undefined ? { context: this.config.context } : {}),
+        namespace,
+      },
+      { namespaces: this.config.namespaces, configHistory: this.configHistory },
+    );
+  }
+}
