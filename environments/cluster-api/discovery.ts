@@ -31,23 +31,30 @@ export function coreApiVersions(serverAddress: string): Record<string, unknown> 
   return { kind: "APIVersions", versions: ["v1"], serverAddressByClientCIDRs: [{ clientCIDR: "0.0.0.0/0", serverAddress }] };
 }
 
-/** `/apis`: every named group with its versions (the core group is not listed here). */
-export function apiGroupList(types: readonly ResourceType[]): Record<string, unknown> {
+/** One named API group as discovery lists it. */
+interface GroupEntry {
+  name: string;
+  versions: Array<{ groupVersion: string; version: string }>;
+  preferredVersion: { groupVersion: string; version: string } | undefined;
+}
+
+function groupEntries(types: readonly ResourceType[]): GroupEntry[] {
   const groups = new Map<string, Set<string>>();
   for (const type of types) if (type.group !== "") groups.set(type.group, (groups.get(type.group) ?? new Set()).add(type.version));
-  return {
-    kind: "APIGroupList",
-    apiVersion: "v1",
-    groups: [...groups.entries()].map(([name, versions]) => {
-      const list = [...versions].map((version) => ({ groupVersion: `${name}/${version}`, version }));
-      return { name, versions: list, preferredVersion: list[0] };
-    }),
-  };
+  return [...groups.entries()].map(([name, versions]) => {
+    const list = [...versions].map((version) => ({ groupVersion: `${name}/${version}`, version }));
+    return { name, versions: list, preferredVersion: list[0] };
+  });
+}
+
+/** `/apis`: every named group with its versions (the core group is not listed here). */
+export function apiGroupList(types: readonly ResourceType[]): Record<string, unknown> {
+  return { kind: "APIGroupList", apiVersion: "v1", groups: groupEntries(types) };
 }
 
 /** `/apis/{group}`: one group's versions, or undefined if not served. */
 export function apiGroup(types: readonly ResourceType[], group: string): Record<string, unknown> | undefined {
-  const entry = (apiGroupList(types)["groups"] as Array<{ name: string }>).find((g) => g.name === group);
+  const entry = groupEntries(types).find((g) => g.name === group);
   return entry === undefined ? undefined : { kind: "APIGroup", apiVersion: "v1", ...entry };
 }
 

@@ -5,6 +5,9 @@ import { alreadyExists, badRequest, invalid, notFound } from "./api-errors.js";
 import { parseManifest, isRecord } from "./manifest.js";
 import { RESOURCE_TYPES, apiVersionOf, qualifiedPlural, typeOfKind } from "./resource-types.js";
 
+/** What Kubernetes accepts as most objects' names: a lowercase RFC 1123 subdomain. */
+const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
+
 /** Options of a {@link MemoryClusterBackend}. */
 export interface MemoryBackendOptions {
   /** The types served (default {@link RESOURCE_TYPES}). */
@@ -191,6 +194,13 @@ export class MemoryClusterBackend implements ClusterBackend {
   private validate(type: ResourceType, object: KubeObject): string {
     const name = object.metadata.name;
     if (typeof name !== "string" || name === "") throw invalid(type, "", "metadata.name: Required value: name or generateName is required");
+    if (name.length > 253 || !DNS_SUBDOMAIN.test(name)) {
+      throw invalid(
+        type,
+        name,
+        `metadata.name: Invalid value: ${JSON.stringify(name)}: a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character`,
+      );
+    }
     if (type.namespaced && (object.metadata.namespace ?? "") === "") throw invalid(type, name, "metadata.namespace: Required value");
     const spec = object["spec"];
     const replicas = isRecord(spec) ? spec["replicas"] : undefined;

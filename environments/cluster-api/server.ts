@@ -89,25 +89,28 @@ async function serve(options: ClusterApiServerOptions, request: IncomingMessage,
 }
 
 function discovery(path: DiscoveryPath, types: ReturnType<ClusterBackend["types"]>, url: string): ApiResponse {
-  const found = ((): unknown => {
-    switch (path.kind) {
-      case "version":
-        return SERVER_VERSION;
-      case "coreVersions":
-        return coreApiVersions(new URL(url).host);
-      case "groups":
-        return apiGroupList(types);
-      case "group":
-        return apiGroup(types, path.group);
-      case "resources":
-        return apiResourceList(types, path.group, path.version);
-      case "openapi":
-        // kubectl's get, describe, logs, patch, scale and rollout work without OpenAPI.
-        return undefined;
-    }
-  })();
+  const found = discoveryDocument(path, types, url);
   if (found === undefined) throw new KubeApiError(404, "NotFound", "the server could not find the requested resource");
   return { status: 200, json: found };
+}
+
+function discoveryDocument(path: DiscoveryPath, types: ReturnType<ClusterBackend["types"]>, url: string): unknown {
+  switch (path.kind) {
+    case "version":
+      return SERVER_VERSION;
+    case "coreVersions":
+      return coreApiVersions(new URL(url).host);
+    case "groups":
+      return apiGroupList(types);
+    case "group":
+      return apiGroup(types, path.group);
+    case "resources":
+      return apiResourceList(types, path.group, path.version);
+    case "openapi":
+      // kubectl's get, describe, logs, patch, scale and rollout work without OpenAPI; a 404
+      // tells kubectl there is none (apply, explain and edit would need it).
+      return undefined;
+  }
 }
 
 /** Throws 403 Forbidden, worded as Kubernetes words it, unless a rule allows the request. */

@@ -149,6 +149,44 @@ describe.skipIf(kubectl === undefined)(`kubectl against the simulated API server
       expect(await ok("get", "cm", "checkout-config", "-n", "prod", "-o", "jsonpath={.data.FEATURE_NEW_CART}")).toBe("true");
     });
 
+    it("Given no OpenAPI When `kubectl apply --validate=false` creates then changes a Deployment Then its strategic merge patch lands", async () => {
+      const manifest = (image: string, env: string): string =>
+        [
+          "apiVersion: apps/v1",
+          "kind: Deployment",
+          "metadata: { name: cart, namespace: prod }",
+          "spec:",
+          "  replicas: 1",
+          "  selector: { matchLabels: { app: cart } }",
+          "  template:",
+          "    metadata: { labels: { app: cart } }",
+          "    spec:",
+          "      containers:",
+          `        - { name: cart, image: "${image}", env: [${env}] }`,
+          "        - { name: proxy, image: envoy:1 }",
+          "",
+        ].join("\n");
+      const file = path.join(dir, "cart.yaml");
+      await writeFile(file, manifest("cart:1", "{ name: A, value: '1' }"));
+      expect(await ok("apply", "--validate=false", "-f", file)).toContain("deployment.apps/cart created");
+      await writeFile(file, manifest("cart:2", "{ name: A, value: '1' }, { name: B, value: '2' }"));
+      expect(await ok("apply", "--validate=false", "-f", file)).toContain("deployment.apps/cart configured");
+      const applied = backend.get(
+        backend.types().find((t) => t.plural === "deployments")!,
+        "prod",
+        "cart",
+      );
+      const containers = (applied?.["spec"] as { template: { spec: { containers: Array<{ name: string; image: string; env?: unknown[] }> } } }).template.spec.containers;
+      expect(containers.map((c) => `${c.name}=${c.image}`)).toEqual(["cart=cart:2", "proxy=envoy:1"]);
+      expect(containers[0]?.env).toEqual([
+        { name: "A", value: "1" },
+        { name: "B", value: "2" },
+      ]);
+      // Without OpenAPI kubectl's default validation cannot run: it says so rather than guessing.
+      const validated = await kube("apply", "-f", file);
+      expect(validated.stderr).toContain("failed to download openapi");
+    });
+
     it("Given a field selector kubectl users type When `kubectl get pods --field-selector` runs Then only matching pods print", async () => {
       const out = await ok("get", "pods", "-n", "prod", "--field-selector", "status.phase=Pending", "-o", "name");
       expect(out).toBe(`pod/${PODS.pullBackOff}\n`);

@@ -68,6 +68,7 @@ describe("MemoryClusterBackend", () => {
       "Invalid",
       'Deployment.apps "web" is invalid: spec.replicas: Invalid value: -1',
     ],
+    ["a name that is not a DNS subdomain", () => new MemoryClusterBackend().apply({ verb: "create", object: makeDeployment("Bad_Name") }, noDryRun), 422, "Invalid", "a lowercase RFC 1123 subdomain"],
     [
       "a namespaced object without a namespace",
       () => new MemoryClusterBackend().apply({ verb: "create", object: makePod("p", {}, { metadata: { name: "p" } }) }, noDryRun),

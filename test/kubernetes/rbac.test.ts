@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { requestVerb, ruleAllows, rulesAllow, rulesFromManifest, type PolicyRule, type RbacRequest } from "../../environments/cluster-api/rbac.js";
+import { MemoryClusterBackend } from "../../environments/cluster-api/memory-backend.js";
 import { RBAC_MANIFEST } from "../helpers/kubernetes.js";
 
 /** A request in prod for `verb` on `resource` of `apiGroup`. */
@@ -69,6 +70,27 @@ describe("rulesFromManifest on Suture's deploy/kubernetes/rbac.yaml", () => {
     ["update deployments", request("update", "apps", "deployments", { name: "checkout" })],
   ])("Given the shipped manifest Then Suture may not %s", (_name, wanted) => {
     expect(rulesAllow(rules, wanted)).toBe(false);
+  });
+
+  it("Given the shipped manifest When loaded into the simulated cluster Then its ServiceAccount, roles and bindings are objects there", () => {
+    const backend = MemoryClusterBackend.fromManifests(RBAC_MANIFEST);
+    const names = (plural: string): Array<string | undefined> =>
+      backend
+        .list(
+          backend.types().find((t) => t.plural === plural)!,
+          undefined,
+        )
+        .map((o) => o.metadata.name);
+    expect(names("serviceaccounts")).toEqual(["suture"]);
+    expect(names("clusterroles")).toEqual(["suture-observer", "suture-remediator"]);
+    expect(names("clusterrolebindings")).toEqual(["suture-observer"]);
+    expect(names("rolebindings")).toEqual(["suture-remediator"]);
+  });
+
+  it("Given the shipped manifest Then no rule names secrets or a wildcard", () => {
+    const named = rules.flatMap((rule) => [...(rule.resources ?? []), ...(rule.apiGroups ?? []), ...rule.verbs]);
+    expect(named).not.toContain("secrets");
+    expect(named).not.toContain("*");
   });
 
   it("Given another subject When its rules are read Then nothing is granted", () => {
