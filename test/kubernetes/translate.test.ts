@@ -128,9 +128,9 @@ describe("ConfigMap history", () => {
     expect(await seen({ a: "2" }, 3)).toBe(2);
     expect(await seen({ a: "1" }, 4)).toBe(3);
     expect(await history.versions("prod", "flags")).toEqual([
-      { version: 1, data: { a: "1" }, resourceVersion: "1", observedAt: 1 },
-      { version: 2, data: { a: "2" }, resourceVersion: "3", observedAt: 3 },
-      { version: 3, data: { a: "1" }, resourceVersion: "4", observedAt: 4 },
+      { version: 1, data: { a: "1" }, resourceVersion: "1", observedAt: 1, redacted: false },
+      { version: 2, data: { a: "2" }, resourceVersion: "3", observedAt: 3, redacted: false },
+      { version: 3, data: { a: "1" }, resourceVersion: "4", observedAt: 4, redacted: false },
     ]);
     expect(await history.versions("prod", "other")).toEqual([]);
   });
