@@ -36,10 +36,7 @@ export interface WriteOptions {
 }
 
 /** A change the API server asks the backend to make, after it has checked RBAC and resourceVersion. */
-export type ObjectChange =
-  | { verb: "create"; object: KubeObject }
-  | { verb: "update"; object: KubeObject }
-  | { verb: "delete"; type: ResourceType; namespace: string | undefined; name: string };
+export type ObjectChange = { verb: "create"; object: KubeObject } | { verb: "update"; object: KubeObject } | { verb: "delete"; type: ResourceType; namespace: string | undefined; name: string };
 
 /** Options of a pod log request (`GET …/pods/{name}/log`). */
 export interface PodLogOptions {
