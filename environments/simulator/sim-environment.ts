@@ -12,6 +12,30 @@ import {
   type PodStatus,
   type WorkloadDescription,
 } from "../adapter.js";
+import { KubeApiError, type ClusterBackend, type KubeObject, type ObjectChange, type PodLogOptions, type ResourceType, type WriteOptions } from "../cluster-api/backend.js";
+import { networkPolicy } from "./cluster/build.js";
+import { podState } from "./cluster/controllers.js";
+import {
+  APP_CONTAINER,
+  APP_LABEL,
+  CHANGE_CAUSE_ANNOTATION,
+  REVISION_ANNOTATION,
+  ROLLED_OUT_AT_ANNOTATION,
+  appContainer,
+  envMap,
+  matchesLabels,
+  objectKey,
+  parseCpuCores,
+  parseMemoryMib,
+  revisionOf,
+  templateWithoutHash,
+  type ConfigMap,
+  type NetworkPolicy,
+  type ReplicaSet,
+} from "./cluster/objects.js";
+import { applyChange, kindOf, served, writeObject } from "./cluster/writes.js";
+import { mountedConfigMaps } from "./faults.js";
+import { SIM_RESOURCE_TYPES } from "./kinds.js";
 import { EnvironmentSpecSchema, type EnvironmentSpecInput } from "./spec.js";
 import { tick } from "./tick.js";
 import { initialState, MINUTE, World, type SimService, type SimState } from "./world.js";
@@ -34,21 +58,47 @@ export class SimClock implements Clock {
 }
 
 function podStatus(world: World, s: SimService): PodStatus[] {
-  const t = world.state.t;
-  const flip = Math.floor(t / 60_000) % 2 === 0;
-  return s.pods.map((p) => {
-    const reason = p.state === "crashloop" ? "CrashLoopBackOff" : p.state === "imagepull" ? (flip ? "ImagePullBackOff" : "ErrImagePull") : undefined;
+  return world.pods(s).map((p) => {
+    const cs = p.status.containerStatuses?.[0];
+    const reason = cs?.state?.waiting?.reason ?? cs?.state?.terminated?.reason;
+    const last = cs?.lastState?.terminated?.reason;
     return {
-      name: p.name,
-      phase: p.state === "imagepull" ? "Pending" : "Running",
-      ready: p.state === "running",
+      name: p.metadata.name,
+      phase: podState(p) === "imagepull" ? "Pending" : "Running",
+      ready: cs?.ready === true,
       ...(reason !== undefined ? { reason } : {}),
-      restarts: p.restarts,
-      ...(p.lastTermination !== undefined ? { lastTerminationReason: p.lastTermination } : {}),
-      revision: p.revision,
-      startedAt: p.startedAt,
+      restarts: cs?.restartCount ?? 0,
+      ...(last !== undefined ? { lastTerminationReason: last } : {}),
+      revision: world.podRevision(p),
+      startedAt: world.kubelet(p).startedAt,
     };
   });
+}
+
+/** A NetworkPolicy as the adapter shows it: the workload it selects and the workloads it admits. */
+function policyState(p: NetworkPolicy): NetworkPolicyState {
+  return {
+    name: p.metadata.name,
+    podSelector: p.spec.podSelector?.matchLabels?.[APP_LABEL] ?? "",
+    allowIngressFrom: (p.spec.ingress ?? []).flatMap((rule) =>
+      (rule.from ?? []).flatMap((peer) => (peer.podSelector?.matchLabels?.[APP_LABEL] !== undefined ? [peer.podSelector.matchLabels[APP_LABEL]] : [])),
+    ),
+    createdAt: Date.parse(p.metadata.creationTimestamp),
+  };
+}
+
+/** A ReplicaSet as one revision of the rollout history. */
+function revisionState(rs: ReplicaSet): DeploymentRevision {
+  const c = appContainer(rs.spec.template.spec);
+  const cause = rs.metadata.annotations?.[CHANGE_CAUSE_ANNOTATION];
+  return {
+    revision: revisionOf(rs),
+    image: c?.image ?? "",
+    env: envMap(c),
+    memoryLimitMib: parseMemoryMib(c?.resources?.limits?.memory) ?? 0,
+    deployedAt: Date.parse(rs.metadata.annotations?.[ROLLED_OUT_AT_ANNOTATION] ?? rs.metadata.creationTimestamp),
+    ...(cause !== undefined ? { changeCause: cause } : {}),
+  };
 }
 
 /**
@@ -56,7 +106,7 @@ function podStatus(world: World, s: SimService): PodStatus[] {
  * deterministic, seeded world model. Tools change its state; its signals are derived from that
  * state on every tick. Its whole state serializes to JSON, so a killed process can resume it.
  */
-export class SimEnvironment implements EnvironmentAdapter {
+export class SimEnvironment implements EnvironmentAdapter, ClusterBackend {
   readonly kind = "sim";
   readonly clock: SimClock;
   /** Called after every mutation and every advance, e.g. to persist the snapshot. */
@@ -78,7 +128,11 @@ export class SimEnvironment implements EnvironmentAdapter {
 
   /** Restores a world saved with {@link toJSON}; it continues exactly as the original would. */
   static fromJSON(snapshot: unknown): SimEnvironment {
-    return new SimEnvironment(structuredClone(snapshot) as SimState);
+    const state = structuredClone(snapshot) as SimState;
+    if (typeof state !== "object" || state === null || typeof state.cluster !== "object") {
+      throw new Error("this saved world predates the simulator's Kubernetes objects (no `cluster` in its state); create the world again from its scenario");
+    }
+    return new SimEnvironment(state);
   }
 
   /** The world's full state. */
@@ -155,7 +209,9 @@ export class SimEnvironment implements EnvironmentAdapter {
   async describeWorkload(service: string): Promise<WorkloadDescription> {
     const s = this.service(service);
     const w = this.world;
-    const current = w.revision(s, s.currentRevision);
+    const d = w.deployment(s);
+    const container = appContainer(d.spec.template.spec);
+    const currentRevision = Number(d.metadata.annotations?.[REVISION_ANNOTATION] ?? "0");
     const override = w.state.observations[service]?.pods;
     const pods: PodStatus[] =
       override !== undefined
@@ -166,31 +222,43 @@ export class SimEnvironment implements EnvironmentAdapter {
             ...(p.reason !== undefined ? { reason: p.reason } : {}),
             restarts: p.restarts,
             ...(p.lastTerminationReason !== undefined ? { lastTerminationReason: p.lastTerminationReason } : {}),
-            revision: s.currentRevision,
+            revision: currentRevision,
             startedAt: w.state.t0,
           }))
         : podStatus(w, s);
     const hourAgo = w.state.t - 60 * MINUTE;
+    const svc = w.kubeService(s);
+    const port = w.servicePort(s);
     return {
       service,
       deployment: {
         name: s.name,
         namespace: s.namespace,
-        desiredReplicas: s.desiredReplicas,
+        desiredReplicas: d.spec.replicas ?? 1,
         readyReplicas: pods.filter((p) => p.ready).length,
-        currentRevision: s.currentRevision,
-        image: current.image,
-        env: { ...current.env },
-        memoryLimitMib: current.memoryLimitMib,
-        cpuLimitCores: s.cpuLimitCores,
-        containerPort: s.containerPort,
-        nodeArchitecture: s.nodeArchitecture,
+        currentRevision,
+        image: container?.image ?? "",
+        env: envMap(container),
+        memoryLimitMib: parseMemoryMib(container?.resources?.limits?.memory) ?? 0,
+        cpuLimitCores: parseCpuCores(container?.resources?.limits?.cpu) ?? 0,
+        containerPort: container?.ports?.[0]?.containerPort ?? 0,
+        nodeArchitecture: w.nodeArch(d.spec.template.spec),
       },
       pods,
-      events: s.events.filter((e) => e.t >= hourAgo).map((e) => ({ ...e })),
-      kubeService: { name: s.name, port: s.servicePort, targetPort: s.targetPort },
-      networkPolicies: w.state.networkPolicies.filter((p) => p.podSelector === service).map((p) => structuredClone(p)),
-      configMaps: structuredClone(s.configMaps),
+      events: w.events(s).filter((e) => e.t >= hourAgo),
+      ...(svc !== undefined ? { kubeService: { name: svc.metadata.name, port: port.port, targetPort: port.targetPort } } : {}),
+      networkPolicies: w.policiesSelecting(s).map(policyState),
+      configMaps: this.configMapsOf(s).map((cm) => {
+        const history = w.state.configHistory[objectKey(cm.metadata.namespace, cm.metadata.name)] ?? [];
+        const last = history[history.length - 1];
+        return {
+          name: cm.metadata.name,
+          data: { ...(cm.data ?? {}) },
+          version: last?.version ?? 1,
+          updatedAt: last?.updatedAt ?? Date.parse(cm.metadata.creationTimestamp),
+          history: structuredClone(history),
+        };
+      }),
       circuitBreakers: Object.entries(s.breakers).map(([to, b]) => ({
         from: s.name,
         to,
@@ -217,16 +285,21 @@ export class SimEnvironment implements EnvironmentAdapter {
     };
   }
 
+  /** ConfigMaps the workload mounts (or that are labelled as its own). */
+  private configMapsOf(s: SimService): ConfigMap[] {
+    const d = this.world.deployment(s);
+    const mounted = mountedConfigMaps(d);
+    const byName = mounted.flatMap((name) => {
+      const cm = this.world.configMap(s.namespace, name);
+      return cm === undefined ? [] : [cm];
+    });
+    const labelled = this.world.cluster.list("ConfigMap", s.namespace).filter((cm) => cm.metadata.labels?.[APP_LABEL] === s.name && !mounted.includes(cm.metadata.name));
+    return [...byName, ...labelled];
+  }
+
   async deployHistory(service: string): Promise<DeploymentRevision[]> {
     const s = this.service(service);
-    return s.revisions.map((r) => ({
-      revision: r.revision,
-      image: r.image,
-      env: { ...r.env },
-      memoryLimitMib: r.memoryLimitMib,
-      deployedAt: r.deployedAt,
-      ...(r.changeCause !== undefined ? { changeCause: r.changeCause } : {}),
-    }));
+    return this.world.cluster.replicaSetsOf(this.world.deployment(s)).map(revisionState);
   }
 
   async consumerLag(service: string): Promise<ConsumerGroupState[]> {
@@ -253,93 +326,126 @@ export class SimEnvironment implements EnvironmentAdapter {
 
   async rolloutUndo(service: string, toRevision: number, key: string): Promise<void> {
     const s = this.service(service);
-    const target = s.revisions.find((r) => r.revision === toRevision);
+    const d = this.world.deployment(s);
+    const history = this.world.cluster.replicaSetsOf(d);
+    const target = history.find((rs) => revisionOf(rs) === toRevision);
     if (target === undefined) {
       throw new EnvironmentNotFoundError(
         `revision of ${service}`,
         String(toRevision),
-        s.revisions.map((r) => String(r.revision)),
+        history.map((rs) => String(revisionOf(rs))),
       );
     }
     await this.mutate("rolloutUndo", key, { service, toRevision }, () => {
-      this.world.addRevision(s, { ...structuredClone(target), changeCause: `rollout undo to revision ${toRevision}` });
+      // What `kubectl rollout undo` sends: the Deployment with the old ReplicaSet's template (without its hash label).
+      const changed = structuredClone(d);
+      changed.spec.template = structuredClone(templateWithoutHash(target.spec.template));
+      (changed.metadata.annotations ??= {})[CHANGE_CAUSE_ANNOTATION] = `rollout undo to revision ${toRevision}`;
+      writeObject(this.world, "Deployment", { verb: "update", object: changed }, false, "suture");
     });
   }
 
   async scale(service: string, replicas: number, key: string): Promise<void> {
     const s = this.service(service);
     await this.mutate("scale", key, { service, replicas }, () => {
-      const from = s.desiredReplicas;
-      s.desiredReplicas = replicas;
-      this.world.event(s, "Normal", "ScalingReplicaSet", `deployment/${s.name}`, `Scaled ${replicas > from ? "up" : "down"} replica set ${s.name}-${s.currentRevision} to ${replicas} from ${from}`);
+      const changed = structuredClone(this.world.deployment(s));
+      changed.spec.replicas = replicas;
+      writeObject(this.world, "Deployment", { verb: "update", object: changed }, false, "suture");
     });
   }
 
   async restartPods(service: string, key: string): Promise<void> {
     const s = this.service(service);
     await this.mutate("restartPods", key, { service }, () => {
-      s.pods = s.pods.map((p) => this.world.newPod(s, p.revision));
+      // Deleting the pods: their ReplicaSets start new ones on the next tick.
+      for (const pod of [...this.world.pods(s)]) writeObject(this.world, "Pod", { verb: "delete", namespace: s.namespace, name: pod.metadata.name }, false, "suture");
       this.world.event(s, "Normal", "Killing", `deployment/${s.name}`, "Stopping container app (rollout restart)");
     });
   }
 
   async setMemoryLimit(service: string, limitMib: number, key: string): Promise<void> {
     const s = this.service(service);
-    const current = this.world.revision(s, s.currentRevision);
     await this.mutate("setMemoryLimit", key, { service, limitMib }, () => {
-      this.world.addRevision(s, { ...structuredClone(current), memoryLimitMib: limitMib, changeCause: `set resources limits.memory=${limitMib}Mi` });
+      const changed = structuredClone(this.world.deployment(s));
+      const container = appContainer(changed.spec.template.spec);
+      if (container !== undefined) {
+        const resources = (container.resources ??= {});
+        resources.limits = { ...(resources.limits ?? {}), memory: `${limitMib}Mi` };
+      }
+      (changed.metadata.annotations ??= {})[CHANGE_CAUSE_ANNOTATION] = `set resources limits.memory=${limitMib}Mi`;
+      writeObject(this.world, "Deployment", { verb: "update", object: changed }, false, "suture");
     });
   }
 
   async patchServiceTargetPort(service: string, targetPort: number, key: string): Promise<void> {
     const s = this.service(service);
+    const svc = this.world.kubeService(s);
+    if (svc === undefined)
+      throw new EnvironmentNotFoundError(
+        "Kubernetes service",
+        service,
+        this.world.cluster.list("Service", s.namespace).map((x) => x.metadata.name),
+      );
     await this.mutate("patchServiceTargetPort", key, { service, targetPort }, () => {
-      s.targetPort = targetPort;
+      const changed = structuredClone(svc);
+      const port = changed.spec.ports?.[0];
+      if (port !== undefined) port.targetPort = targetPort;
+      writeObject(this.world, "Service", { verb: "update", object: changed }, false, "suture");
     });
   }
 
   async deleteNetworkPolicy(name: string, key: string): Promise<void> {
-    const policies = this.world.state.networkPolicies;
-    if (!policies.some((p) => p.name === name) && !this.world.state.applied.some((a) => a.idempotencyKey === key)) {
+    const policies = this.world.cluster.list("NetworkPolicy");
+    const policy = policies.find((p) => p.metadata.name === name);
+    if (policy === undefined && !this.world.state.applied.some((a) => a.idempotencyKey === key)) {
       throw new EnvironmentNotFoundError(
         "network policy",
         name,
-        policies.map((p) => p.name),
+        policies.map((p) => p.metadata.name),
       );
     }
     await this.mutate("deleteNetworkPolicy", key, { name }, () => {
-      this.world.state.networkPolicies = policies.filter((p) => p.name !== name);
+      if (policy !== undefined) writeObject(this.world, "NetworkPolicy", { verb: "delete", namespace: policy.metadata.namespace, name }, false, "suture");
     });
   }
 
   async restoreNetworkPolicy(policy: NetworkPolicyState, key: string): Promise<void> {
     await this.mutate("restoreNetworkPolicy", key, { name: policy.name }, () => {
-      this.world.state.networkPolicies = [...this.world.state.networkPolicies.filter((p) => p.name !== policy.name), structuredClone(policy)];
+      const selected = this.world.state.services[policy.podSelector];
+      const namespace = selected?.namespace ?? Object.values(this.world.state.services)[0]?.namespace ?? "default";
+      const object = networkPolicy(policy.name, namespace, policy.podSelector, policy.allowIngressFrom, policy.createdAt);
+      const existing = this.world.cluster.get("NetworkPolicy", namespace, policy.name);
+      if (existing !== undefined) {
+        object.metadata.resourceVersion = existing.metadata.resourceVersion;
+        writeObject(this.world, "NetworkPolicy", { verb: "update", object }, false, "suture");
+      } else {
+        writeObject(this.world, "NetworkPolicy", { verb: "create", object }, false, "suture");
+      }
     });
   }
 
   async revertConfigMap(name: string, toVersion: number, key: string): Promise<void> {
-    const owner = Object.values(this.world.state.services).find((s) => s.configMaps.some((c) => c.name === name));
-    const cm = owner?.configMaps.find((c) => c.name === name);
-    if (owner === undefined || cm === undefined) {
+    const all = this.world.cluster.list("ConfigMap");
+    const cm = all.find((c) => c.metadata.name === name);
+    if (cm === undefined) {
       throw new EnvironmentNotFoundError(
         "config map",
         name,
-        Object.values(this.world.state.services).flatMap((s) => s.configMaps.map((c) => c.name)),
+        all.map((c) => c.metadata.name),
       );
     }
-    const target = cm.history.find((h) => h.version === toVersion);
+    const history = this.world.state.configHistory[objectKey(cm.metadata.namespace, name)] ?? [];
+    const target = history.find((h) => h.version === toVersion);
     if (target === undefined)
       throw new EnvironmentNotFoundError(
         `version of config map ${name}`,
         String(toVersion),
-        cm.history.map((h) => String(h.version)),
+        history.map((h) => String(h.version)),
       );
     await this.mutate("revertConfigMap", key, { name, toVersion }, () => {
-      cm.version += 1;
-      cm.data = { ...target.data };
-      cm.updatedAt = this.world.state.t;
-      cm.history.push({ version: cm.version, data: { ...target.data }, updatedAt: this.world.state.t, changedBy: "suture" });
+      const changed = structuredClone(cm);
+      changed.data = { ...target.data };
+      writeObject(this.world, "ConfigMap", { verb: "update", object: changed }, false, "suture");
     });
   }
 
@@ -389,5 +495,60 @@ export class SimEnvironment implements EnvironmentAdapter {
       breaker.badTicks = 0;
       delete breaker.openedAt;
     });
+  }
+
+  // ---- the Kubernetes API (ClusterBackend) ----
+
+  /** Every resource type the simulated cluster serves. */
+  types(): ResourceType[] {
+    return SIM_RESOURCE_TYPES.map((t) => structuredClone(t));
+  }
+
+  /** Every object of a type, in one namespace or all of them. */
+  list(type: ResourceType, namespace: string | undefined): KubeObject[] {
+    const kind = kindOf(type.kind);
+    return this.world.cluster.list(kind, type.namespaced ? namespace : undefined).map((o) => served(o));
+  }
+
+  /** One object, or undefined. */
+  get(type: ResourceType, namespace: string | undefined, name: string): KubeObject | undefined {
+    const kind = kindOf(type.kind);
+    const o = this.world.cluster.get(kind, type.namespaced ? namespace : undefined, name);
+    return o === undefined ? undefined : served(o);
+  }
+
+  /**
+   * Applies a change through the same write path as the operations; the controllers react on
+   * the next tick (a Deployment's new ReplicaSet and revision at once). The change is in memory:
+   * call {@link flush} to persist it through `onChange`.
+   */
+  apply(change: ObjectChange, options: WriteOptions): KubeObject {
+    const result = applyChange(this.world, change, options.dryRun, "kubectl");
+    if (!options.dryRun) this.world.state.rng = this.world.rng.state;
+    return result;
+  }
+
+  /** Persists the world through `onChange` (after {@link apply}, which is synchronous). */
+  async flush(): Promise<void> {
+    await this.changed();
+  }
+
+  /** The text of a pod's log, from the lines the world's workload wrote from that pod. */
+  podLog(namespace: string, pod: string, options: PodLogOptions): string {
+    const p = this.world.cluster.get("Pod", namespace, pod);
+    if (p === undefined) throw new KubeApiError(404, "NotFound", `pods "${pod}" not found`, { name: pod, kind: "pods" });
+    if (options.container !== undefined && !p.spec.containers.some((c) => c.name === options.container)) {
+      throw new KubeApiError(400, "BadRequest", `container ${options.container} is not valid for pod ${pod}`);
+    }
+    const cs = p.status.containerStatuses?.[0];
+    const startedAt = this.world.kubelet(p).startedAt;
+    if (options.previous === true && (cs?.restartCount ?? 0) === 0) {
+      throw new KubeApiError(400, "BadRequest", `previous terminated container "${options.container ?? APP_CONTAINER}" in pod "${pod}" not found`);
+    }
+    const service = Object.values(this.world.state.services).find((s) => s.namespace === namespace && matchesLabels({ matchLabels: { [APP_LABEL]: s.name } }, p.metadata.labels));
+    const since = options.sinceSeconds !== undefined ? this.world.state.t - options.sinceSeconds * 1000 : -Infinity;
+    let lines = (service?.logs ?? []).filter((l) => l.pod === pod && l.t >= since && (options.previous === true ? l.t < startedAt : true)).sort((a, b) => a.t - b.t);
+    if (options.tailLines !== undefined) lines = options.tailLines <= 0 ? [] : lines.slice(-options.tailLines);
+    return lines.map((l) => `${options.timestamps === true ? `${new Date(l.t).toISOString()} ` : ""}${revealSecrets(l.message)}\n`).join("");
   }
 }

@@ -1,102 +1,12 @@
 import type { MetricName } from "../adapter.js";
 import { applyFault } from "./faults.js";
 import { secretPlaceholder } from "./sim-secrets.js";
-import { BREAKER_LATENCY_MS, CLIENT_TIMEOUT_MS, DEPENDENCY_WEIGHT, MINUTE, type SimPod, type SimRevision, type SimService, type World } from "./world.js";
+import { runControllers } from "./cluster/controllers.js";
+import { appContainer, parseCpuCores, type Pod } from "./cluster/objects.js";
+import { BREAKER_LATENCY_MS, CLIENT_TIMEOUT_MS, DEPENDENCY_WEIGHT, MINUTE, type SimService, type World } from "./world.js";
 
 /** Error share and message of code running against a newer database schema than it knows. */
 const SCHEMA_MISMATCH = { errorRate: 0.65, message: 'ERROR: column "currency" of relation "orders" does not exist at character 48' };
-
-function backoffMs(pod: SimPod, ranForMs: number): number {
-  // Kubernetes doubles the restart back-off up to 5 minutes, and resets it after 10 minutes of running.
-  if (ranForMs > 10 * MINUTE) return 10_000;
-  return Math.min(300_000, 10_000 * 2 ** Math.min(5, Math.max(0, pod.restarts - 1)));
-}
-
-function latestStartable(world: World, s: SimService, below: number): SimRevision | undefined {
-  return [...s.revisions].filter((r) => r.revision < below && world.startFailure(s, r) === undefined).sort((a, b) => b.revision - a.revision)[0];
-}
-
-function podMemory(world: World, s: SimService, pod: SimPod, revision: SimRevision): number {
-  const t = world.state.t;
-  const ageMin = (t - pod.startedAt) / MINUTE;
-  const warm = s.workingSetMib * Math.min(1, 0.6 + 0.4 * (ageMin / 2));
-  const leak = revision.defect.leakMibPerMin ?? 0;
-  const leakFrom = Math.max(pod.startedAt, revision.defect.leakFrom ?? t);
-  const leaked = leak > 0 && t > leakFrom ? (leak * (t - leakFrom)) / MINUTE : 0;
-  return warm * world.rng.jitter(0.02) + leaked;
-}
-
-/** Moves pods towards the desired state: rollouts, scale, crash loops, OOM kills, back-off. */
-function updatePods(world: World, s: SimService): void {
-  const t = world.state.t;
-  const current = world.revision(s, s.currentRevision);
-  const failure = world.startFailure(s, current);
-  let wantCurrent = s.desiredReplicas;
-  let wantOld = 0;
-  if (failure !== undefined && s.desiredReplicas > 0) {
-    // A stalled rolling update: maxUnavailable and maxSurge of 25% (rounded up).
-    const quarter = Math.ceil(s.desiredReplicas / 4);
-    wantOld = Math.max(0, s.desiredReplicas - quarter);
-    wantCurrent = Math.min(s.desiredReplicas, quarter + 1);
-  }
-  const currentPods = s.pods.filter((p) => p.revision === s.currentRevision);
-  let oldPods = s.pods.filter((p) => p.revision !== s.currentRevision);
-  oldPods = oldPods.slice(0, wantOld);
-  const fallback = latestStartable(world, s, s.currentRevision);
-  while (oldPods.length < wantOld && fallback !== undefined) oldPods.push(world.newPod(s, fallback.revision));
-  const keptCurrent = currentPods.slice(0, wantCurrent);
-  while (keptCurrent.length < wantCurrent) keptCurrent.push(world.newPod(s, s.currentRevision));
-  s.pods = [...oldPods, ...keptCurrent];
-
-  for (const pod of s.pods) {
-    const revision = world.revision(s, pod.revision);
-    const cannotStart = world.startFailure(s, revision);
-    if (cannotStart !== undefined) {
-      if (pod.state === "running") {
-        pod.state = cannotStart.state;
-        pod.backoffUntil = t + 10_000;
-      }
-      if (cannotStart.state === "crashloop" && t >= pod.backoffUntil) {
-        pod.restarts += 1;
-        pod.lastTermination = "Error";
-        pod.backoffUntil = t + backoffMs(pod, 0);
-        if (cannotStart.log !== undefined) world.log(s, "fatal", cannotStart.log, pod.name);
-      }
-      if (cannotStart.state === "crashloop") {
-        world.event(s, "Warning", "BackOff", `pod/${pod.name}`, `Back-off restarting failed container app in pod ${pod.name}`);
-      } else {
-        world.event(
-          s,
-          "Warning",
-          "Failed",
-          `pod/${pod.name}`,
-          `Failed to pull image "${revision.image}": rpc error: code = NotFound desc = failed to pull and unpack image "${revision.image}": not found`,
-        );
-        world.event(s, "Warning", "BackOff", `pod/${pod.name}`, `Back-off pulling image "${revision.image}"`);
-      }
-      continue;
-    }
-    if (pod.state === "crashloop") {
-      if (t < pod.backoffUntil) {
-        world.event(s, "Warning", "BackOff", `pod/${pod.name}`, `Back-off restarting failed container app in pod ${pod.name}`);
-        continue;
-      }
-      pod.state = "running";
-      pod.startedAt = t;
-    }
-    pod.memoryMib = podMemory(world, s, pod, revision);
-    if (pod.memoryMib >= revision.memoryLimitMib) {
-      const ranFor = t - pod.startedAt;
-      pod.memoryMib = revision.memoryLimitMib;
-      pod.restarts += 1;
-      pod.lastTermination = "OOMKilled";
-      pod.state = "crashloop";
-      pod.backoffUntil = t + backoffMs(pod, ranFor);
-    } else if (pod.memoryMib > revision.memoryLimitMib * 0.9 && world.rng.chance(0.3)) {
-      world.log(s, "warn", `heap usage at ${Math.round((100 * pod.memoryMib) / revision.memoryLimitMib)}% of container memory limit`, pod.name);
-    }
-  }
-}
 
 interface DependencyView {
   name: string;
@@ -200,25 +110,29 @@ function emitObservations(world: World, s: SimService): void {
 function computeSignals(world: World, s: SimService, callers: string[]): void {
   const t = world.state.t;
   const r = world.rng;
-  const running = s.pods.filter((p) => p.state === "running");
+  const running = world.pods(s).filter((p) => p.status.containerStatuses?.[0]?.ready === true);
   const ready = running.length;
   const sources = callers.length > 0 ? callers : ["ingress"];
-  const reached = sources.filter((c) => c === "ingress" || world.reachability(c, { ...s, last: { ...s.last, ready } }).ok).length;
-  const ingressOk =
-    callers.length > 0 || (s.targetPort === s.containerPort && !s.certExpired && !world.state.networkPolicies.some((p) => p.podSelector === s.name && !p.allowIngressFrom.includes("ingress")));
+  const reached = sources.filter((c) => c === "ingress" || world.reachability(c, s, ready).ok).length;
+  const ingressOk = callers.length > 0 || world.ingressReaches(s);
   const reachFraction = ready === 0 ? 0 : callers.length > 0 ? reached / sources.length : ingressOk ? 1 : 0;
   const load = s.baseline.requestRate * s.loadFactor * r.jitter(0.04);
   const served = load * reachFraction;
-  const capacityCores = ready * s.cpuLimitCores;
+  const template = world.maybeDeployment(s)?.spec.template.spec;
+  const cpuLimitCores = parseCpuCores((template === undefined ? undefined : appContainer(template))?.resources?.limits?.cpu) ?? 1;
+  const capacityCores = ready * cpuLimitCores;
   const util = capacityCores > 0 ? (served * s.cpuPerRequest) / capacityCores : 0;
   const deps = dependencies(world, s);
 
   let errorRate = s.baseline.errorRate * r.jitter(0.3);
   const messages: Array<{ level: "error" | "warn" | "fatal"; message: string; weight: number }> = [];
-  for (const rev of new Set(running.map((p) => p.revision))) {
-    const revision = world.revision(s, rev);
-    const share = running.filter((p) => p.revision === rev).length / Math.max(1, ready);
-    const bug = revision.schemaVersion < (world.state.schemaVersion[s.name] ?? 1) ? SCHEMA_MISMATCH : revision.defect.bug;
+  // Per ReplicaSet (in the order its pods come), what the code of its image does.
+  const replicaSetOf = (p: Pod): string => p.metadata.ownerReferences?.[0]?.uid ?? "";
+  for (const rs of new Set(running.map(replicaSetOf))) {
+    const mine = running.filter((p) => replicaSetOf(p) === rs);
+    const image = world.image(appContainer(mine[0]?.spec ?? { containers: [] })?.image ?? "");
+    const share = mine.length / Math.max(1, ready);
+    const bug = (image?.schemaVersion ?? 1) < (world.state.schemaVersion[s.name] ?? 1) ? SCHEMA_MISMATCH : image?.bug;
     if (bug !== undefined) {
       errorRate += bug.errorRate * share;
       messages.push({ level: "error", message: `${bug.message} req_id=${r.uuid()}`, weight: bug.errorRate * share });
@@ -233,8 +147,8 @@ function computeSignals(world: World, s: SimService, callers: string[]): void {
     messages.push({ level: "error", message: `write ${s.disk.mount}/app.log: no space left on device`, weight: 0.3 });
   }
   for (const f of s.flags) {
-    const cm = s.configMaps.find((c) => c.name === f.configMap);
-    if (cm?.data[f.key] !== f.value) continue;
+    const cm = world.configMap(s.namespace, f.configMap);
+    if (cm?.data?.[f.key] !== f.value) continue;
     errorRate += f.errorRate;
     messages.push({ level: "error", message: `${f.message} (order ${r.int(10000, 99999)})`, weight: f.errorRate });
   }
@@ -282,7 +196,7 @@ function computeSignals(world: World, s: SimService, callers: string[]): void {
   errorRate = Math.min(1, Math.max(0, errorRate));
 
   const queueing = util < 0.7 ? 1 : Math.min(20, 1 + ((util - 0.7) / 0.3) ** 2 * 8);
-  const slowMs = running.reduce((sum, p) => sum + (world.revision(s, p.revision).defect.slowMs ?? 0), 0) / Math.max(1, ready);
+  const slowMs = running.reduce((sum, p) => sum + (world.image(appContainer(p.spec)?.image ?? "")?.slowMs ?? 0), 0) / Math.max(1, ready);
   let latency = s.baseline.latencyP99Ms * r.jitter(0.06) * queueing + slowMs + depLatency;
   if (s.flap !== undefined && s.flap.metric === "latency_p99_ms") {
     latency *= 1 + s.flap.amplitude * Math.sin((2 * Math.PI * (t / MINUTE)) / s.flap.periodMinutes);
@@ -300,7 +214,7 @@ function computeSignals(world: World, s: SimService, callers: string[]): void {
     });
   }
 
-  const memory = running.length > 0 ? running.reduce((sum, p) => sum + p.memoryMib, 0) / running.length : 0;
+  const memory = running.length > 0 ? running.reduce((sum, p) => sum + world.kubelet(p).memoryMib, 0) / running.length : 0;
   const values: Partial<Record<MetricName, number>> = {
     error_rate: errorRate,
     latency_p99_ms: latency,
@@ -341,7 +255,7 @@ function dependencyOrder(world: World): SimService[] {
   return ordered;
 }
 
-/** Advances the world by one tick: due faults, pod lifecycles, then every signal. */
+/** Advances the world by one tick: due faults, the cluster's controllers (rollouts, pods, kubelet, endpoints), then every signal. */
 export function tick(world: World): void {
   const st = world.state;
   st.t += st.tickMs;
@@ -351,7 +265,7 @@ export function tick(world: World): void {
   }
   const callers = new Map<string, string[]>();
   for (const s of Object.values(st.services)) for (const d of s.dependencies) callers.set(d, [...(callers.get(d) ?? []), s.name]);
-  for (const s of Object.values(st.services)) updatePods(world, s);
+  runControllers(world);
   for (const s of dependencyOrder(world)) computeSignals(world, s, callers.get(s.name) ?? []);
   st.rng = world.rng.state;
 }

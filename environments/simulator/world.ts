@@ -1,7 +1,34 @@
-import type { AppliedChange, ConfigMapState, DeploymentRevision, KubeEvent, LogLine, MetricName, MetricPoint, NetworkPolicyState } from "../adapter.js";
+import type { AppliedChange, KubeEvent, LogLine, MetricName, MetricPoint } from "../adapter.js";
 import { METRIC_NAMES } from "../adapter.js";
+import { buildCluster } from "./cluster/build.js";
+import {
+  APP_LABEL,
+  ARCH_LABEL,
+  appContainer,
+  envMap,
+  fnv32a,
+  iso,
+  matchesLabels,
+  objectKey,
+  revisionOf,
+  type ClusterState,
+  type ConfigMap,
+  type Deployment,
+  type Event,
+  type NetworkPolicy,
+  type Pod,
+  type PodTemplate,
+  type ReplicaSet,
+  type Service,
+  type ConfigVersion,
+  type KubeletRecord,
+} from "./cluster/objects.js";
+import { ClusterStore } from "./cluster/store.js";
+import { startFailure, type ImageBehaviour, type ImageRegistry } from "./images.js";
 import { Rng } from "./rng.js";
 import type { EnvironmentSpec, FaultSpec, ObservationSpec } from "./spec.js";
+
+export type { ConfigVersion, KubeletRecord } from "./cluster/objects.js";
 
 const MINUTE = 60_000;
 /** Metric points kept per series (at 30 s ticks: 4 hours). */
@@ -16,40 +43,6 @@ const BREAKER_LATENCY_MS = 1000;
 const CLIENT_TIMEOUT_MS = 5000;
 /** Share of a caller's requests that need a given dependency. */
 const DEPENDENCY_WEIGHT = 0.6;
-
-/** What is wrong with a revision's pod template, if anything. */
-export interface RevisionDefect {
-  imageMissing?: boolean;
-  arch?: string;
-  /** Name of an env var the revision cannot start with. */
-  envError?: string;
-  /** Errors the revision's code produces on a share of requests. */
-  bug?: { errorRate: number; message: string };
-  /** Latency the revision's code adds to every request. */
-  slowMs?: number;
-  /** Memory the revision leaks per minute once the leak is active. */
-  leakMibPerMin?: number;
-  leakFrom?: number;
-}
-
-/** A revision of a workload's pod template, with what the simulator knows about its code. */
-export interface SimRevision extends DeploymentRevision {
-  /** Database schema version the revision's code was written for. */
-  schemaVersion: number;
-  defect: RevisionDefect;
-}
-
-/** One pod and its lifecycle. */
-export interface SimPod {
-  name: string;
-  revision: number;
-  startedAt: number;
-  restarts: number;
-  state: "running" | "crashloop" | "imagepull";
-  backoffUntil: number;
-  lastTermination?: string;
-  memoryMib: number;
-}
 
 /** A bad config value and what it does while it is set. */
 export interface FlagEffect {
@@ -88,26 +81,16 @@ export interface SimBreaker {
   badTicks: number;
 }
 
-/** Everything the simulator knows about one workload. */
+/** What the simulator knows about one workload beyond its Kubernetes objects. */
 export interface SimService {
   name: string;
   namespace: string;
-  desiredReplicas: number;
-  containerPort: number;
-  servicePort: number;
-  targetPort: number;
-  cpuLimitCores: number;
   cpuPerRequest: number;
   baseline: { requestRate: number; errorRate: number; latencyP99Ms: number };
   baselineMemoryMib: number;
   /** Working set the service needs under current load (memory-limit-too-tight raises it). */
   workingSetMib: number;
-  nodeArchitecture: string;
   dependencies: string[];
-  revisions: SimRevision[];
-  currentRevision: number;
-  pods: SimPod[];
-  configMaps: ConfigMapState[];
   flags: FlagEffect[];
   disk?: SimDisk;
   kafka?: SimKafka;
@@ -117,7 +100,6 @@ export interface SimService {
   corrupted: boolean;
   credentialLeak: boolean;
   flap?: { metric: MetricName; amplitude: number; periodMinutes: number };
-  events: KubeEvent[];
   series: Record<MetricName, MetricPoint[]>;
   logs: LogLine[];
   /** Signals computed on the last tick, read by callers on the next. */
@@ -132,7 +114,14 @@ export interface SimState {
   rng: number;
   schemaVersion: Record<string, number>;
   services: Record<string, SimService>;
-  networkPolicies: NetworkPolicyState[];
+  /** The cluster's Kubernetes objects. */
+  cluster: ClusterState;
+  /** Container state the kubelet keeps per pod, keyed "namespace/pod". */
+  kubelet: Record<string, KubeletRecord>;
+  /** What each image's code does. */
+  images: ImageRegistry;
+  /** Every version of every ConfigMap's data, keyed "namespace/name", oldest first. */
+  configHistory: Record<string, ConfigVersion[]>;
   pendingFaults: FaultSpec[];
   observations: Record<string, ObservationSpec>;
   applied: AppliedChange[];
@@ -149,65 +138,15 @@ export function initialState(spec: EnvironmentSpec): SimState {
   const start = t0 - spec.historyMinutes * MINUTE;
   const rng = new Rng(spec.seed * 7919 + 17);
   const services: Record<string, SimService> = {};
-  for (const s of spec.services) {
-    const image = s.image ?? `registry.internal/${s.name}:1.${rng.int(10, 40)}.${rng.int(0, 9)}`;
-    const revisions: SimRevision[] = s.revisions.map((r, i) => ({
-      revision: i + 1,
-      image: r.image,
-      env: { ...s.env, ...(r.env ?? {}) },
-      memoryLimitMib: r.memoryLimitMib ?? s.memoryLimitMib,
-      deployedAt: t0 + r.deployedAtMinutes * MINUTE,
-      ...(r.changeCause !== undefined ? { changeCause: r.changeCause } : {}),
-      schemaVersion: 1,
-      defect: {},
-    }));
-    revisions.push({
-      revision: revisions.length + 1,
-      image,
-      env: { ...s.env },
-      memoryLimitMib: s.memoryLimitMib,
-      deployedAt: t0 + s.deployedAtMinutes * MINUTE,
-      changeCause: revisions.length > 0 ? `deploy ${image}` : "initial deploy",
-      schemaVersion: 1,
-      defect: {},
-    });
-    const current = revisions.length;
-    const pods: SimPod[] = [];
-    for (let i = 0; i < s.replicas; i++) {
-      pods.push({
-        name: `${s.name}-${rng.suffix(9)}-${rng.suffix(5)}`,
-        revision: current,
-        startedAt: start - rng.int(60, 600) * MINUTE,
-        restarts: 0,
-        state: "running",
-        backoffUntil: 0,
-        memoryMib: s.baselineMemoryMib,
-      });
-    }
+  const built = buildCluster(spec, rng, t0, start, (s) => {
     services[s.name] = {
       name: s.name,
       namespace: s.namespace,
-      desiredReplicas: s.replicas,
-      containerPort: s.containerPort,
-      servicePort: s.servicePort,
-      targetPort: s.containerPort,
-      cpuLimitCores: s.cpuLimitCores,
       cpuPerRequest: s.cpuPerRequest,
       baseline: s.baseline,
       baselineMemoryMib: s.baselineMemoryMib,
       workingSetMib: s.baselineMemoryMib,
-      nodeArchitecture: s.nodeArchitecture,
       dependencies: s.dependencies,
-      revisions,
-      currentRevision: current,
-      pods,
-      configMaps: s.configMaps.map((c) => ({
-        name: c.name,
-        data: { ...c.data },
-        version: 1,
-        updatedAt: start - 7 * 24 * 60 * MINUTE,
-        history: [{ version: 1, data: { ...c.data }, updatedAt: start - 7 * 24 * 60 * MINUTE, changedBy: "gitops" }],
-      })),
       flags: [],
       ...(s.disk !== undefined ? { disk: { mount: s.disk.mount, sizeGib: s.disk.sizeGib, usedPct: s.disk.usedPct, baselinePct: s.disk.usedPct, logGrowthGibPerHour: 0 } } : {}),
       ...(s.kafka !== undefined
@@ -231,12 +170,11 @@ export function initialState(spec: EnvironmentSpec): SimState {
       certExpired: false,
       corrupted: false,
       credentialLeak: false,
-      events: [],
       series: emptySeries(),
       logs: [],
       last: { errorRate: s.baseline.errorRate, latencyP99Ms: s.baseline.latencyP99Ms, ready: s.replicas, requestRate: s.baseline.requestRate },
     };
-  }
+  });
   return {
     t: start,
     t0,
@@ -244,12 +182,10 @@ export function initialState(spec: EnvironmentSpec): SimState {
     rng: rng.state,
     schemaVersion: Object.fromEntries(spec.services.map((s) => [s.name, 1])),
     services,
-    networkPolicies: spec.networkPolicies.map((p) => ({
-      name: p.name,
-      podSelector: p.podSelector,
-      allowIngressFrom: p.allowIngressFrom,
-      createdAt: t0 + p.createdAtMinutes * MINUTE,
-    })),
+    cluster: built.cluster,
+    kubelet: built.kubelet,
+    images: built.images,
+    configHistory: built.configHistory,
     pendingFaults: [...spec.faults].sort((a, b) => a.atMinutes - b.atMinutes),
     observations: spec.observations,
     applied: [],
@@ -257,12 +193,19 @@ export function initialState(spec: EnvironmentSpec): SimState {
   };
 }
 
-/** Helpers shared by the tick model, the faults and the operations. */
+/** Why a caller's traffic does not reach a service. */
+export type Unreachable = { ok: false; cause: "no-endpoints" | "port" | "netpol" | "tls"; message: string };
+
+/** Helpers shared by the tick model, the controllers, the faults and the operations. */
 export class World {
   readonly rng: Rng;
+  readonly cluster: ClusterStore;
+  /** Serving pods per workload, valid while the cluster's version does not move (not saved). */
+  private readonly serving = new Map<string, { version: number; pods: Pod[] }>();
 
   constructor(readonly state: SimState) {
     this.rng = new Rng(state.rng);
+    this.cluster = new ClusterStore(state.cluster, () => this.state.t);
   }
 
   /** The service, or an error listing the known ones. */
@@ -272,79 +215,207 @@ export class World {
     return s;
   }
 
-  revision(s: SimService, number: number): SimRevision {
-    const r = s.revisions.find((x) => x.revision === number);
-    if (r === undefined) throw new Error(`${s.name} has no revision ${number}`);
-    return r;
+  /** The workload's Deployment (every simulated service has one, named like it). */
+  deployment(s: SimService): Deployment {
+    const d = this.cluster.get("Deployment", s.namespace, s.name);
+    if (d === undefined) throw new Error(`deployment ${s.namespace}/${s.name} does not exist`);
+    return d;
+  }
+
+  /** The workload's Deployment, or undefined if it was deleted. */
+  maybeDeployment(s: SimService): Deployment | undefined {
+    return this.cluster.get("Deployment", s.namespace, s.name);
+  }
+
+  /** The ReplicaSet the Deployment's current template runs in: the one with the highest revision. */
+  newReplicaSet(d: Deployment): ReplicaSet | undefined {
+    const owned = this.cluster.replicaSetsOf(d);
+    return owned[owned.length - 1];
+  }
+
+  /** The ReplicaSet that owns a pod. */
+  ownerOf(pod: Pod): ReplicaSet | undefined {
+    const ref = pod.metadata.ownerReferences?.find((o) => o.kind === "ReplicaSet");
+    return ref === undefined ? undefined : this.cluster.get("ReplicaSet", pod.metadata.namespace, ref.name);
+  }
+
+  /** Pods of the workload, in the controller's order. */
+  pods(s: SimService): Pod[] {
+    const d = this.maybeDeployment(s);
+    return d === undefined ? [] : this.cluster.podsOf(d);
+  }
+
+  /** The workload's Kubernetes Service, or undefined if it was deleted. */
+  kubeService(s: SimService): Service | undefined {
+    return this.cluster.get("Service", s.namespace, s.name);
+  }
+
+  /** The kubelet's record of a pod. */
+  kubelet(pod: Pod): KubeletRecord {
+    const key = objectKey(pod.metadata.namespace, pod.metadata.name);
+    const r = this.state.kubelet[key];
+    if (r !== undefined) return r;
+    const created: KubeletRecord = { startedAt: this.state.t, backoffUntil: 0, memoryMib: 0 };
+    this.state.kubelet[key] = created;
+    return created;
+  }
+
+  /** What an image's code does (an unknown image behaves like an absent one). */
+  image(ref: string): ImageBehaviour | undefined {
+    return this.state.images[ref];
+  }
+
+  /** CPU architecture of the nodes a pod spec runs on. */
+  nodeArch(spec: PodTemplate["spec"]): string {
+    if (spec.nodeName !== undefined) {
+      const node = this.cluster.get("Node", undefined, spec.nodeName);
+      const arch = node?.metadata.labels?.[ARCH_LABEL];
+      if (arch !== undefined) return arch;
+    }
+    return spec.nodeSelector?.[ARCH_LABEL] ?? "amd64";
+  }
+
+  /** Why a pod spec's containers cannot start, or undefined if they can. */
+  startFailure(spec: PodTemplate["spec"]): { state: "imagepull" } | { state: "crashloop"; log: string } | undefined {
+    const c = appContainer(spec);
+    return startFailure(this.state.images, c?.image ?? "", this.nodeArch(spec), envMap(c));
+  }
+
+  /** ConfigMap by namespace and name. */
+  configMap(namespace: string, name: string): ConfigMap | undefined {
+    return this.cluster.get("ConfigMap", namespace, name);
   }
 
   /** Records a Kubernetes event, folding repeats into a count like the API server does. */
-  event(s: SimService, type: KubeEvent["type"], reason: string, object: string, message: string): void {
-    const existing = s.events.find((e) => e.reason === reason && e.object === object && e.message === message);
+  event(s: Pick<SimService, "name" | "namespace">, type: KubeEvent["type"], reason: string, object: string, message: string): void {
+    const slash = object.indexOf("/");
+    const kindWord = object.slice(0, slash);
+    const name = object.slice(slash + 1);
+    const eventName = `${name}.${fnv32a(`${reason}\u0000${message}`).toString(16)}`;
+    const existing = this.cluster.get("Event", s.namespace, eventName);
+    const now = iso(this.state.t);
     if (existing !== undefined) {
-      existing.count += 1;
-      existing.t = this.state.t;
+      existing.count = (existing.count ?? 1) + 1;
+      existing.lastTimestamp = now;
+      this.cluster.touch(existing);
       return;
     }
-    s.events.push({ t: this.state.t, type, reason, object, message, count: 1 });
-    if (s.events.length > EVENT_RETENTION) s.events.splice(0, s.events.length - EVENT_RETENTION);
+    const kind = kindWord === "pod" ? "Pod" : kindWord === "deployment" ? "Deployment" : kindWord === "replicaset" ? "ReplicaSet" : kindWord;
+    const target = kind === "Pod" ? this.cluster.get("Pod", s.namespace, name) : kind === "Deployment" ? this.cluster.get("Deployment", s.namespace, name) : undefined;
+    const event: Event = {
+      apiVersion: "v1",
+      kind: "Event",
+      // The workload label ties an event to its workload after its pod is gone (describe and retention).
+      metadata: { name: eventName, namespace: s.namespace, uid: "", resourceVersion: "", creationTimestamp: "", labels: { [APP_LABEL]: s.name } },
+      involvedObject: {
+        apiVersion: kind === "Pod" ? "v1" : "apps/v1",
+        kind,
+        name,
+        namespace: s.namespace,
+        ...(target !== undefined ? { uid: target.metadata.uid } : {}),
+      },
+      reason,
+      message,
+      type,
+      count: 1,
+      firstTimestamp: now,
+      lastTimestamp: now,
+      source: { component: kind === "Pod" ? "kubelet" : "deployment-controller" },
+    };
+    this.cluster.put("Event", event);
+    const mine = this.cluster.list("Event", s.namespace).filter((e) => e.metadata.labels?.[APP_LABEL] === s.name);
+    for (const old of mine.slice(0, Math.max(0, mine.length - EVENT_RETENTION))) this.cluster.remove("Event", old.metadata.namespace, old.metadata.name);
+  }
+
+  /** The workload's events as `describe` lists them. */
+  events(s: SimService): KubeEvent[] {
+    return this.cluster
+      .list("Event", s.namespace)
+      .filter((e) => e.metadata.labels?.[APP_LABEL] === s.name)
+      .map((e) => ({
+        t: Date.parse(e.lastTimestamp ?? e.metadata.creationTimestamp),
+        type: e.type === "Warning" ? "Warning" : "Normal",
+        reason: e.reason ?? "",
+        object: `${(e.involvedObject.kind ?? "").toLowerCase()}/${e.involvedObject.name ?? ""}`,
+        message: e.message ?? "",
+        count: e.count ?? 1,
+      }));
   }
 
   log(s: SimService, level: LogLine["level"], message: string, pod?: string): void {
-    const podName = pod ?? s.pods[this.rng.int(0, Math.max(0, s.pods.length - 1))]?.name ?? `${s.name}-0`;
+    let podName = pod;
+    if (podName === undefined) {
+      // A line the workload wrote while serving comes from a pod that serves (any pod if none does).
+      const pods = this.servingPods(s);
+      podName = pods[this.rng.int(0, Math.max(0, pods.length - 1))]?.metadata.name ?? `${s.name}-0`;
+    }
     s.logs.push({ t: this.state.t + this.rng.int(0, this.state.tickMs - 1), service: s.name, pod: podName, level, message });
   }
 
-  newPod(s: SimService, revision: number): SimPod {
-    return {
-      name: `${s.name}-${this.rng.suffix(9)}-${this.rng.suffix(5)}`,
-      revision,
-      startedAt: this.state.t,
-      restarts: 0,
-      state: "running",
-      backoffUntil: 0,
-      memoryMib: s.baselineMemoryMib * 0.5,
-    };
+  /** Pods of the workload that serve (all of them if none does), as of the cluster's last write. */
+  private servingPods(s: SimService): Pod[] {
+    const cached = this.serving.get(s.name);
+    if (cached !== undefined && cached.version === this.cluster.version) return cached.pods;
+    const all = this.pods(s);
+    const serving = all.filter((p) => p.status.containerStatuses?.[0]?.ready === true);
+    const pods = serving.length > 0 ? serving : all;
+    this.serving.set(s.name, { version: this.cluster.version, pods });
+    return pods;
   }
 
-  /** Adds a revision (a rollout) and returns its number. */
-  addRevision(s: SimService, template: Omit<SimRevision, "revision" | "deployedAt">): number {
-    const revision = Math.max(...s.revisions.map((r) => r.revision)) + 1;
-    s.revisions.push({ ...template, revision, deployedAt: this.state.t });
-    s.currentRevision = revision;
-    this.event(s, "Normal", "ScalingReplicaSet", `deployment/${s.name}`, `Scaled up replica set ${s.name}-${revision}${this.rng.suffix(7)} to ${s.desiredReplicas}`);
-    return revision;
+  /** Whether a NetworkPolicy lets pods labelled `app=caller` in. */
+  private allows(policy: NetworkPolicy, caller: string): boolean {
+    const rules = policy.spec.ingress ?? [];
+    return rules.some((rule) => rule.from === undefined || rule.from.length === 0 || rule.from.some((peer) => matchesLabels(peer.podSelector, { [APP_LABEL]: caller })));
   }
 
-  /** Why a revision's containers cannot start, or undefined if they can. */
-  startFailure(s: SimService, r: SimRevision): { state: SimPod["state"]; log?: string } | undefined {
-    if (r.defect.imageMissing === true) return { state: "imagepull" };
-    if (r.defect.arch !== undefined && r.defect.arch !== s.nodeArchitecture) {
-      return { state: "crashloop", log: "exec /app/server: exec format error" };
-    }
-    if (r.defect.envError !== undefined) {
-      const v = r.env[r.defect.envError] ?? "";
-      return { state: "crashloop", log: `FATAL config: invalid value for ${r.defect.envError}="${v}": cannot parse as URL` };
-    }
-    return undefined;
+  /** NetworkPolicies whose pod selector selects the workload's pods and that restrict ingress. */
+  policiesSelecting(s: SimService): NetworkPolicy[] {
+    const labels = { [APP_LABEL]: s.name };
+    return this.cluster.list("NetworkPolicy", s.namespace).filter((p) => matchesLabels(p.spec.podSelector, labels) && (p.spec.policyTypes === undefined || p.spec.policyTypes.includes("Ingress")));
   }
 
-  /** Whether a caller's traffic reaches a service at all, and why not. */
-  reachability(caller: string, target: SimService): { ok: true } | { ok: false; cause: "no-endpoints" | "port" | "netpol" | "tls"; message: string } {
-    const selecting = this.state.networkPolicies.filter((p) => p.podSelector === target.name);
-    if (selecting.length > 0 && !selecting.some((p) => p.allowIngressFrom.includes(caller))) {
+  /** Whether the Service's targetPort names or numbers a port the workload's containers listen on; returns the port. */
+  servicePort(s: SimService): { ok: boolean; port: number; targetPort: number } {
+    const svc = this.kubeService(s);
+    const d = this.maybeDeployment(s);
+    const port = svc?.spec.ports?.[0];
+    const ports = (d === undefined ? undefined : appContainer(d.spec.template.spec)?.ports) ?? [];
+    const target = port?.targetPort ?? port?.port ?? 0;
+    const match = ports.find((p) => (typeof target === "number" ? p.containerPort === target : p.name === target));
+    return { ok: match !== undefined, port: port?.port ?? 0, targetPort: typeof target === "number" ? target : (match?.containerPort ?? 0) };
+  }
+
+  /** Ready endpoint addresses of the workload's Service. */
+  readyEndpoints(s: SimService): number {
+    const ep = this.cluster.get("Endpoints", s.namespace, s.name);
+    return (ep?.subsets ?? []).reduce((sum, sub) => sum + (sub.addresses?.length ?? 0), 0);
+  }
+
+  /** Whether a caller's traffic reaches a service at all, and why not (`ready` overrides the Endpoints' ready count). */
+  reachability(caller: string, target: SimService, ready?: number): { ok: true } | Unreachable {
+    const selecting = this.policiesSelecting(target);
+    if (selecting.length > 0 && !selecting.some((p) => this.allows(p, caller))) {
       return { ok: false, cause: "netpol", message: `upstream request timeout calling ${target.name}: context deadline exceeded after 5000ms` };
     }
+    const port = this.servicePort(target);
     if (target.certExpired) {
-      return { ok: false, cause: "tls", message: `Post "https://${target.name}.${target.namespace}.svc:${target.servicePort}/v1": x509: certificate has expired or is not yet valid` };
+      return { ok: false, cause: "tls", message: `Post "https://${target.name}.${target.namespace}.svc:${port.port}/v1": x509: certificate has expired or is not yet valid` };
     }
-    if (target.targetPort !== target.containerPort) {
-      return { ok: false, cause: "port", message: `connect ECONNREFUSED 10.${this.rng.int(0, 255)}.${this.rng.int(0, 255)}.${this.rng.int(1, 254)}:${target.targetPort}` };
+    if (!port.ok) {
+      const svc = this.kubeService(target);
+      const shown = svc?.spec.ports?.[0]?.targetPort ?? port.targetPort;
+      return { ok: false, cause: "port", message: `connect ECONNREFUSED 10.${this.rng.int(0, 255)}.${this.rng.int(0, 255)}.${this.rng.int(1, 254)}:${shown}` };
     }
-    if (target.last.ready === 0) {
+    if ((ready ?? this.readyEndpoints(target)) === 0) {
       return { ok: false, cause: "no-endpoints", message: `upstream connect error or disconnect/reset before headers: no healthy upstream (${target.name})` };
     }
     return { ok: true };
+  }
+
+  /** Whether traffic from outside the cluster (the ingress) reaches the workload. */
+  ingressReaches(s: SimService): boolean {
+    return this.servicePort(s).ok && !s.certExpired && !this.policiesSelecting(s).some((p) => !this.allows(p, "ingress"));
   }
 
   /** Appends a metric point, trimming retention. */
@@ -356,6 +427,12 @@ export class World {
 
   trimLogs(s: SimService): void {
     if (s.logs.length > LOG_RETENTION) s.logs.splice(0, s.logs.length - LOG_RETENTION);
+  }
+
+  /** The rollout revision a pod belongs to (its ReplicaSet's). */
+  podRevision(pod: Pod): number {
+    const rs = this.ownerOf(pod);
+    return rs === undefined ? 0 : revisionOf(rs);
   }
 }
 

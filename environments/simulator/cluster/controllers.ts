@@ -1,0 +1,350 @@
+import type { SimService, World } from "../world.js";
+import { newPod, replicaSetFor } from "./build.js";
+import type { ClusterStore } from "./store.js";
+import {
+  APP_CONTAINER,
+  CHANGE_CAUSE_ANNOTATION,
+  REVISION_ANNOTATION,
+  REVISION_HISTORY_ANNOTATION,
+  ROLLED_OUT_AT_ANNOTATION,
+  TEMPLATE_HASH_LABEL,
+  appContainer,
+  iso,
+  matchesLabels,
+  objectKey,
+  parseMemoryMib,
+  revisionOf,
+  templateHash,
+  type Deployment,
+  type Endpoints,
+  type KubeletRecord,
+  type Pod,
+  type ReplicaSet,
+} from "./objects.js";
+
+const MINUTE = 60_000;
+
+/** What the controllers need to know about a workload beyond its objects (a Deployment made through the API has no simulated service). */
+export interface WorkloadProfile {
+  /** The simulated service, when the Deployment is one of the scenario's workloads. */
+  sim?: SimService;
+  name: string;
+  namespace: string;
+  workingSetMib: number;
+  baselineMemoryMib: number;
+}
+
+/** The profile of a Deployment: its simulated service's, or a small default one. */
+export function profileOf(world: World, d: Deployment): WorkloadProfile {
+  const namespace = d.metadata.namespace ?? "default";
+  const sim = world.state.services[d.metadata.name];
+  if (sim !== undefined && sim.namespace === namespace) return { sim, name: sim.name, namespace, workingSetMib: sim.workingSetMib, baselineMemoryMib: sim.baselineMemoryMib };
+  return { name: d.metadata.name, namespace, workingSetMib: 64, baselineMemoryMib: 64 };
+}
+
+/** A pod's container state as the simulator models it. */
+export type PodState = "running" | "crashloop" | "imagepull";
+
+/** The state of a pod's app container. */
+export function podState(pod: Pod): PodState {
+  const state = pod.status.containerStatuses?.[0]?.state;
+  if (state?.running !== undefined) return "running";
+  const reason = state?.waiting?.reason;
+  if (reason === "ImagePullBackOff" || reason === "ErrImagePull") return "imagepull";
+  if (reason === undefined && state?.terminated === undefined) return "running";
+  return "crashloop";
+}
+
+/**
+ * Deployment controller, rollout half: makes sure a ReplicaSet runs the Deployment's template.
+ * A template equal to an older ReplicaSet's re-uses that ReplicaSet with the next revision (that
+ * is how `kubectl rollout undo` works); a new template gets a new ReplicaSet. Returns the new one.
+ */
+export function syncRollout(world: World, d: Deployment): ReplicaSet {
+  const owned = world.cluster.replicaSetsOf(d);
+  const hash = templateHash(d.spec.template);
+  const latest = owned[owned.length - 1];
+  const maxRevision = latest === undefined ? 0 : revisionOf(latest);
+  let rs = owned.find((r) => r.metadata.labels?.[TEMPLATE_HASH_LABEL] === hash);
+  const cause = d.metadata.annotations?.[CHANGE_CAUSE_ANNOTATION];
+  if (rs !== undefined && rs === latest) return rs;
+  const t = world.state.t;
+  if (rs === undefined) {
+    rs = world.cluster.put("ReplicaSet", replicaSetFor(d, d.spec.template, maxRevision + 1, t, cause));
+    rs.metadata.creationTimestamp = iso(t);
+  } else {
+    const annotations = (rs.metadata.annotations ??= {});
+    const history = annotations[REVISION_HISTORY_ANNOTATION];
+    annotations[REVISION_HISTORY_ANNOTATION] = history === undefined ? String(revisionOf(rs)) : `${history},${revisionOf(rs)}`;
+    annotations[REVISION_ANNOTATION] = String(maxRevision + 1);
+    annotations[ROLLED_OUT_AT_ANNOTATION] = iso(t);
+    if (cause !== undefined) annotations[CHANGE_CAUSE_ANNOTATION] = cause;
+    else delete annotations[CHANGE_CAUSE_ANNOTATION];
+    world.cluster.touch(rs);
+    world.cluster.revisionsChanged();
+  }
+  (d.metadata.annotations ??= {})[REVISION_ANNOTATION] = String(revisionOf(rs));
+  world.cluster.touch(d);
+  // The event's random suffix is drawn and dropped: the simulator drew one here before ReplicaSets were objects.
+  world.rng.suffix(7);
+  const profile = profileOf(world, d);
+  world.event(profile, "Normal", "ScalingReplicaSet", `deployment/${d.metadata.name}`, `Scaled up replica set ${rs.metadata.name} to ${d.spec.replicas ?? 1}`);
+  return rs;
+}
+
+function backoffMs(restarts: number, ranForMs: number): number {
+  // Kubernetes doubles the restart back-off up to 5 minutes, and resets it after 10 minutes of running.
+  if (ranForMs > 10 * MINUTE) return 10_000;
+  return Math.min(300_000, 10_000 * 2 ** Math.min(5, Math.max(0, restarts - 1)));
+}
+
+/** Creates a pod of a ReplicaSet with its kubelet record. */
+function startPod(world: World, profile: WorkloadProfile, rs: ReplicaSet): Pod {
+  const pod = newPod(world.rng, rs, world.state.t);
+  world.state.kubelet[objectKey(pod.metadata.namespace, pod.metadata.name)] = { startedAt: world.state.t, backoffUntil: 0, memoryMib: profile.baselineMemoryMib * 0.5 };
+  return pod;
+}
+
+/**
+ * Deployment and ReplicaSet controllers, pod half: keeps the desired replicas on the new
+ * ReplicaSet. A new ReplicaSet whose pods cannot start stalls the rolling update where
+ * maxSurge and maxUnavailable (25%, rounded up) leave it: ceil(n/4)+1 new pods, n-ceil(n/4) old
+ * ones, taken from the newest older ReplicaSet that can start.
+ */
+function reconcilePods(world: World, profile: WorkloadProfile, d: Deployment, newRs: ReplicaSet): void {
+  const desired = d.spec.replicas ?? 1;
+  const failure = world.startFailure(newRs.spec.template.spec);
+  let wantCurrent = desired;
+  let wantOld = 0;
+  if (failure !== undefined && desired > 0) {
+    const quarter = Math.ceil(desired / 4);
+    wantOld = Math.max(0, desired - quarter);
+    wantCurrent = Math.min(desired, quarter + 1);
+  }
+  const pods = world.cluster.podsOf(d);
+  const isNew = (p: Pod): boolean => p.metadata.ownerReferences?.[0]?.uid === newRs.metadata.uid;
+  const currentPods = pods.filter(isNew);
+  const oldPods = pods.filter((p) => !isNew(p)).slice(0, wantOld);
+  if (oldPods.length < wantOld) {
+    const newRevision = revisionOf(newRs);
+    const fallback = world.cluster
+      .replicaSetsOf(d)
+      .filter((r) => revisionOf(r) < newRevision && world.startFailure(r.spec.template.spec) === undefined)
+      .pop();
+    while (oldPods.length < wantOld && fallback !== undefined) oldPods.push(startPod(world, profile, fallback));
+  }
+  const keptCurrent = currentPods.slice(0, wantCurrent);
+  while (keptCurrent.length < wantCurrent) keptCurrent.push(startPod(world, profile, newRs));
+  const next = [...oldPods, ...keptCurrent];
+  const unchanged = next.length === pods.length && next.every((p, i) => p === pods[i]);
+  if (unchanged) return;
+  for (const gone of world.cluster.replacePods(d, next)) delete world.state.kubelet[objectKey(gone.metadata.namespace, gone.metadata.name)];
+  for (const rs of world.cluster.replicaSetsOf(d)) {
+    const count = next.filter((p) => p.metadata.ownerReferences?.[0]?.uid === rs.metadata.uid).length;
+    if (rs.spec.replicas !== count) {
+      rs.spec.replicas = count;
+      world.cluster.touch(rs);
+    }
+  }
+}
+
+function podMemory(world: World, profile: WorkloadProfile, pod: Pod, record: KubeletRecord): number {
+  const t = world.state.t;
+  const ageMin = (t - record.startedAt) / MINUTE;
+  const warm = profile.workingSetMib * Math.min(1, 0.6 + 0.4 * (ageMin / 2));
+  const image = world.image(appContainer(pod.spec)?.image ?? "");
+  const leak = image?.leakMibPerMin ?? 0;
+  const leakFrom = Math.max(record.startedAt, image?.leakFrom ?? t);
+  const leaked = leak > 0 && t > leakFrom ? (leak * (t - leakFrom)) / MINUTE : 0;
+  return warm * world.rng.jitter(0.02) + leaked;
+}
+
+/** Writes a pod's container status for a state; gives the pod a new resourceVersion if it changed. */
+function setPodState(world: World, pod: Pod, state: PodState, record: KubeletRecord): void {
+  const cs = pod.status.containerStatuses?.[0];
+  if (cs === undefined) return;
+  const before = cs.state?.running !== undefined ? "running" : (cs.state?.waiting?.reason ?? "");
+  // Most ticks change nothing: a running container that keeps running.
+  // (The start time only moves when a container starts again, which is a change of state.)
+  if (state === "running" && before === "running") return;
+  const image = cs.image;
+  if (state === "running") {
+    cs.state = { running: { startedAt: iso(record.startedAt) } };
+  } else if (state === "crashloop") {
+    cs.state = { waiting: { reason: "CrashLoopBackOff", message: `back-off restarting failed container=${APP_CONTAINER} pod=${pod.metadata.name}` } };
+  } else {
+    // The kubelet alternates between pulling (ErrImagePull) and backing off (ImagePullBackOff).
+    const flip = Math.floor(world.state.t / 60_000) % 2 === 0;
+    cs.state = { waiting: { reason: flip ? "ImagePullBackOff" : "ErrImagePull", message: `Back-off pulling image "${image}"` } };
+  }
+  cs.ready = state === "running";
+  cs.started = state === "running";
+  pod.status.phase = state === "imagepull" ? "Pending" : "Running";
+  const after = cs.state.running !== undefined ? "running" : (cs.state.waiting?.reason ?? "");
+  if (after !== before) world.cluster.touch(pod);
+}
+
+/** Records a container's termination. */
+function terminated(world: World, pod: Pod, reason: "Error" | "OOMKilled", record: KubeletRecord): void {
+  const cs = pod.status.containerStatuses?.[0];
+  if (cs === undefined) return;
+  cs.restartCount += 1;
+  cs.lastState = { terminated: { reason, exitCode: reason === "OOMKilled" ? 137 : 1, startedAt: iso(record.startedAt), finishedAt: iso(world.state.t) } };
+}
+
+/** The kubelet: starts containers or fails them (image pull, crash), OOM-kills at the limit, backs off restarts. */
+function runKubelet(world: World, profile: WorkloadProfile, d: Deployment): void {
+  const t = world.state.t;
+  const sim = profile.sim;
+  for (const pod of world.cluster.podsOf(d)) {
+    const record = world.kubelet(pod);
+    const container = appContainer(pod.spec);
+    const image = container?.image ?? "";
+    let state = podState(pod);
+    const cannotStart = world.startFailure(pod.spec);
+    if (cannotStart !== undefined) {
+      if (state === "running") {
+        state = cannotStart.state;
+        record.backoffUntil = t + 10_000;
+      }
+      if (cannotStart.state === "crashloop" && t >= record.backoffUntil) {
+        terminated(world, pod, "Error", record);
+        record.backoffUntil = t + backoffMs(pod.status.containerStatuses?.[0]?.restartCount ?? 0, 0);
+        if (sim !== undefined) world.log(sim, "fatal", cannotStart.log, pod.metadata.name);
+      }
+      setPodState(world, pod, state, record);
+      if (cannotStart.state === "crashloop") {
+        world.event(profile, "Warning", "BackOff", `pod/${pod.metadata.name}`, `Back-off restarting failed container app in pod ${pod.metadata.name}`);
+      } else {
+        world.event(
+          profile,
+          "Warning",
+          "Failed",
+          `pod/${pod.metadata.name}`,
+          `Failed to pull image "${image}": rpc error: code = NotFound desc = failed to pull and unpack image "${image}": not found`,
+        );
+        world.event(profile, "Warning", "BackOff", `pod/${pod.metadata.name}`, `Back-off pulling image "${image}"`);
+      }
+      continue;
+    }
+    if (state === "crashloop" || state === "imagepull") {
+      if (t < record.backoffUntil) {
+        world.event(profile, "Warning", "BackOff", `pod/${pod.metadata.name}`, `Back-off restarting failed container app in pod ${pod.metadata.name}`);
+        continue;
+      }
+      state = "running";
+      record.startedAt = t;
+    }
+    const limit = parseMemoryMib(container?.resources?.limits?.memory) ?? Infinity;
+    record.memoryMib = podMemory(world, profile, pod, record);
+    if (record.memoryMib >= limit) {
+      const ranFor = t - record.startedAt;
+      record.memoryMib = limit;
+      terminated(world, pod, "OOMKilled", record);
+      state = "crashloop";
+      record.backoffUntil = t + backoffMs(pod.status.containerStatuses?.[0]?.restartCount ?? 0, ranFor);
+    } else if (record.memoryMib > limit * 0.9 && world.rng.chance(0.3) && sim !== undefined) {
+      world.log(sim, "warn", `heap usage at ${Math.round((100 * record.memoryMib) / limit)}% of container memory limit`, pod.metadata.name);
+    }
+    setPodState(world, pod, state, record);
+  }
+}
+
+/** ReplicaSet and Deployment status from their pods. */
+function updateStatus(world: World, d: Deployment, newRs: ReplicaSet): void {
+  const pods = world.cluster.podsOf(d);
+  for (const rs of world.cluster.replicaSetsOf(d)) {
+    const mine = pods.filter((p) => p.metadata.ownerReferences?.[0]?.uid === rs.metadata.uid);
+    const ready = mine.filter((p) => p.status.containerStatuses?.[0]?.ready === true).length;
+    const status = (rs.status ??= { replicas: 0 });
+    if (status.replicas !== mine.length || status.readyReplicas !== ready) {
+      status.replicas = mine.length;
+      status.readyReplicas = ready;
+      status.availableReplicas = ready;
+      world.cluster.touch(rs);
+    }
+  }
+  const ready = pods.filter((p) => p.status.containerStatuses?.[0]?.ready === true).length;
+  const updated = pods.filter((p) => p.metadata.ownerReferences?.[0]?.uid === newRs.metadata.uid).length;
+  const status = (d.status ??= {});
+  if (status.replicas !== pods.length || status.readyReplicas !== ready || status.updatedReplicas !== updated || status.observedGeneration !== d.metadata.generation) {
+    status.replicas = pods.length;
+    status.readyReplicas = ready;
+    status.availableReplicas = ready;
+    status.updatedReplicas = updated;
+    status.unavailableReplicas = Math.max(0, (d.spec.replicas ?? 1) - ready);
+    if (d.metadata.generation !== undefined) status.observedGeneration = d.metadata.generation;
+    world.cluster.touch(d);
+  }
+}
+
+/** The kinds the endpoints controller reads. */
+const ENDPOINT_INPUTS = ["Pod", "Service", "Endpoints"] as const;
+/** The writes to {@link ENDPOINT_INPUTS} each store's Endpoints were last built at. */
+const endpointInputs = new WeakMap<ClusterStore, string>();
+
+/** What each Endpoints object was last built from (ready and not-ready pods, ports), so an unchanged one is not rebuilt every tick. */
+const endpointSignatures = new WeakMap<Endpoints, string>();
+
+/** The endpoints controller: each Service's Endpoints list the ready (and not-ready) pods its selector picks. */
+function updateEndpoints(world: World): void {
+  // Endpoints follow Pods and Services only; most ticks change neither.
+  const inputs = world.cluster.writesTo(ENDPOINT_INPUTS);
+  if (endpointInputs.get(world.cluster) === inputs) return;
+  endpointInputs.set(world.cluster, inputs);
+  const podsByNamespace = new Map<string, Pod[]>();
+  for (const pod of world.cluster.list("Pod")) {
+    const namespace = pod.metadata.namespace ?? "";
+    const list = podsByNamespace.get(namespace);
+    if (list === undefined) podsByNamespace.set(namespace, [pod]);
+    else list.push(pod);
+  }
+  for (const svc of world.cluster.list("Service")) {
+    const selector = svc.spec.selector;
+    if (selector === undefined) continue;
+    const namespace = svc.metadata.namespace;
+    const pods = (podsByNamespace.get(namespace ?? "") ?? []).filter((p) => matchesLabels({ matchLabels: selector }, p.metadata.labels));
+    const address = (p: Pod) => ({ ip: p.status.podIP ?? "", nodeName: p.spec.nodeName, targetRef: { kind: "Pod", name: p.metadata.name, namespace, uid: p.metadata.uid } });
+    const readyPods = pods.filter((p) => p.status.containerStatuses?.[0]?.ready === true);
+    const notReadyPods = pods.filter((p) => p.status.containerStatuses?.[0]?.ready !== true);
+    const ports = (svc.spec.ports ?? []).map((port) => {
+      const target = port.targetPort ?? port.port;
+      const named = typeof target === "string" ? appContainer(pods[0]?.spec ?? { containers: [] })?.ports?.find((p) => p.name === target)?.containerPort : target;
+      return { ...(port.name !== undefined ? { name: port.name } : {}), port: named ?? port.port, protocol: port.protocol ?? "TCP" };
+    });
+    const existing = world.cluster.get("Endpoints", namespace, svc.metadata.name);
+    const signature = `${readyPods.map((p) => p.metadata.uid).join(",")}|${notReadyPods.map((p) => p.metadata.uid).join(",")}|${ports.map((p) => `${p.name ?? ""}:${p.port}`).join(",")}`;
+    if (existing !== undefined && endpointSignatures.get(existing) === signature) continue;
+    const ready = readyPods.map(address);
+    const notReady = notReadyPods.map(address);
+    const subsets = pods.length === 0 ? [] : [{ ...(ready.length > 0 ? { addresses: ready } : {}), ...(notReady.length > 0 ? { notReadyAddresses: notReady } : {}), ports }];
+    if (existing === undefined) {
+      const ep: Endpoints = {
+        apiVersion: "v1",
+        kind: "Endpoints",
+        metadata: { name: svc.metadata.name, namespace, uid: "", resourceVersion: "", creationTimestamp: "", labels: { ...(svc.metadata.labels ?? {}) } },
+        subsets,
+      };
+      world.cluster.put("Endpoints", ep);
+      endpointSignatures.set(ep, signature);
+    } else {
+      if (JSON.stringify(existing.subsets) !== JSON.stringify(subsets)) {
+        existing.subsets = subsets;
+        world.cluster.touch(existing);
+      }
+      endpointSignatures.set(existing, signature);
+    }
+  }
+}
+
+/** Runs every controller once: rollouts, pods, kubelet, statuses, endpoints. */
+export function runControllers(world: World): void {
+  for (const d of world.cluster.list("Deployment")) {
+    const profile = profileOf(world, d);
+    const newRs = syncRollout(world, d);
+    reconcilePods(world, profile, d, newRs);
+    runKubelet(world, profile, d);
+    updateStatus(world, d, newRs);
+  }
+  updateEndpoints(world);
+}
