@@ -104,6 +104,12 @@ export function rulesFromManifest(yamlText: string, subject?: ServiceAccountRef)
   return objects.filter((o) => o.kind === "RoleBinding" || o.kind === "ClusterRoleBinding").flatMap((binding) => grantsOf(binding, objects, account));
 }
 
+/** The rules a manifest grants its (first) ServiceAccount, and the user name requests act as. */
+export function rbacFromManifest(yamlText: string): { rules: PolicyRule[]; user: string } {
+  const account = firstServiceAccount(parseManifest(yamlText));
+  return { rules: rulesFromManifest(yamlText, account), user: serviceAccountUser(account) };
+}
+
 function firstServiceAccount(objects: readonly KubeObject[]): ServiceAccountRef {
   const account = objects.find((o) => o.kind === "ServiceAccount");
   if (account === undefined || account.metadata.name === undefined) throw badRequest("the manifest has no ServiceAccount; name the subject");

@@ -19,6 +19,8 @@ export interface ClusterApiServerOptions {
   port?: number;
   /** The clock Table AGE columns are computed against (default: the wall clock). */
   now?: () => Date;
+  /** Runs before each request is served (a simulated world catches up with its clock here). */
+  beforeRequest?: () => Promise<void>;
 }
 
 /** A running simulated API server. */
@@ -43,7 +45,8 @@ export async function startClusterApiServer(options: ClusterApiServerOptions): P
   const now = options.now ?? (() => new Date());
   let url = "";
   const server = createServer((request, response) => {
-    void serve(options, request, now(), url)
+    void Promise.resolve(options.beforeRequest?.())
+      .then(() => serve(options, request, now(), url))
       .then((answer) => send(response, answer))
       .catch((error: unknown) => send(response, errorResponse(error)));
   });

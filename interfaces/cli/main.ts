@@ -11,6 +11,7 @@ import { migrateCommand } from "./commands/migrate.js";
 import { exportCommand, replayCommand } from "./commands/replay.js";
 import { resumeCommand, runCommand } from "./commands/run.js";
 import { retryCommand, serveCommand, workerCommand } from "./commands/serve.js";
+import { simCommand } from "./commands/sim.js";
 import { SutureError } from "../../domain/errors.js";
 
 const USAGE = `usage: suture <command> [options]
@@ -38,6 +39,9 @@ const USAGE = `usage: suture <command> [options]
                                          HTTP alert intake + incident API (+ one worker in-process)
   worker [--concurrency n] [--port p]    run incident jobs from the queue (any number, any machine); --port serves /metrics
   retry <incident>                       queue a dead-lettered incident again
+  sim serve --scenario <file> [--port p] [--speed n] [--rbac <manifest>] [--kubeconfig <out>]
+                                         serve a scenario's simulated cluster as a Kubernetes API (kubectl works; the
+                                         world's clock follows the wall clock at --speed); writes a kubeconfig
   policy check <file>                    validate a policy file (line, field and expectation on error)
   policy explain <incident>              every rule's finding for each action the incident proposed
   policy test <file> --scenarios <dir>   how a policy change would change decisions (recorded runs, replayed)
@@ -84,6 +88,9 @@ export async function main(argv: string[]): Promise<number> {
       concurrency: { type: "string" },
       scenarios: { type: "string" },
       reasoner: { type: "string" },
+      speed: { type: "string" },
+      rbac: { type: "string" },
+      kubeconfig: { type: "string" },
     },
   });
   const args: CommandArgs = { positionals, values };
@@ -127,9 +134,11 @@ export async function main(argv: string[]): Promise<number> {
       return workerCommand(config, args);
     case "retry":
       return retryCommand(config, args);
+    case "sim":
+      return simCommand(config, args);
     default:
       console.error(
-        `unknown command "${command}"; known commands: demo, run, resume, eval, incidents, show, history, migrate, memory, policy, pending, approve, reject, tick, replay, export, serve, worker, retry`,
+        `unknown command "${command}"; known commands: demo, run, resume, eval, incidents, show, history, migrate, memory, policy, pending, approve, reject, tick, replay, export, serve, worker, retry, sim`,
       );
       return 2;
   }

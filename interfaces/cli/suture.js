@@ -9,9 +9,10 @@ import { clearInterval, setInterval } from "node:timers";
 import { URL, fileURLToPath } from "node:url";
 import { register } from "tsx/esm/api";
 
-/** Oldest Node that runs Suture at all: tsx's in-process hooks need `module.register` (20.6). */
-const RUNS_ON = [20, 6];
-/** Oldest Node Suture supports (package.json `engines`; pg-boss requires it). */
+/**
+ * Oldest Node that runs Suture (package.json `engines`): pg-boss requires it, and the undici that
+ * @kubernetes/client-node loads fails at import on Node 20 (no zstd in node:zlib).
+ */
 const SUPPORTED = [22, 12];
 
 /**
@@ -45,14 +46,11 @@ function stopWithNpmParent() {
 }
 
 const version = process.versions.node.split(".").map(Number);
-if (!atLeast(version, RUNS_ON)) {
+if (!atLeast(version, SUPPORTED)) {
   process.stderr.write(
     `suture: Node ${process.versions.node} cannot run Suture; install Node ${SUPPORTED.join(".")} or newer (or run \`npx suture\` in a clone, which uses the Node 22 from its node_modules)\n`,
   );
   process.exit(1);
-}
-if (!atLeast(version, SUPPORTED)) {
-  process.stderr.write(`suture: note: Node ${process.versions.node} is older than the ${SUPPORTED.join(".")} Suture supports (its queue, pg-boss, requires it); upgrade Node if anything misbehaves\n`);
 }
 
 stopWithNpmParent();

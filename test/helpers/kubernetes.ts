@@ -1,4 +1,5 @@
-import { readFileSync } from "node:fs";
+import { execFile } from "node:child_process";
+import { accessSync, constants, readFileSync } from "node:fs";
 import path from "node:path";
 import type { KubeObject } from "../../environments/cluster-api/backend.js";
 import { parseManifest } from "../../environments/cluster-api/manifest.js";
@@ -53,4 +54,39 @@ export function makeDeployment(name: string, overrides: Partial<KubeObject> = {}
 /** A minimal Pod with one container. */
 export function makePod(name: string, labels: Record<string, string> = {}, overrides: Partial<KubeObject> = {}): KubeObject {
   return { apiVersion: "v1", kind: "Pod", metadata: { name, namespace: "prod", labels }, spec: { containers: [{ name: "app", image: "app:1" }] }, ...overrides };
+}
+
+/** kubectl on PATH, if any: these tests drive the real client against the simulated server. */
+function findKubectl(): string | undefined {
+  for (const dir of (process.env["PATH"] ?? "").split(path.delimiter)) {
+    const candidate = path.join(dir, "kubectl");
+    try {
+      accessSync(candidate, constants.X_OK);
+      return candidate;
+    } catch {
+      // not in this directory
+    }
+  }
+  return undefined;
+}
+
+/** The kubectl binary on PATH (undefined when absent: tests that need it skip, saying so). */
+export const kubectl = findKubectl();
+const KUBECTL_TIMEOUT_MS = 20_000;
+
+/** What one kubectl run printed and returned. */
+export interface KubectlResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs kubectl against `kubeconfig` with its own discovery cache, and a timeout. */
+export function runKubectl(kubeconfig: string, cacheDir: string, args: readonly string[]): Promise<KubectlResult> {
+  return new Promise((resolve) => {
+    execFile(kubectl ?? "kubectl", ["--kubeconfig", kubeconfig, "--cache-dir", cacheDir, ...args], { timeout: KUBECTL_TIMEOUT_MS }, (error, stdout, stderr) => {
+      const code = error === null ? 0 : typeof error.code === "number" ? error.code : 1;
+      resolve({ code, stdout, stderr });
+    });
+  });
 }

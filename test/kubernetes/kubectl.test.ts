@@ -1,5 +1,3 @@
-import { execFile } from "node:child_process";
-import { accessSync, constants } from "node:fs";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
@@ -7,40 +5,7 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import type { KubeObject } from "../../environments/cluster-api/backend.js";
 import type { MemoryClusterBackend } from "../../environments/cluster-api/memory-backend.js";
 import type { ClusterApiServer } from "../../environments/cluster-api/server.js";
-import { PODS, REPLICA_SETS, startCheckoutServer } from "../helpers/kubernetes.js";
-
-/** kubectl on PATH, if any: these tests drive the real client against the simulated server. */
-function findKubectl(): string | undefined {
-  for (const dir of (process.env["PATH"] ?? "").split(path.delimiter)) {
-    const candidate = path.join(dir, "kubectl");
-    try {
-      accessSync(candidate, constants.X_OK);
-      return candidate;
-    } catch {
-      // not in this directory
-    }
-  }
-  return undefined;
-}
-
-const kubectl = findKubectl();
-const KUBECTL_TIMEOUT_MS = 20_000;
-
-interface KubectlResult {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-/** Runs kubectl against `kubeconfig` with its own discovery cache, and a timeout. */
-function runKubectl(kubeconfig: string, cacheDir: string, args: readonly string[]): Promise<KubectlResult> {
-  return new Promise((resolve) => {
-    execFile(kubectl ?? "kubectl", ["--kubeconfig", kubeconfig, "--cache-dir", cacheDir, ...args], { timeout: KUBECTL_TIMEOUT_MS }, (error, stdout, stderr) => {
-      const code = error === null ? 0 : typeof error.code === "number" ? error.code : 1;
-      resolve({ code, stdout, stderr });
-    });
-  });
-}
+import { kubectl, PODS, REPLICA_SETS, runKubectl, startCheckoutServer, type KubectlResult } from "../helpers/kubernetes.js";
 
 /** The pod template without the label the Deployment controller adds to ReplicaSets' templates. */
 function templateWithoutHash(object: KubeObject | undefined): unknown {

@@ -166,7 +166,10 @@ function setPodState(world: World, pod: Pod, state: PodState, record: KubeletRec
   const before = cs.state?.running !== undefined ? "running" : (cs.state?.waiting?.reason ?? "");
   // Most ticks change nothing: a running container that keeps running.
   // (The start time only moves when a container starts again, which is a change of state.)
-  if (state === "running" && before === "running") return;
+  if (state === "running" && before === "running") {
+    if (setPodConditions(world, pod, true)) world.cluster.touch(pod);
+    return;
+  }
   const image = cs.image;
   if (state === "running") {
     cs.state = { running: { startedAt: iso(record.startedAt) } };
@@ -181,7 +184,28 @@ function setPodState(world: World, pod: Pod, state: PodState, record: KubeletRec
   cs.started = state === "running";
   pod.status.phase = state === "imagepull" ? "Pending" : "Running";
   const after = cs.state.running !== undefined ? "running" : (cs.state.waiting?.reason ?? "");
-  if (after !== before) world.cluster.touch(pod);
+  const conditionsChanged = setPodConditions(world, pod, cs.ready);
+  if (after !== before || conditionsChanged) world.cluster.touch(pod);
+}
+
+/**
+ * Keeps the pod's conditions as the kubelet reports them: scheduled and initialized, and Ready /
+ * ContainersReady following the container (what `kubectl get` READY and clients read).
+ * Returns whether they changed.
+ */
+function setPodConditions(world: World, pod: Pod, ready: boolean): boolean {
+  const status = ready ? "True" : "False";
+  const current = pod.status.conditions?.find((c) => c.type === "Ready")?.status;
+  if (current === status) return false;
+  const since = iso(world.state.t);
+  const scheduled = pod.status.conditions?.find((c) => c.type === "PodScheduled")?.lastTransitionTime ?? pod.metadata.creationTimestamp ?? since;
+  pod.status.conditions = [
+    { type: "PodScheduled", status: "True", lastTransitionTime: scheduled },
+    { type: "Initialized", status: "True", lastTransitionTime: scheduled },
+    { type: "ContainersReady", status, lastTransitionTime: since, ...(ready ? {} : { reason: "ContainersNotReady" }) },
+    { type: "Ready", status, lastTransitionTime: since, ...(ready ? {} : { reason: "ContainersNotReady" }) },
+  ];
+  return true;
 }
 
 /** Records a container's termination. */

@@ -228,6 +228,24 @@ export function templateWithoutHash(template: PodTemplate): PodTemplate {
   return { ...template, metadata: { ...(template.metadata ?? {}), labels } };
 }
 
+/**
+ * The value as the API server would serialize it: Kubernetes' types omit empty lists, empty maps
+ * and nulls (`omitempty`), so a template kubectl sends back without `env: []` is the same template.
+ */
+function withoutEmptyFields(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(withoutEmptyFields);
+  if (value === null || typeof value !== "object") return value;
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(value)) {
+    const kept = withoutEmptyFields(v);
+    if (kept === null || kept === undefined) continue;
+    if (Array.isArray(kept) && kept.length === 0) continue;
+    if (typeof kept === "object" && !Array.isArray(kept) && Object.keys(kept).length === 0) continue;
+    out[k] = kept;
+  }
+  return out;
+}
+
 /** Hashes of templates already hashed: the controllers ask every tick, and a stored template is replaced, never edited. */
 const hashes = new WeakMap<PodTemplate, string>();
 
@@ -235,7 +253,7 @@ const hashes = new WeakMap<PodTemplate, string>();
 export function templateHash(template: PodTemplate): string {
   const known = hashes.get(template);
   if (known !== undefined) return known;
-  const hash = safeEncode(fnv32a(canonicalJson(templateWithoutHash(template))));
+  const hash = safeEncode(fnv32a(canonicalJson(withoutEmptyFields(templateWithoutHash(template)))));
   hashes.set(template, hash);
   return hash;
 }

@@ -34,7 +34,7 @@ const REPEAT_WINDOW_MS = 1_000;
  * A second signal during shutdown exits at once: an operator who asks twice should not wait, and
  * an incident cut short is picked up again from its last checkpoint once its job's heartbeat lapses.
  */
-async function untilSignal(service: RunningService, what: string): Promise<number> {
+export async function untilSignal(service: { close(): Promise<void> }, what: string): Promise<number> {
   const code = await new Promise<number>((resolve) => {
     let firstAt: number | undefined;
     const onSignal = (signal: NodeJS.Signals): void => {
