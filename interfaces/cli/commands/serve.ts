@@ -3,7 +3,7 @@ import { describeCluster, describeReasoners, type Config } from "../../../app/co
 import { retryDeadLetter } from "../../../app/dead-letters.js";
 import { IncidentQueue } from "../../../store/queue.js";
 import { openSuture } from "../../../app/suture.js";
-import { startService, type RunningService } from "../../service.js";
+import { startService } from "../../service.js";
 import type { CommandArgs } from "../args.js";
 
 function positiveInt(value: string | boolean | string[] | undefined, flag: string, fallback: number): number {
