@@ -22,6 +22,7 @@ import {
   type Service,
   type ConfigVersion,
   type KubeletRecord,
+  type Kind,
 } from "./cluster/objects.js";
 import { ClusterStore } from "./cluster/store.js";
 import { startFailure, type ImageBehaviour, type ImageRegistry } from "./images.js";
@@ -202,6 +203,8 @@ export class World {
   readonly cluster: ClusterStore;
   /** Serving pods per workload, valid while the cluster's version does not move (not saved). */
   private readonly serving = new Map<string, { version: number; pods: Pod[] }>();
+  /** Values {@link derived} computed, with the writes they were computed after (not saved). */
+  private readonly derivedCache = new Map<string, { stamp: string; value: unknown }>();
 
   constructor(readonly state: SimState) {
     this.rng = new Rng(state.rng);
@@ -369,14 +372,30 @@ export class World {
     return rules.some((rule) => rule.from === undefined || rule.from.length === 0 || rule.from.some((peer) => matchesLabels(peer.podSelector, { [APP_LABEL]: caller })));
   }
 
+  /** A value derived from objects of some kinds, computed again only after one of them is written (callers ask every tick). */
+  private derived<T>(key: string, kinds: readonly Kind[], compute: () => T): T {
+    const stamp = this.cluster.writesTo(kinds);
+    const cached = this.derivedCache.get(key);
+    if (cached !== undefined && cached.stamp === stamp) return cached.value as T;
+    const value = compute();
+    this.derivedCache.set(key, { stamp, value });
+    return value;
+  }
+
   /** NetworkPolicies whose pod selector selects the workload's pods and that restrict ingress. */
   policiesSelecting(s: SimService): NetworkPolicy[] {
-    const labels = { [APP_LABEL]: s.name };
-    return this.cluster.list("NetworkPolicy", s.namespace).filter((p) => matchesLabels(p.spec.podSelector, labels) && (p.spec.policyTypes === undefined || p.spec.policyTypes.includes("Ingress")));
+    return this.derived(`netpol:${s.namespace}/${s.name}`, ["NetworkPolicy"], () => {
+      const labels = { [APP_LABEL]: s.name };
+      return this.cluster.list("NetworkPolicy", s.namespace).filter((p) => matchesLabels(p.spec.podSelector, labels) && (p.spec.policyTypes === undefined || p.spec.policyTypes.includes("Ingress")));
+    });
   }
 
   /** Whether the Service's targetPort names or numbers a port the workload's containers listen on; returns the port. */
   servicePort(s: SimService): { ok: boolean; port: number; targetPort: number } {
+    return this.derived(`port:${s.namespace}/${s.name}`, ["Service", "Deployment"], () => this.computeServicePort(s));
+  }
+
+  private computeServicePort(s: SimService): { ok: boolean; port: number; targetPort: number } {
     const svc = this.kubeService(s);
     const d = this.maybeDeployment(s);
     const port = svc?.spec.ports?.[0];
