@@ -1,3 +1,4 @@
+import { canonicalJson } from "../../../domain/json.js";
 import type {
   CoreV1Event,
   V1ConfigMap,
@@ -190,17 +191,13 @@ export function revisionOf(rs: ReplicaSet): number {
   return Number(rs.metadata.annotations?.[REVISION_ANNOTATION] ?? "0");
 }
 
-/** JSON with object keys sorted, so equal objects give equal text. */
-export function canonicalJson(value: unknown): string {
-  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(",")}]`;
-  if (value !== null && typeof value === "object") {
-    const entries = Object.entries(value as Record<string, unknown>)
-      // null is how JSON clients (kubectl) write "unset"; it must not make two templates differ.
-      .filter(([, v]) => v !== undefined && v !== null)
-      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(",")}}`;
-  }
-  return JSON.stringify(value);
+/**
+ * Stable JSON of a value as the API server would serialize it: keys sorted, and empty lists, empty
+ * maps and nulls left out (Kubernetes' \`omitempty\`; null is how kubectl writes "unset"), so two
+ * objects that mean the same give the same text.
+ */
+export function semanticJson(value: unknown): string {
+  return canonicalJson(withoutEmptyFields(value));
 }
 
 /** FNV-1a (32 bit) of a string, as Kubernetes hashes pod templates. */
@@ -253,7 +250,7 @@ const hashes = new WeakMap<PodTemplate, string>();
 export function templateHash(template: PodTemplate): string {
   const known = hashes.get(template);
   if (known !== undefined) return known;
-  const hash = safeEncode(fnv32a(canonicalJson(withoutEmptyFields(templateWithoutHash(template)))));
+  const hash = safeEncode(fnv32a(semanticJson(templateWithoutHash(template))));
   hashes.set(template, hash);
   return hash;
 }

@@ -2,7 +2,7 @@ import { KubeApiError, type KubeObject, type ObjectChange, type ResourceType } f
 import { apiVersionOf, SIM_RESOURCE_TYPES } from "../kinds.js";
 import type { World } from "../world.js";
 import { profileOf, syncRollout } from "./controllers.js";
-import { canonicalJson, iso, KINDS, matchesLabels, objectKey, type ConfigMap, type Deployment, type Kind, type KindMap } from "./objects.js";
+import { semanticJson, iso, KINDS, matchesLabels, objectKey, type ConfigMap, type Deployment, type Kind, type KindMap } from "./objects.js";
 
 /** Who made a write, as the ConfigMap history records it. */
 export type Actor = string;
@@ -153,12 +153,12 @@ export function writeObject<K extends Kind>(
   object.metadata.uid = existing.metadata.uid;
   object.metadata.creationTimestamp = existing.metadata.creationTimestamp;
   if ("status" in existing) (object as { status?: unknown }).status = structuredClone((existing as { status?: unknown }).status);
-  const specChanged = "spec" in object && canonicalJson((object as { spec?: unknown }).spec) !== canonicalJson((existing as { spec?: unknown }).spec);
+  const specChanged = "spec" in object && semanticJson((object as { spec?: unknown }).spec) !== semanticJson((existing as { spec?: unknown }).spec);
   if (existing.metadata.generation !== undefined) object.metadata.generation = existing.metadata.generation + (specChanged ? 1 : 0);
   if (kind === "Deployment") {
     const before = existing as Deployment;
     const after = object as Deployment;
-    if (canonicalJson(before.spec.selector) !== canonicalJson(after.spec.selector)) throw invalid(kind, name, "spec.selector: Invalid value: field is immutable");
+    if (semanticJson(before.spec.selector) !== semanticJson(after.spec.selector)) throw invalid(kind, name, "spec.selector: Invalid value: field is immutable");
   }
   if (kind === "Pod" && specChanged) throw invalid(kind, name, "spec: Forbidden: pod updates may not change fields other than image, activeDeadlineSeconds, tolerations");
   if (dryRun) {
