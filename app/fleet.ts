@@ -2,7 +2,7 @@ import path from "node:path";
 import { z } from "zod";
 import { InvalidFileError, loadYamlFile, type FileLimits } from "../domain/yaml.js";
 import { withTransaction, type Database } from "../store/database.js";
-import { environmentExists, installWorld, routeFor } from "../store/environments.js";
+import { environmentExists, installWorld, routeFor, saveWorldState, worldState } from "../store/environments.js";
 import { loadScenario } from "./scenario.js";
 import { EnvironmentSpecSchema, type EnvironmentSpecInput } from "../environments/simulator/spec.js";
 import { SimEnvironment } from "../environments/simulator/index.js";
@@ -104,6 +104,8 @@ export function withNamespace(spec: EnvironmentSpecInput, namespace: string | un
 export interface FleetReport {
   created: string[];
   kept: string[];
+  /** Worlds saved in a format this version cannot restore, created again from their scenario. */
+  recreated: string[];
 }
 
 /**
@@ -111,15 +113,22 @@ export interface FleetReport {
  * restarted server must not reset production); a workload routed to two worlds is an error.
  */
 export async function installFleet(db: Database, worlds: ResolvedWorld[]): Promise<FleetReport> {
-  const report: FleetReport = { created: [], kept: [] };
+  const report: FleetReport = { created: [], kept: [], recreated: [] };
   for (const world of worlds) {
     const id = worldId(world.name);
-    if (await environmentExists(db.pool, id)) {
+    const exists = await environmentExists(db.pool, id);
+    if (exists && SimEnvironment.restorable(await worldState(db.pool, id))) {
       report.kept.push(world.name);
       continue;
     }
     const env = SimEnvironment.create(world.spec);
     await env.advanceTo(env.startTime + world.advanceToMinutes * MINUTE);
+    if (exists) {
+      // Saved before the simulator kept Kubernetes objects: nothing can resume it, so it starts again.
+      await saveWorldState(db.pool, id, env.toJSON());
+      report.recreated.push(world.name);
+      continue;
+    }
     const parsed = EnvironmentSpecSchema.parse(world.spec);
     await withTransaction(db, async (client) => {
       for (const s of parsed.services) {

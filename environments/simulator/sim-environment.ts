@@ -126,10 +126,15 @@ export class SimEnvironment implements EnvironmentAdapter, ClusterBackend {
     return env;
   }
 
+  /** Whether a saved world is in the current format (its Kubernetes objects included) and can be restored. */
+  static restorable(snapshot: unknown): boolean {
+    return typeof snapshot === "object" && snapshot !== null && typeof (snapshot as Partial<SimState>).cluster === "object";
+  }
+
   /** Restores a world saved with {@link toJSON}; it continues exactly as the original would. */
   static fromJSON(snapshot: unknown): SimEnvironment {
     const state = structuredClone(snapshot) as SimState;
-    if (typeof state !== "object" || state === null || typeof state.cluster !== "object") {
+    if (!SimEnvironment.restorable(state)) {
       throw new Error("this saved world predates the simulator's Kubernetes objects (no `cluster` in its state); create the world again from its scenario");
     }
     return new SimEnvironment(state);

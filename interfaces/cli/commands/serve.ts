@@ -73,7 +73,8 @@ export async function serveCommand(config: Config, args: CommandArgs): Promise<n
   });
   if (service.fleet !== undefined) {
     console.log(
-      `fleet: ${service.fleet.created.length} world(s) installed${service.fleet.created.length > 0 ? ` (${service.fleet.created.join(", ")})` : ""}, ${service.fleet.kept.length} kept as they were`,
+      `fleet: ${service.fleet.created.length} world(s) installed${service.fleet.created.length > 0 ? ` (${service.fleet.created.join(", ")})` : ""}, ${service.fleet.kept.length} kept as they were` +
+        (service.fleet.recreated.length > 0 ? `, ${service.fleet.recreated.length} saved by an older version created again (${service.fleet.recreated.join(", ")})` : ""),
     );
   }
   console.log(`suture serve: listening on ${service.url ?? "?"} (${service.suture.db.kind} database at ${service.suture.db.location})${withWorker ? ", with one worker in this process" : ""}`);
