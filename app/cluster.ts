@@ -1,5 +1,5 @@
 import type { ConfigMapHistory } from "../domain/config-versions.js";
-import { KubernetesEnvironment } from "../environments/kubernetes/kubernetes-environment.js";
+import type { KubernetesEnvironment } from "../environments/kubernetes/kubernetes-environment.js";
 import type { ClusterConfig } from "./config.js";
 
 /** Environment ids of incidents handled on the configured cluster start with this, then the namespace. */
@@ -32,7 +32,10 @@ export class ClusterConnection {
   }
 
   /** The adapter for incidents in `namespace` (reads and writes go to the cluster, time is the wall clock). */
-  environmentFor(namespace: string): KubernetesEnvironment {
+  async environmentFor(namespace: string): Promise<KubernetesEnvironment> {
+    // Loaded on first use: @kubernetes/client-node costs most of a second at start-up, which
+    // every CLI command would otherwise pay.
+    const { KubernetesEnvironment } = await import("../environments/kubernetes/kubernetes-environment.js");
     return KubernetesEnvironment.fromEnvironment(
       {
         ...(this.config.kubeconfig === "in-cluster" ? { inCluster: true } : { kubeconfigPath: this.config.kubeconfig }),
