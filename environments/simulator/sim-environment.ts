@@ -2,8 +2,10 @@ import type { Clock } from "../../domain/clock.js";
 import {
   EnvironmentNotFoundError,
   type AppliedChange,
+  type CircuitBreakerState,
   type ConsumerGroupState,
   type DeploymentRevision,
+  type DiskState,
   type EnvironmentAdapter,
   type LogLine,
   type MetricName,
@@ -41,6 +43,9 @@ import { tick } from "./tick.js";
 import { initialState, MINUTE, World, type SimService, type SimState } from "./world.js";
 import { revealSecrets } from "./sim-secrets.js";
 
+/** How long the API server keeps an event after it last happened (kube-apiserver's default --event-ttl). */
+const EVENT_TTL_MS = 60 * MINUTE;
+
 /** A snapshot of the whole simulated world (plain JSON). */
 export type SimSnapshot = SimState;
 
@@ -58,7 +63,9 @@ export class SimClock implements Clock {
 }
 
 function podStatus(world: World, s: SimService): PodStatus[] {
-  return world.pods(s).map((p) => {
+  // By name, as the API server lists them.
+  const pods = [...world.pods(s)].sort((a, b) => a.metadata.name.localeCompare(b.metadata.name));
+  return pods.map((p) => {
     const cs = p.status.containerStatuses?.[0];
     const reason = cs?.state?.waiting?.reason ?? cs?.state?.terminated?.reason;
     const last = cs?.lastState?.terminated?.reason;
@@ -188,6 +195,11 @@ export class SimEnvironment implements EnvironmentAdapter, ClusterBackend {
 
   // ---- queries ----
 
+  /** The namespace a service's workload lives in (undefined for an unknown service). */
+  namespaceOf(service: string): string | undefined {
+    return this.world.state.services[service]?.namespace;
+  }
+
   async listServices(): Promise<string[]> {
     return Object.keys(this.world.state.services).sort();
   }
@@ -198,9 +210,23 @@ export class SimEnvironment implements EnvironmentAdapter, ClusterBackend {
     return { service, metric, points: s.series[metric].filter((p) => p.t > from).map((p) => ({ ...p })) };
   }
 
+  /**
+   * The last `lines` lines across the workload's pods, oldest first: what a cluster can give (the
+   * last lines of each pod that still exists, by pod name), not the lines of pods already gone.
+   */
   async tailLogs(service: string, lines: number): Promise<LogLine[]> {
     const s = this.service(service);
-    return [...s.logs]
+    const pods = this.world
+      .pods(s)
+      .map((p) => p.metadata.name)
+      .sort((a, b) => a.localeCompare(b));
+    return pods
+      .flatMap((pod) =>
+        s.logs
+          .filter((l) => l.pod === pod)
+          .sort((a, b) => a.t - b.t)
+          .slice(-lines),
+      )
       .sort((a, b) => a.t - b.t)
       .slice(-lines)
       .map((l) => ({ ...l, message: revealSecrets(l.message) }));
@@ -226,7 +252,7 @@ export class SimEnvironment implements EnvironmentAdapter, ClusterBackend {
             startedAt: w.state.t0,
           }))
         : podStatus(w, s);
-    const hourAgo = w.state.t - 60 * MINUTE;
+    const hourAgo = w.state.t - EVENT_TTL_MS;
     const svc = w.kubeService(s);
     const port = w.servicePort(s);
     return {
@@ -259,29 +285,10 @@ export class SimEnvironment implements EnvironmentAdapter, ClusterBackend {
           history: structuredClone(history),
         };
       }),
-      circuitBreakers: Object.entries(s.breakers).map(([to, b]) => ({
-        from: s.name,
-        to,
-        state: b.state,
-        ...(b.openedAt !== undefined ? { openedAt: b.openedAt } : {}),
-      })),
-      disks:
-        s.disk !== undefined
-          ? [
-              {
-                mount: s.disk.mount,
-                sizeGib: s.disk.sizeGib,
-                usedPct: s.disk.usedPct,
-                topPaths: [
-                  { path: `${s.disk.mount}/app`, gib: (s.disk.sizeGib * Math.max(0, s.disk.usedPct - 8)) / 100 },
-                  { path: `${s.disk.mount}/tmp`, gib: (s.disk.sizeGib * 5) / 100 },
-                  { path: `${s.disk.mount}/cache`, gib: (s.disk.sizeGib * 3) / 100 },
-                ],
-              },
-            ]
-          : [],
+      circuitBreakers: await this.circuitBreakers(service),
+      disks: await this.disks(service),
       consumerGroups: await this.consumerLag(service),
-      dependencies: [...s.dependencies],
+      dependencies: await this.dependencies(service),
     };
   }
 
@@ -316,6 +323,45 @@ export class SimEnvironment implements EnvironmentAdapter, ClusterBackend {
         dlqDepth: k.dlqDepth,
       },
     ];
+  }
+
+  /** The workload's client-side circuit breakers (the simulator models them; Kubernetes does not). */
+  async circuitBreakers(service: string): Promise<CircuitBreakerState[]> {
+    const s = this.service(service);
+    return Object.entries(s.breakers).map(([to, b]) => ({
+      from: s.name,
+      to,
+      state: b.state,
+      ...(b.openedAt !== undefined ? { openedAt: b.openedAt } : {}),
+    }));
+  }
+
+  /** The workload's volume, as `df` and `du` would show it. */
+  async disks(service: string): Promise<DiskState[]> {
+    const disk = this.service(service).disk;
+    if (disk === undefined) return [];
+    return [
+      {
+        mount: disk.mount,
+        sizeGib: disk.sizeGib,
+        usedPct: disk.usedPct,
+        topPaths: [
+          { path: `${disk.mount}/app`, gib: (disk.sizeGib * Math.max(0, disk.usedPct - 8)) / 100 },
+          { path: `${disk.mount}/tmp`, gib: (disk.sizeGib * 5) / 100 },
+          { path: `${disk.mount}/cache`, gib: (disk.sizeGib * 3) / 100 },
+        ],
+      },
+    ];
+  }
+
+  /** Services the workload calls. */
+  async dependencies(service: string): Promise<string[]> {
+    return [...this.service(service).dependencies];
+  }
+
+  /** Every version of a ConfigMap's data the world has written, oldest first (Kubernetes keeps none). */
+  configMapHistory(namespace: string, name: string): SimState["configHistory"][string] {
+    return structuredClone(this.world.state.configHistory[objectKey(namespace, name)] ?? []);
   }
 
   async appliedChange(key: string): Promise<AppliedChange | undefined> {
@@ -507,14 +553,22 @@ export class SimEnvironment implements EnvironmentAdapter, ClusterBackend {
   /** Every object of a type, in one namespace or all of them. */
   list(type: ResourceType, namespace: string | undefined): KubeObject[] {
     const kind = kindOf(type.kind);
-    return this.world.cluster.list(kind, type.namespaced ? namespace : undefined).map((o) => served(o));
+    const objects = this.world.cluster.list(kind, type.namespaced ? namespace : undefined);
+    // The API server drops an event an hour after it last happened (--event-ttl), as describeWorkload does.
+    const live = kind === "Event" ? objects.filter((e) => !this.expired(e)) : objects;
+    return live.map((o) => served(o));
+  }
+
+  /** Whether an Event last happened longer ago than the API server keeps events. */
+  private expired(event: { lastTimestamp?: string; metadata: { creationTimestamp: string } }): boolean {
+    return Date.parse(event.lastTimestamp ?? event.metadata.creationTimestamp) < this.world.state.t - EVENT_TTL_MS;
   }
 
   /** One object, or undefined. */
   get(type: ResourceType, namespace: string | undefined, name: string): KubeObject | undefined {
     const kind = kindOf(type.kind);
     const o = this.world.cluster.get(kind, type.namespaced ? namespace : undefined, name);
-    return o === undefined ? undefined : served(o);
+    return o === undefined || (kind === "Event" && this.expired(o)) ? undefined : served(o);
   }
 
   /**
@@ -549,6 +603,7 @@ export class SimEnvironment implements EnvironmentAdapter, ClusterBackend {
     const since = options.sinceSeconds !== undefined ? this.world.state.t - options.sinceSeconds * 1000 : -Infinity;
     let lines = (service?.logs ?? []).filter((l) => l.pod === pod && l.t >= since && (options.previous === true ? l.t < startedAt : true)).sort((a, b) => a.t - b.t);
     if (options.tailLines !== undefined) lines = options.tailLines <= 0 ? [] : lines.slice(-options.tailLines);
-    return lines.map((l) => `${options.timestamps === true ? `${new Date(l.t).toISOString()} ` : ""}${revealSecrets(l.message)}\n`).join("");
+    // The workload logs JSON, as most services do: the level travels in the line, as a reader of the log needs it.
+    return lines.map((l) => `${options.timestamps === true ? `${new Date(l.t).toISOString()} ` : ""}${JSON.stringify({ level: l.level, msg: revealSecrets(l.message) })}\n`).join("");
   }
 }
