@@ -9,7 +9,11 @@ export const PERCEPTION_PATHS = ["kubernetes", "in-process"] as const;
 /** One of {@link PERCEPTION_PATHS}. */
 export type PerceptionPath = (typeof PERCEPTION_PATHS)[number];
 
-/** The path scenario runs take unless told otherwise. */
+/**
+ * The path scenario runs take unless told otherwise. Still in-process: a run resumed after a crash
+ * continues in-process, and the simulator's operation log and idempotency records do not yet see
+ * writes made through its API (the adapter keeps them on the object, `suture.dev/actions`).
+ */
 export const DEFAULT_PERCEPTION_PATH: PerceptionPath = "in-process";
 
 /** Parses `--via`, failing with the accepted values. */
