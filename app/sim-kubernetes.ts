@@ -11,8 +11,8 @@ export type PerceptionPath = (typeof PERCEPTION_PATHS)[number];
 
 /**
  * The path scenario runs take unless told otherwise. Still in-process: a run resumed after a crash
- * continues in-process, and the simulator's operation log and idempotency records do not yet see
- * writes made through its API (the adapter keeps them on the object, `suture.dev/actions`).
+ * or an approval continues in-process, and the graph tests read the simulator's operation log,
+ * whose entries for writes made through the API carry the object, not the operation's arguments.
  */
 export const DEFAULT_PERCEPTION_PATH: PerceptionPath = "in-process";
 

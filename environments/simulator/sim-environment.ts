@@ -36,6 +36,7 @@ import {
   type ReplicaSet,
 } from "./cluster/objects.js";
 import { applyChange, kindOf, served, writeObject } from "./cluster/writes.js";
+import { ACTIONS_ANNOTATION } from "../kubernetes/action-records.js";
 import { mountedConfigMaps } from "./faults.js";
 import { SIM_RESOURCE_TYPES } from "./kinds.js";
 import { EnvironmentSpecSchema, type EnvironmentSpecInput } from "./spec.js";
@@ -106,6 +107,26 @@ function revisionState(rs: ReplicaSet): DeploymentRevision {
     deployedAt: Date.parse(rs.metadata.annotations?.[ROLLED_OUT_AT_ANNOTATION] ?? rs.metadata.creationTimestamp),
     ...(cause !== undefined ? { changeCause: cause } : {}),
   };
+}
+
+/** The action records an adapter keeps on an object; none when the annotation is absent or unreadable. */
+function actionRecordsOf(object: KubeObject): Array<{ key: string; op: string; at: number }> {
+  const text = object.metadata.annotations?.[ACTIONS_ANNOTATION];
+  if (text === undefined) return [];
+  try {
+    const parsed = JSON.parse(text) as unknown;
+    if (!Array.isArray(parsed)) return [];
+    return parsed.filter(
+      (r): r is { key: string; op: string; at: number } =>
+        typeof r === "object" &&
+        r !== null &&
+        typeof (r as Record<string, unknown>)["key"] === "string" &&
+        typeof (r as Record<string, unknown>)["op"] === "string" &&
+        typeof (r as Record<string, unknown>)["at"] === "number",
+    );
+  } catch {
+    return [];
+  }
 }
 
 /**
@@ -578,8 +599,24 @@ export class SimEnvironment implements EnvironmentAdapter, ClusterBackend {
    */
   apply(change: ObjectChange, options: WriteOptions): KubeObject {
     const result = applyChange(this.world, change, options.dryRun, "kubectl");
-    if (!options.dryRun) this.world.state.rng = this.world.rng.state;
+    if (!options.dryRun) {
+      this.recordActionsOf(result);
+      this.world.state.rng = this.world.rng.state;
+    }
     return result;
+  }
+
+  /**
+   * Takes the actions an adapter recorded on a written object (`suture.dev/actions`) into the
+   * world's idempotency records and operation log, so an action done through the API is known
+   * applied when the run goes on in-process (a resume) and shows among the world's operations.
+   */
+  private recordActionsOf(object: KubeObject): void {
+    for (const record of actionRecordsOf(object)) {
+      if (this.world.state.applied.some((a) => a.idempotencyKey === record.key)) continue;
+      this.world.state.applied.push({ idempotencyKey: record.key, operation: record.op, at: record.at });
+      this.world.state.operations.push({ op: record.op, key: record.key, at: record.at, args: { object: `${object.kind ?? ""}/${object.metadata.name ?? ""}` } });
+    }
   }
 
   /** Persists the world through `onChange` (after {@link apply}, which is synchronous). */
