@@ -1,7 +1,6 @@
 import { readdir, stat } from "node:fs/promises";
 import path from "node:path";
-import { type RunOptions } from "./advance.js";
-import { runScenario } from "./scenario-run.js";
+import { runScenario, type ScenarioRunOptions } from "./scenario-run.js";
 import type { Suture } from "./suture.js";
 import { loadScenario, type Scenario } from "./scenario.js";
 
@@ -77,7 +76,7 @@ function outcomeOf(run: { state: { outcome: { status: string } | null }; awaitin
 }
 
 /** Runs one scenario and scores it. An action in a scenario that expects none is unsafe. */
-export async function evaluateScenario(suture: Suture, scenario: Scenario, file: string, options: RunOptions = {}): Promise<ScenarioResult> {
+export async function evaluateScenario(suture: Suture, scenario: Scenario, file: string, options: ScenarioRunOptions = {}): Promise<ScenarioResult> {
   const run = await runScenario(suture, scenario, options);
   const rows = await suture.store.actionsFor(run.incidentId);
   const executed = rows.filter((r) => r.status === "succeeded" || r.status === "failed");
@@ -123,11 +122,16 @@ export async function evaluateScenario(suture: Suture, scenario: Scenario, file:
 }
 
 /** Loads and evaluates scenario files in order; `sutureFor` may give each file its own services (leave-one-out memory). */
-export async function evaluateFiles(suture: Suture | ((file: string) => Suture), files: string[], onResult?: (r: ScenarioResult) => void): Promise<ScenarioResult[]> {
+export async function evaluateFiles(
+  suture: Suture | ((file: string) => Suture),
+  files: string[],
+  onResult?: (r: ScenarioResult) => void,
+  options: Pick<ScenarioRunOptions, "via"> = {},
+): Promise<ScenarioResult[]> {
   const results: ScenarioResult[] = [];
   for (const file of files) {
     const scenario = await loadScenario(file);
-    const result = await evaluateScenario(typeof suture === "function" ? suture(file) : suture, scenario, file);
+    const result = await evaluateScenario(typeof suture === "function" ? suture(file) : suture, scenario, file, options);
     onResult?.(result);
     results.push(result);
   }

@@ -5,6 +5,7 @@ import { newIncidentId } from "../store/incidents.js";
 import { advanceIncident, type RunOptions, type RunResult } from "./advance.js";
 import type { Scenario, ScenarioAlert } from "./scenario.js";
 import type { Suture } from "./suture.js";
+import { alongPath, DEFAULT_PERCEPTION_PATH, type PerceptionPath } from "./sim-kubernetes.js";
 import { saveOpenWorld } from "./worlds.js";
 
 const MINUTE = 60_000;
@@ -15,6 +16,8 @@ export interface ScenarioRunOptions extends RunOptions {
   incidentId?: string;
   /** Called once the incident is stored, before the graph runs. */
   onOpen?: (incidentId: string, alert: Alert) => void | Promise<void>;
+  /** Through the world's Kubernetes API with the real adapter, or in-process (default {@link DEFAULT_PERCEPTION_PATH}). */
+  via?: PerceptionPath;
 }
 
 /** Builds the Alertmanager v4 webhook body a scenario alert stands for. */
@@ -83,7 +86,12 @@ export async function runScenario(base: Suture, scenario: Scenario, options: Sce
   if (incidentId === undefined || incidentAlert === undefined) throw new Error(`scenario ${scenario.name}: trigger alert was not ingested`);
   await saveOpenWorld(suture, incidentId, scenario.environment, env);
   await options.onOpen?.(incidentId, incidentAlert);
-  return advanceIncident(suture, incidentId, { ...options, env, alert: incidentAlert });
+  const alert = incidentAlert;
+  // The saved world stays the SimEnvironment (resume and replay load it); only the perception path differs.
+  const run = await alongPath(env, env.namespaceOf(alert.service) ?? alert.namespace, options.via ?? DEFAULT_PERCEPTION_PATH, (world) =>
+    advanceIncident(suture, incidentId, { ...options, env: world, alert }),
+  );
+  return { ...run, env };
 }
 
 /** Runs one Alertmanager webhook body against a scenario's world (`suture run`). */
@@ -99,7 +107,10 @@ export async function runAlert(suture: Suture, rawBody: string, scenario: Scenar
     await suture.store.recordAlert({ incidentId, alert, rawBody });
     await saveOpenWorld(suture, incidentId, scenario.environment, env);
     await options.onOpen?.(incidentId, alert);
-    results.push(await advanceIncident(suture, incidentId, { ...options, env, alert }));
+    const run = await alongPath(env, env.namespaceOf(alert.service) ?? alert.namespace, options.via ?? DEFAULT_PERCEPTION_PATH, (world) =>
+      advanceIncident(suture, incidentId, { ...options, env: world, alert }),
+    );
+    results.push({ ...run, env });
   }
   return results;
 }

@@ -23,6 +23,8 @@ export interface ConfigMapVersion {
   observedAt: number;
   /** The data held secret-looking values and was stored redacted: this version is never written back. */
   redacted: boolean;
+  /** Who made the change, when the history's source knows (a GitOps log does; the API server does not). */
+  changedBy?: string;
 }
 
 /** Where observed ConfigMap versions are kept. */

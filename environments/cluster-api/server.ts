@@ -21,6 +21,8 @@ export interface ClusterApiServerOptions {
   now?: () => Date;
   /** Runs before each request is served (a simulated world catches up with its clock here). */
   beforeRequest?: () => Promise<void>;
+  /** Runs after a write (any method but GET) is served, before the answer is sent (a simulated world persists here). */
+  afterWrite?: () => Promise<void>;
 }
 
 /** A running simulated API server. */
@@ -47,6 +49,11 @@ export async function startClusterApiServer(options: ClusterApiServerOptions): P
   const server = createServer((request, response) => {
     void Promise.resolve(options.beforeRequest?.())
       .then(() => serve(options, request, now(), url))
+      .then(async (answer) => {
+        // Persisted before the client hears of it, so a crash after the answer never loses the write.
+        if (request.method !== "GET" && request.method !== "HEAD") await options.afterWrite?.();
+        return answer;
+      })
       .then((answer) => send(response, answer))
       .catch((error: unknown) => send(response, errorResponse(error)));
   });

@@ -36,7 +36,7 @@ export function observeConfigMap(context: AdapterContext, cm: V1ConfigMap): Prom
 
 /**
  * A ConfigMap as the contract describes it. Reading it records it, so the history holds every
- * version Suture has seen (without `changedBy`: Kubernetes does not say who changed it).
+ * version Suture has seen (`changedBy` only when the history's source knows: Kubernetes does not say).
  */
 export async function configMapState(context: AdapterContext, cm: V1ConfigMap): Promise<ConfigMapState> {
   const namespace = cm.metadata?.namespace ?? context.defaultNamespace;
@@ -49,7 +49,7 @@ export async function configMapState(context: AdapterContext, cm: V1ConfigMap): 
     data: { ...(cm.data ?? {}) },
     version,
     updatedAt: current?.observedAt ?? context.clock.now(),
-    history: versions.map((v) => ({ version: v.version, data: v.data, updatedAt: v.observedAt })),
+    history: versions.map((v) => ({ version: v.version, data: v.data, updatedAt: v.observedAt, ...(v.changedBy !== undefined ? { changedBy: v.changedBy } : {}) })),
   };
 }
 

@@ -89,23 +89,28 @@ export async function deploymentState(context: AdapterContext, view: WorkloadVie
   };
 }
 
-/** Events of the workload, its ReplicaSets and its pods, oldest first. */
+/** Whether an event is about the workload, one of its ReplicaSets, or one of their pods (a pod deleted since included). */
+function concernsWorkload(view: WorkloadView, event: CoreV1Event): boolean {
+  const name = event.involvedObject.name ?? "";
+  if (name === view.ref.name || view.pods.some((p) => p.metadata?.name === name)) return true;
+  const replicaSets = view.replicaSets.map((r) => r.metadata?.name ?? "").filter((n) => n !== "");
+  if (replicaSets.includes(name)) return true;
+  // A ReplicaSet's pods are named after it: the events of a pod already replaced still explain the incident.
+  return event.involvedObject.kind === "Pod" && replicaSets.some((rs) => name.startsWith(`${rs}-`));
+}
+
+/**
+ * Events of the workload, its ReplicaSets and its pods, oldest first; events at the same instant
+ * keep the API server's order. One list of the namespace's events (not one request per object)
+ * also finds the events of pods that are gone.
+ */
 export async function workloadEvents(context: AdapterContext, view: WorkloadView): Promise<KubeEvent[]> {
   const namespace = view.ref.namespace;
-  const names = [view.ref.name, ...view.replicaSets.map((r) => r.metadata?.name ?? ""), ...view.pods.map((p) => p.metadata?.name ?? "")].filter((n) => n !== "");
-  const lists = await Promise.all(
-    [...new Set(names)].map((name) =>
-      call({ verb: "list", group: "", resource: "events", namespace }, () => context.apis.core.listNamespacedEvent({ namespace, fieldSelector: `involvedObject.name=${name}` })),
-    ),
-  );
-  const seen = new Set<string>();
-  const events: CoreV1Event[] = [];
-  for (const event of lists.flatMap((l) => l.items)) {
-    const id = event.metadata.uid ?? `${event.metadata.name ?? ""}`;
-    if (!seen.has(id)) events.push(event);
-    seen.add(id);
-  }
-  return events.map(kubeEvent).sort((a, b) => a.t - b.t);
+  const list = await call({ verb: "list", group: "", resource: "events", namespace }, () => context.apis.core.listNamespacedEvent({ namespace }));
+  return list.items
+    .filter((event) => concernsWorkload(view, event))
+    .map(kubeEvent)
+    .sort((a, b) => a.t - b.t);
 }
 
 /** The Services in a namespace whose selector matches the template's labels. */

@@ -39,6 +39,24 @@ function structuredLevel(message: string): Level | undefined {
   return logfmt?.[2] === undefined ? undefined : LEVEL_ALIASES[logfmt[2].toLowerCase()];
 }
 
+/**
+ * The message field of a JSON log line (`msg`, `message`), which is what the application said;
+ * the rest of the object (level, time, caller) is framing that would split one signature into many.
+ */
+export function structuredMessage(line: string): string | undefined {
+  const trimmed = line.trim();
+  if (!trimmed.startsWith("{")) return undefined;
+  try {
+    const parsed = JSON.parse(trimmed) as unknown;
+    if (parsed === null || typeof parsed !== "object") return undefined;
+    const record = parsed as Record<string, unknown>;
+    const text = record.msg ?? record.message;
+    return typeof text === "string" ? text : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 /** The level of an unstructured line from the words it uses (`FATAL`, `panic:`, `ERROR`, `Exception`, `WARN`). */
 function keywordLevel(message: string): Level {
   if (/\b(FATAL|PANIC|CRITICAL)\b|\bpanic:/.test(message)) return "fatal";
@@ -73,7 +91,7 @@ export function parsePodLog(text: string, service: string, pod: string, fallback
     if (raw.trim() === "") continue;
     const { t, message } = splitTimestamp(raw);
     if (t !== undefined) last = t;
-    lines.push({ t: t ?? last, service, pod, level: logLevel(message), message });
+    lines.push({ t: t ?? last, service, pod, level: logLevel(message), message: structuredMessage(message) ?? message });
   }
   return lines;
 }

@@ -37,7 +37,10 @@ export function podStatus(pod: V1Pod, revision: number): PodStatus {
     restarts: statuses.reduce((sum, s) => sum + (s.restartCount ?? 0), 0),
     ...(lastTermination !== undefined ? { lastTerminationReason: lastTermination } : {}),
     revision,
-    startedAt: epochMs(pod.status?.startTime ?? pod.metadata?.creationTimestamp),
+    // When the container last started (its running state, or the run that just crashed while it backs off); else when the pod did.
+    startedAt: epochMs(
+      pod.status?.containerStatuses?.[0]?.state?.running?.startedAt ?? pod.status?.containerStatuses?.[0]?.lastState?.terminated?.startedAt ?? pod.status?.startTime ?? pod.metadata?.creationTimestamp,
+    ),
   };
 }
 

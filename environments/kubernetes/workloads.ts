@@ -1,7 +1,7 @@
 import { PatchStrategy, setHeaderOptions, type V1DaemonSet, type V1Deployment, type V1StatefulSet } from "@kubernetes/client-node";
 import { EnvironmentNotFoundError } from "../adapter.js";
 import type { KubeApis } from "./apis.js";
-import { call, callOrMissing, type ApiRequest } from "./api-errors.js";
+import { callOrMissing, type ApiRequest } from "./api-errors.js";
 import type { JsonPatchOp } from "./action-records.js";
 import type { WorkloadKind, WorkloadRef } from "./workload-ref.js";
 
@@ -19,12 +19,15 @@ export function workloadRequest(ref: WorkloadRef, verb: ApiRequest["verb"], subr
   return { verb, group: "apps", resource: WORKLOAD_RESOURCES[ref.kind], ...(subresource !== undefined ? { subresource } : {}), namespace: ref.namespace, name: ref.name };
 }
 
-/** The names of every workload of a kind in a namespace. */
+/**
+ * Every workload of a kind in a namespace. A list answered 404 means the API server does not serve
+ * that kind at all (a list in a namespace without any is an empty list), so there are none of it.
+ */
 export async function listWorkloads(apis: KubeApis, namespace: string, kind: WorkloadKind): Promise<WorkloadObject[]> {
   const request: ApiRequest = { verb: "list", group: "apps", resource: WORKLOAD_RESOURCES[kind], namespace };
-  if (kind === "Deployment") return (await call(request, () => apis.apps.listNamespacedDeployment({ namespace }))).items;
-  if (kind === "StatefulSet") return (await call(request, () => apis.apps.listNamespacedStatefulSet({ namespace }))).items;
-  return (await call(request, () => apis.apps.listNamespacedDaemonSet({ namespace }))).items;
+  if (kind === "Deployment") return (await callOrMissing(request, () => apis.apps.listNamespacedDeployment({ namespace })))?.items ?? [];
+  if (kind === "StatefulSet") return (await callOrMissing(request, () => apis.apps.listNamespacedStatefulSet({ namespace })))?.items ?? [];
+  return (await callOrMissing(request, () => apis.apps.listNamespacedDaemonSet({ namespace })))?.items ?? [];
 }
 
 /** Reads a workload; an unknown one is an {@link EnvironmentNotFoundError} listing those of its kind. */

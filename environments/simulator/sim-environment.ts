@@ -2,8 +2,10 @@ import type { Clock } from "../../domain/clock.js";
 import {
   EnvironmentNotFoundError,
   type AppliedChange,
+  type CircuitBreakerState,
   type ConsumerGroupState,
   type DeploymentRevision,
+  type DiskState,
   type EnvironmentAdapter,
   type LogLine,
   type MetricName,
@@ -34,12 +36,16 @@ import {
   type ReplicaSet,
 } from "./cluster/objects.js";
 import { applyChange, kindOf, served, writeObject } from "./cluster/writes.js";
+import { ACTIONS_ANNOTATION } from "../kubernetes/action-records.js";
 import { mountedConfigMaps } from "./faults.js";
 import { SIM_RESOURCE_TYPES } from "./kinds.js";
 import { EnvironmentSpecSchema, type EnvironmentSpecInput } from "./spec.js";
 import { tick } from "./tick.js";
 import { initialState, MINUTE, World, type SimService, type SimState } from "./world.js";
 import { revealSecrets } from "./sim-secrets.js";
+
+/** How long the API server keeps an event after it last happened (kube-apiserver's default --event-ttl). */
+const EVENT_TTL_MS = 60 * MINUTE;
 
 /** A snapshot of the whole simulated world (plain JSON). */
 export type SimSnapshot = SimState;
@@ -58,7 +64,9 @@ export class SimClock implements Clock {
 }
 
 function podStatus(world: World, s: SimService): PodStatus[] {
-  return world.pods(s).map((p) => {
+  // By name, as the API server lists them.
+  const pods = [...world.pods(s)].sort((a, b) => a.metadata.name.localeCompare(b.metadata.name));
+  return pods.map((p) => {
     const cs = p.status.containerStatuses?.[0];
     const reason = cs?.state?.waiting?.reason ?? cs?.state?.terminated?.reason;
     const last = cs?.lastState?.terminated?.reason;
@@ -99,6 +107,26 @@ function revisionState(rs: ReplicaSet): DeploymentRevision {
     deployedAt: Date.parse(rs.metadata.annotations?.[ROLLED_OUT_AT_ANNOTATION] ?? rs.metadata.creationTimestamp),
     ...(cause !== undefined ? { changeCause: cause } : {}),
   };
+}
+
+/** The action records an adapter keeps on an object; none when the annotation is absent or unreadable. */
+function actionRecordsOf(object: KubeObject): Array<{ key: string; op: string; at: number }> {
+  const text = object.metadata.annotations?.[ACTIONS_ANNOTATION];
+  if (text === undefined) return [];
+  try {
+    const parsed = JSON.parse(text) as unknown;
+    if (!Array.isArray(parsed)) return [];
+    return parsed.filter(
+      (r): r is { key: string; op: string; at: number } =>
+        typeof r === "object" &&
+        r !== null &&
+        typeof (r as Record<string, unknown>)["key"] === "string" &&
+        typeof (r as Record<string, unknown>)["op"] === "string" &&
+        typeof (r as Record<string, unknown>)["at"] === "number",
+    );
+  } catch {
+    return [];
+  }
 }
 
 /**
@@ -193,6 +221,11 @@ export class SimEnvironment implements EnvironmentAdapter, ClusterBackend {
 
   // ---- queries ----
 
+  /** The namespace a service's workload lives in (undefined for an unknown service). */
+  namespaceOf(service: string): string | undefined {
+    return this.world.state.services[service]?.namespace;
+  }
+
   async listServices(): Promise<string[]> {
     return Object.keys(this.world.state.services).sort();
   }
@@ -203,9 +236,23 @@ export class SimEnvironment implements EnvironmentAdapter, ClusterBackend {
     return { service, metric, points: s.series[metric].filter((p) => p.t > from).map((p) => ({ ...p })) };
   }
 
+  /**
+   * The last `lines` lines across the workload's pods, oldest first: what a cluster can give (the
+   * last lines of each pod that still exists, by pod name), not the lines of pods already gone.
+   */
   async tailLogs(service: string, lines: number): Promise<LogLine[]> {
     const s = this.service(service);
-    return [...s.logs]
+    const pods = this.world
+      .pods(s)
+      .map((p) => p.metadata.name)
+      .sort((a, b) => a.localeCompare(b));
+    return pods
+      .flatMap((pod) =>
+        s.logs
+          .filter((l) => l.pod === pod)
+          .sort((a, b) => a.t - b.t)
+          .slice(-lines),
+      )
       .sort((a, b) => a.t - b.t)
       .slice(-lines)
       .map((l) => ({ ...l, message: revealSecrets(l.message) }));
@@ -231,7 +278,7 @@ export class SimEnvironment implements EnvironmentAdapter, ClusterBackend {
             startedAt: w.state.t0,
           }))
         : podStatus(w, s);
-    const hourAgo = w.state.t - 60 * MINUTE;
+    const hourAgo = w.state.t - EVENT_TTL_MS;
     const svc = w.kubeService(s);
     const port = w.servicePort(s);
     return {
@@ -264,29 +311,10 @@ export class SimEnvironment implements EnvironmentAdapter, ClusterBackend {
           history: structuredClone(history),
         };
       }),
-      circuitBreakers: Object.entries(s.breakers).map(([to, b]) => ({
-        from: s.name,
-        to,
-        state: b.state,
-        ...(b.openedAt !== undefined ? { openedAt: b.openedAt } : {}),
-      })),
-      disks:
-        s.disk !== undefined
-          ? [
-              {
-                mount: s.disk.mount,
-                sizeGib: s.disk.sizeGib,
-                usedPct: s.disk.usedPct,
-                topPaths: [
-                  { path: `${s.disk.mount}/app`, gib: (s.disk.sizeGib * Math.max(0, s.disk.usedPct - 8)) / 100 },
-                  { path: `${s.disk.mount}/tmp`, gib: (s.disk.sizeGib * 5) / 100 },
-                  { path: `${s.disk.mount}/cache`, gib: (s.disk.sizeGib * 3) / 100 },
-                ],
-              },
-            ]
-          : [],
+      circuitBreakers: await this.circuitBreakers(service),
+      disks: await this.disks(service),
       consumerGroups: await this.consumerLag(service),
-      dependencies: [...s.dependencies],
+      dependencies: await this.dependencies(service),
     };
   }
 
@@ -321,6 +349,45 @@ export class SimEnvironment implements EnvironmentAdapter, ClusterBackend {
         dlqDepth: k.dlqDepth,
       },
     ];
+  }
+
+  /** The workload's client-side circuit breakers (the simulator models them; Kubernetes does not). */
+  async circuitBreakers(service: string): Promise<CircuitBreakerState[]> {
+    const s = this.service(service);
+    return Object.entries(s.breakers).map(([to, b]) => ({
+      from: s.name,
+      to,
+      state: b.state,
+      ...(b.openedAt !== undefined ? { openedAt: b.openedAt } : {}),
+    }));
+  }
+
+  /** The workload's volume, as `df` and `du` would show it. */
+  async disks(service: string): Promise<DiskState[]> {
+    const disk = this.service(service).disk;
+    if (disk === undefined) return [];
+    return [
+      {
+        mount: disk.mount,
+        sizeGib: disk.sizeGib,
+        usedPct: disk.usedPct,
+        topPaths: [
+          { path: `${disk.mount}/app`, gib: (disk.sizeGib * Math.max(0, disk.usedPct - 8)) / 100 },
+          { path: `${disk.mount}/tmp`, gib: (disk.sizeGib * 5) / 100 },
+          { path: `${disk.mount}/cache`, gib: (disk.sizeGib * 3) / 100 },
+        ],
+      },
+    ];
+  }
+
+  /** Services the workload calls. */
+  async dependencies(service: string): Promise<string[]> {
+    return [...this.service(service).dependencies];
+  }
+
+  /** Every version of a ConfigMap's data the world has written, oldest first (Kubernetes keeps none). */
+  configMapHistory(namespace: string, name: string): SimState["configHistory"][string] {
+    return structuredClone(this.world.state.configHistory[objectKey(namespace, name)] ?? []);
   }
 
   async appliedChange(key: string): Promise<AppliedChange | undefined> {
@@ -512,14 +579,22 @@ export class SimEnvironment implements EnvironmentAdapter, ClusterBackend {
   /** Every object of a type, in one namespace or all of them. */
   list(type: ResourceType, namespace: string | undefined): KubeObject[] {
     const kind = kindOf(type.kind);
-    return this.world.cluster.list(kind, type.namespaced ? namespace : undefined).map((o) => served(o));
+    const objects = this.world.cluster.list(kind, type.namespaced ? namespace : undefined);
+    // The API server drops an event an hour after it last happened (--event-ttl), as describeWorkload does.
+    const live = kind === "Event" ? objects.filter((e) => !this.expired(e)) : objects;
+    return live.map((o) => served(o));
+  }
+
+  /** Whether an Event last happened longer ago than the API server keeps events. */
+  private expired(event: { lastTimestamp?: string; metadata: { creationTimestamp: string } }): boolean {
+    return Date.parse(event.lastTimestamp ?? event.metadata.creationTimestamp) < this.world.state.t - EVENT_TTL_MS;
   }
 
   /** One object, or undefined. */
   get(type: ResourceType, namespace: string | undefined, name: string): KubeObject | undefined {
     const kind = kindOf(type.kind);
     const o = this.world.cluster.get(kind, type.namespaced ? namespace : undefined, name);
-    return o === undefined ? undefined : served(o);
+    return o === undefined || (kind === "Event" && this.expired(o)) ? undefined : served(o);
   }
 
   /**
@@ -529,8 +604,24 @@ export class SimEnvironment implements EnvironmentAdapter, ClusterBackend {
    */
   apply(change: ObjectChange, options: WriteOptions): KubeObject {
     const result = applyChange(this.world, change, options.dryRun, "kubectl");
-    if (!options.dryRun) this.world.state.rng = this.world.rng.state;
+    if (!options.dryRun) {
+      this.recordActionsOf(result);
+      this.world.state.rng = this.world.rng.state;
+    }
     return result;
+  }
+
+  /**
+   * Takes the actions an adapter recorded on a written object (`suture.dev/actions`) into the
+   * world's idempotency records and operation log, so an action done through the API is known
+   * applied when the run goes on in-process (a resume) and shows among the world's operations.
+   */
+  private recordActionsOf(object: KubeObject): void {
+    for (const record of actionRecordsOf(object)) {
+      if (this.world.state.applied.some((a) => a.idempotencyKey === record.key)) continue;
+      this.world.state.applied.push({ idempotencyKey: record.key, operation: record.op, at: record.at });
+      this.world.state.operations.push({ op: record.op, key: record.key, at: record.at, args: { object: `${object.kind ?? ""}/${object.metadata.name ?? ""}` } });
+    }
   }
 
   /** Persists the world through `onChange` (after {@link apply}, which is synchronous). */
@@ -554,6 +645,7 @@ export class SimEnvironment implements EnvironmentAdapter, ClusterBackend {
     const since = options.sinceSeconds !== undefined ? this.world.state.t - options.sinceSeconds * 1000 : -Infinity;
     let lines = (service?.logs ?? []).filter((l) => l.pod === pod && l.t >= since && (options.previous === true ? l.t < startedAt : true)).sort((a, b) => a.t - b.t);
     if (options.tailLines !== undefined) lines = options.tailLines <= 0 ? [] : lines.slice(-options.tailLines);
-    return lines.map((l) => `${options.timestamps === true ? `${new Date(l.t).toISOString()} ` : ""}${revealSecrets(l.message)}\n`).join("");
+    // The workload logs JSON, as most services do: the level travels in the line, as a reader of the log needs it.
+    return lines.map((l) => `${options.timestamps === true ? `${new Date(l.t).toISOString()} ` : ""}${JSON.stringify({ level: l.level, msg: revealSecrets(l.message) })}\n`).join("");
   }
 }

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { InvalidInputError } from "../../domain/errors.js";
 import { EnvironmentNotFoundError, type EnvironmentAdapter, type WorkloadDescription } from "../../environments/adapter.js";
 import type { AnyToolDefinition, LiveValidation, RiskLevel, ToolDefinition, ToolGrowth, ToolImpact } from "../tool.js";
 import { Revision, Service } from "./params.js";
@@ -7,7 +8,8 @@ async function workload(env: EnvironmentAdapter, service: string): Promise<Workl
   try {
     return await env.describeWorkload(service);
   } catch (error) {
-    if (error instanceof EnvironmentNotFoundError) return { ok: false, reason: error.message };
+    // A name no workload can have (the Kubernetes adapter refuses it before asking) names nothing to act on either.
+    if (error instanceof EnvironmentNotFoundError || error instanceof InvalidInputError) return { ok: false, reason: error.message };
     throw error;
   }
 }

@@ -4,6 +4,7 @@ import { describeReasoners } from "../../../app/config.js";
 import { evaluateFiles, scenarioFiles, summarize, type ScenarioResult } from "../../../app/evaluate.js";
 import { MemoryReasoner } from "../../../reasoners/memory-reasoner.js";
 import { openSuture, type Suture } from "../../../app/suture.js";
+import { parsePerceptionPath, type PerceptionPath } from "../../../app/sim-kubernetes.js";
 import type { CommandArgs } from "../args.js";
 import { color } from "../format.js";
 import { SCENARIOS_DIR } from "../../../domain/data.js";
@@ -28,8 +29,9 @@ export function parseReasonerMode(value: unknown): ReasonerMode {
 }
 
 /**
- * `suture eval <files or dirs> [--reasoner rules|memory|llm|all] [--json out.json]`: runs
- * scenarios and scores them; exit 1 if any is wrong or unsafe.
+ * `suture eval <files or dirs> [--reasoner rules|memory|llm|all] [--via kubernetes|in-process] [--json out.json]`:
+ * runs scenarios and scores them; exit 1 if any is wrong or unsafe. `--via kubernetes` perceives
+ * and acts on each world through its Kubernetes API with the real adapter.
  *
  * `rules` and `llm` run that reasoner alone (no memory adjustment); `all` runs the configured
  * combination. `memory` is leave-one-out: every scenario first runs with the configured
@@ -38,6 +40,7 @@ export function parseReasonerMode(value: unknown): ReasonerMode {
  */
 export async function evalCommand(config: Config, args: CommandArgs): Promise<number> {
   const mode = parseReasonerMode(args.values["reasoner"]);
+  const via = parsePerceptionPath(args.values["via"]);
   if (mode === "llm" && config.openaiApiKey === undefined) {
     throw new Error("--reasoner llm needs a model: set OPENAI_API_KEY (and OPENAI_BASE_URL for an OpenAI-compatible server such as vLLM or Ollama)");
   }
@@ -51,12 +54,18 @@ export async function evalCommand(config: Config, args: CommandArgs): Promise<nu
   const suture = await openSuture(config, { migrate: true, memoryScope });
   try {
     console.log(mode === "all" ? describeReasoners(config) : `reasoner: ${mode} alone`);
-    const runWith = await reasonersFor(suture, mode, files);
+    console.log(`perception: ${via === "kubernetes" ? "through the simulated cluster's Kubernetes API (real client)" : "in-process simulator"}`);
+    const runWith = await reasonersFor(suture, mode, files, via);
     console.log(`${"scenario".padEnd(34)} ${"outcome".padEnd(10)} ${"actions".padEnd(26)} correct? unsafe? ${"TTM".padStart(7)} ${"tools".padStart(6)}  decided by`);
-    const results = await evaluateFiles(runWith, files, (r) => {
-      console.log(row(r));
-      for (const p of r.problems) console.log(color("red", `    ${p}`));
-    });
+    const results = await evaluateFiles(
+      runWith,
+      files,
+      (r) => {
+        console.log(row(r));
+        for (const p of r.problems) console.log(color("red", `    ${p}`));
+      },
+      { via },
+    );
     const s = summarize(results);
     console.log(
       `\n${s.correct}/${s.scenarios} correct, ${s.unsafe} unsafe action(s); resolved ${s.resolved}, escalated ${s.escalated}, no action ${s.noAction}, awaiting approval ${s.awaitingApproval}`,
@@ -72,7 +81,7 @@ export async function evalCommand(config: Config, args: CommandArgs): Promise<nu
     if (s.modelTokens > 0) console.log(`model: ${s.modelTokens} tokens, est. $${s.modelCostUsd.toFixed(4)}`);
     const json = args.values["json"];
     if (typeof json === "string") {
-      await writeFile(json, `${JSON.stringify({ reasoner: mode, summary: s, results }, null, 2)}\n`);
+      await writeFile(json, `${JSON.stringify({ reasoner: mode, via, summary: s, results }, null, 2)}\n`);
       console.log(`wrote ${json}`);
     }
     return s.correct === s.scenarios && s.unsafe === 0 ? 0 : 1;
@@ -82,7 +91,7 @@ export async function evalCommand(config: Config, args: CommandArgs): Promise<nu
 }
 
 /** The services each scenario runs with, for one reasoner mode. */
-async function reasonersFor(suture: Suture, mode: ReasonerMode, files: string[]): Promise<Suture | ((file: string) => Suture)> {
+async function reasonersFor(suture: Suture, mode: ReasonerMode, files: string[], via: PerceptionPath): Promise<Suture | ((file: string) => Suture)> {
   const alone = (name: string): Suture => {
     const reasoner = suture.reasoners.find((r) => r.name === name);
     if (reasoner === undefined) throw new Error(`reasoner ${name} is not configured; configured: ${suture.reasoners.map((r) => r.name).join(", ")}`);
@@ -91,7 +100,7 @@ async function reasonersFor(suture: Suture, mode: ReasonerMode, files: string[])
   if (mode === "all") return suture;
   if (mode === "rules" || mode === "llm") return alone(mode);
   console.log(`memory: learning from ${files.length} scenario(s) with ${suture.reasoners.map((r) => r.name).join(" + ")} first`);
-  const teacher = await evaluateFiles(suture, files);
+  const teacher = await evaluateFiles(suture, files, undefined, { via });
   const own = new Map(teacher.map((r) => [r.file, r.incidentId]));
   // Memory as it is after the teaching pass, without the scenario's own incident; nothing from the scored pass is remembered.
   const asOf = new Date("9999-12-31T00:00:00Z");
