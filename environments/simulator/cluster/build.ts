@@ -1,3 +1,4 @@
+import type { DeploymentState } from "../../adapter.js";
 import type { ImageRegistry } from "../images.js";
 import type { Rng } from "../rng.js";
 import type { EnvironmentSpec, ServiceSpec } from "../spec.js";
@@ -34,15 +35,9 @@ import { ClusterStore } from "./store.js";
 const MINUTE = 60_000;
 const WEEK = 7 * 24 * 60 * MINUTE;
 
-/** What a workload's pod template is made of. */
-export interface TemplateInput {
+/** What a workload's pod template is made of: the template fields a deployment's state shows, plus its ConfigMaps. */
+export interface TemplateInput extends Pick<DeploymentState, "image" | "env" | "memoryLimitMib" | "cpuLimitCores" | "containerPort" | "nodeArchitecture"> {
   service: string;
-  image: string;
-  env: Record<string, string>;
-  memoryLimitMib: number;
-  cpuLimitCores: number;
-  containerPort: number;
-  nodeArchitecture: string;
   configMaps: string[];
 }
 
