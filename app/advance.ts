@@ -27,7 +27,7 @@ export type TimelineListener = (entries: TimelineEntry[], node: string) => void 
 export interface RunOptions {
   onTimeline?: TimelineListener;
   /** Pause before these nodes (tests stop a run at a chosen step). */
-  interruptBefore?: Array<"policy-check" | "act">;
+  interruptBefore?: Array<"policy-check" | "act" | "verify">;
   /** Called after each node with its duration in seconds (metrics). */
   onNodeDone?: (node: string, seconds: number) => void;
   /** Stops the run between steps (a worker whose job claim was lost must stop working on it). */

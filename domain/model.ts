@@ -70,6 +70,16 @@ export const ToolObservationSchema = z.object({
 /** A recorded read-tool call. */
 export type ToolObservation = z.infer<typeof ToolObservationSchema>;
 
+/** Another incident's action as it stood when evidence was gathered. */
+export const UnsettledActionSchema = z.object({
+  id: z.number().int(),
+  service: z.string(),
+  status: z.string(),
+  verdict: z.string().nullable(),
+});
+/** An unsettled action. */
+export type UnsettledAction = z.infer<typeof UnsettledActionSchema>;
+
 /** What perceive assembled: the alert's world, reduced to evidence. */
 export const IncidentContextSchema = z.object({
   services: z.array(z.string()),
@@ -90,6 +100,11 @@ export const IncidentContextSchema = z.object({
    * incident ran on the workload after it is a change this evidence has not seen.
    */
   actionWatermark: z.number().int().default(0),
+  /**
+   * Other incidents' actions that were under way (granted, running or not yet verified) when this
+   * context was gathered: once one of them moves on, this evidence shows a workload mid-change.
+   */
+  unsettledActions: z.array(UnsettledActionSchema).default([]),
 });
 /** The incident context. */
 export type IncidentContext = z.infer<typeof IncidentContextSchema>;

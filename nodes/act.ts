@@ -41,12 +41,26 @@ export async function act(state: IncidentStateValue, runtime: Runtime<SutureCont
     const resource = workloadResource(state.alert.namespace, service);
     const lock = await ctx.locks.acquire(resource, state.incidentId, ctx.policy.policy.resourceLock.waitSeconds * 1000);
     if (!lock.acquired) throw new Error(`workload ${resource} is being remediated by ${lock.holder ?? "another incident"}; this step will be retried`);
-    const change = await unseenChange(ctx.store, { environmentId, namespace: state.alert.namespace, service, incidentId: state.incidentId, watermark: state.context.actionWatermark });
+    const change = await unseenChange(ctx.store, {
+      environmentId,
+      namespace: state.alert.namespace,
+      service,
+      incidentId: state.incidentId,
+      watermark: state.context.actionWatermark,
+      unsettled: state.context.unsettledActions,
+    });
     if (change !== undefined) {
       await ctx.store.cancelAction(key);
       const why = `attempt ${number}: ${call.tool} not executed (grant cancelled): ${describeUnseenChange(change, state.alert.namespace)}`;
       const now = ctx.clock.now();
-      await ctx.store.audit({ incidentId: state.incidentId, actor: "act", kind: "reperceive", summary: why, envTime: now, dedupeKey: `${state.incidentId}:act-reperceive:${number}:${change.id}` });
+      await ctx.store.audit({
+        incidentId: state.incidentId,
+        actor: "act",
+        kind: "reperceive",
+        summary: why,
+        envTime: now,
+        dedupeKey: `${state.incidentId}:act-reperceive:${number}:${change.action.id}:${change.how}`,
+      });
       return new Command({ update: { timeline: [{ node: "act", at: now, message: why }] }, goto: "perceive" });
     }
   }

@@ -48,12 +48,13 @@ export async function perceive(state: IncidentStateValue, runtime: Runtime<Sutur
   // Taken before the world is read: an action that lands while it is read is newer than the
   // watermark, so policy-check perceives again rather than act on evidence that may predate it.
   const actionWatermark = await ctx.store.latestActionId();
+  const { environment_id: environmentId } = await ctx.store.getIncident(state.incidentId);
+  const unsettled = environmentId === null ? [] : await ctx.store.unsettledForeignActions({ environmentId, namespace: state.alert.namespace, excludeIncident: state.incidentId });
   const alerting = await observeService(observer, state.alert.service, "alerting");
   const dependencies = alerting.workload?.dependencies ?? [];
   const others = await Promise.all(dependencies.map((d) => observeService(observer, d, "dependency")));
   const since = new Date(new Date(state.alert.startsAt).getTime() - FLAP_WINDOW_MINUTES * 60_000);
   const history = await ctx.store.alertHistory(state.alert.fingerprint, since);
-  const { environment_id: environmentId } = await ctx.store.getIncident(state.incidentId);
   const otherIncidents =
     environmentId === null
       ? []
@@ -99,6 +100,7 @@ export async function perceive(state: IncidentStateValue, runtime: Runtime<Sutur
       snapshot,
       gatheredAt: now,
       actionWatermark,
+      unsettledActions: unsettled.map((a) => ({ id: a.id, service: a.targetService, status: a.status, verdict: a.verdict })),
     },
     timeline: [{ node: "perceive", at: now, message }],
   };

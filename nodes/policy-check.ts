@@ -122,7 +122,14 @@ async function outdatedFor(ctx: SutureContext, state: IncidentStateValue, enviro
   const service = targetService(ctx, call);
   if (service === undefined) return undefined;
   const namespace = state.alert.namespace;
-  const change = await unseenChange(ctx.store, { environmentId, namespace, service, incidentId: state.incidentId, watermark: state.context?.actionWatermark ?? 0 });
+  const change = await unseenChange(ctx.store, {
+    environmentId,
+    namespace,
+    service,
+    incidentId: state.incidentId,
+    watermark: state.context?.actionWatermark ?? 0,
+    unsettled: state.context?.unsettledActions ?? [],
+  });
   return change !== undefined ? { reperceive: describeUnseenChange(change, namespace) } : undefined;
 }
 

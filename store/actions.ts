@@ -118,32 +118,22 @@ export async function latestActionId(q: Queryable): Promise<number> {
   return result.rows[0]?.id ?? 0;
 }
 
-/**
- * Actions other incidents ran (or started) on these workloads of one environment, newest first:
- * those after `afterId` only, or those granted since `sinceEnvTime` (environment epoch ms).
- */
-export async function foreignActions(
-  q: Queryable,
-  query: { environmentId: string; namespace: string; services: string[]; excludeIncident: string; afterId?: number; sinceEnvTime?: number },
-): Promise<ForeignAction[]> {
-  const result = await q.query<{
-    id: number;
-    incident_id: string;
-    kind: ForeignAction["kind"];
-    tool: string;
-    target_service: string;
-    status: ActionRow["status"];
-    verdict: ActionRow["verdict"];
-    env_time: Date | null;
-  }>(
-    `SELECT a.id::int AS id, a.incident_id, a.kind, a.tool, a.target_service, a.status, a.verdict, a.env_time
-     FROM actions a JOIN incidents i ON i.id = a.incident_id
-     WHERE i.environment_id = $1 AND a.namespace = $2 AND a.target_service = ANY($3::text[]) AND a.incident_id <> $4
-       AND a.status IN ('executing', 'succeeded', 'failed') AND a.id > $5 AND ($6::timestamptz IS NULL OR a.env_time >= $6)
-     ORDER BY a.id DESC LIMIT 20`,
-    [query.environmentId, query.namespace, query.services, query.excludeIncident, query.afterId ?? 0, query.sinceEnvTime !== undefined ? new Date(query.sinceEnvTime) : null],
-  );
-  return result.rows.map((r) => ({
+/** A row of `actions` as the foreign-action queries select it. */
+interface ForeignActionRow {
+  id: number;
+  incident_id: string;
+  kind: ForeignAction["kind"];
+  tool: string;
+  target_service: string;
+  status: ActionRow["status"];
+  verdict: ActionRow["verdict"];
+  env_time: Date | null;
+}
+
+const FOREIGN_ACTION_COLUMNS = "a.id::int AS id, a.incident_id, a.kind, a.tool, a.target_service, a.status, a.verdict, a.env_time";
+
+function toForeignAction(r: ForeignActionRow): ForeignAction {
+  return {
     id: r.id,
     incidentId: r.incident_id,
     kind: r.kind,
@@ -152,7 +142,50 @@ export async function foreignActions(
     status: r.status,
     verdict: r.verdict,
     envTime: r.env_time?.getTime() ?? null,
-  }));
+  };
+}
+
+/**
+ * Actions other incidents ran (or started) on these workloads of one environment, newest first:
+ * those after `afterId` only, or those granted since `sinceEnvTime` (environment epoch ms).
+ */
+export async function foreignActions(
+  q: Queryable,
+  query: { environmentId: string; namespace: string; services: string[]; excludeIncident: string; afterId?: number; sinceEnvTime?: number },
+): Promise<ForeignAction[]> {
+  const result = await q.query<ForeignActionRow>(
+    `SELECT ${FOREIGN_ACTION_COLUMNS}
+     FROM actions a JOIN incidents i ON i.id = a.incident_id
+     WHERE i.environment_id = $1 AND a.namespace = $2 AND a.target_service = ANY($3::text[]) AND a.incident_id <> $4
+       AND a.status IN ('executing', 'succeeded', 'failed') AND a.id > $5 AND ($6::timestamptz IS NULL OR a.env_time >= $6)
+     ORDER BY a.id DESC LIMIT 20`,
+    [query.environmentId, query.namespace, query.services, query.excludeIncident, query.afterId ?? 0, query.sinceEnvTime !== undefined ? new Date(query.sinceEnvTime) : null],
+  );
+  return result.rows.map(toForeignAction);
+}
+
+/**
+ * Actions other incidents have under way in one namespace of an environment, oldest first:
+ * granted and not yet run, running, or run and not yet verified. Evidence gathered while one is
+ * under way shows the workload mid-change.
+ */
+export async function unsettledForeignActions(q: Queryable, query: { environmentId: string; namespace: string; excludeIncident: string }): Promise<ForeignAction[]> {
+  const result = await q.query<ForeignActionRow>(
+    `SELECT ${FOREIGN_ACTION_COLUMNS}
+     FROM actions a JOIN incidents i ON i.id = a.incident_id
+     WHERE i.environment_id = $1 AND a.namespace = $2 AND a.incident_id <> $3 AND a.target_service IS NOT NULL
+       AND (a.status IN ('registered', 'executing') OR (a.status = 'succeeded' AND a.verdict IS NULL AND a.after_signals IS NULL))
+     ORDER BY a.id LIMIT 50`,
+    [query.environmentId, query.namespace, query.excludeIncident],
+  );
+  return result.rows.map(toForeignAction);
+}
+
+/** The actions with these ids as they stand now (any incident, any status). */
+export async function actionsByIds(q: Queryable, ids: readonly number[]): Promise<ForeignAction[]> {
+  if (ids.length === 0) return [];
+  const result = await q.query<ForeignActionRow>(`SELECT ${FOREIGN_ACTION_COLUMNS} FROM actions a WHERE a.id = ANY($1::bigint[]) ORDER BY a.id`, [ids]);
+  return result.rows.map(toForeignAction);
 }
 
 /** Marks an action as about to run. */

@@ -127,6 +127,16 @@ export class IncidentStore {
     return actions.foreignActions(this.db.pool, q);
   }
 
+  /** Actions other incidents have under way in one namespace of an environment. */
+  unsettledForeignActions(q: Parameters<typeof actions.unsettledForeignActions>[1]): Promise<actions.ForeignAction[]> {
+    return actions.unsettledForeignActions(this.db.pool, q);
+  }
+
+  /** The actions with these ids as they stand now. */
+  actionsByIds(ids: readonly number[]): Promise<actions.ForeignAction[]> {
+    return actions.actionsByIds(this.db.pool, ids);
+  }
+
   /** Marks an action as about to run. */
   markExecuting(id: number): Promise<void> {
     return actions.markExecuting(this.db.pool, id);

@@ -18,8 +18,15 @@ interface Started {
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 }
 
+/**
+ * npm's cache as on a fresh machine: npx installs the project into its cache (`_npx/<hash of the
+ * path>`) to link its bin, and an entry left there by an older checkout at the same path whose bin
+ * has since moved is taken as installed ("sh: suture: not found"), an npm defect outside Suture.
+ */
+let npmCache = "";
+
 function start(command: string, args: string[], env: Record<string, string>): Started {
-  const child = spawn(command, args, { cwd: ROOT, env: { ...process.env, PATH, NO_COLOR: "1", ...env }, stdio: ["ignore", "pipe", "pipe"] });
+  const child = spawn(command, args, { cwd: ROOT, env: { ...process.env, PATH, NO_COLOR: "1", npm_config_cache: npmCache, ...env }, stdio: ["ignore", "pipe", "pipe"] });
   let out = "";
   child.stdout?.on("data", (d: Buffer) => (out += d.toString()));
   child.stderr?.on("data", (d: Buffer) => (out += d.toString()));
@@ -102,6 +109,7 @@ describe("the suture command", () => {
 
   beforeAll(async () => {
     dir = await mkdtemp(path.join(os.tmpdir(), "suture-bin-"));
+    npmCache = path.join(dir, "npm-cache");
   });
   afterAll(async () => {
     await rm(dir, { recursive: true, force: true });

@@ -37,6 +37,7 @@ export function makeContext(evidence: Evidence[]): IncidentContext {
     snapshot: { at: 0, signals: [] },
     gatheredAt: 0,
     actionWatermark: 0,
+    unsettledActions: [],
   };
 }
 

@@ -84,7 +84,7 @@ describe.each(testBackends())("two incidents on one workload with two worker slo
 
     // And the other incident perceived the workload again after the fix and closed without action, naming the fixer
     const closed = await s.suture.store.getIncident(other);
-    expect(closed.status).toBe("closed_no_action");
+    expect(closed.status, closed.summary ?? "").toBe("closed_no_action");
     expect(closed.summary).toContain(fixer);
     const state = (await s.suture.graph.getState({ configurable: { thread_id: other } })).values as IncidentStateValue;
     expect(state.context?.actionWatermark ?? 0).toBeGreaterThanOrEqual(fix.id);
@@ -140,6 +140,30 @@ describe.each(testBackends())("an incident whose workload another incident chang
     expect(closed.status).toBe("closed_no_action");
     expect(closed.summary).toContain(a);
     expect(await h.s.suture.store.actionsFor(b)).toEqual([]);
+  }, 60_000);
+
+  it("perceives again when another incident's rollback was still settling while it gathered its evidence, and never undoes that rollback", async () => {
+    // Given incident A rolled the bad rollout back and holds the workload while its rollback settles (before verify)
+    const h = await setUp();
+    const a = await h.open("KubePodNotReady");
+    const b = await h.open("KubeDeploymentReplicasMismatch");
+    await h.run(a, { interruptBefore: ["verify"] });
+    expect(await h.s.suture.locks.acquire("alpha/api", a, 0)).toMatchObject({ acquired: true });
+    // When B perceives the workload mid-rollback, and A's verification finishes while B waits for the workload
+    const bRun = h.run(b);
+    await new Promise((resolve) => setTimeout(resolve, 3000));
+    await h.resume(a);
+    await bRun;
+    expect((await h.s.suture.store.getIncident(a)).status).toBe("resolved");
+    // Then B looked again after A's rollback settled and closed without action, naming A
+    const state = (await h.s.suture.graph.getState({ configurable: { thread_id: b } })).values as IncidentStateValue;
+    const closed = await h.s.suture.store.getIncident(b);
+    const story = state.timeline.map((e) => `${e.node}: ${e.message}`).join("\n");
+    expect(closed.status, story).toBe("closed_no_action");
+    expect(closed.summary).toContain(a);
+    expect(story).toContain(`incident ${a} ran rollout_undo on alpha/api (succeeded, recovered), which was still under way when this incident gathered its evidence`);
+    // And it executed nothing: rolling back "again" would have restored the bad revision
+    expect((await h.s.suture.store.actionsFor(b)).filter((x) => x.status !== "cancelled")).toEqual([]);
   }, 60_000);
 
   it("waits for an incident that holds the workload before judging its own proposal, then looks again", async () => {
