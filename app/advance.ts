@@ -15,6 +15,7 @@ import { faultCallbacks, faultAfterNode } from "./fault-points.js";
 import { describeOperatorStep, operatorStep } from "./operator-step.js";
 import type { Suture } from "./suture.js";
 import { loadEnvironment, openIncidentWorld } from "./worlds.js";
+import { alongPath, DEFAULT_PERCEPTION_PATH, type PerceptionPath } from "./sim-kubernetes.js";
 import { ConflictError } from "../domain/errors.js";
 
 /** An environment the graph can run against: its adapter and its clock. */
@@ -225,7 +226,18 @@ async function escalateWithoutEnvironment(suture: Suture, incident: IncidentRow)
  * Advances an incident that runs against its own saved world (a scenario run or a replay):
  * `suture resume`, a decision from `suture approve|reject|tick`, a replay.
  */
-export async function resumeIncident(suture: Suture, incidentId: string, options: RunOptions & { alert?: Alert } = {}, answer?: ApprovalAnswer): Promise<RunResult<SimEnvironment>> {
-  await suture.store.getIncident(incidentId);
-  return advanceIncident(suture, incidentId, { ...options, env: await loadEnvironment(suture, incidentId), ...(answer !== undefined ? { answer } : {}) });
+export async function resumeIncident(
+  suture: Suture,
+  incidentId: string,
+  options: RunOptions & { alert?: Alert; via?: PerceptionPath } = {},
+  answer?: ApprovalAnswer,
+): Promise<RunResult<SimEnvironment>> {
+  const incident = await suture.store.getIncident(incidentId);
+  const env = await loadEnvironment(suture, incidentId);
+  // Continued along the same path a scenario run starts on, so a resumed or approved incident acts through the same adapter.
+  const namespace = env.namespaceOf(incident.service) ?? "default";
+  const run = await alongPath(env, namespace, options.via ?? DEFAULT_PERCEPTION_PATH, (world) =>
+    advanceIncident(suture, incidentId, { ...options, env: world, ...(answer !== undefined ? { answer } : {}) }),
+  );
+  return { ...run, env };
 }

@@ -10,11 +10,12 @@ export const PERCEPTION_PATHS = ["kubernetes", "in-process"] as const;
 export type PerceptionPath = (typeof PERCEPTION_PATHS)[number];
 
 /**
- * The path scenario runs take unless told otherwise. Still in-process: a run resumed after a crash
- * or an approval continues in-process, and the graph tests read the simulator's operation log,
- * whose entries for writes made through the API carry the object, not the operation's arguments.
+ * The path scenario runs take unless told otherwise: the world's Kubernetes API through the real
+ * adapter, so the adapter is the code that runs every day (the demo, `suture eval`, resume,
+ * approval and replay). In-process stays for speed in tests; test/kubernetes/parity.test.ts
+ * shows both give identical evidence and outcomes on every shipped scenario.
  */
-export const DEFAULT_PERCEPTION_PATH: PerceptionPath = "in-process";
+export const DEFAULT_PERCEPTION_PATH: PerceptionPath = "kubernetes";
 
 /** Parses `--via`, failing with the accepted values. */
 export function parsePerceptionPath(value: unknown): PerceptionPath {

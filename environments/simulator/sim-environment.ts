@@ -37,6 +37,7 @@ import {
 } from "./cluster/objects.js";
 import { applyChange, kindOf, served, writeObject } from "./cluster/writes.js";
 import { ACTIONS_ANNOTATION } from "../kubernetes/action-records.js";
+import { keptPolicies } from "../kubernetes/network-policies.js";
 import { mountedConfigMaps } from "./faults.js";
 import { SIM_RESOURCE_TYPES } from "./kinds.js";
 import { EnvironmentSpecSchema, type EnvironmentSpecInput } from "./spec.js";
@@ -617,7 +618,9 @@ export class SimEnvironment implements EnvironmentAdapter, ClusterBackend {
    * applied when the run goes on in-process (a resume) and shows among the world's operations.
    */
   private recordActionsOf(object: KubeObject): void {
-    for (const record of actionRecordsOf(object)) {
+    // A deleted NetworkPolicy cannot carry its record; the adapter keeps it on the workload it selected.
+    const deletions = keptPolicies(object.metadata).map((k) => ({ key: k.key, op: "deleteNetworkPolicy", at: k.at }));
+    for (const record of [...actionRecordsOf(object), ...deletions]) {
       if (this.world.state.applied.some((a) => a.idempotencyKey === record.key)) continue;
       this.world.state.applied.push({ idempotencyKey: record.key, operation: record.op, at: record.at });
       this.world.state.operations.push({ op: record.op, key: record.key, at: record.at, args: { object: `${object.kind ?? ""}/${object.metadata.name ?? ""}` } });
