@@ -35,14 +35,20 @@ export class ClusterConnection {
   async environmentFor(namespace: string): Promise<KubernetesEnvironment> {
     // Loaded on first use: @kubernetes/client-node costs most of a second at start-up, which
     // every CLI command would otherwise pay.
-    const { KubernetesEnvironment } = await import("../environments/kubernetes/kubernetes-environment.js");
-    return KubernetesEnvironment.fromEnvironment(
-      {
-        ...(this.config.kubeconfig === "in-cluster" ? { inCluster: true } : { kubeconfigPath: this.config.kubeconfig }),
-        ...(this.config.context !== undefined ? { context: this.config.context } : {}),
-        namespace,
-      },
-      { namespaces: this.config.namespaces, configHistory: this.configHistory },
-    );
+    const { KubernetesEnvironment, loadKubeConfig } = await import("../environments/kubernetes/kubernetes-environment.js");
+    const kubeConfig = loadKubeConfig({
+      ...(this.config.kubeconfig === "in-cluster" ? { inCluster: true } : { kubeconfigPath: this.config.kubeconfig }),
+      ...(this.config.context !== undefined ? { context: this.config.context } : {}),
+    });
+    const declared = this.config.runbookActions;
+    const runbookActions =
+      declared !== undefined ? (await import("../environments/runbook-actions/declared-runbook-actions.js")).declaredRunbookActions(declared, kubeConfig, { defaultNamespace: namespace }) : undefined;
+    return new KubernetesEnvironment({
+      kubeConfig,
+      namespace,
+      namespaces: this.config.namespaces,
+      configHistory: this.configHistory,
+      ...(runbookActions !== undefined ? { runbookActions } : {}),
+    });
   }
 }

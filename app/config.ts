@@ -1,3 +1,4 @@
+import type { RunbookActionsFile } from "../environments/runbook-actions/declarations.js";
 import path from "node:path";
 import { z } from "zod";
 import { formatZodError } from "../domain/problems.js";
@@ -55,6 +56,8 @@ export const ConfigSchema = z.object({
   SUTURE_KUBECONFIG: z.string().min(1).optional(),
   /** The kubeconfig context to use; unset = its current context. */
   SUTURE_KUBE_CONTEXT: z.string().min(1).optional(),
+  /** A runbook-actions file: how this cluster carries out the actions that are not Kubernetes API calls (docs/runbook-actions.md). */
+  SUTURE_RUNBOOK_ACTIONS: z.string().min(1).optional(),
   /** Namespaces whose alerts Suture handles on the cluster, comma-separated. */
   SUTURE_KUBE_NAMESPACES: z
     .string()
@@ -69,6 +72,10 @@ export interface ClusterConfig {
   context?: string;
   /** Alerts in these namespaces are handled on the cluster. */
   namespaces: string[];
+  /** The runbook-actions file (`SUTURE_RUNBOOK_ACTIONS`); unset: actions that are not API calls are refused. */
+  runbookActionsFile?: string;
+  /** That file, read and validated when Suture opens. */
+  runbookActions?: RunbookActionsFile;
 }
 
 /** An API identity: who a bearer token stands for and whether it may decide approvals. */
@@ -118,7 +125,8 @@ export function describeCluster(config: Config): string {
   const c = config.cluster;
   if (c === undefined) return "cluster: none (SUTURE_KUBECONFIG unset: alerts are handled in fleet worlds only)";
   const where = c.kubeconfig === "in-cluster" ? "in-cluster service account" : `kubeconfig ${c.kubeconfig}`;
-  return `cluster: ${where}${c.context !== undefined ? `, context ${c.context}` : ""}; namespaces ${c.namespaces.join(", ")}`;
+  const runbook = c.runbookActionsFile !== undefined ? `; runbook actions from ${c.runbookActionsFile}` : "; no runbook actions (SUTURE_RUNBOOK_ACTIONS unset)";
+  return `cluster: ${where}${c.context !== undefined ? `, context ${c.context}` : ""}; namespaces ${c.namespaces.join(", ")}${runbook}`;
 }
 
 /** Reads configuration from environment variables (empty strings count as unset). */
@@ -161,6 +169,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
             kubeconfig: c.SUTURE_KUBECONFIG,
             ...(c.SUTURE_KUBE_CONTEXT !== undefined ? { context: c.SUTURE_KUBE_CONTEXT } : {}),
             namespaces: [...new Set(c.SUTURE_KUBE_NAMESPACES.split(","))],
+            ...(c.SUTURE_RUNBOOK_ACTIONS !== undefined ? { runbookActionsFile: c.SUTURE_RUNBOOK_ACTIONS } : {}),
           },
         }
       : {}),

@@ -1,6 +1,7 @@
 import path from "node:path";
 import { PostgresSaver } from "@langchain/langgraph-checkpoint-postgres";
 import { ClusterConnection } from "./cluster.js";
+import { loadRunbookActionsFile } from "../environments/runbook-actions/declarations.js";
 import type { ClusterConfig, Config } from "./config.js";
 import { openDatabase, type Database } from "../store/database.js";
 import { IncidentStore } from "../store/incident-store.js";
@@ -90,6 +91,12 @@ export async function wireSuture(db: Database, options: WireOptions = {}): Promi
   };
 }
 
+/** The cluster configuration with its runbook-actions file read and validated (a bad file stops the start, naming the field). */
+async function withRunbookActions(cluster: ClusterConfig): Promise<ClusterConfig> {
+  if (cluster.runbookActionsFile === undefined) return cluster;
+  return { ...cluster, runbookActions: (await loadRunbookActionsFile(cluster.runbookActionsFile)).data };
+}
+
 /** Opens the configured database and wires the graph's services. */
 export async function openSuture(config: Config, options: OpenOptions = {}): Promise<Suture> {
   const db = await openDatabase({ ...(config.databaseUrl !== undefined ? { url: config.databaseUrl } : {}), dataDir: config.dataDir });
@@ -109,7 +116,7 @@ export async function openSuture(config: Config, options: OpenOptions = {}): Pro
         ? { llm: { ...config.llm, apiKey: config.openaiApiKey, corrections: 1, ...(config.openaiBaseUrl !== undefined ? { baseURL: config.openaiBaseUrl } : {}) } }
         : {}),
       ...(config.rulesDir !== undefined ? { rulesDir: config.rulesDir } : {}),
-      ...(config.cluster !== undefined ? { cluster: config.cluster } : {}),
+      ...(config.cluster !== undefined ? { cluster: await withRunbookActions(config.cluster) } : {}),
       notifier: config.notifyWebhook !== undefined ? new WebhookNotifier(config.notifyWebhook) : new FileNotifier(path.join(config.home, "notifications.jsonl")),
     });
   } catch (error) {

@@ -45,6 +45,16 @@ export interface KubernetesConnectionOptions {
   inCluster?: boolean;
 }
 
+/** The kubeconfig a connection names: in-cluster, a file, or KUBECONFIG/~/.kube/config; then its context. */
+export function loadKubeConfig(connection: Omit<KubernetesConnectionOptions, "namespace">): KubeConfig {
+  const kubeConfig = new KubeConfig();
+  if (connection.inCluster === true) kubeConfig.loadFromCluster();
+  else if (connection.kubeconfigPath !== undefined) kubeConfig.loadFromFile(connection.kubeconfigPath);
+  else kubeConfig.loadFromDefault();
+  if (connection.context !== undefined) kubeConfig.setCurrentContext(connection.context);
+  return kubeConfig;
+}
+
 /**
  * The real Kubernetes adapter: reads through the API server as `kubectl` does and acts as a careful
  * operator does — every write dry-run first, conditional on the resourceVersion it read, recorded
@@ -76,12 +86,7 @@ export class KubernetesEnvironment implements EnvironmentAdapter {
 
   /** Connects with the usual kubeconfig (or an explicit file and context), or in-cluster. */
   static fromEnvironment(connection: KubernetesConnectionOptions, options: Omit<KubernetesEnvironmentOptions, "kubeConfig" | "namespace"> = {}): KubernetesEnvironment {
-    const kubeConfig = new KubeConfig();
-    if (connection.inCluster === true) kubeConfig.loadFromCluster();
-    else if (connection.kubeconfigPath !== undefined) kubeConfig.loadFromFile(connection.kubeconfigPath);
-    else kubeConfig.loadFromDefault();
-    if (connection.context !== undefined) kubeConfig.setCurrentContext(connection.context);
-    return new KubernetesEnvironment({ ...options, kubeConfig, namespace: connection.namespace });
+    return new KubernetesEnvironment({ ...options, kubeConfig: loadKubeConfig(connection), namespace: connection.namespace });
   }
 
   /** The workload a `service` string names. */
