@@ -2,7 +2,6 @@ import { KubeConfig } from "@kubernetes/client-node";
 import { startClusterApiServer } from "../environments/cluster-api/server.js";
 import { KubernetesEnvironment } from "../environments/kubernetes/kubernetes-environment.js";
 import { SimConfigMapHistory, SimRunbookActions, SimSignals, type SimEnvironment } from "../environments/simulator/index.js";
-import type { RunnableEnvironment } from "./advance.js";
 
 /** How a scenario's world is perceived and acted on: through its Kubernetes API, or by calling the simulator directly. */
 export const PERCEPTION_PATHS = ["kubernetes", "in-process"] as const;
@@ -63,7 +62,7 @@ export async function connectToSimulatedCluster(env: SimEnvironment, namespace: 
  * Runs `work` against a simulated world along `via`: the world itself, or the Kubernetes adapter
  * over its API with bare workload names resolved in `namespace` (where the alerting workload lives).
  */
-export async function alongPath<T>(env: SimEnvironment, namespace: string, via: PerceptionPath, work: (world: RunnableEnvironment) => Promise<T>): Promise<T> {
+export async function alongPath<T>(env: SimEnvironment, namespace: string, via: PerceptionPath, work: (world: SimEnvironment | KubernetesEnvironment) => Promise<T>): Promise<T> {
   if (via === "in-process") return work(env);
   const cluster = await connectToSimulatedCluster(env, namespace);
   try {
