@@ -32,7 +32,6 @@ import {
   type Pod,
   type PodTemplate,
   type ReplicaSet,
-  type Secret,
   type Service,
   type StatefulSet,
 } from "./objects.js";
