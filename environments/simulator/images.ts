@@ -112,7 +112,7 @@ export function startFailure(registry: ImageRegistry, image: string, nodeArch: s
     for (const a of view.args ?? []) {
       const m = /^--?([A-Za-z0-9][A-Za-z0-9._-]*)/.exec(a);
       if (m === null || m[1] === undefined) continue;
-      if (!behaviour.flags.includes(m[1])) return { state: "crashloop", log: `flag provided but not defined: -${m[1]}\nUsage of ${binary ?? "/app/server"}:`, exitCode: 2 };
+      if (!behaviour.flags.includes(m[1])) return { state: "crashloop", log: `flag provided but not defined: -${m[1]}`, exitCode: 2 };
     }
   }
   for (const key of behaviour.urlEnv ?? []) {

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { APPLY_KINDS, MANIFEST_KINDS, parseManifests } from "./cluster/manifests.js";
 
 /** A revision in a service's deploy history, before the simulation starts. */
 export const RevisionSpecSchema = z
@@ -311,9 +312,23 @@ export const EnvironmentSpecSchema = z
       }),
     );
     spec.faults.forEach((f, i) => {
+      if (f.kind === "apply") {
+        try {
+          parseManifests(f.manifest, APPLY_KINDS, spec.services[0]?.namespace ?? "default");
+        } catch (e) {
+          ctx.addIssue({ code: "custom", path: ["faults", i, "manifest"], message: e instanceof Error ? e.message : String(e) });
+        }
+      }
       if (isObjectStep(f)) return;
       if (!names.has(f.service)) ctx.addIssue({ code: "custom", path: ["faults", i, "service"], message: `unknown service "${f.service}"; known: ${[...names].join(", ")}` });
     });
+    if (spec.manifests !== undefined) {
+      try {
+        parseManifests(spec.manifests, MANIFEST_KINDS, spec.services[0]?.namespace ?? "default");
+      } catch (e) {
+        ctx.addIssue({ code: "custom", path: ["manifests"], message: e instanceof Error ? e.message : String(e) });
+      }
+    }
     for (const key of Object.keys(spec.observations)) {
       if (!names.has(key)) ctx.addIssue({ code: "custom", path: ["observations", key], message: `unknown service "${key}"; known: ${[...names].join(", ")}` });
     }

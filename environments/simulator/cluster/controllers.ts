@@ -1,6 +1,6 @@
 import type { SimService, World } from "../world.js";
 import { newPod, nodeName, replicaSetFor } from "./build.js";
-import { quotaRefusal } from "./quota.js";
+import { quotaRefusal, updateQuotaStatus } from "./quota.js";
 import { markUnschedulable, pickNode, startedContainerStatus } from "./scheduler.js";
 import type { ClusterStore } from "./store.js";
 import {
@@ -187,6 +187,10 @@ function neverReady(world: World, spec: Pod["spec"]): string | undefined {
  * stay until new ones are ready.
  */
 function reconcilePods(world: World, profile: WorkloadProfile, d: Deployment, newRs: ReplicaSet): void {
+  if (!defaultNodes(world) || world.cluster.list("ResourceQuota", d.metadata.namespace).length > 0) {
+    reconcileRolling(world, profile, d, newRs);
+    return;
+  }
   const desired = d.spec.replicas ?? 1;
   const pods = world.cluster.podsOf(d);
   const isNew = (p: Pod): boolean => p.metadata.ownerReferences?.[0]?.uid === newRs.metadata.uid;
@@ -234,6 +238,53 @@ function reconcilePods(world: World, profile: WorkloadProfile, d: Deployment, ne
   for (const gone of world.cluster.replacePods(d, next)) delete world.state.kubelet[objectKey(gone.metadata.namespace, gone.metadata.name)];
   for (const rs of world.cluster.replicaSetsOf(d)) {
     const count = next.filter((p) => p.metadata.ownerReferences?.[0]?.uid === rs.metadata.uid).length;
+    if (rs.spec.replicas !== count) {
+      rs.spec.replicas = count;
+      world.cluster.touch(rs);
+    }
+  }
+}
+
+/**
+ * The rolling update step by step, as the Deployment controller does it where capacity counts
+ * (declared nodes, a quota): the new ReplicaSet grows within maxSurge (25%, rounded up), old
+ * pods go only while maxUnavailable (25%, rounded down) allows, counting new pods that are
+ * wanted but not ready (Pending, refused by a quota, crashing) as unavailable.
+ */
+function reconcileRolling(world: World, profile: WorkloadProfile, d: Deployment, newRs: ReplicaSet): void {
+  const desired = d.spec.replicas ?? 1;
+  const pods = world.cluster.podsOf(d);
+  const isNew = (p: Pod): boolean => p.metadata.ownerReferences?.[0]?.uid === newRs.metadata.uid;
+  const ready = (p: Pod): boolean => p.status.containerStatuses?.[0]?.ready === true;
+  const oldPods = pods.filter((p) => !isNew(p));
+  const keptNew = pods.filter(isNew).slice(0, desired);
+  const surge = Math.ceil(desired / 4);
+  const maxUnavailable = Math.floor(desired / 4);
+  const room = Math.max(0, desired + surge - (keptNew.length + oldPods.length));
+  const newTarget = Math.min(desired, keptNew.length + room);
+  while (keptNew.length < newTarget) {
+    const pod = startPod(world, profile, newRs);
+    if (pod === undefined) break;
+    keptNew.push(pod);
+  }
+  const newReady = keptNew.filter(ready).length;
+  let keptOld: Pod[];
+  if (newReady >= desired) {
+    keptOld = [];
+  } else {
+    const total = keptNew.length + oldPods.length;
+    const removable = Math.max(0, total - (desired - maxUnavailable) - (newTarget - newReady));
+    // Unready old pods go first.
+    const order = [...oldPods.filter(ready), ...oldPods.filter((p) => !ready(p))];
+    keptOld = order.slice(0, Math.max(0, order.length - removable));
+    keptOld = oldPods.filter((p) => keptOld.includes(p));
+  }
+  const next = [...keptOld, ...keptNew];
+  const unchanged = next.length === pods.length && next.every((p, i) => p === pods[i]);
+  if (unchanged) return;
+  for (const gone of world.cluster.replacePods(d, next)) delete world.state.kubelet[objectKey(gone.metadata.namespace, gone.metadata.name)];
+  for (const rs of world.cluster.replicaSetsOf(d)) {
+    const count = rs === newRs ? newTarget : next.filter((p) => p.metadata.ownerReferences?.[0]?.uid === rs.metadata.uid).length;
     if (rs.spec.replicas !== count) {
       rs.spec.replicas = count;
       world.cluster.touch(rs);
@@ -485,4 +536,5 @@ export function runControllers(world: World): void {
     updateStatus(world, d, newRs);
   }
   updateEndpoints(world);
+  updateQuotaStatus(world.cluster);
 }
