@@ -238,10 +238,11 @@ export function containerView(c: Container | undefined): ContainerView {
 /** A log line as the workload's code writes it: plain text, JSON or logfmt. */
 function formatLine(s: Pick<SimService, "name" | "logFormat">, t: number, level: LogLine["level"], message: string): string {
   if (s.logFormat === undefined || s.logFormat === "text") return message;
-  const failing = level === "error" || level === "fatal" || level === "warn";
+  // An error's text goes in the error field, under a short message: the part before its first ": " (or "request failed").
   const colon = message.indexOf(": ");
+  const failing = level === "error" || level === "fatal" || (level === "warn" && colon > 0);
   const msg = failing ? (colon > 0 && colon <= 60 ? message.slice(0, colon) : "request failed") : message;
-  const logger = failing ? `${s.name}.handler` : `${s.name}.http`;
+  const logger = level === "info" ? `${s.name}.http` : `${s.name}.handler`;
   const fields: Record<string, string> = { ts: new Date(t).toISOString(), level, msg, ...(failing ? { error: message } : {}), logger };
   if (s.logFormat === "json") return JSON.stringify(fields);
   return Object.entries(fields)

@@ -150,7 +150,10 @@ export function bindPod(world: World, profile: Pick<WorkloadProfile, "name" | "n
  * was admitted; the caller stores it.
  */
 export function admitPod(world: World, profile: WorkloadProfile, pod: Pod, owner: string, component: string): boolean {
-  const refusal = quotaRefusal(world.cluster, pod.metadata.namespace ?? "", pod.metadata.name, pod.spec);
+  // Admission sees the pod as the controller sends it: named by its generateName prefix (a StatefulSet's pods by their own name).
+  const controller = pod.metadata.ownerReferences?.[0];
+  const shownName = controller?.kind === "ReplicaSet" ? `${controller.name}-` : pod.metadata.name;
+  const refusal = quotaRefusal(world.cluster, pod.metadata.namespace ?? "", shownName, pod.spec);
   if (refusal !== undefined) {
     world.event(profile, "Warning", "FailedCreate", owner, `Error creating: ${refusal}`, component);
     return false;

@@ -50,7 +50,7 @@ export function quotaUsage(store: ClusterStore, quota: ResourceQuota, pods?: Pod
   return used;
 }
 
-/** The admission error for creating a pod of `spec` in `namespace`, or undefined when every quota admits it. */
+/** The admission error for creating a pod of `spec` in `namespace` (named by its generateName prefix), or undefined when every quota admits it. */
 export function quotaRefusal(store: ClusterStore, namespace: string, podName: string, spec: PodTemplate["spec"]): string | undefined {
   for (const quota of store.list("ResourceQuota", namespace)) {
     const used = quotaUsage(store, quota);
