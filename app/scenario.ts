@@ -48,6 +48,8 @@ export const ScenarioSchema = z
     name: z.string().regex(/^[a-z0-9][a-z0-9-]*$/, "expected a kebab-case name"),
     title: z.string().min(1),
     description: z.string().default(""),
+    /** The public fault description the scenario was written from (a runbook path, a documentation page title). */
+    source: z.string().min(1).optional(),
     environment: EnvironmentSpecSchema,
     alerts: z.array(ScenarioAlertSchema).min(1, "expected at least one alert"),
     expect: ExpectationSchema,

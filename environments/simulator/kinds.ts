@@ -26,8 +26,40 @@ export const NETWORK_POLICIES: ResourceType = { group: "networking.k8s.io", vers
 /** ConfigMaps. */
 export const CONFIG_MAPS: ResourceType = { group: "", version: "v1", kind: "ConfigMap", plural: "configmaps", namespaced: true, shortNames: ["cm"] };
 
+/** Secrets (metadata and a content hash only). */
+export const SECRETS: ResourceType = { group: "", version: "v1", kind: "Secret", plural: "secrets", namespaced: true };
+/** ResourceQuotas. */
+export const RESOURCE_QUOTAS: ResourceType = { group: "", version: "v1", kind: "ResourceQuota", plural: "resourcequotas", namespaced: true, shortNames: ["quota"], subresources: ["status"] };
+/** HorizontalPodAutoscalers (autoscaling/v2). */
+export const HPAS: ResourceType = {
+  group: "autoscaling",
+  version: "v2",
+  kind: "HorizontalPodAutoscaler",
+  plural: "horizontalpodautoscalers",
+  namespaced: true,
+  shortNames: ["hpa"],
+  subresources: ["status"],
+};
+/** StatefulSets. */
+export const STATEFUL_SETS: ResourceType = { group: "apps", version: "v1", kind: "StatefulSet", plural: "statefulsets", namespaced: true, shortNames: ["sts"], subresources: ["status", "scale"] };
+
 /** Every resource type the simulated cluster holds, in discovery order. */
-export const SIM_RESOURCE_TYPES: readonly ResourceType[] = [NAMESPACES, NODES, DEPLOYMENTS, REPLICA_SETS, PODS, EVENTS, SERVICES, ENDPOINTS, NETWORK_POLICIES, CONFIG_MAPS];
+export const SIM_RESOURCE_TYPES: readonly ResourceType[] = [
+  NAMESPACES,
+  NODES,
+  DEPLOYMENTS,
+  REPLICA_SETS,
+  PODS,
+  EVENTS,
+  SERVICES,
+  ENDPOINTS,
+  NETWORK_POLICIES,
+  CONFIG_MAPS,
+  SECRETS,
+  RESOURCE_QUOTAS,
+  HPAS,
+  STATEFUL_SETS,
+];
 
 /** `apiVersion` of a resource type, e.g. "apps/v1" or "v1". */
 export function apiVersionOf(type: ResourceType): string {

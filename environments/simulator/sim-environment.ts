@@ -69,11 +69,13 @@ function podStatus(world: World, s: SimService): PodStatus[] {
   const pods = [...world.pods(s)].sort((a, b) => a.metadata.name.localeCompare(b.metadata.name));
   return pods.map((p) => {
     const cs = p.status.containerStatuses?.[0];
-    const reason = cs?.state?.waiting?.reason ?? cs?.state?.terminated?.reason;
+    // A pod no node took has no container yet: Pending, its reason the scheduler's.
+    const unscheduled = p.spec.nodeName === undefined ? p.status.conditions?.find((c) => c.type === "PodScheduled" && c.status === "False")?.reason : undefined;
+    const reason = cs?.state?.waiting?.reason ?? cs?.state?.terminated?.reason ?? unscheduled;
     const last = cs?.lastState?.terminated?.reason;
     return {
       name: p.metadata.name,
-      phase: podState(p) === "imagepull" ? "Pending" : "Running",
+      phase: podState(p) === "imagepull" || p.spec.nodeName === undefined ? "Pending" : "Running",
       ready: cs?.ready === true,
       ...(reason !== undefined ? { reason } : {}),
       restarts: cs?.restartCount ?? 0,
@@ -649,6 +651,10 @@ export class SimEnvironment implements EnvironmentAdapter, ClusterBackend {
     let lines = (service?.logs ?? []).filter((l) => l.pod === pod && l.t >= since && (options.previous === true ? l.t < startedAt : true)).sort((a, b) => a.t - b.t);
     if (options.tailLines !== undefined) lines = options.tailLines <= 0 ? [] : lines.slice(-options.tailLines);
     // The workload logs JSON, as most services do: the level travels in the line, as a reader of the log needs it.
-    return lines.map((l) => `${options.timestamps === true ? `${new Date(l.t).toISOString()} ` : ""}${JSON.stringify({ level: l.level, msg: revealSecrets(l.message) })}\n`).join("");
+    // A workload that writes its own structured lines (JSON, logfmt) has them served as written.
+    const own = service?.logFormat === "json" || service?.logFormat === "logfmt";
+    return lines
+      .map((l) => `${options.timestamps === true ? `${new Date(l.t).toISOString()} ` : ""}${own ? revealSecrets(l.message) : JSON.stringify({ level: l.level, msg: revealSecrets(l.message) })}\n`)
+      .join("");
   }
 }

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { APPLY_KINDS, MANIFEST_KINDS, parseManifests } from "./cluster/manifests.js";
 
 /** A revision in a service's deploy history, before the simulation starts. */
 export const RevisionSpecSchema = z
@@ -43,6 +44,41 @@ export const DiskSpecSchema = z
   })
   .strict();
 
+/** An HTTP probe of the app container, as a pod spec writes it. */
+export const ProbeSpecSchema = z
+  .object({
+    httpGet: z.object({ path: z.string().startsWith("/", "expected an absolute path"), port: z.union([z.number().int().min(1).max(65535), z.string().min(1)]) }).strict(),
+    periodSeconds: z.number().int().positive().default(10),
+    failureThreshold: z.number().int().positive().default(3),
+  })
+  .strict();
+/** A probe spec. */
+export type ProbeSpec = z.infer<typeof ProbeSpecSchema>;
+
+/** What the code in a workload's image does, beyond what faults give it. */
+export const ImageSpecSchema = z
+  .object({
+    /** Executables the image contains (a command naming another one cannot start). */
+    entrypoints: z.array(z.string().startsWith("/")).default(["/app/server"]),
+    /** Flags the binary accepts, without dashes (an unknown one exits 2). */
+    flags: z.array(z.string().min(1)).default(["listen"]),
+    /** HTTP paths the code serves (probes on others get 404). */
+    httpPaths: z.array(z.string().startsWith("/")).default(["/healthz/ready", "/healthz/live", "/metrics"]),
+    /** Whether the code resolves its dependencies through cluster DNS (`*.svc.cluster.local`). */
+    needsClusterDns: z.boolean().default(true),
+  })
+  .strict();
+
+/** A reference to a Secret's keys as env vars. */
+export const SecretEnvSpecSchema = z
+  .object({
+    /** The Secret (declared in `environment.manifests`). */
+    secret: z.string().min(1),
+    /** Env var name → key in the Secret; empty: the whole Secret through envFrom. */
+    keys: z.record(z.string(), z.string()).default({}),
+  })
+  .strict();
+
 /** One workload of the simulated system. */
 export const ServiceSpecSchema = z
   .object({
@@ -75,6 +111,27 @@ export const ServiceSpecSchema = z
     disk: DiskSpecSchema.optional(),
     kafka: KafkaSpecSchema.optional(),
     nodeArchitecture: z.enum(["amd64", "arm64"]).default("amd64"),
+    /** The workload's controller. */
+    kind: z.enum(["Deployment", "StatefulSet"]).default("Deployment"),
+    /** The container's command and args (default: `/app/server --listen=:<containerPort>`). */
+    command: z.array(z.string().min(1)).min(1).optional(),
+    args: z.array(z.string()).optional(),
+    readinessProbe: ProbeSpecSchema.optional(),
+    livenessProbe: ProbeSpecSchema.optional(),
+    dnsPolicy: z.enum(["ClusterFirst", "Default", "ClusterFirstWithHostNet", "None"]).default("ClusterFirst"),
+    /** Secrets whose keys become env vars (whole Secret: envFrom; named keys: env valueFrom.secretKeyRef). */
+    secretEnv: z.array(SecretEnvSpecSchema).default([]),
+    /** Resource requests of the container (quotas and node allocatable count them). */
+    requests: z
+      .object({ cpu: z.string().min(1).optional(), memory: z.string().min(1).optional() })
+      .strict()
+      .optional(),
+    /** How the code writes its log lines. */
+    logFormat: z.enum(["text", "json", "logfmt"]).default("text"),
+    /** What the code in the current image does (entrypoints, flags, HTTP paths, DNS). */
+    imageBehaviour: ImageSpecSchema.optional(),
+    /** A Secret this workload authenticates its callers with: it accepts only the Secret's current content. */
+    acceptsSecret: z.string().min(1).optional(),
   })
   .strict();
 /** A service spec. */
@@ -121,6 +178,58 @@ export const FaultSpecSchema = z
   .strict();
 /** A fault spec. */
 export type FaultSpec = z.infer<typeof FaultSpecSchema>;
+
+/** A reference to one Kubernetes object. */
+export const ObjectRefSchema = z
+  .object({
+    kind: z.string().min(1),
+    name: z.string().min(1),
+    namespace: z.string().min(1).optional(),
+  })
+  .strict();
+
+/** Who made a change, as its history shows it. */
+const ChangeMeta = { changedBy: z.string().min(1).optional(), changeCause: z.string().min(1).optional() };
+
+/** A patch to one object, made the way `kubectl patch` makes it. */
+export const PatchStepSchema = z
+  .object({
+    kind: z.literal("patch"),
+    atMinutes: z.number(),
+    object: ObjectRefSchema,
+    patch: z.union([z.record(z.string(), z.unknown()), z.array(z.record(z.string(), z.unknown()))]),
+    patchType: z.enum(["merge", "strategic", "json"]).default("strategic"),
+    ...ChangeMeta,
+  })
+  .strict();
+/** Deleting one object, as `kubectl delete` does. */
+export const DeleteStepSchema = z.object({ kind: z.literal("delete"), atMinutes: z.number(), object: ObjectRefSchema, ...ChangeMeta }).strict();
+/** Applying manifests (create or replace), as `kubectl apply` does. */
+export const ApplyStepSchema = z.object({ kind: z.literal("apply"), atMinutes: z.number(), manifest: z.string().min(1), ...ChangeMeta }).strict();
+/** Cordoning a node, as `kubectl cordon` does. */
+export const CordonStepSchema = z.object({ kind: z.literal("cordon"), atMinutes: z.number(), node: z.string().min(1), ...ChangeMeta }).strict();
+/** Rotating a Secret's content (its hash changes; pods that hold the old one keep it until they restart). */
+export const RotateSecretStepSchema = z.object({ kind: z.literal("rotate-secret"), atMinutes: z.number(), secret: z.string().min(1), namespace: z.string().min(1).optional(), ...ChangeMeta }).strict();
+
+/** Kinds of the generic object-change steps. */
+export const OBJECT_STEP_KINDS = ["patch", "delete", "apply", "cordon", "rotate-secret"] as const;
+
+/** A generic change to the cluster's objects. */
+export const ObjectStepSchema = z.discriminatedUnion("kind", [PatchStepSchema, DeleteStepSchema, ApplyStepSchema, CordonStepSchema, RotateSecretStepSchema]);
+/** A generic object-change step. */
+export type ObjectStep = z.infer<typeof ObjectStepSchema>;
+
+/** A fault: a named fault of one service, or a generic change to the cluster's objects. */
+export const AnyFaultSchema = z.discriminatedUnion("kind", [FaultSpecSchema, PatchStepSchema, DeleteStepSchema, ApplyStepSchema, CordonStepSchema, RotateSecretStepSchema], {
+  error: (issue) => (issue.code === "invalid_union" ? `Invalid option: expected one of ${[...FAULT_KINDS, ...OBJECT_STEP_KINDS].map((k) => `"${k}"`).join("|")}` : undefined),
+});
+/** Any fault step. */
+export type AnyFault = z.infer<typeof AnyFaultSchema>;
+
+/** Whether a fault is a generic object-change step. */
+export function isObjectStep(f: AnyFault): f is ObjectStep {
+  return (OBJECT_STEP_KINDS as readonly string[]).includes(f.kind);
+}
 
 /** A metric series given directly: linear interpolation between points. */
 export const RawSeriesSchema = z
@@ -189,7 +298,9 @@ export const EnvironmentSpecSchema = z
     historyMinutes: z.number().int().min(30).max(360).default(120),
     services: z.array(ServiceSpecSchema).min(1, "expected at least one service"),
     networkPolicies: z.array(NetworkPolicySpecSchema).default([]),
-    faults: z.array(FaultSpecSchema).default([]),
+    /** Extra Kubernetes objects (multi-document YAML or a `kind: List`) loaded into the cluster at build. */
+    manifests: z.string().optional(),
+    faults: z.array(AnyFaultSchema).default([]),
     observations: z.record(z.string(), ObservationSpecSchema).default({}),
   })
   .strict()
@@ -201,8 +312,23 @@ export const EnvironmentSpecSchema = z
       }),
     );
     spec.faults.forEach((f, i) => {
+      if (f.kind === "apply") {
+        try {
+          parseManifests(f.manifest, APPLY_KINDS, spec.services[0]?.namespace ?? "default");
+        } catch (e) {
+          ctx.addIssue({ code: "custom", path: ["faults", i, "manifest"], message: e instanceof Error ? e.message : String(e) });
+        }
+      }
+      if (isObjectStep(f)) return;
       if (!names.has(f.service)) ctx.addIssue({ code: "custom", path: ["faults", i, "service"], message: `unknown service "${f.service}"; known: ${[...names].join(", ")}` });
     });
+    if (spec.manifests !== undefined) {
+      try {
+        parseManifests(spec.manifests, MANIFEST_KINDS, spec.services[0]?.namespace ?? "default");
+      } catch (e) {
+        ctx.addIssue({ code: "custom", path: ["manifests"], message: e instanceof Error ? e.message : String(e) });
+      }
+    }
     for (const key of Object.keys(spec.observations)) {
       if (!names.has(key)) ctx.addIssue({ code: "custom", path: ["observations", key], message: `unknown service "${key}"; known: ${[...names].join(", ")}` });
     }

@@ -1,8 +1,11 @@
 import type { MetricName } from "../adapter.js";
 import { applyFault } from "./faults.js";
+import { applyObjectStep } from "./object-steps.js";
+import { isObjectStep } from "./spec.js";
 import { secretPlaceholder } from "./sim-secrets.js";
 import { runControllers } from "./cluster/controllers.js";
-import { appContainer, parseCpuCores, type Pod } from "./cluster/objects.js";
+import { runWorkloadControllers } from "./cluster/workload-controllers.js";
+import { CONTENT_HASH_ANNOTATION, appContainer, parseCpuCores, type Pod } from "./cluster/objects.js";
 import { BREAKER_LATENCY_MS, CLIENT_TIMEOUT_MS, DEPENDENCY_WEIGHT, MINUTE, type SimService, type World } from "./world.js";
 
 /** Error share and message of code running against a newer database schema than it knows. */
@@ -14,6 +17,33 @@ interface DependencyView {
   latencyMs: number;
   message?: string;
   breakerOpen: boolean;
+  /** Calls that fail in the caller itself before reaching the dependency (name resolution, stale credentials), and why. */
+  client?: Array<{ share: number; message: string }>;
+}
+
+/** Share of the caller's serving pods whose calls fail before they leave it: no cluster DNS, or a stale credential for the dependency. */
+function clientFailures(world: World, s: SimService, dep: SimService): Array<{ share: number; message: string }> {
+  const serving = world.pods(s).filter((p) => p.status.containerStatuses?.[0]?.ready === true);
+  if (serving.length === 0) return [];
+  const out: Array<{ share: number; message: string }> = [];
+  const noDns = serving.filter((p) => !world.clusterDns(p) && world.image(appContainer(p.spec)?.image ?? "")?.needsClusterDns === true).length;
+  if (noDns > 0) out.push({ share: noDns / serving.length, message: `getaddrinfo ENOTFOUND ${dep.name}.${dep.namespace}.svc.cluster.local` });
+  if (dep.acceptsSecret !== undefined) {
+    const secret = world.cluster.get("Secret", dep.namespace, dep.acceptsSecret);
+    const current = secret?.metadata.annotations?.[CONTENT_HASH_ANNOTATION];
+    const readers = serving.filter((p) => world.kubelet(p).secrets?.[dep.acceptsSecret ?? ""] !== undefined);
+    const stale = readers.filter((p) => world.kubelet(p).secrets?.[dep.acceptsSecret ?? ""] !== current).length;
+    if (stale > 0) {
+      const database = /(^|-)(db|postgres|pg|mysql|database)(-|$)/.test(dep.name);
+      out.push({
+        share: stale / serving.length,
+        message: database
+          ? `FATAL: password authentication failed for user "${s.name}"`
+          : `POST http://${dep.name}.${dep.namespace}.svc.cluster.local/v1/authorize: 401 Unauthorized: invalid credentials`,
+      });
+    }
+  }
+  return out;
 }
 
 /** How each dependency looks from the caller this tick; updates the caller's circuit breakers. */
@@ -47,12 +77,15 @@ function dependencies(world: World, s: SimService): DependencyView[] {
       }
     }
     const open = breaker.state === "open";
+    // Failures in the caller itself (no cluster DNS, a stale credential) are not the dependency's: its breaker does not count them.
+    const client = reach.ok || reach.cause !== "dns" ? clientFailures(world, s, d) : [];
     return {
       name,
       fail: open ? 1 : rawFail,
       latencyMs: open ? 2 : rawLatency,
       ...(open ? { message: `circuit breaker '${name}' is OPEN; failing fast` } : !reach.ok ? { message: reach.message } : {}),
       breakerOpen: open,
+      ...(client.length > 0 ? { client } : {}),
     };
   });
 }
@@ -113,12 +146,14 @@ function computeSignals(world: World, s: SimService, callers: string[]): void {
   const running = world.pods(s).filter((p) => p.status.containerStatuses?.[0]?.ready === true);
   const ready = running.length;
   const sources = callers.length > 0 ? callers : ["ingress"];
-  const reached = sources.filter((c) => c === "ingress" || world.reachability(c, s, ready).ok).length;
+  // Callers reach the pods the Service selects: the workload's own while its selector picks them, else whatever its Endpoints list.
+  const reachable = world.serviceSelectsWorkload(s) ? ready : undefined;
+  const reached = sources.filter((c) => c === "ingress" || world.reachability(c, s, reachable).ok).length;
   const ingressOk = callers.length > 0 || world.ingressReaches(s);
   const reachFraction = ready === 0 ? 0 : callers.length > 0 ? reached / sources.length : ingressOk ? 1 : 0;
   const load = s.baseline.requestRate * s.loadFactor * r.jitter(0.04);
   const served = load * reachFraction;
-  const template = world.maybeDeployment(s)?.spec.template.spec;
+  const template = world.template(s)?.spec;
   const cpuLimitCores = parseCpuCores((template === undefined ? undefined : appContainer(template))?.resources?.limits?.cpu) ?? 1;
   const capacityCores = ready * cpuLimitCores;
   const util = capacityCores > 0 ? (served * s.cpuPerRequest) / capacityCores : 0;
@@ -191,6 +226,13 @@ function computeSignals(world: World, s: SimService, callers: string[]): void {
     errorRate += DEPENDENCY_WEIGHT * d.fail;
     depLatency = Math.max(depLatency, d.latencyMs);
     if (d.message !== undefined && d.fail > 0.2) messages.push({ level: "error", message: d.message, weight: DEPENDENCY_WEIGHT * d.fail });
+    for (const c of d.client ?? []) {
+      errorRate += DEPENDENCY_WEIGHT * c.share * (1 - d.fail);
+      messages.push({ level: "error", message: c.message, weight: DEPENDENCY_WEIGHT * c.share });
+      // The dependency sees the failed logins too.
+      if (c.message.startsWith("FATAL") || c.message.includes("401"))
+        world.log(world.service(d.name), "error", c.message.startsWith("FATAL") ? c.message : `auth: rejected credentials from ${s.name}: token signature does not match current secret`);
+    }
   }
   if (served === 0) errorRate = s.baseline.errorRate;
   errorRate = Math.min(1, Math.max(0, errorRate));
@@ -261,10 +303,13 @@ export function tick(world: World): void {
   st.t += st.tickMs;
   while (st.pendingFaults.length > 0 && st.t0 + (st.pendingFaults[0]?.atMinutes ?? 0) * MINUTE <= st.t) {
     const fault = st.pendingFaults.shift();
-    if (fault !== undefined) applyFault(world, fault);
+    if (fault === undefined) continue;
+    if (isObjectStep(fault)) applyObjectStep(world, fault);
+    else applyFault(world, fault);
   }
   const callers = new Map<string, string[]>();
   for (const s of Object.values(st.services)) for (const d of s.dependencies) callers.set(d, [...(callers.get(d) ?? []), s.name]);
+  runWorkloadControllers(world);
   runControllers(world);
   for (const s of dependencyOrder(world)) computeSignals(world, s, callers.get(s.name) ?? []);
   st.rng = world.rng.state;

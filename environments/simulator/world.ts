@@ -20,14 +20,16 @@ import {
   type PodTemplate,
   type ReplicaSet,
   type Service,
+  type StatefulSet,
+  type Container,
   type ConfigVersion,
   type KubeletRecord,
   type Kind,
 } from "./cluster/objects.js";
 import { ClusterStore } from "./cluster/store.js";
-import { startFailure, type ImageBehaviour, type ImageRegistry } from "./images.js";
+import { probeFailure, startFailure, type ContainerView, type ImageBehaviour, type ImageRegistry, type StartFailure } from "./images.js";
 import { Rng } from "./rng.js";
-import type { EnvironmentSpec, FaultSpec, ObservationSpec } from "./spec.js";
+import type { AnyFault, EnvironmentSpec, ObservationSpec } from "./spec.js";
 
 export type { ConfigVersion, KubeletRecord } from "./cluster/objects.js";
 
@@ -105,6 +107,12 @@ export interface SimService {
   logs: LogLine[];
   /** Signals computed on the last tick, read by callers on the next. */
   last: { errorRate: number; latencyP99Ms: number; ready: number; requestRate: number };
+  /** The workload's controller (absent: Deployment). */
+  kind?: "Deployment" | "StatefulSet";
+  /** How the code writes log lines (absent: plain text). */
+  logFormat?: "text" | "json" | "logfmt";
+  /** A Secret this workload authenticates callers with: only its current content is accepted. */
+  acceptsSecret?: string;
 }
 
 /** The whole simulated world; plain JSON so it can be saved and restored exactly. */
@@ -123,10 +131,12 @@ export interface SimState {
   images: ImageRegistry;
   /** Every version of every ConfigMap's data, keyed "namespace/name", oldest first. */
   configHistory: Record<string, ConfigVersion[]>;
-  pendingFaults: FaultSpec[];
+  pendingFaults: AnyFault[];
   observations: Record<string, ObservationSpec>;
   applied: AppliedChange[];
   operations: Array<{ op: string; key: string; at: number; args: Record<string, unknown> }>;
+  /** Each HorizontalPodAutoscaler's recent replica recommendations (its scale-down stabilization window), keyed "namespace/name". */
+  hpaRecommendations?: Record<string, Array<{ t: number; replicas: number }>>;
 }
 
 function emptySeries(): Record<MetricName, MetricPoint[]> {
@@ -173,6 +183,9 @@ export function initialState(spec: EnvironmentSpec): SimState {
       credentialLeak: false,
       series: emptySeries(),
       logs: [],
+      ...(s.kind !== "Deployment" ? { kind: s.kind } : {}),
+      ...(s.logFormat !== "text" ? { logFormat: s.logFormat } : {}),
+      ...(s.acceptsSecret !== undefined ? { acceptsSecret: s.acceptsSecret } : {}),
       last: { errorRate: s.baseline.errorRate, latencyP99Ms: s.baseline.latencyP99Ms, ready: s.replicas, requestRate: s.baseline.requestRate },
     };
   });
@@ -195,7 +208,47 @@ export function initialState(spec: EnvironmentSpec): SimState {
 }
 
 /** Why a caller's traffic does not reach a service. */
-export type Unreachable = { ok: false; cause: "no-endpoints" | "port" | "netpol" | "tls"; message: string };
+export type Unreachable = { ok: false; cause: "no-endpoints" | "port" | "netpol" | "tls" | "dns"; message: string };
+
+/** The kind and apiVersion of an event's object by the word `World.event` names it with. */
+const EVENT_KINDS: Record<string, { kind: string; apiVersion: string }> = {
+  pod: { kind: "Pod", apiVersion: "v1" },
+  deployment: { kind: "Deployment", apiVersion: "apps/v1" },
+  replicaset: { kind: "ReplicaSet", apiVersion: "apps/v1" },
+  statefulset: { kind: "StatefulSet", apiVersion: "apps/v1" },
+  horizontalpodautoscaler: { kind: "HorizontalPodAutoscaler", apiVersion: "autoscaling/v2" },
+  resourcequota: { kind: "ResourceQuota", apiVersion: "v1" },
+  node: { kind: "Node", apiVersion: "v1" },
+  secret: { kind: "Secret", apiVersion: "v1" },
+  service: { kind: "Service", apiVersion: "v1" },
+};
+
+/** The app container as the image's code sees it. */
+export function containerView(c: Container | undefined): ContainerView {
+  const probe = c?.livenessProbe?.httpGet;
+  return {
+    ...(c?.command !== undefined ? { command: c.command } : {}),
+    ...(c?.args !== undefined ? { args: c.args } : {}),
+    env: envMap(c),
+    ports: (c?.ports ?? []).map((p) => p.containerPort),
+    ...(probe !== undefined ? { livenessProbe: { path: probe.path, port: probe.port } } : {}),
+  };
+}
+
+/** A log line as the workload's code writes it: plain text, JSON or logfmt. */
+function formatLine(s: Pick<SimService, "name" | "logFormat">, t: number, level: LogLine["level"], message: string): string {
+  if (s.logFormat === undefined || s.logFormat === "text") return message;
+  // An error's text goes in the error field, under a short message: the part before its first ": " (or "request failed").
+  const colon = message.indexOf(": ");
+  const failing = level === "error" || level === "fatal" || (level === "warn" && colon > 0);
+  const msg = failing ? (colon > 0 && colon <= 60 ? message.slice(0, colon) : "request failed") : message;
+  const logger = level === "info" ? `${s.name}.http` : `${s.name}.handler`;
+  const fields: Record<string, string> = { ts: new Date(t).toISOString(), level, msg, ...(failing ? { error: message } : {}), logger };
+  if (s.logFormat === "json") return JSON.stringify(fields);
+  return Object.entries(fields)
+    .map(([k, v]) => `${k}=${/[\s"=]/.test(v) ? JSON.stringify(v) : v}`)
+    .join(" ");
+}
 
 /** Helpers shared by the tick model, the controllers, the faults and the operations. */
 export class World {
@@ -225,9 +278,20 @@ export class World {
     return d;
   }
 
-  /** The workload's Deployment, or undefined if it was deleted. */
+  /** The workload's Deployment, or undefined if it was deleted (or the workload is a StatefulSet). */
   maybeDeployment(s: SimService): Deployment | undefined {
+    if (s.kind === "StatefulSet") return undefined;
     return this.cluster.get("Deployment", s.namespace, s.name);
+  }
+
+  /** The workload's StatefulSet, when it is one. */
+  statefulSet(s: SimService): StatefulSet | undefined {
+    return s.kind === "StatefulSet" ? this.cluster.get("StatefulSet", s.namespace, s.name) : undefined;
+  }
+
+  /** The pod template the workload's controller runs now. */
+  template(s: SimService): PodTemplate | undefined {
+    return (this.maybeDeployment(s) ?? this.statefulSet(s))?.spec.template;
   }
 
   /** The ReplicaSet the Deployment's current template runs in: the one with the highest revision. */
@@ -244,6 +308,8 @@ export class World {
 
   /** Pods of the workload, in the controller's order. */
   pods(s: SimService): Pod[] {
+    const sts = this.statefulSet(s);
+    if (sts !== undefined) return this.cluster.podsOwnedBy(sts.metadata.uid);
     const d = this.maybeDeployment(s);
     return d === undefined ? [] : this.cluster.podsOf(d);
   }
@@ -278,10 +344,24 @@ export class World {
     return spec.nodeSelector?.[ARCH_LABEL] ?? "amd64";
   }
 
-  /** Why a pod spec's containers cannot start, or undefined if they can. */
-  startFailure(spec: PodTemplate["spec"]): { state: "imagepull" } | { state: "crashloop"; log: string } | undefined {
+  /** Why a pod spec's containers cannot start (or keep running), or undefined if they can. */
+  startFailure(spec: PodTemplate["spec"], podIp?: string): StartFailure | undefined {
     const c = appContainer(spec);
-    return startFailure(this.state.images, c?.image ?? "", this.nodeArch(spec), envMap(c));
+    return startFailure(this.state.images, c?.image ?? "", this.nodeArch(spec), containerView(c), podIp);
+  }
+
+  /** Why the app container's readiness probe fails (the kubelet's message), or undefined when it passes. */
+  readinessFailure(spec: PodTemplate["spec"], podIp = "10.0.0.1"): string | undefined {
+    const c = appContainer(spec);
+    const probe = c?.readinessProbe?.httpGet;
+    if (probe === undefined) return undefined;
+    return probeFailure(this.image(c?.image ?? ""), containerView(c), { path: probe.path, port: probe.port }, podIp, "Readiness");
+  }
+
+  /** Whether the workload's pods resolve names through cluster DNS (dnsPolicy ClusterFirst, the default). */
+  clusterDns(pod: Pod): boolean {
+    const policy = pod.spec.dnsPolicy ?? "ClusterFirst";
+    return policy === "ClusterFirst" || policy === "ClusterFirstWithHostNet";
   }
 
   /** ConfigMap by namespace and name. */
@@ -290,7 +370,7 @@ export class World {
   }
 
   /** Records a Kubernetes event, folding repeats into a count like the API server does. */
-  event(s: Pick<SimService, "name" | "namespace">, type: KubeEvent["type"], reason: string, object: string, message: string): void {
+  event(s: Pick<SimService, "name" | "namespace">, type: KubeEvent["type"], reason: string, object: string, message: string, component?: string): void {
     const slash = object.indexOf("/");
     const kindWord = object.slice(0, slash);
     const name = object.slice(slash + 1);
@@ -303,7 +383,7 @@ export class World {
       this.cluster.touch(existing);
       return;
     }
-    const kind = kindWord === "pod" ? "Pod" : kindWord === "deployment" ? "Deployment" : kindWord === "replicaset" ? "ReplicaSet" : kindWord;
+    const kind = EVENT_KINDS[kindWord]?.kind ?? kindWord;
     const target = kind === "Pod" ? this.cluster.get("Pod", s.namespace, name) : kind === "Deployment" ? this.cluster.get("Deployment", s.namespace, name) : undefined;
     const event: Event = {
       apiVersion: "v1",
@@ -311,7 +391,7 @@ export class World {
       // The workload label ties an event to its workload after its pod is gone (describe and retention).
       metadata: { name: eventName, namespace: s.namespace, uid: "", resourceVersion: "", creationTimestamp: "", labels: { [APP_LABEL]: s.name } },
       involvedObject: {
-        apiVersion: kind === "Pod" ? "v1" : "apps/v1",
+        apiVersion: EVENT_KINDS[kindWord]?.apiVersion ?? "apps/v1",
         kind,
         name,
         namespace: s.namespace,
@@ -323,7 +403,7 @@ export class World {
       count: 1,
       firstTimestamp: now,
       lastTimestamp: now,
-      source: { component: kind === "Pod" ? "kubelet" : "deployment-controller" },
+      source: { component: component ?? (kind === "Pod" ? "kubelet" : "deployment-controller") },
     };
     this.cluster.put("Event", event);
     const mine = this.cluster.list("Event", s.namespace).filter((e) => e.metadata.labels?.[APP_LABEL] === s.name);
@@ -345,14 +425,16 @@ export class World {
       }));
   }
 
-  log(s: SimService, level: LogLine["level"], message: string, pod?: string): void {
+  /** Writes a log line of the workload, in its log format unless `raw` (what a binary prints before its logger runs). */
+  log(s: SimService, level: LogLine["level"], message: string, pod?: string, raw = false): void {
     let podName = pod;
     if (podName === undefined) {
       // A line the workload wrote while serving comes from a pod that serves (any pod if none does).
       const pods = this.servingPods(s);
       podName = pods[this.rng.int(0, Math.max(0, pods.length - 1))]?.metadata.name ?? `${s.name}-0`;
     }
-    s.logs.push({ t: this.state.t + this.rng.int(0, this.state.tickMs - 1), service: s.name, pod: podName, level, message });
+    const t = this.state.t + this.rng.int(0, this.state.tickMs - 1);
+    s.logs.push({ t, service: s.name, pod: podName, level, message: raw ? message : formatLine(s, t, level, message) });
   }
 
   /** Pods of the workload that serve (all of them if none does), as of the cluster's last write. */
@@ -392,17 +474,26 @@ export class World {
 
   /** Whether the Service's targetPort names or numbers a port the workload's containers listen on; returns the port. */
   servicePort(s: SimService): { ok: boolean; port: number; targetPort: number } {
-    return this.derived(`port:${s.namespace}/${s.name}`, ["Service", "Deployment"], () => this.computeServicePort(s));
+    return this.derived(`port:${s.namespace}/${s.name}`, ["Service", "Deployment", "StatefulSet"], () => this.computeServicePort(s));
   }
 
   private computeServicePort(s: SimService): { ok: boolean; port: number; targetPort: number } {
     const svc = this.kubeService(s);
-    const d = this.maybeDeployment(s);
+    const template = this.template(s);
     const port = svc?.spec.ports?.[0];
-    const ports = (d === undefined ? undefined : appContainer(d.spec.template.spec)?.ports) ?? [];
+    const ports = (template === undefined ? undefined : appContainer(template.spec)?.ports) ?? [];
     const target = port?.targetPort ?? port?.port ?? 0;
     const match = ports.find((p) => (typeof target === "number" ? p.containerPort === target : p.name === target));
     return { ok: match !== undefined, port: port?.port ?? 0, targetPort: typeof target === "number" ? target : (match?.containerPort ?? 0) };
+  }
+
+  /** Whether the workload's Service selects the workload's pods (its template's labels). */
+  serviceSelectsWorkload(s: SimService): boolean {
+    return this.derived(`selects:${s.namespace}/${s.name}`, ["Service", "Deployment", "StatefulSet"], () => {
+      const selector = this.kubeService(s)?.spec.selector;
+      const labels = this.template(s)?.metadata?.labels;
+      return selector !== undefined && Object.keys(selector).length > 0 && matchesLabels({ matchLabels: selector }, labels);
+    });
   }
 
   /** Ready endpoint addresses of the workload's Service. */
@@ -416,6 +507,9 @@ export class World {
     const selecting = this.policiesSelecting(target);
     if (selecting.length > 0 && !selecting.some((p) => this.allows(p, caller))) {
       return { ok: false, cause: "netpol", message: `upstream request timeout calling ${target.name}: context deadline exceeded after 5000ms` };
+    }
+    if (this.kubeService(target) === undefined) {
+      return { ok: false, cause: "dns", message: `getaddrinfo ENOTFOUND ${target.name}.${target.namespace}.svc.cluster.local` };
     }
     const port = this.servicePort(target);
     if (target.certExpired) {
@@ -434,7 +528,7 @@ export class World {
 
   /** Whether traffic from outside the cluster (the ingress) reaches the workload. */
   ingressReaches(s: SimService): boolean {
-    return this.servicePort(s).ok && !s.certExpired && !this.policiesSelecting(s).some((p) => !this.allows(p, "ingress"));
+    return this.kubeService(s) !== undefined && this.serviceSelectsWorkload(s) && this.servicePort(s).ok && !s.certExpired && !this.policiesSelecting(s).some((p) => !this.allows(p, "ingress"));
   }
 
   /** Appends a metric point, trimming retention. */

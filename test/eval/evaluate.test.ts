@@ -21,7 +21,9 @@ describe("evaluation of the shipped scenarios", () => {
     const files = await scenarioFiles([path.join(ROOT, "data", "scenarios")]);
     expect(files.length).toBeGreaterThanOrEqual(15);
     const { loadScenario } = await import("../../app/scenario.js");
-    const kinds = new Set((await Promise.all(files.map(loadScenario))).flatMap((s) => s.environment.faults.map((f) => `${f.kind}${f.params["variant"] ? `:${String(f.params["variant"])}` : ""}`)));
+    const kinds = new Set(
+      (await Promise.all(files.map(loadScenario))).flatMap((s) => s.environment.faults.map((f) => `${f.kind}${"params" in f && f.params["variant"] ? `:${String(f.params["variant"])}` : ""}`)),
+    );
     for (const kind of [
       "scaled-to-zero",
       "bad-rollout:missing-image",

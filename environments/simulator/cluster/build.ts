@@ -7,6 +7,10 @@ import {
   APP_LABEL,
   ARCH_LABEL,
   CHANGE_CAUSE_ANNOTATION,
+  CONTENT_HASH_ANNOTATION,
+  CONTROLLER_REVISION_LABEL,
+  STATEFULSET_POD_LABEL,
+  secretsOf,
   REVISION_ANNOTATION,
   ROLLED_OUT_AT_ANNOTATION,
   TEMPLATE_HASH_LABEL,
@@ -29,8 +33,12 @@ import {
   type PodTemplate,
   type ReplicaSet,
   type Service,
+  type StatefulSet,
 } from "./objects.js";
 import { ClusterStore } from "./store.js";
+import { MANIFEST_KINDS, parseManifests } from "./manifests.js";
+import { pickNode } from "./scheduler.js";
+import { ImageSpecSchema } from "../spec.js";
 
 const MINUTE = 60_000;
 const WEEK = 7 * 24 * 60 * MINUTE;
@@ -39,10 +47,26 @@ const WEEK = 7 * 24 * 60 * MINUTE;
 export interface TemplateInput extends Pick<DeploymentState, "image" | "env" | "memoryLimitMib" | "cpuLimitCores" | "containerPort" | "nodeArchitecture"> {
   service: string;
   configMaps: string[];
+  /** Fields a scenario may set beyond the defaults; each is left out of the template when unset, so a template without them hashes as before. */
+  extra?: TemplateExtras;
+}
+
+/** A service spec's container and pod fields beyond image, env and limits. */
+export type TemplateExtras = Partial<Pick<ServiceSpec, "command" | "args" | "readinessProbe" | "livenessProbe" | "dnsPolicy" | "secretEnv" | "requests">>;
+
+/** A probe of the spec as a container writes it. */
+function probe(p: NonNullable<ServiceSpec["readinessProbe"]>): NonNullable<PodTemplate["spec"]["containers"][number]["readinessProbe"]> {
+  return { httpGet: { path: p.httpGet.path, port: p.httpGet.port }, periodSeconds: p.periodSeconds, failureThreshold: p.failureThreshold };
 }
 
 /** The pod template of a workload: one container with image, command, env, resources, probes and port. */
 export function podTemplate(input: TemplateInput): PodTemplate {
+  const x = input.extra ?? {};
+  const secretRefs = (x.secretEnv ?? []).flatMap((e) =>
+    Object.keys(e.keys).length > 0 ? Object.entries(e.keys).map(([name, key]) => ({ name, valueFrom: { secretKeyRef: { name: e.secret, key } } })) : [],
+  );
+  const envFrom = (x.secretEnv ?? []).filter((e) => Object.keys(e.keys).length === 0).map((e) => ({ secretRef: { name: e.secret } }));
+  const requests = { cpu: x.requests?.cpu ?? cpuQuantity(input.cpuLimitCores / 2), ...(x.requests?.memory !== undefined ? { memory: x.requests.memory } : {}) };
   return {
     metadata: { labels: { [APP_LABEL]: input.service } },
     spec: {
@@ -50,17 +74,19 @@ export function podTemplate(input: TemplateInput): PodTemplate {
         {
           name: APP_CONTAINER,
           image: input.image,
-          command: ["/app/server"],
-          args: [`--listen=:${input.containerPort}`],
-          env: envList(input.env),
+          command: x.command ?? ["/app/server"],
+          args: x.args ?? [`--listen=:${input.containerPort}`],
+          env: [...envList(input.env), ...secretRefs],
+          ...(envFrom.length > 0 ? { envFrom } : {}),
           ports: [{ name: "http", containerPort: input.containerPort, protocol: "TCP" }],
-          resources: { limits: { memory: memoryQuantity(input.memoryLimitMib), cpu: cpuQuantity(input.cpuLimitCores) }, requests: { cpu: cpuQuantity(input.cpuLimitCores / 2) } },
-          readinessProbe: { httpGet: { path: "/healthz/ready", port: input.containerPort }, periodSeconds: 5, failureThreshold: 3 },
-          livenessProbe: { httpGet: { path: "/healthz/live", port: input.containerPort }, periodSeconds: 10, failureThreshold: 3 },
+          resources: { limits: { memory: memoryQuantity(input.memoryLimitMib), cpu: cpuQuantity(input.cpuLimitCores) }, requests },
+          readinessProbe: x.readinessProbe !== undefined ? probe(x.readinessProbe) : { httpGet: { path: "/healthz/ready", port: input.containerPort }, periodSeconds: 5, failureThreshold: 3 },
+          livenessProbe: x.livenessProbe !== undefined ? probe(x.livenessProbe) : { httpGet: { path: "/healthz/live", port: input.containerPort }, periodSeconds: 10, failureThreshold: 3 },
           ...(input.configMaps.length > 0 ? { volumeMounts: input.configMaps.map((name) => ({ name, mountPath: `/etc/config/${name}`, readOnly: true })) } : {}),
         },
       ],
       nodeSelector: { [ARCH_LABEL]: input.nodeArchitecture },
+      ...(x.dnsPolicy !== undefined && x.dnsPolicy !== "ClusterFirst" ? { dnsPolicy: x.dnsPolicy } : {}),
       ...(input.configMaps.length > 0 ? { volumes: input.configMaps.map((name) => ({ name, configMap: { name } })) } : {}),
       restartPolicy: "Always",
     },
@@ -143,6 +169,86 @@ export function newPod(rng: Rng, rs: ReplicaSet, startedAt: number): Pod {
   };
 }
 
+/** Status of a healthy node of an architecture. */
+function nodeStatus(arch: string): NonNullable<Node["status"]> {
+  return {
+    conditions: [{ type: "Ready", status: "True", reason: "KubeletReady" }],
+    nodeInfo: {
+      architecture: arch,
+      operatingSystem: "linux",
+      bootID: "",
+      containerRuntimeVersion: "containerd://1.7.22",
+      kernelVersion: "6.1.0",
+      kubeProxyVersion: "v1.31.0",
+      kubeletVersion: "v1.31.0",
+      machineID: "",
+      osImage: "Linux",
+      systemUUID: "",
+    },
+  };
+}
+
+/** The revision name a StatefulSet's template gets (`<name>-<hash>`, as its ControllerRevision is named). */
+export function statefulRevision(sts: Pick<StatefulSet, "metadata" | "spec">): string {
+  return `${sts.metadata.name}-${templateHash(sts.spec.template)}`;
+}
+
+/** A StatefulSet running a template, its revisions current. */
+export function statefulSetFor(name: string, namespace: string, replicas: number, template: PodTemplate, createdAt: number): StatefulSet {
+  const sts: StatefulSet = {
+    apiVersion: "apps/v1",
+    kind: "StatefulSet",
+    metadata: { name, namespace, uid: "", resourceVersion: "", creationTimestamp: iso(createdAt), generation: 1, labels: { [APP_LABEL]: name } },
+    spec: {
+      replicas,
+      serviceName: name,
+      selector: { matchLabels: { [APP_LABEL]: name } },
+      template,
+      podManagementPolicy: "OrderedReady",
+      updateStrategy: { type: "RollingUpdate", rollingUpdate: { partition: 0 } },
+      revisionHistoryLimit: 10,
+    },
+    status: { replicas, readyReplicas: replicas, currentReplicas: replicas, updatedReplicas: replicas, availableReplicas: replicas, observedGeneration: 1 },
+  };
+  const revision = statefulRevision(sts);
+  sts.status = { ...sts.status, replicas, currentRevision: revision, updateRevision: revision, collisionCount: 0 };
+  return sts;
+}
+
+/** Pod `<name>-<ordinal>` of a StatefulSet at its update revision, running. */
+export function statefulPod(sts: StatefulSet, ordinal: number, startedAt: number): Pod {
+  const name = `${sts.metadata.name}-${ordinal}`;
+  const template = sts.spec.template;
+  const spec = structuredClone(template.spec);
+  spec.nodeName = nodeName(spec.nodeSelector?.[ARCH_LABEL] ?? "amd64");
+  spec.hostname = name;
+  spec.subdomain = sts.spec.serviceName;
+  const container = spec.containers[0];
+  return {
+    apiVersion: "v1",
+    kind: "Pod",
+    metadata: {
+      name,
+      namespace: sts.metadata.namespace,
+      uid: "",
+      resourceVersion: "",
+      creationTimestamp: iso(startedAt),
+      labels: { ...(template.metadata?.labels ?? {}), [CONTROLLER_REVISION_LABEL]: statefulRevision(sts), [STATEFULSET_POD_LABEL]: name },
+      ownerReferences: [{ apiVersion: "apps/v1", kind: "StatefulSet", name: sts.metadata.name, uid: sts.metadata.uid, controller: true, blockOwnerDeletion: true }],
+    },
+    spec,
+    status: {
+      phase: "Running",
+      podIP: podIp(name),
+      hostIP: "10.0.0.10",
+      startTime: iso(startedAt),
+      containerStatuses: [
+        { name: container?.name ?? APP_CONTAINER, image: container?.image ?? "", imageID: "", ready: true, started: true, restartCount: 0, state: { running: { startedAt: iso(startedAt) } } },
+      ],
+    },
+  };
+}
+
 /** What {@link buildCluster} returns besides the services. */
 export interface BuiltCluster {
   cluster: ClusterState;
@@ -163,31 +269,67 @@ export function buildCluster(spec: EnvironmentSpec, rng: Rng, t0: number, start:
   const kubelet: Record<string, KubeletRecord> = {};
   const images: ImageRegistry = {};
   const configHistory: Record<string, ConfigVersion[]> = {};
+  const defaultNamespace = spec.services[0]?.namespace ?? "default";
+  const manifests = spec.manifests === undefined ? [] : parseManifests(spec.manifests, MANIFEST_KINDS, defaultNamespace);
+  const ensureNamespace = (name: string | undefined): void => {
+    if (name === undefined || store.get("Namespace", undefined, name) !== undefined) return;
+    store.put("Namespace", {
+      apiVersion: "v1",
+      kind: "Namespace",
+      metadata: { name, uid: "", resourceVersion: "", creationTimestamp: iso(start - 30 * 24 * 60 * MINUTE) },
+      spec: {},
+      status: { phase: "Active" },
+    });
+  };
+  const declaredNodes = manifests.filter((m) => m.kind === "Node");
   const archs = [...new Set(spec.services.map((s) => s.nodeArchitecture))].sort();
-  for (const arch of archs) {
+  for (const arch of declaredNodes.length > 0 ? [] : archs) {
     const node: Node = {
       apiVersion: "v1",
       kind: "Node",
       metadata: { name: nodeName(arch), uid: "", resourceVersion: "", creationTimestamp: iso(start - 30 * 24 * 60 * MINUTE), labels: { [ARCH_LABEL]: arch, "kubernetes.io/os": "linux" } },
       spec: {},
-      status: {
-        conditions: [{ type: "Ready", status: "True", reason: "KubeletReady" }],
-        nodeInfo: {
-          architecture: arch,
-          operatingSystem: "linux",
-          bootID: "",
-          containerRuntimeVersion: "containerd://1.7.22",
-          kernelVersion: "6.1.0",
-          kubeProxyVersion: "v1.31.0",
-          kubeletVersion: "v1.31.0",
-          machineID: "",
-          osImage: "Linux",
-          systemUUID: "",
-        },
-      },
+      status: nodeStatus(arch),
     };
     store.put("Node", node);
   }
+  for (const m of declaredNodes) {
+    const node = m.object as Node;
+    const arch = node.metadata.labels?.[ARCH_LABEL] ?? node.status?.nodeInfo?.architecture ?? "amd64";
+    node.apiVersion = "v1";
+    node.metadata.labels = { [ARCH_LABEL]: arch, "kubernetes.io/os": "linux", "kubernetes.io/hostname": node.metadata.name, ...(node.metadata.labels ?? {}) };
+    if (node.metadata.creationTimestamp === "") node.metadata.creationTimestamp = iso(start - 30 * 24 * 60 * MINUTE);
+    node.spec ??= {};
+    const defaults = nodeStatus(arch);
+    node.status = {
+      ...defaults,
+      ...(node.status ?? {}),
+      conditions: node.status?.conditions ?? defaults.conditions,
+      nodeInfo: { ...defaults.nodeInfo, ...(node.status?.nodeInfo ?? {}) } as NonNullable<Node["status"]>["nodeInfo"],
+    };
+    if (node.status.allocatable !== undefined && node.status.capacity === undefined) node.status.capacity = { ...node.status.allocatable };
+    store.put("Node", node);
+  }
+  // Secrets exist before the pods that read them.
+  for (const m of manifests.filter((x) => x.kind === "Secret")) {
+    ensureNamespace(m.object.metadata.namespace);
+    if (m.object.metadata.creationTimestamp === "") m.object.metadata.creationTimestamp = iso(start - 30 * 24 * 60 * MINUTE);
+    m.object.apiVersion = "v1";
+    store.put("Secret", m.object);
+  }
+  const placePods = (pods: Pod[]): void => {
+    if (declaredNodes.length === 0) return;
+    for (const pod of pods) {
+      const placed = pickNode(store, pod.spec);
+      pod.spec.nodeName = "node" in placed ? placed.node : (store.list("Node")[0]?.metadata.name ?? pod.spec.nodeName);
+      store.put("Pod", pod);
+    }
+  };
+  const secretHashes = (pod: Pod): Record<string, string> | undefined => {
+    const names = secretsOf(pod.spec);
+    if (names.length === 0) return undefined;
+    return Object.fromEntries(names.map((n) => [n, store.get("Secret", pod.metadata.namespace, n)?.metadata.annotations?.[CONTENT_HASH_ANNOTATION] ?? ""]));
+  };
   for (const s of spec.services) {
     if (store.get("Namespace", undefined, s.namespace) === undefined) {
       store.put("Namespace", {
@@ -200,8 +342,18 @@ export function buildCluster(spec: EnvironmentSpec, rng: Rng, t0: number, start:
     }
     const image = s.image ?? `registry.internal/${s.name}:1.${rng.int(10, 40)}.${rng.int(0, 9)}`;
     const configMaps = s.configMaps.map((c) => c.name);
+    const extra: TemplateExtras = {
+      ...(s.command !== undefined ? { command: s.command } : {}),
+      ...(s.args !== undefined ? { args: s.args } : {}),
+      ...(s.readinessProbe !== undefined ? { readinessProbe: s.readinessProbe } : {}),
+      ...(s.livenessProbe !== undefined ? { livenessProbe: s.livenessProbe } : {}),
+      dnsPolicy: s.dnsPolicy,
+      secretEnv: s.secretEnv,
+      ...(s.requests !== undefined ? { requests: s.requests } : {}),
+    };
     const template = (img: string, env: Record<string, string>, memoryLimitMib: number): PodTemplate =>
-      podTemplate({ service: s.name, image: img, env, memoryLimitMib, cpuLimitCores: s.cpuLimitCores, containerPort: s.containerPort, nodeArchitecture: s.nodeArchitecture, configMaps });
+      podTemplate({ service: s.name, image: img, env, memoryLimitMib, cpuLimitCores: s.cpuLimitCores, containerPort: s.containerPort, nodeArchitecture: s.nodeArchitecture, configMaps, extra });
+    const code = ImageSpecSchema.parse(s.imageBehaviour ?? {});
     const urlEnv = Object.keys(s.env).filter((k) => k.endsWith("_URL"));
     const revisions = s.revisions.map((r) => ({
       template: template(r.image, { ...s.env, ...(r.env ?? {}) }, r.memoryLimitMib ?? s.memoryLimitMib),
@@ -211,9 +363,38 @@ export function buildCluster(spec: EnvironmentSpec, rng: Rng, t0: number, start:
     revisions.push({ template: template(image, { ...s.env }, s.memoryLimitMib), at: t0 + s.deployedAtMinutes * MINUTE, cause: revisions.length > 0 ? `deploy ${image}` : "initial deploy" });
     for (const r of revisions) {
       const ref = r.template.spec.containers[0]?.image ?? image;
-      images[ref] = { exists: true, arch: s.nodeArchitecture, schemaVersion: 1, ...(urlEnv.length > 0 ? { urlEnv } : {}) };
+      images[ref] = {
+        exists: true,
+        arch: s.nodeArchitecture,
+        schemaVersion: 1,
+        ...(urlEnv.length > 0 ? { urlEnv } : {}),
+        entrypoints: code.entrypoints,
+        flags: code.flags,
+        httpPaths: code.httpPaths,
+        needsClusterDns: code.needsClusterDns,
+      };
     }
     const current = revisions[revisions.length - 1];
+    if (s.kind === "StatefulSet") {
+      const sts = statefulSetFor(s.name, s.namespace, s.replicas, structuredClone(current?.template ?? template(image, s.env, s.memoryLimitMib)), revisions[0]?.at ?? start);
+      store.put("StatefulSet", sts);
+      const pods = Array.from({ length: s.replicas }, (_, i) => {
+        const startedAt = start - rng.int(60, 600) * MINUTE;
+        const pod = statefulPod(sts, i, startedAt);
+        kubelet[objectKey(s.namespace, pod.metadata.name)] = { startedAt, backoffUntil: 0, memoryMib: s.baselineMemoryMib };
+        return pod;
+      });
+      placePods(pods);
+      for (const p of pods) {
+        if (p.metadata.uid === "") store.put("Pod", p);
+        const hashes = secretHashes(p);
+        const record = kubelet[objectKey(s.namespace, p.metadata.name)];
+        if (hashes !== undefined && record !== undefined) record.secrets = hashes;
+      }
+      putServiceObjects(store, s, revisions[0]?.at ?? start, configHistory, start);
+      onService(s);
+      continue;
+    }
     const d: Deployment = {
       apiVersion: "apps/v1",
       kind: "Deployment",
@@ -255,11 +436,49 @@ export function buildCluster(spec: EnvironmentSpec, rng: Rng, t0: number, start:
       pods.push(pod);
       kubelet[objectKey(s.namespace, pod.metadata.name)] = { startedAt, backoffUntil: 0, memoryMib: s.baselineMemoryMib };
     }
-    for (const p of pods) store.put("Pod", p);
+    placePods(pods);
+    for (const p of pods) {
+      if (p.metadata.uid === "") store.put("Pod", p);
+      const hashes = secretHashes(p);
+      const record = kubelet[objectKey(s.namespace, p.metadata.name)];
+      if (hashes !== undefined && record !== undefined) record.secrets = hashes;
+    }
+    putServiceObjects(store, s, revisions[0]?.at ?? start, configHistory, start);
+    onService(s);
+  }
+  for (const p of spec.networkPolicies) {
+    const namespace = spec.services.find((s) => s.name === p.podSelector)?.namespace ?? spec.services[0]?.namespace ?? "default";
+    store.put("NetworkPolicy", networkPolicy(p.name, namespace, p.podSelector, p.allowIngressFrom, t0 + p.createdAtMinutes * MINUTE));
+  }
+  // The scenario's other objects, after the workloads' own (one of the same name replaces it).
+  for (const m of manifests.filter((x) => x.kind !== "Node" && x.kind !== "Secret")) {
+    ensureNamespace(m.object.metadata.namespace);
+    const o = m.object;
+    o.apiVersion = m.kind === "HorizontalPodAutoscaler" ? "autoscaling/v2" : m.kind === "StatefulSet" ? "apps/v1" : "v1";
+    const existing = store.get(m.kind, o.metadata.namespace, o.metadata.name);
+    if (existing !== undefined) {
+      o.metadata.uid = existing.metadata.uid;
+      o.metadata.creationTimestamp = existing.metadata.creationTimestamp;
+    } else if (o.metadata.creationTimestamp === "") {
+      o.metadata.creationTimestamp = iso(start - WEEK);
+    }
+    if ("spec" in o && o.spec !== undefined) o.metadata.generation ??= 1;
+    store.put(m.kind, o);
+    if (m.kind === "ConfigMap") {
+      const cm = o as ConfigMap;
+      configHistory[objectKey(cm.metadata.namespace, cm.metadata.name)] = [{ version: 1, data: { ...(cm.data ?? {}) }, updatedAt: Date.parse(cm.metadata.creationTimestamp), changedBy: "gitops" }];
+    }
+  }
+  return { cluster, kubelet, images, configHistory };
+}
+
+/** A workload's Service, Endpoints and ConfigMaps. */
+function putServiceObjects(store: ClusterStore, s: ServiceSpec, createdAt: number, configHistory: Record<string, ConfigVersion[]>, start: number): void {
+  {
     const service: Service = {
       apiVersion: "v1",
       kind: "Service",
-      metadata: { name: s.name, namespace: s.namespace, uid: "", resourceVersion: "", creationTimestamp: iso(revisions[0]?.at ?? start), labels: { [APP_LABEL]: s.name } },
+      metadata: { name: s.name, namespace: s.namespace, uid: "", resourceVersion: "", creationTimestamp: iso(createdAt), labels: { [APP_LABEL]: s.name } },
       spec: {
         type: "ClusterIP",
         selector: { [APP_LABEL]: s.name },
@@ -286,13 +505,7 @@ export function buildCluster(spec: EnvironmentSpec, rng: Rng, t0: number, start:
       store.put("ConfigMap", cm);
       configHistory[key] = [{ version: 1, data: { ...c.data }, updatedAt: start - WEEK, changedBy: "gitops" }];
     }
-    onService(s);
   }
-  for (const p of spec.networkPolicies) {
-    const namespace = spec.services.find((s) => s.name === p.podSelector)?.namespace ?? spec.services[0]?.namespace ?? "default";
-    store.put("NetworkPolicy", networkPolicy(p.name, namespace, p.podSelector, p.allowIngressFrom, t0 + p.createdAtMinutes * MINUTE));
-  }
-  return { cluster, kubelet, images, configHistory };
 }
 
 /** A NetworkPolicy selecting `app=<podSelector>` that admits only `app=<source>` pods (none: deny all ingress). */

@@ -1,9 +1,15 @@
 import type { SimService, World } from "../world.js";
-import { newPod, replicaSetFor } from "./build.js";
+import { newPod, nodeName, replicaSetFor } from "./build.js";
+import { quotaRefusal, updateQuotaStatus } from "./quota.js";
+import { markUnschedulable, pickNode, startedContainerStatus } from "./scheduler.js";
 import type { ClusterStore } from "./store.js";
 import {
   APP_CONTAINER,
+  ARCH_LABEL,
   CHANGE_CAUSE_ANNOTATION,
+  CONTENT_HASH_ANNOTATION,
+  podIp,
+  secretsOf,
   REVISION_ANNOTATION,
   REVISION_HISTORY_ANNOTATION,
   ROLLED_OUT_AT_ANNOTATION,
@@ -35,7 +41,7 @@ export interface WorkloadProfile {
 }
 
 /** The profile of a Deployment: its simulated service's, or a small default one. */
-export function profileOf(world: World, d: Deployment): WorkloadProfile {
+export function profileOf(world: World, d: Pick<Deployment, "metadata">): WorkloadProfile {
   const namespace = d.metadata.namespace ?? "default";
   const sim = world.state.services[d.metadata.name];
   if (sim !== undefined && sim.namespace === namespace) return { sim, name: sim.name, namespace, workingSetMib: sim.workingSetMib, baselineMemoryMib: sim.baselineMemoryMib };
@@ -98,22 +104,102 @@ function backoffMs(restarts: number, ranForMs: number): number {
   return Math.min(300_000, 10_000 * 2 ** Math.min(5, Math.max(0, restarts - 1)));
 }
 
-/** Creates a pod of a ReplicaSet with its kubelet record. */
-function startPod(world: World, profile: WorkloadProfile, rs: ReplicaSet): Pod {
+/** Whether the cluster's nodes are only the simulator's default ones (no capacity, none cordoned or tainted): pods go to the node of their architecture. */
+function defaultNodes(world: World): boolean {
+  return world.cluster.list("Node").every((n) => n.status?.allocatable === undefined && n.spec?.unschedulable !== true && (n.spec?.taints ?? []).length === 0);
+}
+
+/** Records the content of each Secret the container reads as it starts (env from Secrets is fixed for the container's life). */
+function captureSecrets(world: World, pod: Pod, record: KubeletRecord): void {
+  const names = secretsOf(pod.spec);
+  if (names.length === 0) return;
+  record.secrets = Object.fromEntries(names.map((n) => [n, world.cluster.get("Secret", pod.metadata.namespace, n)?.metadata.annotations?.[CONTENT_HASH_ANNOTATION] ?? ""]));
+}
+
+/**
+ * Binds a pod to a node, or leaves it Pending with a FailedScheduling event when none fits.
+ * Returns whether it is bound.
+ */
+export function bindPod(world: World, profile: Pick<WorkloadProfile, "name" | "namespace">, pod: Pod): boolean {
+  const legacy = defaultNodes(world);
+  if (legacy && pod.spec.nodeName !== undefined) return true;
+  const placed = legacy ? { node: nodeName(pod.spec.nodeSelector?.[ARCH_LABEL] ?? "amd64") } : pickNode(world.cluster, pod.spec, pod);
+  if ("node" in placed) {
+    const wasPending = pod.spec.nodeName === undefined;
+    pod.spec.nodeName = placed.node;
+    if (wasPending) {
+      const t = world.state.t;
+      pod.status = { ...pod.status, phase: "Running", podIP: podIp(pod.metadata.name), hostIP: "10.0.0.10", startTime: iso(t), containerStatuses: [startedContainerStatus(pod, t)] };
+      delete pod.status.conditions;
+      const record = world.kubelet(pod);
+      record.startedAt = t;
+      record.backoffUntil = 0;
+      captureSecrets(world, pod, record);
+      world.event(profile, "Normal", "Scheduled", `pod/${pod.metadata.name}`, `Successfully assigned ${pod.metadata.namespace}/${pod.metadata.name} to ${placed.node}`, "default-scheduler");
+    }
+    return true;
+  }
+  markUnschedulable(pod, placed.message, world.state.t);
+  world.event(profile, "Warning", "FailedScheduling", `pod/${pod.metadata.name}`, placed.message, "default-scheduler");
+  return false;
+}
+
+/**
+ * Admits a new pod of a controller: quota admission (a refusal is a FailedCreate event on the
+ * owner), then its kubelet record (the Secrets it reads) and the scheduler. Returns whether it
+ * was admitted; the caller stores it.
+ */
+export function admitPod(world: World, profile: WorkloadProfile, pod: Pod, owner: string, component: string): boolean {
+  // Admission sees the pod as the controller sends it: named by its generateName prefix (a StatefulSet's pods by their own name).
+  const controller = pod.metadata.ownerReferences?.[0];
+  const shownName = controller?.kind === "ReplicaSet" ? `${controller.name}-` : pod.metadata.name;
+  const refusal = quotaRefusal(world.cluster, pod.metadata.namespace ?? "", shownName, pod.spec);
+  if (refusal !== undefined) {
+    world.event(profile, "Warning", "FailedCreate", owner, `Error creating: ${refusal}`, component);
+    return false;
+  }
+  const record: KubeletRecord = { startedAt: world.state.t, backoffUntil: 0, memoryMib: profile.baselineMemoryMib * 0.5 };
+  world.state.kubelet[objectKey(pod.metadata.namespace, pod.metadata.name)] = record;
+  captureSecrets(world, pod, record);
+  bindPod(world, profile, pod);
+  return true;
+}
+
+/** Creates a pod of a ReplicaSet with its kubelet record, through quota admission and the scheduler; undefined when a quota refuses it. */
+function startPod(world: World, profile: WorkloadProfile, rs: ReplicaSet): Pod | undefined {
   const pod = newPod(world.rng, rs, world.state.t);
-  world.state.kubelet[objectKey(pod.metadata.namespace, pod.metadata.name)] = { startedAt: world.state.t, backoffUntil: 0, memoryMib: profile.baselineMemoryMib * 0.5 };
+  if (!admitPod(world, profile, pod, `replicaset/${rs.metadata.name}`, "replicaset-controller")) return undefined;
+  // Stored at once when capacity or quota is counted, so the next pod of the same pass sees it.
+  if (!defaultNodes(world) || world.cluster.list("ResourceQuota", pod.metadata.namespace).length > 0) world.cluster.put("Pod", pod);
   return pod;
+}
+
+/** Why a template's pods do not become ready on their own (they cannot start, or fail readiness), or undefined. */
+function neverReady(world: World, spec: Pod["spec"]): string | undefined {
+  const failure = world.startFailure(spec);
+  if (failure !== undefined) return failure.state;
+  return world.readinessFailure(spec);
 }
 
 /**
  * Deployment and ReplicaSet controllers, pod half: keeps the desired replicas on the new
- * ReplicaSet. A new ReplicaSet whose pods cannot start stalls the rolling update where
- * maxSurge and maxUnavailable (25%, rounded up) leave it: ceil(n/4)+1 new pods, n-ceil(n/4) old
- * ones, taken from the newest older ReplicaSet that can start.
+ * ReplicaSet. A new ReplicaSet whose pods cannot start, never become ready or cannot be
+ * scheduled stalls the rolling update where maxSurge and maxUnavailable (25%, rounded up) leave
+ * it: ceil(n/4)+1 new pods, n-ceil(n/4) old ones, taken from the newest older ReplicaSet that
+ * can start. A new pod a ResourceQuota refuses is not created (FailedCreate), and the old pods
+ * stay until new ones are ready.
  */
 function reconcilePods(world: World, profile: WorkloadProfile, d: Deployment, newRs: ReplicaSet): void {
+  if (!defaultNodes(world) || world.cluster.list("ResourceQuota", d.metadata.namespace).length > 0) {
+    reconcileRolling(world, profile, d, newRs);
+    return;
+  }
   const desired = d.spec.replicas ?? 1;
-  const failure = world.startFailure(newRs.spec.template.spec);
+  const pods = world.cluster.podsOf(d);
+  const isNew = (p: Pod): boolean => p.metadata.ownerReferences?.[0]?.uid === newRs.metadata.uid;
+  const currentPods = pods.filter(isNew);
+  const unschedulable = currentPods.some((p) => p.spec.nodeName === undefined);
+  const failure = neverReady(world, newRs.spec.template.spec) ?? (unschedulable ? "unschedulable" : undefined);
   let wantCurrent = desired;
   let wantOld = 0;
   if (failure !== undefined && desired > 0) {
@@ -121,9 +207,6 @@ function reconcilePods(world: World, profile: WorkloadProfile, d: Deployment, ne
     wantOld = Math.max(0, desired - quarter);
     wantCurrent = Math.min(desired, quarter + 1);
   }
-  const pods = world.cluster.podsOf(d);
-  const isNew = (p: Pod): boolean => p.metadata.ownerReferences?.[0]?.uid === newRs.metadata.uid;
-  const currentPods = pods.filter(isNew);
   const oldPods = pods.filter((p) => !isNew(p)).slice(0, wantOld);
   if (oldPods.length < wantOld) {
     const newRevision = revisionOf(newRs);
@@ -131,16 +214,80 @@ function reconcilePods(world: World, profile: WorkloadProfile, d: Deployment, ne
       .replicaSetsOf(d)
       .filter((r) => revisionOf(r) < newRevision && world.startFailure(r.spec.template.spec) === undefined)
       .pop();
-    while (oldPods.length < wantOld && fallback !== undefined) oldPods.push(startPod(world, profile, fallback));
+    while (oldPods.length < wantOld && fallback !== undefined) {
+      const pod = startPod(world, profile, fallback);
+      if (pod === undefined) break;
+      oldPods.push(pod);
+    }
   }
   const keptCurrent = currentPods.slice(0, wantCurrent);
-  while (keptCurrent.length < wantCurrent) keptCurrent.push(startPod(world, profile, newRs));
+  let refused = false;
+  while (keptCurrent.length < wantCurrent) {
+    const pod = startPod(world, profile, newRs);
+    if (pod === undefined) {
+      refused = true;
+      break;
+    }
+    keptCurrent.push(pod);
+  }
+  if (refused) {
+    // A quota holds the rollout back: old pods go only as new ones are ready.
+    const keepOld = desired - keptCurrent.filter((p) => p.status.containerStatuses?.[0]?.ready === true).length;
+    for (const p of pods.filter((x) => !isNew(x) && !oldPods.includes(x))) if (oldPods.length < keepOld) oldPods.push(p);
+  }
   const next = [...oldPods, ...keptCurrent];
   const unchanged = next.length === pods.length && next.every((p, i) => p === pods[i]);
   if (unchanged) return;
   for (const gone of world.cluster.replacePods(d, next)) delete world.state.kubelet[objectKey(gone.metadata.namespace, gone.metadata.name)];
   for (const rs of world.cluster.replicaSetsOf(d)) {
     const count = next.filter((p) => p.metadata.ownerReferences?.[0]?.uid === rs.metadata.uid).length;
+    if (rs.spec.replicas !== count) {
+      rs.spec.replicas = count;
+      world.cluster.touch(rs);
+    }
+  }
+}
+
+/**
+ * The rolling update step by step, as the Deployment controller does it where capacity counts
+ * (declared nodes, a quota): the new ReplicaSet grows within maxSurge (25%, rounded up), old
+ * pods go only while maxUnavailable (25%, rounded down) allows, counting new pods that are
+ * wanted but not ready (Pending, refused by a quota, crashing) as unavailable.
+ */
+function reconcileRolling(world: World, profile: WorkloadProfile, d: Deployment, newRs: ReplicaSet): void {
+  const desired = d.spec.replicas ?? 1;
+  const pods = world.cluster.podsOf(d);
+  const isNew = (p: Pod): boolean => p.metadata.ownerReferences?.[0]?.uid === newRs.metadata.uid;
+  const ready = (p: Pod): boolean => p.status.containerStatuses?.[0]?.ready === true;
+  const oldPods = pods.filter((p) => !isNew(p));
+  const keptNew = pods.filter(isNew).slice(0, desired);
+  const surge = Math.ceil(desired / 4);
+  const maxUnavailable = Math.floor(desired / 4);
+  const room = Math.max(0, desired + surge - (keptNew.length + oldPods.length));
+  const newTarget = Math.min(desired, keptNew.length + room);
+  while (keptNew.length < newTarget) {
+    const pod = startPod(world, profile, newRs);
+    if (pod === undefined) break;
+    keptNew.push(pod);
+  }
+  const newReady = keptNew.filter(ready).length;
+  let keptOld: Pod[];
+  if (newReady >= desired) {
+    keptOld = [];
+  } else {
+    const total = keptNew.length + oldPods.length;
+    const removable = Math.max(0, total - (desired - maxUnavailable) - (newTarget - newReady));
+    // Unready old pods go first.
+    const order = [...oldPods.filter(ready), ...oldPods.filter((p) => !ready(p))];
+    keptOld = order.slice(0, Math.max(0, order.length - removable));
+    keptOld = oldPods.filter((p) => keptOld.includes(p));
+  }
+  const next = [...keptOld, ...keptNew];
+  const unchanged = next.length === pods.length && next.every((p, i) => p === pods[i]);
+  if (unchanged) return;
+  for (const gone of world.cluster.replacePods(d, next)) delete world.state.kubelet[objectKey(gone.metadata.namespace, gone.metadata.name)];
+  for (const rs of world.cluster.replicaSetsOf(d)) {
+    const count = rs === newRs ? newTarget : next.filter((p) => p.metadata.ownerReferences?.[0]?.uid === rs.metadata.uid).length;
     if (rs.spec.replicas !== count) {
       rs.spec.replicas = count;
       world.cluster.touch(rs);
@@ -160,19 +307,23 @@ function podMemory(world: World, profile: WorkloadProfile, pod: Pod, record: Kub
 }
 
 /** Writes a pod's container status for a state; gives the pod a new resourceVersion if it changed. */
-function setPodState(world: World, pod: Pod, state: PodState, record: KubeletRecord): void {
+function setPodState(world: World, pod: Pod, state: PodState, record: KubeletRecord, ready = true, waiting?: { reason: string; message: string }): void {
   const cs = pod.status.containerStatuses?.[0];
   if (cs === undefined) return;
   const before = cs.state?.running !== undefined ? "running" : (cs.state?.waiting?.reason ?? "");
   // Most ticks change nothing: a running container that keeps running.
   // (The start time only moves when a container starts again, which is a change of state.)
   if (state === "running" && before === "running") {
-    if (setPodConditions(world, pod, true)) world.cluster.touch(pod);
+    const readyChanged = cs.ready !== ready;
+    cs.ready = ready;
+    if (setPodConditions(world, pod, ready) || readyChanged) world.cluster.touch(pod);
     return;
   }
   const image = cs.image;
   if (state === "running") {
     cs.state = { running: { startedAt: iso(record.startedAt) } };
+  } else if (state === "crashloop" && waiting !== undefined) {
+    cs.state = { waiting };
   } else if (state === "crashloop") {
     cs.state = { waiting: { reason: "CrashLoopBackOff", message: `back-off restarting failed container=${APP_CONTAINER} pod=${pod.metadata.name}` } };
   } else {
@@ -180,7 +331,7 @@ function setPodState(world: World, pod: Pod, state: PodState, record: KubeletRec
     const flip = Math.floor(world.state.t / 60_000) % 2 === 0;
     cs.state = { waiting: { reason: flip ? "ImagePullBackOff" : "ErrImagePull", message: `Back-off pulling image "${image}"` } };
   }
-  cs.ready = state === "running";
+  cs.ready = state === "running" && ready;
   cs.started = state === "running";
   pod.status.phase = state === "imagepull" ? "Pending" : "Running";
   const after = cs.state.running !== undefined ? "running" : (cs.state.waiting?.reason ?? "");
@@ -209,34 +360,48 @@ function setPodConditions(world: World, pod: Pod, ready: boolean): boolean {
 }
 
 /** Records a container's termination. */
-function terminated(world: World, pod: Pod, reason: "Error" | "OOMKilled", record: KubeletRecord): void {
+function terminated(world: World, pod: Pod, reason: string, record: KubeletRecord, exitCode?: number, message?: string): void {
   const cs = pod.status.containerStatuses?.[0];
   if (cs === undefined) return;
   cs.restartCount += 1;
-  cs.lastState = { terminated: { reason, exitCode: reason === "OOMKilled" ? 137 : 1, startedAt: iso(record.startedAt), finishedAt: iso(world.state.t) } };
+  cs.lastState = {
+    terminated: { reason, exitCode: exitCode ?? (reason === "OOMKilled" ? 137 : 1), ...(message !== undefined ? { message } : {}), startedAt: iso(record.startedAt), finishedAt: iso(world.state.t) },
+  };
 }
 
 /** The kubelet: starts containers or fails them (image pull, crash), OOM-kills at the limit, backs off restarts. */
-function runKubelet(world: World, profile: WorkloadProfile, d: Deployment): void {
+export function runKubelet(world: World, profile: WorkloadProfile, pods: Pod[]): void {
   const t = world.state.t;
   const sim = profile.sim;
-  for (const pod of world.cluster.podsOf(d)) {
+  for (const pod of pods) {
+    // A pod no node took waits for the scheduler; the scheduler tries again every tick.
+    if (pod.spec.nodeName === undefined && !bindPod(world, profile, pod)) continue;
     const record = world.kubelet(pod);
     const container = appContainer(pod.spec);
     const image = container?.image ?? "";
     let state = podState(pod);
-    const cannotStart = world.startFailure(pod.spec);
+    const cannotStart = world.startFailure(pod.spec, pod.status.podIP);
     if (cannotStart !== undefined) {
       if (state === "running") {
         state = cannotStart.state;
         record.backoffUntil = t + 10_000;
       }
+      let waiting: { reason: string; message: string } | undefined;
       if (cannotStart.state === "crashloop" && t >= record.backoffUntil) {
-        terminated(world, pod, "Error", record);
+        terminated(world, pod, cannotStart.reason ?? "Error", record, cannotStart.exitCode, cannotStart.waitingReason !== undefined ? cannotStart.event?.message : undefined);
         record.backoffUntil = t + backoffMs(pod.status.containerStatuses?.[0]?.restartCount ?? 0, 0);
-        if (sim !== undefined) world.log(sim, "fatal", cannotStart.log, pod.metadata.name);
+        if (cannotStart.event !== undefined) world.event(profile, "Warning", cannotStart.event.reason, `pod/${pod.metadata.name}`, cannotStart.event.message);
+        if (cannotStart.liveness === true) {
+          world.event(profile, "Normal", "Killing", `pod/${pod.metadata.name}`, `Container ${APP_CONTAINER} failed liveness probe, will be restarted`);
+          if (sim !== undefined) world.log(sim, "info", cannotStart.log, pod.metadata.name);
+        } else if (cannotStart.waitingReason !== undefined) {
+          // The container never started: no log, the runtime's error is the waiting message.
+          waiting = { reason: cannotStart.waitingReason, message: cannotStart.event?.message ?? cannotStart.log };
+        } else if (sim !== undefined) {
+          world.log(sim, "fatal", cannotStart.log, pod.metadata.name, cannotStart.exitCode !== undefined);
+        }
       }
-      setPodState(world, pod, state, record);
+      setPodState(world, pod, state, record, true, waiting);
       if (cannotStart.state === "crashloop") {
         world.event(profile, "Warning", "BackOff", `pod/${pod.metadata.name}`, `Back-off restarting failed container app in pod ${pod.metadata.name}`);
       } else {
@@ -258,7 +423,10 @@ function runKubelet(world: World, profile: WorkloadProfile, d: Deployment): void
       }
       state = "running";
       record.startedAt = t;
+      captureSecrets(world, pod, record);
     }
+    const unready = world.readinessFailure(pod.spec, pod.status.podIP);
+    if (unready !== undefined) world.event(profile, "Warning", "Unhealthy", `pod/${pod.metadata.name}`, unready);
     const limit = parseMemoryMib(container?.resources?.limits?.memory) ?? Infinity;
     record.memoryMib = podMemory(world, profile, pod, record);
     if (record.memoryMib >= limit) {
@@ -270,7 +438,7 @@ function runKubelet(world: World, profile: WorkloadProfile, d: Deployment): void
     } else if (record.memoryMib > limit * 0.9 && world.rng.chance(0.3) && sim !== undefined) {
       world.log(sim, "warn", `heap usage at ${Math.round((100 * record.memoryMib) / limit)}% of container memory limit`, pod.metadata.name);
     }
-    setPodState(world, pod, state, record);
+    setPodState(world, pod, state, record, unready === undefined);
   }
 }
 
@@ -367,8 +535,9 @@ export function runControllers(world: World): void {
     const profile = profileOf(world, d);
     const newRs = syncRollout(world, d);
     reconcilePods(world, profile, d, newRs);
-    runKubelet(world, profile, d);
+    runKubelet(world, profile, world.cluster.podsOf(d));
     updateStatus(world, d, newRs);
   }
   updateEndpoints(world);
+  updateQuotaStatus(world.cluster);
 }

@@ -18,8 +18,14 @@ import type {
   V1PodTemplateSpec,
   V1ReplicaSet,
   V1ReplicaSetSpec,
+  V1ResourceQuota,
+  V1Secret,
   V1Service,
   V1ServiceSpec,
+  V1StatefulSet,
+  V1StatefulSetSpec,
+  V2HorizontalPodAutoscaler,
+  V2HorizontalPodAutoscalerSpec,
 } from "@kubernetes/client-node";
 
 /**
@@ -63,6 +69,14 @@ export type NetworkPolicy = Omit<Stored<V1NetworkPolicy>, "spec"> & { spec: Omit
 export type ConfigMap = Stored<V1ConfigMap>;
 /** A core/v1 Event. */
 export type Event = Stored<CoreV1Event>;
+/** A Secret: only its metadata is kept (the content hash in {@link CONTENT_HASH_ANNOTATION}); never its data. */
+export type Secret = Omit<Stored<V1Secret>, "data" | "stringData">;
+/** A ResourceQuota. */
+export type ResourceQuota = Stored<V1ResourceQuota>;
+/** A HorizontalPodAutoscaler (autoscaling/v2). */
+export type HorizontalPodAutoscaler = Stored<V2HorizontalPodAutoscaler> & { spec: Json<V2HorizontalPodAutoscalerSpec> };
+/** A StatefulSet. */
+export type StatefulSet = Stored<V1StatefulSet> & { spec: Json<V1StatefulSetSpec> & { template: PodTemplate } };
 
 /** Stored object type of each kind. */
 export interface KindMap {
@@ -76,13 +90,32 @@ export interface KindMap {
   Endpoints: Endpoints;
   NetworkPolicy: NetworkPolicy;
   ConfigMap: ConfigMap;
+  Secret: Secret;
+  ResourceQuota: ResourceQuota;
+  HorizontalPodAutoscaler: HorizontalPodAutoscaler;
+  StatefulSet: StatefulSet;
 }
 
 /** A kind the simulated cluster stores. */
 export type Kind = keyof KindMap;
 
 /** Every kind, in the order objects are listed. */
-export const KINDS: readonly Kind[] = ["Namespace", "Node", "Deployment", "ReplicaSet", "Pod", "Event", "Service", "Endpoints", "NetworkPolicy", "ConfigMap"];
+export const KINDS: readonly Kind[] = [
+  "Namespace",
+  "Node",
+  "Deployment",
+  "ReplicaSet",
+  "Pod",
+  "Event",
+  "Service",
+  "Endpoints",
+  "NetworkPolicy",
+  "ConfigMap",
+  "Secret",
+  "ResourceQuota",
+  "HorizontalPodAutoscaler",
+  "StatefulSet",
+];
 
 /** The cluster's objects and its counters; plain JSON. Objects are keyed "namespace/name" (cluster-scoped: "name"). */
 export interface ClusterState {
@@ -96,7 +129,22 @@ export interface ClusterState {
 /** An empty cluster. */
 export function emptyCluster(): ClusterState {
   return {
-    objects: { Namespace: {}, Node: {}, Deployment: {}, ReplicaSet: {}, Pod: {}, Event: {}, Service: {}, Endpoints: {}, NetworkPolicy: {}, ConfigMap: {} },
+    objects: {
+      Namespace: {},
+      Node: {},
+      Deployment: {},
+      ReplicaSet: {},
+      Pod: {},
+      Event: {},
+      Service: {},
+      Endpoints: {},
+      NetworkPolicy: {},
+      ConfigMap: {},
+      Secret: {},
+      ResourceQuota: {},
+      HorizontalPodAutoscaler: {},
+      StatefulSet: {},
+    },
     resourceVersion: 0,
     created: 0,
   };
@@ -114,6 +162,15 @@ export const REVISION_HISTORY_ANNOTATION = "deployment.kubernetes.io/revision-hi
 export const CHANGE_CAUSE_ANNOTATION = "kubernetes.io/change-cause";
 /** When a ReplicaSet last became the Deployment's new one (Kubernetes keeps no such time; the rollout history shows it). */
 export const ROLLED_OUT_AT_ANNOTATION = "sim.suture.dev/rolled-out-at";
+/** Secret annotation holding the sha256 of its canonical data (the data itself is never stored). */
+export const CONTENT_HASH_ANNOTATION = "suture.dev/content-hash";
+/** Secret annotations recording who rotated it last, and when. */
+export const ROTATED_BY_ANNOTATION = "suture.dev/rotated-by";
+export const ROTATED_AT_ANNOTATION = "suture.dev/rotated-at";
+/** The pod label a StatefulSet's controller sets to the revision the pod runs. */
+export const CONTROLLER_REVISION_LABEL = "controller-revision-hash";
+/** The pod label naming a StatefulSet pod. */
+export const STATEFULSET_POD_LABEL = "statefulset.kubernetes.io/pod-name";
 /** Node label holding the CPU architecture. */
 export const ARCH_LABEL = "kubernetes.io/arch";
 /** Name of the one container each simulated workload runs. */
@@ -269,6 +326,17 @@ export function podIp(name: string): string {
   return `10.${(h >>> 16) & 0xff}.${(h >>> 8) & 0xff}.${(h & 0xfe) + 1}`;
 }
 
+/** The Secrets a pod spec reads (env secretKeyRef, envFrom secretRef, secret volumes). */
+export function secretsOf(spec: Json<V1PodSpec>): string[] {
+  const names = new Set<string>();
+  for (const c of spec.containers) {
+    for (const e of c.env ?? []) if (e.valueFrom?.secretKeyRef?.name !== undefined) names.add(e.valueFrom.secretKeyRef.name);
+    for (const e of c.envFrom ?? []) if (e.secretRef?.name !== undefined) names.add(e.secretRef.name);
+  }
+  for (const v of spec.volumes ?? []) if (v.secret?.secretName !== undefined) names.add(v.secret.secretName);
+  return [...names].sort();
+}
+
 /** What the kubelet knows about a pod's container beyond its status: when it started, its back-off, its memory. */
 export interface KubeletRecord {
   /** When the running container (or the last one) started, epoch ms. */
@@ -277,6 +345,8 @@ export interface KubeletRecord {
   backoffUntil: number;
   /** Working set of the container, as metrics-server would report it. */
   memoryMib: number;
+  /** Content hash of each Secret the container read when it started (env is fixed at start). */
+  secrets?: Record<string, string>;
 }
 
 /** One version of a ConfigMap's data (Kubernetes keeps none; `revert_config_map` needs them). */

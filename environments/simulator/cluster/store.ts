@@ -1,4 +1,4 @@
-import { iso, objectKey, revisionOf, type ClusterState, type Deployment, type Kind, type KindMap, type Pod, type ReplicaSet } from "./objects.js";
+import { KINDS, iso, objectKey, revisionOf, type ClusterState, type Deployment, type Kind, type KindMap, type Pod, type ReplicaSet } from "./objects.js";
 
 /**
  * The simulated cluster's object store: get, list, put and remove by kind, with uid,
@@ -15,7 +15,11 @@ export class ClusterStore {
   constructor(
     readonly state: ClusterState,
     private readonly now: () => number,
-  ) {}
+  ) {
+    // A world saved before a kind existed has no map for it.
+    const objects = state.objects as Partial<ClusterState["objects"]>;
+    for (const kind of KINDS) objects[kind] ??= {} as never;
+  }
 
   /** One object, or undefined. */
   get<K extends Kind>(kind: K, namespace: string | undefined, name: string): KindMap[K] | undefined {
@@ -113,6 +117,13 @@ export class ClusterStore {
   podsOf(d: Deployment): Pod[] {
     if (this.podIndex === undefined) this.podIndex = this.buildPodIndex();
     return this.podIndex.get(d.metadata.uid) ?? [];
+  }
+
+  /** Pods whose controller is the object with this uid (a StatefulSet's), by name. */
+  podsOwnedBy(uid: string): Pod[] {
+    return Object.values(this.state.objects.Pod)
+      .filter((p) => p.metadata.ownerReferences?.some((o) => o.uid === uid && o.controller === true) === true)
+      .sort((a, b) => a.metadata.name.localeCompare(b.metadata.name, undefined, { numeric: true }));
   }
 
   /** Replaces a Deployment's pods by `pods`, in that order: others are removed, new ones stored. */

@@ -2,6 +2,7 @@ import { KubeApiError, type KubeObject, type ObjectChange, type ResourceType } f
 import { apiVersionOf, SIM_RESOURCE_TYPES } from "../kinds.js";
 import type { World } from "../world.js";
 import { profileOf, syncRollout } from "./controllers.js";
+import { redactSecret } from "./manifests.js";
 import { semanticJson, iso, KINDS, matchesLabels, objectKey, type ConfigMap, type Deployment, type Kind, type KindMap } from "./objects.js";
 
 /** Who made a write, as the ConfigMap history records it. */
@@ -92,7 +93,9 @@ function removeCascading(world: World, kind: Kind, namespace: string | undefined
   if (removed === undefined) return;
   const uid = removed.metadata.uid;
   if (kind === "Pod") delete world.state.kubelet[objectKey(namespace, name)];
-  if (kind === "Deployment" || kind === "ReplicaSet") {
+  // The endpoints controller drops a Service's Endpoints with it.
+  if (kind === "Service") world.cluster.remove("Endpoints", namespace, name);
+  if (kind === "Deployment" || kind === "ReplicaSet" || kind === "StatefulSet") {
     const childKind: Kind = kind === "Deployment" ? "ReplicaSet" : "Pod";
     for (const child of world.cluster.list(childKind, namespace)) {
       if (child.metadata.ownerReferences?.some((o) => o.uid === uid) === true) removeCascading(world, childKind, namespace, child.metadata.name);
@@ -127,7 +130,8 @@ export function writeObject<K extends Kind>(
     if (!dryRun) removeCascading(world, kind, change.namespace, change.name);
     return existing;
   }
-  const object = change.object;
+  // A Secret's values are never stored: its content hash stands for them.
+  const object = kind === "Secret" ? (redactSecret(change.object) as unknown as KindMap[K]) : change.object;
   object.apiVersion = apiVersionOf(typeOf(kind));
   object.kind = kind;
   if (!typeOf(kind).namespaced) delete object.metadata.namespace;
