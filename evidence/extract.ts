@@ -4,7 +4,7 @@ import type { ConsumerGroupState, DeploymentRevision, LogLine, MetricName, Metri
 import { badness, isAnomalous } from "./anomaly.js";
 import { round, summarizeSeries } from "./metrics.js";
 import { redactSecrets, secretKinds } from "../domain/secrets.js";
-import { extractSignatures } from "./signatures.js";
+import { errorClass, extractSignatures } from "./signatures.js";
 
 /** What the read tools returned for one service. */
 export interface ServiceObservations {
@@ -413,6 +413,7 @@ function logFacts(obs: ServiceObservations, now: number): { facts: FactDraft[]; 
     attrs: {
       level: sig.level,
       count: sig.count,
+      error_class: errorClass(`${sig.template}\n${sig.sample}`),
       sample: sig.sample.slice(0, 300),
       minutes_since_first: Math.round((now - sig.firstSeen) / MINUTE),
     },
