@@ -218,6 +218,8 @@ export interface WorkloadDescription {
   service: string;
   /** What kind of workload it is (Deployment when absent). */
   kind?: WorkloadKind;
+  /** The workload's own pod selector (`spec.selector.matchLabels`). */
+  selector?: Record<string, string>;
   deployment: DeploymentState;
   pods: PodStatus[];
   events: KubeEvent[];
@@ -255,6 +257,8 @@ export interface EnvironmentOperations {
   restartPods(service: string, key: string): Promise<void>;
   setMemoryLimit(service: string, limitMib: number, key: string): Promise<void>;
   patchServiceTargetPort(service: string, targetPort: number, key: string): Promise<void>;
+  /** Sets the selector of the Service `kubeService` in the workload's namespace. */
+  setServiceSelector(service: string, kubeService: string, selector: Record<string, string>, key: string): Promise<void>;
   deleteNetworkPolicy(name: string, key: string): Promise<void>;
   restoreNetworkPolicy(policy: NetworkPolicyState, key: string): Promise<void>;
   revertConfigMap(name: string, toVersion: number, key: string): Promise<void>;

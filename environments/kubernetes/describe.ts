@@ -182,7 +182,7 @@ async function neighbourhood(
   view: WorkloadView,
   pods: PodStatus[],
   dependencies: string[],
-): Promise<Pick<WorkloadDescription, "kind" | "services" | "dependencyServices" | "autoscaler" | "quotas" | "nodes">> {
+): Promise<Pick<WorkloadDescription, "kind" | "selector" | "services" | "dependencyServices" | "autoscaler" | "quotas" | "nodes">> {
   const { apis } = context;
   const namespace = view.ref.namespace;
   const kind = workloadKind(view.ref.kind);
@@ -196,8 +196,10 @@ async function neighbourhood(
   ]);
   const autoscaler = autoscalerOf(hpas, kind, view.ref.name);
   const nodes = pods.some((p) => p.reason === "Unschedulable") ? nodeSummary((await call({ verb: "list", group: "", resource: "nodes" }, () => apis.core.listNode())).items) : undefined;
+  const matchLabels = view.workload.spec?.selector?.matchLabels;
   return {
     kind,
+    ...(matchLabels !== undefined ? { selector: { ...matchLabels } } : {}),
     services: serviceSelections(view.ref.name, view.workload.spec?.template, services.items, endpoints.items, namespacePods.items),
     dependencyServices: deps,
     ...(autoscaler !== undefined ? { autoscaler } : {}),
@@ -225,6 +227,7 @@ export async function describeWorkload(context: AdapterContext, service: string,
   return {
     service,
     kind: around.kind,
+    ...(around.selector !== undefined ? { selector: around.selector } : {}),
     deployment,
     pods,
     events,

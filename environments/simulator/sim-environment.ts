@@ -346,12 +346,14 @@ export class SimEnvironment implements EnvironmentAdapter, ClusterBackend {
     template: V1PodTemplateSpec,
     pods: PodStatus[],
     dependencies: string[],
-  ): Pick<WorkloadDescription, "kind" | "services" | "dependencyServices" | "autoscaler" | "quotas" | "nodes"> {
+  ): Pick<WorkloadDescription, "kind" | "selector" | "services" | "dependencyServices" | "autoscaler" | "quotas" | "nodes"> {
     const ns = s.namespace;
     const autoscaler = autoscalerOf(this.objectsOf<V2HorizontalPodAutoscaler>("HorizontalPodAutoscaler", ns), "Deployment", s.name);
     const nodes = pods.some((p) => p.reason === "Unschedulable") ? nodeSummary(this.objectsOf<V1Node>("Node", undefined)) : undefined;
+    const matchLabels = this.world.deployment(s).spec.selector?.matchLabels;
     return {
       kind: "Deployment",
+      ...(matchLabels !== undefined ? { selector: { ...matchLabels } } : {}),
       services: serviceSelections(s.name, template, this.objectsOf<V1Service>("Service", ns), this.objectsOf<V1Endpoints>("Endpoints", ns), this.objectsOf<V1Pod>("Pod", ns)),
       dependencyServices: dependencies.map((dep) => {
         const where = dependencyServiceName(dep, ns);
@@ -512,6 +514,23 @@ export class SimEnvironment implements EnvironmentAdapter, ClusterBackend {
       const changed = structuredClone(svc);
       const port = changed.spec.ports?.[0];
       if (port !== undefined) port.targetPort = targetPort;
+      writeObject(this.world, "Service", { verb: "update", object: changed }, false, "suture");
+    });
+  }
+
+  async setServiceSelector(service: string, kubeService: string, selector: Record<string, string>, key: string): Promise<void> {
+    const s = this.service(service);
+    const svc = this.world.cluster.get("Service", s.namespace, kubeService);
+    if (svc === undefined)
+      throw new EnvironmentNotFoundError(
+        `Service in namespace ${s.namespace}`,
+        kubeService,
+        this.world.cluster.list("Service", s.namespace).map((x) => x.metadata.name),
+      );
+    if (Object.keys(selector).length === 0) throw new Error(`refusing to give Service ${s.namespace}/${kubeService} an empty selector`);
+    await this.mutate("setServiceSelector", key, { service, kubeService, selector }, () => {
+      const changed = structuredClone(svc);
+      changed.spec.selector = { ...selector };
       writeObject(this.world, "Service", { verb: "update", object: changed }, false, "suture");
     });
   }

@@ -1,4 +1,5 @@
 import { readFileSync } from "node:fs";
+import path from "node:path";
 import { KubeConfig } from "@kubernetes/client-node";
 import { afterEach, describe, expect, test } from "vitest";
 import { MemoryClusterBackend } from "../../environments/cluster-api/memory-backend.js";
@@ -9,6 +10,12 @@ import type { WorkloadSignals } from "../../environments/kubernetes/signals.js";
 import type { WorkloadRef } from "../../environments/kubernetes/workload-ref.js";
 import { extractEvidence } from "../../evidence/extract.js";
 import { makeAlert } from "../helpers/factories.js";
+import { ROOT } from "../helpers/cli.js";
+import { loadScenario } from "../../app/scenario.js";
+import { SimEnvironment } from "../../environments/simulator/sim-environment.js";
+import type { EnvironmentAdapter } from "../../environments/adapter.js";
+import type { ToolCall } from "../../domain/model.js";
+import { createDefaultRegistry } from "../../tools/registry.js";
 import { FixedClock, NOW, shippedRules, SUTURE_USER } from "./cluster.js";
 
 /** Dependencies as a signals source would report them (the API server does not know who calls whom). */
@@ -137,5 +144,66 @@ describe("template changes", () => {
       },
     };
     expect(templateChanges(b, a)).toEqual(["args", "containers", "env", "memory", "resources"]);
+  });
+});
+
+describe("set_service_selector", () => {
+  const registry = createDefaultRegistry();
+
+  async function act(env: EnvironmentAdapter, call: ToolCall, key: string): Promise<ToolCall | undefined> {
+    const tool = registry.get(call.tool);
+    const parsed = registry.parseCall(call);
+    if (!parsed.ok) throw new Error(parsed.error);
+    expect(await tool.validateLive?.(parsed.params, env)).toEqual({ ok: true });
+    const before = await tool.captureBefore?.(parsed.params, env);
+    await tool.run(parsed.params, env, key);
+    return tool.rollback?.(parsed.params, before);
+  }
+
+  test("Given a Service whose selector lost the pods, When set_service_selector runs over the API and then its rollback, Then the Service selects the workload's pods and then its old selector again", async () => {
+    const env = await adapter();
+    // When the tool points the Service back at the workload's own selector
+    const rollback = await act(env, { tool: "set_service_selector", params: { service: "api", kubeService: "api" } }, "sel-1");
+    // Then it selects the workload's three pods
+    const after = (await env.describeWorkload("api")).services?.find((s) => s.name === "api");
+    expect(after).toMatchObject({ selector: { app: "api" }, selectsWorkload: true, selectedPods: 3 });
+    // And running the same key again changes nothing; a second call for the same selector is refused as done
+    await env.setServiceSelector("api", "api", { app: "api" }, "sel-1");
+    const tool = registry.get("set_service_selector");
+    expect(await tool.validateLive?.({ service: "api", kubeService: "api" }, env)).toMatchObject({ ok: false, reason: expect.stringMatching(/already selects app=api/) });
+    // When the rollback runs, Then the old selector is back
+    expect(rollback).toEqual({ tool: "set_service_selector", params: { service: "api", kubeService: "api", selector: { app: "api-v2" } } });
+    const parsed = registry.parseCall(rollback!);
+    if (!parsed.ok) throw new Error(parsed.error);
+    await tool.run(parsed.params, env, "sel-1:rollback");
+    expect((await env.describeWorkload("api")).services?.find((s) => s.name === "api")?.selector).toEqual({ app: "api-v2" });
+    expect(await env.appliedChange("sel-1")).toMatchObject({ operation: "setServiceSelector" });
+  });
+
+  test("Given a Service that is not in front of the workload, or an empty selector, When set_service_selector is validated or run, Then it is refused", async () => {
+    const env = await adapter();
+    const tool = registry.get("set_service_selector");
+    expect(await tool.validateLive?.({ service: "api", kubeService: "db" }, env)).toMatchObject({ ok: false, reason: expect.stringMatching(/not in front of api/) });
+    await expect(env.setServiceSelector("api", "api", {}, "sel-2")).rejects.toThrow(/empty selector/);
+  });
+
+  test("Given the simulator with a Service whose selector was changed, When set_service_selector runs in-process, Then its endpoints come back and both paths describe the Service alike", async () => {
+    const scenario = await loadScenario(path.join(ROOT, "data", "scenarios", "service-target-port-mismatch.yaml"));
+    const sim = SimEnvironment.create(scenario.environment);
+    const [service] = await sim.listServices();
+    const namespace = sim.namespaceOf(service!)!;
+    const type = sim.types().find((t) => t.kind === "Service")!;
+    const svc = sim.get(type, namespace, service!)!;
+    sim.apply({ verb: "update", object: { ...svc, spec: { ...(svc as unknown as { spec: object }).spec, selector: { app: "nobody" } } } as typeof svc }, { dryRun: false });
+    await sim.advanceBy(60_000);
+    const broken = (await sim.describeWorkload(service!)).services?.find((s) => s.name === service);
+    expect(broken).toMatchObject({ selectsWorkload: false, selectedPods: 0, readyEndpoints: 0 });
+    const rollback = await act(sim, { tool: "set_service_selector", params: { service: service!, kubeService: service! } }, "sel-3");
+    await sim.advanceBy(60_000);
+    const fixed = (await sim.describeWorkload(service!)).services?.find((s) => s.name === service);
+    expect(fixed?.selectsWorkload).toBe(true);
+    expect(fixed?.readyEndpoints).toBeGreaterThan(0);
+    expect(rollback?.params).toMatchObject({ selector: { app: "nobody" } });
+    expect(sim.operationsApplied().map((o) => o.op)).toContain("setServiceSelector");
   });
 });

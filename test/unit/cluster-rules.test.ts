@@ -70,6 +70,7 @@ describe("rules on the objects around a workload", () => {
   it("Given a Service whose selector picks none of the workload's ready pods, When diagnosed, Then the selector mismatch is the diagnosis; and not for a Service that selects them", async () => {
     const broken = await diagnose([serviceSelects("checkout", { readyEndpoints: 0, selectedPods: 0, selectsWorkload: false, workloadReadyPods: 3 })]);
     expect(broken[0]?.faultClass).toBe("service-selector-mismatch");
+    expect(broken[0]?.candidates[0]?.call).toEqual({ tool: "set_service_selector", params: { service: "checkout", kubeService: "checkout" } });
     const healthy = await diagnose([serviceSelects("checkout", { readyEndpoints: 3, selectedPods: 3, selectsWorkload: true, workloadReadyPods: 3 })]);
     expect(healthy).toEqual([]);
     // A Service with no endpoints because the pods are down is not a selector fault
