@@ -289,7 +289,14 @@ function neighbourhoodFacts(w: WorkloadDescription, s: string, now: number): Fac
       service: s,
       value: unschedulable,
       summary: `${unschedulable} ${s} pod(s) cannot be scheduled; ${w.nodes.total} node(s), cordoned: [${w.nodes.cordoned.join(", ")}], not ready: [${w.nodes.notReady.join(", ")}]${message !== "" ? `; scheduler: ${message}` : ""}`,
-      attrs: { nodes: w.nodes.total, cordoned: w.nodes.cordoned.join(","), not_ready: w.nodes.notReady.join(","), cordoned_count: w.nodes.cordoned.length, not_ready_count: w.nodes.notReady.length, message },
+      attrs: {
+        nodes: w.nodes.total,
+        cordoned: w.nodes.cordoned.join(","),
+        not_ready: w.nodes.notReady.join(","),
+        cordoned_count: w.nodes.cordoned.length,
+        not_ready_count: w.nodes.notReady.length,
+        message,
+      },
     });
   }
   return facts;

@@ -65,7 +65,16 @@ describe("reads", () => {
     expect(w.deployment.env).toEqual({ LOG_LEVEL: "info", DB_PASSWORD: "<from secret checkout-db>" });
     // startedAt is when the container last started (after an OOM kill, the restart), else when the pod did.
     expect(w.pods).toEqual([
-      { name: "checkout-6b7f9d5c48-7kq4m", phase: "Running", ready: true, restarts: 1, lastTerminationReason: "OOMKilled", lastExitCode: 137, revision: 1, startedAt: Date.parse("2026-11-29T22:00:02Z") },
+      {
+        name: "checkout-6b7f9d5c48-7kq4m",
+        phase: "Running",
+        ready: true,
+        restarts: 1,
+        lastTerminationReason: "OOMKilled",
+        lastExitCode: 137,
+        revision: 1,
+        startedAt: Date.parse("2026-11-29T22:00:02Z"),
+      },
       { name: "checkout-6b7f9d5c48-x2x9p", phase: "Running", ready: true, restarts: 0, revision: 1, startedAt: Date.parse("2026-11-20T10:00:10Z") },
       { name: "checkout-85d4c7b9f7-lmn8z", phase: "Pending", ready: false, reason: "ImagePullBackOff", restarts: 0, revision: 2, startedAt: Date.parse("2026-11-30T06:50:00Z") },
     ]);

@@ -83,7 +83,16 @@ describe("perception of the objects around a workload, over HTTP with client-nod
       { name: "api", selector: { app: "api-v2" }, selectedPods: 0, selectsWorkload: false, readyEndpoints: 0, notReadyEndpoints: 0, createdAt: Date.parse("2026-11-20T10:00:00Z") },
       { name: "api-internal", selector: { app: "api" }, selectedPods: 3, selectsWorkload: true, readyEndpoints: 1, notReadyEndpoints: 1, createdAt: Date.parse("2026-11-20T10:00:00Z") },
     ]);
-    expect(w.autoscaler).toEqual({ name: "api", minReplicas: 1, maxReplicas: 2, currentReplicas: 2, desiredReplicas: 2, atMax: true, scalingLimited: true, limitedSince: Date.parse("2026-11-30T06:40:00Z") });
+    expect(w.autoscaler).toEqual({
+      name: "api",
+      minReplicas: 1,
+      maxReplicas: 2,
+      currentReplicas: 2,
+      desiredReplicas: 2,
+      atMax: true,
+      scalingLimited: true,
+      limitedSince: Date.parse("2026-11-30T06:40:00Z"),
+    });
     expect(w.quotas).toEqual([
       {
         name: "compute",
@@ -126,7 +135,7 @@ describe("perception of the objects around a workload, over HTTP with client-nod
     expect(of("dependency.service_missing")).toEqual([{ value: "payments", kube_service: "payments", namespace: "prod" }]);
     expect(of("hpa.at_max")).toEqual([{ value: 20, hpa: "api", min: 1, max: 2, current: 2, desired: 2, scaling_limited: true }]);
     expect(of("quota.exceeded")).toEqual([{ value: "pods", quota: "compute", used: "3", hard: "3" }]);
-    expect(of("pod.unschedulable")).toEqual([expect.objectContaining({ value: 1, cordoned: "node-1", not_ready: "node-2", message: expect.stringMatching(/were unschedulable/) })]);
+    expect(of("pod.unschedulable")).toEqual([expect.objectContaining({ value: 1, cordoned: "node-1", not_ready: "node-2", message: expect.stringMatching(/were unschedulable/) as unknown })]);
   });
 });
 
@@ -170,7 +179,7 @@ describe("set_service_selector", () => {
     // And running the same key again changes nothing; a second call for the same selector is refused as done
     await env.setServiceSelector("api", "api", { app: "api" }, "sel-1");
     const tool = registry.get("set_service_selector");
-    expect(await tool.validateLive?.({ service: "api", kubeService: "api" }, env)).toMatchObject({ ok: false, reason: expect.stringMatching(/already selects app=api/) });
+    expect(await tool.validateLive?.({ service: "api", kubeService: "api" }, env)).toMatchObject({ ok: false, reason: expect.stringMatching(/already selects app=api/) as unknown });
     // When the rollback runs, Then the old selector is back
     expect(rollback).toEqual({ tool: "set_service_selector", params: { service: "api", kubeService: "api", selector: { app: "api-v2" } } });
     const parsed = registry.parseCall(rollback!);
@@ -183,7 +192,7 @@ describe("set_service_selector", () => {
   test("Given a Service that is not in front of the workload, or an empty selector, When set_service_selector is validated or run, Then it is refused", async () => {
     const env = await adapter();
     const tool = registry.get("set_service_selector");
-    expect(await tool.validateLive?.({ service: "api", kubeService: "db" }, env)).toMatchObject({ ok: false, reason: expect.stringMatching(/not in front of api/) });
+    expect(await tool.validateLive?.({ service: "api", kubeService: "db" }, env)).toMatchObject({ ok: false, reason: expect.stringMatching(/not in front of api/) as unknown });
     await expect(env.setServiceSelector("api", "api", {}, "sel-2")).rejects.toThrow(/empty selector/);
   });
 
@@ -194,7 +203,7 @@ describe("set_service_selector", () => {
     const namespace = sim.namespaceOf(service!)!;
     const type = sim.types().find((t) => t.kind === "Service")!;
     const svc = sim.get(type, namespace, service!)!;
-    sim.apply({ verb: "update", object: { ...svc, spec: { ...(svc as unknown as { spec: object }).spec, selector: { app: "nobody" } } } as typeof svc }, { dryRun: false });
+    sim.apply({ verb: "update", object: { ...svc, spec: { ...(svc as unknown as { spec: object }).spec, selector: { app: "nobody" } } } }, { dryRun: false });
     await sim.advanceBy(60_000);
     const broken = (await sim.describeWorkload(service!)).services?.find((s) => s.name === service);
     expect(broken).toMatchObject({ selectsWorkload: false, selectedPods: 0, readyEndpoints: 0 });

@@ -81,7 +81,14 @@ describe("rules on the objects around a workload", () => {
   it("Given unschedulable pods with a FailedScheduling event, When diagnosed, Then escalate", async () => {
     const hypotheses = await diagnose([
       fact("pod.reason", "checkout", "Unschedulable", { count: 2, revision: 8 }),
-      fact("pod.unschedulable", "checkout", 2, { nodes: 3, cordoned: "node-1,node-2", not_ready: "", cordoned_count: 2, not_ready_count: 0, message: "0/3 nodes are available: 2 node(s) were unschedulable, 1 Insufficient cpu." }),
+      fact("pod.unschedulable", "checkout", 2, {
+        nodes: 3,
+        cordoned: "node-1,node-2",
+        not_ready: "",
+        cordoned_count: 2,
+        not_ready_count: 0,
+        message: "0/3 nodes are available: 2 node(s) were unschedulable, 1 Insufficient cpu.",
+      }),
       fact("event.reason", "checkout", "FailedScheduling", { type: "Warning", message: "0/3 nodes are available: 2 node(s) were unschedulable, 1 Insufficient cpu.", count: 5 }),
     ]);
     expect(hypotheses[0]?.faultClass).toBe("unschedulable");
@@ -90,7 +97,11 @@ describe("rules on the objects around a workload", () => {
 
   it("Given FailedCreate events for an exceeded quota, When diagnosed, Then escalate; a FailedCreate for another reason does not match", async () => {
     const quota = await diagnose([
-      fact("event.reason", "checkout", "FailedCreate", { type: "Warning", message: 'pods "checkout-x" is forbidden: exceeded quota: compute, requested: pods=1, used: pods=10, limited: pods=10', count: 7 }),
+      fact("event.reason", "checkout", "FailedCreate", {
+        type: "Warning",
+        message: 'pods "checkout-x" is forbidden: exceeded quota: compute, requested: pods=1, used: pods=10, limited: pods=10',
+        count: 7,
+      }),
       fact("quota.exceeded", "checkout", "pods", { quota: "compute", used: "10", hard: "10" }),
     ]);
     expect(quota[0]?.faultClass).toBe("quota-exceeded");
@@ -112,7 +123,11 @@ describe("rules on the objects around a workload", () => {
   });
 
   it("Given a saturated workload without an HPA, When diagnosed, Then scaling it is still proposed (the HPA guard only removes HPA-owned workloads)", async () => {
-    const hypotheses = await diagnose([fact("cpu.saturation", "checkout", 0.97), fact("metric.anomalous", "checkout", "latency_p99_ms"), fact("replicas.desired", "checkout", 3, { ready: 3, memory_limit_mib: 512 })]);
+    const hypotheses = await diagnose([
+      fact("cpu.saturation", "checkout", 0.97),
+      fact("metric.anomalous", "checkout", "latency_p99_ms"),
+      fact("replicas.desired", "checkout", 3, { ready: 3, memory_limit_mib: 512 }),
+    ]);
     expect(hypotheses[0]?.candidates[0]?.call).toEqual({ tool: "scale_deployment", params: { service: "checkout", replicas: 6 } });
   });
 

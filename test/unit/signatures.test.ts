@@ -59,7 +59,8 @@ describe("secret detection", () => {
 describe("structured logs and error classes", () => {
   it("takes a JSON line's message and error fields, and a logfmt line's msg and err, not the framing", () => {
     // Given the same failure logged as JSON and as logfmt, with different times, callers and trace ids
-    const json = '{"ts":"2026-11-30T07:00:01Z","level":"error","caller":"db.go:42","trace_id":"ab12cd34ef56ab12","msg":"query failed","error":"dial tcp: lookup postgres on 10.96.0.10:53: no such host"}';
+    const json =
+      '{"ts":"2026-11-30T07:00:01Z","level":"error","caller":"db.go:42","trace_id":"ab12cd34ef56ab12","msg":"query failed","error":"dial tcp: lookup postgres on 10.96.0.10:53: no such host"}';
     const logfmt = 'ts=2026-11-30T07:00:02Z level=error caller=db.go:42 msg="query failed" err="dial tcp: lookup postgres on 10.96.0.11:53: no such host"';
     // When they are normalized
     // Then both give the template of the message and its error, without ts, caller or trace id
@@ -82,7 +83,10 @@ describe("structured logs and error classes", () => {
     // When signatures are extracted
     const signatures = extractSignatures(lines);
     // Then there is one signature per exception, the Python one named by its exception line
-    expect(signatures.map((s) => s.template).sort()).toEqual(["ERROR request failed: java.net.UnknownHostException: payments", "psycopg2.OperationalError: FATAL: password authentication failed for user app"]);
+    expect(signatures.map((s) => s.template).sort()).toEqual([
+      "ERROR request failed: java.net.UnknownHostException: payments",
+      "psycopg2.OperationalError: FATAL: password authentication failed for user app",
+    ]);
     expect(signatures.find((s) => s.template.startsWith("ERROR"))?.sample).toContain("Caused by:");
     // And a line that is not a frame is its own signature
     expect(extractSignatures([line("TypeError: x is undefined", "error", 1), line("TypeError: x is undefined", "error", 2)]).map((s) => s.count)).toEqual([2]);

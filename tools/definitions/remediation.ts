@@ -119,6 +119,9 @@ const scaleDeployment: ToolDefinition<z.infer<typeof scaleParams>> = {
     const w = await workload(env, p.service);
     if (isValidation(w)) return w;
     if (p.replicas === 0) return { ok: false, reason: `scaling ${p.service} to 0 would take it offline` };
+    // An HPA owns the replica count: it would undo a direct scale (and the two would fight).
+    if (w.autoscaler !== undefined)
+      return { ok: false, reason: `HorizontalPodAutoscaler ${w.autoscaler.name} scales ${p.service} (${w.autoscaler.minReplicas}–${w.autoscaler.maxReplicas}); scaling it directly would be undone` };
     const ceiling = Math.max(20, w.deployment.desiredReplicas * 10);
     if (p.replicas > ceiling) return { ok: false, reason: `${p.replicas} replicas exceeds ${ceiling} (10× the current ${w.deployment.desiredReplicas}, at least 20)` };
     if (p.replicas === w.deployment.desiredReplicas) return { ok: false, reason: `${p.service} already wants ${p.replicas} replicas` };
