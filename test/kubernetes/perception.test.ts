@@ -189,6 +189,16 @@ describe("set_service_selector", () => {
     expect(await env.appliedChange("sel-1")).toMatchObject({ operation: "setServiceSelector" });
   });
 
+  test("Given a workload an HPA scales, When scale_deployment is validated, Then it is refused naming the HPA", async () => {
+    const env = await adapter();
+    expect(await registry.get("scale_deployment").validateLive?.({ service: "api", replicas: 4 }, env)).toMatchObject({
+      ok: false,
+      reason: expect.stringMatching(/HorizontalPodAutoscaler api scales api/) as unknown,
+    });
+    // A workload without an HPA can still be scaled
+    expect(await registry.get("scale_deployment").validateLive?.({ service: "prod/statefulset/db", replicas: 2 }, env)).toEqual({ ok: true });
+  });
+
   test("Given a Service that is not in front of the workload, or an empty selector, When set_service_selector is validated or run, Then it is refused", async () => {
     const env = await adapter();
     const tool = registry.get("set_service_selector");
