@@ -43,11 +43,16 @@ export interface PodStatus {
   name: string;
   phase: "Pending" | "Running" | "Succeeded" | "Failed" | "Unknown";
   ready: boolean;
-  /** Current waiting/terminated reason, e.g. CrashLoopBackOff, ImagePullBackOff, OOMKilled. */
+  /**
+   * Current waiting/terminated reason, e.g. CrashLoopBackOff, ImagePullBackOff, OOMKilled,
+   * RunContainerError, CreateContainerConfigError; `Unschedulable` for a pod no node can take.
+   */
   reason?: string;
   restarts: number;
   /** Reason of the last termination, e.g. OOMKilled, Error. */
   lastTerminationReason?: string;
+  /** Exit code of the last termination (1, 137, 127…). */
+  lastExitCode?: number;
   revision: number;
   startedAt: number;
 }
@@ -71,6 +76,14 @@ export interface DeploymentRevision {
   deployedAt: number;
   /** Free-text change cause, as in `kubernetes.io/change-cause`. */
   changeCause?: string;
+  /**
+   * Pod-template fields this revision changed against the previous one (sorted), e.g. `image`,
+   * `command`, `args`, `env`, `envFrom`, `readinessProbe`, `livenessProbe`, `startupProbe`,
+   * `ports`, `resources`, `volumeMounts`, `dnsPolicy`, `volumes`, `serviceAccountName`,
+   * `nodeSelector`, `tolerations`, `affinity`, `containers` (a container added or removed); empty
+   * for the first revision, absent when the environment cannot tell.
+   */
+  changedFields?: string[];
 }
 
 /** The deployment spec and rollout state of a workload. */
@@ -141,9 +154,72 @@ export interface ConsumerGroupState {
   dlqDepth: number;
 }
 
+/** The kinds of workload an adapter describes. */
+export type WorkloadKind = "Deployment" | "StatefulSet" | "DaemonSet";
+
+/** A Service whose selector picks the workload's pods, and what it routes to. */
+export interface ServiceSelection {
+  name: string;
+  /** The Service's selector (empty: a Service without selector, endpoints managed by hand). */
+  selector: Record<string, string>;
+  /** Pods in the namespace the selector matches (all phases). */
+  selectedPods: number;
+  /** Whether the selector matches the workload's pod template labels (false: the Service lost its pods). */
+  selectsWorkload: boolean;
+  /** Addresses in the Service's Endpoints that are ready / not ready. */
+  readyEndpoints: number;
+  notReadyEndpoints: number;
+  /** When the Service was created, epoch ms (0 when unknown). */
+  createdAt: number;
+}
+
+/** The Service a dependency is reached through (DNS name = Service name), as the cluster has it. */
+export interface DependencyService {
+  /** The dependency as the topology names it. */
+  dependency: string;
+  namespace: string;
+  /** The Service name looked up. */
+  service: string;
+  exists: boolean;
+  readyEndpoints: number;
+}
+
+/** The HorizontalPodAutoscaler that scales the workload. */
+export interface AutoscalerState {
+  name: string;
+  minReplicas: number;
+  maxReplicas: number;
+  currentReplicas: number;
+  desiredReplicas: number;
+  atMax: boolean;
+  /** The HPA's ScalingLimited condition is True (it wants more, or fewer, than its bounds allow). */
+  scalingLimited: boolean;
+  /** Since when ScalingLimited has been True (epoch ms; 0 when unknown or not limited). */
+  limitedSince: number;
+}
+
+/** One ResourceQuota of the workload's namespace. */
+export interface QuotaState {
+  name: string;
+  resources: Array<{ resource: string; hard: string; used: string; /** used >= hard. */ full: boolean }>;
+}
+
+/** Nodes as they bear on pods that cannot be scheduled (only read when some pod is Unschedulable). */
+export interface NodeSummary {
+  total: number;
+  /** Cordoned nodes (spec.unschedulable), by name. */
+  cordoned: string[];
+  /** Nodes whose Ready condition is not True, by name. */
+  notReady: string[];
+}
+
 /** Everything `describe workload` returns for one service. */
 export interface WorkloadDescription {
   service: string;
+  /** What kind of workload it is (Deployment when absent). */
+  kind?: WorkloadKind;
+  /** The workload's own pod selector (`spec.selector.matchLabels`). */
+  selector?: Record<string, string>;
   deployment: DeploymentState;
   pods: PodStatus[];
   events: KubeEvent[];
@@ -155,6 +231,16 @@ export interface WorkloadDescription {
   consumerGroups: ConsumerGroupState[];
   /** Services this workload calls. */
   dependencies: string[];
+  /** Every Service whose selector picks the workload's pod template (kubeService is the first). */
+  services?: ServiceSelection[];
+  /** For each dependency: its Service and ready endpoints in the cluster. */
+  dependencyServices?: DependencyService[];
+  /** The HorizontalPodAutoscaler targeting the workload, if any. */
+  autoscaler?: AutoscalerState;
+  /** ResourceQuotas of the workload's namespace. */
+  quotas?: QuotaState[];
+  /** The cluster's nodes, when some pod of the workload cannot be scheduled. */
+  nodes?: NodeSummary;
 }
 
 /** What the environment knows about one applied change, for idempotency checks. */
@@ -171,6 +257,8 @@ export interface EnvironmentOperations {
   restartPods(service: string, key: string): Promise<void>;
   setMemoryLimit(service: string, limitMib: number, key: string): Promise<void>;
   patchServiceTargetPort(service: string, targetPort: number, key: string): Promise<void>;
+  /** Sets the selector of the Service `kubeService` in the workload's namespace. */
+  setServiceSelector(service: string, kubeService: string, selector: Record<string, string>, key: string): Promise<void>;
   deleteNetworkPolicy(name: string, key: string): Promise<void>;
   restoreNetworkPolicy(policy: NetworkPolicyState, key: string): Promise<void>;
   revertConfigMap(name: string, toVersion: number, key: string): Promise<void>;

@@ -130,6 +130,10 @@ export class SharedWorld implements EnvironmentAdapter {
     await this.write((env) => env.patchServiceTargetPort(service, targetPort, key));
   }
 
+  async setServiceSelector(service: string, kubeService: string, selector: Record<string, string>, key: string): Promise<void> {
+    await this.write((env) => env.setServiceSelector(service, kubeService, selector, key));
+  }
+
   async deleteNetworkPolicy(name: string, key: string): Promise<void> {
     await this.write((env) => env.deleteNetworkPolicy(name, key));
   }

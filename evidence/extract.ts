@@ -4,7 +4,7 @@ import type { ConsumerGroupState, DeploymentRevision, LogLine, MetricName, Metri
 import { badness, isAnomalous } from "./anomaly.js";
 import { round, summarizeSeries } from "./metrics.js";
 import { redactSecrets, secretKinds } from "../domain/secrets.js";
-import { extractSignatures } from "./signatures.js";
+import { errorClass, extractSignatures } from "./signatures.js";
 
 /** What the read tools returned for one service. */
 export interface ServiceObservations {
@@ -42,12 +42,17 @@ type FactDraft = Omit<Evidence, "id" | "attrs"> & { attrs?: Attrs };
 
 const MINUTE = 60_000;
 
+/**
+ * What a revision changed: the pod-template fields the environment diffed (any of them: command,
+ * args, probes, dnsPolicy, ports…), plus image / env / memory as the revision summaries show them.
+ */
 function changedFields(current: DeploymentRevision, previous: DeploymentRevision): string[] {
-  const changes: string[] = [];
-  if (current.image !== previous.image) changes.push("image");
-  if (JSON.stringify(current.env) !== JSON.stringify(previous.env)) changes.push("env");
-  if (current.memoryLimitMib !== previous.memoryLimitMib) changes.push("memory");
-  return changes;
+  const changes = new Set<string>(current.changedFields ?? []);
+  if (current.image !== previous.image) changes.add("image");
+  if (JSON.stringify(current.env) !== JSON.stringify(previous.env)) changes.add("env");
+  if (current.memoryLimitMib !== previous.memoryLimitMib) changes.add("memory");
+  const first = ["image", "env", "memory"].filter((c) => changes.has(c));
+  return [...first, ...[...changes].filter((c) => !first.includes(c)).sort()];
 }
 
 function changedKeys(a: Record<string, string>, b: Record<string, string>): string[] {
@@ -69,8 +74,10 @@ function workloadFacts(obs: ServiceObservations, now: number, alertService: stri
     attrs: { ready: d.readyReplicas, memory_limit_mib: d.memoryLimitMib, cpu_limit_cores: d.cpuLimitCores, revision: d.currentRevision },
   });
   const reasons = new Map<string, { count: number; revision: number; pod: string }>();
-  const terminations = new Map<string, number>();
+  const terminations = new Map<string, { count: number; exitCode: number }>();
   let restarts = 0;
+  let notReady = 0;
+  let notReadyRevision = -1;
   for (const pod of w.pods) {
     restarts += pod.restarts;
     if (pod.reason !== undefined) {
@@ -79,8 +86,25 @@ function workloadFacts(obs: ServiceObservations, now: number, alertService: stri
       reasons.set(pod.reason, r);
     }
     if (pod.lastTerminationReason !== undefined) {
-      terminations.set(pod.lastTerminationReason, (terminations.get(pod.lastTerminationReason) ?? 0) + 1);
+      const t = terminations.get(pod.lastTerminationReason) ?? { count: 0, exitCode: pod.lastExitCode ?? -1 };
+      t.count += 1;
+      terminations.set(pod.lastTerminationReason, t);
     }
+    // Running and not ready with nothing else wrong: its readiness probe fails.
+    if (pod.phase === "Running" && !pod.ready && pod.reason === undefined) {
+      notReady += 1;
+      notReadyRevision = Math.max(notReadyRevision, pod.revision);
+    }
+  }
+  facts.push({ key: "workload.kind", service: s, value: w.kind ?? "Deployment", summary: `${s} is a ${w.kind ?? "Deployment"}` });
+  if (notReady > 0) {
+    facts.push({
+      key: "pod.not_ready",
+      service: s,
+      value: notReady,
+      summary: `${notReady} ${s} pod(s) run but are not ready (readiness failing), newest revision ${notReadyRevision}`,
+      attrs: { revision: notReadyRevision },
+    });
   }
   for (const [reason, r] of [...reasons.entries()].sort()) {
     facts.push({
@@ -91,13 +115,13 @@ function workloadFacts(obs: ServiceObservations, now: number, alertService: stri
       attrs: { count: r.count, revision: r.revision },
     });
   }
-  for (const [reason, count] of [...terminations.entries()].sort()) {
+  for (const [reason, t] of [...terminations.entries()].sort()) {
     facts.push({
       key: "pod.last_termination",
       service: s,
       value: reason,
-      summary: `${count} ${s} pod(s) last terminated with ${reason}`,
-      attrs: { count },
+      summary: `${t.count} ${s} pod(s) last terminated with ${reason}${t.exitCode >= 0 ? ` (exit code ${t.exitCode})` : ""}`,
+      attrs: { count: t.count, exit_code: t.exitCode },
     });
   }
   facts.push({ key: "pod.restarts", service: s, value: restarts, summary: `${s} pods restarted ${restarts} times in total` });
@@ -184,6 +208,96 @@ function workloadFacts(obs: ServiceObservations, now: number, alertService: stri
   }
   for (const dep of w.dependencies) {
     facts.push({ key: "topology.calls", service: s, value: dep, summary: `${s} calls ${dep}` });
+  }
+  facts.push(...neighbourhoodFacts(w, s, now));
+  return facts;
+}
+
+const selectorText = (selector: Record<string, string>): string =>
+  Object.entries(selector)
+    .map(([k, v]) => `${k}=${v}`)
+    .join(",");
+
+/** Facts from the objects around a workload: its Services, its dependencies' Services, HPA, quotas, nodes. */
+function neighbourhoodFacts(w: WorkloadDescription, s: string, now: number): FactDraft[] {
+  const facts: FactDraft[] = [];
+  const readyPods = w.pods.filter((p) => p.ready).length;
+  for (const svc of w.services ?? []) {
+    facts.push({
+      key: "service.selects",
+      service: s,
+      value: svc.readyEndpoints,
+      summary: `Service ${svc.name} (selector ${selectorText(svc.selector) || "none"}) selects ${svc.selectedPods} pod(s): ${svc.readyEndpoints} ready, ${svc.notReadyEndpoints} not-ready endpoint(s)${svc.selectsWorkload ? "" : `; its selector does not match ${s}'s pod template (${readyPods} ready pod(s))`}`,
+      attrs: {
+        kube_service: svc.name,
+        selector: selectorText(svc.selector),
+        selected_pods: svc.selectedPods,
+        not_ready_endpoints: svc.notReadyEndpoints,
+        selects_workload: svc.selectsWorkload,
+        workload_ready_pods: readyPods,
+        minutes_since_created: svc.createdAt > 0 ? Math.round((now - svc.createdAt) / MINUTE) : -1,
+      },
+    });
+  }
+  for (const dep of w.dependencyServices ?? []) {
+    if (dep.exists) continue;
+    facts.push({
+      key: "dependency.service_missing",
+      service: s,
+      value: dep.dependency,
+      summary: `${s} calls ${dep.dependency}, but Service ${dep.namespace}/${dep.service} does not exist`,
+      attrs: { kube_service: dep.service, namespace: dep.namespace },
+    });
+  }
+  const hpa = w.autoscaler;
+  if (hpa !== undefined) {
+    const minutesLimited = hpa.limitedSince > 0 ? Math.round((now - hpa.limitedSince) / MINUTE) : 0;
+    facts.push({
+      key: "hpa.state",
+      service: s,
+      value: hpa.currentReplicas,
+      summary: `HorizontalPodAutoscaler ${hpa.name} scales ${s} between ${hpa.minReplicas} and ${hpa.maxReplicas}: ${hpa.currentReplicas} now, ${hpa.desiredReplicas} desired${hpa.scalingLimited ? `, ScalingLimited for ${minutesLimited} min` : ""}`,
+      attrs: { hpa: hpa.name, min: hpa.minReplicas, max: hpa.maxReplicas, desired: hpa.desiredReplicas, at_max: hpa.atMax, scaling_limited: hpa.scalingLimited },
+    });
+    if (hpa.atMax) {
+      facts.push({
+        key: "hpa.at_max",
+        service: s,
+        value: minutesLimited,
+        summary: `HorizontalPodAutoscaler ${hpa.name} holds ${s} at its maximum of ${hpa.maxReplicas} replicas${hpa.scalingLimited ? ` (ScalingLimited for ${minutesLimited} min)` : ""}`,
+        attrs: { hpa: hpa.name, min: hpa.minReplicas, max: hpa.maxReplicas, current: hpa.currentReplicas, desired: hpa.desiredReplicas, scaling_limited: hpa.scalingLimited },
+      });
+    }
+  }
+  for (const quota of w.quotas ?? []) {
+    for (const r of quota.resources) {
+      if (!r.full) continue;
+      facts.push({
+        key: "quota.exceeded",
+        service: s,
+        value: r.resource,
+        summary: `ResourceQuota ${quota.name} in ${w.deployment.namespace} is used up for ${r.resource}: ${r.used} of ${r.hard}`,
+        attrs: { quota: quota.name, used: r.used, hard: r.hard },
+      });
+    }
+  }
+  if (w.nodes !== undefined) {
+    const unschedulable = w.pods.filter((p) => p.reason === "Unschedulable").length;
+    const message = w.events.filter((e) => e.reason === "FailedScheduling").pop()?.message ?? "";
+    facts.push({
+      key: "pod.unschedulable",
+      service: s,
+      value: unschedulable,
+      summary: `${unschedulable} ${s} pod(s) cannot be scheduled; ${w.nodes.total} node(s), cordoned: [${w.nodes.cordoned.join(", ")}], not ready: [${w.nodes.notReady.join(", ")}]${message !== "" ? `; scheduler: ${message}` : ""}`,
+      attrs: {
+        nodes: w.nodes.total,
+        cordoned: w.nodes.cordoned.join(","),
+        not_ready: w.nodes.notReady.join(","),
+        cordoned_count: w.nodes.cordoned.length,
+        not_ready_count: w.nodes.notReady.length,
+        message,
+      },
+    });
   }
   return facts;
 }
@@ -306,6 +420,7 @@ function logFacts(obs: ServiceObservations, now: number): { facts: FactDraft[]; 
     attrs: {
       level: sig.level,
       count: sig.count,
+      error_class: errorClass(`${sig.template}\n${sig.sample}`),
       sample: sig.sample.slice(0, 300),
       minutes_since_first: Math.round((now - sig.firstSeen) / MINUTE),
     },

@@ -18,28 +18,145 @@ const MASKS: Array<[RegExp, string]> = [
   [/-?\b\d+(?:\.\d+)?(?:ms|s|m|h|Mi|Gi|MiB|GiB|KB|MB|GB|%)?\b/g, "<num>"],
 ];
 
+/** A field of a JSON object as text, when it is a string (or an object with a message). */
+function textField(record: Record<string, unknown>, names: string[]): string | undefined {
+  for (const name of names) {
+    const value = record[name];
+    if (typeof value === "string" && value !== "") return value;
+    if (value !== null && typeof value === "object") {
+      const inner = (value as Record<string, unknown>)["message"] ?? (value as Record<string, unknown>)["msg"];
+      if (typeof inner === "string" && inner !== "") return inner;
+    }
+  }
+  return undefined;
+}
+
+const MESSAGE_FIELDS = ["msg", "message", "event"];
+const ERROR_FIELDS = ["error", "err", "exception", "error.message", "exc_info"];
+
+/** One logfmt value: quoted (with escapes) or bare up to the next space. */
+function logfmtValue(line: string, key: string): string | undefined {
+  const m = new RegExp(`(?:^|\\s)${key.replace(".", "\\.")}=(?:"((?:[^"\\\\]|\\\\.)*)"|(\\S+))`).exec(line);
+  if (m === null) return undefined;
+  return m[1] !== undefined ? m[1].replace(/\\(.)/g, "$1") : m[2];
+}
+
+/**
+ * What a log line says, without its framing: a JSON line's message field (`msg`, `message`)
+ * followed by its error field (`error`, `err`, `exception`); a logfmt line's `msg=` and `err=`;
+ * any other line as it is. Level, time, caller and trace ids would split one fault into many
+ * signatures.
+ */
+export function logMessageText(message: string): string {
+  const trimmed = message.trim();
+  if (trimmed.startsWith("{") && trimmed.endsWith("}")) {
+    try {
+      const parsed = JSON.parse(trimmed) as unknown;
+      if (parsed !== null && typeof parsed === "object" && !Array.isArray(parsed)) {
+        const record = parsed as Record<string, unknown>;
+        const msg = textField(record, MESSAGE_FIELDS);
+        const err = textField(record, ERROR_FIELDS);
+        if (msg !== undefined || err !== undefined) return [msg, err].filter((x) => x !== undefined).join(": ");
+      }
+    } catch {
+      // Not JSON after all.
+    }
+  }
+  if (/(?:^|\s)msg=/.test(trimmed)) {
+    const msg = logfmtValue(trimmed, "msg");
+    const err = logfmtValue(trimmed, "err") ?? logfmtValue(trimmed, "error");
+    if (msg !== undefined) return [msg, err].filter((x) => x !== undefined).join(": ");
+  }
+  return trimmed;
+}
+
+/**
+ * Whether a line continues the previous one: a stack frame (`at …`, `File "…"`, an indented
+ * line), a `Caused by:`, `... N more`, a goroutine header; and, inside a Python traceback, the
+ * closing `SomeError: …` line.
+ */
+export function isContinuation(message: string, inTraceback = false): boolean {
+  if (/^(\s+\S|at [\w$.<]|Caused by:|\.\.\. \d+ more|File "|goroutine \d+ \[)/.test(message)) return true;
+  return inTraceback && /^[\w.]+(Error|Exception|Exit|Interrupt)\b/.test(message);
+}
+
+/**
+ * Classes of error that read the same across languages and libraries, by what the text says.
+ * The first that matches wins; "" when none does.
+ */
+const ERROR_CLASSES: Array<[string, RegExp]> = [
+  ["probe", /\b(readiness|liveness|startup) probe failed/i],
+  ["oom", /OutOfMemory|out of memory|heap out of memory|OOMKilled|Cannot allocate memory|memory limit exceeded/i],
+  ["dns", /ENOTFOUND|EAI_AGAIN|no such host|NXDOMAIN|Name or service not known|Temporary failure in name resolution|UnknownHostException|could not resolve host|getaddrinfo|nodename nor servname/i],
+  ["tls", /x509|certificate (has expired|is not yet valid|signed by unknown|verify failed)|tls: |SSL(_| )?(routines|handshake|error)|CERT_|handshake failure/i],
+  [
+    "auth",
+    /password authentication failed|authentication failed|invalid credentials|access denied for user|invalid (password|api key|token)|\bunauthori[sz]ed\b|\b401\b|NOAUTH|WRONGPASS|AuthenticationException|Login failed for user|SASL authentication/i,
+  ],
+  ["connection_refused", /ECONNREFUSED|connection refused|ConnectException|actively refused/i],
+  ["connection_reset", /ECONNRESET|connection reset|broken pipe|EPIPE|unexpected EOF/i],
+  ["timeout", /ETIMEDOUT|timed out|timeout|deadline exceeded/i],
+  ["unknown_flag", /unknown (flag|option|shorthand flag)|flag provided but not defined|unrecognized (option|arguments?)|invalid option|no such option/i],
+  ["exec", /exec format error|executable file not found|no such file or directory|exec: |command not found|permission denied/i],
+];
+
+/** The error class a log text shows (dns, connection_refused, connection_reset, timeout, tls, auth, oom, probe, exec, unknown_flag), "" if none. */
+export function errorClass(text: string): string {
+  return ERROR_CLASSES.find(([, pattern]) => pattern.test(text))?.[0] ?? "";
+}
+
 /** Reduces a log message to its template: ids, numbers, hashes, addresses and timestamps masked. */
 export function normalizeLogMessage(message: string): string {
-  let template = message.trim();
+  let template = logMessageText(message);
   for (const [pattern, token] of MASKS) template = template.replace(pattern, token);
   return template.replace(/\s+/g, " ");
 }
 
 const LEVEL_RANK: Record<LogLine["level"], number> = { debug: 0, info: 1, warn: 2, error: 3, fatal: 4 };
 
+/** A log record: a line with the stack-trace lines that followed it (same pod) folded in. */
+interface LogRecord {
+  line: LogLine;
+  level: LogLine["level"];
+  /** The text the template is built from: the line's message, or a Python traceback's closing line. */
+  head: string;
+  sample: string;
+}
+
+/** Folds stack traces into the line that started them, per pod, keeping the lines' order. */
+function foldRecords(lines: LogLine[]): LogRecord[] {
+  const records: LogRecord[] = [];
+  const lastOfPod = new Map<string, LogRecord>();
+  for (const line of lines) {
+    const previous = lastOfPod.get(line.pod);
+    if (previous !== undefined && isContinuation(line.message, /^Traceback \(most recent call last\)/.test(previous.head))) {
+      const text = line.message.trim();
+      if (LEVEL_RANK[line.level] > LEVEL_RANK[previous.level]) previous.level = line.level;
+      // Python prints the exception last: "Traceback (most recent call last):" … "ValueError: boom".
+      if (/^Traceback \(most recent call last\)/.test(previous.head) && /^[\w.]+(Error|Exception|Exit|Interrupt)\b/.test(text)) previous.head = text;
+      if (previous.sample.length < 600) previous.sample = `${previous.sample}\n${text}`;
+      continue;
+    }
+    const record: LogRecord = { line, level: line.level, head: line.message, sample: line.message };
+    records.push(record);
+    lastOfPod.set(line.pod, record);
+  }
+  return records;
+}
+
 /**
  * Groups log lines by template, keeping warnings and errors (the lines that explain faults),
- * most frequent first.
+ * most frequent first. Multi-line stack traces count once, under the line that started them.
  */
 export function extractSignatures(lines: LogLine[], minLevel: LogLine["level"] = "warn"): LogSignature[] {
   const groups = new Map<string, LogSignature>();
-  for (const line of lines) {
-    if (LEVEL_RANK[line.level] < LEVEL_RANK[minLevel]) continue;
-    const template = normalizeLogMessage(line.message);
-    const key = `${line.level}|${template}`;
+  for (const { line, level, head, sample } of foldRecords(lines)) {
+    if (LEVEL_RANK[level] < LEVEL_RANK[minLevel]) continue;
+    const template = normalizeLogMessage(head);
+    const key = `${level}|${template}`;
     const existing = groups.get(key);
     if (existing === undefined) {
-      groups.set(key, { template, level: line.level, count: 1, firstSeen: line.t, lastSeen: line.t, sample: line.message });
+      groups.set(key, { template, level, count: 1, firstSeen: line.t, lastSeen: line.t, sample });
     } else {
       existing.count += 1;
       existing.firstSeen = Math.min(existing.firstSeen, line.t);

@@ -1,9 +1,10 @@
 import type { CoreV1Event, V1NetworkPolicy, V1Pod, V1PodTemplateSpec, V1ReplicaSet, V1Service } from "@kubernetes/client-node";
-import type { DeploymentState, KubeEvent, NetworkPolicyState, PodStatus, ServiceState, WorkloadDescription } from "../adapter.js";
-import { call, callOrMissing } from "./api-errors.js";
+import type { DependencyService, DeploymentState, KubeEvent, NetworkPolicyState, PodStatus, ServiceState, WorkloadDescription } from "../adapter.js";
+import { call, callOrMissing, type ApiRequest } from "./api-errors.js";
 import { configMapsOf } from "./config-maps.js";
 import type { AdapterContext } from "./context.js";
 import { replicaSetsOf } from "./owners.js";
+import { autoscalerOf, dependencyService, dependencyServiceName, nodeSummary, quotaStates, serviceSelections, workloadKind } from "./perception.js";
 import { cpuCores, memoryMib } from "./quantity.js";
 import { mapSelectorMatches, selectorMatches, selectorToQuery } from "./selectors.js";
 import { containerEnv, kubeEvent, mainContainer, networkPolicyState, podStatus, revisionOf } from "./translate.js";
@@ -149,6 +150,64 @@ async function signalParts(context: AdapterContext, ref: WorkloadRef): Promise<P
   };
 }
 
+/** A list the API server may not serve (an API group switched off): 404 reads as none, any other failure is an error. */
+async function listOrNone<T>(request: ApiRequest, run: () => Promise<{ items: T[] }>): Promise<T[]> {
+  return (await callOrMissing(request, run))?.items ?? [];
+}
+
+/** Each dependency's Service and its ready endpoints (a dependency the topology names whose Service is gone shows so). */
+async function dependencyServices(context: AdapterContext, namespace: string, dependencies: string[]): Promise<DependencyService[]> {
+  return Promise.all(
+    dependencies.map(async (dependency) => {
+      const where = dependencyServiceName(dependency, namespace);
+      const name = where.service;
+      const ns = where.namespace;
+      const [service, endpoints] = await Promise.all([
+        callOrMissing({ verb: "get", group: "", resource: "services", namespace: ns, name }, () => context.apis.core.readNamespacedService({ name, namespace: ns })),
+        callOrMissing({ verb: "get", group: "", resource: "endpoints", namespace: ns, name }, () => context.apis.core.readNamespacedEndpoints({ name, namespace: ns })),
+      ]);
+      return dependencyService(dependency, namespace, service, endpoints);
+    }),
+  );
+}
+
+/**
+ * What the workload's neighbourhood says, through the same translations the simulator uses
+ * (perception.ts): its kind, the Services in front of it and what they select, its dependencies'
+ * Services, its HorizontalPodAutoscaler, the namespace's ResourceQuotas, and the nodes when a pod
+ * cannot be scheduled.
+ */
+async function neighbourhood(
+  context: AdapterContext,
+  view: WorkloadView,
+  pods: PodStatus[],
+  dependencies: string[],
+): Promise<Pick<WorkloadDescription, "kind" | "selector" | "services" | "dependencyServices" | "autoscaler" | "quotas" | "nodes">> {
+  const { apis } = context;
+  const namespace = view.ref.namespace;
+  const kind = workloadKind(view.ref.kind);
+  const [services, endpoints, namespacePods, hpas, quotas, deps] = await Promise.all([
+    call({ verb: "list", group: "", resource: "services", namespace }, () => apis.core.listNamespacedService({ namespace })),
+    call({ verb: "list", group: "", resource: "endpoints", namespace }, () => apis.core.listNamespacedEndpoints({ namespace })),
+    call({ verb: "list", group: "", resource: "pods", namespace }, () => apis.core.listNamespacedPod({ namespace })),
+    listOrNone({ verb: "list", group: "autoscaling", resource: "horizontalpodautoscalers", namespace }, () => apis.autoscaling.listNamespacedHorizontalPodAutoscaler({ namespace })),
+    listOrNone({ verb: "list", group: "", resource: "resourcequotas", namespace }, () => apis.core.listNamespacedResourceQuota({ namespace })),
+    dependencyServices(context, namespace, dependencies),
+  ]);
+  const autoscaler = autoscalerOf(hpas, kind, view.ref.name);
+  const nodes = pods.some((p) => p.reason === "Unschedulable") ? nodeSummary((await call({ verb: "list", group: "", resource: "nodes" }, () => apis.core.listNode())).items) : undefined;
+  const matchLabels = view.workload.spec?.selector?.matchLabels;
+  return {
+    kind,
+    ...(matchLabels !== undefined ? { selector: { ...matchLabels } } : {}),
+    services: serviceSelections(view.ref.name, view.workload.spec?.template, services.items, endpoints.items, namespacePods.items),
+    dependencyServices: deps,
+    ...(autoscaler !== undefined ? { autoscaler } : {}),
+    quotas: quotaStates(quotas),
+    ...(nodes !== undefined ? { nodes } : {}),
+  };
+}
+
 /** Everything `describe workload` returns, from the API server plus the signals source when there is one. */
 export async function describeWorkload(context: AdapterContext, service: string, ref: WorkloadRef): Promise<WorkloadDescription> {
   const view = await viewWorkload(context, ref);
@@ -163,10 +222,14 @@ export async function describeWorkload(context: AdapterContext, service: string,
   const networkPolicies: NetworkPolicyState[] = policies.map((p) => networkPolicyState(p, service));
   const { circuitBreakers, disks, consumerGroups, dependencies } = await signalParts(context, ref);
   const kubeService = services[0];
+  const pods = podStatuses(view);
+  const around = await neighbourhood(context, view, pods, dependencies);
   return {
     service,
+    kind: around.kind,
+    ...(around.selector !== undefined ? { selector: around.selector } : {}),
     deployment,
-    pods: podStatuses(view),
+    pods,
     events,
     ...(kubeService !== undefined ? { kubeService: serviceState(kubeService, template) } : {}),
     networkPolicies,
@@ -175,5 +238,6 @@ export async function describeWorkload(context: AdapterContext, service: string,
     disks,
     consumerGroups,
     dependencies,
+    ...around,
   };
 }

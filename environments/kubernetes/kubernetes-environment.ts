@@ -12,6 +12,7 @@ import { describeWorkload } from "./describe.js";
 import { deleteNetworkPolicy, restoreNetworkPolicy } from "./network-policies.js";
 import { deployHistory, listServices, readyReplicasMetric, tailLogs } from "./reads.js";
 import { patchServiceTargetPort } from "./service-port.js";
+import { setServiceSelector } from "./service-selector.js";
 import { MetricsSourceMissingError, RunbookActionMissingError, type RunbookActions, type WorkloadSignals } from "./signals.js";
 import { restartPods, rolloutUndo, scale, setMemoryLimit } from "./workload-operations.js";
 import { parseWorkloadRef, type WorkloadRef } from "./workload-ref.js";
@@ -148,6 +149,10 @@ export class KubernetesEnvironment implements EnvironmentAdapter {
 
   async patchServiceTargetPort(service: string, targetPort: number, key: string): Promise<void> {
     return patchServiceTargetPort(this.context, this.ref(service), targetPort, key);
+  }
+
+  async setServiceSelector(service: string, kubeService: string, selector: Record<string, string>, key: string): Promise<void> {
+    return setServiceSelector(this.context, this.ref(service), kubeService, selector, key);
   }
 
   async deleteNetworkPolicy(name: string, key: string): Promise<void> {

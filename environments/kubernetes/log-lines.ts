@@ -40,8 +40,9 @@ function structuredLevel(message: string): Level | undefined {
 }
 
 /**
- * The message field of a JSON log line (`msg`, `message`), which is what the application said;
- * the rest of the object (level, time, caller) is framing that would split one signature into many.
+ * The message field of a JSON log line (`msg`, `message`), which is what the application said,
+ * followed by its error field (`error`, `err`) when it has one; the rest of the object (level,
+ * time, caller) is framing that would split one signature into many.
  */
 export function structuredMessage(line: string): string | undefined {
   const trimmed = line.trim();
@@ -51,7 +52,9 @@ export function structuredMessage(line: string): string | undefined {
     if (parsed === null || typeof parsed !== "object") return undefined;
     const record = parsed as Record<string, unknown>;
     const text = record.msg ?? record.message;
-    return typeof text === "string" ? text : undefined;
+    const error = record.error ?? record.err;
+    if (typeof text !== "string") return undefined;
+    return typeof error === "string" && error !== "" ? `${text}: ${error}` : text;
   } catch {
     return undefined;
   }

@@ -3,6 +3,7 @@ import { apiStatusOf, KubernetesForbiddenError, kubeRequestError, type ApiReques
 import type { AdapterContext } from "./context.js";
 import { viewWorkload } from "./describe.js";
 import { parsePodLog } from "./log-lines.js";
+import { templateChanges } from "./perception.js";
 import { MetricsSourceMissingError } from "./signals.js";
 import { deploymentRevision, revisionOf } from "./translate.js";
 import { listWorkloads, readWorkload, replicaCounts } from "./workloads.js";
@@ -23,10 +24,8 @@ export async function listServices(context: AdapterContext): Promise<string[]> {
 export async function deployHistory(context: AdapterContext, ref: WorkloadRef): Promise<DeploymentRevision[]> {
   if (ref.kind !== "Deployment") return [];
   const view = await viewWorkload(context, ref);
-  return view.replicaSets
-    .filter((rs) => revisionOf(rs.metadata?.annotations) > 0)
-    .map(deploymentRevision)
-    .sort((a, b) => a.revision - b.revision);
+  const replicaSets = view.replicaSets.filter((rs) => revisionOf(rs.metadata?.annotations) > 0).sort((a, b) => revisionOf(a.metadata?.annotations) - revisionOf(b.metadata?.annotations));
+  return replicaSets.map((rs, i) => ({ ...deploymentRevision(rs), changedFields: i === 0 ? [] : templateChanges(rs.spec?.template, replicaSets[i - 1]?.spec?.template) }));
 }
 
 /**

@@ -27,8 +27,10 @@ export function podStatus(pod: V1Pod, revision: number): PodStatus {
   const statuses = pod.status?.containerStatuses ?? [];
   const phase = pod.status?.phase;
   // The first container that is not running well explains the pod, as `kubectl get pods` shows it.
-  const reason = statuses.map((s) => s.state?.waiting?.reason ?? s.state?.terminated?.reason).find((r) => r !== undefined) ?? pod.status?.reason;
+  const unschedulable = pod.status?.conditions?.some((c) => c.type === "PodScheduled" && c.status === "False" && c.reason === "Unschedulable") === true ? "Unschedulable" : undefined;
+  const reason = statuses.map((s) => s.state?.waiting?.reason ?? s.state?.terminated?.reason).find((r) => r !== undefined) ?? pod.status?.reason ?? unschedulable;
   const lastTermination = statuses.map((s) => s.lastState?.terminated?.reason).find((r) => r !== undefined);
+  const lastExitCode = statuses.map((s) => s.lastState?.terminated?.exitCode).find((r) => r !== undefined);
   return {
     name: pod.metadata?.name ?? "",
     phase: phase !== undefined && PHASES.has(phase as PodStatus["phase"]) ? (phase as PodStatus["phase"]) : "Unknown",
@@ -36,6 +38,7 @@ export function podStatus(pod: V1Pod, revision: number): PodStatus {
     ...(reason !== undefined ? { reason } : {}),
     restarts: statuses.reduce((sum, s) => sum + (s.restartCount ?? 0), 0),
     ...(lastTermination !== undefined ? { lastTerminationReason: lastTermination } : {}),
+    ...(lastExitCode !== undefined ? { lastExitCode } : {}),
     revision,
     // When the container last started (its running state, or the run that just crashed while it backs off); else when the pod did.
     startedAt: epochMs(

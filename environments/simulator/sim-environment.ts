@@ -44,6 +44,8 @@ import { EnvironmentSpecSchema, type EnvironmentSpecInput } from "./spec.js";
 import { tick } from "./tick.js";
 import { initialState, MINUTE, World, type SimService, type SimState } from "./world.js";
 import { revealSecrets } from "./sim-secrets.js";
+import type { V1Endpoints, V2HorizontalPodAutoscaler, V1Node, V1Pod, V1PodTemplateSpec, V1ResourceQuota, V1Service } from "@kubernetes/client-node";
+import { autoscalerOf, dependencyService, dependencyServiceName, isUnschedulable, nodeSummary, quotaStates, serviceSelections, templateChanges } from "../kubernetes/perception.js";
 
 /** How long the API server keeps an event after it last happened (kube-apiserver's default --event-ttl). */
 const EVENT_TTL_MS = 60 * MINUTE;
@@ -69,10 +71,10 @@ function podStatus(world: World, s: SimService): PodStatus[] {
   const pods = [...world.pods(s)].sort((a, b) => a.metadata.name.localeCompare(b.metadata.name));
   return pods.map((p) => {
     const cs = p.status.containerStatuses?.[0];
-    // A pod no node took has no container yet: Pending, its reason the scheduler's.
-    const unscheduled = p.spec.nodeName === undefined ? p.status.conditions?.find((c) => c.type === "PodScheduled" && c.status === "False")?.reason : undefined;
-    const reason = cs?.state?.waiting?.reason ?? cs?.state?.terminated?.reason ?? unscheduled;
+    // As the adapter reads a pod (environments/kubernetes/translate.ts): a pod no node takes is Unschedulable.
+    const reason = cs?.state?.waiting?.reason ?? cs?.state?.terminated?.reason ?? (isUnschedulable(p as unknown as V1Pod) ? "Unschedulable" : undefined);
     const last = cs?.lastState?.terminated?.reason;
+    const exitCode = cs?.lastState?.terminated?.exitCode;
     return {
       name: p.metadata.name,
       phase: podState(p) === "imagepull" || p.spec.nodeName === undefined ? "Pending" : "Running",
@@ -80,6 +82,7 @@ function podStatus(world: World, s: SimService): PodStatus[] {
       ...(reason !== undefined ? { reason } : {}),
       restarts: cs?.restartCount ?? 0,
       ...(last !== undefined ? { lastTerminationReason: last } : {}),
+      ...(exitCode !== undefined ? { lastExitCode: exitCode } : {}),
       revision: world.podRevision(p),
       startedAt: world.kubelet(p).startedAt,
     };
@@ -282,6 +285,7 @@ export class SimEnvironment implements EnvironmentAdapter, ClusterBackend {
           }))
         : podStatus(w, s);
     const hourAgo = w.state.t - EVENT_TTL_MS;
+    const dependencies = await this.dependencies(service);
     const svc = w.kubeService(s);
     const port = w.servicePort(s);
     return {
@@ -317,7 +321,48 @@ export class SimEnvironment implements EnvironmentAdapter, ClusterBackend {
       circuitBreakers: await this.circuitBreakers(service),
       disks: await this.disks(service),
       consumerGroups: await this.consumerLag(service),
-      dependencies: await this.dependencies(service),
+      dependencies,
+      ...this.neighbourhood(s, d.spec.template as V1PodTemplateSpec, pods, dependencies),
+    };
+  }
+
+  /** Objects of a kind the simulated cluster serves, in a namespace (none when it does not serve the kind). */
+  private objectsOf<T>(kind: string, namespace: string | undefined): T[] {
+    const type = SIM_RESOURCE_TYPES.find((t) => t.kind === kind);
+    return type === undefined ? [] : (this.list(type, namespace) as unknown as T[]);
+  }
+
+  /** One object of a kind the simulated cluster serves, or undefined. */
+  private objectOf<T>(kind: string, namespace: string, name: string): T | undefined {
+    const type = SIM_RESOURCE_TYPES.find((t) => t.kind === kind);
+    return type === undefined ? undefined : (this.get(type, namespace, name) as unknown as T | undefined);
+  }
+
+  /**
+   * What the Kubernetes adapter reads around a workload (environments/kubernetes/describe.ts),
+   * from the objects this cluster serves through the same translations: both paths agree.
+   */
+  private neighbourhood(
+    s: SimService,
+    template: V1PodTemplateSpec,
+    pods: PodStatus[],
+    dependencies: string[],
+  ): Pick<WorkloadDescription, "kind" | "selector" | "services" | "dependencyServices" | "autoscaler" | "quotas" | "nodes"> {
+    const ns = s.namespace;
+    const autoscaler = autoscalerOf(this.objectsOf<V2HorizontalPodAutoscaler>("HorizontalPodAutoscaler", ns), "Deployment", s.name);
+    const nodes = pods.some((p) => p.reason === "Unschedulable") ? nodeSummary(this.objectsOf<V1Node>("Node", undefined)) : undefined;
+    const matchLabels = this.world.deployment(s).spec.selector?.matchLabels;
+    return {
+      kind: "Deployment",
+      ...(matchLabels !== undefined ? { selector: { ...matchLabels } } : {}),
+      services: serviceSelections(s.name, template, this.objectsOf<V1Service>("Service", ns), this.objectsOf<V1Endpoints>("Endpoints", ns), this.objectsOf<V1Pod>("Pod", ns)),
+      dependencyServices: dependencies.map((dep) => {
+        const where = dependencyServiceName(dep, ns);
+        return dependencyService(dep, ns, this.objectOf<V1Service>("Service", where.namespace, where.service), this.objectOf<V1Endpoints>("Endpoints", where.namespace, where.service));
+      }),
+      ...(autoscaler !== undefined ? { autoscaler } : {}),
+      quotas: quotaStates(this.objectsOf<V1ResourceQuota>("ResourceQuota", ns)),
+      ...(nodes !== undefined ? { nodes } : {}),
     };
   }
 
@@ -335,7 +380,12 @@ export class SimEnvironment implements EnvironmentAdapter, ClusterBackend {
 
   async deployHistory(service: string): Promise<DeploymentRevision[]> {
     const s = this.service(service);
-    return this.world.cluster.replicaSetsOf(this.world.deployment(s)).map(revisionState);
+    const replicaSets = this.world.cluster.replicaSetsOf(this.world.deployment(s));
+    // Each revision's changes against the one before it, as the adapter computes them (perception.ts).
+    return replicaSets.map((rs) => {
+      const previous = replicaSets.filter((r) => revisionOf(r) < revisionOf(rs)).sort((a, b) => revisionOf(b) - revisionOf(a))[0];
+      return { ...revisionState(rs), changedFields: previous === undefined ? [] : templateChanges(rs.spec.template as V1PodTemplateSpec, previous.spec.template as V1PodTemplateSpec) };
+    });
   }
 
   async consumerLag(service: string): Promise<ConsumerGroupState[]> {
@@ -465,6 +515,23 @@ export class SimEnvironment implements EnvironmentAdapter, ClusterBackend {
       const changed = structuredClone(svc);
       const port = changed.spec.ports?.[0];
       if (port !== undefined) port.targetPort = targetPort;
+      writeObject(this.world, "Service", { verb: "update", object: changed }, false, "suture");
+    });
+  }
+
+  async setServiceSelector(service: string, kubeService: string, selector: Record<string, string>, key: string): Promise<void> {
+    const s = this.service(service);
+    const svc = this.world.cluster.get("Service", s.namespace, kubeService);
+    if (svc === undefined)
+      throw new EnvironmentNotFoundError(
+        `Service in namespace ${s.namespace}`,
+        kubeService,
+        this.world.cluster.list("Service", s.namespace).map((x) => x.metadata.name),
+      );
+    if (Object.keys(selector).length === 0) throw new Error(`refusing to give Service ${s.namespace}/${kubeService} an empty selector`);
+    await this.mutate("setServiceSelector", key, { service, kubeService, selector }, () => {
+      const changed = structuredClone(svc);
+      changed.spec.selector = { ...selector };
       writeObject(this.world, "Service", { verb: "update", object: changed }, false, "suture");
     });
   }

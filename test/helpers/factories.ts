@@ -62,3 +62,32 @@ export function makeAttempt(overrides: Partial<Attempt> = {}): Attempt {
     ...overrides,
   };
 }
+
+/** `deploy.latest`: a revision rolled out `minutes` ago that changed `changes` against the previous one. */
+export function deployLatest(service: string, minutes: number, changes: string[], revision = 8): Evidence {
+  return fact("deploy.latest", service, minutes, { revision, previous_revision: revision - 1, has_previous: true, changes: changes.join(","), image: `${service}:${revision}` });
+}
+
+/** `service.selects`: a Service in front of the workload and what its selector picks. */
+export function serviceSelects(service: string, s: { kubeService?: string; readyEndpoints: number; selectedPods: number; selectsWorkload: boolean; workloadReadyPods: number }): Evidence {
+  return fact("service.selects", service, s.readyEndpoints, {
+    kube_service: s.kubeService ?? service,
+    selector: "app=x",
+    selected_pods: s.selectedPods,
+    not_ready_endpoints: 0,
+    selects_workload: s.selectsWorkload,
+    workload_ready_pods: s.workloadReadyPods,
+    minutes_since_created: 600,
+  });
+}
+
+/** `log.signature` with an error class. */
+export function logSignature(service: string, template: string, errorClass: string, level = "error"): Evidence {
+  return fact("log.signature", service, template, { level, count: 12, error_class: errorClass, sample: template, minutes_since_first: 5 });
+}
+
+/** `hpa.state` (and, at the maximum, `hpa.at_max`) of an autoscaled workload. */
+export function autoscaler(service: string, current: number, min: number, max: number): Evidence[] {
+  const state = fact("hpa.state", service, current, { hpa: service, min, max, desired: current, at_max: current >= max, scaling_limited: current >= max });
+  return current >= max ? [state, fact("hpa.at_max", service, 12, { hpa: service, min, max, current, desired: current, scaling_limited: true })] : [state];
+}

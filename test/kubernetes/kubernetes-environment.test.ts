@@ -65,7 +65,16 @@ describe("reads", () => {
     expect(w.deployment.env).toEqual({ LOG_LEVEL: "info", DB_PASSWORD: "<from secret checkout-db>" });
     // startedAt is when the container last started (after an OOM kill, the restart), else when the pod did.
     expect(w.pods).toEqual([
-      { name: "checkout-6b7f9d5c48-7kq4m", phase: "Running", ready: true, restarts: 1, lastTerminationReason: "OOMKilled", revision: 1, startedAt: Date.parse("2026-11-29T22:00:02Z") },
+      {
+        name: "checkout-6b7f9d5c48-7kq4m",
+        phase: "Running",
+        ready: true,
+        restarts: 1,
+        lastTerminationReason: "OOMKilled",
+        lastExitCode: 137,
+        revision: 1,
+        startedAt: Date.parse("2026-11-29T22:00:02Z"),
+      },
       { name: "checkout-6b7f9d5c48-x2x9p", phase: "Running", ready: true, restarts: 0, revision: 1, startedAt: Date.parse("2026-11-20T10:00:10Z") },
       { name: "checkout-85d4c7b9f7-lmn8z", phase: "Pending", ready: false, reason: "ImagePullBackOff", restarts: 0, revision: 2, startedAt: Date.parse("2026-11-30T06:50:00Z") },
     ]);
@@ -108,6 +117,7 @@ describe("reads", () => {
         memoryLimitMib: 256,
         deployedAt: Date.parse("2026-11-20T10:00:00Z"),
         changeCause: "initial release 1.4.0",
+        changedFields: [],
       },
       {
         revision: 2,
@@ -116,6 +126,8 @@ describe("reads", () => {
         memoryLimitMib: 512,
         deployedAt: Date.parse("2026-11-30T06:50:00Z"),
         changeCause: "bump to 1.4.1",
+        // The new image and a memory limit raised from 256Mi: resources changed, memory among them.
+        changedFields: ["image", "memory", "resources"],
       },
     ]);
   });

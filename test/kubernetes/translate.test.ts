@@ -37,6 +37,7 @@ describe("translations from Kubernetes objects", () => {
       reason: "CrashLoopBackOff",
       restarts: 8,
       lastTerminationReason: "OOMKilled",
+      lastExitCode: 137,
       revision: 3,
       startedAt: Date.parse("2026-11-30T06:00:00Z"),
     });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { extractSignatures, normalizeLogMessage } from "../../evidence/signatures.js";
+import { errorClass, extractSignatures, logMessageText, normalizeLogMessage } from "../../evidence/signatures.js";
 import { redactSecrets, secretKinds } from "../../domain/secrets.js";
 import type { LogLine } from "../../environments/adapter.js";
 
@@ -53,5 +53,62 @@ describe("secret detection", () => {
   it("does not mistake ordinary authentication messages for leaks", () => {
     expect(secretKinds("invalid password for user bob")).toEqual([]);
     expect(secretKinds("token expired for session 42")).toEqual([]);
+  });
+});
+
+describe("structured logs and error classes", () => {
+  it("takes a JSON line's message and error fields, and a logfmt line's msg and err, not the framing", () => {
+    // Given the same failure logged as JSON and as logfmt, with different times, callers and trace ids
+    const json =
+      '{"ts":"2026-11-30T07:00:01Z","level":"error","caller":"db.go:42","trace_id":"ab12cd34ef56ab12","msg":"query failed","error":"dial tcp: lookup postgres on 10.96.0.10:53: no such host"}';
+    const logfmt = 'ts=2026-11-30T07:00:02Z level=error caller=db.go:42 msg="query failed" err="dial tcp: lookup postgres on 10.96.0.11:53: no such host"';
+    // When they are normalized
+    // Then both give the template of the message and its error, without ts, caller or trace id
+    expect(normalizeLogMessage(json)).toBe("query failed: dial tcp: lookup postgres on <ip>: no such host");
+    expect(normalizeLogMessage(logfmt)).toBe(normalizeLogMessage(json));
+    // And a JSON line without those fields stays as it is
+    expect(logMessageText('{"status":"ok"}')).toBe('{"status":"ok"}');
+  });
+
+  it("folds a stack trace into the line that started it, and a Python traceback under its exception", () => {
+    // Given a Java exception with frames and a cause, and a Python traceback, from two pods
+    const lines: LogLine[] = [
+      { ...line("ERROR request failed: java.net.UnknownHostException: payments", "error", 1), pod: "a" },
+      { ...line("    at java.net.InetAddress.getAllByName(InetAddress.java:1281)", "info", 1), pod: "a" },
+      { ...line("Caused by: java.net.UnknownHostException: payments: Name or service not known", "error", 1), pod: "a" },
+      { ...line("Traceback (most recent call last):", "error", 2), pod: "b" },
+      { ...line('  File "/app/main.py", line 3, in <module>', "info", 2), pod: "b" },
+      { ...line("psycopg2.OperationalError: FATAL:  password authentication failed for user app", "error", 2), pod: "b" },
+    ];
+    // When signatures are extracted
+    const signatures = extractSignatures(lines);
+    // Then there is one signature per exception, the Python one named by its exception line
+    expect(signatures.map((s) => s.template).sort()).toEqual([
+      "ERROR request failed: java.net.UnknownHostException: payments",
+      "psycopg2.OperationalError: FATAL: password authentication failed for user app",
+    ]);
+    expect(signatures.find((s) => s.template.startsWith("ERROR"))?.sample).toContain("Caused by:");
+    // And a line that is not a frame is its own signature
+    expect(extractSignatures([line("TypeError: x is undefined", "error", 1), line("TypeError: x is undefined", "error", 2)]).map((s) => s.count)).toEqual([2]);
+  });
+
+  it("classifies errors the same across languages and libraries", () => {
+    const cases: Array<[string, string]> = [
+      ["getaddrinfo ENOTFOUND payments.prod.svc.cluster.local", "dns"],
+      ["dial tcp: lookup payments on 10.96.0.10:53: no such host", "dns"],
+      ["java.net.UnknownHostException: payments: Name or service not known", "dns"],
+      ["connect ECONNREFUSED 10.0.0.5:5432", "connection_refused"],
+      ["read: connection reset by peer", "connection_reset"],
+      ["x509: certificate signed by unknown authority", "tls"],
+      ['FATAL: password authentication failed for user "app"', "auth"],
+      ["upstream returned 401 Unauthorized", "auth"],
+      ["FATAL ERROR: Reached heap limit Allocation failed - JavaScript heap out of memory", "oom"],
+      ["Readiness probe failed: HTTP probe failed with statuscode: 503", "probe"],
+      ['exec: "/app/serve": stat /app/serve: no such file or directory', "exec"],
+      ["Error: unknown flag: --listen-addr", "unknown_flag"],
+      ["flag provided but not defined: -port", "unknown_flag"],
+      ["GET /orders took 912ms", ""],
+    ];
+    for (const [text, expected] of cases) expect([text, errorClass(text)]).toEqual([text, expected]);
   });
 });

@@ -119,6 +119,9 @@ const scaleDeployment: ToolDefinition<z.infer<typeof scaleParams>> = {
     const w = await workload(env, p.service);
     if (isValidation(w)) return w;
     if (p.replicas === 0) return { ok: false, reason: `scaling ${p.service} to 0 would take it offline` };
+    // An HPA owns the replica count: it would undo a direct scale (and the two would fight).
+    if (w.autoscaler !== undefined)
+      return { ok: false, reason: `HorizontalPodAutoscaler ${w.autoscaler.name} scales ${p.service} (${w.autoscaler.minReplicas}–${w.autoscaler.maxReplicas}); scaling it directly would be undone` };
     const ceiling = Math.max(20, w.deployment.desiredReplicas * 10);
     if (p.replicas > ceiling) return { ok: false, reason: `${p.replicas} replicas exceeds ${ceiling} (10× the current ${w.deployment.desiredReplicas}, at least 20)` };
     if (p.replicas === w.deployment.desiredReplicas) return { ok: false, reason: `${p.service} already wants ${p.replicas} replicas` };
@@ -189,6 +192,59 @@ const patchServicePort: ToolDefinition<z.infer<typeof portParams>> = {
     return targetPort === undefined ? undefined : { tool: "patch_service_port", params: { service: p.service, targetPort } };
   },
   run: (p, env, key) => env.patchServiceTargetPort(p.service, p.targetPort, key),
+};
+
+/** A label key or value as a Service selector holds it. */
+const Label = z.string().min(1).max(317);
+const selectorParams = z
+  .object({
+    service: Service,
+    kubeService: z.string().min(1).max(63),
+    /** The selector to set; absent: the workload's own pod selector (spec.selector.matchLabels). */
+    selector: z.record(Label, z.string().max(63)).optional(),
+  })
+  .strict();
+/** The selector a call sets: the one it names, else the workload's own. */
+function selectorToSet(p: z.infer<typeof selectorParams>, w: WorkloadDescription): Record<string, string> | undefined {
+  return p.selector ?? w.selector;
+}
+const selectorText = (selector: Record<string, string> | undefined): string =>
+  Object.entries(selector ?? {})
+    .map(([k, v]) => `${k}=${v}`)
+    .join(",");
+/** Medium risk: a Service's selector decides where all of its traffic goes. */
+const setServiceSelector: ToolDefinition<z.infer<typeof selectorParams>> = {
+  name: "set_service_selector",
+  description: "Set a Kubernetes Service's selector back to the workload's pod selector (or to a given selector, as a rollback)",
+  params: selectorParams,
+  ...settles("medium", 150, "service-config"),
+  target: (p) => ({ service: p.service, resource: "service", name: p.kubeService }),
+  impact: (p, env) => objectImpact(env, p.service, `Service ${p.kubeService} re-pointed`),
+  async validateLive(p, env) {
+    const w = await workload(env, p.service);
+    if (isValidation(w)) return w;
+    const svc = (w.services ?? []).find((s) => s.name === p.kubeService);
+    if (svc === undefined) return { ok: false, reason: `Service ${p.kubeService} is not in front of ${p.service}` };
+    const selector = selectorToSet(p, w);
+    if (selector === undefined || Object.keys(selector).length === 0) return { ok: false, reason: `${p.service} has no pod selector (matchLabels) to point Service ${p.kubeService} at` };
+    if (selectorText(selector) === selectorText(svc.selector)) return { ok: false, reason: `Service ${p.kubeService} already selects ${selectorText(selector)}` };
+    // Restoring the workload's own selector is the remediation; any other selector only undoes one.
+    if (p.selector === undefined && w.pods.every((pod) => !pod.ready)) return { ok: false, reason: `none of ${p.service}'s pods is ready: pointing Service ${p.kubeService} at them would not help` };
+    return { ok: true };
+  },
+  async captureBefore(p, env) {
+    const svc = ((await env.describeWorkload(p.service)).services ?? []).find((s) => s.name === p.kubeService);
+    return { selector: svc?.selector };
+  },
+  rollback: (p, before) => {
+    const selector = (before as { selector?: Record<string, string> } | undefined)?.selector;
+    return selector === undefined || Object.keys(selector).length === 0 ? undefined : { tool: "set_service_selector", params: { service: p.service, kubeService: p.kubeService, selector } };
+  },
+  async run(p, env, key) {
+    const selector = p.selector ?? (await env.describeWorkload(p.service)).selector;
+    if (selector === undefined || Object.keys(selector).length === 0) throw new InvalidInputError(`${p.service} has no pod selector to point Service ${p.kubeService} at`);
+    await env.setServiceSelector(p.service, p.kubeService, selector, key);
+  },
 };
 
 const netpolParams = z.object({ service: Service, policy: z.string().min(1).max(253) }).strict();
@@ -340,6 +396,7 @@ export const REMEDIATION_TOOLS: AnyToolDefinition[] = [
   restartPods,
   setMemoryLimit,
   patchServicePort,
+  setServiceSelector,
   deleteNetworkPolicy,
   restoreNetworkPolicy,
   revertConfigMap,

@@ -1,0 +1,141 @@
+import { describe, expect, it } from "vitest";
+import { RunbookReasoner } from "../../reasoners/runbook/runbook-reasoner.js";
+import { autoscaler, deployLatest, fact, logSignature, makeAlert, makeContext, serviceSelects } from "../helpers/factories.js";
+
+const reasoner = await RunbookReasoner.fromDirectory();
+const alert = makeAlert();
+
+async function diagnose(evidence: Parameters<typeof makeContext>[0]) {
+  return reasoner.diagnose({ alert, context: makeContext(evidence), attempts: [] });
+}
+
+describe("rollout rules keyed on any pod-template change", () => {
+  it("Given pods crash-looping after a rollout that changed only the command, When diagnosed, Then roll back to the previous revision", async () => {
+    const hypotheses = await diagnose([
+      fact("pod.reason", "checkout", "CrashLoopBackOff", { count: 3, revision: 8 }),
+      deployLatest("checkout", 6, ["command"]),
+      logSignature("checkout", 'exec: "/app/serve": stat /app/serve: no such file or directory', "exec", "fatal"),
+    ]);
+    expect(hypotheses[0]?.faultClass).toBe("bad-rollout");
+    expect(hypotheses[0]?.candidates[0]?.call).toEqual({ tool: "rollout_undo", params: { service: "checkout", toRevision: 7 } });
+  });
+
+  it("Given pods running but never ready after a rollout that changed dnsPolicy, with readiness probe failures, When diagnosed, Then roll back", async () => {
+    const hypotheses = await diagnose([
+      fact("pod.not_ready", "checkout", 2, { revision: 8 }),
+      deployLatest("checkout", 9, ["dnsPolicy"]),
+      fact("event.reason", "checkout", "Unhealthy", { type: "Warning", message: "Readiness probe failed: HTTP probe failed with statuscode: 503", count: 20 }),
+      logSignature("checkout", "dial tcp: lookup payments on <ip>: no such host", "dns"),
+    ]);
+    const top = hypotheses[0];
+    expect(top?.faultClass).toBe("bad-rollout");
+    expect(top?.confidence).toBeGreaterThanOrEqual(0.75);
+    expect(top?.candidates[0]?.call).toEqual({ tool: "rollout_undo", params: { service: "checkout", toRevision: 7 } });
+  });
+
+  it("Given not-ready pods after a rollout that only raised the memory limit (Suture's own fix), When diagnosed, Then no rollout rule fires", async () => {
+    const hypotheses = await diagnose([fact("pod.not_ready", "checkout", 1, { revision: 8 }), deployLatest("checkout", 9, ["memory", "resources"])]);
+    expect(hypotheses.filter((h) => h.faultClass === "bad-rollout")).toEqual([]);
+  });
+
+  it("Given a StatefulSet whose updated pod crash-loops, When diagnosed, Then escalate (its rollout cannot be undone by Suture) and propose no rollback", async () => {
+    const hypotheses = await diagnose([
+      fact("workload.kind", "ledger", "StatefulSet"),
+      fact("pod.reason", "ledger", "CrashLoopBackOff", { count: 1, revision: 4 }),
+      deployLatest("ledger", 5, ["args"]),
+    ]);
+    const top = hypotheses[0];
+    expect(top?.disposition).toBe("escalate");
+    expect(top?.explanation).toMatch(/rollout_undo refuses/);
+    expect(hypotheses.flatMap((h) => h.candidates.map((c) => c.call.tool))).not.toContain("rollout_undo");
+  });
+
+  it("Given a healthy StatefulSet, When diagnosed, Then no rule fires", async () => {
+    expect(await diagnose([fact("workload.kind", "ledger", "StatefulSet"), fact("pod.restarts", "ledger", 0)])).toEqual([]);
+  });
+});
+
+describe("rules on the objects around a workload", () => {
+  it("Given a dependency whose Service is gone and DNS errors calling it, When diagnosed, Then escalate naming the missing Service", async () => {
+    const hypotheses = await diagnose([
+      fact("topology.calls", "checkout", "payments"),
+      fact("dependency.service_missing", "checkout", "payments", { kube_service: "payments", namespace: "prod" }),
+      logSignature("checkout", "getaddrinfo ENOTFOUND payments", "dns"),
+    ]);
+    expect(hypotheses[0]?.faultClass).toBe("dependency-service-missing");
+    expect(hypotheses[0]?.disposition).toBe("escalate");
+    expect(hypotheses[0]?.confidence).toBeGreaterThanOrEqual(0.85);
+  });
+
+  it("Given a Service whose selector picks none of the workload's ready pods, When diagnosed, Then the selector mismatch is the diagnosis; and not for a Service that selects them", async () => {
+    const broken = await diagnose([serviceSelects("checkout", { readyEndpoints: 0, selectedPods: 0, selectsWorkload: false, workloadReadyPods: 3 })]);
+    expect(broken[0]?.faultClass).toBe("service-selector-mismatch");
+    expect(broken[0]?.candidates[0]?.call).toEqual({ tool: "set_service_selector", params: { service: "checkout", kubeService: "checkout" } });
+    const healthy = await diagnose([serviceSelects("checkout", { readyEndpoints: 3, selectedPods: 3, selectsWorkload: true, workloadReadyPods: 3 })]);
+    expect(healthy).toEqual([]);
+    // A Service with no endpoints because the pods are down is not a selector fault
+    const podsDown = await diagnose([serviceSelects("checkout", { readyEndpoints: 0, selectedPods: 3, selectsWorkload: true, workloadReadyPods: 0 })]);
+    expect(podsDown.filter((h) => h.faultClass === "service-selector-mismatch")).toEqual([]);
+  });
+
+  it("Given unschedulable pods with a FailedScheduling event, When diagnosed, Then escalate", async () => {
+    const hypotheses = await diagnose([
+      fact("pod.reason", "checkout", "Unschedulable", { count: 2, revision: 8 }),
+      fact("pod.unschedulable", "checkout", 2, {
+        nodes: 3,
+        cordoned: "node-1,node-2",
+        not_ready: "",
+        cordoned_count: 2,
+        not_ready_count: 0,
+        message: "0/3 nodes are available: 2 node(s) were unschedulable, 1 Insufficient cpu.",
+      }),
+      fact("event.reason", "checkout", "FailedScheduling", { type: "Warning", message: "0/3 nodes are available: 2 node(s) were unschedulable, 1 Insufficient cpu.", count: 5 }),
+    ]);
+    expect(hypotheses[0]?.faultClass).toBe("unschedulable");
+    expect(hypotheses[0]?.disposition).toBe("escalate");
+  });
+
+  it("Given FailedCreate events for an exceeded quota, When diagnosed, Then escalate; a FailedCreate for another reason does not match", async () => {
+    const quota = await diagnose([
+      fact("event.reason", "checkout", "FailedCreate", {
+        type: "Warning",
+        message: 'pods "checkout-x" is forbidden: exceeded quota: compute, requested: pods=1, used: pods=10, limited: pods=10',
+        count: 7,
+      }),
+      fact("quota.exceeded", "checkout", "pods", { quota: "compute", used: "10", hard: "10" }),
+    ]);
+    expect(quota[0]?.faultClass).toBe("quota-exceeded");
+    expect(quota[0]?.disposition).toBe("escalate");
+    const other = await diagnose([fact("event.reason", "checkout", "FailedCreate", { type: "Warning", message: 'pods "checkout-x" is forbidden: error looking up service account', count: 1 })]);
+    expect(other.filter((h) => h.faultClass === "quota-exceeded")).toEqual([]);
+  });
+
+  it("Given a saturated workload whose HPA is at its maximum, When diagnosed, Then escalate and never scale the workload directly", async () => {
+    const hypotheses = await diagnose([
+      ...autoscaler("checkout", 10, 2, 10),
+      fact("cpu.saturation", "checkout", 0.97),
+      fact("metric.anomalous", "checkout", "latency_p99_ms"),
+      fact("replicas.desired", "checkout", 10, { ready: 10, memory_limit_mib: 512 }),
+    ]);
+    expect(hypotheses[0]?.faultClass).toBe("capacity-saturation");
+    expect(hypotheses[0]?.disposition).toBe("escalate");
+    expect(hypotheses.flatMap((h) => h.candidates.map((c) => c.call.tool))).not.toContain("scale_deployment");
+  });
+
+  it("Given a saturated workload without an HPA, When diagnosed, Then scaling it is still proposed (the HPA guard only removes HPA-owned workloads)", async () => {
+    const hypotheses = await diagnose([
+      fact("cpu.saturation", "checkout", 0.97),
+      fact("metric.anomalous", "checkout", "latency_p99_ms"),
+      fact("replicas.desired", "checkout", 3, { ready: 3, memory_limit_mib: 512 }),
+    ]);
+    expect(hypotheses[0]?.candidates[0]?.call).toEqual({ tool: "scale_deployment", params: { service: "checkout", replicas: 6 } });
+  });
+
+  it("Given authentication failures in the logs, When diagnosed, Then escalate; connection errors of another class do not match", async () => {
+    const auth = await diagnose([logSignature("checkout", 'FATAL: password authentication failed for user "app"', "auth")]);
+    expect(auth[0]?.faultClass).toBe("credential-mismatch");
+    expect(auth[0]?.disposition).toBe("escalate");
+    const refused = await diagnose([logSignature("checkout", "connect ECONNREFUSED <ip>", "connection_refused")]);
+    expect(refused.filter((h) => h.faultClass === "credential-mismatch")).toEqual([]);
+  });
+});
