@@ -220,6 +220,11 @@ export interface WorkloadDescription {
   kind?: WorkloadKind;
   /** The workload's own pod selector (`spec.selector.matchLabels`). */
   selector?: Record<string, string>;
+  /**
+   * Secrets the pod template consumes, by name (env `secretKeyRef`, `envFrom`, volumes): read from
+   * the template, never from the Secrets. Pods read them when they start.
+   */
+  secretRefs?: string[];
   deployment: DeploymentState;
   pods: PodStatus[];
   events: KubeEvent[];

@@ -447,6 +447,31 @@ function logFacts(obs: ServiceObservations, now: number): { facts: FactDraft[]; 
   return { facts, signatures };
 }
 
+/**
+ * Credentials a workload's running pods may hold stale: the Secrets its template consumes (by
+ * name; Suture never reads them) and how many of its pods started before its authentication
+ * failures began. A pod reads a Secret (as env, and caches what it mounted) when it starts, so
+ * failures that began after every pod started fit credentials changed underneath them.
+ */
+function credentialFacts(obs: ServiceObservations, signatures: LogSignature[], now: number): FactDraft[] {
+  const secrets = obs.workload?.secretRefs ?? [];
+  const pods = obs.workload?.pods ?? [];
+  const auth = signatures.filter((sig) => errorClass(`${sig.template}\n${sig.sample}`) === "auth");
+  if (secrets.length === 0 || pods.length === 0 || auth.length === 0) return [];
+  const firstError = Math.min(...auth.map((sig) => sig.firstSeen));
+  const startedBefore = pods.filter((p) => p.startedAt <= firstError).length;
+  const minutes = Math.round((now - firstError) / MINUTE);
+  return [
+    {
+      key: "secret.consumed",
+      service: obs.service,
+      value: secrets.length,
+      summary: `${obs.service} consumes Secret(s) ${secrets.join(", ")}; ${startedBefore} of ${pods.length} pod(s) started before its authentication failures began ${minutes} min ago`,
+      attrs: { secrets: secrets.join(","), pods: pods.length, started_before_auth_errors: startedBefore, all_started_before: startedBefore === pods.length, minutes_since_first_auth_error: minutes },
+    },
+  ];
+}
+
 /** What other incidents did to these workloads lately: a fix someone else made is evidence too. */
 function otherIncidentFacts(actions: OtherIncidentAction[], now: number): FactDraft[] {
   return actions.map((a) => {
@@ -503,7 +528,7 @@ export function extractEvidence(alert: Alert, observations: ServiceObservations[
     drafts.push(...m.facts, ...saturationFacts(obs, m.signals));
     signals.push(...m.signals);
     const l = logFacts(obs, now);
-    drafts.push(...l.facts);
+    drafts.push(...l.facts, ...credentialFacts(obs, l.signatures, now));
     signatures[obs.service] = l.signatures;
   }
   drafts.push(...otherIncidentFacts(others, now));

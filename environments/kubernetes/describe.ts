@@ -4,7 +4,7 @@ import { call, callOrMissing, type ApiRequest } from "./api-errors.js";
 import { configMapsOf } from "./config-maps.js";
 import type { AdapterContext } from "./context.js";
 import { replicaSetsOf } from "./owners.js";
-import { autoscalerOf, dependencyService, dependencyServiceName, nodeSummary, quotaStates, serviceSelections, workloadKind } from "./perception.js";
+import { autoscalerOf, dependencyService, dependencyServiceName, nodeSummary, quotaStates, secretRefsOf, serviceSelections, workloadKind } from "./perception.js";
 import { cpuCores, memoryMib } from "./quantity.js";
 import { mapSelectorMatches, selectorMatches, selectorToQuery } from "./selectors.js";
 import { containerEnv, kubeEvent, mainContainer, networkPolicyState, podStatus, revisionOf } from "./translate.js";
@@ -182,7 +182,7 @@ async function neighbourhood(
   view: WorkloadView,
   pods: PodStatus[],
   dependencies: string[],
-): Promise<Pick<WorkloadDescription, "kind" | "selector" | "services" | "dependencyServices" | "autoscaler" | "quotas" | "nodes">> {
+): Promise<Pick<WorkloadDescription, "kind" | "selector" | "secretRefs" | "services" | "dependencyServices" | "autoscaler" | "quotas" | "nodes">> {
   const { apis } = context;
   const namespace = view.ref.namespace;
   const kind = workloadKind(view.ref.kind);
@@ -200,6 +200,7 @@ async function neighbourhood(
   return {
     kind,
     ...(matchLabels !== undefined ? { selector: { ...matchLabels } } : {}),
+    secretRefs: secretRefsOf(view.workload.spec?.template),
     services: serviceSelections(view.ref.name, view.workload.spec?.template, services.items, endpoints.items, namespacePods.items),
     dependencyServices: deps,
     ...(autoscaler !== undefined ? { autoscaler } : {}),
@@ -228,6 +229,7 @@ export async function describeWorkload(context: AdapterContext, service: string,
     service,
     kind: around.kind,
     ...(around.selector !== undefined ? { selector: around.selector } : {}),
+    ...(around.secretRefs !== undefined ? { secretRefs: around.secretRefs } : {}),
     deployment,
     pods,
     events,

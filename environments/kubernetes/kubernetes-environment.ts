@@ -15,7 +15,8 @@ import { patchServiceTargetPort } from "./service-port.js";
 import { setServiceSelector } from "./service-selector.js";
 import { MetricsSourceMissingError, RunbookActionMissingError, type RunbookActions, type WorkloadSignals } from "./signals.js";
 import { restartPods, rolloutUndo, scale, setMemoryLimit } from "./workload-operations.js";
-import { parseWorkloadRef, type WorkloadRef } from "./workload-ref.js";
+import { parseWorkloadRef, WORKLOAD_KINDS, type WorkloadKind, type WorkloadRef } from "./workload-ref.js";
+import { findWorkload } from "./workloads.js";
 
 /** How to reach a cluster and what Suture may see of it. */
 export interface KubernetesEnvironmentOptions {
@@ -69,6 +70,8 @@ export class KubernetesEnvironment implements EnvironmentAdapter {
   private readonly runbookActions: RunbookActions;
   /** Manifests of NetworkPolicies this process deleted, by `namespace/name` (also kept on the cluster). */
   private readonly deletedPolicies = new Map<string, Record<string, unknown>>();
+  /** The kind each bare workload name was found to be (namespace/name → kind). */
+  private readonly resolvedKinds = new Map<string, WorkloadKind>();
 
   constructor(options: KubernetesEnvironmentOptions) {
     const namespace = options.namespace ?? "default";
@@ -90,9 +93,30 @@ export class KubernetesEnvironment implements EnvironmentAdapter {
     return new KubernetesEnvironment({ ...options, kubeConfig: loadKubeConfig(connection), namespace: connection.namespace });
   }
 
-  /** The workload a `service` string names. */
+  /** The workload a `service` string names (a bare name is read as a Deployment; see {@link resolve}). */
   ref(service: string): WorkloadRef {
     return parseWorkloadRef(service, this.context.defaultNamespace);
+  }
+
+  /**
+   * The workload a `service` string names, as it exists: a name without a kind is the Deployment
+   * of that name, else the StatefulSet, else the DaemonSet (alerts name workloads by name only).
+   * The kind found is remembered; when none exists the Deployment is returned, so the read that
+   * follows says what is missing and which Deployments there are.
+   */
+  async resolve(service: string): Promise<WorkloadRef> {
+    const ref = this.ref(service);
+    if (service.split("/").length === 3) return ref;
+    const key = `${ref.namespace}/${ref.name}`;
+    const known = this.resolvedKinds.get(key);
+    if (known !== undefined) return { ...ref, kind: known };
+    for (const kind of WORKLOAD_KINDS) {
+      if ((await findWorkload(this.context.apis, { ...ref, kind })) !== undefined) {
+        this.resolvedKinds.set(key, kind);
+        return { ...ref, kind };
+      }
+    }
+    return ref;
   }
 
   // ---- queries ----
@@ -102,25 +126,25 @@ export class KubernetesEnvironment implements EnvironmentAdapter {
   }
 
   async queryMetric(service: string, metric: MetricName, windowMinutes: number): Promise<MetricSeries> {
-    const ref = this.ref(service);
+    const ref = await this.resolve(service);
     const signals = this.context.signals;
     return signals !== undefined ? signals.queryMetric(ref, metric, windowMinutes) : readyReplicasMetric(this.context, service, ref, metric);
   }
 
   async tailLogs(service: string, lines: number): Promise<LogLine[]> {
-    return tailLogs(this.context, service, this.ref(service), lines);
+    return tailLogs(this.context, service, await this.resolve(service), lines);
   }
 
   async describeWorkload(service: string): Promise<WorkloadDescription> {
-    return describeWorkload(this.context, service, this.ref(service));
+    return describeWorkload(this.context, service, await this.resolve(service));
   }
 
   async deployHistory(service: string): Promise<DeploymentRevision[]> {
-    return deployHistory(this.context, this.ref(service));
+    return deployHistory(this.context, await this.resolve(service));
   }
 
   async consumerLag(service: string): Promise<ConsumerGroupState[]> {
-    const ref = this.ref(service);
+    const ref = await this.resolve(service);
     if (this.context.signals === undefined) throw new MetricsSourceMissingError("consumer_lag");
     return this.context.signals.consumerLag(ref);
   }
@@ -132,27 +156,27 @@ export class KubernetesEnvironment implements EnvironmentAdapter {
   // ---- operations ----
 
   async rolloutUndo(service: string, toRevision: number, key: string): Promise<void> {
-    return rolloutUndo(this.context, this.ref(service), service, toRevision, key);
+    return rolloutUndo(this.context, await this.resolve(service), service, toRevision, key);
   }
 
   async scale(service: string, replicas: number, key: string): Promise<void> {
-    return scale(this.context, this.ref(service), replicas, key);
+    return scale(this.context, await this.resolve(service), replicas, key);
   }
 
   async restartPods(service: string, key: string): Promise<void> {
-    return restartPods(this.context, this.ref(service), key);
+    return restartPods(this.context, await this.resolve(service), key);
   }
 
   async setMemoryLimit(service: string, limitMib: number, key: string): Promise<void> {
-    return setMemoryLimit(this.context, this.ref(service), limitMib, key);
+    return setMemoryLimit(this.context, await this.resolve(service), limitMib, key);
   }
 
   async patchServiceTargetPort(service: string, targetPort: number, key: string): Promise<void> {
-    return patchServiceTargetPort(this.context, this.ref(service), targetPort, key);
+    return patchServiceTargetPort(this.context, await this.resolve(service), targetPort, key);
   }
 
   async setServiceSelector(service: string, kubeService: string, selector: Record<string, string>, key: string): Promise<void> {
-    return setServiceSelector(this.context, this.ref(service), kubeService, selector, key);
+    return setServiceSelector(this.context, await this.resolve(service), kubeService, selector, key);
   }
 
   async deleteNetworkPolicy(name: string, key: string): Promise<void> {
@@ -183,11 +207,11 @@ export class KubernetesEnvironment implements EnvironmentAdapter {
 
   async cleanLogs(service: string, mount: string, key: string): Promise<void> {
     if (this.runbookActions.cleanLogs === undefined) throw new RunbookActionMissingError("cleanLogs");
-    await this.runbookActions.cleanLogs(this.ref(service), mount, key);
+    await this.runbookActions.cleanLogs(await this.resolve(service), mount, key);
   }
 
   async resetCircuitBreaker(from: string, to: string, key: string): Promise<void> {
     if (this.runbookActions.resetCircuitBreaker === undefined) throw new RunbookActionMissingError("resetCircuitBreaker");
-    await this.runbookActions.resetCircuitBreaker(this.ref(from), to, key);
+    await this.runbookActions.resetCircuitBreaker(await this.resolve(from), to, key);
   }
 }

@@ -54,7 +54,9 @@ export function structuredMessage(line: string): string | undefined {
     const text = record.msg ?? record.message;
     const error = record.error ?? record.err;
     if (typeof text !== "string") return undefined;
-    return typeof error === "string" && error !== "" ? `${text}: ${error}` : text;
+    if (typeof error !== "string" || error === "") return text;
+    // Loggers often repeat the message at the start of the error ("FATAL config" / "FATAL config: …").
+    return error.startsWith(text) ? error : `${text}: ${error}`;
   } catch {
     return undefined;
   }

@@ -207,3 +207,15 @@ export function nodeSummary(nodes: V1Node[] | unknown[]): NodeSummary {
     notReady: names(all.filter((n) => !(n.status?.conditions?.some((c) => c.type === "Ready" && c.status === "True") ?? false))),
   };
 }
+
+/** The Secrets a pod template consumes (env secretKeyRef, envFrom secretRef, secret volumes), by name, sorted. */
+export function secretRefsOf(template: V1PodTemplateSpec | undefined): string[] {
+  const spec = template?.spec;
+  const names = new Set<string>();
+  for (const c of [...(spec?.initContainers ?? []), ...(spec?.containers ?? [])]) {
+    for (const e of c.env ?? []) if (e.valueFrom?.secretKeyRef?.name !== undefined) names.add(e.valueFrom.secretKeyRef.name);
+    for (const e of c.envFrom ?? []) if (e.secretRef?.name !== undefined) names.add(e.secretRef.name);
+  }
+  for (const v of spec?.volumes ?? []) if (v.secret?.secretName !== undefined) names.add(v.secret.secretName);
+  return [...names].sort();
+}

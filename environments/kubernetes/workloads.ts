@@ -32,17 +32,20 @@ export async function listWorkloads(apis: KubeApis, namespace: string, kind: Wor
 
 /** Reads a workload; an unknown one is an {@link EnvironmentNotFoundError} listing those of its kind. */
 export async function readWorkload(apis: KubeApis, ref: WorkloadRef): Promise<WorkloadObject> {
-  const request = workloadRequest(ref, "get");
-  const { name, namespace } = ref;
-  const found: WorkloadObject | undefined =
-    ref.kind === "Deployment"
-      ? await callOrMissing(request, () => apis.apps.readNamespacedDeployment({ name, namespace }))
-      : ref.kind === "StatefulSet"
-        ? await callOrMissing(request, () => apis.apps.readNamespacedStatefulSet({ name, namespace }))
-        : await callOrMissing(request, () => apis.apps.readNamespacedDaemonSet({ name, namespace }));
+  const found = await findWorkload(apis, ref);
   if (found !== undefined) return found;
+  const { namespace, name } = ref;
   const known = (await listWorkloads(apis, namespace, ref.kind)).map((w) => w.metadata?.name ?? "");
   throw new EnvironmentNotFoundError(`${ref.kind} in namespace ${namespace}`, name, known);
+}
+
+/** The workload a ref names, or undefined when it does not exist (404). */
+export async function findWorkload(apis: KubeApis, ref: WorkloadRef): Promise<WorkloadObject | undefined> {
+  const request = workloadRequest(ref, "get");
+  const { name, namespace } = ref;
+  if (ref.kind === "Deployment") return callOrMissing(request, () => apis.apps.readNamespacedDeployment({ name, namespace }));
+  if (ref.kind === "StatefulSet") return callOrMissing(request, () => apis.apps.readNamespacedStatefulSet({ name, namespace }));
+  return callOrMissing(request, () => apis.apps.readNamespacedDaemonSet({ name, namespace }));
 }
 
 /** Sends a JSON patch to a workload (`dryRun` → `dryRun=All`). */

@@ -202,6 +202,6 @@ export function applyFault(world: World, fault: FaultSpec): void {
 }
 
 /** ConfigMaps a Deployment's pod template mounts. */
-export function mountedConfigMaps(d: Deployment): string[] {
+export function mountedConfigMaps(d: Pick<Deployment, "spec">): string[] {
   return (d.spec.template.spec.volumes ?? []).flatMap((v) => (v.configMap?.name !== undefined ? [v.configMap.name] : []));
 }

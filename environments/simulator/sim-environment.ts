@@ -38,6 +38,8 @@ import {
 import { applyChange, kindOf, served, writeObject } from "./cluster/writes.js";
 import { ACTIONS_ANNOTATION } from "../kubernetes/action-records.js";
 import { keptPolicies } from "../kubernetes/network-policies.js";
+import { structuredMessage } from "../kubernetes/log-lines.js";
+import { mapSelectorMatches } from "../kubernetes/selectors.js";
 import { mountedConfigMaps } from "./faults.js";
 import { SIM_RESOURCE_TYPES } from "./kinds.js";
 import { EnvironmentSpecSchema, type EnvironmentSpecInput } from "./spec.js";
@@ -45,7 +47,7 @@ import { tick } from "./tick.js";
 import { initialState, MINUTE, World, type SimService, type SimState } from "./world.js";
 import { revealSecrets } from "./sim-secrets.js";
 import type { V1Endpoints, V2HorizontalPodAutoscaler, V1Node, V1Pod, V1PodTemplateSpec, V1ResourceQuota, V1Service } from "@kubernetes/client-node";
-import { autoscalerOf, dependencyService, dependencyServiceName, isUnschedulable, nodeSummary, quotaStates, serviceSelections, templateChanges } from "../kubernetes/perception.js";
+import { autoscalerOf, dependencyService, dependencyServiceName, isUnschedulable, nodeSummary, quotaStates, secretRefsOf, serviceSelections, templateChanges } from "../kubernetes/perception.js";
 
 /** How long the API server keeps an event after it last happened (kube-apiserver's default --event-ttl). */
 const EVENT_TTL_MS = 60 * MINUTE;
@@ -66,7 +68,8 @@ export class SimClock implements Clock {
   }
 }
 
-function podStatus(world: World, s: SimService): PodStatus[] {
+/** The workload's pods as the adapter reads them; `revision` for all (a StatefulSet's generation), else each pod's ReplicaSet's. */
+function podStatus(world: World, s: SimService, revision?: number): PodStatus[] {
   // By name, as the API server lists them.
   const pods = [...world.pods(s)].sort((a, b) => a.metadata.name.localeCompare(b.metadata.name));
   return pods.map((p) => {
@@ -83,7 +86,7 @@ function podStatus(world: World, s: SimService): PodStatus[] {
       restarts: cs?.restartCount ?? 0,
       ...(last !== undefined ? { lastTerminationReason: last } : {}),
       ...(exitCode !== undefined ? { lastExitCode: exitCode } : {}),
-      revision: world.podRevision(p),
+      revision: revision ?? world.podRevision(p),
       startedAt: world.kubelet(p).startedAt,
     };
   });
@@ -252,24 +255,32 @@ export class SimEnvironment implements EnvironmentAdapter, ClusterBackend {
       .pods(s)
       .map((p) => p.metadata.name)
       .sort((a, b) => a.localeCompare(b));
-    return pods
-      .flatMap((pod) =>
-        s.logs
-          .filter((l) => l.pod === pod)
-          .sort((a, b) => a.t - b.t)
-          .slice(-lines),
-      )
-      .sort((a, b) => a.t - b.t)
-      .slice(-lines)
-      .map((l) => ({ ...l, message: revealSecrets(l.message) }));
+    return (
+      pods
+        .flatMap((pod) =>
+          s.logs
+            .filter((l) => l.pod === pod)
+            .sort((a, b) => a.t - b.t)
+            .slice(-lines),
+        )
+        .sort((a, b) => a.t - b.t)
+        .slice(-lines)
+        // A structured line reads as the adapter reads it from the pod's log (log-lines.ts): its message and error fields.
+        .map((l) => {
+          const message = revealSecrets(l.message);
+          return { ...l, message: structuredMessage(message) ?? message };
+        })
+    );
   }
 
   async describeWorkload(service: string): Promise<WorkloadDescription> {
     const s = this.service(service);
     const w = this.world;
-    const d = w.deployment(s);
+    // As the adapter reads it: a StatefulSet's pods and state are at its generation (it has no ReplicaSets).
+    const sts = w.statefulSet(s);
+    const d = sts ?? w.deployment(s);
     const container = appContainer(d.spec.template.spec);
-    const currentRevision = Number(d.metadata.annotations?.[REVISION_ANNOTATION] ?? "0");
+    const currentRevision = sts !== undefined ? (sts.metadata.generation ?? 0) : Number(d.metadata.annotations?.[REVISION_ANNOTATION] ?? "0");
     const override = w.state.observations[service]?.pods;
     const pods: PodStatus[] =
       override !== undefined
@@ -283,10 +294,12 @@ export class SimEnvironment implements EnvironmentAdapter, ClusterBackend {
             revision: currentRevision,
             startedAt: w.state.t0,
           }))
-        : podStatus(w, s);
+        : podStatus(w, s, sts !== undefined ? currentRevision : undefined);
     const hourAgo = w.state.t - EVENT_TTL_MS;
     const dependencies = await this.dependencies(service);
-    const svc = w.kubeService(s);
+    // The workload's Service as the adapter finds it: one whose selector picks the pod template.
+    const named = w.kubeService(s);
+    const svc = named !== undefined && mapSelectorMatches(named.spec.selector, d.spec.template.metadata?.labels) ? named : undefined;
     const port = w.servicePort(s);
     return {
       service,
@@ -294,7 +307,7 @@ export class SimEnvironment implements EnvironmentAdapter, ClusterBackend {
         name: s.name,
         namespace: s.namespace,
         desiredReplicas: d.spec.replicas ?? 1,
-        readyReplicas: pods.filter((p) => p.ready).length,
+        readyReplicas: sts !== undefined ? (sts.status?.readyReplicas ?? 0) : pods.filter((p) => p.ready).length,
         currentRevision,
         image: container?.image ?? "",
         env: envMap(container),
@@ -304,7 +317,11 @@ export class SimEnvironment implements EnvironmentAdapter, ClusterBackend {
         nodeArchitecture: w.nodeArch(d.spec.template.spec),
       },
       pods,
-      events: w.events(s).filter((e) => e.t >= hourAgo),
+      // Oldest first, as the adapter orders them (events at the same instant keep the list order).
+      events: w
+        .events(s)
+        .filter((e) => e.t >= hourAgo)
+        .sort((a, b) => a.t - b.t),
       ...(svc !== undefined ? { kubeService: { name: svc.metadata.name, port: port.port, targetPort: port.targetPort } } : {}),
       networkPolicies: w.policiesSelecting(s).map(policyState),
       configMaps: this.configMapsOf(s).map((cm) => {
@@ -347,14 +364,16 @@ export class SimEnvironment implements EnvironmentAdapter, ClusterBackend {
     template: V1PodTemplateSpec,
     pods: PodStatus[],
     dependencies: string[],
-  ): Pick<WorkloadDescription, "kind" | "selector" | "services" | "dependencyServices" | "autoscaler" | "quotas" | "nodes"> {
+  ): Pick<WorkloadDescription, "kind" | "selector" | "secretRefs" | "services" | "dependencyServices" | "autoscaler" | "quotas" | "nodes"> {
     const ns = s.namespace;
-    const autoscaler = autoscalerOf(this.objectsOf<V2HorizontalPodAutoscaler>("HorizontalPodAutoscaler", ns), "Deployment", s.name);
+    const kind = s.kind === "StatefulSet" ? "StatefulSet" : "Deployment";
+    const autoscaler = autoscalerOf(this.objectsOf<V2HorizontalPodAutoscaler>("HorizontalPodAutoscaler", ns), kind, s.name);
     const nodes = pods.some((p) => p.reason === "Unschedulable") ? nodeSummary(this.objectsOf<V1Node>("Node", undefined)) : undefined;
-    const matchLabels = this.world.deployment(s).spec.selector?.matchLabels;
+    const matchLabels = (this.world.statefulSet(s) ?? this.world.deployment(s)).spec.selector?.matchLabels;
     return {
-      kind: "Deployment",
+      kind,
       ...(matchLabels !== undefined ? { selector: { ...matchLabels } } : {}),
+      secretRefs: secretRefsOf(template),
       services: serviceSelections(s.name, template, this.objectsOf<V1Service>("Service", ns), this.objectsOf<V1Endpoints>("Endpoints", ns), this.objectsOf<V1Pod>("Pod", ns)),
       dependencyServices: dependencies.map((dep) => {
         const where = dependencyServiceName(dep, ns);
@@ -368,8 +387,7 @@ export class SimEnvironment implements EnvironmentAdapter, ClusterBackend {
 
   /** ConfigMaps the workload mounts (or that are labelled as its own). */
   private configMapsOf(s: SimService): ConfigMap[] {
-    const d = this.world.deployment(s);
-    const mounted = mountedConfigMaps(d);
+    const mounted = mountedConfigMaps(this.world.statefulSet(s) ?? this.world.deployment(s));
     const byName = mounted.flatMap((name) => {
       const cm = this.world.configMap(s.namespace, name);
       return cm === undefined ? [] : [cm];
@@ -380,6 +398,8 @@ export class SimEnvironment implements EnvironmentAdapter, ClusterBackend {
 
   async deployHistory(service: string): Promise<DeploymentRevision[]> {
     const s = this.service(service);
+    // Like the adapter: a StatefulSet has no ReplicaSets, so no revision history Suture can read.
+    if (s.kind === "StatefulSet") return [];
     const replicaSets = this.world.cluster.replicaSetsOf(this.world.deployment(s));
     // Each revision's changes against the one before it, as the adapter computes them (perception.ts).
     return replicaSets.map((rs) => {
