@@ -138,4 +138,20 @@ describe("rules on the objects around a workload", () => {
     const refused = await diagnose([logSignature("checkout", "connect ECONNREFUSED <ip>", "connection_refused")]);
     expect(refused.filter((h) => h.faultClass === "credential-mismatch")).toEqual([]);
   });
+
+  it("Given authentication failures that began after every pod read its Secrets, with no rollout since, When diagnosed, Then restart the pods so they read the current Secret", async () => {
+    const sig = logSignature("orders", 'FATAL: password authentication failed for user "orders"', "auth", "fatal");
+    const consumed = (allBefore: boolean) =>
+      fact("secret.consumed", "orders", 1, { secrets: "orders-db", pods: 3, started_before_auth_errors: allBefore ? 3 : 1, all_started_before: allBefore, minutes_since_first_auth_error: 9 });
+    const stale = await diagnose([sig, consumed(true)]);
+    expect(stale[0]).toMatchObject({ faultClass: "credential-mismatch", disposition: "act" });
+    expect(stale[0]?.candidates[0]?.call).toEqual({ tool: "restart_pods", params: { service: "orders" } });
+    // But pods that started after the failures began already hold the current Secret: a restart would not help
+    const fresh = await diagnose([sig, consumed(false)]);
+    expect(fresh[0]?.disposition).toBe("escalate");
+    expect(fresh.flatMap((h) => h.candidates.map((c) => c.call.tool))).not.toContain("restart_pods");
+    // And a rollout in the last hour is the more likely change: no restart either
+    const deployed = await diagnose([sig, consumed(true), deployLatest("orders", 20, ["env"])]);
+    expect(deployed.flatMap((h) => h.candidates.map((c) => c.call.tool))).not.toContain("restart_pods");
+  });
 });
