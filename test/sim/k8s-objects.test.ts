@@ -205,11 +205,19 @@ describe("Kubernetes objects and controllers in the simulator", () => {
       services: [{ name: "points", namespace: "l", replicas: 2, logFormat: "json", env: { REDIS_URL: "redis://cache:6379" } }],
       faults: [deploymentPatch("points", "l", { env: [{ name: "REDIS_URL", value: "redis:cache" }] })],
     });
-    const fatal = (await env.tailLogs("points", 400)).find((l) => l.level === "fatal");
-    const parsed = JSON.parse(fatal?.message ?? "{}") as Record<string, string>;
+    // The pods' log, as `kubectl logs` serves it
+    const text = env
+      .list(PODS, "l")
+      .map((p) => env.podLog("l", p.metadata.name ?? "", {}))
+      .join("\n");
+    const fatal = text.split("\n").find((line) => line.includes('"level":"fatal"'));
+    const parsed = JSON.parse(fatal ?? "{}") as Record<string, string>;
     expect(parsed).toMatchObject({ level: "fatal", msg: "FATAL config", logger: "points.handler" });
     expect(parsed["error"]).toMatch(/invalid value for REDIS_URL="redis:cache"/);
     expect(typeof parsed["ts"]).toBe("string");
+    // And perception reads the line's message and error fields, as it does from a real pod
+    const read = (await env.tailLogs("points", 400)).find((l) => l.level === "fatal");
+    expect(read?.message).toMatch(/^FATAL config: invalid value for REDIS_URL="redis:cache"/);
   });
 
   it("rejects manifests of a kind it does not model, naming the supported kinds, and never stores a Secret's data", () => {
