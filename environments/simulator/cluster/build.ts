@@ -1,7 +1,7 @@
 import type { DeploymentState } from "../../adapter.js";
 import type { ImageRegistry } from "../images.js";
 import type { Rng } from "../rng.js";
-import type { EnvironmentSpec, ServiceSpec } from "../spec.js";
+import { defaultNamespace as namespaceOf, workloadsOf, type EnvironmentSpec, type ServiceSpec } from "../spec.js";
 import {
   APP_CONTAINER,
   APP_LABEL,
@@ -20,6 +20,7 @@ import {
   iso,
   memoryQuantity,
   objectKey,
+  parseMemoryMib,
   podIp,
   templateHash,
   type ClusterState,
@@ -36,7 +37,8 @@ import {
   type StatefulSet,
 } from "./objects.js";
 import { ClusterStore } from "./store.js";
-import { MANIFEST_KINDS, parseManifests } from "./manifests.js";
+import { IGNORED_MANIFEST_KINDS, MANIFEST_KINDS, parseManifests } from "./manifests.js";
+import { imageBehaviourFromTemplate } from "./manifest-workloads.js";
 import { pickNode } from "./scheduler.js";
 import { ImageSpecSchema } from "../spec.js";
 
@@ -269,8 +271,9 @@ export function buildCluster(spec: EnvironmentSpec, rng: Rng, t0: number, start:
   const kubelet: Record<string, KubeletRecord> = {};
   const images: ImageRegistry = {};
   const configHistory: Record<string, ConfigVersion[]> = {};
-  const defaultNamespace = spec.services[0]?.namespace ?? "default";
-  const manifests = spec.manifests === undefined ? [] : parseManifests(spec.manifests, MANIFEST_KINDS, defaultNamespace);
+  const defaultNamespace = namespaceOf(spec);
+  const workloads = workloadsOf(spec);
+  const manifests = spec.manifests === undefined ? [] : parseManifests(spec.manifests, MANIFEST_KINDS, defaultNamespace, undefined, IGNORED_MANIFEST_KINDS);
   const ensureNamespace = (name: string | undefined): void => {
     if (name === undefined || store.get("Namespace", undefined, name) !== undefined) return;
     store.put("Namespace", {
@@ -282,7 +285,7 @@ export function buildCluster(spec: EnvironmentSpec, rng: Rng, t0: number, start:
     });
   };
   const declaredNodes = manifests.filter((m) => m.kind === "Node");
-  const archs = [...new Set(spec.services.map((s) => s.nodeArchitecture))].sort();
+  const archs = [...new Set(workloads.map((s) => s.nodeArchitecture))].sort();
   for (const arch of declaredNodes.length > 0 ? [] : archs) {
     const node: Node = {
       apiVersion: "v1",
@@ -330,7 +333,7 @@ export function buildCluster(spec: EnvironmentSpec, rng: Rng, t0: number, start:
     if (names.length === 0) return undefined;
     return Object.fromEntries(names.map((n) => [n, store.get("Secret", pod.metadata.namespace, n)?.metadata.annotations?.[CONTENT_HASH_ANNOTATION] ?? ""]));
   };
-  for (const s of spec.services) {
+  for (const s of workloads) {
     if (store.get("Namespace", undefined, s.namespace) === undefined) {
       store.put("Namespace", {
         apiVersion: "v1",
@@ -351,16 +354,23 @@ export function buildCluster(spec: EnvironmentSpec, rng: Rng, t0: number, start:
       secretEnv: s.secretEnv,
       ...(s.requests !== undefined ? { requests: s.requests } : {}),
     };
+    const declared = s.object?.spec.template;
     const template = (img: string, env: Record<string, string>, memoryLimitMib: number): PodTemplate =>
-      podTemplate({ service: s.name, image: img, env, memoryLimitMib, cpuLimitCores: s.cpuLimitCores, containerPort: s.containerPort, nodeArchitecture: s.nodeArchitecture, configMaps, extra });
-    const code = ImageSpecSchema.parse(s.imageBehaviour ?? {});
+      declared !== undefined
+        ? revisedTemplate(declared, img, env, memoryLimitMib)
+        : podTemplate({ service: s.name, image: img, env, memoryLimitMib, cpuLimitCores: s.cpuLimitCores, containerPort: s.containerPort, nodeArchitecture: s.nodeArchitecture, configMaps, extra });
+    const code = ImageSpecSchema.parse(s.imageBehaviour ?? (declared !== undefined ? imageBehaviourFromTemplate(declared) : {}));
     const urlEnv = Object.keys(s.env).filter((k) => k.endsWith("_URL"));
     const revisions = s.revisions.map((r) => ({
       template: template(r.image, { ...s.env, ...(r.env ?? {}) }, r.memoryLimitMib ?? s.memoryLimitMib),
       at: t0 + r.deployedAtMinutes * MINUTE,
       cause: r.changeCause,
     }));
-    revisions.push({ template: template(image, { ...s.env }, s.memoryLimitMib), at: t0 + s.deployedAtMinutes * MINUTE, cause: revisions.length > 0 ? `deploy ${image}` : "initial deploy" });
+    revisions.push({
+      template: template(image, { ...s.env }, s.memoryLimitMib),
+      at: t0 + s.deployedAtMinutes * MINUTE,
+      cause: s.object?.metadata.annotations?.[CHANGE_CAUSE_ANNOTATION] ?? (revisions.length > 0 ? `deploy ${image}` : "initial deploy"),
+    });
     for (const r of revisions) {
       const ref = r.template.spec.containers[0]?.image ?? image;
       images[ref] = {
@@ -375,8 +385,10 @@ export function buildCluster(spec: EnvironmentSpec, rng: Rng, t0: number, start:
       };
     }
     const current = revisions[revisions.length - 1];
+    if (declared !== undefined && current !== undefined) current.template = structuredClone(declared);
     if (s.kind === "StatefulSet") {
       const sts = statefulSetFor(s.name, s.namespace, s.replicas, structuredClone(current?.template ?? template(image, s.env, s.memoryLimitMib)), revisions[0]?.at ?? start);
+      if (s.object !== undefined) declaredStatefulSet(sts, s.object as StatefulSet);
       store.put("StatefulSet", sts);
       const pods = Array.from({ length: s.replicas }, (_, i) => {
         const startedAt = start - rng.int(60, 600) * MINUTE;
@@ -391,7 +403,7 @@ export function buildCluster(spec: EnvironmentSpec, rng: Rng, t0: number, start:
         const record = kubelet[objectKey(s.namespace, p.metadata.name)];
         if (hashes !== undefined && record !== undefined) record.secrets = hashes;
       }
-      putServiceObjects(store, s, revisions[0]?.at ?? start, configHistory, start);
+      if (s.object === undefined) putServiceObjects(store, s, revisions[0]?.at ?? start, configHistory, start);
       onService(s);
       continue;
     }
@@ -418,6 +430,7 @@ export function buildCluster(spec: EnvironmentSpec, rng: Rng, t0: number, start:
       },
       status: { observedGeneration: revisions.length, replicas: s.replicas, readyReplicas: s.replicas, updatedReplicas: s.replicas, availableReplicas: s.replicas },
     };
+    if (s.object !== undefined) declaredDeployment(d, s.object);
     store.put("Deployment", d);
     let newest: ReplicaSet | undefined;
     revisions.forEach((r, i) => {
@@ -443,15 +456,15 @@ export function buildCluster(spec: EnvironmentSpec, rng: Rng, t0: number, start:
       const record = kubelet[objectKey(s.namespace, p.metadata.name)];
       if (hashes !== undefined && record !== undefined) record.secrets = hashes;
     }
-    putServiceObjects(store, s, revisions[0]?.at ?? start, configHistory, start);
+    if (s.object === undefined) putServiceObjects(store, s, revisions[0]?.at ?? start, configHistory, start);
     onService(s);
   }
   for (const p of spec.networkPolicies) {
-    const namespace = spec.services.find((s) => s.name === p.podSelector)?.namespace ?? spec.services[0]?.namespace ?? "default";
+    const namespace = workloads.find((s) => s.name === p.podSelector)?.namespace ?? defaultNamespace;
     store.put("NetworkPolicy", networkPolicy(p.name, namespace, p.podSelector, p.allowIngressFrom, t0 + p.createdAtMinutes * MINUTE));
   }
   // The scenario's other objects, after the workloads' own (one of the same name replaces it).
-  for (const m of manifests.filter((x) => x.kind !== "Node" && x.kind !== "Secret")) {
+  for (const m of manifests.filter((x) => x.kind !== "Node" && x.kind !== "Secret" && x.kind !== "Deployment" && x.kind !== "StatefulSet")) {
     ensureNamespace(m.object.metadata.namespace);
     const o = m.object;
     o.apiVersion = m.kind === "HorizontalPodAutoscaler" ? "autoscaling/v2" : m.kind === "StatefulSet" ? "apps/v1" : "v1";
@@ -470,6 +483,60 @@ export function buildCluster(spec: EnvironmentSpec, rng: Rng, t0: number, start:
     }
   }
   return { cluster, kubelet, images, configHistory };
+}
+
+/**
+ * A manifest template at an earlier revision: the app container's image, env values and memory
+ * limit replaced (env not named keeps its value or reference), everything else as declared.
+ */
+export function revisedTemplate(declared: PodTemplate, image: string, env: Record<string, string>, memoryLimitMib: number): PodTemplate {
+  const t = structuredClone(declared);
+  const c = t.spec.containers.find((x) => x.name === APP_CONTAINER) ?? t.spec.containers[0];
+  if (c === undefined) return t;
+  c.image = image;
+  for (const [name, value] of Object.entries(env)) {
+    const e = (c.env ??= []).find((x) => x.name === name);
+    if (e === undefined) c.env.push({ name, value });
+    else if (e.value !== value || e.valueFrom !== undefined) {
+      e.value = value;
+      delete e.valueFrom;
+    }
+  }
+  const limits = c.resources?.limits;
+  if (limits?.["memory"] !== undefined && memoryLimitMib !== Math.round(parseMemoryMib(limits["memory"]) ?? NaN)) {
+    c.resources = { ...c.resources, limits: { ...limits, memory: memoryQuantity(memoryLimitMib) } };
+  }
+  return t;
+}
+
+/** A built Deployment with what its manifest declares beyond the template: labels, annotations, selector, strategy (status, revision and API-server fields are the build's). */
+function declaredDeployment(d: Deployment, o: Deployment): void {
+  const annotations = { ...(o.metadata.annotations ?? {}) };
+  delete annotations[REVISION_ANNOTATION];
+  d.metadata.labels = o.metadata.labels ?? d.metadata.labels;
+  d.metadata.annotations = { ...annotations, ...(d.metadata.annotations ?? {}) };
+  d.spec = { ...o.spec, ...d.spec, selector: o.spec.selector ?? d.spec.selector };
+  for (const k of ["strategy", "revisionHistoryLimit", "progressDeadlineSeconds", "minReadySeconds", "paused"] as const) {
+    if (o.spec[k] !== undefined) (d.spec as Record<string, unknown>)[k] = o.spec[k];
+  }
+}
+
+/** A built StatefulSet with what its manifest declares beyond the template (status and revisions are the build's). */
+function declaredStatefulSet(sts: StatefulSet, o: StatefulSet): void {
+  sts.metadata.labels = o.metadata.labels ?? sts.metadata.labels;
+  if (o.metadata.annotations !== undefined) sts.metadata.annotations = { ...o.metadata.annotations };
+  for (const k of [
+    "serviceName",
+    "selector",
+    "podManagementPolicy",
+    "updateStrategy",
+    "revisionHistoryLimit",
+    "minReadySeconds",
+    "volumeClaimTemplates",
+    "persistentVolumeClaimRetentionPolicy",
+  ] as const) {
+    if (o.spec[k] !== undefined) (sts.spec as Record<string, unknown>)[k] = structuredClone(o.spec[k]);
+  }
 }
 
 /** A workload's Service, Endpoints and ConfigMaps. */
