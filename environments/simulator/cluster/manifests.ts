@@ -10,13 +10,13 @@ import { CONTENT_HASH_ANNOTATION, KINDS, type Kind, type KindMap, type Secret } 
  */
 
 /** Kinds `environment.manifests` may declare (Deployments and StatefulSets are the simulated workloads). */
-export const MANIFEST_KINDS = ["Node", "ResourceQuota", "HorizontalPodAutoscaler", "Secret", "Service", "ConfigMap", "StatefulSet", "Deployment"] as const;
+export const MANIFEST_KINDS = ["Node", "ResourceQuota", "HorizontalPodAutoscaler", "Secret", "Service", "ConfigMap", "StatefulSet", "Deployment", "NetworkPolicy"] as const;
 
 /** Kinds `environment.manifests` accepts and drops: the controllers create them from the workloads. */
 export const IGNORED_MANIFEST_KINDS = ["ReplicaSet", "Pod", "ControllerRevision", "Endpoints", "EndpointSlice"] as const;
 
 /** Kinds an `apply` step may write (everything the cluster stores that its controllers do not own). */
-export const APPLY_KINDS = [...MANIFEST_KINDS, "NetworkPolicy", "Namespace"] as const;
+export const APPLY_KINDS = [...MANIFEST_KINDS, "Namespace"] as const;
 
 /** One object of a manifest, its kind checked. */
 export interface ManifestObject {
