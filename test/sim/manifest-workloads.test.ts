@@ -1,6 +1,9 @@
 import type { V1Deployment, V1Pod, V1ReplicaSet, V1Service } from "@kubernetes/client-node";
+import { readFileSync } from "node:fs";
+import path from "node:path";
 import { describe, expect, it } from "vitest";
-import { stringify } from "yaml";
+import { parse, stringify } from "yaml";
+import { parseScenario } from "../../app/scenario.js";
 import type { KubeObject } from "../../environments/cluster-api/backend.js";
 import { DEPLOYMENTS, PODS, REPLICA_SETS, SERVICES } from "../../environments/simulator/kinds.js";
 import { SimEnvironment, type EnvironmentSpecInput } from "../../environments/simulator/index.js";
@@ -179,6 +182,16 @@ describe("Deployments in environment.manifests are the simulated workloads", () 
         .map((p) => p.metadata?.name ?? "")
         .sort();
     expect(names(fromManifests)).toEqual(names(v1));
+  });
+
+  it("Given the complete example of docs/scenarios.md, When it is loaded and built, Then it validates and its workloads run their declared pods", async () => {
+    const doc = readFileSync(path.resolve("docs/scenarios.md"), "utf8");
+    const start = doc.indexOf("name: cart-bad-config");
+    const scenario = parseScenario(parse(doc.slice(start, doc.indexOf("```", start))), "docs/scenarios.md");
+    const env = await world(scenario.environment, -20);
+    const pods = as<V1Pod>(env.list(PODS, "shop"));
+    expect(pods.filter((p) => p.metadata?.labels?.["app"] === "cart" && p.status?.containerStatuses?.[0]?.ready === true)).toHaveLength(3);
+    expect(pods.filter((p) => p.metadata?.labels?.["app"] === "storefront")).toHaveLength(2);
   });
 
   it("Given a workloads entry naming no manifest workload, When the spec is validated, Then the error names the key and the known workloads", () => {
