@@ -1,7 +1,7 @@
 import type { DeploymentState } from "../../adapter.js";
 import type { ImageRegistry } from "../images.js";
 import type { Rng } from "../rng.js";
-import { defaultNamespace as namespaceOf, workloadsOf, type EnvironmentSpec, type ServiceSpec } from "../spec.js";
+import { defaultNamespace as namespaceOf, workloadsOf, type EnvironmentSpec, type ServiceSpec, type WorkloadService } from "../spec.js";
 import {
   APP_CONTAINER,
   APP_LABEL,
@@ -343,23 +343,13 @@ export function buildCluster(spec: EnvironmentSpec, rng: Rng, t0: number, start:
         status: { phase: "Active" },
       });
     }
-    const image = s.image ?? `registry.internal/${s.name}:1.${rng.int(10, 40)}.${rng.int(0, 9)}`;
-    const configMaps = s.configMaps.map((c) => c.name);
-    const extra: TemplateExtras = {
-      ...(s.command !== undefined ? { command: s.command } : {}),
-      ...(s.args !== undefined ? { args: s.args } : {}),
-      ...(s.readinessProbe !== undefined ? { readinessProbe: s.readinessProbe } : {}),
-      ...(s.livenessProbe !== undefined ? { livenessProbe: s.livenessProbe } : {}),
-      dnsPolicy: s.dnsPolicy,
-      secretEnv: s.secretEnv,
-      ...(s.requests !== undefined ? { requests: s.requests } : {}),
-    };
-    const declared = s.object?.spec.template;
-    const template = (img: string, env: Record<string, string>, memoryLimitMib: number): PodTemplate =>
-      declared !== undefined
-        ? revisedTemplate(declared, img, env, memoryLimitMib)
-        : podTemplate({ service: s.name, image: img, env, memoryLimitMib, cpuLimitCores: s.cpuLimitCores, containerPort: s.containerPort, nodeArchitecture: s.nodeArchitecture, configMaps, extra });
-    const code = ImageSpecSchema.parse(s.imageBehaviour ?? (declared !== undefined ? imageBehaviourFromTemplate(declared) : {}));
+    // A v1 service is converted to the manifest form here, as its turn comes: a generated image tag is a random draw in build order.
+    const w = s.object !== undefined ? { ...s, object: s.object, own: undefined } : fromV1(s, s.image ?? `registry.internal/${s.name}:1.${rng.int(10, 40)}.${rng.int(0, 9)}`, t0, start);
+    const object = w.object;
+    const image = w.image ?? "";
+    const declared = object.spec.template;
+    const template = (img: string, env: Record<string, string>, memoryLimitMib: number): PodTemplate => revisedTemplate(declared, img, env, memoryLimitMib);
+    const code = ImageSpecSchema.parse(s.imageBehaviour ?? imageBehaviourFromTemplate(declared));
     const urlEnv = Object.keys(s.env).filter((k) => k.endsWith("_URL"));
     const revisions = s.revisions.map((r) => ({
       template: template(r.image, { ...s.env, ...(r.env ?? {}) }, r.memoryLimitMib ?? s.memoryLimitMib),
@@ -369,7 +359,7 @@ export function buildCluster(spec: EnvironmentSpec, rng: Rng, t0: number, start:
     revisions.push({
       template: template(image, { ...s.env }, s.memoryLimitMib),
       at: t0 + s.deployedAtMinutes * MINUTE,
-      cause: s.object?.metadata.annotations?.[CHANGE_CAUSE_ANNOTATION] ?? (revisions.length > 0 ? `deploy ${image}` : "initial deploy"),
+      cause: object.metadata.annotations?.[CHANGE_CAUSE_ANNOTATION] ?? (revisions.length > 0 ? `deploy ${image}` : "initial deploy"),
     });
     for (const r of revisions) {
       const ref = r.template.spec.containers[0]?.image ?? image;
@@ -385,10 +375,10 @@ export function buildCluster(spec: EnvironmentSpec, rng: Rng, t0: number, start:
       };
     }
     const current = revisions[revisions.length - 1];
-    if (declared !== undefined && current !== undefined) current.template = structuredClone(declared);
+    if (current !== undefined) current.template = structuredClone(declared);
     if (s.kind === "StatefulSet") {
       const sts = statefulSetFor(s.name, s.namespace, s.replicas, structuredClone(current?.template ?? template(image, s.env, s.memoryLimitMib)), revisions[0]?.at ?? start);
-      if (s.object !== undefined) declaredStatefulSet(sts, s.object as StatefulSet);
+      declaredStatefulSet(sts, object as StatefulSet);
       store.put("StatefulSet", sts);
       const pods = Array.from({ length: s.replicas }, (_, i) => {
         const startedAt = start - rng.int(60, 600) * MINUTE;
@@ -403,7 +393,7 @@ export function buildCluster(spec: EnvironmentSpec, rng: Rng, t0: number, start:
         const record = kubelet[objectKey(s.namespace, p.metadata.name)];
         if (hashes !== undefined && record !== undefined) record.secrets = hashes;
       }
-      if (s.object === undefined) putServiceObjects(store, s, revisions[0]?.at ?? start, configHistory, start);
+      if (w.own !== undefined) putOwnObjects(store, w.own, configHistory);
       onService(s);
       continue;
     }
@@ -430,7 +420,7 @@ export function buildCluster(spec: EnvironmentSpec, rng: Rng, t0: number, start:
       },
       status: { observedGeneration: revisions.length, replicas: s.replicas, readyReplicas: s.replicas, updatedReplicas: s.replicas, availableReplicas: s.replicas },
     };
-    if (s.object !== undefined) declaredDeployment(d, s.object);
+    declaredDeployment(d, object);
     store.put("Deployment", d);
     let newest: ReplicaSet | undefined;
     revisions.forEach((r, i) => {
@@ -456,7 +446,7 @@ export function buildCluster(spec: EnvironmentSpec, rng: Rng, t0: number, start:
       const record = kubelet[objectKey(s.namespace, p.metadata.name)];
       if (hashes !== undefined && record !== undefined) record.secrets = hashes;
     }
-    if (s.object === undefined) putServiceObjects(store, s, revisions[0]?.at ?? start, configHistory, start);
+    if (w.own !== undefined) putOwnObjects(store, w.own, configHistory);
     onService(s);
   }
   for (const p of spec.networkPolicies) {
@@ -495,8 +485,11 @@ export function revisedTemplate(declared: PodTemplate, image: string, env: Recor
   if (c === undefined) return t;
   c.image = image;
   for (const [name, value] of Object.entries(env)) {
-    const e = (c.env ??= []).find((x) => x.name === name);
-    if (e === undefined) c.env.push({ name, value });
+    const list = (c.env ??= []);
+    const e = list.find((x) => x.name === name);
+    // A new value goes after the other plain values, ahead of the references (as a v1 service's env is written).
+    const firstRef = list.findIndex((x) => x.valueFrom !== undefined);
+    if (e === undefined) list.splice(firstRef === -1 ? list.length : firstRef, 0, { name, value });
     else if (e.value !== value || e.valueFrom !== undefined) {
       e.value = value;
       delete e.valueFrom;
@@ -539,39 +532,93 @@ function declaredStatefulSet(sts: StatefulSet, o: StatefulSet): void {
   }
 }
 
-/** A workload's Service, Endpoints and ConfigMaps. */
-function putServiceObjects(store: ClusterStore, s: ServiceSpec, createdAt: number, configHistory: Record<string, ConfigVersion[]>, start: number): void {
-  {
-    const service: Service = {
+/** The objects a v1 service brings besides its workload: its Service and the ConfigMaps it declares. */
+export interface OwnObjects {
+  service: Service;
+  configMaps: ConfigMap[];
+}
+
+/**
+ * A v1 service in the manifest form: its Deployment or StatefulSet (the pod template made of its
+ * fields, at its current revision), its own Service and ConfigMaps, and what its image does made
+ * explicit (the v1 defaults, not the template's).
+ */
+export function fromV1(s: ServiceSpec, image: string, t0: number, start: number): WorkloadService & { object: Deployment | StatefulSet; own: OwnObjects } {
+  const extra: TemplateExtras = {
+    ...(s.command !== undefined ? { command: s.command } : {}),
+    ...(s.args !== undefined ? { args: s.args } : {}),
+    ...(s.readinessProbe !== undefined ? { readinessProbe: s.readinessProbe } : {}),
+    ...(s.livenessProbe !== undefined ? { livenessProbe: s.livenessProbe } : {}),
+    dnsPolicy: s.dnsPolicy,
+    secretEnv: s.secretEnv,
+    ...(s.requests !== undefined ? { requests: s.requests } : {}),
+  };
+  const configMaps = s.configMaps.map((c) => c.name);
+  const template = podTemplate({
+    service: s.name,
+    image,
+    env: { ...s.env },
+    memoryLimitMib: s.memoryLimitMib,
+    cpuLimitCores: s.cpuLimitCores,
+    containerPort: s.containerPort,
+    nodeArchitecture: s.nodeArchitecture,
+    configMaps,
+    extra,
+  });
+  const createdAt = t0 + (s.revisions[0]?.deployedAtMinutes ?? s.deployedAtMinutes) * MINUTE;
+  const labels = { [APP_LABEL]: s.name };
+  const object: Deployment | StatefulSet =
+    s.kind === "StatefulSet"
+      ? statefulSetFor(s.name, s.namespace, s.replicas, template, createdAt)
+      : {
+          apiVersion: "apps/v1",
+          kind: "Deployment",
+          metadata: { name: s.name, namespace: s.namespace, uid: "", resourceVersion: "", creationTimestamp: "", labels },
+          spec: {
+            replicas: s.replicas,
+            selector: { matchLabels: { ...labels } },
+            template,
+            strategy: { type: "RollingUpdate", rollingUpdate: { maxSurge: "25%", maxUnavailable: "25%" } },
+            revisionHistoryLimit: 10,
+            progressDeadlineSeconds: 600,
+          },
+        };
+  const service: Service = {
+    apiVersion: "v1",
+    kind: "Service",
+    metadata: { name: s.name, namespace: s.namespace, uid: "", resourceVersion: "", creationTimestamp: iso(createdAt), labels: { ...labels } },
+    spec: { type: "ClusterIP", selector: { ...labels }, ports: [{ name: "http", port: s.servicePort, targetPort: s.containerPort, protocol: "TCP" }] },
+  };
+  const own: OwnObjects = {
+    service,
+    configMaps: s.configMaps.map((c) => ({
       apiVersion: "v1",
-      kind: "Service",
-      metadata: { name: s.name, namespace: s.namespace, uid: "", resourceVersion: "", creationTimestamp: iso(createdAt), labels: { [APP_LABEL]: s.name } },
-      spec: {
-        type: "ClusterIP",
-        selector: { [APP_LABEL]: s.name },
-        ports: [{ name: "http", port: s.servicePort, targetPort: s.containerPort, protocol: "TCP" }],
-      },
-    };
-    store.put("Service", service);
-    store.put("Endpoints", {
-      apiVersion: "v1",
-      kind: "Endpoints",
-      metadata: { name: s.name, namespace: s.namespace, uid: "", resourceVersion: "", creationTimestamp: service.metadata.creationTimestamp, labels: { [APP_LABEL]: s.name } },
-      subsets: [],
-    });
-    for (const c of s.configMaps) {
-      const key = objectKey(s.namespace, c.name);
-      // A ConfigMap several workloads mount is one object; the first spec that names it gives its data.
-      if (configHistory[key] !== undefined) continue;
-      const cm: ConfigMap = {
-        apiVersion: "v1",
-        kind: "ConfigMap",
-        metadata: { name: c.name, namespace: s.namespace, uid: "", resourceVersion: "", creationTimestamp: iso(start - WEEK) },
-        data: { ...c.data },
-      };
-      store.put("ConfigMap", cm);
-      configHistory[key] = [{ version: 1, data: { ...c.data }, updatedAt: start - WEEK, changedBy: "gitops" }];
-    }
+      kind: "ConfigMap",
+      metadata: { name: c.name, namespace: s.namespace, uid: "", resourceVersion: "", creationTimestamp: iso(start - WEEK) },
+      data: { ...c.data },
+    })),
+  };
+  return { ...s, image, imageBehaviour: ImageSpecSchema.parse(s.imageBehaviour ?? {}), object, own };
+}
+
+/** A workload's own Service (with its Endpoints) and ConfigMaps. */
+function putOwnObjects(store: ClusterStore, own: OwnObjects, configHistory: Record<string, ConfigVersion[]>): void {
+  const service = structuredClone(own.service);
+  store.put("Service", service);
+  const { name, namespace } = service.metadata;
+  store.put("Endpoints", {
+    apiVersion: "v1",
+    kind: "Endpoints",
+    metadata: { name, namespace, uid: "", resourceVersion: "", creationTimestamp: service.metadata.creationTimestamp, labels: { ...(service.metadata.labels ?? {}) } },
+    subsets: [],
+  });
+  for (const c of own.configMaps) {
+    const key = objectKey(c.metadata.namespace, c.metadata.name);
+    // A ConfigMap several workloads mount is one object; the first spec that names it gives its data.
+    if (configHistory[key] !== undefined) continue;
+    const cm = structuredClone(c);
+    store.put("ConfigMap", cm);
+    configHistory[key] = [{ version: 1, data: { ...(cm.data ?? {}) }, updatedAt: Date.parse(cm.metadata.creationTimestamp), changedBy: "gitops" }];
   }
 }
 
