@@ -1,7 +1,9 @@
 import { parseAllDocuments, stringify } from "yaml";
 import { IGNORED_MANIFEST_KINDS, MANIFEST_KINDS, parseManifests } from "./cluster/manifests.js";
-import { CHANGE_CAUSE_ANNOTATION, REVISION_ANNOTATION, ROLLED_OUT_AT_ANNOTATION, objectKey, type Kind } from "./cluster/objects.js";
-import { defaultNamespace, EnvironmentSpecSchema, WorkloadSpecSchema } from "./spec.js";
+import { CHANGE_CAUSE_ANNOTATION, REVISION_ANNOTATION, ROLLED_OUT_AT_ANNOTATION, objectKey, type Deployment, type Kind, type StatefulSet } from "./cluster/objects.js";
+import { canonicalJson } from "../../domain/json.js";
+import { imageBehaviourFromTemplate } from "./cluster/manifest-workloads.js";
+import { defaultNamespace, EnvironmentSpecSchema, ImageSpecSchema, WorkloadSpecSchema } from "./spec.js";
 import { initialState } from "./world.js";
 
 /**
@@ -62,6 +64,13 @@ export function convertEnvironment(raw: Record<string, unknown>): Record<string,
   const fields = Object.keys(WorkloadSpecSchema.shape);
   for (const r of rawServices) {
     const entry = Object.fromEntries(Object.entries(r).filter(([k]) => fields.includes(k)));
+    // A manifest workload's image runs its template by default; a v1 service's image has fixed defaults. Say so where they differ.
+    const s = spec.services.find((x) => x.name === r["name"]);
+    const built = s === undefined ? undefined : (objects[s.kind] as Record<string, Deployment | StatefulSet>)[objectKey(s.namespace, s.name)];
+    if (s !== undefined && built !== undefined && entry["imageBehaviour"] === undefined) {
+      const v1 = ImageSpecSchema.parse({});
+      if (canonicalJson(v1) !== canonicalJson(imageBehaviourFromTemplate(built.spec.template))) entry["imageBehaviour"] = v1;
+    }
     if (Object.keys(entry).length > 0) workloads[String(r["name"])] = entry;
   }
   const env: Record<string, unknown> = {};

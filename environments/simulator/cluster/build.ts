@@ -37,7 +37,7 @@ import {
   type StatefulSet,
 } from "./objects.js";
 import { ClusterStore } from "./store.js";
-import { IGNORED_MANIFEST_KINDS, MANIFEST_KINDS, parseManifests } from "./manifests.js";
+import { IGNORED_MANIFEST_KINDS, MANIFEST_KINDS, parseManifests, type ManifestObject } from "./manifests.js";
 import { imageBehaviourFromTemplate } from "./manifest-workloads.js";
 import { pickNode } from "./scheduler.js";
 import { ImageSpecSchema } from "../spec.js";
@@ -274,6 +274,8 @@ export function buildCluster(spec: EnvironmentSpec, rng: Rng, t0: number, start:
   const defaultNamespace = namespaceOf(spec);
   const workloads = workloadsOf(spec);
   const manifests = spec.manifests === undefined ? [] : parseManifests(spec.manifests, MANIFEST_KINDS, defaultNamespace, undefined, IGNORED_MANIFEST_KINDS);
+  // Manifest objects created with their workload (its Service and the ConfigMaps it mounts), not after all workloads.
+  const ownObjects = new Set<object>();
   const ensureNamespace = (name: string | undefined): void => {
     if (name === undefined || store.get("Namespace", undefined, name) !== undefined) return;
     store.put("Namespace", {
@@ -344,7 +346,10 @@ export function buildCluster(spec: EnvironmentSpec, rng: Rng, t0: number, start:
       });
     }
     // A v1 service is converted to the manifest form here, as its turn comes: a generated image tag is a random draw in build order.
-    const w = s.object !== undefined ? { ...s, object: s.object, own: undefined } : fromV1(s, s.image ?? `registry.internal/${s.name}:1.${rng.int(10, 40)}.${rng.int(0, 9)}`, t0, start);
+    const w =
+      s.object !== undefined
+        ? { ...s, object: s.object, own: declaredOwn(s.object, manifests, ownObjects, t0 + (s.revisions[0]?.deployedAtMinutes ?? s.deployedAtMinutes) * MINUTE, start) }
+        : fromV1(s, s.image ?? `registry.internal/${s.name}:1.${rng.int(10, 40)}.${rng.int(0, 9)}`, t0, start);
     const object = w.object;
     const image = w.image ?? "";
     const declared = object.spec.template;
@@ -454,7 +459,7 @@ export function buildCluster(spec: EnvironmentSpec, rng: Rng, t0: number, start:
     store.put("NetworkPolicy", networkPolicy(p.name, namespace, p.podSelector, p.allowIngressFrom, t0 + p.createdAtMinutes * MINUTE));
   }
   // The scenario's other objects, after the workloads' own (one of the same name replaces it).
-  for (const m of manifests.filter((x) => x.kind !== "Node" && x.kind !== "Secret" && x.kind !== "Deployment" && x.kind !== "StatefulSet")) {
+  for (const m of manifests.filter((x) => x.kind !== "Node" && x.kind !== "Secret" && x.kind !== "Deployment" && x.kind !== "StatefulSet" && !ownObjects.has(x.object))) {
     ensureNamespace(m.object.metadata.namespace);
     const o = m.object;
     o.apiVersion = m.kind === "HorizontalPodAutoscaler" ? "autoscaling/v2" : m.kind === "NetworkPolicy" ? "networking.k8s.io/v1" : "v1";
@@ -599,6 +604,30 @@ export function fromV1(s: ServiceSpec, image: string, t0: number, start: number)
     })),
   };
   return { ...s, image, imageBehaviour: ImageSpecSchema.parse(s.imageBehaviour ?? {}), object, own };
+}
+
+/**
+ * A manifest workload's own objects, created with it as a v1 service's are: the Service of its
+ * name and namespace, and the ConfigMaps its template mounts, where the manifests declare them.
+ * A Service without a creation time gets the workload's first rollout time; a ConfigMap, a week
+ * before the history starts.
+ */
+function declaredOwn(object: Deployment | StatefulSet, manifests: ManifestObject[], taken: Set<object>, createdAt: number, start: number): OwnObjects | undefined {
+  const namespace = object.metadata.namespace;
+  const found = manifests.find((m) => m.kind === "Service" && m.object.metadata.namespace === namespace && m.object.metadata.name === object.metadata.name && !taken.has(m.object));
+  if (found === undefined) return undefined;
+  const mounted = (object.spec.template.spec.volumes ?? []).flatMap((v) => (v.configMap?.name !== undefined ? [v.configMap.name] : []));
+  const configMaps = manifests.filter((m) => m.kind === "ConfigMap" && m.object.metadata.namespace === namespace && mounted.includes(m.object.metadata.name) && !taken.has(m.object));
+  const service = found.object as Service;
+  service.apiVersion = "v1";
+  if (service.metadata.creationTimestamp === "") service.metadata.creationTimestamp = iso(createdAt);
+  for (const c of configMaps) {
+    c.object.apiVersion = "v1";
+    if (c.object.metadata.creationTimestamp === "") c.object.metadata.creationTimestamp = iso(start - WEEK);
+  }
+  taken.add(found.object);
+  for (const c of configMaps) taken.add(c.object);
+  return { service, configMaps: configMaps.map((c) => c.object as ConfigMap) };
 }
 
 /** A workload's own Service (with its Endpoints) and ConfigMaps. */
