@@ -48,19 +48,24 @@ describe("suture scenario convert", () => {
   it("Given each shipped v1 scenario, When it is converted and the result loaded, Then its world declares the same objects and workloads, in the manifest form", async () => {
     const files = readdirSync(DIR).filter((f) => f.endsWith(".yaml"));
     expect(files.length).toBeGreaterThanOrEqual(40);
+    let converted = 0;
     for (const f of files) {
       const original = await loadScenario(path.join(DIR, f));
-      const converted = parseScenario(parse(await convertScenarioFile(path.join(DIR, f))), f);
-      expect(converted.environment.services, f).toEqual([]);
-      expect(converted.environment.manifests, f).toMatch(/kind: (Deployment|StatefulSet)/);
+      // Shipped scenarios already migrated to the manifest form (the world-hash guard covers them).
+      if (original.environment.services.length === 0) continue;
+      converted++;
+      const result = parseScenario(parse(await convertScenarioFile(path.join(DIR, f))), f);
+      expect(result.environment.services, f).toEqual([]);
+      expect(result.environment.manifests, f).toMatch(/kind: (Deployment|StatefulSet)/);
       const before = initialState(original.environment);
-      const after = initialState(converted.environment);
+      const after = initialState(result.environment);
       expect(declared(after), f).toEqual(declared(before));
       expect(workloadParts(after), f).toEqual(workloadParts(before));
-      expect(converted.environment.faults, f).toEqual(original.environment.faults);
-      expect(converted.alerts, f).toEqual(original.alerts);
-      expect(converted.expect, f).toEqual(original.expect);
+      expect(result.environment.faults, f).toEqual(original.environment.faults);
+      expect(result.alerts, f).toEqual(original.alerts);
+      expect(result.expect, f).toEqual(original.expect);
     }
+    expect(converted).toBeGreaterThanOrEqual(30);
   });
 
   it("Given a scenario already in the manifest form, When it is converted, Then the error says so", async () => {
