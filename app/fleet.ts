@@ -4,7 +4,7 @@ import { InvalidFileError, loadYamlFile, type FileLimits } from "../domain/yaml.
 import { withTransaction, type Database } from "../store/database.js";
 import { environmentExists, installWorld, routeFor, saveWorldState, worldState } from "../store/environments.js";
 import { loadScenario } from "./scenario.js";
-import { EnvironmentSpecSchema, type EnvironmentSpecInput } from "../environments/simulator/spec.js";
+import { EnvironmentSpecSchema, workloadsOf, type EnvironmentSpecInput } from "../environments/simulator/spec.js";
 import { SimEnvironment } from "../environments/simulator/index.js";
 
 const MINUTE = 60_000;
@@ -97,7 +97,7 @@ export async function loadFleet(file: string, limits?: Partial<FileLimits>): Pro
 /** The spec with every service moved into `namespace` (unchanged when none is given). */
 export function withNamespace(spec: EnvironmentSpecInput, namespace: string | undefined): EnvironmentSpecInput {
   if (namespace === undefined) return spec;
-  return { ...spec, services: spec.services.map((s) => ({ ...s, namespace })) };
+  return { ...spec, services: (spec.services ?? []).map((s) => ({ ...s, namespace })) };
 }
 
 /** What installing a fleet did. */
@@ -131,7 +131,7 @@ export async function installFleet(db: Database, worlds: ResolvedWorld[]): Promi
     }
     const parsed = EnvironmentSpecSchema.parse(world.spec);
     await withTransaction(db, async (client) => {
-      for (const s of parsed.services) {
+      for (const s of workloadsOf(parsed)) {
         const owner = await routeFor(client, s.namespace, s.name);
         if (owner !== undefined && owner !== id) {
           throw new InvalidFleetError(`world "${world.name}": workload ${s.namespace}/${s.name} already belongs to ${owner}; give the world its own namespace`);
@@ -142,7 +142,7 @@ export async function installFleet(db: Database, worlds: ResolvedWorld[]): Promi
         id,
         world.spec,
         env.toJSON(),
-        parsed.services.map((s) => ({ namespace: s.namespace, service: s.name })),
+        workloadsOf(parsed).map((s) => ({ namespace: s.namespace, service: s.name })),
       );
     });
     report.created.push(world.name);

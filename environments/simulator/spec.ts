@@ -1,5 +1,7 @@
 import { z } from "zod";
-import { APPLY_KINDS, MANIFEST_KINDS, parseManifests } from "./cluster/manifests.js";
+import { APPLY_KINDS, IGNORED_MANIFEST_KINDS, MANIFEST_KINDS, parseManifests } from "./cluster/manifests.js";
+import { manifestWorkloads, workloadFields } from "./cluster/manifest-workloads.js";
+import type { Deployment, StatefulSet } from "./cluster/objects.js";
 
 /** A revision in a service's deploy history, before the simulation starts. */
 export const RevisionSpecSchema = z
@@ -288,6 +290,68 @@ export const ObservationSpecSchema = z
 /** Raw observations for one service. */
 export type ObservationSpec = z.infer<typeof ObservationSpecSchema>;
 
+/**
+ * The non-Kubernetes parts of a workload written as a Deployment or StatefulSet in
+ * `environment.manifests`: traffic, dependencies, Kafka, disk, what its image's code does, its
+ * rollout history. Every field is optional, with the default a service has.
+ */
+export const WorkloadSpecSchema = ServiceSpecSchema.pick({
+  baseline: true,
+  baselineMemoryMib: true,
+  cpuPerRequest: true,
+  dependencies: true,
+  kafka: true,
+  disk: true,
+  logFormat: true,
+  imageBehaviour: true,
+  acceptsSecret: true,
+  revisions: true,
+  deployedAtMinutes: true,
+}).strict();
+/** A workload's non-Kubernetes parts. */
+export type WorkloadSpec = z.infer<typeof WorkloadSpecSchema>;
+
+/**
+ * A simulated workload: a service of `services`, or a Deployment or StatefulSet of
+ * `environment.manifests` (then `object` is that object, and the service fields are read from it
+ * and from its `workloads` entry).
+ */
+export type WorkloadService = ServiceSpec & { object?: Deployment | StatefulSet };
+
+/** The namespace a namespaced object without one goes to: the first service's, else `default`. */
+export function defaultNamespace(spec: { services: ServiceSpec[] }): string {
+  return spec.services[0]?.namespace ?? "default";
+}
+
+/** The workloads `environment.manifests` declares, in document order; throws an Error naming the object and path of a mistake. */
+function manifestServices(spec: { services: ServiceSpec[]; manifests?: string | undefined; workloads: Record<string, WorkloadSpec> }): WorkloadService[] {
+  if (spec.manifests === undefined) return [];
+  const parsed = parseManifests(spec.manifests, MANIFEST_KINDS, defaultNamespace(spec), undefined, IGNORED_MANIFEST_KINDS);
+  return manifestWorkloads(parsed).map((w) => {
+    const f = workloadFields(w);
+    const entry = spec.workloads[`${f.namespace}/${f.name}`] ?? spec.workloads[f.name] ?? WorkloadSpecSchema.parse({});
+    const service = ServiceSpecSchema.parse({
+      name: f.name,
+      namespace: f.namespace,
+      kind: f.kind,
+      replicas: f.replicas,
+      image: f.image,
+      containerPort: f.containerPort,
+      memoryLimitMib: f.memoryLimitMib,
+      cpuLimitCores: f.cpuLimitCores,
+      env: f.env,
+      nodeArchitecture: f.nodeArchitecture,
+      ...Object.fromEntries(Object.entries(entry).filter(([, v]) => v !== undefined)),
+    });
+    return { ...service, object: w.object };
+  });
+}
+
+/** Every simulated workload of a validated spec: its services, then the manifests' Deployments and StatefulSets. */
+export function workloadsOf(spec: EnvironmentSpec): WorkloadService[] {
+  return [...spec.services, ...manifestServices(spec)];
+}
+
 /** The whole simulated environment a scenario builds. */
 export const EnvironmentSpecSchema = z
   .object({
@@ -296,16 +360,49 @@ export const EnvironmentSpecSchema = z
     tickSeconds: z.number().int().min(5).max(120).default(30),
     /** Healthy history generated before t0, so metrics have a baseline. */
     historyMinutes: z.number().int().min(30).max(360).default(120),
-    services: z.array(ServiceSpecSchema).min(1, "expected at least one service"),
+    /** Workloads in the v1 form (converted to objects at build); at least one service or a Deployment/StatefulSet in manifests. */
+    services: z.array(ServiceSpecSchema).default([]),
     networkPolicies: z.array(NetworkPolicySpecSchema).default([]),
     /** Extra Kubernetes objects (multi-document YAML or a `kind: List`) loaded into the cluster at build. */
     manifests: z.string().optional(),
+    /** The non-Kubernetes parts of the manifests' Deployments and StatefulSets, keyed by name or namespace/name. */
+    workloads: z.record(z.string(), WorkloadSpecSchema).default({}),
     faults: z.array(AnyFaultSchema).default([]),
     observations: z.record(z.string(), ObservationSpecSchema).default({}),
   })
   .strict()
   .superRefine((spec, ctx) => {
+    let fromManifests: WorkloadService[] = [];
+    let manifestsValid = true;
+    if (spec.manifests !== undefined) {
+      try {
+        fromManifests = manifestServices(spec);
+      } catch (e) {
+        manifestsValid = false;
+        ctx.addIssue({ code: "custom", path: ["manifests"], message: e instanceof Error ? e.message : String(e) });
+      }
+    }
+    if (spec.services.length === 0 && fromManifests.length === 0 && manifestsValid) {
+      ctx.addIssue({ code: "custom", path: ["services"], message: "expected at least one service, or a Deployment or StatefulSet in manifests" });
+    }
     const names = new Set(spec.services.map((s) => s.name));
+    for (const w of fromManifests) {
+      if (names.has(w.name)) ctx.addIssue({ code: "custom", path: ["manifests"], message: `${w.kind} ${w.namespace}/${w.name}: a service of that name is already declared in services` });
+      names.add(w.name);
+    }
+    const known = fromManifests.map((w) => `${w.namespace}/${w.name}`);
+    for (const key of Object.keys(spec.workloads)) {
+      if (manifestsValid && !fromManifests.some((w) => key === w.name || key === `${w.namespace}/${w.name}`)) {
+        ctx.addIssue({
+          code: "custom",
+          path: ["workloads", key],
+          message: `no Deployment or StatefulSet "${key}" in manifests; known: ${known.length > 0 ? known.join(", ") : "none"}`,
+        });
+      }
+      spec.workloads[key]?.dependencies.forEach((d, j) => {
+        if (!names.has(d)) ctx.addIssue({ code: "custom", path: ["workloads", key, "dependencies", j], message: `unknown service "${d}"; known: ${[...names].join(", ")}` });
+      });
+    }
     spec.services.forEach((s, i) =>
       s.dependencies.forEach((d, j) => {
         if (!names.has(d)) ctx.addIssue({ code: "custom", path: ["services", i, "dependencies", j], message: `unknown service "${d}"; known: ${[...names].join(", ")}` });
@@ -314,7 +411,7 @@ export const EnvironmentSpecSchema = z
     spec.faults.forEach((f, i) => {
       if (f.kind === "apply") {
         try {
-          parseManifests(f.manifest, APPLY_KINDS, spec.services[0]?.namespace ?? "default");
+          parseManifests(f.manifest, APPLY_KINDS, defaultNamespace(spec));
         } catch (e) {
           ctx.addIssue({ code: "custom", path: ["faults", i, "manifest"], message: e instanceof Error ? e.message : String(e) });
         }
@@ -322,13 +419,6 @@ export const EnvironmentSpecSchema = z
       if (isObjectStep(f)) return;
       if (!names.has(f.service)) ctx.addIssue({ code: "custom", path: ["faults", i, "service"], message: `unknown service "${f.service}"; known: ${[...names].join(", ")}` });
     });
-    if (spec.manifests !== undefined) {
-      try {
-        parseManifests(spec.manifests, MANIFEST_KINDS, spec.services[0]?.namespace ?? "default");
-      } catch (e) {
-        ctx.addIssue({ code: "custom", path: ["manifests"], message: e instanceof Error ? e.message : String(e) });
-      }
-    }
     for (const key of Object.keys(spec.observations)) {
       if (!names.has(key)) ctx.addIssue({ code: "custom", path: ["observations", key], message: `unknown service "${key}"; known: ${[...names].join(", ")}` });
     }

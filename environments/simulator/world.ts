@@ -194,7 +194,7 @@ export function initialState(spec: EnvironmentSpec): SimState {
     t0,
     tickMs: spec.tickSeconds * 1000,
     rng: rng.state,
-    schemaVersion: Object.fromEntries(spec.services.map((s) => [s.name, 1])),
+    schemaVersion: Object.fromEntries(Object.keys(services).map((name) => [name, 1])),
     services,
     cluster: built.cluster,
     kubelet: built.kubelet,

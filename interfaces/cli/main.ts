@@ -11,6 +11,7 @@ import { migrateCommand } from "./commands/migrate.js";
 import { exportCommand, replayCommand } from "./commands/replay.js";
 import { resumeCommand, runCommand } from "./commands/run.js";
 import { retryCommand, serveCommand, workerCommand } from "./commands/serve.js";
+import { scenarioCommand } from "./commands/scenario.js";
 import { simCommand } from "./commands/sim.js";
 import { SutureError } from "../../domain/errors.js";
 
@@ -42,6 +43,7 @@ const USAGE = `usage: suture <command> [options]
   sim serve --scenario <file> [--port p] [--speed n] [--rbac <manifest>] [--kubeconfig <out>]
                                          serve a scenario's simulated cluster as a Kubernetes API (kubectl works; the
                                          world's clock follows the wall clock at --speed); writes a kubeconfig
+  scenario convert <file> [--out f]      print a scenario written with environment.services in the manifest form
   policy check <file>                    validate a policy file (line, field and expectation on error)
   policy explain <incident>              every rule's finding for each action the incident proposed
   policy test <file> --scenarios <dir>   how a policy change would change decisions (recorded runs, replayed)
@@ -137,9 +139,11 @@ export async function main(argv: string[]): Promise<number> {
       return retryCommand(config, args);
     case "sim":
       return simCommand(config, args);
+    case "scenario":
+      return scenarioCommand(args);
     default:
       console.error(
-        `unknown command "${command}"; known commands: demo, run, resume, eval, incidents, show, history, migrate, memory, policy, pending, approve, reject, tick, replay, export, serve, worker, retry, sim`,
+        `unknown command "${command}"; known commands: demo, run, resume, eval, incidents, show, history, migrate, memory, policy, pending, approve, reject, tick, replay, export, serve, worker, retry, sim, scenario`,
       );
       return 2;
   }

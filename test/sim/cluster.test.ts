@@ -40,7 +40,7 @@ function podsOf(env: SimEnvironment, rs: V1ReplicaSet): V1Pod[] {
     .filter((p) => p.metadata?.ownerReferences?.[0]?.uid === rs.metadata?.uid);
 }
 
-const api: EnvironmentSpecInput["services"][number] = {
+const api: NonNullable<EnvironmentSpecInput["services"]>[number] = {
   name: "api",
   replicas: 4,
   image: "registry.internal/api:2.3.1",

@@ -1,7 +1,7 @@
 import type { DeploymentState } from "../../adapter.js";
 import type { ImageRegistry } from "../images.js";
 import type { Rng } from "../rng.js";
-import type { EnvironmentSpec, ServiceSpec } from "../spec.js";
+import { defaultNamespace as namespaceOf, workloadsOf, type EnvironmentSpec, type ServiceSpec, type WorkloadService } from "../spec.js";
 import {
   APP_CONTAINER,
   APP_LABEL,
@@ -20,6 +20,7 @@ import {
   iso,
   memoryQuantity,
   objectKey,
+  parseMemoryMib,
   podIp,
   templateHash,
   type ClusterState,
@@ -36,7 +37,8 @@ import {
   type StatefulSet,
 } from "./objects.js";
 import { ClusterStore } from "./store.js";
-import { MANIFEST_KINDS, parseManifests } from "./manifests.js";
+import { IGNORED_MANIFEST_KINDS, MANIFEST_KINDS, parseManifests, type ManifestObject } from "./manifests.js";
+import { imageBehaviourFromTemplate } from "./manifest-workloads.js";
 import { pickNode } from "./scheduler.js";
 import { ImageSpecSchema } from "../spec.js";
 
@@ -269,8 +271,11 @@ export function buildCluster(spec: EnvironmentSpec, rng: Rng, t0: number, start:
   const kubelet: Record<string, KubeletRecord> = {};
   const images: ImageRegistry = {};
   const configHistory: Record<string, ConfigVersion[]> = {};
-  const defaultNamespace = spec.services[0]?.namespace ?? "default";
-  const manifests = spec.manifests === undefined ? [] : parseManifests(spec.manifests, MANIFEST_KINDS, defaultNamespace);
+  const defaultNamespace = namespaceOf(spec);
+  const workloads = workloadsOf(spec);
+  const manifests = spec.manifests === undefined ? [] : parseManifests(spec.manifests, MANIFEST_KINDS, defaultNamespace, undefined, IGNORED_MANIFEST_KINDS);
+  // Manifest objects created with their workload (its Service and the ConfigMaps it mounts), not after all workloads.
+  const ownObjects = new Set<object>();
   const ensureNamespace = (name: string | undefined): void => {
     if (name === undefined || store.get("Namespace", undefined, name) !== undefined) return;
     store.put("Namespace", {
@@ -282,7 +287,7 @@ export function buildCluster(spec: EnvironmentSpec, rng: Rng, t0: number, start:
     });
   };
   const declaredNodes = manifests.filter((m) => m.kind === "Node");
-  const archs = [...new Set(spec.services.map((s) => s.nodeArchitecture))].sort();
+  const archs = [...new Set(workloads.map((s) => s.nodeArchitecture))].sort();
   for (const arch of declaredNodes.length > 0 ? [] : archs) {
     const node: Node = {
       apiVersion: "v1",
@@ -330,7 +335,7 @@ export function buildCluster(spec: EnvironmentSpec, rng: Rng, t0: number, start:
     if (names.length === 0) return undefined;
     return Object.fromEntries(names.map((n) => [n, store.get("Secret", pod.metadata.namespace, n)?.metadata.annotations?.[CONTENT_HASH_ANNOTATION] ?? ""]));
   };
-  for (const s of spec.services) {
+  for (const s of workloads) {
     if (store.get("Namespace", undefined, s.namespace) === undefined) {
       store.put("Namespace", {
         apiVersion: "v1",
@@ -340,27 +345,27 @@ export function buildCluster(spec: EnvironmentSpec, rng: Rng, t0: number, start:
         status: { phase: "Active" },
       });
     }
-    const image = s.image ?? `registry.internal/${s.name}:1.${rng.int(10, 40)}.${rng.int(0, 9)}`;
-    const configMaps = s.configMaps.map((c) => c.name);
-    const extra: TemplateExtras = {
-      ...(s.command !== undefined ? { command: s.command } : {}),
-      ...(s.args !== undefined ? { args: s.args } : {}),
-      ...(s.readinessProbe !== undefined ? { readinessProbe: s.readinessProbe } : {}),
-      ...(s.livenessProbe !== undefined ? { livenessProbe: s.livenessProbe } : {}),
-      dnsPolicy: s.dnsPolicy,
-      secretEnv: s.secretEnv,
-      ...(s.requests !== undefined ? { requests: s.requests } : {}),
-    };
-    const template = (img: string, env: Record<string, string>, memoryLimitMib: number): PodTemplate =>
-      podTemplate({ service: s.name, image: img, env, memoryLimitMib, cpuLimitCores: s.cpuLimitCores, containerPort: s.containerPort, nodeArchitecture: s.nodeArchitecture, configMaps, extra });
-    const code = ImageSpecSchema.parse(s.imageBehaviour ?? {});
+    // A v1 service is converted to the manifest form here, as its turn comes: a generated image tag is a random draw in build order.
+    const w =
+      s.object !== undefined
+        ? { ...s, object: s.object, own: declaredOwn(s.object, manifests, ownObjects, t0 + (s.revisions[0]?.deployedAtMinutes ?? s.deployedAtMinutes) * MINUTE, start) }
+        : fromV1(s, s.image ?? `registry.internal/${s.name}:1.${rng.int(10, 40)}.${rng.int(0, 9)}`, t0, start);
+    const object = w.object;
+    const image = w.image ?? "";
+    const declared = object.spec.template;
+    const template = (img: string, env: Record<string, string>, memoryLimitMib: number): PodTemplate => revisedTemplate(declared, img, env, memoryLimitMib);
+    const code = ImageSpecSchema.parse(s.imageBehaviour ?? imageBehaviourFromTemplate(declared));
     const urlEnv = Object.keys(s.env).filter((k) => k.endsWith("_URL"));
     const revisions = s.revisions.map((r) => ({
       template: template(r.image, { ...s.env, ...(r.env ?? {}) }, r.memoryLimitMib ?? s.memoryLimitMib),
       at: t0 + r.deployedAtMinutes * MINUTE,
       cause: r.changeCause,
     }));
-    revisions.push({ template: template(image, { ...s.env }, s.memoryLimitMib), at: t0 + s.deployedAtMinutes * MINUTE, cause: revisions.length > 0 ? `deploy ${image}` : "initial deploy" });
+    revisions.push({
+      template: template(image, { ...s.env }, s.memoryLimitMib),
+      at: t0 + s.deployedAtMinutes * MINUTE,
+      cause: object.metadata.annotations?.[CHANGE_CAUSE_ANNOTATION] ?? (revisions.length > 0 ? `deploy ${image}` : "initial deploy"),
+    });
     for (const r of revisions) {
       const ref = r.template.spec.containers[0]?.image ?? image;
       images[ref] = {
@@ -375,8 +380,10 @@ export function buildCluster(spec: EnvironmentSpec, rng: Rng, t0: number, start:
       };
     }
     const current = revisions[revisions.length - 1];
+    if (current !== undefined) current.template = structuredClone(declared);
     if (s.kind === "StatefulSet") {
       const sts = statefulSetFor(s.name, s.namespace, s.replicas, structuredClone(current?.template ?? template(image, s.env, s.memoryLimitMib)), revisions[0]?.at ?? start);
+      declaredStatefulSet(sts, object as StatefulSet);
       store.put("StatefulSet", sts);
       const pods = Array.from({ length: s.replicas }, (_, i) => {
         const startedAt = start - rng.int(60, 600) * MINUTE;
@@ -391,7 +398,7 @@ export function buildCluster(spec: EnvironmentSpec, rng: Rng, t0: number, start:
         const record = kubelet[objectKey(s.namespace, p.metadata.name)];
         if (hashes !== undefined && record !== undefined) record.secrets = hashes;
       }
-      putServiceObjects(store, s, revisions[0]?.at ?? start, configHistory, start);
+      if (w.own !== undefined) putOwnObjects(store, w.own, configHistory);
       onService(s);
       continue;
     }
@@ -418,6 +425,7 @@ export function buildCluster(spec: EnvironmentSpec, rng: Rng, t0: number, start:
       },
       status: { observedGeneration: revisions.length, replicas: s.replicas, readyReplicas: s.replicas, updatedReplicas: s.replicas, availableReplicas: s.replicas },
     };
+    declaredDeployment(d, object);
     store.put("Deployment", d);
     let newest: ReplicaSet | undefined;
     revisions.forEach((r, i) => {
@@ -443,18 +451,18 @@ export function buildCluster(spec: EnvironmentSpec, rng: Rng, t0: number, start:
       const record = kubelet[objectKey(s.namespace, p.metadata.name)];
       if (hashes !== undefined && record !== undefined) record.secrets = hashes;
     }
-    putServiceObjects(store, s, revisions[0]?.at ?? start, configHistory, start);
+    if (w.own !== undefined) putOwnObjects(store, w.own, configHistory);
     onService(s);
   }
   for (const p of spec.networkPolicies) {
-    const namespace = spec.services.find((s) => s.name === p.podSelector)?.namespace ?? spec.services[0]?.namespace ?? "default";
+    const namespace = workloads.find((s) => s.name === p.podSelector)?.namespace ?? defaultNamespace;
     store.put("NetworkPolicy", networkPolicy(p.name, namespace, p.podSelector, p.allowIngressFrom, t0 + p.createdAtMinutes * MINUTE));
   }
   // The scenario's other objects, after the workloads' own (one of the same name replaces it).
-  for (const m of manifests.filter((x) => x.kind !== "Node" && x.kind !== "Secret")) {
+  for (const m of manifests.filter((x) => x.kind !== "Node" && x.kind !== "Secret" && x.kind !== "Deployment" && x.kind !== "StatefulSet" && !ownObjects.has(x.object))) {
     ensureNamespace(m.object.metadata.namespace);
     const o = m.object;
-    o.apiVersion = m.kind === "HorizontalPodAutoscaler" ? "autoscaling/v2" : m.kind === "StatefulSet" ? "apps/v1" : "v1";
+    o.apiVersion = m.kind === "HorizontalPodAutoscaler" ? "autoscaling/v2" : m.kind === "NetworkPolicy" ? "networking.k8s.io/v1" : "v1";
     const existing = store.get(m.kind, o.metadata.namespace, o.metadata.name);
     if (existing !== undefined) {
       o.metadata.uid = existing.metadata.uid;
@@ -472,39 +480,174 @@ export function buildCluster(spec: EnvironmentSpec, rng: Rng, t0: number, start:
   return { cluster, kubelet, images, configHistory };
 }
 
-/** A workload's Service, Endpoints and ConfigMaps. */
-function putServiceObjects(store: ClusterStore, s: ServiceSpec, createdAt: number, configHistory: Record<string, ConfigVersion[]>, start: number): void {
-  {
-    const service: Service = {
-      apiVersion: "v1",
-      kind: "Service",
-      metadata: { name: s.name, namespace: s.namespace, uid: "", resourceVersion: "", creationTimestamp: iso(createdAt), labels: { [APP_LABEL]: s.name } },
-      spec: {
-        type: "ClusterIP",
-        selector: { [APP_LABEL]: s.name },
-        ports: [{ name: "http", port: s.servicePort, targetPort: s.containerPort, protocol: "TCP" }],
-      },
-    };
-    store.put("Service", service);
-    store.put("Endpoints", {
-      apiVersion: "v1",
-      kind: "Endpoints",
-      metadata: { name: s.name, namespace: s.namespace, uid: "", resourceVersion: "", creationTimestamp: service.metadata.creationTimestamp, labels: { [APP_LABEL]: s.name } },
-      subsets: [],
-    });
-    for (const c of s.configMaps) {
-      const key = objectKey(s.namespace, c.name);
-      // A ConfigMap several workloads mount is one object; the first spec that names it gives its data.
-      if (configHistory[key] !== undefined) continue;
-      const cm: ConfigMap = {
-        apiVersion: "v1",
-        kind: "ConfigMap",
-        metadata: { name: c.name, namespace: s.namespace, uid: "", resourceVersion: "", creationTimestamp: iso(start - WEEK) },
-        data: { ...c.data },
-      };
-      store.put("ConfigMap", cm);
-      configHistory[key] = [{ version: 1, data: { ...c.data }, updatedAt: start - WEEK, changedBy: "gitops" }];
+/**
+ * A manifest template at an earlier revision: the app container's image, env values and memory
+ * limit replaced (env not named keeps its value or reference), everything else as declared.
+ */
+export function revisedTemplate(declared: PodTemplate, image: string, env: Record<string, string>, memoryLimitMib: number): PodTemplate {
+  const t = structuredClone(declared);
+  const c = t.spec.containers.find((x) => x.name === APP_CONTAINER) ?? t.spec.containers[0];
+  if (c === undefined) return t;
+  c.image = image;
+  for (const [name, value] of Object.entries(env)) {
+    const list = (c.env ??= []);
+    const e = list.find((x) => x.name === name);
+    // A new value goes after the other plain values, ahead of the references (as a v1 service's env is written).
+    const firstRef = list.findIndex((x) => x.valueFrom !== undefined);
+    if (e === undefined) list.splice(firstRef === -1 ? list.length : firstRef, 0, { name, value });
+    else if (e.value !== value || e.valueFrom !== undefined) {
+      e.value = value;
+      delete e.valueFrom;
     }
+  }
+  const limits = c.resources?.limits;
+  if (limits?.["memory"] !== undefined && memoryLimitMib !== Math.round(parseMemoryMib(limits["memory"]) ?? NaN)) {
+    c.resources = { ...c.resources, limits: { ...limits, memory: memoryQuantity(memoryLimitMib) } };
+  }
+  return t;
+}
+
+/** A built Deployment with what its manifest declares beyond the template: labels, annotations, selector, strategy (status, revision and API-server fields are the build's). */
+function declaredDeployment(d: Deployment, o: Deployment): void {
+  const annotations = { ...(o.metadata.annotations ?? {}) };
+  delete annotations[REVISION_ANNOTATION];
+  d.metadata.labels = o.metadata.labels ?? d.metadata.labels;
+  d.metadata.annotations = { ...annotations, ...(d.metadata.annotations ?? {}) };
+  d.spec = { ...o.spec, ...d.spec, selector: o.spec.selector ?? d.spec.selector };
+  for (const k of ["strategy", "revisionHistoryLimit", "progressDeadlineSeconds", "minReadySeconds", "paused"] as const) {
+    if (o.spec[k] !== undefined) (d.spec as Record<string, unknown>)[k] = o.spec[k];
+  }
+}
+
+/** A built StatefulSet with what its manifest declares beyond the template (status and revisions are the build's). */
+function declaredStatefulSet(sts: StatefulSet, o: StatefulSet): void {
+  sts.metadata.labels = o.metadata.labels ?? sts.metadata.labels;
+  if (o.metadata.annotations !== undefined) sts.metadata.annotations = { ...o.metadata.annotations };
+  for (const k of [
+    "serviceName",
+    "selector",
+    "podManagementPolicy",
+    "updateStrategy",
+    "revisionHistoryLimit",
+    "minReadySeconds",
+    "volumeClaimTemplates",
+    "persistentVolumeClaimRetentionPolicy",
+  ] as const) {
+    if (o.spec[k] !== undefined) (sts.spec as Record<string, unknown>)[k] = structuredClone(o.spec[k]);
+  }
+}
+
+/** The objects a v1 service brings besides its workload: its Service and the ConfigMaps it declares. */
+export interface OwnObjects {
+  service: Service;
+  configMaps: ConfigMap[];
+}
+
+/**
+ * A v1 service in the manifest form: its Deployment or StatefulSet (the pod template made of its
+ * fields, at its current revision), its own Service and ConfigMaps, and what its image does made
+ * explicit (the v1 defaults, not the template's).
+ */
+export function fromV1(s: ServiceSpec, image: string, t0: number, start: number): WorkloadService & { object: Deployment | StatefulSet; own: OwnObjects } {
+  const extra: TemplateExtras = {
+    ...(s.command !== undefined ? { command: s.command } : {}),
+    ...(s.args !== undefined ? { args: s.args } : {}),
+    ...(s.readinessProbe !== undefined ? { readinessProbe: s.readinessProbe } : {}),
+    ...(s.livenessProbe !== undefined ? { livenessProbe: s.livenessProbe } : {}),
+    dnsPolicy: s.dnsPolicy,
+    secretEnv: s.secretEnv,
+    ...(s.requests !== undefined ? { requests: s.requests } : {}),
+  };
+  const configMaps = s.configMaps.map((c) => c.name);
+  const template = podTemplate({
+    service: s.name,
+    image,
+    env: { ...s.env },
+    memoryLimitMib: s.memoryLimitMib,
+    cpuLimitCores: s.cpuLimitCores,
+    containerPort: s.containerPort,
+    nodeArchitecture: s.nodeArchitecture,
+    configMaps,
+    extra,
+  });
+  const createdAt = t0 + (s.revisions[0]?.deployedAtMinutes ?? s.deployedAtMinutes) * MINUTE;
+  const labels = { [APP_LABEL]: s.name };
+  const object: Deployment | StatefulSet =
+    s.kind === "StatefulSet"
+      ? statefulSetFor(s.name, s.namespace, s.replicas, template, createdAt)
+      : {
+          apiVersion: "apps/v1",
+          kind: "Deployment",
+          metadata: { name: s.name, namespace: s.namespace, uid: "", resourceVersion: "", creationTimestamp: "", labels },
+          spec: {
+            replicas: s.replicas,
+            selector: { matchLabels: { ...labels } },
+            template,
+            strategy: { type: "RollingUpdate", rollingUpdate: { maxSurge: "25%", maxUnavailable: "25%" } },
+            revisionHistoryLimit: 10,
+            progressDeadlineSeconds: 600,
+          },
+        };
+  const service: Service = {
+    apiVersion: "v1",
+    kind: "Service",
+    metadata: { name: s.name, namespace: s.namespace, uid: "", resourceVersion: "", creationTimestamp: iso(createdAt), labels: { ...labels } },
+    spec: { type: "ClusterIP", selector: { ...labels }, ports: [{ name: "http", port: s.servicePort, targetPort: s.containerPort, protocol: "TCP" }] },
+  };
+  const own: OwnObjects = {
+    service,
+    configMaps: s.configMaps.map((c) => ({
+      apiVersion: "v1",
+      kind: "ConfigMap",
+      metadata: { name: c.name, namespace: s.namespace, uid: "", resourceVersion: "", creationTimestamp: iso(start - WEEK) },
+      data: { ...c.data },
+    })),
+  };
+  return { ...s, image, imageBehaviour: ImageSpecSchema.parse(s.imageBehaviour ?? {}), object, own };
+}
+
+/**
+ * A manifest workload's own objects, created with it as a v1 service's are: the Service of its
+ * name and namespace, and the ConfigMaps its template mounts, where the manifests declare them.
+ * A Service without a creation time gets the workload's first rollout time; a ConfigMap, a week
+ * before the history starts.
+ */
+function declaredOwn(object: Deployment | StatefulSet, manifests: ManifestObject[], taken: Set<object>, createdAt: number, start: number): OwnObjects | undefined {
+  const namespace = object.metadata.namespace;
+  const found = manifests.find((m) => m.kind === "Service" && m.object.metadata.namespace === namespace && m.object.metadata.name === object.metadata.name && !taken.has(m.object));
+  if (found === undefined) return undefined;
+  const mounted = (object.spec.template.spec.volumes ?? []).flatMap((v) => (v.configMap?.name !== undefined ? [v.configMap.name] : []));
+  const configMaps = manifests.filter((m) => m.kind === "ConfigMap" && m.object.metadata.namespace === namespace && mounted.includes(m.object.metadata.name) && !taken.has(m.object));
+  const service = found.object as Service;
+  service.apiVersion = "v1";
+  if (service.metadata.creationTimestamp === "") service.metadata.creationTimestamp = iso(createdAt);
+  for (const c of configMaps) {
+    c.object.apiVersion = "v1";
+    if (c.object.metadata.creationTimestamp === "") c.object.metadata.creationTimestamp = iso(start - WEEK);
+  }
+  taken.add(found.object);
+  for (const c of configMaps) taken.add(c.object);
+  return { service, configMaps: configMaps.map((c) => c.object as ConfigMap) };
+}
+
+/** A workload's own Service (with its Endpoints) and ConfigMaps. */
+function putOwnObjects(store: ClusterStore, own: OwnObjects, configHistory: Record<string, ConfigVersion[]>): void {
+  const service = structuredClone(own.service);
+  store.put("Service", service);
+  const { name, namespace } = service.metadata;
+  store.put("Endpoints", {
+    apiVersion: "v1",
+    kind: "Endpoints",
+    metadata: { name, namespace, uid: "", resourceVersion: "", creationTimestamp: service.metadata.creationTimestamp, labels: { ...(service.metadata.labels ?? {}) } },
+    subsets: [],
+  });
+  for (const c of own.configMaps) {
+    const key = objectKey(c.metadata.namespace, c.metadata.name);
+    // A ConfigMap several workloads mount is one object; the first spec that names it gives its data.
+    if (configHistory[key] !== undefined) continue;
+    const cm = structuredClone(c);
+    store.put("ConfigMap", cm);
+    configHistory[key] = [{ version: 1, data: { ...(cm.data ?? {}) }, updatedAt: Date.parse(cm.metadata.creationTimestamp), changedBy: "gitops" }];
   }
 }
 

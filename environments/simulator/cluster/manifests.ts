@@ -9,11 +9,14 @@ import { CONTENT_HASH_ANNOTATION, KINDS, type Kind, type KindMap, type Secret } 
  * (annotation `suture.dev/content-hash`); its values are never stored.
  */
 
-/** Kinds `environment.manifests` may declare. */
-export const MANIFEST_KINDS = ["Node", "ResourceQuota", "HorizontalPodAutoscaler", "Secret", "Service", "ConfigMap", "StatefulSet"] as const;
+/** Kinds `environment.manifests` may declare (Deployments and StatefulSets are the simulated workloads). */
+export const MANIFEST_KINDS = ["Node", "ResourceQuota", "HorizontalPodAutoscaler", "Secret", "Service", "ConfigMap", "StatefulSet", "Deployment", "NetworkPolicy"] as const;
+
+/** Kinds `environment.manifests` accepts and drops: the controllers create them from the workloads. */
+export const IGNORED_MANIFEST_KINDS = ["ReplicaSet", "Pod", "ControllerRevision", "Endpoints", "EndpointSlice"] as const;
 
 /** Kinds an `apply` step may write (everything the cluster stores that its controllers do not own). */
-export const APPLY_KINDS = [...MANIFEST_KINDS, "Deployment", "NetworkPolicy", "Namespace"] as const;
+export const APPLY_KINDS = [...MANIFEST_KINDS, "Namespace"] as const;
 
 /** One object of a manifest, its kind checked. */
 export interface ManifestObject {
@@ -52,10 +55,17 @@ export function redactSecret(raw: Record<string, unknown>): Secret {
 
 /**
  * Parses manifest text into objects of `allowed` kinds, in document order; namespaced objects
- * without a namespace get `defaultNamespace`. Throws an Error naming the document and the
- * supported kinds.
+ * without a namespace get `defaultNamespace`; objects of `ignored` kinds are dropped. What the API
+ * server sets (`uid`, `resourceVersion`, `managedFields`, `generation`) is cleared; the cluster sets
+ * it again. Throws an Error naming the document and the supported kinds.
  */
-export function parseManifests(text: string, allowed: readonly string[], defaultNamespace: string, clusterScoped: readonly string[] = ["Node", "Namespace"]): ManifestObject[] {
+export function parseManifests(
+  text: string,
+  allowed: readonly string[],
+  defaultNamespace: string,
+  clusterScoped: readonly string[] = ["Node", "Namespace"],
+  ignored: readonly string[] = [],
+): ManifestObject[] {
   const docs = parseAllDocuments(text);
   const out: ManifestObject[] = [];
   const items: unknown[] = [];
@@ -73,6 +83,7 @@ export function parseManifests(text: string, allowed: readonly string[], default
   for (const [i, item] of items.entries()) {
     if (!isRecord(item)) throw new Error(`manifest object ${i + 1}: expected a Kubernetes object (a mapping with kind and metadata)`);
     const kind = item["kind"];
+    if (typeof kind === "string" && ignored.includes(kind)) continue;
     if (typeof kind !== "string" || !allowed.includes(kind) || !KINDS.includes(kind as Kind)) {
       throw new Error(`manifest object ${i + 1}: kind ${JSON.stringify(kind)} is not supported; supported kinds: ${allowed.join(", ")}`);
     }
@@ -80,6 +91,8 @@ export function parseManifests(text: string, allowed: readonly string[], default
     if (!isRecord(meta) || typeof meta["name"] !== "string" || meta["name"] === "") throw new Error(`manifest object ${i + 1} (${kind}): metadata.name is required`);
     const object = structuredClone(item) as Record<string, unknown> & { metadata: Record<string, unknown> };
     object.metadata = { ...meta, uid: "", resourceVersion: "", creationTimestamp: typeof meta["creationTimestamp"] === "string" ? meta["creationTimestamp"] : "" };
+    delete object.metadata["managedFields"];
+    delete object.metadata["generation"];
     if (clusterScoped.includes(kind)) delete object.metadata["namespace"];
     else if (typeof object.metadata["namespace"] !== "string" || object.metadata["namespace"] === "") object.metadata["namespace"] = defaultNamespace;
     const stored = kind === "Secret" ? redactSecret(object) : (object as unknown as KindMap[Kind]);
