@@ -335,6 +335,18 @@ export function buildCluster(spec: EnvironmentSpec, rng: Rng, t0: number, start:
     if (names.length === 0) return undefined;
     return Object.fromEntries(names.map((n) => [n, store.get("Secret", pod.metadata.namespace, n)?.metadata.annotations?.[CONTENT_HASH_ANNOTATION] ?? ""]));
   };
+  /** A built workload's first pods placed and stored with the Secrets they read at start, then its own Service and ConfigMaps. */
+  const startWorkload = (s: (typeof workloads)[number], pods: Pod[], own: Parameters<typeof putOwnObjects>[1] | undefined): void => {
+    placePods(pods);
+    for (const p of pods) {
+      if (p.metadata.uid === "") store.put("Pod", p);
+      const hashes = secretHashes(p);
+      const record = kubelet[objectKey(s.namespace, p.metadata.name)];
+      if (hashes !== undefined && record !== undefined) record.secrets = hashes;
+    }
+    if (own !== undefined) putOwnObjects(store, own, configHistory);
+    onService(s);
+  };
   for (const s of workloads) {
     if (store.get("Namespace", undefined, s.namespace) === undefined) {
       store.put("Namespace", {
@@ -391,15 +403,7 @@ export function buildCluster(spec: EnvironmentSpec, rng: Rng, t0: number, start:
         kubelet[objectKey(s.namespace, pod.metadata.name)] = { startedAt, backoffUntil: 0, memoryMib: s.baselineMemoryMib };
         return pod;
       });
-      placePods(pods);
-      for (const p of pods) {
-        if (p.metadata.uid === "") store.put("Pod", p);
-        const hashes = secretHashes(p);
-        const record = kubelet[objectKey(s.namespace, p.metadata.name)];
-        if (hashes !== undefined && record !== undefined) record.secrets = hashes;
-      }
-      if (w.own !== undefined) putOwnObjects(store, w.own, configHistory);
-      onService(s);
+      startWorkload(s, pods, w.own);
       continue;
     }
     const d: Deployment = {
@@ -444,15 +448,7 @@ export function buildCluster(spec: EnvironmentSpec, rng: Rng, t0: number, start:
       pods.push(pod);
       kubelet[objectKey(s.namespace, pod.metadata.name)] = { startedAt, backoffUntil: 0, memoryMib: s.baselineMemoryMib };
     }
-    placePods(pods);
-    for (const p of pods) {
-      if (p.metadata.uid === "") store.put("Pod", p);
-      const hashes = secretHashes(p);
-      const record = kubelet[objectKey(s.namespace, p.metadata.name)];
-      if (hashes !== undefined && record !== undefined) record.secrets = hashes;
-    }
-    if (w.own !== undefined) putOwnObjects(store, w.own, configHistory);
-    onService(s);
+    startWorkload(s, pods, w.own);
   }
   for (const p of spec.networkPolicies) {
     const namespace = workloads.find((s) => s.name === p.podSelector)?.namespace ?? defaultNamespace;
