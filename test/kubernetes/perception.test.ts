@@ -204,6 +204,11 @@ describe("set_service_selector", () => {
     const tool = registry.get("set_service_selector");
     expect(await tool.validateLive?.({ service: "api", kubeService: "db" }, env)).toMatchObject({ ok: false, reason: expect.stringMatching(/not in front of api/) as unknown });
     await expect(env.setServiceSelector("api", "api", {}, "sel-2")).rejects.toThrow(/empty selector/);
+    // And a given selector that picks another workload's pods (a proposal, not a rollback) is refused
+    expect(await tool.validateLive?.({ service: "api", kubeService: "api", selector: { app: "db" } }, env)).toMatchObject({
+      ok: false,
+      reason: expect.stringMatching(/selector app=db would send Service api's traffic to .*db's pods; refused/) as unknown,
+    });
   });
 
   test("Given the simulator with a Service whose selector was changed, When set_service_selector runs in-process, Then its endpoints come back and both paths describe the Service alike", async () => {

@@ -212,6 +212,16 @@ const selectorText = (selector: Record<string, string> | undefined): string =>
   Object.entries(selector ?? {})
     .map(([k, v]) => `${k}=${v}`)
     .join(",");
+/** Another workload whose pods a selector would pick (its own pod selector holds every label the selector asks for), if any. */
+async function workloadSelectedBy(env: EnvironmentAdapter, selector: Record<string, string>, own: string): Promise<string | undefined> {
+  for (const other of await env.listServices()) {
+    if (other === own) continue;
+    const labels = (await env.describeWorkload(other)).selector ?? {};
+    if (Object.entries(selector).every(([k, v]) => labels[k] === v)) return other;
+  }
+  return undefined;
+}
+
 /** Medium risk: a Service's selector decides where all of its traffic goes. */
 const setServiceSelector: ToolDefinition<z.infer<typeof selectorParams>> = {
   name: "set_service_selector",
@@ -230,6 +240,11 @@ const setServiceSelector: ToolDefinition<z.infer<typeof selectorParams>> = {
     if (selectorText(selector) === selectorText(svc.selector)) return { ok: false, reason: `Service ${p.kubeService} already selects ${selectorText(selector)}` };
     // Restoring the workload's own selector is the remediation; any other selector only undoes one.
     if (p.selector === undefined && w.pods.every((pod) => !pod.ready)) return { ok: false, reason: `none of ${p.service}'s pods is ready: pointing Service ${p.kubeService} at them would not help` };
+    // A given selector (a rollback's) may never send the Service's traffic to another workload's pods.
+    if (p.selector !== undefined) {
+      const taken = await workloadSelectedBy(env, p.selector, p.service);
+      if (taken !== undefined) return { ok: false, reason: `selector ${selectorText(p.selector)} would send Service ${p.kubeService}'s traffic to ${taken}'s pods; refused` };
+    }
     return { ok: true };
   },
   async captureBefore(p, env) {
