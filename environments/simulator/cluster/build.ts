@@ -27,7 +27,6 @@ import {
   type ConfigMap,
   type ConfigVersion,
   type KubeletRecord,
-  type Container,
   type Deployment,
   type NetworkPolicy,
   type Node,
@@ -152,20 +151,23 @@ export function newPod(rng: Rng, rs: ReplicaSet, startedAt: number): Pod {
       ownerReferences: [{ apiVersion: "apps/v1", kind: "ReplicaSet", name: rs.metadata.name, uid: rs.metadata.uid, controller: true, blockOwnerDeletion: true }],
     },
     spec,
-    status: runningStatus(name, container, startedAt),
-  };
-}
-
-/** The status of a pod whose one container has been running since `startedAt`. */
-function runningStatus(name: string, container: Container | undefined, startedAt: number): Pod["status"] {
-  return {
-    phase: "Running",
-    podIP: podIp(name),
-    hostIP: "10.0.0.10",
-    startTime: iso(startedAt),
-    containerStatuses: [
-      { name: container?.name ?? APP_CONTAINER, image: container?.image ?? "", imageID: "", ready: true, started: true, restartCount: 0, state: { running: { startedAt: iso(startedAt) } } },
-    ],
+    status: {
+      phase: "Running",
+      podIP: podIp(name),
+      hostIP: "10.0.0.10",
+      startTime: iso(startedAt),
+      containerStatuses: [
+        {
+          name: container?.name ?? APP_CONTAINER,
+          image: container?.image ?? "",
+          imageID: "",
+          ready: true,
+          started: true,
+          restartCount: 0,
+          state: { running: { startedAt: iso(startedAt) } },
+        },
+      ],
+    },
   };
 }
 
@@ -237,7 +239,15 @@ export function statefulPod(sts: StatefulSet, ordinal: number, startedAt: number
       ownerReferences: [{ apiVersion: "apps/v1", kind: "StatefulSet", name: sts.metadata.name, uid: sts.metadata.uid, controller: true, blockOwnerDeletion: true }],
     },
     spec,
-    status: runningStatus(name, container, startedAt),
+    status: {
+      phase: "Running",
+      podIP: podIp(name),
+      hostIP: "10.0.0.10",
+      startTime: iso(startedAt),
+      containerStatuses: [
+        { name: container?.name ?? APP_CONTAINER, image: container?.image ?? "", imageID: "", ready: true, started: true, restartCount: 0, state: { running: { startedAt: iso(startedAt) } } },
+      ],
+    },
   };
 }
 
