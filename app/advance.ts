@@ -17,6 +17,9 @@ import type { Suture } from "./suture.js";
 import { loadEnvironment, openIncidentWorld } from "./worlds.js";
 import { alongPath, DEFAULT_PERCEPTION_PATH, type PerceptionPath } from "./sim-kubernetes.js";
 import { ConflictError } from "../domain/errors.js";
+import { describeTarget, targetEscalation } from "../domain/alerts/target.js";
+import { describeResolution, resolveIncidentTarget } from "./alert-targets.js";
+import { clusterEnvironmentId, clusterNamespaceOf } from "./cluster.js";
 
 /** An environment the graph can run against: its adapter and its clock. */
 export type RunnableEnvironment = EnvironmentAdapter & { readonly clock: Clock };
@@ -211,15 +214,67 @@ export async function advanceQueuedIncident(suture: Suture, incidentId: string, 
     await escalateWithoutEnvironment(suture, incident);
     return "escalated_no_environment";
   }
-  const run = await advanceIncident(suture, incidentId, { ...options, env: await openIncidentWorld(suture, incident.environment_id) });
+  const start = await startingPoint(suture, incident, await openIncidentWorld(suture, incident.environment_id));
+  const run = await advanceIncident(suture, incidentId, { ...options, env: start.env, ...(start.alert !== undefined ? { alert: start.alert } : {}) });
   return run.awaitingApproval !== undefined ? "paused" : "finished";
 }
 
+/**
+ * Before an incident's graph first starts, its alert's target is looked up in its world (a pod to
+ * its owner…): the graph then runs on that workload, in the cluster namespace it lives in, or
+ * escalates with the reason when the target is not a workload. A graph already under way continues as it is.
+ */
+async function startingPoint(suture: Suture, incident: IncidentRow, env: RunnableEnvironment): Promise<{ env: RunnableEnvironment; alert?: Alert }> {
+  if (nextMove(await suture.graph.getState({ configurable: { thread_id: incident.id } })) !== "start") return { env };
+  const stored = AlertSchema.parse(await firstFiringAlert(suture.db.pool, incident.id));
+  if (stored.target === undefined) return { env, alert: stored };
+  const alert = await resolveIncidentTarget(env, stored);
+  const after = alert.target ?? stored.target;
+  let environmentId = incident.environment_id;
+  let world = env;
+  const namespace = environmentId !== null ? clusterNamespaceOf(environmentId) : undefined;
+  if (namespace !== undefined && alert.service !== "" && alert.namespace !== namespace) {
+    // The lookup searched every namespace Suture handles; the incident runs in the one it found.
+    environmentId = clusterEnvironmentId(alert.namespace);
+    world = await openIncidentWorld(suture, environmentId);
+  }
+  if (alert.service !== incident.service || environmentId !== incident.environment_id) await suture.store.setIncidentTarget(incident.id, alert.service, environmentId);
+  const unresolved = targetEscalation(after);
+  await suture.store.audit({
+    incidentId: incident.id,
+    actor: "worker",
+    kind: unresolved === undefined ? "target_resolved" : "target_unresolved",
+    summary: unresolved ?? describeResolution(stored.target, after),
+    detail: { before: stored.target, after },
+    dedupeKey: `${incident.id}:target`,
+  });
+  return { env: world, alert };
+}
+
 async function escalateWithoutEnvironment(suture: Suture, incident: IncidentRow): Promise<void> {
-  const reason = `no environment adapter covers workload ${incident.service} (no fleet route for its namespace/service); nothing was observed or changed`;
+  const stored = AlertSchema.safeParse(await firstFiringAlert(suture.db.pool, incident.id));
+  const target = stored.success ? stored.data.target : undefined;
+  const reason =
+    targetEscalation(target) ??
+    (target !== undefined && incident.service === ""
+      ? `the alert is about ${describeTarget(target)}, and no environment Suture watches covers it (no fleet route or cluster namespace); nothing was observed or changed`
+      : `no environment adapter covers workload ${incident.service} (no fleet route for its namespace/service); nothing was observed or changed`);
   await suture.store.setIncidentStatus(incident.id, "escalated", reason);
-  await suture.store.audit({ incidentId: incident.id, actor: "worker", kind: "escalated", summary: reason, dedupeKey: `${incident.id}:outcome` });
-  await suture.notifier.notify({ incidentId: incident.id, status: "escalated", title: `${incident.alert_name} on ${incident.service}`, reason, service: incident.service });
+  await suture.store.audit({
+    incidentId: incident.id,
+    actor: "worker",
+    kind: "escalated",
+    summary: reason,
+    ...(target !== undefined ? { detail: { target } } : {}),
+    dedupeKey: `${incident.id}:outcome`,
+  });
+  await suture.notifier.notify({
+    incidentId: incident.id,
+    status: "escalated",
+    title: `${incident.alert_name}${incident.service !== "" ? ` on ${incident.service}` : ""}`,
+    reason,
+    service: incident.service,
+  });
 }
 
 /**

@@ -26,6 +26,11 @@ export class ClusterConnection {
     private readonly configHistory: ConfigMapHistory,
   ) {}
 
+  /** The namespaces Suture handles on the cluster, as configured. */
+  get namespaces(): readonly string[] {
+    return this.config.namespaces;
+  }
+
   /** Whether alerts in `namespace` are handled on the cluster. */
   handles(namespace: string): boolean {
     return this.config.namespaces.includes(namespace);

@@ -58,6 +58,8 @@ export const ConfigSchema = z.object({
   SUTURE_KUBE_CONTEXT: z.string().min(1).optional(),
   /** A runbook-actions file: how this cluster carries out the actions that are not Kubernetes API calls (docs/runbook-actions.md). */
   SUTURE_RUNBOOK_ACTIONS: z.string().min(1).optional(),
+  /** A YAML file mapping alert labels to targets for anything custom (docs/alert-targets.md); it wins over the label conventions. */
+  SUTURE_ALERT_TARGETS: z.string().min(1).optional(),
   /** Namespaces whose alerts Suture handles on the cluster, comma-separated. */
   SUTURE_KUBE_NAMESPACES: z
     .string()
@@ -101,6 +103,8 @@ export interface Config {
   memoryScope: string;
   apiTokens: ApiIdentity[];
   intakeToken?: string;
+  /** The explicit alert-target mapping file (`SUTURE_ALERT_TARGETS`). */
+  alertTargetsFile?: string;
   /** The cluster to observe and act on (unset: only fleet worlds and scenarios). */
   cluster?: ClusterConfig;
 }
@@ -143,6 +147,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     ...(c.SUTURE_POLICY !== undefined ? { policyFile: c.SUTURE_POLICY } : {}),
     ...(c.SUTURE_RULES !== undefined ? { rulesDir: c.SUTURE_RULES } : {}),
     ...(c.SUTURE_NOTIFY_WEBHOOK !== undefined ? { notifyWebhook: c.SUTURE_NOTIFY_WEBHOOK } : {}),
+    ...(c.SUTURE_ALERT_TARGETS !== undefined ? { alertTargetsFile: c.SUTURE_ALERT_TARGETS } : {}),
     ...(c.OPENAI_API_KEY !== undefined ? { openaiApiKey: c.OPENAI_API_KEY } : {}),
     ...(c.OPENAI_BASE_URL !== undefined ? { openaiBaseUrl: c.OPENAI_BASE_URL } : {}),
     ...(c.SUTURE_EMBEDDING_MODEL !== undefined ? { embeddingModel: c.SUTURE_EMBEDDING_MODEL } : {}),

@@ -4,7 +4,8 @@ import { parsePagerDutyEvent } from "../domain/alerts/pagerduty.js";
 import { episodeIncident, lockFingerprint, recordAlert, recordIntakeRequest, type AlertSource } from "../store/alerts.js";
 import { audit as appendAudit } from "../store/audit.js";
 import { withTransaction, type Database, type Queryable } from "../store/database.js";
-import { copyEnvironment, openWorldId, routeFor } from "../store/environments.js";
+import { copyEnvironment, openWorldId, routeFor, worldOfNamespace, worldOfWorkloadName } from "../store/environments.js";
+import { describeTarget, type TargetMapping } from "../domain/alerts/target.js";
 import { clusterEnvironmentId, clusterNamespaceOf, type ClusterConnection } from "./cluster.js";
 import { createIncident, openIncidentForUpdate, setIncidentStatus } from "../store/incidents.js";
 import type { IncidentQueue } from "../store/queue.js";
@@ -42,16 +43,16 @@ export interface IntakeResult {
 }
 
 /** Parses a request body of one source into notifications; throws InvalidAlertError naming the field. */
-export function parseNotifications(source: AlertSource, body: unknown, receivedAt: Date = new Date()): Notification[] {
+export function parseNotifications(source: AlertSource, body: unknown, receivedAt: Date = new Date(), mapping?: TargetMapping): Notification[] {
   switch (source) {
     case "alertmanager":
-      return parseAlertmanagerWebhook(body).alerts.map((alert) => ({ alert, kind: alert.status }));
+      return parseAlertmanagerWebhook(body, mapping).alerts.map((alert) => ({ alert, kind: alert.status }));
     case "pagerduty": {
-      const { action, alert } = parsePagerDutyEvent(body, receivedAt);
+      const { action, alert } = parsePagerDutyEvent(body, receivedAt, mapping);
       return [{ alert, kind: action === "trigger" ? "firing" : action === "resolve" ? "resolved" : "acknowledge" }];
     }
     case "generic": {
-      const alert = parseGenericAlert(body, receivedAt);
+      const alert = parseGenericAlert(body, receivedAt, mapping);
       return [{ alert, kind: alert.status }];
     }
   }
@@ -68,7 +69,14 @@ export class Intake {
     private readonly queue: IncidentQueue,
     /** The configured cluster: alerts in its namespaces without a fleet route are handled there. */
     private readonly cluster?: ClusterConnection,
+    /** The explicit label mapping (`SUTURE_ALERT_TARGETS`): wins over the label conventions. */
+    private readonly mapping?: TargetMapping,
   ) {}
+
+  /** Parses a request body of one source with this intake's label mapping; throws InvalidAlertError naming the field. */
+  parse(source: AlertSource, body: unknown, receivedAt: Date = new Date()): Notification[] {
+    return parseNotifications(source, body, receivedAt, this.mapping);
+  }
 
   /** Accepts one validated request. */
   async accept(source: AlertSource, contentType: string, rawBody: string, notifications: Notification[]): Promise<IntakeResult> {
@@ -129,7 +137,7 @@ export class Intake {
   }
 
   private async open(client: Queryable, alert: Alert): Promise<string> {
-    const environmentId = (await routeFor(client, alert.namespace, alert.service)) ?? (this.cluster?.handles(alert.namespace) === true ? clusterEnvironmentId(alert.namespace) : null);
+    const environmentId = await this.environmentOf(client, alert);
     const incidentId = await createIncident(client, { alert, environmentId, source: alert.source });
     // The world as the incident opened, kept for replays (`suture replay`).
     if (environmentId !== null && clusterNamespaceOf(environmentId) === undefined) await copyEnvironment(client, environmentId, openWorldId(incidentId));
@@ -137,11 +145,39 @@ export class Intake {
       client,
       incidentId,
       "opened",
-      `opened from ${alert.source} alert ${alert.name} on ${alert.namespace}/${alert.service}${environmentId === null ? " (no environment knows this workload)" : ` in ${environmentId}`}; queued`,
-      { fingerprint: alert.fingerprint },
+      `opened from ${alert.source} alert ${alert.name} on ${alert.target !== undefined ? describeTarget(alert.target) : `${alert.namespace}/${alert.service}`}${environmentId === null ? " (no environment knows this target)" : ` in ${environmentId}`}; queued`,
+      { fingerprint: alert.fingerprint, ...(alert.target !== undefined ? { target: alert.target } : {}) },
     );
     await this.queue.enqueue({ incidentId, reason: "alert" }, client);
     return incidentId;
+  }
+
+  /**
+   * The world an alert's incident runs in: the fleet world that owns its workload, else the
+   * cluster when it handles the alert's namespace. A target still to be looked up goes to the
+   * world that can look it up: a fleet world with that workload name (or with workloads in that
+   * namespace), else the cluster (searching every namespace it handles when the alert named none).
+   */
+  private async environmentOf(client: Queryable, alert: Alert): Promise<string | null> {
+    const target = alert.target;
+    if (target?.state === "unresolved") return null;
+    const name = alert.service !== "" ? alert.service : target?.name;
+    const namespace = alert.namespace !== "" ? alert.namespace : undefined;
+    if (name !== undefined && namespace !== undefined) {
+      const routed = await routeFor(client, namespace, name);
+      if (routed !== undefined) return routed;
+    }
+    if (namespace !== undefined) {
+      const world = await worldOfNamespace(client, namespace);
+      if (world !== undefined && alert.service === "") return world;
+      return this.cluster?.handles(namespace) === true ? clusterEnvironmentId(namespace) : null;
+    }
+    if (name !== undefined) {
+      const world = await worldOfWorkloadName(client, name);
+      if (world !== undefined) return world;
+    }
+    const first = this.cluster?.namespaces[0];
+    return first !== undefined ? clusterEnvironmentId(first) : null;
   }
 
   private async audit(client: Queryable, incidentId: string, kind: string, summary: string, detail: unknown, dedupeKey?: string): Promise<void> {

@@ -1,3 +1,4 @@
+import { resolveIncidentTarget } from "./alert-targets.js";
 import { parseAlertmanagerWebhook, type Alert } from "../domain/alerts/alert.js";
 import { SimEnvironment } from "../environments/simulator/index.js";
 import { PolicyEngine, withSections } from "../policy/policy.js";
@@ -68,8 +69,10 @@ export async function runScenario(base: Suture, scenario: Scenario, options: Sce
     await env.advanceTo(t0 + alert.atMinutes * MINUTE);
     const body = scenarioWebhook(alert, t0);
     const parsed = parseAlertmanagerWebhook(body);
-    const normalized = parsed.alerts[0];
-    if (normalized === undefined) continue;
+    const received = parsed.alerts[0];
+    if (received === undefined) continue;
+    // The world looks the target up as the cluster would (a pod to its owner…); not a workload → the graph escalates.
+    const normalized = alert === trigger ? await resolveIncidentTarget(env, received) : received;
     if (alert === trigger) {
       const id = options.incidentId ?? newIncidentId();
       incidentId = await suture.store.createIncident({ id, alert: normalized, scenario: scenario.name, environmentId: id });
@@ -88,10 +91,14 @@ export async function runScenario(base: Suture, scenario: Scenario, options: Sce
   await options.onOpen?.(incidentId, incidentAlert);
   const alert = incidentAlert;
   // The saved world stays the SimEnvironment (resume and replay load it); only the perception path differs.
-  const run = await alongPath(env, env.namespaceOf(alert.service) ?? alert.namespace, options.via ?? DEFAULT_PERCEPTION_PATH, (world) =>
-    advanceIncident(suture, incidentId, { ...options, env: world, alert }),
-  );
+  const run = await alongPath(env, await namespaceFor(env, alert), options.via ?? DEFAULT_PERCEPTION_PATH, (world) => advanceIncident(suture, incidentId, { ...options, env: world, alert }));
   return { ...run, env };
+}
+
+/** The namespace the incident's workload lives in (the world's first when its target is not a workload). */
+async function namespaceFor(env: SimEnvironment, alert: Alert): Promise<string> {
+  const first = (await env.listServices())[0];
+  return env.namespaceOf(alert.service) ?? (alert.namespace !== "" ? alert.namespace : ((first !== undefined ? env.namespaceOf(first) : undefined) ?? "default"));
 }
 
 /** Runs one Alertmanager webhook body against a scenario's world (`suture run`). */
@@ -101,15 +108,14 @@ export async function runAlert(suture: Suture, rawBody: string, scenario: Scenar
   const lastAlertMinute = Math.max(...scenario.alerts.map((a) => a.atMinutes));
   await env.advanceTo(env.startTime + lastAlertMinute * MINUTE);
   const results: Array<RunResult<SimEnvironment>> = [];
-  for (const alert of alerts.filter((a) => a.status === "firing")) {
+  for (const received of alerts.filter((a) => a.status === "firing")) {
+    const alert = await resolveIncidentTarget(env, received);
     const id = options.incidentId ?? newIncidentId();
     const incidentId = await suture.store.createIncident({ id, alert, scenario: scenario.name, environmentId: id });
     await suture.store.recordAlert({ incidentId, alert, rawBody });
     await saveOpenWorld(suture, incidentId, scenario.environment, env);
     await options.onOpen?.(incidentId, alert);
-    const run = await alongPath(env, env.namespaceOf(alert.service) ?? alert.namespace, options.via ?? DEFAULT_PERCEPTION_PATH, (world) =>
-      advanceIncident(suture, incidentId, { ...options, env: world, alert }),
-    );
+    const run = await alongPath(env, await namespaceFor(env, alert), options.via ?? DEFAULT_PERCEPTION_PATH, (world) => advanceIncident(suture, incidentId, { ...options, env: world, alert }));
     results.push({ ...run, env });
   }
   return results;

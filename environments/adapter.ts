@@ -1,4 +1,5 @@
 import { NotFoundError } from "../domain/errors.js";
+import type { AlertTarget } from "../domain/alerts/target.js";
 /**
  * The environment adapter contract: what Suture can observe about, and do to, a production
  * system. The simulator (`tools/sim/`) implements it; real adapters (Kubernetes API,
@@ -287,6 +288,11 @@ export interface EnvironmentAdapter extends EnvironmentQueries, EnvironmentOpera
   readonly kind: string;
   /** Changes already applied under an idempotency key (empty if the adapter cannot tell). */
   appliedChange(key: string): Promise<AppliedChange | undefined>;
+  /**
+   * An alert's target resolved to the workload behind it, or left unresolved with the reason
+   * (a pod to its owner, an HPA to what it scales…). Absent: the adapter cannot look targets up.
+   */
+  resolveAlertTarget?(target: AlertTarget): Promise<AlertTarget>;
 }
 
 /** Thrown when a query or operation names something the environment does not have. */

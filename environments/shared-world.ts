@@ -1,6 +1,7 @@
 import { withTransaction, type Database, type Queryable } from "../store/database.js";
 import { saveWorldState, worldState, worldVersion } from "../store/environments.js";
 import type { Clock } from "../domain/clock.js";
+import type { AlertTarget } from "../domain/alerts/target.js";
 import type { AppliedChange, ConsumerGroupState, DeploymentRevision, EnvironmentAdapter, LogLine, MetricName, MetricSeries, NetworkPolicyState, WorkloadDescription } from "./adapter.js";
 import { SimEnvironment } from "./simulator/index.js";
 
@@ -101,6 +102,11 @@ export class SharedWorld implements EnvironmentAdapter {
 
   async consumerLag(service: string): Promise<ConsumerGroupState[]> {
     return (await this.current()).consumerLag(service);
+  }
+
+  /** An alert's target in the world (workload names only; see SimEnvironment.resolveAlertTarget). */
+  async resolveAlertTarget(target: AlertTarget): Promise<AlertTarget> {
+    return (await this.current()).resolveAlertTarget(target);
   }
 
   async appliedChange(key: string): Promise<AppliedChange | undefined> {

@@ -12,13 +12,14 @@ import { IncidentState } from "./state.js";
  *                         │                        └─workload changed by another incident→ perceive (act likewise)
  *                         ├─(below threshold)→ escalate
  *                         └─(no fault)→ END
+ *   perceive ─(the alert's target is not a workload: unresolved, a node, a job)→ escalate
  *   verify: recovered → END · not recovered, untried candidate → diagnose · worse → rollback → escalate
  */
 export function buildIncidentGraph(nodes: IncidentNodes) {
   return (
     new StateGraph(IncidentState, { context: SutureContextSchema })
-      // Gather metrics, logs, workload state and deploys with read-only tools; reduce to evidence.
-      .addNode("perceive", nodes.perceive)
+      // Gather metrics, logs, workload state and deploys with read-only tools; reduce to evidence (a target that is not a workload escalates).
+      .addNode("perceive", nodes.perceive, { ends: ["diagnose", "escalate"] })
       // Rank hypotheses from the reasoners and route on confidence.
       .addNode("diagnose", nodes.diagnose, { ends: ["policy-check", "escalate", END] })
       // Deterministic policy: allow, needs approval, or deny; perceive again if the workload changed under the diagnosis; a dry-run replay ends here.
@@ -30,7 +31,6 @@ export function buildIncidentGraph(nodes: IncidentNodes) {
       // Write the brief and notify a human.
       .addNode("escalate", nodes.escalate)
       .addEdge(START, "perceive")
-      .addEdge("perceive", "diagnose")
       .addEdge("escalate", END)
   );
 }

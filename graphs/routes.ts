@@ -2,6 +2,9 @@ import type { Command, END, Runtime } from "@langchain/langgraph";
 import type { SutureContext } from "./context.js";
 import type { IncidentStateUpdate, IncidentStateValue } from "./state.js";
 
+/** Where perceive sends the incident: diagnose the evidence, or escalate an alert whose target is not a workload. */
+export type PerceiveRoute = "diagnose" | "escalate";
+
 /** Where diagnose sends the incident: act through policy-check, escalate, or close with no action. */
 export type DiagnoseRoute = "policy-check" | "escalate" | typeof END;
 
@@ -28,7 +31,7 @@ export type StepNode = (state: IncidentStateValue, runtime: Runtime<SutureContex
 
 /** The nodes the incident graph is wired from (nodes/, one file each). */
 export interface IncidentNodes {
-  perceive: StepNode;
+  perceive: RoutingNode<PerceiveRoute>;
   diagnose: RoutingNode<DiagnoseRoute>;
   policyCheck: RoutingNode<PolicyCheckRoute>;
   act: RoutingNode<ActRoute>;

@@ -1,6 +1,7 @@
 import Fastify, { type FastifyInstance } from "fastify";
 import type { Config } from "../app/config.js";
 import { installFleet, loadFleet, type FleetReport } from "../app/fleet.js";
+import { loadTargetMapping } from "../app/alert-targets.js";
 import { Intake } from "../app/intake.js";
 import { SutureMetrics } from "./metrics.js";
 import { IncidentQueue, type QueueTiming } from "../store/queue.js";
@@ -85,7 +86,7 @@ export async function startService(config: Config, options: ServiceOptions): Pro
     if (options.serve !== undefined) {
       const app = buildServer({
         suture,
-        intake: new Intake(suture.db, queue, suture.cluster),
+        intake: new Intake(suture.db, queue, suture.cluster, config.alertTargetsFile !== undefined ? await loadTargetMapping(config.alertTargetsFile) : undefined),
         queue,
         metrics,
         apiTokens: config.apiTokens,

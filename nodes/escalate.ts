@@ -1,10 +1,13 @@
 import type { Runtime } from "@langchain/langgraph";
+import { targetEscalation } from "../domain/alerts/target.js";
 import { finishIncident } from "../graphs/close-incident.js";
 import { requireContext, type SutureContext } from "../graphs/context.js";
 import type { IncidentStateUpdate, IncidentStateValue } from "../graphs/state.js";
 
 /** Why the incident reached escalate, from the last decision that sent it here. */
 function escalationReason(state: IncidentStateValue): string {
+  const notWorkload = targetEscalation(state.alert.target);
+  if (notWorkload !== undefined) return notWorkload;
   const last = state.attempts[state.attempts.length - 1];
   if (last?.verdict === "worse") {
     return `attempt ${last.number} (${last.call.tool}) made things worse${last.rolledBack ? " and was rolled back" : ""}`;

@@ -1,8 +1,10 @@
-import type { Runtime } from "@langchain/langgraph";
+import { Command, type Runtime } from "@langchain/langgraph";
+import { targetEscalation } from "../domain/alerts/target.js";
+import type { PerceiveRoute } from "../graphs/routes.js";
 import { extractEvidence, type ServiceObservations } from "../evidence/extract.js";
 import { anomalousSignals } from "../evidence/snapshot.js";
 import { requireContext, type SutureContext } from "../graphs/context.js";
-import type { IncidentStateUpdate, IncidentStateValue } from "../graphs/state.js";
+import type { IncidentStateValue } from "../graphs/state.js";
 import { METRIC_NAMES } from "../environments/adapter.js";
 import { Observer } from "../tools/observer.js";
 
@@ -39,10 +41,16 @@ async function observeService(observer: Observer, service: string, role: Service
 /**
  * perceive: gathers the alert's world with read-only tools run in parallel (the alerting
  * workload and the services it calls), records every result for replay, and reduces it to
- * evidence. Reads only, so it is safe to run again.
+ * evidence. Reads only, so it is safe to run again. An alert whose target is not a workload
+ * (unresolved, a node, a job…) goes straight to escalate, nothing read.
  */
-export async function perceive(state: IncidentStateValue, runtime: Runtime<SutureContext>): Promise<IncidentStateUpdate> {
+export async function perceive(state: IncidentStateValue, runtime: Runtime<SutureContext>): Promise<Command<unknown, Record<string, unknown>, PerceiveRoute>> {
   const ctx = requireContext(runtime);
+  const notWorkload = targetEscalation(state.alert.target);
+  if (notWorkload !== undefined) {
+    await ctx.store.setIncidentStatus(state.incidentId, "running");
+    return new Command({ update: { timeline: [{ node: "perceive", at: ctx.clock.now(), message: notWorkload }] }, goto: "escalate" });
+  }
   const observer = new Observer(ctx.tools, ctx.env, ctx.clock);
   const now = ctx.clock.now();
   // Taken before the world is read: an action that lands while it is read is newer than the
@@ -90,7 +98,7 @@ export async function perceive(state: IncidentStateValue, runtime: Runtime<Sutur
   // The results are stored once, here; the checkpoint keeps references (a context per step would copy them).
   const perception = state.timeline.filter((e) => e.node === "perceive").length + 1;
   const observationRefs = await ctx.store.recordObservations(state.incidentId, perception, observer.observations);
-  return {
+  const update = {
     context: {
       services: [state.alert.service, ...dependencies],
       evidence: extracted.evidence,
@@ -104,4 +112,5 @@ export async function perceive(state: IncidentStateValue, runtime: Runtime<Sutur
     },
     timeline: [{ node: "perceive", at: now, message }],
   };
+  return new Command({ update, goto: "diagnose" });
 }

@@ -36,6 +36,18 @@ export async function routeFor(q: Queryable, namespace: string, service: string)
   return route.rows[0]?.environment_id;
 }
 
+/** The one fleet world with workloads in `namespace` (undefined when none or several have). */
+export async function worldOfNamespace(q: Queryable, namespace: string): Promise<string | undefined> {
+  const rows = await q.query<{ environment_id: string }>("SELECT DISTINCT environment_id FROM fleet_routes WHERE namespace = $1 LIMIT 2", [namespace]);
+  return rows.rows.length === 1 ? rows.rows[0]?.environment_id : undefined;
+}
+
+/** The one fleet world with a workload of this name in any namespace (undefined when none or several have). */
+export async function worldOfWorkloadName(q: Queryable, service: string): Promise<string | undefined> {
+  const rows = await q.query<{ environment_id: string }>("SELECT DISTINCT environment_id FROM fleet_routes WHERE service = $1 LIMIT 2", [service]);
+  return rows.rows.length === 1 ? rows.rows[0]?.environment_id : undefined;
+}
+
 /** Stores a new fleet world and routes its workloads to it. */
 export async function installWorld(q: Queryable, id: string, spec: unknown, state: unknown, workloads: Array<{ namespace: string; service: string }>): Promise<void> {
   await q.query("INSERT INTO environments (id, kind, spec, state) VALUES ($1, 'sim', $2, $3)", [id, JSON.stringify(spec), JSON.stringify(state)]);

@@ -43,6 +43,11 @@ export class IncidentStore {
   }
 
   /** Moves an incident to a status the status machine allows (and sets summary and brief when given). */
+  /** Records the workload an incident's alert resolved to and the world it runs in. */
+  setIncidentTarget(id: string, service: string, environmentId: string | null): Promise<void> {
+    return incidents.setIncidentTarget(this.db.pool, id, service, environmentId);
+  }
+
   setIncidentStatus(id: string, status: IncidentStatus, summary?: string, brief?: unknown): Promise<void> {
     return incidents.setIncidentStatus(this.db.pool, id, status, summary, brief);
   }

@@ -95,6 +95,11 @@ export async function createIncident(q: Queryable, input: NewIncident): Promise<
   return id;
 }
 
+/** Records the workload an incident's alert resolved to, and the world it runs in (a cluster namespace may change with the lookup). */
+export async function setIncidentTarget(q: Queryable, id: string, service: string, environmentId: string | null): Promise<void> {
+  await q.query("UPDATE incidents SET service = $2, environment_id = $3, updated_at = now() WHERE id = $1", [id, service, environmentId]);
+}
+
 /**
  * Moves an incident to a status (and sets its summary and brief when given), if the status
  * machine allows it from the status it is in (domain/incident.ts); otherwise nothing is written

@@ -5,26 +5,28 @@ import { normalizedProblems, type FieldSources } from "./bounds.js";
 import { formatZodError, listProblems } from "../problems.js";
 import { redactSecrets, redactValue } from "../secrets.js";
 import { InvalidInputError } from "../errors.js";
+import { AlertTargetSchema, targetFromLabels, WORKLOAD_TARGET_KINDS, type AlertTarget, type TargetMapping } from "./target.js";
 
 /** The source-independent alert Suture reasons about. */
 export const AlertSchema = z.object({
   name: z.string().min(1),
   status: z.enum(["firing", "resolved"]),
-  service: z.string().min(1),
-  namespace: z.string().default("prod"),
+  /** The workload the incident is about; empty until its target is resolved (see `target`). */
+  service: z.string(),
+  /** The target's namespace; empty when the alert names none. */
+  namespace: z.string(),
   severity: z.string().default("warning"),
   labels: z.record(z.string(), z.string()),
   annotations: z.record(z.string(), z.string()),
   startsAt: z.string(),
   fingerprint: z.string(),
   source: z.string(),
+  /** What the labels name and how it was resolved (absent on alerts stored before targets existed: `service` is the workload). */
+  target: AlertTargetSchema.optional(),
 });
 
 /** A normalized alert. */
 export type Alert = z.infer<typeof AlertSchema>;
-
-/** Labels that name the affected workload, most specific first. */
-const SERVICE_LABELS = ["service", "app", "deployment", "job", "container"] as const;
 
 /** Thrown when an alert payload does not match its schema; the message names the field. */
 export class InvalidAlertError extends InvalidInputError {
@@ -50,34 +52,38 @@ export function redactAlert(alert: Alert): Alert {
   return { ...alert, name: redactSecrets(alert.name), labels: redactValue(alert.labels), annotations: redactValue(alert.annotations) };
 }
 
-function normalizeOne(alert: AlertmanagerAlert, webhook: AlertmanagerWebhook, index: number): Alert {
+/**
+ * The workload and namespace an alert's target gives directly: a workload kind's name, and the
+ * namespace whenever the target has one; empty until a lookup or never (a node, an unresolved target).
+ */
+export function workloadOf(target: AlertTarget): { service: string; namespace: string } {
+  const direct = target.state === "resolved" && target.kind !== undefined && WORKLOAD_TARGET_KINDS.includes(target.kind);
+  return { service: direct ? (target.name ?? "") : "", namespace: target.namespace ?? "" };
+}
+
+function normalizeOne(alert: AlertmanagerAlert, webhook: AlertmanagerWebhook, index: number, mapping: TargetMapping | undefined): Alert {
   const labels = { ...webhook.commonLabels, ...alert.labels };
   const annotations = { ...webhook.commonAnnotations, ...alert.annotations };
-  const serviceLabel = SERVICE_LABELS.find((l) => labels[l] !== undefined);
-  if (serviceLabel === undefined) {
-    throw new InvalidAlertError(`alerts[${index}].labels: expected one of ${SERVICE_LABELS.join(", ")} naming the affected service`);
-  }
   const name = labels["alertname"];
   if (name === undefined) {
     throw new InvalidAlertError(`alerts[${index}].labels.alertname: expected the alert's name`);
   }
+  const target = targetFromLabels(labels, mapping);
   const normalized: Alert = {
     name,
     status: alert.status,
-    service: labels[serviceLabel] ?? "",
-    namespace: labels["namespace"] ?? "prod",
+    ...workloadOf(target),
     severity: labels["severity"] ?? "warning",
     labels,
     annotations,
     startsAt: alert.startsAt,
     fingerprint: alert.fingerprint ?? fingerprintOf(labels),
     source: "alertmanager",
+    target,
   };
   const at = `alerts[${index}]`;
   return checkedAndRedacted(normalized, {
     name: `${at}.labels.alertname`,
-    service: `${at}.labels.${serviceLabel}`,
-    namespace: `${at}.labels.namespace`,
     severity: `${at}.labels.severity`,
     fingerprint: `${at}.fingerprint`,
   });
@@ -94,9 +100,9 @@ export function checkedAndRedacted(alert: Alert, sources: FieldSources): Alert {
 }
 
 /** Validates an Alertmanager v4 webhook body and normalizes each of its alerts. */
-export function parseAlertmanagerWebhook(body: unknown): { webhook: AlertmanagerWebhook; alerts: Alert[] } {
+export function parseAlertmanagerWebhook(body: unknown, mapping?: TargetMapping): { webhook: AlertmanagerWebhook; alerts: Alert[] } {
   const parsed = AlertmanagerWebhookSchema.safeParse(body);
   if (!parsed.success) throw new InvalidAlertError(formatZodError(parsed.error));
   const webhook = parsed.data;
-  return { webhook, alerts: webhook.alerts.map((a, i) => normalizeOne(a, webhook, i)) };
+  return { webhook, alerts: webhook.alerts.map((a, i) => normalizeOne(a, webhook, i, mapping)) };
 }

@@ -36,8 +36,6 @@ export const AnnotationMapSchema = boundedMap(storableText(ALERT_BOUNDS.annotati
 /** The normalized fields whose source differs per alert format, checked after normalization. */
 const NormalizedFieldsSchema = z.object({
   name: identifier("an alert name"),
-  service: identifier("a workload name"),
-  namespace: identifier("a namespace"),
   severity: storableText(ALERT_BOUNDS.severity, "a severity"),
   fingerprint: storableText(ALERT_BOUNDS.fingerprint, "a fingerprint").min(1, "expected a fingerprint"),
 });
@@ -46,8 +44,8 @@ const NormalizedFieldsSchema = z.object({
 export type FieldSources = Record<keyof z.infer<typeof NormalizedFieldsSchema>, string>;
 
 /**
- * The problems of a normalized alert's derived fields (name, workload, namespace, severity,
- * fingerprint), each as `<request field>: <expectation>`; empty when it is within bounds.
+ * The problems of a normalized alert's derived fields (name, severity, fingerprint; the
+ * target's names are checked where it is resolved, and an odd one leaves it unresolved, never refused), each as `<request field>: <expectation>`; empty when it is within bounds.
  */
 export function normalizedProblems(alert: z.infer<typeof NormalizedFieldsSchema>, sources: FieldSources): string[] {
   const parsed = NormalizedFieldsSchema.safeParse(alert);

@@ -3,7 +3,8 @@ import { z } from "zod";
 import { formatZodError } from "../problems.js";
 import { storableInstant, storableText } from "../input.js";
 import { ALERT_BOUNDS } from "./bounds.js";
-import { checkedAndRedacted, InvalidAlertError, type Alert } from "./alert.js";
+import { checkedAndRedacted, InvalidAlertError, workloadOf, type Alert } from "./alert.js";
+import { targetFromLabels, type AlertTarget, type TargetMapping } from "./target.js";
 
 const text = (max: number): z.ZodString => storableText(max);
 
@@ -70,42 +71,51 @@ function derivedDedupKey(e: PagerDutyEvent): string {
 }
 
 /**
- * Normalizes a PagerDuty event. The workload comes from `payload.component` (or
- * `custom_details.service`), the namespace from `custom_details.namespace` or `payload.group`;
- * the dedup key is the fingerprint, so later acknowledge/resolve events find the incident.
+ * The target of a PagerDuty event: its custom details read as labels (namespace, deployment, pod,
+ * service, …, as an Alertmanager alert's); else `payload.component` as the workload's name, in
+ * `custom_details.namespace`. `payload.source` names the reporting host and `payload.group` a
+ * team's grouping: neither is taken for a workload or a namespace.
  */
-export function parsePagerDutyEvent(body: unknown, receivedAt: Date = new Date()): { event: PagerDutyEvent; action: PagerDutyAction; alert: Alert } {
+function pagerDutyTarget(labels: Record<string, string>, component: string | undefined, mapping: TargetMapping | undefined): AlertTarget {
+  const fromDetails = targetFromLabels(labels, mapping);
+  // The component stands in only when the details name no target at all, not when the one they name is unusable.
+  if (fromDetails.state !== "unresolved" || fromDetails.via !== "labels" || component === undefined) return fromDetails;
+  const fromComponent = targetFromLabels({ ...labels, service: component }, mapping);
+  return { ...fromComponent, via: fromComponent.via.replace("service", "payload.component") };
+}
+
+/**
+ * Normalizes a PagerDuty event. The target comes from `custom_details` (read as labels) or
+ * `payload.component` (see pagerDutyTarget); the dedup key is the fingerprint, so later
+ * acknowledge/resolve events find the incident.
+ */
+export function parsePagerDutyEvent(body: unknown, receivedAt: Date = new Date(), mapping?: TargetMapping): { event: PagerDutyEvent; action: PagerDutyAction; alert: Alert } {
   const parsed = PagerDutyEventSchema.safeParse(body);
   if (!parsed.success) throw new InvalidAlertError(formatZodError(parsed.error));
   const e = parsed.data;
   const dedupKey = e.dedup_key ?? derivedDedupKey(e);
   const p = e.payload;
   const details = p?.custom_details;
-  const service = detail(details, "service") ?? p?.component ?? p?.source;
-  if (e.event_action === "trigger" && service === undefined) {
-    throw new InvalidAlertError("payload.component: expected the affected workload (or custom_details.service)");
-  }
   const labels: Record<string, string> = {};
   for (const [k, v] of Object.entries(details ?? {})) if (typeof v === "string" || typeof v === "number" || typeof v === "boolean") labels[k] = String(v);
   const explicitName = detail(details, "alertname") ?? p?.class;
   // A summary is a sentence, not a name: when it has to stand in for one it is shortened, never refused.
   const name = explicitName ?? clip(p?.summary ?? "PagerDutyEvent", ALERT_BOUNDS.identifier);
+  const target = pagerDutyTarget(labels, p?.component, mapping);
   const alert: Alert = {
     name,
     status: e.event_action === "resolve" ? "resolved" : "firing",
-    service: service ?? "(unknown)",
-    namespace: detail(details, "namespace") ?? p?.group ?? "prod",
+    ...workloadOf(target),
     severity: p?.severity ?? "warning",
-    labels: { ...labels, alertname: name, ...(service !== undefined ? { service } : {}) },
+    labels: { ...labels, alertname: name, ...(p?.component !== undefined && labels["service"] === undefined ? { service: p.component } : {}) },
     annotations: { ...(p?.summary !== undefined ? { summary: p.summary } : {}), ...(p?.source !== undefined ? { source: p.source } : {}) },
     startsAt: p?.timestamp ?? receivedAt.toISOString(),
     fingerprint: dedupKey,
     source: "pagerduty",
+    target,
   };
   const checked = checkedAndRedacted(alert, {
     name: detail(details, "alertname") !== undefined ? "payload.custom_details.alertname" : "payload.class",
-    service: detail(details, "service") !== undefined ? "payload.custom_details.service" : p?.component !== undefined ? "payload.component" : "payload.source",
-    namespace: detail(details, "namespace") !== undefined ? "payload.custom_details.namespace" : "payload.group",
     severity: "payload.severity",
     fingerprint: "dedup_key",
   });

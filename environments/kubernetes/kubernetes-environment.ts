@@ -1,3 +1,5 @@
+import type { AlertTarget } from "../../domain/alerts/target.js";
+import { resolveAlertTarget } from "./alert-targets.js";
 import { KubeConfig } from "@kubernetes/client-node";
 import { WallClock, type Clock } from "../../domain/clock.js";
 import type { AppliedChange, ConsumerGroupState, DeploymentRevision, EnvironmentAdapter, LogLine, MetricName, MetricSeries, NetworkPolicyState, WorkloadDescription } from "../adapter.js";
@@ -117,6 +119,11 @@ export class KubernetesEnvironment implements EnvironmentAdapter {
       }
     }
     return ref;
+  }
+
+  /** An alert's target through the API: a pod to its owner, an HPA to what it scales… (see alert-targets.ts). */
+  async resolveAlertTarget(target: AlertTarget): Promise<AlertTarget> {
+    return resolveAlertTarget(this.context.apis, target, this.context.namespaces);
   }
 
   // ---- queries ----

@@ -1,3 +1,5 @@
+import type { AlertTarget } from "../../domain/alerts/target.js";
+import { resolveInCluster } from "./target-names.js";
 import type { Clock } from "../../domain/clock.js";
 import {
   EnvironmentNotFoundError,
@@ -229,6 +231,11 @@ export class SimEnvironment implements EnvironmentAdapter, ClusterBackend {
   }
 
   // ---- queries ----
+
+  /** An alert's target looked up in this world's objects, as the Kubernetes adapter looks it up in a cluster. */
+  async resolveAlertTarget(target: AlertTarget): Promise<AlertTarget> {
+    return resolveInCluster(this, target);
+  }
 
   /** The namespace a service's workload lives in (undefined for an unknown service). */
   namespaceOf(service: string): string | undefined {

@@ -57,10 +57,21 @@ describe("bad input gets a one-line error naming the field", () => {
     expect(lines[0]).toMatch(/^suture: bad-scenario\.yaml:5: environment\.faults\[0\]\.kind: Invalid option: expected one of/);
   });
 
-  it("names the missing label when an alert does not say which service it is about", () => {
-    expect(() =>
-      parseAlertmanagerWebhook({ version: "4", groupKey: "g", status: "firing", receiver: "r", alerts: [{ status: "firing", labels: { alertname: "X" }, startsAt: "2026-11-23T10:00:00Z" }] }),
-    ).toThrow(/^alerts\[0\]\.labels: expected one of service, app, deployment, job, container/);
+  it("accepts an alert that names no workload, with its target unresolved and the reason (never refused, never guessed)", () => {
+    // Given an Alertmanager alert with only an alertname, and one whose labels describe only the scraper
+    const bare = parseAlertmanagerWebhook({ version: "4", groupKey: "g", status: "firing", receiver: "r", alerts: [{ status: "firing", labels: { alertname: "X" }, startsAt: "2026-11-23T10:00:00Z" }] });
+    const scraper = parseAlertmanagerWebhook({
+      version: "4",
+      groupKey: "g",
+      status: "firing",
+      receiver: "r",
+      alerts: [{ status: "firing", labels: { alertname: "KubeStateMetricsListErrors", job: "kube-state-metrics", service: "ksm", instance: "10.0.0.9:8080" }, startsAt: "2026-11-23T10:00:00Z" }],
+    });
+    // Then both parse, name no workload and say why
+    expect(bare.alerts[0]?.service).toBe("");
+    expect(bare.alerts[0]?.target).toMatchObject({ state: "unresolved", reason: expect.stringMatching(/^no label names a workload, pod, node/) as unknown });
+    expect(scraper.alerts[0]?.service).toBe("");
+    expect(scraper.alerts[0]?.target?.reason).toMatch(/kube-state-metrics, whose job\/service\/instance labels describe the scraper/);
   });
 
   it("names a dependency on a service the scenario does not define", () => {

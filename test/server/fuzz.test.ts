@@ -100,7 +100,7 @@ function badRequests(count: number, seed: number): BadRequest[] {
             ? [["version"], ["groupKey"], ["status"], ["receiver"], ["alerts"], ["alerts", 0, "status"], ["alerts", 0, "labels"], ["alerts", 0, "startsAt"]]
             : route === "/v1/alerts/pagerduty"
               ? [["routing_key"], ["event_action"], ["payload"], ["payload", "summary"], ["payload", "source"], ["payload", "severity"]]
-              : [["name"], ["service"]];
+              : [["name"]];
         body = JSON.stringify(setAt(valid, pick(rng, required), () => undefined));
         break;
       }

@@ -1,5 +1,5 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
-import { parseNotifications, type AlertSource } from "../../../app/intake.js";
+import type { AlertSource } from "../../../app/intake.js";
 import { InvalidInputError } from "../../../domain/errors.js";
 import { requireIntakeToken } from "../auth.js";
 import { parseJson } from "../request.js";
@@ -13,7 +13,7 @@ export function alertRoutes(app: FastifyInstance, deps: ServerDeps): void {
   const ingest = async (source: AlertSource, request: FastifyRequest, reply: FastifyReply): Promise<unknown> => {
     requireIntakeToken(request, deps.intakeToken);
     const raw = typeof request.body === "string" ? request.body : "";
-    const notifications = parseNotifications(source, parseJson(raw, false));
+    const notifications = deps.intake.parse(source, parseJson(raw, false));
     const contentType = String(request.headers["content-type"] ?? "");
     if (contentType.length > CONTENT_TYPE_MAX) throw new InvalidInputError(`headers.content-type: expected at most ${CONTENT_TYPE_MAX} characters`);
     const result = await deps.intake.accept(source, contentType, raw, notifications);

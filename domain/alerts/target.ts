@@ -1,0 +1,278 @@
+import { z } from "zod";
+
+/**
+ * What an alert is about, as its labels name it. Workload kinds are acted on; the others are
+ * either looked up to the workload behind them (a pod's owner, an HPA's scale target, the pods
+ * mounting a PVC, a Service's pods, the workload carrying an `app` label, the consumer of a Kafka
+ * group) or are things Suture observes but does not change (nodes, jobs, quotas).
+ */
+export const TARGET_KINDS = [
+  "Deployment",
+  "StatefulSet",
+  "DaemonSet",
+  /** A workload named without its kind (Suture's own `service` label, a PagerDuty component): the Deployment, StatefulSet or DaemonSet of that name. */
+  "Workload",
+  "Pod",
+  "HorizontalPodAutoscaler",
+  "PersistentVolumeClaim",
+  "Service",
+  /** The workload whose pod template carries the label `app` (or `app.kubernetes.io/name`) with this value. */
+  "AppLabel",
+  "ConsumerGroup",
+  "Job",
+  "CronJob",
+  "ResourceQuota",
+  "Node",
+] as const;
+
+/** A kind from {@link TARGET_KINDS}. */
+export type TargetKind = (typeof TARGET_KINDS)[number];
+
+/** Kinds Suture acts on directly. */
+export const WORKLOAD_TARGET_KINDS: readonly TargetKind[] = ["Deployment", "StatefulSet", "DaemonSet", "Workload"];
+
+/** Kinds that need a lookup in the environment before the incident has a workload. */
+export const LOOKUP_TARGET_KINDS: readonly TargetKind[] = ["Pod", "HorizontalPodAutoscaler", "PersistentVolumeClaim", "Service", "AppLabel", "ConsumerGroup"];
+
+/** An alert's target: what it names, where, and from which labels; `reason` says why it is unresolved. */
+export const AlertTargetSchema = z.object({
+  state: z.enum(["resolved", "lookup", "unresolved"]),
+  kind: z.enum(TARGET_KINDS).optional(),
+  namespace: z.string().optional(),
+  name: z.string().optional(),
+  /** Secondary identifiers: the container of a pod, the topic of a consumer group. */
+  container: z.string().optional(),
+  topic: z.string().optional(),
+  /** The labels (or fields) the target was read from, e.g. `namespace+pod`, or `mapping #2`. */
+  via: z.string(),
+  /** For a looked-up target: what it was looked up from (`Pod shop/checkout-7d9f-x2k4p`). */
+  from: z.string().optional(),
+  reason: z.string().optional(),
+});
+
+/** Where an alert points. */
+export type AlertTarget = z.infer<typeof AlertTargetSchema>;
+
+/** One explicit mapping rule: labels to match, and the target to build from them. */
+export const TargetMappingRuleSchema = z
+  .object({
+    /** Every label must equal this value, or match it as an anchored regex when written `~<regex>`. */
+    match: z.record(z.string().min(1), z.string()).refine((m) => Object.keys(m).length > 0, "expected at least one label to match"),
+    kind: z.enum(TARGET_KINDS),
+    /** A literal, or `{label}` placeholders filled from the alert's labels. */
+    name: z.string().min(1),
+    namespace: z.string().min(1).optional(),
+  })
+  .strict();
+
+/** The explicit label mapping of a configuration (`SUTURE_ALERT_TARGETS`); the first matching rule wins. */
+export const TargetMappingSchema = z.object({ targets: z.array(TargetMappingRuleSchema).max(1000) }).strict();
+
+/** A validated mapping. */
+export type TargetMapping = z.infer<typeof TargetMappingSchema>;
+
+/**
+ * Scrapers whose series carry the subject's namespace/pod/container labels (kube-state-metrics
+ * exports them; cAdvisor and the kubelet's volume stats describe the pods they run). Their own
+ * `job`, `service`, `instance` and `endpoint` labels describe the scraper.
+ */
+const SUBJECT_LABELLING_SCRAPERS = /^(kube-state-metrics|kubelet|cadvisor|kube-prometheus-stack-kube-state-metrics|.*-kube-state-metrics)$/;
+/**
+ * Exporters whose target labels (namespace, pod, service, container, job, instance) are their own:
+ * node-exporter, kafka-exporter, blackbox and the other `*-exporter`s. The subject is only in the
+ * labels they export (node/instance for node-exporter, consumergroup/topic for Kafka).
+ */
+const SELF_LABELLING_SCRAPERS = /(^|[-_/])(node-exporter|kafka[-_]?exporter|blackbox[-_]?exporter|[a-z0-9]+[-_]exporter)$|^(node|kafka|blackbox)$/;
+
+/** Kubernetes object names and namespaces: what a label must look like to name one. */
+const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/;
+const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+
+type Labels = Readonly<Record<string, string>>;
+
+function present(labels: Labels, key: string): string | undefined {
+  const v = labels[key];
+  return v !== undefined && v !== "" ? v : undefined;
+}
+
+/** `namespace` as the subject's: the exporter-renamed `exported_namespace` wins when a scrape config kept the target's own. */
+function subjectLabel(labels: Labels, key: string): string | undefined {
+  return present(labels, `exported_${key}`) ?? present(labels, key);
+}
+
+function unresolved(via: string, reason: string): AlertTarget {
+  return { state: "unresolved", via, reason };
+}
+
+/** A target of `kind` named by `labels[key]`, checked to be a Kubernetes name. */
+function named(kind: TargetKind, namespace: string | undefined, name: string, via: string, extra: Partial<AlertTarget> = {}): AlertTarget {
+  if (name.length > 253 || !DNS_SUBDOMAIN.test(name)) {
+    return unresolved(via, `label ${via.split("+").pop() ?? via}="${clip(name)}" is not a Kubernetes object name`);
+  }
+  const namespaced = kind !== "Node" && kind !== "ConsumerGroup";
+  if (namespaced && namespace === undefined) {
+    // Looked up by name in the namespaces Suture handles; found in none or several, it stays unresolved with this reason.
+    return { state: "lookup", kind, name, via, reason: `the alert names ${kind} "${name}" but carries no namespace label`, ...extra };
+  }
+  if (namespace !== undefined && (namespace.length > 63 || !DNS_LABEL.test(namespace))) {
+    return unresolved(via, `label namespace="${clip(namespace)}" is not a Kubernetes namespace name`);
+  }
+  const state = LOOKUP_TARGET_KINDS.includes(kind) ? "lookup" : "resolved";
+  return { state, kind, name, via, ...(namespace !== undefined && namespaced ? { namespace } : {}), ...extra };
+}
+
+function clip(text: string): string {
+  return text.length > 80 ? `${text.slice(0, 77)}…` : text;
+}
+
+/** `10.0.3.17:9100` → `10.0.3.17`; a node name stays as it is. */
+function hostOf(instance: string): string {
+  const bracketed = /^\[([^\]]+)\](:\d+)?$/.exec(instance);
+  if (bracketed?.[1] !== undefined) return bracketed[1];
+  const colon = instance.lastIndexOf(":");
+  return colon > 0 && instance.indexOf(":") === colon ? instance.slice(0, colon) : instance;
+}
+
+function matches(pattern: string, value: string | undefined): boolean {
+  if (value === undefined) return false;
+  if (!pattern.startsWith("~")) return pattern === value;
+  try {
+    return new RegExp(`^(?:${pattern.slice(1)})$`).test(value);
+  } catch {
+    return false;
+  }
+}
+
+/** Fills `{label}` placeholders; undefined when a placeholder's label is missing. */
+function fill(template: string, labels: Labels): string | undefined {
+  let missing = false;
+  const out = template.replace(/\{([a-zA-Z_][a-zA-Z0-9_]*)\}/g, (_, key: string) => {
+    const v = present(labels, key);
+    if (v === undefined) missing = true;
+    return v ?? "";
+  });
+  return missing ? undefined : out;
+}
+
+function fromMapping(labels: Labels, mapping: TargetMapping | undefined): AlertTarget | undefined {
+  for (const [i, rule] of (mapping?.targets ?? []).entries()) {
+    if (!Object.entries(rule.match).every(([k, v]) => matches(v, labels[k]))) continue;
+    const via = `SUTURE_ALERT_TARGETS rule #${i + 1}`;
+    const name = fill(rule.name, labels);
+    const namespace = rule.namespace !== undefined ? fill(rule.namespace, labels) : subjectLabel(labels, "namespace");
+    if (name === undefined) return unresolved(via, `${via} matched, but its name "${rule.name}" uses a label the alert does not carry`);
+    if (rule.namespace !== undefined && namespace === undefined) return unresolved(via, `${via} matched, but its namespace "${rule.namespace}" uses a label the alert does not carry`);
+    return named(rule.kind, namespace, name, via);
+  }
+  return undefined;
+}
+
+/** The label keys a target was read from, present in the alert. */
+function via(labels: Labels, ...keys: string[]): string {
+  return keys.map((k) => (present(labels, `exported_${k}`) !== undefined ? `exported_${k}` : k)).join("+");
+}
+
+/**
+ * The target an alert's labels name, following kube-prometheus-stack and exporter conventions:
+ * an explicit mapping first; then the subject labels kube-state-metrics and the kubelet export
+ * (deployment, statefulset, daemonset, horizontalpodautoscaler, job_name, cronjob,
+ * persistentvolumeclaim, resourcequota, pod with container, node); then what exporters describe
+ * (node-exporter's instance, Kafka's consumergroup and topic); then, for an application's own
+ * metrics, its `service`, `app` or `job`. Labels describing the scraper (`job`, `service`,
+ * `instance`, `endpoint` of kube-state-metrics or the kubelet; every target label of a
+ * self-labelling exporter) are never taken for the subject. A missing namespace is never filled
+ * in: the target is then unresolved, with the reason.
+ */
+export function targetFromLabels(labels: Labels, mapping?: TargetMapping): AlertTarget {
+  const mapped = fromMapping(labels, mapping);
+  if (mapped !== undefined) return mapped;
+  const job = present(labels, "job");
+  const selfLabelling = job !== undefined && SELF_LABELLING_SCRAPERS.test(job) && !SUBJECT_LABELLING_SCRAPERS.test(job);
+  const subjectLabelling = job !== undefined && SUBJECT_LABELLING_SCRAPERS.test(job);
+  // A self-labelling exporter's namespace is the exporter's own, unless the series exported one.
+  const namespace = selfLabelling ? present(labels, "exported_namespace") : subjectLabel(labels, "namespace");
+
+  const workloadLabels: Array<[string, TargetKind]> = [
+    ["deployment", "Deployment"],
+    ["statefulset", "StatefulSet"],
+    ["daemonset", "DaemonSet"],
+    ["horizontalpodautoscaler", "HorizontalPodAutoscaler"],
+    ["cronjob", "CronJob"],
+    ["job_name", "Job"],
+    ["persistentvolumeclaim", "PersistentVolumeClaim"],
+  ];
+  for (const [key, kind] of workloadLabels) {
+    const name = subjectLabel(labels, key);
+    if (name !== undefined) return named(kind, namespace, name, via(labels, "namespace", key));
+  }
+  const pod = selfLabelling ? present(labels, "exported_pod") : subjectLabel(labels, "pod");
+  if (pod !== undefined) {
+    const container = selfLabelling ? present(labels, "exported_container") : subjectLabel(labels, "container");
+    return named("Pod", namespace, pod, via(labels, "namespace", "pod"), container !== undefined ? { container } : {});
+  }
+  const quota = present(labels, "resourcequota");
+  if (quota !== undefined) return named("ResourceQuota", namespace, quota, via(labels, "namespace", "resourcequota"));
+  const group = present(labels, "consumergroup") ?? present(labels, "group");
+  if (group !== undefined && (present(labels, "topic") !== undefined || present(labels, "consumergroup") !== undefined)) {
+    const topic = present(labels, "topic");
+    return named("ConsumerGroup", undefined, group, present(labels, "consumergroup") !== undefined ? "consumergroup" : "group", topic !== undefined ? { topic } : {});
+  }
+  const node = present(labels, "node") ?? present(labels, "kubernetes_node");
+  if (node !== undefined) return named("Node", undefined, node, present(labels, "node") !== undefined ? "node" : "kubernetes_node");
+  if (selfLabelling && job !== undefined && /node/.test(job) && present(labels, "instance") !== undefined) {
+    return named("Node", undefined, hostOf(present(labels, "instance") ?? ""), "instance");
+  }
+  if (selfLabelling || subjectLabelling) {
+    return unresolved(
+      "labels",
+      `the alert comes from ${job ?? "an exporter"}, whose job/service/instance labels describe the scraper, and names no subject (no deployment, statefulset, daemonset, pod, horizontalpodautoscaler, persistentvolumeclaim, job_name, node, consumergroup label); map it in SUTURE_ALERT_TARGETS`,
+    );
+  }
+  // An application's own metrics: the scrape target is the subject.
+  const service = present(labels, "service");
+  if (service !== undefined) return named("Workload", namespace, service, via(labels, "namespace", "service"), { from: `label service="${service}"` });
+  for (const key of ["app_kubernetes_io_name", "app_kubernetes_io_instance", "app", "k8s_app"]) {
+    const app = present(labels, key);
+    if (app !== undefined) return named("AppLabel", namespace, app, via(labels, "namespace", key));
+  }
+  if (job !== undefined) {
+    // PodMonitors and ServiceMonitors name jobs `<namespace>/<name>` or `<name>`.
+    const slash = job.indexOf("/");
+    const jobNamespace = slash > 0 ? job.slice(0, slash) : namespace;
+    return named("Workload", jobNamespace, slash > 0 ? job.slice(slash + 1) : job, via(labels, ...(slash > 0 ? [] : ["namespace"]), "job"));
+  }
+  if (present(labels, "container") !== undefined) {
+    return unresolved(
+      "container",
+      `label container="${clip(present(labels, "container") ?? "")}" without a pod: a container name does not identify a workload; add the pod or deployment label, or map it in SUTURE_ALERT_TARGETS`,
+    );
+  }
+  return unresolved(
+    "labels",
+    "no label names a workload, pod, node or other Kubernetes object (expected e.g. namespace with deployment, statefulset, daemonset or pod); map it in SUTURE_ALERT_TARGETS",
+  );
+}
+
+/** One line saying what a target is: `Deployment shop/checkout`, `Node ip-10-0-3-17`, or why it is unresolved. */
+export function describeTarget(target: AlertTarget): string {
+  if (target.state === "unresolved") return `unresolved (${target.reason ?? "no reason recorded"})`;
+  const where = target.namespace !== undefined ? `${target.namespace}/${target.name ?? ""}` : (target.name ?? "");
+  return `${target.kind ?? "object"} ${where}${target.topic !== undefined ? ` (topic ${target.topic})` : ""}`;
+}
+
+/**
+ * Why an incident on this target cannot run on a workload (escalated with this reason), or
+ * undefined when the target is a resolved workload (or absent: an alert stored before targets
+ * existed names its workload in `service`).
+ */
+export function targetEscalation(target: AlertTarget | undefined): string | undefined {
+  if (target === undefined) return undefined;
+  if (target.state === "unresolved") return `the alert's target could not be resolved: ${target.reason ?? "no reason given"}; nothing was observed or changed`;
+  if (target.state === "lookup")
+    return `the alert's target ${describeTarget({ ...target, state: "resolved" })} was never looked up (${target.reason ?? "it needs a lookup"}); nothing was observed or changed`;
+  if (target.kind === undefined || !WORKLOAD_TARGET_KINDS.includes(target.kind)) {
+    const detail = target.reason !== undefined ? ` (${target.reason})` : "";
+    return `the alert is about ${describeTarget(target)}${detail}, not a workload: Suture acts on Deployments, StatefulSets and DaemonSets, so nothing was changed; a human should look at it`;
+  }
+  return undefined;
+}

@@ -1,0 +1,136 @@
+import type { AlertTarget } from "../../domain/alerts/target.js";
+import type { ClusterBackend, KubeObject } from "../cluster-api/backend.js";
+
+const WORKLOAD_KINDS = ["Deployment", "StatefulSet", "DaemonSet"] as const;
+type WorkloadKind = (typeof WORKLOAD_KINDS)[number];
+type Ref = { namespace: string; kind: WorkloadKind; name: string };
+const APP_LABEL_KEYS = ["app.kubernetes.io/name", "app.kubernetes.io/instance", "app", "k8s-app"];
+
+/** Objects of a kind in the simulated cluster (namespace undefined: all namespaces). */
+function objects(backend: ClusterBackend, kind: string, namespace: string | undefined): KubeObject[] {
+  const type = backend.types().find((t) => t.kind === kind);
+  return type === undefined ? [] : backend.list(type, type.namespaced ? namespace : undefined);
+}
+
+function controllerOf(o: KubeObject | undefined): { kind: string; name: string } | undefined {
+  const owners = o?.metadata.ownerReferences;
+  return owners?.find((r) => r.controller === true) ?? owners?.[0];
+}
+
+function byName(backend: ClusterBackend, kind: string, namespace: string, name: string): KubeObject | undefined {
+  return objects(backend, kind, namespace).find((o) => o.metadata.name === name);
+}
+
+function workloadOfPod(backend: ClusterBackend, pod: KubeObject): Ref | undefined {
+  const namespace = pod.metadata.namespace ?? "default";
+  const owner = controllerOf(pod);
+  if (owner?.kind === "StatefulSet" || owner?.kind === "DaemonSet") return { namespace, kind: owner.kind, name: owner.name };
+  if (owner?.kind !== "ReplicaSet") return undefined;
+  const deployment = controllerOf(byName(backend, "ReplicaSet", namespace, owner.name));
+  return deployment?.kind === "Deployment" ? { namespace, kind: "Deployment", name: deployment.name } : undefined;
+}
+
+function distinct(refs: Array<Ref | undefined>): Ref[] {
+  const out = new Map<string, Ref>();
+  for (const r of refs) if (r !== undefined) out.set(`${r.namespace}/${r.kind}/${r.name}`, r);
+  return [...out.values()];
+}
+
+function labelsMatch(selector: Record<string, string>, labels: Record<string, string> | undefined): boolean {
+  return Object.keys(selector).length > 0 && Object.entries(selector).every(([k, v]) => labels?.[k] === v);
+}
+
+function spec<T>(o: KubeObject | undefined): T | undefined {
+  return o?.["spec"] as T | undefined;
+}
+
+function one(target: AlertTarget, refs: Ref[], from: string, none: string): AlertTarget {
+  const [ref] = refs;
+  if (refs.length === 1 && ref !== undefined)
+    return { state: "resolved", kind: ref.kind, namespace: ref.namespace, name: ref.name, via: target.via, from, ...(target.container !== undefined ? { container: target.container } : {}) };
+  return { ...target, state: "unresolved", reason: refs.length === 0 ? none : `${from} leads to ${refs.length} workloads (${refs.map((r) => `${r.kind} ${r.namespace}/${r.name}`).join(", ")})` };
+}
+
+function inNamespace(backend: ClusterBackend, target: AlertTarget, namespace: string): AlertTarget {
+  const name = target.name ?? "";
+  const pods = (): KubeObject[] => objects(backend, "Pod", namespace);
+  switch (target.kind) {
+    case "Pod": {
+      const pod = byName(backend, "Pod", namespace, name);
+      if (pod === undefined) return { ...target, state: "unresolved", reason: `pod ${namespace}/${name} no longer exists, so its owner cannot be read` };
+      return one(target, distinct([workloadOfPod(backend, pod)]), `Pod ${namespace}/${name}`, `pod ${namespace}/${name} belongs to no workload`);
+    }
+    case "HorizontalPodAutoscaler": {
+      const ref = spec<{ scaleTargetRef?: { kind?: string; name?: string } }>(byName(backend, "HorizontalPodAutoscaler", namespace, name))?.scaleTargetRef;
+      const kind = WORKLOAD_KINDS.find((k) => k === ref?.kind);
+      if (ref?.name === undefined || kind === undefined) return { ...target, state: "unresolved", reason: `HorizontalPodAutoscaler ${namespace}/${name} does not exist or scales no workload` };
+      return one(target, [{ namespace, kind, name: ref.name }], `HorizontalPodAutoscaler ${namespace}/${name}`, "");
+    }
+    case "PersistentVolumeClaim": {
+      const mounting = pods().filter((p) => (spec<{ volumes?: Array<{ persistentVolumeClaim?: { claimName?: string } }> }>(p)?.volumes ?? []).some((v) => v.persistentVolumeClaim?.claimName === name));
+      if (mounting.length === 0) return { ...target, state: "resolved", namespace, reason: "no pod mounts it" };
+      return one(target, distinct(mounting.map((p) => workloadOfPod(backend, p))), `PersistentVolumeClaim ${namespace}/${name}`, "its pods belong to no workload");
+    }
+    case "Service": {
+      const selector = spec<{ selector?: Record<string, string> }>(byName(backend, "Service", namespace, name))?.selector ?? {};
+      return one(
+        target,
+        distinct(
+          pods()
+            .filter((p) => labelsMatch(selector, p.metadata.labels))
+            .map((p) => workloadOfPod(backend, p)),
+        ),
+        `Service ${namespace}/${name}`,
+        `Service ${namespace}/${name} selects no pod of a workload`,
+      );
+    }
+    case "AppLabel": {
+      const refs = WORKLOAD_KINDS.flatMap((kind) =>
+        objects(backend, kind, namespace)
+          .filter((w) => APP_LABEL_KEYS.some((k) => spec<{ template?: { metadata?: { labels?: Record<string, string> } } }>(w)?.template?.metadata?.labels?.[k] === name))
+          .map((w) => ({ namespace, kind, name: w.metadata.name ?? "" })),
+      );
+      return one(target, refs, `label ${target.via.split("+").pop() ?? "app"}=${name}`, `no workload in ${namespace} has a pod template labelled app=${name}`);
+    }
+    case "Deployment":
+    case "StatefulSet":
+    case "DaemonSet":
+    case "Workload":
+    case "ConsumerGroup": {
+      const kinds = WORKLOAD_KINDS.filter((k) => target.kind === k || target.kind === "Workload" || target.kind === "ConsumerGroup");
+      const refs = kinds.filter((kind) => byName(backend, kind, namespace, name) !== undefined).map((kind) => ({ namespace, kind, name }));
+      if (refs.length > 0 || target.kind !== "Workload" || byName(backend, "Service", namespace, name) === undefined) {
+        return one(
+          target,
+          refs,
+          `${target.kind} ${namespace}/${name}`,
+          `no ${target.kind === "Workload" || target.kind === "ConsumerGroup" ? "Deployment, StatefulSet or DaemonSet" : target.kind} named ${name} in ${namespace}`,
+        );
+      }
+      return inNamespace(backend, { ...target, kind: "Service" }, namespace);
+    }
+    default:
+      return { ...target, state: "resolved", namespace };
+  }
+}
+
+/**
+ * An alert's target in a simulated cluster, by the same rules as the Kubernetes adapter's
+ * lookups (environments/kubernetes/alert-targets.ts), read from the world's objects directly: a
+ * pod to its owner, an HPA to what it scales, a PVC to the workload mounting it, a Service or an
+ * `app` label to the workload behind it; without a namespace, searched in every namespace.
+ */
+export function resolveInCluster(backend: ClusterBackend, target: AlertTarget): AlertTarget {
+  if (target.state === "unresolved" || target.kind === undefined) return target;
+  if (target.kind === "Node") {
+    const node = objects(backend, "Node", undefined).find((n) => n.metadata.name === target.name);
+    return node !== undefined ? { ...target, state: "resolved" } : { ...target, state: "unresolved", reason: `no node is named ${target.name ?? ""}` };
+  }
+  if (target.kind === "Job" || target.kind === "CronJob" || target.kind === "ResourceQuota") return target;
+  if (target.namespace !== undefined) return inNamespace(backend, target, target.namespace);
+  const namespaces = objects(backend, "Namespace", undefined).map((n) => n.metadata.name ?? "");
+  const found = namespaces.map((ns) => inNamespace(backend, target, ns)).filter((t) => t.state === "resolved");
+  if (found.length === 1 && found[0] !== undefined) return found[0];
+  const why = target.reason ?? `the alert names ${target.kind} "${target.name ?? ""}" but no namespace`;
+  return { ...target, state: "unresolved", reason: found.length === 0 ? `${why}, and no namespace has it` : `${why}, and it exists in ${found.map((t) => t.namespace ?? "").join(" and ")}` };
+}
