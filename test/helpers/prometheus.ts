@@ -212,7 +212,7 @@ export async function waitForQuery(
   let last = "";
   while (Date.now() < deadline) {
     try {
-      const res = await fetch(`${baseUrl}/api/v1/query?${new URLSearchParams({ query })}`, { signal: AbortSignal.timeout(2000) });
+      const res = await fetch(`${baseUrl}/api/v1/query?${new URLSearchParams({ query }).toString()}`, { signal: AbortSignal.timeout(2000) });
       const body = (await res.json()) as { status: string; data?: { resultType: string; result: Array<{ metric: Record<string, string>; value: [number, string] }> } };
       last = JSON.stringify(body).slice(0, 300);
       if (body.status === "success" && body.data?.resultType === "vector" && accept(body.data.result)) return body.data.result;
