@@ -100,13 +100,13 @@ export class PrometheusMetrics implements WorkloadSignals {
   }
 
   /**
-   * The workload's volumes from the kubelet's `kubelet_volume_stats_*`: the PVCs named (when the
-   * caller knows which its pods mount), else those matching the signals file's pvcRegex. The
+   * The workload's volumes from the kubelet's `kubelet_volume_stats_*`: the PVCs named (the Kubernetes
+   * adapter passes those its pods mount), else those matching the signals file's pvcRegex. The
    * kubelet does not say where a claim is mounted, so `mount` is the claim's name.
    */
   async disks(ref: WorkloadRef, pvcNames?: string[]): Promise<DiskState[]> {
-    const regex = pvcNames !== undefined ? pvcNames.map(escapeRegex).join("|") : this.templates.resolve(ref).pvcRegex;
     if (pvcNames !== undefined && pvcNames.length === 0) return [];
+    const regex = pvcNames !== undefined ? pvcNames.map(escapeRegex).join("|") : this.templates.resolve(ref).pvcRegex;
     const selector = `{namespace="${escapePromqlString(ref.namespace)}", persistentvolumeclaim=~"${escapePromqlString(regex)}"}`;
     const what = `volumes of ${ref.namespace}/${ref.name}`;
     const [used, capacity, available] = await Promise.all([

@@ -11,7 +11,10 @@ import { MemoryClusterBackend } from "../../environments/cluster-api/memory-back
 import { startClusterApiServer, type ClusterApiServer } from "../../environments/cluster-api/server.js";
 import { InMemoryConfigMapHistory } from "../../environments/kubernetes/config-history.js";
 
-/** A fake Prometheus that records each query and answers one series with one sample (the wiring test needs no TSDB). */
+/**
+ * A fake Prometheus (the wiring test needs no TSDB) that records each query: a range query gets one
+ * sample of 42, an instant query on kubelet volume stats a 10 GiB claim half full, anything else nothing.
+ */
 async function recordingPrometheus(): Promise<{ url: string; queries: string[]; authorization: Array<string | undefined>; close(): Promise<void> }> {
   const queries: string[] = [];
   const authorization: Array<string | undefined> = [];
@@ -19,10 +22,18 @@ async function recordingPrometheus(): Promise<{ url: string; queries: string[]; 
     let body = "";
     req.on("data", (chunk: Buffer) => (body += chunk.toString("utf8")));
     req.on("end", () => {
-      queries.push(new URLSearchParams(body).get("query") ?? "");
+      const query = new URLSearchParams(body).get("query") ?? "";
+      queries.push(query);
       authorization.push(req.headers["authorization"]);
       res.writeHead(200, { "content-type": "application/json" });
-      res.end(JSON.stringify({ status: "success", data: { resultType: "matrix", result: [{ metric: {}, values: [[1796040000, "42"]] }] } }));
+      if (req.url === "/api/v1/query_range") {
+        res.end(JSON.stringify({ status: "success", data: { resultType: "matrix", result: [{ metric: {}, values: [[1796040000, "42"]] }] } }));
+        return;
+      }
+      const claim = /persistentvolumeclaim=~"([^"]*)"/.exec(query)?.[1];
+      const value = query.startsWith("kubelet_volume_stats_capacity_bytes") ? 10 * 2 ** 30 : query.startsWith("kubelet_volume_stats_used_bytes") ? 5 * 2 ** 30 : undefined;
+      const result = claim !== undefined && value !== undefined ? [{ metric: { namespace: "prod", persistentvolumeclaim: claim }, value: [1796040000, String(value)] }] : [];
+      res.end(JSON.stringify({ status: "success", data: { resultType: "vector", result } }));
     });
   });
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
@@ -34,6 +45,17 @@ async function recordingPrometheus(): Promise<{ url: string; queries: string[]; 
   };
 }
 
+/** The adapter fixture with ledger-0 mounting its StatefulSet claim, as a volumeClaimTemplate would have it. */
+function fixtureWithClaim(): string {
+  const yaml = readFileSync("test/fixtures/kubernetes/checkout-adapter.yaml", "utf8");
+  const withClaim = yaml.replace(
+    "spec:\n  nodeName: node-1\n  containers:\n    - name: ledger\n",
+    "spec:\n  nodeName: node-1\n  volumes:\n    - { name: data, persistentVolumeClaim: { claimName: data-ledger-0 } }\n  containers:\n    - name: ledger\n",
+  );
+  if (withClaim === yaml) throw new Error("the fixture's ledger-0 pod changed; update fixtureWithClaim");
+  return withClaim;
+}
+
 describe("PROMETHEUS_URL wires PrometheusMetrics into the cluster adapter", () => {
   let dir: string;
   let cluster: ClusterApiServer;
@@ -41,7 +63,7 @@ describe("PROMETHEUS_URL wires PrometheusMetrics into the cluster adapter", () =
 
   beforeAll(async () => {
     dir = await mkdtemp(path.join(os.tmpdir(), "suture-prom-wiring-"));
-    cluster = await startClusterApiServer({ backend: MemoryClusterBackend.fromManifests(readFileSync("test/fixtures/kubernetes/checkout-adapter.yaml", "utf8")) });
+    cluster = await startClusterApiServer({ backend: MemoryClusterBackend.fromManifests(fixtureWithClaim()) });
     await writeFile(path.join(dir, "kubeconfig.yaml"), cluster.kubeconfig({ namespace: "prod" }));
     prometheus = await recordingPrometheus();
   });
@@ -64,6 +86,17 @@ describe("PROMETHEUS_URL wires PrometheusMetrics into the cluster adapter", () =
     const memory = await environment.queryMetric("checkout", "memory_mib", 5);
     expect(memory.points[0]?.v).toBe(42);
     expect(prometheus.queries.at(-1)).toContain('pod=~"checkout-[a-z0-9]+-[a-z0-9]+"');
+  });
+
+  it("Given a StatefulSet pod mounting a claim, When the workload is described, Then its disks come from Prometheus for exactly the claims its pods mount", async () => {
+    const config = loadConfig({ SUTURE_KUBECONFIG: path.join(dir, "kubeconfig.yaml"), SUTURE_KUBE_NAMESPACES: "prod", PROMETHEUS_URL: prometheus.url });
+    const environment = await new ClusterConnection(config.cluster!, new InMemoryConfigMapHistory(), config.prometheus).environmentFor("prod");
+    const description = await environment.describeWorkload("ledger");
+    expect(description.disks).toEqual([{ mount: "data-ledger-0", sizeGib: 10, usedPct: 50, topPaths: [] }]);
+    expect(prometheus.queries).toContain('kubelet_volume_stats_capacity_bytes{namespace="prod", persistentvolumeclaim=~"data-ledger-0"}');
+    // No Prometheus source of breakers; dependencies from the (default, empty) signals file.
+    expect(description.circuitBreakers).toEqual([]);
+    expect(description.dependencies).toEqual([]);
   });
 
   it("Given no PROMETHEUS_URL, When a metric other than ready_replicas is read, Then the adapter says there is no metrics source", async () => {
