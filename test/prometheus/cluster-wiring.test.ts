@@ -15,8 +15,9 @@ import { InMemoryConfigMapHistory } from "../../environments/kubernetes/config-h
  * A fake Prometheus (the wiring test needs no TSDB) that records each query: a range query gets one
  * sample of 42, an instant query on kubelet volume stats a 10 GiB claim half full, anything else nothing.
  */
-async function recordingPrometheus(): Promise<{ url: string; queries: string[]; authorization: Array<string | undefined>; close(): Promise<void> }> {
+async function recordingPrometheus(): Promise<{ url: string; queries: string[]; authorization: Array<string | undefined>; emptyRanges: boolean; close(): Promise<void> }> {
   const queries: string[] = [];
+  const state = { emptyRanges: false };
   const authorization: Array<string | undefined> = [];
   const server: Server = createServer((req, res) => {
     let body = "";
@@ -27,7 +28,7 @@ async function recordingPrometheus(): Promise<{ url: string; queries: string[]; 
       authorization.push(req.headers["authorization"]);
       res.writeHead(200, { "content-type": "application/json" });
       if (req.url === "/api/v1/query_range") {
-        res.end(JSON.stringify({ status: "success", data: { resultType: "matrix", result: [{ metric: {}, values: [[1796040000, "42"]] }] } }));
+        res.end(JSON.stringify({ status: "success", data: { resultType: "matrix", result: state.emptyRanges ? [] : [{ metric: {}, values: [[1796040000, "42"]] }] } }));
         return;
       }
       const claim = /persistentvolumeclaim=~"([^"]*)"/.exec(query)?.[1];
@@ -41,6 +42,12 @@ async function recordingPrometheus(): Promise<{ url: string; queries: string[]; 
     url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
     queries,
     authorization,
+    get emptyRanges() {
+      return state.emptyRanges;
+    },
+    set emptyRanges(value: boolean) {
+      state.emptyRanges = value;
+    },
     close: () => new Promise<void>((resolve) => server.close(() => resolve())),
   };
 }
@@ -97,6 +104,21 @@ describe("PROMETHEUS_URL wires PrometheusMetrics into the cluster adapter", () =
     // No Prometheus source of breakers; dependencies from the (default, empty) signals file.
     expect(description.circuitBreakers).toEqual([]);
     expect(description.dependencies).toEqual([]);
+  });
+
+  it("Given a Prometheus without kube-state-metrics, When ready_replicas is read, Then the API server's count answers instead of an empty series", async () => {
+    const config = loadConfig({ SUTURE_KUBECONFIG: path.join(dir, "kubeconfig.yaml"), SUTURE_KUBE_NAMESPACES: "prod", PROMETHEUS_URL: prometheus.url });
+    const environment = await new ClusterConnection(config.cluster!, new InMemoryConfigMapHistory(), config.prometheus).environmentFor("prod");
+    prometheus.emptyRanges = true;
+    try {
+      const series = await environment.queryMetric("ledger", "ready_replicas", 5);
+      expect(series.points.map((p) => p.v)).toEqual([1]);
+      expect(prometheus.queries.at(-1)).toContain("kube_statefulset_status_replicas_ready");
+      // Other signals stay empty: only the replica count has a second source.
+      expect((await environment.queryMetric("ledger", "memory_mib", 5)).points).toEqual([]);
+    } finally {
+      prometheus.emptyRanges = false;
+    }
   });
 
   it("Given no PROMETHEUS_URL, When a metric other than ready_replicas is read, Then the adapter says there is no metrics source", async () => {
