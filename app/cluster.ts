@@ -1,6 +1,7 @@
 import type { ConfigMapHistory } from "../domain/config-versions.js";
 import type { KubernetesEnvironment } from "../environments/kubernetes/kubernetes-environment.js";
-import type { ClusterConfig } from "./config.js";
+import type { PrometheusMetrics } from "../environments/prometheus/prometheus-metrics.js";
+import type { ClusterConfig, PrometheusConfig } from "./config.js";
 
 /** Environment ids of incidents handled on the configured cluster start with this, then the namespace. */
 const CLUSTER_ENVIRONMENT_PREFIX = "kubernetes:";
@@ -24,6 +25,8 @@ export class ClusterConnection {
   constructor(
     private readonly config: ClusterConfig,
     private readonly configHistory: ConfigMapHistory,
+    /** Where metrics, consumer lag and volumes are read (unset: only what the API server knows). */
+    private readonly prometheus?: PrometheusConfig,
   ) {}
 
   /** The namespaces Suture handles on the cluster, as configured. */
@@ -48,12 +51,22 @@ export class ClusterConnection {
     const declared = this.config.runbookActions;
     const runbookActions =
       declared !== undefined ? (await import("../environments/runbook-actions/declared-runbook-actions.js")).declaredRunbookActions(declared, kubeConfig, { defaultNamespace: namespace }) : undefined;
+    const signals = this.prometheus !== undefined ? await this.prometheusMetrics(this.prometheus, namespace) : undefined;
     return new KubernetesEnvironment({
       kubeConfig,
       namespace,
       namespaces: this.config.namespaces,
       configHistory: this.configHistory,
       ...(runbookActions !== undefined ? { runbookActions } : {}),
+      ...(signals !== undefined ? { signals } : {}),
     });
+  }
+
+  /** The Prometheus reader for incidents in `namespace`, with the templates read when Suture opened (else read now). */
+  private async prometheusMetrics(prometheus: PrometheusConfig, namespace: string): Promise<PrometheusMetrics> {
+    const { PrometheusMetrics } = await import("../environments/prometheus/prometheus-metrics.js");
+    const options = { url: prometheus.url, ...(prometheus.auth !== undefined ? { auth: prometheus.auth } : {}), stepSeconds: prometheus.stepSeconds, defaultNamespace: namespace };
+    if (prometheus.signals !== undefined) return new PrometheusMetrics({ ...options, signals: prometheus.signals });
+    return PrometheusMetrics.open({ ...options, ...(prometheus.signalsFile !== undefined ? { signalsFile: prometheus.signalsFile } : {}) });
   }
 }

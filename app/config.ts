@@ -1,4 +1,6 @@
 import type { RunbookActionsFile } from "../environments/runbook-actions/declarations.js";
+import type { PrometheusAuth } from "../environments/prometheus/client.js";
+import type { SignalsFile } from "../environments/prometheus/signal-templates.js";
 import path from "node:path";
 import { z } from "zod";
 import { formatZodError } from "../domain/problems.js";
@@ -65,6 +67,18 @@ export const ConfigSchema = z.object({
     .string()
     .regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?(,[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/, "expected namespace names separated by commas")
     .default("default"),
+  /** A Prometheus-compatible HTTP API (Prometheus, VictoriaMetrics, Thanos) Suture reads the cluster's signals from. */
+  PROMETHEUS_URL: z.url({ protocol: /^https?$/, error: "expected an http(s) URL such as http://prometheus.monitoring:9090" }).optional(),
+  /** A bearer token sent to Prometheus (not with PROMETHEUS_USERNAME). */
+  PROMETHEUS_BEARER_TOKEN: z.string().min(1).optional(),
+  /** HTTP basic auth to Prometheus: the user name (with PROMETHEUS_PASSWORD). */
+  PROMETHEUS_USERNAME: z.string().min(1).optional(),
+  /** HTTP basic auth to Prometheus: the password (with PROMETHEUS_USERNAME). */
+  PROMETHEUS_PASSWORD: z.string().min(1).optional(),
+  /** The signal-templates file (PromQL per signal); unset = the shipped data/prometheus/signals.yaml. */
+  SUTURE_PROMETHEUS_SIGNALS: z.string().min(1).optional(),
+  /** Seconds between the points of a metric's range query. */
+  SUTURE_PROMETHEUS_STEP_SECONDS: z.coerce.number("expected a number of seconds").int("expected whole seconds").min(1).max(3600).default(15),
 });
 
 /** A Kubernetes cluster Suture observes and acts on. */
@@ -78,6 +92,19 @@ export interface ClusterConfig {
   runbookActionsFile?: string;
   /** That file, read and validated when Suture opens. */
   runbookActions?: RunbookActionsFile;
+}
+
+/** The Prometheus-compatible API Suture reads metrics, consumer lag and volumes from. */
+export interface PrometheusConfig {
+  url: string;
+  /** A bearer token or basic auth (never printed). */
+  auth?: PrometheusAuth;
+  /** The signal-templates file (`SUTURE_PROMETHEUS_SIGNALS`); unset: the shipped defaults. */
+  signalsFile?: string;
+  /** Seconds between range-query points. */
+  stepSeconds: number;
+  /** The templates file, read and validated when Suture opens. */
+  signals?: SignalsFile;
 }
 
 /** An API identity: who a bearer token stands for and whether it may decide approvals. */
@@ -107,6 +134,8 @@ export interface Config {
   alertTargetsFile?: string;
   /** The cluster to observe and act on (unset: only fleet worlds and scenarios). */
   cluster?: ClusterConfig;
+  /** Where the cluster's metrics come from (unset: only ready_replicas, from the API server). */
+  prometheus?: PrometheusConfig;
 }
 
 /** Thrown when an environment variable is invalid. */
@@ -133,6 +162,51 @@ export function describeCluster(config: Config): string {
   return `cluster: ${where}${c.context !== undefined ? `, context ${c.context}` : ""}; namespaces ${c.namespaces.join(", ")}${runbook}`;
 }
 
+/** One line saying where the cluster's metrics come from (never a credential), for the start of long-running commands. */
+export function describeMetrics(config: Config): string {
+  const p = config.prometheus;
+  if (p === undefined) return "metrics: none (PROMETHEUS_URL unset: only ready_replicas, from the API server)";
+  const auth = p.auth === undefined ? "no auth" : p.auth.kind === "bearer" ? "bearer token" : `basic auth as ${p.auth.username}`;
+  const unused = config.cluster === undefined ? " — unused: SUTURE_KUBECONFIG is unset, so there is no cluster to read it for" : "";
+  return `metrics: Prometheus API at ${p.url} (${auth}); signal templates ${p.signalsFile ?? "shipped defaults"}; step ${p.stepSeconds}s${unused}`;
+}
+
+/** The Prometheus settings, with their auth checked: one kind of credentials, and basic auth complete. */
+function prometheusConfig(c: z.infer<typeof ConfigSchema>): PrometheusConfig | undefined {
+  const basic = c.PROMETHEUS_USERNAME !== undefined || c.PROMETHEUS_PASSWORD !== undefined;
+  if (c.PROMETHEUS_BEARER_TOKEN !== undefined && basic) {
+    throw new InvalidConfigError("environment variable PROMETHEUS_BEARER_TOKEN: set either a bearer token or PROMETHEUS_USERNAME/PROMETHEUS_PASSWORD, not both");
+  }
+  if (c.PROMETHEUS_USERNAME !== undefined && c.PROMETHEUS_PASSWORD === undefined)
+    throw new InvalidConfigError("environment variable PROMETHEUS_PASSWORD: expected a password with PROMETHEUS_USERNAME");
+  if (c.PROMETHEUS_PASSWORD !== undefined && c.PROMETHEUS_USERNAME === undefined)
+    throw new InvalidConfigError("environment variable PROMETHEUS_USERNAME: expected a user name with PROMETHEUS_PASSWORD");
+  if (c.PROMETHEUS_URL === undefined) {
+    const orphan = [
+      c.PROMETHEUS_BEARER_TOKEN !== undefined ? "PROMETHEUS_BEARER_TOKEN" : undefined,
+      c.PROMETHEUS_USERNAME !== undefined ? "PROMETHEUS_USERNAME" : undefined,
+      c.SUTURE_PROMETHEUS_SIGNALS !== undefined ? "SUTURE_PROMETHEUS_SIGNALS" : undefined,
+    ].filter((v) => v !== undefined);
+    if (orphan.length > 0) throw new InvalidConfigError(`environment variable PROMETHEUS_URL: expected with ${orphan.join(", ")} (they configure the Prometheus it names)`);
+    return undefined;
+  }
+  const url = new URL(c.PROMETHEUS_URL);
+  if (url.username !== "" || url.password !== "")
+    throw new InvalidConfigError("environment variable PROMETHEUS_URL: expected no credentials in the URL; use PROMETHEUS_USERNAME/PROMETHEUS_PASSWORD or PROMETHEUS_BEARER_TOKEN");
+  const auth: PrometheusAuth | undefined =
+    c.PROMETHEUS_BEARER_TOKEN !== undefined
+      ? { kind: "bearer", token: c.PROMETHEUS_BEARER_TOKEN }
+      : c.PROMETHEUS_USERNAME !== undefined && c.PROMETHEUS_PASSWORD !== undefined
+        ? { kind: "basic", username: c.PROMETHEUS_USERNAME, password: c.PROMETHEUS_PASSWORD }
+        : undefined;
+  return {
+    url: c.PROMETHEUS_URL,
+    ...(auth !== undefined ? { auth } : {}),
+    ...(c.SUTURE_PROMETHEUS_SIGNALS !== undefined ? { signalsFile: c.SUTURE_PROMETHEUS_SIGNALS } : {}),
+    stepSeconds: c.SUTURE_PROMETHEUS_STEP_SECONDS,
+  };
+}
+
 /** Reads configuration from environment variables (empty strings count as unset). */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const present = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ""));
@@ -140,6 +214,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (!parsed.success) throw new InvalidConfigError(formatZodError(parsed.error, "environment variable "));
   const c = parsed.data;
   const home = path.resolve(c.SUTURE_HOME);
+  const prometheus = prometheusConfig(c);
   return {
     ...(c.DATABASE_URL !== undefined ? { databaseUrl: c.DATABASE_URL } : {}),
     home,
@@ -178,5 +253,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
           },
         }
       : {}),
+    ...(prometheus !== undefined ? { prometheus } : {}),
   };
 }

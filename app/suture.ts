@@ -2,7 +2,8 @@ import path from "node:path";
 import { PostgresSaver } from "@langchain/langgraph-checkpoint-postgres";
 import { ClusterConnection } from "./cluster.js";
 import { loadRunbookActionsFile } from "../environments/runbook-actions/declarations.js";
-import type { ClusterConfig, Config } from "./config.js";
+import type { ClusterConfig, Config, PrometheusConfig } from "./config.js";
+import { loadSignalsFile } from "../environments/prometheus/signal-templates.js";
 import { openDatabase, type Database } from "../store/database.js";
 import { IncidentStore } from "../store/incident-store.js";
 import { assertMigrated, migrate } from "../store/migrate.js";
@@ -65,6 +66,8 @@ export interface WireOptions {
   llm?: LlmOptions;
   /** A Kubernetes cluster to observe and act on. */
   cluster?: ClusterConfig;
+  /** Where the cluster's metrics are read (with a cluster only). */
+  prometheus?: PrometheusConfig;
 }
 
 /** Wires the graph and its services around an already open (and migrated) database. */
@@ -86,7 +89,7 @@ export async function wireSuture(db: Database, options: WireOptions = {}): Promi
     memory: new IncidentMemory(db, options.embedder ?? new HashingEmbedder(), options.memoryScope ?? "default"),
     locks: new ResourceLocks(db),
     ...(options.policy instanceof PolicyFile ? { policyFile: options.policy } : {}),
-    ...(options.cluster !== undefined ? { cluster: new ClusterConnection(options.cluster, new PostgresConfigMapHistory(db.pool)) } : {}),
+    ...(options.cluster !== undefined ? { cluster: new ClusterConnection(options.cluster, new PostgresConfigMapHistory(db.pool), options.prometheus) } : {}),
     close: () => db.close(),
   };
 }
@@ -95,6 +98,11 @@ export async function wireSuture(db: Database, options: WireOptions = {}): Promi
 async function withRunbookActions(cluster: ClusterConfig): Promise<ClusterConfig> {
   if (cluster.runbookActionsFile === undefined) return cluster;
   return { ...cluster, runbookActions: (await loadRunbookActionsFile(cluster.runbookActionsFile)).data };
+}
+
+/** The Prometheus configuration with its signal templates read and validated (a bad file stops the start, naming the line). */
+async function withSignals(prometheus: PrometheusConfig): Promise<PrometheusConfig> {
+  return { ...prometheus, signals: (await loadSignalsFile(prometheus.signalsFile)).data };
 }
 
 /** Opens the configured database and wires the graph's services. */
@@ -117,6 +125,7 @@ export async function openSuture(config: Config, options: OpenOptions = {}): Pro
         : {}),
       ...(config.rulesDir !== undefined ? { rulesDir: config.rulesDir } : {}),
       ...(config.cluster !== undefined ? { cluster: await withRunbookActions(config.cluster) } : {}),
+      ...(config.cluster !== undefined && config.prometheus !== undefined ? { prometheus: await withSignals(config.prometheus) } : {}),
       notifier: config.notifyWebhook !== undefined ? new WebhookNotifier(config.notifyWebhook) : new FileNotifier(path.join(config.home, "notifications.jsonl")),
     });
   } catch (error) {

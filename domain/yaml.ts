@@ -6,7 +6,7 @@ import { formatZodPath } from "./problems.js";
 import { InvalidInputError } from "./errors.js";
 
 /** The kinds of file Suture reads; each has its own bounds and names itself in errors. */
-export type FileKind = "policy" | "scenario" | "fleet" | "rules" | "runbook" | "runbook-actions" | "alert-targets";
+export type FileKind = "policy" | "scenario" | "fleet" | "rules" | "runbook" | "runbook-actions" | "alert-targets" | "prometheus-signals";
 
 /** Bounds on one input file, checked before any object is built from it. */
 export interface FileLimits {
@@ -34,6 +34,7 @@ export const DEFAULT_FILE_LIMITS: Readonly<Record<FileKind, Readonly<FileLimits>
   runbook: { maxBytes: 1 * MiB, ...COMMON },
   "runbook-actions": { maxBytes: 256 * KiB, ...COMMON },
   "alert-targets": { maxBytes: 256 * KiB, ...COMMON },
+  "prometheus-signals": { maxBytes: 256 * KiB, ...COMMON },
 };
 
 /** Problems listed per file before the rest are counted; a long list helps nobody and costs memory in logs. */

@@ -135,13 +135,26 @@ export async function policiesSelecting(context: AdapterContext, namespace: stri
   return list.items.filter((p) => selectorMatches(p.spec?.podSelector, template?.metadata?.labels)).sort((a, b) => (a.metadata?.name ?? "").localeCompare(b.metadata?.name ?? ""));
 }
 
+/** The PersistentVolumeClaims the workload's pods mount (a StatefulSet's claims from its templates included, as the pods name them); undefined when no pod is read. */
+function claimsMounted(view: WorkloadView): string[] | undefined {
+  if (view.pods.length === 0) return undefined;
+  const claims = view.pods.flatMap((pod) => (pod.spec?.volumes ?? []).flatMap((v) => (v.persistentVolumeClaim?.claimName !== undefined ? [v.persistentVolumeClaim.claimName] : [])));
+  return [...new Set(claims)].sort();
+}
+
 /** What a described workload takes from the signals source: settled values, empty without one. */
-async function signalParts(context: AdapterContext, ref: WorkloadRef): Promise<Pick<WorkloadDescription, "circuitBreakers" | "disks" | "consumerGroups" | "dependencies">> {
+async function signalParts(context: AdapterContext, view: WorkloadView): Promise<Pick<WorkloadDescription, "circuitBreakers" | "disks" | "consumerGroups" | "dependencies">> {
   const signals = context.signals;
   if (signals === undefined) return { circuitBreakers: [], disks: [], consumerGroups: [], dependencies: [] };
+  const { ref } = view;
   // A failing source (Prometheus down) must not hide what the API server said: its parts stay
   // empty here, and the failure itself shows in the queryMetric / consumerLag reads.
-  const [breakers, disks, groups, dependencies] = await Promise.allSettled([signals.circuitBreakers(ref), signals.disks(ref), signals.consumerLag(ref), signals.dependencies(ref)]);
+  const [breakers, disks, groups, dependencies] = await Promise.allSettled([
+    signals.circuitBreakers(ref),
+    signals.disks(ref, claimsMounted(view)),
+    signals.consumerLag(ref),
+    signals.dependencies(ref),
+  ]);
   return {
     circuitBreakers: breakers.status === "fulfilled" ? breakers.value : [],
     disks: disks.status === "fulfilled" ? disks.value : [],
@@ -221,7 +234,7 @@ export async function describeWorkload(context: AdapterContext, service: string,
     configMapsOf(context, ref.namespace, template),
   ]);
   const networkPolicies: NetworkPolicyState[] = policies.map((p) => networkPolicyState(p, service));
-  const { circuitBreakers, disks, consumerGroups, dependencies } = await signalParts(context, ref);
+  const { circuitBreakers, disks, consumerGroups, dependencies } = await signalParts(context, view);
   const kubeService = services[0];
   const pods = podStatuses(view);
   const around = await neighbourhood(context, view, pods, dependencies);

@@ -135,7 +135,11 @@ export class KubernetesEnvironment implements EnvironmentAdapter {
   async queryMetric(service: string, metric: MetricName, windowMinutes: number): Promise<MetricSeries> {
     const ref = await this.resolve(service);
     const signals = this.context.signals;
-    return signals !== undefined ? signals.queryMetric(ref, metric, windowMinutes) : readyReplicasMetric(this.context, service, ref, metric);
+    if (signals === undefined) return readyReplicasMetric(this.context, service, ref, metric);
+    const series = await signals.queryMetric(ref, metric, windowMinutes);
+    // Without kube-state-metrics the source has no replica series; the API server still knows the count now.
+    if (metric === "ready_replicas" && series.points.length === 0) return readyReplicasMetric(this.context, service, ref, metric);
+    return series;
   }
 
   async tailLogs(service: string, lines: number): Promise<LogLine[]> {

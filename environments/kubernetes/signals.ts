@@ -12,8 +12,11 @@ export interface WorkloadSignals {
   queryMetric(ref: WorkloadRef, metric: MetricName, windowMinutes: number): Promise<MetricSeries>;
   /** Consumer groups the workload reads. */
   consumerLag(ref: WorkloadRef): Promise<ConsumerGroupState[]>;
-  /** Volumes the workload writes. */
-  disks(ref: WorkloadRef): Promise<DiskState[]>;
+  /**
+   * Volumes the workload writes; `claims` are the PersistentVolumeClaims its pods mount when the
+   * caller has read them (an implementation that cannot use them may ignore them).
+   */
+  disks(ref: WorkloadRef, claims?: string[]): Promise<DiskState[]>;
   /** Client-side circuit breakers of the workload. */
   circuitBreakers(ref: WorkloadRef): Promise<CircuitBreakerState[]>;
   /** Services the workload calls. */

@@ -1,5 +1,5 @@
 import os from "node:os";
-import { describeCluster, describeReasoners, type Config } from "../../../app/config.js";
+import { describeCluster, describeMetrics, describeReasoners, type Config } from "../../../app/config.js";
 import { retryDeadLetter } from "../../../app/dead-letters.js";
 import { IncidentQueue } from "../../../store/queue.js";
 import { openSuture } from "../../../app/suture.js";
@@ -80,6 +80,7 @@ export async function serveCommand(config: Config, args: CommandArgs): Promise<n
   console.log(`suture serve: listening on ${service.url ?? "?"} (${service.suture.db.kind} database at ${service.suture.db.location})${withWorker ? ", with one worker in this process" : ""}`);
   console.log(`  ${describeReasoners(config)}`);
   console.log(`  ${describeCluster(config)}`);
+  console.log(`  ${describeMetrics(config)}`);
   console.log(`  POST /v1/alerts/alertmanager · /v1/alerts/pagerduty · /v1/alerts   GET /v1/incidents · /metrics · /healthz · /readyz`);
   return untilSignal(service, "suture serve");
 }
@@ -98,6 +99,7 @@ export async function workerCommand(config: Config, args: CommandArgs): Promise<
   );
   console.log(`  ${describeReasoners(config)}`);
   console.log(`  ${describeCluster(config)}`);
+  console.log(`  ${describeMetrics(config)}`);
   return untilSignal(service, "suture worker");
 }
 
