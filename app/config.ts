@@ -251,3 +251,11 @@ function alertmanagerConfig(c: z.infer<typeof ConfigSchema>): Pick<Config, "aler
     alertmanager: { url: c.ALERTMANAGER_URL, ...(auth !== undefined ? { auth } : {}), silenceWhileSettling: c.SUTURE_SILENCE_WHILE_SETTLING !== "false" },
   };
 }
+
+/** One line saying where Suture writes silences, if anywhere, for the start of long-running commands (never a credential). */
+export function describeAlertmanager(config: Config): string {
+  const am = config.alertmanager;
+  if (am === undefined) return "alertmanager: none (ALERTMANAGER_URL unset: alerts are not silenced while actions settle)";
+  const auth = am.auth === undefined ? "no auth" : am.auth.type === "bearer" ? "bearer token" : `basic auth as ${am.auth.username}`;
+  return `alertmanager: ${am.url} (${auth}); ${am.silenceWhileSettling ? "silences alerts while actions settle" : "no silences (SUTURE_SILENCE_WHILE_SETTLING=false)"}`;
+}

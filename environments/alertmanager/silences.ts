@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { NotFoundError, SutureError } from "../../domain/errors.js";
+import { InvalidInputError, NotFoundError, SutureError } from "../../domain/errors.js";
 import { formatZodError } from "../../domain/problems.js";
 import { SilenceMatcherSchema, SilenceRequestSchema, type SilenceMatcher, type SilenceRequest } from "./silence-request.js";
 
@@ -120,7 +120,7 @@ export class AlertmanagerSilences {
   /** Creates a silence and returns its id. */
   async create(request: SilenceRequest): Promise<string> {
     const parsed = SilenceRequestSchema.safeParse(request);
-    if (!parsed.success) throw new AlertmanagerError(`silence not created: ${formatZodError(parsed.error, "silence ")}`);
+    if (!parsed.success) throw new InvalidInputError(`silence not created (nothing was sent to Alertmanager): ${formatZodError(parsed.error, "silence ")}`);
     const answer = await this.send("POST", "/api/v2/silences", parsed.data);
     if (answer.status !== 200) throw this.failure("POST /api/v2/silences", answer);
     return this.parse("POST /api/v2/silences", answer, CreatedSchema).silenceID;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { InvalidConfigError, loadConfig } from "../../app/config.js";
+import { describeAlertmanager, InvalidConfigError, loadConfig } from "../../app/config.js";
 
 const BASE = { SUTURE_HOME: "/tmp/suture-am-config" };
 
@@ -23,6 +23,14 @@ describe("Alertmanager write-back settings", () => {
     const config = loadConfig({ ...BASE, ALERTMANAGER_URL: "https://am.example", ALERTMANAGER_USERNAME: "suture", ALERTMANAGER_PASSWORD: "pw", SUTURE_PUBLIC_URL: "https://suture.example/" });
     expect(config.alertmanager?.auth).toEqual({ type: "basic", username: "suture", password: "pw" });
     expect(config.publicUrl).toBe("https://suture.example");
+  });
+
+  it("Given each kind of setting When described for the start-up line Then the URL and kind of auth show and no credential does", () => {
+    expect(describeAlertmanager(loadConfig(BASE))).toMatch(/^alertmanager: none \(ALERTMANAGER_URL unset/);
+    const basic = describeAlertmanager(loadConfig({ ...BASE, ALERTMANAGER_URL: "https://am.example", ALERTMANAGER_USERNAME: "suture", ALERTMANAGER_PASSWORD: "topsecretpw" }));
+    expect(basic).toBe("alertmanager: https://am.example (basic auth as suture); silences alerts while actions settle");
+    const bearer = describeAlertmanager(loadConfig({ ...BASE, ALERTMANAGER_URL: "https://am.example", ALERTMANAGER_BEARER_TOKEN: "topsecretpw", SUTURE_SILENCE_WHILE_SETTLING: "false" }));
+    expect(bearer).toBe("alertmanager: https://am.example (bearer token); no silences (SUTURE_SILENCE_WHILE_SETTLING=false)");
   });
 
   it.each<[string, Record<string, string>, RegExp]>([

@@ -106,6 +106,21 @@ describe("AlertmanagerSilences without a reachable Alertmanager", () => {
     expect(message).not.toContain(Buffer.from("suture:s3cret-password").toString("base64"));
   });
 
+  it("Given a silence request that ends before it starts When created Then it is refused naming the field, before any request", async () => {
+    let called = false;
+    const client = new AlertmanagerSilences({
+      url: "http://am.example:9093",
+      fetch: async () => {
+        called = true;
+        return new Response("{}");
+      },
+    });
+    const request = { ...silenceFor(CRASH_LOOP, { incidentId: "inc-1", endsAt: IN_TEN_MINUTES, now: NOW }), endsAt: "2026-11-30T11:00:00.000Z" };
+    await expect(client.create(request)).rejects.toThrow(InvalidInputError);
+    await expect(client.create(request)).rejects.toThrow(/silence endsAt: expected endsAt after startsAt/);
+    expect(called).toBe(false);
+  });
+
   it("Given an id that is not a UUID When get() is asked Then it is refused before any request", async () => {
     let called = false;
     const client = new AlertmanagerSilences({
