@@ -1,6 +1,7 @@
 import type { RunbookActionsFile } from "../environments/runbook-actions/declarations.js";
 import type { PrometheusAuth } from "../environments/prometheus/client.js";
 import type { SignalsFile } from "../environments/prometheus/signal-templates.js";
+import type { AlertmanagerAuth } from "../environments/alertmanager/silences.js";
 import path from "node:path";
 import { z } from "zod";
 import { formatZodError } from "../domain/problems.js";
@@ -79,6 +80,31 @@ export const ConfigSchema = z.object({
   SUTURE_PROMETHEUS_SIGNALS: z.string().min(1).optional(),
   /** Seconds between the points of a metric's range query. */
   SUTURE_PROMETHEUS_STEP_SECONDS: z.coerce.number("expected a number of seconds").int("expected whole seconds").min(1).max(3600).default(15),
+  // Alertmanager write-back (silences while an action settles) and incident links.
+  /** Alertmanager's base URL, for silencing an alert while Suture's action settles. */
+  ALERTMANAGER_URL: z
+    .string()
+    .url("expected an http(s) URL")
+    .refine((u) => /^https?:\/\//i.test(u), "expected an http(s) URL")
+    .refine((u) => {
+      const url = URL.parse(u);
+      return url === null || (url.username === "" && url.password === "");
+    }, "expected a URL without credentials (set ALERTMANAGER_USERNAME and ALERTMANAGER_PASSWORD instead)")
+    .optional(),
+  /** A bearer token for Alertmanager (or the reverse proxy in front of it). */
+  ALERTMANAGER_BEARER_TOKEN: z.string().min(1).optional(),
+  /** Basic-auth user for Alertmanager's reverse proxy (with ALERTMANAGER_PASSWORD). */
+  ALERTMANAGER_USERNAME: z.string().min(1).optional(),
+  /** Basic-auth password for Alertmanager's reverse proxy (with ALERTMANAGER_USERNAME). */
+  ALERTMANAGER_PASSWORD: z.string().min(1).optional(),
+  /** Silence an incident's alert while an action settles; default true when ALERTMANAGER_URL is set. */
+  SUTURE_SILENCE_WHILE_SETTLING: z.enum(["true", "false"], "expected true or false").optional(),
+  /** Suture's public base URL, for links to incidents (in silence comments). */
+  SUTURE_PUBLIC_URL: z
+    .string()
+    .url("expected an http(s) URL")
+    .refine((u) => /^https?:\/\//i.test(u), "expected an http(s) URL")
+    .optional(),
 });
 
 /** A Kubernetes cluster Suture observes and acts on. */
@@ -136,6 +162,18 @@ export interface Config {
   cluster?: ClusterConfig;
   /** Where the cluster's metrics come from (unset: only ready_replicas, from the API server). */
   prometheus?: PrometheusConfig;
+  /** Alertmanager to write silences to (unset: no write-back). */
+  alertmanager?: AlertmanagerConfig;
+  /** Suture's public base URL (`SUTURE_PUBLIC_URL`), without a trailing slash. */
+  publicUrl?: string;
+}
+
+/** The Alertmanager Suture writes silences to. */
+export interface AlertmanagerConfig {
+  url: string;
+  auth?: AlertmanagerAuth;
+  /** Whether an incident's alert is silenced while an action settles. */
+  silenceWhileSettling: boolean;
 }
 
 /** Thrown when an environment variable is invalid. */
@@ -254,5 +292,51 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
         }
       : {}),
     ...(prometheus !== undefined ? { prometheus } : {}),
+    ...alertmanagerConfig(c),
   };
+}
+
+/**
+ * The Alertmanager settings: the URL, at most one kind of credential (a bearer token, or a user
+ * and password together) and whether to silence while settling. Credentials or the silence switch
+ * without a URL are refused rather than ignored, since the operator evidently meant to configure
+ * write-back. Messages name the variables, never their values.
+ */
+function alertmanagerConfig(c: z.infer<typeof ConfigSchema>): Pick<Config, "alertmanager" | "publicUrl"> {
+  const publicUrl = c.SUTURE_PUBLIC_URL !== undefined ? { publicUrl: c.SUTURE_PUBLIC_URL.replace(/\/+$/, "") } : {};
+  const hasBasic = c.ALERTMANAGER_USERNAME !== undefined || c.ALERTMANAGER_PASSWORD !== undefined;
+  if (c.ALERTMANAGER_URL === undefined) {
+    const stray = [
+      c.ALERTMANAGER_BEARER_TOKEN !== undefined ? "ALERTMANAGER_BEARER_TOKEN" : undefined,
+      c.ALERTMANAGER_USERNAME !== undefined ? "ALERTMANAGER_USERNAME" : undefined,
+      c.ALERTMANAGER_PASSWORD !== undefined ? "ALERTMANAGER_PASSWORD" : undefined,
+      c.SUTURE_SILENCE_WHILE_SETTLING === "true" ? "SUTURE_SILENCE_WHILE_SETTLING=true" : undefined,
+    ].filter((v) => v !== undefined);
+    if (stray.length > 0) throw new InvalidConfigError(`environment variable ${stray.join(", ")} set without ALERTMANAGER_URL; set ALERTMANAGER_URL to Alertmanager's base URL or unset them`);
+    return publicUrl;
+  }
+  if (c.ALERTMANAGER_BEARER_TOKEN !== undefined && hasBasic)
+    throw new InvalidConfigError("environment variable ALERTMANAGER_BEARER_TOKEN and ALERTMANAGER_USERNAME/ALERTMANAGER_PASSWORD are both set; set one kind of credential for Alertmanager");
+  if (hasBasic && (c.ALERTMANAGER_USERNAME === undefined || c.ALERTMANAGER_PASSWORD === undefined))
+    throw new InvalidConfigError(
+      `environment variable ${c.ALERTMANAGER_USERNAME === undefined ? "ALERTMANAGER_USERNAME" : "ALERTMANAGER_PASSWORD"}: expected it too (basic auth to Alertmanager needs a user and a password)`,
+    );
+  const auth: AlertmanagerAuth | undefined =
+    c.ALERTMANAGER_BEARER_TOKEN !== undefined
+      ? { type: "bearer", token: c.ALERTMANAGER_BEARER_TOKEN }
+      : c.ALERTMANAGER_USERNAME !== undefined && c.ALERTMANAGER_PASSWORD !== undefined
+        ? { type: "basic", username: c.ALERTMANAGER_USERNAME, password: c.ALERTMANAGER_PASSWORD }
+        : undefined;
+  return {
+    ...publicUrl,
+    alertmanager: { url: c.ALERTMANAGER_URL, ...(auth !== undefined ? { auth } : {}), silenceWhileSettling: c.SUTURE_SILENCE_WHILE_SETTLING !== "false" },
+  };
+}
+
+/** One line saying where Suture writes silences, if anywhere, for the start of long-running commands (never a credential). */
+export function describeAlertmanager(config: Config): string {
+  const am = config.alertmanager;
+  if (am === undefined) return "alertmanager: none (ALERTMANAGER_URL unset: alerts are not silenced while actions settle)";
+  const auth = am.auth === undefined ? "no auth" : am.auth.type === "bearer" ? "bearer token" : `basic auth as ${am.auth.username}`;
+  return `alertmanager: ${am.url} (${auth}); ${am.silenceWhileSettling ? "silences alerts while actions settle" : "no silences (SUTURE_SILENCE_WHILE_SETTLING=false)"}`;
 }

@@ -60,7 +60,26 @@ describe("rulesFromManifest on Suture's deploy/kubernetes/rbac.yaml", () => {
     expect(rulesAllow(rules, wanted)).toBe(true);
   });
 
+  // Resolving an alert's target reads these in any namespace, including ones Suture may not change.
+  it.each<[string, string]>([
+    ["", "pods"],
+    ["apps", "replicasets"],
+    ["apps", "deployments"],
+    ["apps", "statefulsets"],
+    ["apps", "daemonsets"],
+    ["batch", "jobs"],
+    ["batch", "cronjobs"],
+    ["autoscaling", "horizontalpodautoscalers"],
+    ["", "persistentvolumeclaims"],
+  ])("Given the shipped manifest Then target resolution may get and list %s/%s in a namespace without a remediator binding", (apiGroup, resource) => {
+    expect(rulesAllow(rules, request("get", apiGroup, resource, { namespace: "staging", name: "x" }))).toBe(true);
+    expect(rulesAllow(rules, request("list", apiGroup, resource, { namespace: "staging" }))).toBe(true);
+  });
+
   it.each<[string, RbacRequest]>([
+    ["create jobs outside a bound namespace", request("create", "batch", "jobs", { namespace: "staging" })],
+    ["delete jobs", request("delete", "batch", "jobs", { name: "j" })],
+    ["patch cronjobs", request("patch", "batch", "cronjobs", { name: "c" })],
     ["delete deployments", request("delete", "apps", "deployments", { name: "checkout" })],
     ["patch deployments outside a bound namespace", request("patch", "apps", "deployments", { namespace: "staging", name: "checkout" })],
     ["read secrets", request("get", "", "secrets", { name: "db" })],
