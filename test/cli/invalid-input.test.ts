@@ -59,7 +59,13 @@ describe("bad input gets a one-line error naming the field", () => {
 
   it("accepts an alert that names no workload, with its target unresolved and the reason (never refused, never guessed)", () => {
     // Given an Alertmanager alert with only an alertname, and one whose labels describe only the scraper
-    const bare = parseAlertmanagerWebhook({ version: "4", groupKey: "g", status: "firing", receiver: "r", alerts: [{ status: "firing", labels: { alertname: "X" }, startsAt: "2026-11-23T10:00:00Z" }] });
+    const bare = parseAlertmanagerWebhook({
+      version: "4",
+      groupKey: "g",
+      status: "firing",
+      receiver: "r",
+      alerts: [{ status: "firing", labels: { alertname: "X" }, startsAt: "2026-11-23T10:00:00Z" }],
+    });
     const scraper = parseAlertmanagerWebhook({
       version: "4",
       groupKey: "g",

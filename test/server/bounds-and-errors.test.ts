@@ -60,7 +60,10 @@ describe.each(testBackends())("field bounds and error shapes, on $name", (backen
     expect(String(past[2]!.body["error"])).toBe(`service: expected a workload name of at most ${ALERT_BOUNDS.identifier} characters`);
     for (const r of past.slice(0, 2)) {
       const incidentId = String((r.body["alerts"] as Array<Record<string, unknown>> | undefined)?.[0]?.["incidentId"] ?? r.body["incident_id"]);
-      const stored = await service.suture.db.pool.query<{ normalized: { target?: { state: string; reason?: string } } }>("SELECT normalized FROM alerts WHERE incident_id = $1 ORDER BY id DESC LIMIT 1", [incidentId]);
+      const stored = await service.suture.db.pool.query<{ normalized: { target?: { state: string; reason?: string } } }>(
+        "SELECT normalized FROM alerts WHERE incident_id = $1 ORDER BY id DESC LIMIT 1",
+        [incidentId],
+      );
       expect(stored.rows[0]?.normalized.target?.state).toBe("unresolved");
       expect(stored.rows[0]?.normalized.target?.reason).toMatch(/^label service="w+…" is not a Kubernetes object name$/);
     }
