@@ -484,4 +484,26 @@ describe.skipIf(!existsSync(PROMETHEUS))(`a real Prometheus scraping the simulat
     const scraped = await query('scrape_samples_scraped{job="sim"}');
     expect(Number(scraped[0]?.value[1])).toBeGreaterThan(100);
   }, 40_000);
+
+  it("given a few ticks scraped, when Prometheus computes the p99 and the 5xx share from the counters, then they lie within the range of the simulator's latency_p99_ms and error_rate", async () => {
+    const p99Query = `histogram_quantile(0.99, sum by (le) (rate(http_request_duration_seconds_bucket{service="${APP}"}[30s])))`;
+    const shareQuery = `sum(rate(http_requests_total{service="${APP}",code=~"5.."}[30s])) / sum(rate(http_requests_total{service="${APP}"}[30s]))`;
+    const deadline = Date.now() + 25_000;
+    let p99 = NaN;
+    let share = NaN;
+    // rate() needs two scrapes that saw a tick's counts (5 s ticks, 1 s scrapes).
+    while (Date.now() < deadline) {
+      p99 = Number((await query(p99Query))[0]?.value[1] ?? NaN) * 1000;
+      share = Number((await query(shareQuery))[0]?.value[1] ?? NaN);
+      if (Number.isFinite(p99) && Number.isFinite(share)) break;
+      await sleep(1000);
+    }
+    expect(Number.isFinite(p99), `no p99 from Prometheus:\n${log.slice(-2000)}`).toBe(true);
+    const latencies = (await cluster.env.queryMetric(APP, "latency_p99_ms", 2)).points.map((p) => p.v);
+    expect(p99).toBeGreaterThanOrEqual(Math.min(...latencies) * 0.9);
+    expect(p99).toBeLessThanOrEqual(Math.max(...latencies) * 1.1);
+    const errors = (await cluster.env.queryMetric(APP, "error_rate", 2)).points.map((p) => p.v);
+    expect(share).toBeGreaterThanOrEqual(Math.min(...errors) * 0.9);
+    expect(share).toBeLessThanOrEqual(Math.max(...errors) * 1.1);
+  }, 40_000);
 });
