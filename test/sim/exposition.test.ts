@@ -12,6 +12,8 @@ import { MemoryClusterBackend } from "../../environments/cluster-api/memory-back
 import { startClusterApiServer, type ClusterApiServer } from "../../environments/cluster-api/server.js";
 import { LATENCY_BUCKETS, latencyDistribution } from "../../environments/simulator/metric-totals.js";
 import { SimEnvironment } from "../../environments/simulator/index.js";
+import { ROOT, runCli } from "../helpers/cli.js";
+import { waitFor } from "../helpers/fleet.js";
 
 const E2E = "data/scenarios-e2e/storefront-bad-rollout-realtime.yaml";
 const MINUTE = 60_000;
@@ -423,6 +425,49 @@ describe("sim serve --realtime (startSimulatedCluster with realtime)", () => {
     } finally {
       await scrapeOnly.close();
       await timed.close();
+    }
+  }, 40_000);
+});
+
+describe("suture sim serve --realtime (the command)", () => {
+  let home: string;
+  beforeAll(async () => {
+    home = await mkdtemp(path.join(os.tmpdir(), "suture-sim-cli-"));
+  });
+  afterAll(async () => {
+    await rm(home, { recursive: true, force: true });
+  });
+
+  it("given --realtime with --speed 2, then the command refuses before serving and says to drop one", async () => {
+    const result = await runCli(["sim", "serve", "--scenario", E2E, "--realtime", "--speed", "2"], { SUTURE_HOME: home });
+    expect(result.code).not.toBe(0);
+    expect(result.stderr).toContain("--realtime runs the world at the wall clock's pace (speed 1), so it cannot take --speed 2");
+    expect(result.stdout).not.toContain("served as a Kubernetes API");
+  });
+
+  it("given --realtime, when it serves, then it prints the metrics URL, says minute 0 is now, and the URL answers in the text format", async () => {
+    const child = spawn(process.execPath, ["interfaces/cli/suture.js", "sim", "serve", "--scenario", E2E, "--realtime", "--port", "0", "--kubeconfig", path.join(home, "kubeconfig.yaml")], {
+      cwd: ROOT,
+      env: { ...process.env, SUTURE_HOME: home },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let output = "";
+    child.stdout.on("data", (c: Buffer) => (output += c.toString()));
+    child.stderr.on("data", (c: Buffer) => (output += c.toString()));
+    try {
+      await waitFor(
+        async () => /metrics \(Prometheus text format, no auth\): http:\/\/127\.0\.0\.1:\d+\/metrics/.test(output) || child.exitCode !== null,
+        30_000,
+        "sim serve to print its metrics URL",
+      );
+      expect(output).toContain("minute 0 is now, real time");
+      const url = /(http:\/\/127\.0\.0\.1:\d+)\/metrics/.exec(output)?.[1];
+      expect(url, output).toBeDefined();
+      const { exposition, contentType } = await scrape(url ?? "");
+      expect(contentType).toBe(CONTENT_TYPE);
+      expect(one(exposition, "kube_deployment_spec_replicas", { namespace: NS, deployment: APP })).toBe(4);
+    } finally {
+      child.kill("SIGTERM");
     }
   }, 40_000);
 });
