@@ -7,7 +7,7 @@ import type { PodMetricTotals, SimService, World } from "./world.js";
  * The simulated cluster's `/metrics`: what kube-state-metrics, the kubelet (cAdvisor and volume
  * stats), node-exporter, kafka-exporter and the workloads' own instrumentation would expose,
  * derived from the world's objects and signals, in the Prometheus text format 0.0.4. Names and
- * labels follow /work/notes/metrics-contract.md (docs/simulated-metrics.md lists them).
+ * labels are the real exporters' (docs/simulated-metrics.md lists them and how each derives).
  */
 
 type Labels = Record<string, string>;

@@ -10,6 +10,7 @@ import { loadScenario, type Scenario } from "../../app/scenario.js";
 import type { MetricName } from "../../environments/adapter.js";
 import { MemoryClusterBackend } from "../../environments/cluster-api/memory-backend.js";
 import { startClusterApiServer, type ClusterApiServer } from "../../environments/cluster-api/server.js";
+import { escapeLabelValue, parseQuantity } from "../../environments/simulator/exposition.js";
 import { LATENCY_BUCKETS, latencyDistribution } from "../../environments/simulator/metric-totals.js";
 import { SimEnvironment } from "../../environments/simulator/index.js";
 import { ROOT, runCli } from "../helpers/cli.js";
@@ -194,6 +195,23 @@ describe("the histogram construction", () => {
       expect(histogramQuantile(0.99, buckets) * 1000).toBeCloseTo(ms, Math.max(0, 2 - Math.floor(Math.log10(ms))));
       expect(Math.abs(histogramQuantile(0.99, buckets) * 1000 - ms) / ms).toBeLessThan(0.001);
     }
+  });
+});
+
+describe("the text format's details", () => {
+  it("given a label value with a quote, a backslash and a line feed, then it is escaped as the text format requires and reads back the same", () => {
+    const raw = 'say "hi"\\now\nthen';
+    const line = `m{v="${escapeLabelValue(raw)}"} 1\n`;
+    expect(line).toBe('m{v="say \\"hi\\"\\\\now\\nthen"} 1\n');
+    expect(parseExposition(`# TYPE m gauge\n${line}`).samples[0]?.labels["v"]).toBe(raw);
+  });
+
+  it("given ResourceQuota quantities, then they read as bytes, cores and counts", () => {
+    expect(parseQuantity("8Gi")).toBe(8 * 2 ** 30);
+    expect(parseQuantity("500m")).toBe(0.5);
+    expect(parseQuantity("30")).toBe(30);
+    expect(parseQuantity("1.5k")).toBe(1500);
+    expect(parseQuantity("lots")).toBeUndefined();
   });
 });
 
