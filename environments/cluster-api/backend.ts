@@ -68,7 +68,15 @@ export interface ClusterBackend {
    * the server reports the highest resourceVersion among the listed objects.
    */
   latestResourceVersion?(): string;
+  /**
+   * The backend's metrics in the Prometheus text format 0.0.4. Optional: only a backend that has
+   * them (the simulator) gets a `/metrics` route.
+   */
+  metrics?(): string;
 }
+
+/** The Content-Type of {@link ClusterBackend.metrics}: the Prometheus text exposition format 0.0.4. */
+export const PROMETHEUS_TEXT_CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8";
 
 /** The reasons Kubernetes puts in a Status body. */
 export type KubeStatusReason = "NotFound" | "AlreadyExists" | "Conflict" | "Invalid" | "Forbidden" | "BadRequest" | "MethodNotAllowed" | "UnsupportedMediaType" | "NotAcceptable";

@@ -23,7 +23,7 @@ export interface ResourceRequest {
 }
 
 /** What the server writes back: JSON (an object, a List, a Table, a Status) or plain text (a log). */
-export type ApiResponse = { status: number; json: unknown } | { status: number; text: string };
+export type ApiResponse = { status: number; json: unknown } | { status: number; text: string; contentType?: string };
 
 /** 405 MethodNotAllowed for a method the resource does not serve. */
 export function methodNotAllowed(request: ResourceRequest): KubeApiError {

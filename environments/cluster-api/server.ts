@@ -1,6 +1,6 @@
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
-import { KubeApiError, type ClusterBackend } from "./backend.js";
+import { KubeApiError, PROMETHEUS_TEXT_CONTENT_TYPE, type ClusterBackend } from "./backend.js";
 import { failureStatus } from "./api-errors.js";
 import { apiGroup, apiGroupList, apiResourceList, coreApiVersions, SERVER_VERSION } from "./discovery.js";
 import { kubeconfigFor, type KubeconfigOptions } from "./kubeconfig.js";
@@ -40,7 +40,8 @@ const MAX_BODY_BYTES = 3 * 1024 * 1024;
 /**
  * Starts a plain-HTTP server that speaks the Kubernetes API over `backend`: discovery, get/list
  * (label and field selectors, Tables for kubectl), create, update, the three patch types, delete,
- * `dryRun=All`, the scale/status/log subresources, Status errors and (optionally) RBAC.
+ * `dryRun=All`, the scale/status/log subresources, Status errors and (optionally) RBAC; and, when
+ * the backend has metrics, `GET /metrics` in the Prometheus text format (no auth, like a kubelet's).
  */
 export async function startClusterApiServer(options: ClusterApiServerOptions): Promise<ClusterApiServer> {
   const host = options.host ?? "127.0.0.1";
@@ -80,10 +81,15 @@ async function serve(options: ClusterApiServerOptions, request: IncomingMessage,
   const queryStart = target.indexOf("?");
   const pathname = queryStart < 0 ? target : target.slice(0, queryStart);
   const query = new URLSearchParams(queryStart < 0 ? "" : target.slice(queryStart + 1));
+  const method = request.method ?? "GET";
+  // Like a kubelet's or kube-state-metrics' endpoint, /metrics asks no credentials: Prometheus scrapes it as it is.
+  if (pathname === "/metrics" && options.backend.metrics !== undefined) {
+    if (method !== "GET" && method !== "HEAD") throw new KubeApiError(405, "MethodNotAllowed", `/metrics serves GET only, not ${method}`);
+    return { status: 200, text: options.backend.metrics(), contentType: PROMETHEUS_TEXT_CONTENT_TYPE };
+  }
   const types = options.backend.types();
   const path = parseRequestPath(pathname, types);
   if (path === undefined) throw new KubeApiError(404, "NotFound", "the server could not find the requested resource");
-  const method = request.method ?? "GET";
   if (path.kind !== "resource") return discovery(path, types, url);
   if (options.rbac !== undefined) authorize(options.rbac, path, method, query);
   const body = await readBody(request);
@@ -165,7 +171,7 @@ function errorResponse(error: unknown): ApiResponse {
 function send(response: ServerResponse, answer: ApiResponse): void {
   if (response.headersSent) return;
   if ("text" in answer) {
-    response.writeHead(answer.status, { "content-type": "text/plain; charset=utf-8" });
+    response.writeHead(answer.status, { "content-type": answer.contentType ?? "text/plain; charset=utf-8" });
     response.end(answer.text);
     return;
   }

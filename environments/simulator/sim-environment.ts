@@ -46,6 +46,7 @@ import { mountedConfigMaps } from "./faults.js";
 import { SIM_RESOURCE_TYPES } from "./kinds.js";
 import { EnvironmentSpecSchema, type EnvironmentSpecInput } from "./spec.js";
 import { tick } from "./tick.js";
+import { renderExposition } from "./exposition.js";
 import { initialState, MINUTE, World, type SimService, type SimState } from "./world.js";
 import { revealSecrets } from "./sim-secrets.js";
 import type { V1Endpoints, V2HorizontalPodAutoscaler, V1Node, V1Pod, V1PodTemplateSpec, V1ResourceQuota, V1Service } from "@kubernetes/client-node";
@@ -157,10 +158,14 @@ export class SimEnvironment implements EnvironmentAdapter, ClusterBackend {
     this.clock = new SimClock(this);
   }
 
-  /** Builds a world from a spec (validated here) and runs its warm-up history up to t0. */
-  static create(spec: EnvironmentSpecInput): SimEnvironment {
+  /**
+   * Builds a world from a spec (validated here) and runs its warm-up history up to t0. With
+   * `metrics`, the world keeps Prometheus counters from its first tick (see {@link metrics}).
+   */
+  static create(spec: EnvironmentSpecInput, options: { metrics?: boolean } = {}): SimEnvironment {
     const parsed = EnvironmentSpecSchema.parse(spec);
     const env = new SimEnvironment(initialState(parsed));
+    if (options.metrics === true) env.world.state.metricTotals = {};
     while (env.world.state.t + env.world.state.tickMs <= env.world.state.t0) tick(env.world);
     return env;
   }
@@ -192,6 +197,17 @@ export class SimEnvironment implements EnvironmentAdapter, ClusterBackend {
 
   now(): number {
     return this.world.state.t;
+  }
+
+  /**
+   * The world's metrics in the Prometheus text format 0.0.4, as kube-state-metrics, the kubelet,
+   * node-exporter, kafka-exporter and the workloads would expose them (docs/simulated-metrics.md).
+   * Counters count from the world's creation when it was created with `metrics`, else from the
+   * first call.
+   */
+  metrics(): string {
+    this.world.state.metricTotals ??= {};
+    return renderExposition(this.world);
   }
 
   /** Advances the world to `t` (epoch ms), tick by tick. */

@@ -1,5 +1,6 @@
 import type { MetricName } from "../adapter.js";
 import { applyFault } from "./faults.js";
+import { accumulateMetricTotals } from "./metric-totals.js";
 import { applyObjectStep } from "./object-steps.js";
 import { isObjectStep } from "./spec.js";
 import { secretPlaceholder } from "./sim-secrets.js";
@@ -312,5 +313,7 @@ export function tick(world: World): void {
   runWorkloadControllers(world);
   runControllers(world);
   for (const s of dependencyOrder(world)) computeSignals(world, s, callers.get(s.name) ?? []);
+  // Only a world that serves /metrics keeps counters (see SimEnvironment.exposeMetrics).
+  if (st.metricTotals !== undefined) accumulateMetricTotals(world, st.metricTotals);
   st.rng = world.rng.state;
 }

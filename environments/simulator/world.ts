@@ -137,6 +137,26 @@ export interface SimState {
   operations: Array<{ op: string; key: string; at: number; args: Record<string, unknown> }>;
   /** Each HorizontalPodAutoscaler's recent replica recommendations (its scale-down stabilization window), keyed "namespace/name". */
   hpaRecommendations?: Record<string, Array<{ t: number; replicas: number }>>;
+  /**
+   * What each pod's Prometheus counters have counted so far, keyed "namespace/pod"; present only
+   * once the world serves `/metrics` (absent, the world and its saved state are as before).
+   */
+  metricTotals?: Record<string, PodMetricTotals>;
+}
+
+/** A pod's cumulative Prometheus counters (application, cAdvisor), integrated tick by tick. */
+export interface PodMetricTotals {
+  /** The pod's uid: a new pod of the same name starts again from 0. */
+  uid: string;
+  /** `http_requests_total` by status code. */
+  requests: Record<string, number>;
+  /** `http_request_duration_seconds_bucket` counts per finite `le` (cumulative), in bucket order. */
+  buckets: number[];
+  /** `http_request_duration_seconds_sum`. */
+  durationSum: number;
+  cpuSeconds: number;
+  cfsPeriods: number;
+  cfsThrottledPeriods: number;
 }
 
 function emptySeries(): Record<MetricName, MetricPoint[]> {

@@ -40,9 +40,11 @@ const USAGE = `usage: suture <command> [options]
                                          HTTP alert intake + incident API (+ one worker in-process)
   worker [--concurrency n] [--port p]    run incident jobs from the queue (any number, any machine); --port serves /metrics
   retry <incident>                       queue a dead-lettered incident again
-  sim serve --scenario <file> [--port p] [--speed n] [--rbac <manifest>] [--kubeconfig <out>]
+  sim serve --scenario <file> [--port p] [--speed n | --realtime] [--rbac <manifest>] [--kubeconfig <out>]
                                          serve a scenario's simulated cluster as a Kubernetes API (kubectl works; the
-                                         world's clock follows the wall clock at --speed); writes a kubeconfig
+                                         world's clock follows the wall clock at --speed from the alert, or with
+                                         --realtime from minute 0 = now at speed 1) and its Prometheus metrics on
+                                         /metrics; writes a kubeconfig
   scenario convert <file> [--out f]      print a scenario written with environment.services in the manifest form
   policy check <file>                    validate a policy file (line, field and expectation on error)
   policy explain <incident>              every rule's finding for each action the incident proposed
@@ -92,6 +94,7 @@ export async function main(argv: string[]): Promise<number> {
       reasoner: { type: "string" },
       via: { type: "string" },
       speed: { type: "string" },
+      realtime: { type: "boolean" },
       rbac: { type: "string" },
       kubeconfig: { type: "string" },
     },
