@@ -1,0 +1,146 @@
+import { readFileSync } from "node:fs";
+import { KubeConfig } from "@kubernetes/client-node";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { resolveIncidentTarget } from "../../app/alert-targets.js";
+import { parseAlertmanagerWebhook, type Alert } from "../../domain/alerts/alert.js";
+import { parsePagerDutyEvent } from "../../domain/alerts/pagerduty.js";
+import { parseGenericAlert } from "../../domain/alerts/generic.js";
+import { targetEscalation, type TargetMapping } from "../../domain/alerts/target.js";
+import { MemoryClusterBackend } from "../../environments/cluster-api/memory-backend.js";
+import { startClusterApiServer, type ClusterApiServer } from "../../environments/cluster-api/server.js";
+import { KubernetesEnvironment } from "../../environments/kubernetes/kubernetes-environment.js";
+import { shippedRules, SUTURE_USER } from "./cluster.js";
+
+/** Target labels kube-prometheus' scrape configs add to every kube-state-metrics series (they describe the scraper). */
+const KSM = { job: "kube-state-metrics", service: "kube-prometheus-stack-kube-state-metrics", instance: "10.0.9.9:8080", endpoint: "http", prometheus: "monitoring/k8s" };
+/** The kubelet's (cAdvisor, volume stats) scraper labels. */
+const KUBELET = { job: "kubelet", service: "kube-prometheus-stack-kubelet", instance: "10.0.3.17:10250", endpoint: "https-metrics", metrics_path: "/metrics/cadvisor", node: "ip-10-0-3-17" };
+/** node-exporter's and kafka-exporter's own target labels: their namespace/pod/service are the exporter's. */
+const NODE_EXPORTER = { job: "node-exporter", namespace: "monitoring", pod: "node-exporter-7xk2p", service: "node-exporter", container: "node-exporter", endpoint: "https" };
+const KAFKA_EXPORTER = { job: "kafka-exporter", namespace: "monitoring", pod: "kafka-exporter-5c9d7-k2p4x", service: "kafka-exporter", instance: "10.0.7.2:9308" };
+
+/** An explicit mapping for a custom alert. */
+const MAPPING: TargetMapping = { targets: [{ match: { alertname: "PaymentsQueueBacklog" }, kind: "Deployment", namespace: "payments", name: "{queue}" }] };
+
+type Expected = { workload: string } | { escalated: RegExp };
+
+/** Alerts as the kube-prometheus-stack and exporter rules label them, and where each must lead. */
+const CASES: Array<{ alert: string; labels: Record<string, string>; expected: Expected }> = [
+  {
+    alert: "KubePodCrashLooping",
+    labels: { namespace: "shop", pod: "checkout-7d9f8b6c5d-x2k4p", container: "app", reason: "CrashLoopBackOff", ...KSM },
+    expected: { workload: "Deployment shop/checkout" },
+  },
+  { alert: "KubePodNotReady", labels: { namespace: "shop", pod: "checkout-7d9f8b6c5d-x2k4p" }, expected: { workload: "Deployment shop/checkout" } },
+  { alert: "KubeDeploymentReplicasMismatch", labels: { namespace: "shop", deployment: "checkout", ...KSM }, expected: { workload: "Deployment shop/checkout" } },
+  { alert: "KubeContainerWaiting", labels: { namespace: "payments", pod: "ledger-0", container: "ledger", reason: "ImagePullBackOff", ...KSM }, expected: { workload: "StatefulSet payments/ledger" } },
+  { alert: "KubeHpaMaxedOut", labels: { namespace: "shop", horizontalpodautoscaler: "checkout-autoscaler", ...KSM }, expected: { workload: "Deployment shop/checkout" } },
+  {
+    alert: "KubeQuotaExceeded",
+    labels: { namespace: "shop", resourcequota: "compute", resource: "limits.memory", ...KSM },
+    expected: { escalated: /is about ResourceQuota shop\/compute, not a workload/ },
+  },
+  {
+    alert: "KubeJobFailed",
+    labels: { namespace: "shop", job_name: "nightly-export-29381", condition: "true", ...KSM },
+    expected: { escalated: /is about Job shop\/nightly-export-29381, not a workload/ },
+  },
+  { alert: "KubePersistentVolumeFillingUp", labels: { namespace: "payments", persistentvolumeclaim: "data-ledger-0", ...KUBELET }, expected: { workload: "StatefulSet payments/ledger" } },
+  {
+    alert: "KubePersistentVolumeFillingUp",
+    labels: { namespace: "payments", persistentvolumeclaim: "scratch", ...KUBELET },
+    expected: { escalated: /PersistentVolumeClaim payments\/scratch \(no pod mounts it\), not a workload/ },
+  },
+  { alert: "CPUThrottlingHigh", labels: { namespace: "shop", pod: "checkout-7d9f8b6c5d-x2k4p", container: "app", ...KUBELET }, expected: { workload: "Deployment shop/checkout" } },
+  {
+    alert: "NodeFilesystemSpaceFillingUp",
+    labels: { ...NODE_EXPORTER, instance: "10.0.3.17:9100", device: "/dev/nvme0n1p1", mountpoint: "/", fstype: "ext4" },
+    expected: { escalated: /is about Node ip-10-0-3-17, not a workload/ },
+  },
+  { alert: "KafkaConsumerGroupLagHigh", labels: { ...KAFKA_EXPORTER, consumergroup: "fulfillment", topic: "orders" }, expected: { workload: "Deployment payments/fulfillment" } },
+  { alert: "HighErrorRate", labels: { namespace: "shop", service: "checkout-http", job: "checkout-http", pod: "" }, expected: { workload: "Deployment shop/checkout" } },
+  { alert: "SloBurnRate", labels: { namespace: "shop", app_kubernetes_io_name: "checkout" }, expected: { workload: "Deployment shop/checkout" } },
+  { alert: "HighLatencyP99", labels: { deployment: "checkout" }, expected: { workload: "Deployment shop/checkout" } },
+  { alert: "PaymentsQueueBacklog", labels: { queue: "fulfillment", severity: "critical" }, expected: { workload: "Deployment payments/fulfillment" } },
+  // Unknown or unusable labels: escalated with the reason, never guessed.
+  { alert: "Watchdog", labels: { severity: "none" }, expected: { escalated: /no label names a workload, pod, node/ } },
+  { alert: "KubeStateMetricsListErrors", labels: { ...KSM }, expected: { escalated: /comes from kube-state-metrics, whose job\/service\/instance labels describe the scraper/ } },
+  { alert: "KafkaBrokerDown", labels: { ...KAFKA_EXPORTER }, expected: { escalated: /comes from kafka-exporter/ } },
+  { alert: "ContainerRestarts", labels: { container: "app", team: "payments" }, expected: { escalated: /container="app" without a pod/ } },
+  { alert: "KubePodNotReady", labels: { namespace: "shop", pod: "checkout-7d9f8b6c5d-gone1" }, expected: { escalated: /pod shop\/checkout-7d9f8b6c5d-gone1 no longer exists/ } },
+  { alert: "KubeDeploymentReplicasMismatch", labels: { namespace: "kube-system", deployment: "coredns", ...KSM }, expected: { escalated: /namespace kube-system is not one Suture handles/ } },
+  {
+    alert: "KubeDeploymentReplicasMismatch",
+    labels: { namespace: "shop", deployment: "Checkout_V2", ...KSM },
+    expected: { escalated: /label deployment="Checkout_V2" is not a Kubernetes object name/ },
+  },
+];
+
+function alertmanager(labels: Record<string, string>): Record<string, unknown> {
+  return { version: "4", groupKey: "{}", status: "firing", receiver: "suture", alerts: [{ status: "firing", labels, startsAt: "2026-11-30T10:00:00Z" }] };
+}
+
+/** Where an alert leads: `Kind namespace/name` of its workload, or the escalation reason. */
+function outcome(alert: Alert): { workload: string } | { escalated: string } {
+  const reason = targetEscalation(alert.target);
+  if (reason !== undefined) return { escalated: reason };
+  return { workload: `${alert.target?.kind ?? "?"} ${alert.namespace}/${alert.service}` };
+}
+
+describe("alert targets: kube-prometheus and exporter labels resolved through the Kubernetes API (simulated server, Suture's RBAC role)", () => {
+  let server: ClusterApiServer;
+  let env: KubernetesEnvironment;
+
+  beforeAll(async () => {
+    const backend = MemoryClusterBackend.fromManifests(readFileSync("test/fixtures/kubernetes/alert-targets.yaml", "utf8"));
+    server = await startClusterApiServer({ backend, rbac: { rules: shippedRules(), user: SUTURE_USER } });
+    const kubeConfig = new KubeConfig();
+    kubeConfig.loadFromString(server.kubeconfig({ namespace: "shop" }));
+    env = new KubernetesEnvironment({ kubeConfig, namespace: "shop", namespaces: ["shop", "payments"] });
+  });
+  afterAll(async () => {
+    await server.close();
+  });
+
+  it.each(CASES)("$alert $labels → $expected", async ({ alert, labels, expected }) => {
+    // Given an Alertmanager alert labelled as the rule and its scrape config label it
+    const { alerts } = parseAlertmanagerWebhook(alertmanager({ alertname: alert, ...labels }), MAPPING);
+    const parsed = alerts[0]!;
+    // When its target is looked up in the cluster
+    const resolved = await resolveIncidentTarget(env, parsed);
+    // Then it leads to the right workload, or escalates with the reason
+    const got = outcome(resolved);
+    if ("workload" in expected) expect(got).toEqual(expected);
+    else expect("escalated" in got ? got.escalated : `ran on ${got.workload}`).toMatch(expected.escalated);
+  });
+
+  it("never takes a scraper's namespace or a missing one for the workload's", () => {
+    // Given node-exporter's alert (namespace monitoring is the exporter's) and an alert without any namespace
+    const [node] = parseAlertmanagerWebhook(alertmanager({ alertname: "NodeFilesystemAlmostOutOfSpace", ...NODE_EXPORTER, instance: "ip-10-0-3-17:9100" })).alerts;
+    const [bare] = parseAlertmanagerWebhook(alertmanager({ alertname: "HighLatencyP99", deployment: "checkout" })).alerts;
+    // Then neither is placed in a namespace by default
+    expect(node?.namespace).toBe("");
+    expect(node?.target).toMatchObject({ state: "resolved", kind: "Node", name: "ip-10-0-3-17" });
+    expect(bare?.namespace).toBe("");
+    expect(bare?.service).toBe("");
+    expect(bare?.target?.state).toBe("lookup");
+  });
+
+  it("resolves PagerDuty and generic alerts by the same rules (custom_details as labels, component as the workload)", async () => {
+    // Given a PagerDuty trigger naming a pod in its custom details, one naming only a component, and a generic alert naming a pod
+    const trigger = (details: Record<string, string>, component?: string): Record<string, unknown> => ({
+      routing_key: "R0123456789ABCDEF0123456789ABCDE",
+      event_action: "trigger",
+      payload: { summary: "checkout is unhealthy", source: "prometheus.example", severity: "error", ...(component !== undefined ? { component } : {}), custom_details: details },
+    });
+    const pdPod = parsePagerDutyEvent(trigger({ namespace: "shop", pod: "checkout-7d9f8b6c5d-x2k4p" })).alert;
+    const pdComponent = parsePagerDutyEvent(trigger({ namespace: "payments" }, "fulfillment")).alert;
+    const pdNothing = parsePagerDutyEvent(trigger({ team: "payments" })).alert;
+    const generic = parseGenericAlert({ name: "CheckoutDown", labels: { namespace: "shop", pod: "checkout-7d9f8b6c5d-x2k4p" } });
+    // Then each resolves through the cluster, or escalates naming why
+    expect(outcome(await resolveIncidentTarget(env, pdPod))).toEqual({ workload: "Deployment shop/checkout" });
+    expect(outcome(await resolveIncidentTarget(env, pdComponent))).toEqual({ workload: "Deployment payments/fulfillment" });
+    expect(outcome(await resolveIncidentTarget(env, pdNothing))).toMatchObject({ escalated: expect.stringMatching(/no label names a workload/) as unknown });
+    expect(outcome(await resolveIncidentTarget(env, generic))).toEqual({ workload: "Deployment shop/checkout" });
+  });
+});
