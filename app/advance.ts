@@ -77,6 +77,7 @@ export function contextFor(suture: Suture, env: RunnableEnvironment): SutureCont
     tools: suture.tools,
     reasoners: suture.reasoners,
     memoryAdjusts: suture.memoryAdjusts,
+    silencer: suture.silencer ?? null,
     policy: suture.policy,
     clock: env.clock,
     store: suture.store,

@@ -1,3 +1,5 @@
+import { AlertmanagerSettleSilencer } from "./alert-silences.js";
+import type { SettleSilencer } from "../graphs/context.js";
 import path from "node:path";
 import { PostgresSaver } from "@langchain/langgraph-checkpoint-postgres";
 import { ClusterConnection } from "./cluster.js";
@@ -41,6 +43,8 @@ export interface Suture {
   locks: ResourceLocks;
   /** The Kubernetes cluster Suture observes and acts on, when one is configured. */
   cluster?: ClusterConnection;
+  /** Alertmanager write-back while actions settle, when `ALERTMANAGER_URL` is set. */
+  silencer?: SettleSilencer;
   close(): Promise<void>;
 }
 
@@ -68,6 +72,8 @@ export interface WireOptions {
   cluster?: ClusterConfig;
   /** Where the cluster's metrics are read (with a cluster only). */
   prometheus?: PrometheusConfig;
+  /** Silences alerts at their source while actions settle. */
+  silencer?: SettleSilencer;
 }
 
 /** Wires the graph and its services around an already open (and migrated) database. */
@@ -89,6 +95,7 @@ export async function wireSuture(db: Database, options: WireOptions = {}): Promi
     memory: new IncidentMemory(db, options.embedder ?? new HashingEmbedder(), options.memoryScope ?? "default"),
     locks: new ResourceLocks(db),
     ...(options.policy instanceof PolicyFile ? { policyFile: options.policy } : {}),
+    ...(options.silencer !== undefined ? { silencer: options.silencer } : {}),
     ...(options.cluster !== undefined ? { cluster: new ClusterConnection(options.cluster, new PostgresConfigMapHistory(db.pool), options.prometheus) } : {}),
     close: () => db.close(),
   };
@@ -112,6 +119,7 @@ export async function openSuture(config: Config, options: OpenOptions = {}): Pro
     if (options.migrate === true) await migrate(db);
     else await assertMigrated(db);
     const policy = options.policy ?? (config.policyFile !== undefined ? await PolicyFile.open(config.policyFile) : DEFAULT_POLICY);
+    const silencer = AlertmanagerSettleSilencer.fromConfig(config);
     return await wireSuture(db, {
       policy,
       embedder: createEmbedder({
@@ -126,6 +134,7 @@ export async function openSuture(config: Config, options: OpenOptions = {}): Pro
       ...(config.rulesDir !== undefined ? { rulesDir: config.rulesDir } : {}),
       ...(config.cluster !== undefined ? { cluster: await withRunbookActions(config.cluster) } : {}),
       ...(config.cluster !== undefined && config.prometheus !== undefined ? { prometheus: await withSignals(config.prometheus) } : {}),
+      ...(silencer !== undefined ? { silencer } : {}),
       notifier: config.notifyWebhook !== undefined ? new WebhookNotifier(config.notifyWebhook) : new FileNotifier(path.join(config.home, "notifications.jsonl")),
     });
   } catch (error) {

@@ -226,6 +226,8 @@ export const AttemptSchema = z.object({
   /** Why verify judged as it did (e.g. memory still climbing), for replanning and the brief. */
   verdictReasons: z.array(z.string()).optional(),
   rolledBack: z.boolean().default(false),
+  /** The Alertmanager silence muting the alert while this attempt settles (expired by verify). */
+  silenceId: z.string().optional(),
 });
 /** A remediation attempt. */
 export type Attempt = z.infer<typeof AttemptSchema>;

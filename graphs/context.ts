@@ -1,3 +1,4 @@
+import type { Alert } from "../domain/alerts/alert.js";
 import { z } from "zod";
 import type { IncidentStore } from "../store/incident-store.js";
 import type { IncidentMemory } from "../memory/incident-memory.js";
@@ -14,6 +15,21 @@ import type { ToolRegistry } from "../tools/registry.js";
  * object so the graph is typed with it; the fields are live objects, checked by TypeScript
  * rather than parsed.
  */
+/** What a silence call did: `done` when Alertmanager took it; `detail` is the audit line either way. */
+export interface SilenceOutcome {
+  done: boolean;
+  silenceId?: string;
+  detail: string;
+}
+
+/** Silences an incident's alert at its source while an action settles, and lifts the silence after verify. */
+export interface SettleSilencer {
+  /** Silences the alert until `until` (epoch ms); never throws. */
+  silence(input: { incidentId: string; alert: Alert; until: number; now: number }): Promise<SilenceOutcome>;
+  /** Expires a silence this incident created; never throws. */
+  expire(silenceId: string): Promise<SilenceOutcome>;
+}
+
 export const SutureContextSchema = z.object({
   env: z.custom<EnvironmentAdapter>(),
   tools: z.custom<ToolRegistry>(),
@@ -26,6 +42,8 @@ export const SutureContextSchema = z.object({
   locks: z.custom<ResourceLocks>(),
   /** Whether past incidents adjust the reasoners' candidates (off when memory is evaluated as a reasoner, or not at all). */
   memoryAdjusts: z.boolean(),
+  /** Alertmanager write-back while actions settle (absent: no alert source to silence). */
+  silencer: z.custom<SettleSilencer | null>(),
 });
 
 /** The services every node receives through the graph's runtime context. */

@@ -91,6 +91,11 @@ export async function act(state: IncidentStateValue, runtime: Runtime<SutureCont
     ...(result.error !== undefined ? { error: result.error } : {}),
     rolledBack: false,
   };
+  if (attempt.status === "executed" && ctx.silencer !== null) {
+    const silenced = await ctx.silencer.silence({ incidentId: state.incidentId, alert: state.alert, until: now + attempt.settleSeconds * 1000, now });
+    if (silenced.silenceId !== undefined) attempt.silenceId = silenced.silenceId;
+    await ctx.store.audit({ incidentId: state.incidentId, actor: "act", kind: silenced.done ? "silenced" : "silence_skipped", summary: silenced.detail, envTime: now, dedupeKey: `${state.incidentId}:silence:${number}` });
+  }
   const what = `${call.tool} ${JSON.stringify(call.params)}`;
   const message = result.error
     ? `attempt ${number}: ${what} failed: ${result.error}`

@@ -132,6 +132,11 @@ export async function verify(state: IncidentStateValue, runtime: Runtime<SutureC
     envTime: now,
     dedupeKey: `${state.incidentId}:verify:${attempt.number}`,
   });
+  if (attempt.silenceId !== undefined && ctx.silencer !== null) {
+    // Lifted whatever the verdict: Alertmanager should speak again about what is still wrong.
+    const lifted = await ctx.silencer.expire(attempt.silenceId);
+    await ctx.store.audit({ incidentId: state.incidentId, actor: "verify", kind: "silence_expired", summary: lifted.detail, envTime: now, dedupeKey: `${state.incidentId}:unsilence:${attempt.number}` });
+  }
   const amended: Attempt = { ...attempt, after, verdict: judged.verdict, verdictReasons: judged.reasons, rolledBack };
   const entry = { node: "verify", at: now, message };
   const update = { attempts: [amended], timeline: [entry] };

@@ -30,6 +30,8 @@ export interface TestServiceOptions {
   worker?: ServiceOptions["worker"];
   /** Serve HTTP (default true). */
   serve?: boolean;
+  /** The port to serve on (default: any free one). */
+  port?: number;
 }
 
 /** Starts `suture serve` (and optionally a worker) in this process, as the server tests do. */
@@ -46,7 +48,7 @@ export async function startTestService(backend: TestBackend, options: TestServic
     const fleetFile = options.worlds !== undefined ? await writeFleet(dir, options.worlds) : undefined;
     const service = await startService(loadConfig({ ...process.env, ...pd.env, ...env }), {
       migrate: true,
-      ...(options.serve !== false ? { serve: { host: "127.0.0.1", port: 0, ...(fleetFile !== undefined ? { fleetFile } : {}) } } : {}),
+      ...(options.serve !== false ? { serve: { host: "127.0.0.1", port: options.port ?? 0, ...(fleetFile !== undefined ? { fleetFile } : {}) } } : {}),
       ...(options.worker !== undefined ? { worker: options.worker } : {}),
     });
     return {
