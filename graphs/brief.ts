@@ -1,3 +1,4 @@
+import { describeTarget } from "../domain/alerts/target.js";
 import { round } from "../evidence/metrics.js";
 import { anomalousSignals, describeChange } from "../evidence/snapshot.js";
 import type { Evidence, Outcome, PolicyVerdict } from "../domain/model.js";
@@ -6,7 +7,7 @@ import type { IncidentStateValue } from "./state.js";
 /** The incident brief: what a human needs to take over (or to audit what Suture did). */
 export interface Brief {
   incidentId: string;
-  alert: { name: string; service: string; severity: string; startsAt: string; summary?: string };
+  alert: { name: string; service: string; severity: string; startsAt: string; summary?: string; target?: string };
   outcome: Outcome | null;
   evidence: Array<{ id: string; summary: string }>;
   hypotheses: Array<{
@@ -72,6 +73,7 @@ export function buildBrief(state: IncidentStateValue, outcome: Outcome | null, v
       severity: state.alert.severity,
       startsAt: state.alert.startsAt,
       ...(summary !== undefined ? { summary } : {}),
+      ...(state.alert.target !== undefined ? { target: describeTarget(state.alert.target) } : {}),
     },
     outcome,
     evidence: [...cited]

@@ -77,7 +77,9 @@ export function formatStatus(status: string): string {
 /** Renders a brief for `suture show`. */
 export function formatBrief(brief: Brief): string {
   const lines: string[] = [];
-  lines.push(color("bold", `Incident ${brief.incidentId}: ${brief.alert.name} on ${brief.alert.service} (${brief.alert.severity})`));
+  lines.push(
+    color("bold", `Incident ${brief.incidentId}: ${brief.alert.name} on ${brief.alert.service !== "" ? brief.alert.service : (brief.alert.target ?? "(no workload)")} (${brief.alert.severity})`),
+  );
   if (brief.alert.summary) lines.push(`  ${brief.alert.summary}`);
   if (brief.outcome) lines.push(`  Outcome: ${formatStatus(brief.outcome.status)} — ${brief.outcome.reason}`);
   lines.push("", color("bold", "Evidence"));

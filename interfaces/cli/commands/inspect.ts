@@ -33,7 +33,7 @@ export async function incidentsCommand(config: Config): Promise<number> {
     console.log(`${"incident".padEnd(30)} ${"status".padEnd(18)} ${"service".padEnd(14)} ${"alert".padEnd(24)} summary`);
     for (const r of rows) {
       const note = r.status === "dead_letter" && r.last_error !== null ? ` (last error: ${r.last_error})` : "";
-      console.log(`${r.id.padEnd(30)} ${r.status.padEnd(18)} ${r.service.padEnd(14)} ${r.alert_name.padEnd(24)} ${r.summary ?? ""}${note}`);
+      console.log(`${r.id.padEnd(30)} ${r.status.padEnd(18)} ${(r.service !== "" ? r.service : "(no workload)").padEnd(14)} ${r.alert_name.padEnd(24)} ${r.summary ?? ""}${note}`);
     }
     return 0;
   });
