@@ -5,6 +5,7 @@ import { requireContext, type SutureContext } from "../graphs/context.js";
 import type { IncidentStateValue } from "../graphs/state.js";
 import type { Attempt } from "../domain/model.js";
 import { describeUnseenChange, unseenChange } from "../policy/workload-changes.js";
+import { effectiveSettleSeconds } from "../policy/schema.js";
 import { workloadResource } from "../store/locks.js";
 import { executeOnce, idempotencyKey } from "../tools/executor.js";
 import { Observer } from "../tools/observer.js";
@@ -86,7 +87,7 @@ export async function act(state: IncidentStateValue, runtime: Runtime<SutureCont
     rollback: result.action.rollback_call,
     before,
     executedAt: now,
-    settleSeconds: tool.settleSeconds,
+    settleSeconds: effectiveSettleSeconds(ctx.policy.policy, tool),
     status: result.error === undefined ? "executed" : "failed",
     ...(result.error !== undefined ? { error: result.error } : {}),
     rolledBack: false,
