@@ -9,7 +9,7 @@ import type { PolicyVerdict } from "../domain/model.js";
 import { ActionsLedger, lockGrants } from "../store/ledger.js";
 import type { IncidentFacts, PolicyInput } from "../policy/policy.js";
 import { workloadResource } from "../store/locks.js";
-import { assertWorkloadNotSettling, describeUnseenChange, unseenChange } from "../policy/workload-changes.js";
+import { assertWorkloadNotSettling, describeUnseenChange, unseenChange, WorkloadSettlingError } from "../policy/workload-changes.js";
 import { canonicalJson } from "../domain/json.js";
 import { idempotencyKey, prepareRegistration } from "../tools/executor.js";
 import type { ToolCall } from "../domain/model.js";
@@ -107,6 +107,11 @@ async function reserveWorkload(ctx: SutureContext, state: IncidentStateValue, ca
       incidentId: state.incidentId,
       policy: ctx.policy.policy,
         tool: (name) => (ctx.tools.has(name) ? ctx.tools.get(name) : undefined),
+      }).catch(async (error: unknown) => {
+        if (error instanceof WorkloadSettlingError) {
+          await ctx.store.audit({ incidentId: state.incidentId, actor: "policy-check", kind: "workload_settling", summary: error.message, envTime: ctx.clock.now(), dedupeKey: `${state.incidentId}:${error.continuation.key}:${error.continuation.until.getTime()}` });
+        }
+        throw error;
       });
     }
     const waited = lock.waitedFor !== null ? ` after waiting ${Math.round(lock.waitedMs / 1000)} s for ${lock.waitedFor}` : "";

@@ -9,6 +9,9 @@ export const DEAD_LETTER_QUEUE = "suture-incidents-dead";
 /** A queue used only by the benchmark to measure the queue's raw throughput. */
 export const NOOP_QUEUE = "suture-noop";
 
+/** pg-boss priority of scheduled continuations (higher runs first; new incidents' jobs have 0). */
+const CONTINUATION_PRIORITY = 10;
+
 /** What a job asks a worker to do: run the incident as far as it can go now. */
 export interface IncidentJob {
   incidentId: string;
@@ -137,7 +140,8 @@ export class IncidentQueue {
    * retried job schedules the same continuation once. Returns the job id, or null when it existed.
    */
   async schedule(job: IncidentJob, startAfter: Date, key: string): Promise<string | null> {
-    return this.boss.send(INCIDENT_QUEUE, { ...job }, { id: jobIdFor(key), startAfter, singletonKey: job.incidentId });
+    // Ahead of new alerts' jobs: a deadline that has come is served first, so a backlog of new incidents cannot make verification late.
+    return this.boss.send(INCIDENT_QUEUE, { ...job }, { id: jobIdFor(key), startAfter, singletonKey: job.incidentId, priority: CONTINUATION_PRIORITY });
   }
 
   /** Runs `handler` for incident jobs, `concurrency` at a time in this process. */
