@@ -63,10 +63,10 @@ async function cloneWaiting(db: Database, from: string, to: string): Promise<voi
      SELECT $2, checkpoint_ns, checkpoint_id, parent_checkpoint_id, type, checkpoint, metadata FROM checkpoints WHERE thread_id = $1`,
     [from, to],
   );
-  await db.pool.query(`INSERT INTO checkpoint_blobs (thread_id, checkpoint_ns, channel, version, type, blob) SELECT $2, checkpoint_ns, channel, version, type, blob FROM checkpoint_blobs WHERE thread_id = $1`, [
-    from,
-    to,
-  ]);
+  await db.pool.query(
+    `INSERT INTO checkpoint_blobs (thread_id, checkpoint_ns, channel, version, type, blob) SELECT $2, checkpoint_ns, channel, version, type, blob FROM checkpoint_blobs WHERE thread_id = $1`,
+    [from, to],
+  );
   await db.pool.query(
     `INSERT INTO checkpoint_writes (thread_id, checkpoint_ns, checkpoint_id, task_id, idx, channel, type, blob, task_path)
      SELECT $2, checkpoint_ns, checkpoint_id, task_id, idx, channel, type, blob, task_path FROM checkpoint_writes WHERE thread_id = $1`,
@@ -198,7 +198,9 @@ export function printSettleMemoryTable(rows: SettleMemoryRow[]): void {
       `${r.what.padEnd(30)} ${String(r.waiting).padStart(8)} ${mb(r.rssBytes).padStart(10)} ${mb(r.heapBytes).padStart(10)} ${(base !== undefined ? r.heapBytes / base.heapBytes : 1).toFixed(2).padStart(7)} ${kb(r.checkpointBytes).padStart(12)} ${kb(r.queueBytes).padStart(11)} ${kb(r.incidentBytes).padStart(10)} ${kb(db / r.waiting).padStart(12)}`,
     );
   }
-  console.log("(durable: a waiting incident is its checkpoints, one queue row and its incident row; no process memory, no job slot. In-process: the states alone, as a lower bound, plus a job slot each.)");
+  console.log(
+    "(durable: a waiting incident is its checkpoints, one queue row and its incident row; no process memory, no job slot. In-process: the states alone, as a lower bound, plus a job slot each.)",
+  );
 }
 
 if (process.argv[1]?.endsWith("settle-memory.ts") === true) {

@@ -102,14 +102,21 @@ async function reserveWorkload(ctx: SutureContext, state: IncidentStateValue, ca
     if (ctx.clock.realTime) {
       await assertWorkloadNotSettling(ctx.store, ctx.clock, {
         environmentId: (await ctx.store.getIncident(state.incidentId)).environment_id,
-      namespace: state.alert.namespace,
-      service,
-      incidentId: state.incidentId,
-      policy: ctx.policy.policy,
+        namespace: state.alert.namespace,
+        service,
+        incidentId: state.incidentId,
+        policy: ctx.policy.policy,
         tool: (name) => (ctx.tools.has(name) ? ctx.tools.get(name) : undefined),
       }).catch(async (error: unknown) => {
         if (error instanceof WorkloadSettlingError) {
-          await ctx.store.audit({ incidentId: state.incidentId, actor: "policy-check", kind: "workload_settling", summary: error.message, envTime: ctx.clock.now(), dedupeKey: `${state.incidentId}:${error.continuation.key}:${error.continuation.until.getTime()}` });
+          await ctx.store.audit({
+            incidentId: state.incidentId,
+            actor: "policy-check",
+            kind: "workload_settling",
+            summary: error.message,
+            envTime: ctx.clock.now(),
+            dedupeKey: `${state.incidentId}:${error.continuation.key}:${error.continuation.until.getTime()}`,
+          });
         }
         throw error;
       });

@@ -118,7 +118,8 @@ describe.each(testBackends())("durable settle timers on the wall clock, on $name
     await waitFor(
       async () => {
         const statuses = await h.statuses(ids);
-        if (process.env["SETTLE_TEST_DEBUG"] === "1") console.error(new Date().toISOString(), JSON.stringify(Object.fromEntries([...new Set(statuses)].map((x) => [x, statuses.filter((y) => y === x).length]))));
+        if (process.env["SETTLE_TEST_DEBUG"] === "1")
+          console.error(new Date().toISOString(), JSON.stringify(Object.fromEntries([...new Set(statuses)].map((x) => [x, statuses.filter((y) => y === x).length]))));
         if (statuses.every((st) => st === "verifying")) {
           allWaitingSince ??= Date.now();
           const active = h.workers.reduce((n, w) => n + w.worker.active.length, 0);
