@@ -68,8 +68,8 @@ async function cloneWaiting(db: Database, from: string, to: string): Promise<voi
     [from, to],
   );
   await db.pool.query(
-    `INSERT INTO checkpoint_writes (thread_id, checkpoint_ns, checkpoint_id, task_id, idx, channel, type, blob, task_path)
-     SELECT $2, checkpoint_ns, checkpoint_id, task_id, idx, channel, type, blob, task_path FROM checkpoint_writes WHERE thread_id = $1`,
+    `INSERT INTO checkpoint_writes (thread_id, checkpoint_ns, checkpoint_id, task_id, idx, channel, type, blob)
+     SELECT $2, checkpoint_ns, checkpoint_id, task_id, idx, channel, type, blob FROM checkpoint_writes WHERE thread_id = $1`,
     [from, to],
   );
 }
@@ -118,6 +118,8 @@ export async function benchSettleMemory(): Promise<SettleMemoryRow[]> {
     try {
       const body = {
         version: "4",
+        groupKey: '{}:{alertname="KubePodNotReady"}',
+        truncatedAlerts: 0,
         status: "firing",
         receiver: "suture",
         groupLabels: {},
@@ -129,6 +131,7 @@ export async function benchSettleMemory(): Promise<SettleMemoryRow[]> {
             status: "firing",
             labels: { alertname: "KubePodNotReady", service: "api", namespace: "bench", severity: "warning" },
             annotations: {},
+            generatorURL: "http://prometheus.example:9090/graph",
             startsAt: new Date().toISOString(),
             endsAt: "0001-01-01T00:00:00Z",
             fingerprint: "bench-api",
