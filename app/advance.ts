@@ -20,6 +20,8 @@ import { ConflictError } from "../domain/errors.js";
 import { describeTarget, targetEscalation } from "../domain/alerts/target.js";
 import { describeResolution, resolveIncidentTarget } from "./alert-targets.js";
 import { clusterEnvironmentId, clusterNamespaceOf } from "./cluster.js";
+import { awaitedSettle, settleDue, settleContinuation, type Continuation, type SettleResume, type SettleWait } from "../domain/settle.js";
+import { WorkloadSettlingError } from "../policy/workload-changes.js";
 
 /** An environment the graph can run against: its adapter and its clock. */
 export type RunnableEnvironment = EnvironmentAdapter & { readonly clock: Clock };
@@ -38,12 +40,13 @@ export interface RunOptions {
   signal?: AbortSignal;
 }
 
-/** The end of a run: the incident, its graph state, and the approval it waits for, if any. */
+/** The end of a run: the incident, its graph state, and the approval or settle deadline it waits for, if any. */
 export interface RunResult<E extends RunnableEnvironment = SimEnvironment> {
   incidentId: string;
   state: IncidentStateValue;
   env: E;
   awaitingApproval?: ApprovalRequest;
+  awaitingSettle?: SettleWait;
 }
 
 /** What to advance an incident with, besides its stored state. */
@@ -57,16 +60,27 @@ export interface AdvanceOptions<E extends RunnableEnvironment> extends RunOption
 }
 
 /** What starts or continues a run: the alert, a resume command, or nothing (continue from the checkpoint). */
-type GraphInput = { incidentId: string; alert: Alert } | Command<ApprovalAnswer, Record<string, never>, never> | null;
+type GraphInput = { incidentId: string; alert: Alert } | Command<ApprovalAnswer | SettleResume, Record<string, never>, never> | null;
 
-/** Where a run stopped: the state, and the approval it waits for, if any. */
-type RunEnd = { state: IncidentStateValue; awaitingApproval?: ApprovalRequest };
+/** Where a run stopped: the state, and the approval or settle deadline it waits for, if any. */
+type RunEnd = { state: IncidentStateValue; awaitingApproval?: ApprovalRequest; awaitingSettle?: SettleWait };
 
 /** Thrown when an incident cannot be advanced now (it waits for a human); the message names the command that can. */
 export class CannotAdvanceError extends ConflictError {
   constructor(message: string) {
     super(message);
     this.name = "CannotAdvanceError";
+  }
+}
+
+/** Thrown when an incident waits for a deadline (its action settling, or another incident's) that has not come; a worker continues it then. */
+export class NotDueError extends CannotAdvanceError {
+  constructor(
+    message: string,
+    readonly continuation: Continuation,
+  ) {
+    super(message);
+    this.name = "NotDueError";
   }
 }
 
@@ -90,7 +104,8 @@ export function contextFor(suture: Suture, env: RunnableEnvironment): SutureCont
 /** The state in a snapshot and, when paused, the approval request it waits on. */
 function runEnd(snapshot: StateSnapshot): RunEnd {
   const pending = awaitedApproval(snapshot);
-  return { state: snapshot.values as IncidentStateValue, ...(pending !== undefined ? { awaitingApproval: pending } : {}) };
+  const settling = awaitedSettle(snapshot);
+  return { state: snapshot.values as IncidentStateValue, ...(pending !== undefined ? { awaitingApproval: pending } : {}), ...(settling !== undefined ? { awaitingSettle: settling } : {}) };
 }
 
 /** The thread's state and, when paused, the approval request it waits on. */
@@ -169,6 +184,15 @@ export async function advanceIncident<E extends RunnableEnvironment>(suture: Sut
     const alert = options.alert ?? AlertSchema.parse(await firstFiringAlert(suture.db.pool, incidentId));
     return { incidentId, env, ...(await streamGraph(suture, incidentId, { incidentId, alert }, env, options)) };
   }
+  const settling = awaitedSettle(snapshot);
+  if (settling !== undefined) {
+    if (options.answer !== undefined) throw new CannotAdvanceError(`incident "${incidentId}" is not awaiting approval: it is letting ${settling.tool} settle until ${settling.until}`);
+    if (!settleDue(settling, env.clock.now())) {
+      throw new NotDueError(`incident "${incidentId}" cannot resume yet: ${settling.tool} settles until ${settling.until}; a worker continues it at ${settling.until}`, settleContinuation(settling));
+    }
+    const resume: SettleResume = { kind: "settled", at: new Date(env.clock.now()).toISOString() };
+    return { incidentId, env, ...(await streamGraph(suture, incidentId, new Command<SettleResume, Record<string, never>, never>({ resume }), env, options)) };
+  }
   const paused = runEnd(snapshot).awaitingApproval;
   let answer = options.answer;
   if (paused !== undefined && answer === undefined) {
@@ -192,13 +216,17 @@ export async function advanceIncident<E extends RunnableEnvironment>(suture: Sut
 }
 
 /** What a queued incident's job did. */
-export type JobOutcome = "finished" | "paused" | "skipped" | "escalated_no_environment";
+export type JobOutcome = "finished" | "paused" | "settling" | "skipped" | "escalated_no_environment";
 
 /**
  * Runs a queued incident's job: skips an incident that ended or still waits for a human, claims
  * it, escalates it when no environment covers its workload, else advances it in its world.
  */
-export async function advanceQueuedIncident(suture: Suture, incidentId: string, options: RunOptions & { onClaim?: (startedAt: Date, openedAt: Date) => void } = {}): Promise<JobOutcome> {
+export async function advanceQueuedIncident(
+  suture: Suture,
+  incidentId: string,
+  options: RunOptions & { onClaim?: (startedAt: Date, openedAt: Date) => void; onWait?: (continuation: Continuation) => Promise<void> } = {},
+): Promise<JobOutcome> {
   let incident: IncidentRow;
   try {
     incident = await suture.store.getIncident(incidentId);
@@ -216,7 +244,15 @@ export async function advanceQueuedIncident(suture: Suture, incidentId: string, 
     return "escalated_no_environment";
   }
   const start = await startingPoint(suture, incident, await openIncidentWorld(suture, incident.environment_id));
-  const run = await advanceIncident(suture, incidentId, { ...options, env: start.env, ...(start.alert !== undefined ? { alert: start.alert } : {}) });
+  const run = await waitingAware(advanceIncident(suture, incidentId, { ...options, env: start.env, ...(start.alert !== undefined ? { alert: start.alert } : {}) }));
+  if ("continuation" in run) {
+    await scheduleWait(run.continuation, options.onWait);
+    return "settling";
+  }
+  if (run.awaitingSettle !== undefined) {
+    await scheduleWait(settleContinuation(run.awaitingSettle), options.onWait);
+    return "settling";
+  }
   return run.awaitingApproval !== undefined ? "paused" : "finished";
 }
 
@@ -250,6 +286,22 @@ async function startingPoint(suture: Suture, incident: IncidentRow, env: Runnabl
     dedupeKey: `${incident.id}:target`,
   });
   return { env: world, alert };
+}
+
+/** A run, or the continuation it must wait for (its deadline has not come). */
+async function waitingAware<T>(run: Promise<T>): Promise<T | { continuation: Continuation }> {
+  try {
+    return await run;
+  } catch (error) {
+    if (error instanceof NotDueError || error instanceof WorkloadSettlingError) return { continuation: error.continuation };
+    throw error;
+  }
+}
+
+/** Hands a wait to the queue; a job runner that cannot schedule one must not drop it silently. */
+async function scheduleWait(continuation: Continuation, onWait: ((continuation: Continuation) => Promise<void>) | undefined): Promise<void> {
+  if (onWait === undefined) throw new Error(`incident "${continuation.incidentId}" waits until ${continuation.until.toISOString()}, but this runner cannot schedule its continuation`);
+  await onWait(continuation);
 }
 
 async function escalateWithoutEnvironment(suture: Suture, incident: IncidentRow): Promise<void> {
@@ -289,6 +341,8 @@ export async function resumeIncident(
   answer?: ApprovalAnswer,
 ): Promise<RunResult<SimEnvironment>> {
   const incident = await suture.store.getIncident(incidentId);
+  const settling = awaitedSettle(await suture.graph.getState({ configurable: { thread_id: incidentId } }));
+  if (settling !== undefined) throw new CannotAdvanceError(`incident "${incidentId}" cannot resume now: ${settling.tool} is settling; a worker continues it at ${settling.until}`);
   const env = await loadEnvironment(suture, incidentId);
   // Continued along the same path a scenario run starts on, so a resumed or approved incident acts through the same adapter.
   const namespace = env.namespaceOf(incident.service) ?? "default";

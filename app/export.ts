@@ -22,7 +22,7 @@ export const IncidentExportSchema = z.object({
   exportedAt: z.string(),
   incident: z.object({
     id: z.string(),
-    status: z.enum(["queued", "open", "running", "awaiting_approval", "resolved", "escalated", "closed_no_action", "resolved_by_source", "dead_letter"]),
+    status: z.enum(["queued", "open", "running", "awaiting_approval", "verifying", "resolved", "escalated", "closed_no_action", "resolved_by_source", "dead_letter"]),
     scenario: z.string().nullable(),
     openedAt: z.string(),
     summary: z.string().nullable(),

@@ -2,7 +2,7 @@ import path from "node:path";
 import { z } from "zod";
 import { InvalidFileError, loadYamlFile, type FileLimits } from "../domain/yaml.js";
 import { withTransaction, type Database } from "../store/database.js";
-import { environmentExists, installWorld, routeFor, saveWorldState, worldState } from "../store/environments.js";
+import { environmentExists, installWorld, routeFor, saveWorldState, worldState, type WorldClockKind } from "../store/environments.js";
 import { loadScenario } from "./scenario.js";
 import { EnvironmentSpecSchema, workloadsOf, type EnvironmentSpecInput } from "../environments/simulator/spec.js";
 import { SimEnvironment } from "../environments/simulator/index.js";
@@ -28,6 +28,12 @@ export const FleetWorldSchema = z
       .min(0)
       .max(24 * 60)
       .optional(),
+    /**
+     * `simulated` (default): the world keeps its own time, and waiting advances it instantly.
+     * `wall`: the world's clock follows the wall clock from when it is installed (a demo fleet
+     * in real time): verify's settle waits are real, durable timers in the queue.
+     */
+    clock: z.enum(["simulated", "wall"], "expected simulated or wall").optional(),
   })
   .strict()
   .refine((w) => (w.scenario === undefined) !== (w.environment === undefined), { message: "expected exactly one of scenario or environment" });
@@ -72,6 +78,7 @@ export interface ResolvedWorld {
   name: string;
   spec: EnvironmentSpecInput;
   advanceToMinutes: number;
+  clock: WorldClockKind;
 }
 
 /** Reads and validates a fleet file within the fleet file limits, resolving scenario references relative to it. */
@@ -89,7 +96,7 @@ export async function loadFleet(file: string, limits?: Partial<FileLimits>): Pro
       // FleetSchema checked it against EnvironmentSpecSchema; the input form is what is stored.
       spec = w.environment as EnvironmentSpecInput;
     }
-    worlds.push({ name: w.name, spec: withNamespace(spec, w.namespace), advanceToMinutes: advance ?? 0 });
+    worlds.push({ name: w.name, spec: withNamespace(spec, w.namespace), advanceToMinutes: advance ?? 0, clock: w.clock ?? "simulated" });
   }
   return worlds;
 }
@@ -121,7 +128,7 @@ export async function installFleet(db: Database, worlds: ResolvedWorld[]): Promi
       report.kept.push(world.name);
       continue;
     }
-    const env = SimEnvironment.create(world.spec);
+    const env = SimEnvironment.create(world.clock === "wall" ? { ...world.spec, startTime: wallStartTime(world.advanceToMinutes) } : world.spec);
     await env.advanceTo(env.startTime + world.advanceToMinutes * MINUTE);
     if (exists) {
       // Saved before the simulator kept Kubernetes objects: nothing can resume it, so it starts again.
@@ -143,9 +150,15 @@ export async function installFleet(db: Database, worlds: ResolvedWorld[]): Promi
         world.spec,
         env.toJSON(),
         workloadsOf(parsed).map((s) => ({ namespace: s.namespace, service: s.name })),
+        world.clock,
       );
     });
     report.created.push(world.name);
   }
   return report;
+}
+
+/** A wall-clock world's t0: `advanceToMinutes` before now (whole seconds), so it is "now" once advanced. */
+function wallStartTime(advanceToMinutes: number): string {
+  return new Date(Math.floor((Date.now() - advanceToMinutes * MINUTE) / 1000) * 1000).toISOString();
 }

@@ -1,11 +1,12 @@
 import { awaitedApproval } from "../domain/approval.js";
+import { awaitedSettle } from "../domain/settle.js";
 import { TERMINAL_STATUSES, type IncidentStatus } from "../domain/incident.js";
 import type { Suture } from "./suture.js";
 
 /** What an operator runs next for a paused or interrupted incident, and why; `command` null: nothing to run. */
 export interface OperatorStep {
-  /** answer: approve or reject; tick: escalate an expired request; none: nothing to run. */
-  kind: "answer" | "tick" | "resume" | "retry" | "none";
+  /** answer: approve or reject; tick: escalate an expired request; wait: a worker continues it at a set time; none: nothing to run. */
+  kind: "answer" | "tick" | "resume" | "retry" | "wait" | "none";
   command: string | null;
   why: string;
 }
@@ -19,6 +20,8 @@ export interface ThreadPosition {
   tasks: readonly unknown[];
   /** The tool the graph is paused for approval of, when it is paused at an approval. */
   awaitingApprovalOf?: string;
+  /** The settle wait the graph is paused in (its action settling on the wall clock), if any. */
+  settling?: { tool: string; until: string };
   /** The incident's latest approval request. */
   approval?: { decision: "approved" | "rejected" | "expired" | null; expiresAt: Date };
   /** Now, wall-clock (approval deadlines are wall-clock). */
@@ -36,6 +39,9 @@ export function operatorStep(incidentId: string, p: ThreadPosition): OperatorSte
   if (p.next.length === 0 && p.tasks.length === 0) return { kind: "none", command: null, why: "the incident's graph finished" };
   if (p.status === "dead_letter") return { kind: "retry", command: `suture retry ${incidentId}`, why: "its job was dead-lettered" };
   if (TERMINAL_STATUSES.includes(p.status)) return { kind: "none", command: null, why: `the incident was closed as ${p.status}` };
+  if (p.settling !== undefined) {
+    return { kind: "wait", command: null, why: `${p.settling.tool} is settling; a worker continues it at ${p.settling.until}` };
+  }
   const tool = p.awaitingApprovalOf;
   if (tool !== undefined && p.approval?.decision == null) {
     const expiresAt = p.approval?.expiresAt;
@@ -58,12 +64,14 @@ export async function nextOperatorStep(suture: Suture, incidentId: string): Prom
   const { status } = await suture.store.getIncident(incidentId);
   const snapshot = await suture.graph.getState({ configurable: { thread_id: incidentId } });
   const awaitingApproval = awaitedApproval(snapshot);
+  const settling = awaitedSettle(snapshot);
   const row = awaitingApproval !== undefined ? await suture.store.latestApproval(incidentId) : undefined;
   return operatorStep(incidentId, {
     status,
     next: snapshot.next,
     tasks: snapshot.tasks,
     ...(awaitingApproval !== undefined ? { awaitingApprovalOf: awaitingApproval.call.tool } : {}),
+    ...(settling !== undefined ? { settling: { tool: settling.tool, until: settling.until } } : {}),
     ...(row !== undefined ? { approval: { decision: row.decision, expiresAt: row.expires_at } } : {}),
   });
 }

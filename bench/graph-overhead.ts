@@ -32,6 +32,7 @@ import { SimEnvironment } from "../environments/simulator/index.js";
 import { percentile } from "./stats.js";
 import { benchWebhookLiveness, printLivenessTable } from "./webhook-liveness.js";
 import { benchCheckpointSize, printCheckpointSizeTable } from "./checkpoint-size.js";
+import { benchSettleMemory, printSettleMemoryTable } from "./settle-memory.js";
 import { SCENARIOS_DIR } from "../domain/data.js";
 
 const INCIDENTS = Number(process.env["BENCH_INCIDENTS"] ?? 40);
@@ -142,9 +143,11 @@ async function main(): Promise<void> {
   printLivenessTable(liveness);
   const sizes = await benchCheckpointSize(url);
   printCheckpointSizeTable(sizes);
+  const settling = await benchSettleMemory();
+  printSettleMemoryTable(settling);
   const out = path.resolve(import.meta.dirname, "results", "bench.json");
   await mkdir(path.dirname(out), { recursive: true });
-  await writeFile(out, `${JSON.stringify({ at: new Date().toISOString(), scenario: scenario.name, graph: rows, policy, llm, memory, intake, liveness, sizes }, null, 2)}\n`);
+  await writeFile(out, `${JSON.stringify({ at: new Date().toISOString(), scenario: scenario.name, graph: rows, policy, llm, memory, intake, liveness, sizes, settling }, null, 2)}\n`);
   console.log(`\nwrote ${path.relative(process.cwd(), out)}`);
 }
 

@@ -1,16 +1,17 @@
 /**
  * An incident's lifecycle as a status machine: a new incident is queued; a worker (or the CLI)
- * runs it; it may pause for a human and run again; it ends in one terminal status. A
+ * runs it; it may pause for a human and run again, or wait in the queue while its action settles
+ * on the wall clock (`verifying`); it ends in one terminal status. A
  * dead-lettered incident can be queued again (`suture retry`). `open` is the first status of
  * incidents stored before the single create path existed; it behaves like `queued`.
  */
-export type IncidentStatus = "queued" | "open" | "running" | "awaiting_approval" | "resolved" | "escalated" | "closed_no_action" | "resolved_by_source" | "dead_letter";
+export type IncidentStatus = "queued" | "open" | "running" | "awaiting_approval" | "verifying" | "resolved" | "escalated" | "closed_no_action" | "resolved_by_source" | "dead_letter";
 
 /** Statuses after which nothing more happens to an incident. */
 export const TERMINAL_STATUSES: readonly IncidentStatus[] = ["resolved", "escalated", "closed_no_action", "resolved_by_source", "dead_letter"];
 
 /** Statuses of an incident that new notifications for its fingerprint attach to. */
-export const OPEN_STATUSES: readonly IncidentStatus[] = ["queued", "open", "running", "awaiting_approval"];
+export const OPEN_STATUSES: readonly IncidentStatus[] = ["queued", "open", "running", "awaiting_approval", "verifying"];
 
 /** The status every incident starts in. */
 export const INITIAL_STATUS: IncidentStatus = "queued";
@@ -25,8 +26,10 @@ export const TRANSITIONS: Readonly<Record<IncidentStatus, readonly IncidentStatu
   // A replay resumed after perceive goes from queued to policy-check's outcome directly.
   queued: ["running", "awaiting_approval", "resolved_by_source", "dead_letter", ...CLOSING],
   open: ["running", "awaiting_approval", "resolved_by_source", "dead_letter", ...CLOSING],
-  running: ["awaiting_approval", "dead_letter", ...CLOSING],
+  running: ["awaiting_approval", "verifying", "dead_letter", ...CLOSING],
   awaiting_approval: ["running", "resolved_by_source", "dead_letter", ...CLOSING],
+  // Waiting for an action to settle: verification decides, so a source's "resolved" never closes it.
+  verifying: ["running", "dead_letter", ...CLOSING],
   resolved: [],
   escalated: [],
   closed_no_action: [],

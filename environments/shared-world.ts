@@ -1,5 +1,5 @@
 import { withTransaction, type Database, type Queryable } from "../store/database.js";
-import { saveWorldState, worldState, worldVersion } from "../store/environments.js";
+import { saveWorldState, worldClock, worldState, worldVersion, type WorldClockKind } from "../store/environments.js";
 import type { Clock } from "../domain/clock.js";
 import type { AlertTarget } from "../domain/alerts/target.js";
 import type { AppliedChange, ConsumerGroupState, DeploymentRevision, EnvironmentAdapter, LogLine, MetricName, MetricSeries, NetworkPolicyState, WorkloadDescription } from "./adapter.js";
@@ -7,6 +7,8 @@ import { SimEnvironment } from "./simulator/index.js";
 
 /** The clock of a shared world: its time is the world's, and waiting advances the world for everyone. */
 class SharedWorldClock implements Clock {
+  readonly realTime = false;
+
   constructor(private readonly world: SharedWorld) {}
 
   now(): number {
@@ -19,6 +21,22 @@ class SharedWorldClock implements Clock {
 }
 
 /**
+ * The clock of a shared world that follows the wall clock (a fleet world with `clock: wall`):
+ * its time is real time, and the world catches up with it before each read.
+ */
+class WallWorldClock implements Clock {
+  readonly realTime = true;
+
+  now(): number {
+    return Date.now();
+  }
+
+  async sleep(ms: number): Promise<void> {
+    await new Promise((resolve) => setTimeout(resolve, ms));
+  }
+}
+
+/**
  * A simulated world shared by every incident and every worker process: its state lives in one
  * `environments` row. Reads use a cached copy, refreshed when the row's version moved; writes
  * lock the row (`SELECT … FOR UPDATE`), apply the operation to the current state and bump the
@@ -27,18 +45,26 @@ class SharedWorldClock implements Clock {
  */
 export class SharedWorld implements EnvironmentAdapter {
   readonly kind = "sim";
-  readonly clock: Clock;
   private cache: { version: string; env: SimEnvironment } | undefined;
+  private clockKind: WorldClockKind = "simulated";
+  /** The world's tick (a wall-clock world catches up in whole ticks). */
+  private tickMs = 60_000;
+  private readonly simulatedClock: Clock = new SharedWorldClock(this);
+  private readonly wallClock: Clock = new WallWorldClock();
 
   constructor(
     private readonly db: Database,
     readonly id: string,
-  ) {
-    this.clock = new SharedWorldClock(this);
+  ) {}
+
+  /** The world's clock: simulated (waiting advances the world), or the wall clock the world follows. */
+  get clock(): Clock {
+    return this.clockKind === "wall" ? this.wallClock : this.simulatedClock;
   }
 
   /** Loads the world (call once before using the clock). */
   async open(): Promise<this> {
+    this.clockKind = (await worldClock(this.db.pool, this.id)) ?? "simulated";
     await this.current();
     return this;
   }
@@ -53,12 +79,22 @@ export class SharedWorld implements EnvironmentAdapter {
     const version = await worldVersion(q, this.id, lock);
     if (version === undefined) throw new Error(`shared world "${this.id}" is not in the database; load the fleet with \`suture serve --fleet <file>\``);
     if (this.cache?.version === version) return this.cache;
-    this.cache = { version, env: SimEnvironment.fromJSON(await worldState(q, this.id)) };
+    const state = await worldState(q, this.id);
+    this.tickMs = (state as { tickMs?: number } | undefined)?.tickMs ?? this.tickMs;
+    this.cache = { version, env: SimEnvironment.fromJSON(state) };
     return this.cache;
   }
 
   private async current(): Promise<SimEnvironment> {
-    return (await this.load(this.db.pool, false)).env;
+    const env = (await this.load(this.db.pool, false)).env;
+    // A world on the wall clock catches up (whole ticks) with real time before it is read.
+    if (this.clockKind === "wall" && Date.now() - env.now() >= this.tickMs) {
+      return this.write(async (latest) => {
+        await latest.advanceTo(Date.now());
+        return latest;
+      });
+    }
+    return env;
   }
 
   /** Runs a mutation against the latest state under the row lock and saves the result. */

@@ -65,7 +65,7 @@ export class IncidentWorker {
     const { incidentId } = job.data;
     this.running.add(incidentId);
     try {
-      const result = await this.runIncident(incidentId, job.signal);
+      const result = await this.runIncident(incidentId, job.signal, job.id);
       this.options.metrics?.jobs.inc({ result });
       this.options.onJobDone?.(incidentId, result);
     } catch (error) {
@@ -83,20 +83,26 @@ export class IncidentWorker {
    * Runs one incident as far as it can go now. Safe to call again for the same incident; never
    * runs one incident in two places at once (a session lock on PostgreSQL, in-process otherwise).
    */
-  async runIncident(incidentId: string, signal?: AbortSignal): Promise<JobResult> {
+  async runIncident(incidentId: string, signal?: AbortSignal, jobId = "direct"): Promise<JobResult> {
     const lock = await this.suture.locks.acquire(`incident:${incidentId}`, incidentId, 0, { record: false });
     if (!lock.acquired) throw new Error(`incident "${incidentId}" is being run by another worker; the job will be retried`);
     try {
-      return await this.runHeld(incidentId, signal);
+      return await this.runHeld(incidentId, signal, jobId);
     } finally {
       await this.suture.locks.releaseIncident(incidentId);
     }
   }
 
-  private async runHeld(incidentId: string, signal: AbortSignal | undefined): Promise<JobResult> {
+  private async runHeld(incidentId: string, signal: AbortSignal | undefined, jobId: string): Promise<JobResult> {
     const metrics = this.options.metrics;
     return advanceQueuedIncident(this.suture, incidentId, {
       ...(signal !== undefined ? { signal } : {}),
+      // A wait (a settle deadline) becomes a job at its deadline; this job then ends, freeing the slot.
+      // Keyed by what it waits for and by this job, so this job's retry schedules it once, and a
+      // continuation that runs early (clock skew) schedules a new one.
+      onWait: async (c) => {
+        await this.queue.schedule({ incidentId: c.incidentId, reason: "settle" }, c.until, `${c.incidentId}:${c.key}:${jobId}`);
+      },
       ...(metrics !== undefined
         ? {
             onNodeDone: (node: string, seconds: number) => metrics.nodeDuration.observe({ node }, seconds),

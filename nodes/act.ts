@@ -5,6 +5,7 @@ import { requireContext, type SutureContext } from "../graphs/context.js";
 import type { IncidentStateValue } from "../graphs/state.js";
 import type { Attempt } from "../domain/model.js";
 import { describeUnseenChange, unseenChange } from "../policy/workload-changes.js";
+import { effectiveSettleSeconds } from "../policy/schema.js";
 import { workloadResource } from "../store/locks.js";
 import { executeOnce, idempotencyKey } from "../tools/executor.js";
 import { Observer } from "../tools/observer.js";
@@ -86,15 +87,23 @@ export async function act(state: IncidentStateValue, runtime: Runtime<SutureCont
     rollback: result.action.rollback_call,
     before,
     executedAt: now,
-    settleSeconds: tool.settleSeconds,
+    settleSeconds: effectiveSettleSeconds(ctx.policy.policy, tool),
     status: result.error === undefined ? "executed" : "failed",
     ...(result.error !== undefined ? { error: result.error } : {}),
     rolledBack: false,
   };
-  if (attempt.status === "executed" && ctx.silencer !== null) {
+  // Only a real alert source lives on the wall clock: a simulated world's alerts are not in Alertmanager.
+  if (attempt.status === "executed" && ctx.silencer !== null && ctx.clock.realTime) {
     const silenced = await ctx.silencer.silence({ incidentId: state.incidentId, alert: state.alert, until: now + attempt.settleSeconds * 1000, now });
     if (silenced.silenceId !== undefined) attempt.silenceId = silenced.silenceId;
-    await ctx.store.audit({ incidentId: state.incidentId, actor: "act", kind: silenced.done ? "silenced" : "silence_skipped", summary: silenced.detail, envTime: now, dedupeKey: `${state.incidentId}:silence:${number}` });
+    await ctx.store.audit({
+      incidentId: state.incidentId,
+      actor: "act",
+      kind: silenced.done ? "silenced" : "silence_skipped",
+      summary: silenced.detail,
+      envTime: now,
+      dedupeKey: `${state.incidentId}:silence:${number}`,
+    });
   }
   const what = `${call.tool} ${JSON.stringify(call.params)}`;
   const message = result.error

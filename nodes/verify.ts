@@ -1,4 +1,5 @@
-import { Command, END, type Runtime } from "@langchain/langgraph";
+import { Command, END, interrupt, type Runtime } from "@langchain/langgraph";
+import { SettleResumeSchema, type SettleWait } from "../domain/settle.js";
 import { isAnomalous, badness } from "../evidence/anomaly.js";
 import { slopePerMinute } from "../evidence/metrics.js";
 import { describeChange, readSnapshot } from "../evidence/snapshot.js";
@@ -78,6 +79,27 @@ async function judge(observer: Observer, attempt: Attempt, service: string, afte
 }
 
 /**
+ * Lets the attempt's action settle. A simulated clock sleeps (instantly). On a real-time clock,
+ * until the settle deadline the graph pauses with a settle wait (`interrupt()`): the run ends, a
+ * queue job continues it at the deadline, and no worker holds a job slot meanwhile. Everything
+ * here before the interrupt is safe to run twice (the node runs again on resume).
+ */
+async function settle(ctx: SutureContext, incidentId: string, attempt: Attempt): Promise<void> {
+  const until = attempt.executedAt + attempt.settleSeconds * 1000;
+  if (!ctx.clock.realTime) {
+    await ctx.clock.sleep(attempt.settleSeconds * 1000);
+    return;
+  }
+  if (ctx.clock.now() < until) {
+    const wait: SettleWait = { kind: "settle", incidentId, attempt: attempt.number, until: new Date(until).toISOString(), tool: attempt.call.tool };
+    await ctx.store.setIncidentStatus(incidentId, "verifying", `letting ${attempt.call.tool} (attempt ${attempt.number}) settle until ${wait.until}`);
+    SettleResumeSchema.parse(interrupt(wait));
+  }
+  // Resumed (or already due when verify started): the incident runs again.
+  if ((await ctx.store.getIncident(incidentId)).status === "verifying") await ctx.store.setIncidentStatus(incidentId, "running");
+}
+
+/**
  * verify: waits the tool's settle interval, re-reads the signals that fired the alert and
  * compares them with the pre-action snapshot. Recovered → resolve; worse → run the registered
  * rollback and escalate; not recovered → replan while attempts and untried candidates remain.
@@ -90,7 +112,7 @@ export async function verify(state: IncidentStateValue, runtime: Runtime<SutureC
   }
   const observer = new Observer(ctx.tools, ctx.env, ctx.clock);
   const service = ctx.tools.get(attempt.call.tool).target?.(attempt.call.params).service ?? state.alert.service;
-  if (attempt.status === "executed") await ctx.clock.sleep(attempt.settleSeconds * 1000);
+  if (attempt.status === "executed") await settle(ctx, state.incidentId, attempt);
   const after = await readSnapshot(observer, state.context.snapshot.signals, ctx.clock.now());
   const judged =
     attempt.status === "failed" ? { verdict: "not_recovered" as const, reasons: [`the tool call failed: ${attempt.error ?? "unknown error"}`] } : await judge(observer, attempt, service, after);
@@ -135,7 +157,14 @@ export async function verify(state: IncidentStateValue, runtime: Runtime<SutureC
   if (attempt.silenceId !== undefined && ctx.silencer !== null) {
     // Lifted whatever the verdict: Alertmanager should speak again about what is still wrong.
     const lifted = await ctx.silencer.expire(attempt.silenceId);
-    await ctx.store.audit({ incidentId: state.incidentId, actor: "verify", kind: "silence_expired", summary: lifted.detail, envTime: now, dedupeKey: `${state.incidentId}:unsilence:${attempt.number}` });
+    await ctx.store.audit({
+      incidentId: state.incidentId,
+      actor: "verify",
+      kind: "silence_expired",
+      summary: lifted.detail,
+      envTime: now,
+      dedupeKey: `${state.incidentId}:unsilence:${attempt.number}`,
+    });
   }
   const amended: Attempt = { ...attempt, after, verdict: judged.verdict, verdictReasons: judged.reasons, rolledBack };
   const entry = { node: "verify", at: now, message };

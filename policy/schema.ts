@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { REMEDIATION_TOOLS } from "../tools/definitions/remediation.js";
 
 const Confidence = z.number().min(0, "expected a confidence between 0 and 1").max(1, "expected a confidence between 0 and 1");
 const Share = z.number().gt(0, "expected a share above 0").max(1, "expected a share of at most 1");
@@ -215,6 +216,24 @@ export const PolicySchema = z
       .object({ whenBusy: z.enum(["wait", "escalate"]).default("wait"), waitSeconds: z.number().int().min(0).max(3600).default(300) })
       .strict()
       .default({ whenBusy: "wait", waitSeconds: 300 }),
+    /**
+     * How long verify lets an action settle before judging it, per tool (seconds, 5..3600),
+     * overriding the tool's default; a tool not named keeps its default.
+     */
+    verification: z
+      .object({
+        settleSeconds: z
+          .record(z.string(), z.number().int("expected whole seconds").min(5, "expected at least 5 seconds").max(3600, "expected at most 3600 seconds"))
+          .superRefine((settle, ctx) => {
+            const known = REMEDIATION_TOOLS.map((t) => t.name);
+            for (const name of Object.keys(settle)) {
+              if (!known.includes(name)) ctx.addIssue({ code: "custom", message: `unknown remediation tool "${name}"; expected one of ${known.join(", ")}`, path: [name] });
+            }
+          })
+          .default({}),
+      })
+      .strict()
+      .default({ settleSeconds: {} }),
   })
   .strict();
 
@@ -229,4 +248,9 @@ export const DEFAULT_POLICY: Policy = PolicySchema.parse({});
 /** `policy` with some top-level sections replaced (e.g. a scenario's freeze window), validated again. */
 export function withSections(policy: Policy, sections: Record<string, unknown> | undefined): Policy {
   return sections === undefined ? policy : PolicySchema.parse({ ...policy, ...sections });
+}
+
+/** The settle interval verify waits after `tool` acts: the policy's override, else the tool's default (seconds). */
+export function effectiveSettleSeconds(policy: Policy, tool: { name: string; settleSeconds: number }): number {
+  return policy.verification.settleSeconds[tool.name] ?? tool.settleSeconds;
 }

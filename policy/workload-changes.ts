@@ -1,6 +1,11 @@
 import type { ForeignAction } from "../store/actions.js";
 import type { IncidentStore } from "../store/incident-store.js";
 import type { UnsettledAction } from "../domain/model.js";
+import { ConflictError } from "../domain/errors.js";
+import type { Continuation } from "../domain/settle.js";
+import type { Clock } from "../domain/clock.js";
+import { effectiveSettleSeconds, type Policy } from "./schema.js";
+import type { AnyToolDefinition } from "../tools/tool.js";
 
 /** Where to look for changes another incident made to a workload this incident is about to act on. */
 export interface UnseenChangeQuery {
@@ -50,4 +55,45 @@ export function describeUnseenChange(change: UnseenChange, namespace: string): s
   return change.how === "after"
     ? `incident ${action.incidentId} ran ${what} on ${namespace}/${action.targetService} (${outcome}) after this incident gathered its evidence; perceiving again before acting`
     : `incident ${action.incidentId} ran ${what} on ${namespace}/${action.targetService} (${outcome}), which was still under way when this incident gathered its evidence; perceiving again before acting`;
+}
+
+/**
+ * Thrown by policy-check when another incident's action on the target workload is still settling
+ * (on the wall clock that incident waits in the queue and holds no lock): no verdict is made on a
+ * workload mid-change. The job ends and `continuation` runs policy-check again once it settled.
+ */
+export class WorkloadSettlingError extends ConflictError {
+  constructor(
+    message: string,
+    readonly continuation: Continuation,
+  ) {
+    super(message);
+    this.name = "WorkloadSettlingError";
+  }
+}
+
+/** How long after its settle deadline a settling action's own verification is given before looking again. */
+const VERIFY_GRACE_MS = 2_000;
+
+/**
+ * On a real-time clock, another open incident's executed and not yet verified action on the
+ * workload holds it like the workload lock would: throws {@link WorkloadSettlingError} to look
+ * again shortly after that action's settle deadline. A simulated clock needs nothing (verify
+ * sleeps within the run that holds the lock).
+ */
+export async function assertWorkloadNotSettling(
+  store: IncidentStore,
+  clock: Clock,
+  q: { environmentId: string | null; namespace: string; service: string; incidentId: string; policy: Policy; tool: (name: string) => AnyToolDefinition | undefined },
+): Promise<void> {
+  if (!clock.realTime || q.environmentId === null) return;
+  const [settling] = await store.settlingForeignActions({ environmentId: q.environmentId, namespace: q.namespace, service: q.service, excludeIncident: q.incidentId });
+  if (settling === undefined) return;
+  const tool = q.tool(settling.tool);
+  const deadline = settling.executedAt.getTime() + (tool !== undefined ? effectiveSettleSeconds(q.policy, tool) : 0) * 1000;
+  const until = new Date(Math.max(deadline, clock.now()) + VERIFY_GRACE_MS);
+  throw new WorkloadSettlingError(
+    `workload ${q.namespace}/${q.service}: incident ${settling.incidentId}'s ${settling.tool} is settling and not verified yet; this incident looks again at ${until.toISOString()}`,
+    { incidentId: q.incidentId, until, key: `workload:${settling.id}` },
+  );
 }

@@ -1,3 +1,4 @@
+import { OPEN_STATUSES } from "../domain/incident.js";
 import type { Queryable } from "./database.js";
 
 /** An action as stored. */
@@ -179,6 +180,31 @@ export async function unsettledForeignActions(q: Queryable, query: { environment
     [query.environmentId, query.namespace, query.excludeIncident],
   );
   return result.rows.map(toForeignAction);
+}
+
+/** Another incident's executed action that has not been verified yet, and when it ran. */
+export interface SettlingAction {
+  id: number;
+  incidentId: string;
+  tool: string;
+  executedAt: Date;
+}
+
+/**
+ * Actions other, still open incidents ran on one workload and have not verified yet (they are
+ * settling; on the wall clock their incident waits in the queue, holding no lock), oldest first.
+ */
+export async function settlingForeignActions(q: Queryable, query: { environmentId: string; namespace: string; service: string; excludeIncident: string }): Promise<SettlingAction[]> {
+  const result = await q.query<{ id: number; incident_id: string; tool: string; executed_at: Date }>(
+    `SELECT a.id::int AS id, a.incident_id, a.tool, a.executed_at
+     FROM actions a JOIN incidents i ON i.id = a.incident_id
+     WHERE i.environment_id = $1 AND a.namespace = $2 AND a.target_service = $3 AND a.incident_id <> $4
+       AND a.status IN ('executing', 'succeeded') AND a.verdict IS NULL AND a.after_signals IS NULL AND a.executed_at IS NOT NULL
+       AND i.status = ANY($5::text[])
+     ORDER BY a.id LIMIT 20`,
+    [query.environmentId, query.namespace, query.service, query.excludeIncident, OPEN_STATUSES],
+  );
+  return result.rows.map((r) => ({ id: r.id, incidentId: r.incident_id, tool: r.tool, executedAt: r.executed_at }));
 }
 
 /** The actions with these ids as they stand now (any incident, any status). */

@@ -48,9 +48,19 @@ export async function worldOfWorkloadName(q: Queryable, service: string): Promis
   return rows.rows.length === 1 ? rows.rows[0]?.environment_id : undefined;
 }
 
+/** Whose time a shared world keeps: its own simulated clock, or the wall clock it follows. */
+export type WorldClockKind = "simulated" | "wall";
+
 /** Stores a new fleet world and routes its workloads to it. */
-export async function installWorld(q: Queryable, id: string, spec: unknown, state: unknown, workloads: Array<{ namespace: string; service: string }>): Promise<void> {
-  await q.query("INSERT INTO environments (id, kind, spec, state) VALUES ($1, 'sim', $2, $3)", [id, JSON.stringify(spec), JSON.stringify(state)]);
+export async function installWorld(
+  q: Queryable,
+  id: string,
+  spec: unknown,
+  state: unknown,
+  workloads: Array<{ namespace: string; service: string }>,
+  clock: WorldClockKind = "simulated",
+): Promise<void> {
+  await q.query("INSERT INTO environments (id, kind, spec, state, clock) VALUES ($1, 'sim', $2, $3, $4)", [id, JSON.stringify(spec), JSON.stringify(state), clock]);
   for (const w of workloads) {
     await q.query("INSERT INTO fleet_routes (namespace, service, environment_id) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING", [w.namespace, w.service, id]);
   }
@@ -74,4 +84,10 @@ export async function saveWorldState(q: Queryable, id: string, state: unknown): 
     JSON.stringify(state),
   ]);
   return saved.rows[0]?.version ?? "";
+}
+
+/** A shared world's clock kind (undefined when the world is not stored). */
+export async function worldClock(q: Queryable, id: string): Promise<WorldClockKind | undefined> {
+  const row = await q.query<{ clock: WorldClockKind }>("SELECT clock FROM environments WHERE id = $1", [id]);
+  return row.rows[0]?.clock;
 }

@@ -137,6 +137,11 @@ export class IncidentStore {
     return actions.unsettledForeignActions(this.db.pool, q);
   }
 
+  /** Other open incidents' executed, not yet verified actions on one workload. */
+  settlingForeignActions(q: Parameters<typeof actions.settlingForeignActions>[1]): Promise<actions.SettlingAction[]> {
+    return actions.settlingForeignActions(this.db.pool, q);
+  }
+
   /** The actions with these ids as they stand now. */
   actionsByIds(ids: readonly number[]): Promise<actions.ForeignAction[]> {
     return actions.actionsByIds(this.db.pool, ids);

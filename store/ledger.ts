@@ -39,7 +39,7 @@ export class ActionsLedger implements PolicyLedger {
     const result = await this.db.query<{ service: string }>(
       `SELECT DISTINCT a.target_service AS service FROM actions a JOIN incidents i ON i.id = a.incident_id
         WHERE i.environment_id = $1 AND a.kind = 'remediation' AND a.verdict IS NULL AND a.target_service IS NOT NULL
-          AND a.status IN ('registered', 'executing', 'succeeded') AND i.status IN ('queued', 'open', 'running', 'awaiting_approval')
+          AND a.status IN ('registered', 'executing', 'succeeded') AND i.status IN ('queued', 'open', 'running', 'awaiting_approval', 'verifying')
           AND a.incident_id <> $2
         ORDER BY 1`,
       [q.environmentId, q.excludeIncident],

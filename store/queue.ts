@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import { PgBoss, type ConstructorOptions, type Db as IDatabase, type Job } from "pg-boss";
 import type { Database, Queryable } from "./database.js";
 
@@ -8,11 +9,14 @@ export const DEAD_LETTER_QUEUE = "suture-incidents-dead";
 /** A queue used only by the benchmark to measure the queue's raw throughput. */
 export const NOOP_QUEUE = "suture-noop";
 
+/** pg-boss priority of scheduled continuations (higher runs first; new incidents' jobs have 0). */
+const CONTINUATION_PRIORITY = 10;
+
 /** What a job asks a worker to do: run the incident as far as it can go now. */
 export interface IncidentJob {
   incidentId: string;
-  /** Why it was queued: a new alert, a human decision, an expired approval. */
-  reason: "alert" | "approval" | "expiry" | "retry";
+  /** Why it was queued: a new alert, a human decision, an expired approval, a settle (or other) deadline come. */
+  reason: "alert" | "approval" | "expiry" | "retry" | "settle";
 }
 
 /** Queue timing: defaults suit production; tests shorten recovery. */
@@ -130,6 +134,16 @@ export class IncidentQueue {
     );
   }
 
+  /**
+   * Queues an incident's continuation to start at `startAfter` (a settle deadline). Idempotent:
+   * the job id is derived from `key` (what it waits for, plus the job that schedules it), so a
+   * retried job schedules the same continuation once. Returns the job id, or null when it existed.
+   */
+  async schedule(job: IncidentJob, startAfter: Date, key: string): Promise<string | null> {
+    // Ahead of new alerts' jobs: a deadline that has come is served first, so a backlog of new incidents cannot make verification late.
+    return this.boss.send(INCIDENT_QUEUE, { ...job }, { id: jobIdFor(key), startAfter, singletonKey: job.incidentId, priority: CONTINUATION_PRIORITY });
+  }
+
   /** Runs `handler` for incident jobs, `concurrency` at a time in this process. */
   async work(concurrency: number, handler: (job: Job<IncidentJob>) => Promise<void>): Promise<string> {
     return this.workQueue(
@@ -180,4 +194,11 @@ export class IncidentQueue {
   async stop(options: { graceful: boolean; timeoutMs?: number } = { graceful: true }): Promise<void> {
     await this.boss.stop({ graceful: options.graceful, timeout: options.timeoutMs ?? 30_000, close: true });
   }
+}
+
+/** A deterministic job id (a UUID, as pg-boss stores ids) for a scheduling key. */
+export function jobIdFor(key: string): string {
+  const h = createHash("sha256").update(key).digest("hex");
+  // Shaped as a version-5-style UUID: pg-boss's id column is a uuid.
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-5${h.slice(13, 16)}-${((parseInt(h.slice(16, 17), 16) & 0x3) | 0x8).toString(16)}${h.slice(17, 20)}-${h.slice(20, 32)}`;
 }

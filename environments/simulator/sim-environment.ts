@@ -60,6 +60,8 @@ export type SimSnapshot = SimState;
 
 /** The simulator's clock: `sleep` advances the world instantly, tick by tick. */
 export class SimClock implements Clock {
+  readonly realTime = false;
+
   constructor(private readonly env: SimEnvironment) {}
 
   now(): number {

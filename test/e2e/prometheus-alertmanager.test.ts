@@ -57,7 +57,13 @@ describe.skipIf(!binaries)(`end to end: simulated cluster â†’ real Prometheus â†
     cluster = await startSimulatedCluster(await loadScenario("data/scenarios-e2e/storefront-bad-rollout-realtime.yaml"), { realtime: true, rbacManifest: rbac });
     const suturePort = await freePort();
     // Alertmanager with the shipped receiver's shape: webhook to suture serve with the intake token, resolved notifications on
-    alertmanager = await startAlertmanager({ webhookUrl: `http://127.0.0.1:${suturePort}/v1/alerts/alertmanager`, webhookBearerToken: INTAKE_TOKEN, groupWait: "1s", groupInterval: "2s", repeatInterval: "1h" });
+    alertmanager = await startAlertmanager({
+      webhookUrl: `http://127.0.0.1:${suturePort}/v1/alerts/alertmanager`,
+      webhookBearerToken: INTAKE_TOKEN,
+      groupWait: "1s",
+      groupInterval: "2s",
+      repeatInterval: "1h",
+    });
     const metrics = new URL(cluster.metricsUrl);
     const ruleFile = path.join(rules, "suture-rules.yaml");
     await writeFile(ruleFile, shippedRule(RULE, "5s"));

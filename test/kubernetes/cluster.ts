@@ -14,6 +14,8 @@ export const NOW = Date.parse("2026-11-30T07:00:00Z");
 
 /** A clock standing still at {@link NOW} (tests advance it by hand). */
 export class FixedClock implements Clock {
+  readonly realTime = false;
+
   constructor(public t = NOW) {}
   now(): number {
     return this.t;

@@ -67,7 +67,7 @@ export async function showCommand(config: Config, args: CommandArgs): Promise<nu
       console.log(`  if nobody answers: ${a.ifNobodyAnswers}`);
       if (step.kind === "answer") console.log(`  answer: suture approve ${id} --as <you> [--note …] [--set key=value]  |  suture reject ${id} --as <you> --reason …`);
       else console.log(`  next: ${describeOperatorStep(step)}`);
-    } else if (step.command !== null) {
+    } else if (step.command !== null || step.kind === "wait") {
       console.log(`\nnext: ${describeOperatorStep(step)}`);
     }
     const approvals = await suture.store.approvalsFor(id);

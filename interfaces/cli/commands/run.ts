@@ -17,6 +17,10 @@ export function printResult(r: RunResult): void {
     );
     return;
   }
+  if (r.awaitingSettle !== undefined) {
+    console.log(`incident ${r.incidentId}: ${formatStatus("verifying")} — ${r.awaitingSettle.tool} settles until ${r.awaitingSettle.until}; a worker continues it then`);
+    return;
+  }
   console.log(`incident ${r.incidentId}: ${formatStatus(r.state.outcome?.status ?? "open")} — ${r.state.outcome?.reason ?? ""}`);
 }
 

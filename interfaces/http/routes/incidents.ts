@@ -41,12 +41,13 @@ export function incidentRoutes(app: FastifyInstance, deps: ServerDeps): void {
     identify(request, deps.apiTokens, false);
     const { id } = parseWith(IncidentParamsSchema, request.params, "path.");
     const incident = await suture.store.getIncident(id);
-    const { state, awaitingApproval } = await currentState(suture, id);
+    const { state, awaitingApproval, awaitingSettle } = await currentState(suture, id);
     return {
       incident,
       brief: incident.brief,
       timeline: state.timeline ?? [],
       awaitingApproval: awaitingApproval ?? null,
+      awaitingSettle: awaitingSettle ?? null,
       actions: await suture.store.actionsFor(id),
       approvals: await suture.store.approvalsFor(id),
       audit: await suture.store.auditFor(id),
