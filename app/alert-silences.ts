@@ -6,11 +6,17 @@ import type { Config } from "./config.js";
 
 /**
  * Alertmanager write-back: while an action settles, the incident's alert is silenced (API v2,
- * every label of the alert matched exactly, a comment linking the incident, ending at the settle
- * deadline); when verify has judged, the silence is expired, whatever the verdict. Alertmanager
+ * every label of the alert matched exactly, a comment linking the incident, ending a minute after
+ * the settle deadline); when verify has judged, the silence is expired, whatever the verdict. Alertmanager
  * being down never fails an incident: the outcome says what happened and the node audits it.
  */
 export class AlertmanagerSettleSilencer implements SettleSilencer {
+  /**
+   * The silence outlasts the settle deadline by this much, so verify (which runs just after the
+   * deadline) is what lifts it; if Suture dies meanwhile, it still ends on its own shortly after.
+   */
+  static readonly GRACE_MS = 60_000;
+
   constructor(
     private readonly silences: AlertmanagerSilences,
     private readonly publicUrl?: string,
@@ -30,7 +36,7 @@ export class AlertmanagerSettleSilencer implements SettleSilencer {
       const request = silenceFor(input.alert.labels, {
         incidentId: input.incidentId,
         ...(this.publicUrl !== undefined ? { incidentUrl: incidentLink(this.publicUrl, input.incidentId) } : {}),
-        endsAt: new Date(input.until),
+        endsAt: new Date(input.until + AlertmanagerSettleSilencer.GRACE_MS),
         now: new Date(input.now),
       });
       const id = await this.silences.create(request);

@@ -80,6 +80,8 @@ describe.skipIf(!binaries)(`end to end: simulated cluster â†’ real Prometheus â†
       files: {
         "kubeconfig.yaml": cluster.server.kubeconfig({ namespace: "shop" }),
         "policy.yaml": "verification:\n  settleSeconds:\n    rollout_undo: 20\n",
+        // The shipped signal templates with a 10 s rate window: a 2-minute window would still be averaging the fault when a 20 s settle ends.
+        "signals.yaml": readFileSync("data/prometheus/signals.yaml", "utf8").replace(/^window: 2m$/m, "window: 10s"),
       },
       env: {
         SUTURE_KUBECONFIG: "{dir}/kubeconfig.yaml",
@@ -88,6 +90,7 @@ describe.skipIf(!binaries)(`end to end: simulated cluster â†’ real Prometheus â†
         SUTURE_INTAKE_TOKEN: INTAKE_TOKEN,
         PROMETHEUS_URL: prometheus.url,
         SUTURE_PROMETHEUS_STEP_SECONDS: "2",
+        SUTURE_PROMETHEUS_SIGNALS: "{dir}/signals.yaml",
         ALERTMANAGER_URL: alertmanager.url,
         SUTURE_PUBLIC_URL: `http://127.0.0.1:${suturePort}`,
       },
