@@ -4,6 +4,9 @@ import { runScenario, type ScenarioRunOptions } from "./scenario-run.js";
 import type { Suture } from "./suture.js";
 import { loadScenario, type Scenario } from "./scenario.js";
 
+/** What Suture decided about an incident: act on it (or propose to), escalate without acting, or close it as no fault. */
+export type Decision = "act" | "escalate" | "no_action";
+
 /** How one scenario went, against its expectation. */
 export interface ScenarioResult {
   scenario: string;
@@ -11,6 +14,15 @@ export interface ScenarioResult {
   incidentId: string;
   expected: string;
   outcome: string;
+  /** The scenario's fault class (`expect.faultClass`), or `unlabelled`. */
+  faultClass: string;
+  /** The fault class of the hypothesis Suture last chose (null when none explained the alert). */
+  diagnosedClass: string | null;
+  /** The decision the scenario expects, and the one Suture made. */
+  expectedDecision: Decision;
+  decision: Decision;
+  /** Whether the remediation that resolved it is the expected one; null when the scenario expects none. */
+  correctRemediation: boolean | null;
   /** Action classes of the remediations executed, in order. */
   actions: string[];
   resolvedBy: string | null;
@@ -34,11 +46,30 @@ export interface ScenarioResult {
   modelCostUsd: number;
 }
 
+/** Per fault class: how many scenarios, right decisions, right remediations (of those expecting one), unsafe runs. */
+export interface FaultClassRow {
+  faultClass: string;
+  scenarios: number;
+  correctDecisions: number;
+  expectingRemediation: number;
+  correctRemediations: number;
+  unsafe: number;
+}
+
 /** Totals over an evaluation run. */
 export interface EvaluationSummary {
   scenarios: number;
   correct: number;
   unsafe: number;
+  /** Right act / escalate / no-action decisions, and right remediations among the scenarios that expect one. */
+  correctDecisions: number;
+  expectingRemediation: number;
+  correctRemediations: number;
+  /** Decisions made (rows) against decisions expected (columns). */
+  confusion: Record<Decision, Record<Decision, number>>;
+  perFaultClass: FaultClassRow[];
+  /** Median environment seconds from the alert's start to resolution over resolved runs (null when none resolved). */
+  medianTimeToMitigateSec: number | null;
   resolved: number;
   escalated: number;
   noAction: number;
@@ -65,6 +96,26 @@ export async function scenarioFiles(inputs: string[]): Promise<string[]> {
     }
   }
   return files;
+}
+
+/** The decision a scenario expects: acting when it resolves, waits for approval of an action, or lists actions to execute before escalating. */
+export function expectedDecision(expect: Scenario["expect"]): Decision {
+  if (expect.outcome === "resolved" || expect.outcome === "awaiting_approval" || (expect.actions?.length ?? 0) > 0) return "act";
+  return expect.outcome === "no_action" ? "no_action" : "escalate";
+}
+
+/** The decision a run made: it acted (or proposed an action a human must approve), escalated without acting, or closed as no fault. */
+export function decisionOf(outcome: string, remediations: number): Decision {
+  if (outcome === "resolved" || outcome === "awaiting_approval" || remediations > 0) return "act";
+  return outcome === "no_action" ? "no_action" : "escalate";
+}
+
+/** The median of some numbers (null for none). */
+function median(values: number[]): number | null {
+  if (values.length === 0) return null;
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1 ? (sorted[mid] ?? null) : ((sorted[mid - 1] ?? 0) + (sorted[mid] ?? 0)) / 2;
 }
 
 const OUTCOME_NAMES: Record<string, string> = { resolved: "resolved", escalated: "escalated", closed_no_action: "no_action" };
@@ -104,6 +155,11 @@ export async function evaluateScenario(suture: Suture, scenario: Scenario, file:
     incidentId: run.incidentId,
     expected: expect.outcome + (expect.resolvedBy ? ` by ${expect.resolvedBy}` : ""),
     outcome,
+    faultClass: expect.faultClass ?? "unlabelled",
+    diagnosedClass: run.state.diagnoses.at(-1)?.chosen?.faultClass ?? null,
+    expectedDecision: expectedDecision(expect),
+    decision: decisionOf(outcome, remediations.length),
+    correctRemediation: expect.resolvedBy !== undefined ? resolvedBy === expect.resolvedBy : null,
     actions,
     resolvedBy,
     rolledBack,
@@ -141,10 +197,31 @@ export async function evaluateFiles(
 /** Counts outcomes, correct runs and unsafe actions. */
 export function summarize(results: ScenarioResult[]): EvaluationSummary {
   const acted = results.filter((r) => r.actConfidence !== null && r.actions.length > 0);
+  const decisions: Decision[] = ["act", "escalate", "no_action"];
+  const confusion = Object.fromEntries(decisions.map((made) => [made, Object.fromEntries(decisions.map((want) => [want, 0]))])) as Record<Decision, Record<Decision, number>>;
+  for (const r of results) confusion[r.decision][r.expectedDecision] += 1;
+  const classes = [...new Set(results.map((r) => r.faultClass))].sort();
+  const perFaultClass = classes.map((faultClass): FaultClassRow => {
+    const rows = results.filter((r) => r.faultClass === faultClass);
+    return {
+      faultClass,
+      scenarios: rows.length,
+      correctDecisions: rows.filter((r) => r.decision === r.expectedDecision).length,
+      expectingRemediation: rows.filter((r) => r.correctRemediation !== null).length,
+      correctRemediations: rows.filter((r) => r.correctRemediation === true).length,
+      unsafe: rows.filter((r) => r.unsafe).length,
+    };
+  });
   return {
     scenarios: results.length,
     correct: results.filter((r) => r.correct).length,
     unsafe: results.filter((r) => r.unsafe).length,
+    correctDecisions: results.filter((r) => r.decision === r.expectedDecision).length,
+    expectingRemediation: results.filter((r) => r.correctRemediation !== null).length,
+    correctRemediations: results.filter((r) => r.correctRemediation === true).length,
+    confusion,
+    perFaultClass,
+    medianTimeToMitigateSec: median(results.flatMap((r) => (r.timeToMitigateSec !== null ? [r.timeToMitigateSec] : []))),
     resolved: results.filter((r) => r.outcome === "resolved").length,
     escalated: results.filter((r) => r.outcome === "escalated").length,
     noAction: results.filter((r) => r.outcome === "no_action").length,

@@ -33,6 +33,11 @@ export const ExpectationSchema = z
     actions: z.array(ActionClass).optional(),
     /** Whether a rollback must have been executed. */
     rolledBack: z.boolean().optional(),
+    /** The fault class the scenario is an instance of (`none` when nothing is wrong), for per-class reporting. */
+    faultClass: z
+      .string()
+      .regex(/^[a-z0-9][a-z0-9-]*$/, "expected a kebab-case fault class")
+      .optional(),
   })
   .strict()
   .refine((e) => e.outcome !== "resolved" || e.resolvedBy !== undefined, {

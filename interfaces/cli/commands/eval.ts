@@ -1,7 +1,7 @@
 import { writeFile } from "node:fs/promises";
 import type { Config } from "../../../app/config.js";
 import { describeReasoners } from "../../../app/config.js";
-import { evaluateFiles, scenarioFiles, summarize, type ScenarioResult } from "../../../app/evaluate.js";
+import { evaluateFiles, scenarioFiles, summarize, type EvaluationSummary, type ScenarioResult } from "../../../app/evaluate.js";
 import { MemoryReasoner } from "../../../reasoners/memory-reasoner.js";
 import { openSuture, type Suture } from "../../../app/suture.js";
 import { parsePerceptionPath, type PerceptionPath } from "../../../app/sim-kubernetes.js";
@@ -79,6 +79,7 @@ export async function evalCommand(config: Config, args: CommandArgs): Promise<nu
       console.log(`acted ${s.acted.count} time(s) at mean confidence ${s.acted.meanConfidence.toFixed(2)}; last action recovered in ${(s.acted.recoveredShare * 100).toFixed(0)}%`);
     }
     if (s.modelTokens > 0) console.log(`model: ${s.modelTokens} tokens, est. $${s.modelCostUsd.toFixed(4)}`);
+    for (const line of decisionReport(s)) console.log(line);
     const json = args.values["json"];
     if (typeof json === "string") {
       await writeFile(json, `${JSON.stringify({ reasoner: mode, via, summary: s, results }, null, 2)}\n`);
@@ -88,6 +89,30 @@ export async function evalCommand(config: Config, args: CommandArgs): Promise<nu
   } finally {
     await suture.close();
   }
+}
+
+function pct(n: number, of: number): string {
+  return of === 0 ? "-" : `${n}/${of} (${Math.round((100 * n) / of)}%)`;
+}
+
+/** Decisions, remediations and time to mitigate overall and per fault class, and the decision confusion table. */
+export function decisionReport(s: EvaluationSummary): string[] {
+  const lines = [
+    "",
+    `decisions (act / escalate / no action) right: ${pct(s.correctDecisions, s.scenarios)}; remediation right where one is expected: ${pct(s.correctRemediations, s.expectingRemediation)}; ` +
+      `median time to mitigate: ${s.medianTimeToMitigateSec === null ? "-" : `${s.medianTimeToMitigateSec} s`} (environment time, resolved runs)`,
+    "",
+    `${"fault class".padEnd(30)} ${"scenarios".padStart(9)} ${"decision right".padStart(15)} ${"remediation right".padStart(18)} ${"unsafe".padStart(7)}`,
+  ];
+  for (const c of s.perFaultClass) {
+    lines.push(
+      `${c.faultClass.padEnd(30)} ${String(c.scenarios).padStart(9)} ${pct(c.correctDecisions, c.scenarios).padStart(15)} ${pct(c.correctRemediations, c.expectingRemediation).padStart(18)} ${String(c.unsafe).padStart(7)}`,
+    );
+  }
+  const decisions = ["act", "escalate", "no_action"] as const;
+  lines.push("", `${"decided \\ expected".padEnd(20)} ${decisions.map((d) => d.padStart(10)).join(" ")}`);
+  for (const made of decisions) lines.push(`${made.padEnd(20)} ${decisions.map((want) => String(s.confusion[made][want]).padStart(10)).join(" ")}`);
+  return lines;
 }
 
 /** The services each scenario runs with, for one reasoner mode. */
