@@ -23,6 +23,12 @@ import { clusterEnvironmentId, clusterNamespaceOf } from "./cluster.js";
 import { awaitedSettle, settleDue, settleContinuation, type Continuation, type SettleResume, type SettleWait } from "../domain/settle.js";
 import { WorkloadSettlingError } from "../policy/workload-changes.js";
 
+/**
+ * Steps one run of the graph may take: verify looks at a settle window every 15 s (a step each),
+ * so a few attempts with long settle intervals take far more than LangGraph's default of 25.
+ */
+export const GRAPH_STEP_LIMIT = 1000;
+
 /** An environment the graph can run against: its adapter and its clock. */
 export type RunnableEnvironment = EnvironmentAdapter & { readonly clock: Clock };
 
@@ -137,6 +143,7 @@ async function streamGraph(suture: Suture, incidentId: string, input: GraphInput
       configurable: { thread_id: incidentId },
       context: contextFor(suture, env),
       durability: "sync" as const,
+      recursionLimit: GRAPH_STEP_LIMIT,
       callbacks: faultCallbacks(),
       ...(options.interruptBefore !== undefined ? { interruptBefore: options.interruptBefore } : {}),
       ...(options.signal !== undefined ? { signal: options.signal } : {}),

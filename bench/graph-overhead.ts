@@ -17,7 +17,7 @@ import { MemorySaver } from "@langchain/langgraph";
 import { parseAlertmanagerWebhook } from "../domain/alerts/alert.js";
 import { openDatabase, type Database } from "../store/database.js";
 import { migrate } from "../store/migrate.js";
-import { contextFor } from "../app/advance.js";
+import { GRAPH_STEP_LIMIT, contextFor } from "../app/advance.js";
 import { incidentGraph } from "../app/graph.js";
 import { MemoryNotifier } from "../app/notify.js";
 import { scenarioWebhook } from "../app/scenario-run.js";
@@ -64,7 +64,7 @@ async function timeIncidents(suture: Suture, graph: ReturnType<typeof incidentGr
     await suture.store.recordAlert({ incidentId, alert: normalized, rawBody: JSON.stringify(body) });
     const context = contextFor(suture, env);
     const started = performance.now();
-    const final = await graph.invoke({ incidentId, alert: normalized }, { configurable: { thread_id: incidentId }, context, durability: "sync" });
+    const final = await graph.invoke({ incidentId, alert: normalized }, { configurable: { thread_id: incidentId }, context, durability: "sync", recursionLimit: GRAPH_STEP_LIMIT });
     times.push(performance.now() - started);
     // The runner releases an incident's workload locks when its run ends; invoking the graph directly, so do we.
     await suture.locks.releaseIncident(incidentId);

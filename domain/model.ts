@@ -228,6 +228,8 @@ export const AttemptSchema = z.object({
   rolledBack: z.boolean().default(false),
   /** The Alertmanager silence muting the alert while this attempt settles (expired by verify). */
   silenceId: z.string().optional(),
+  /** What verify saw each time it sampled the settle window: harm (noise-floor units) and whether all looked healthy. */
+  samples: z.array(z.object({ at: z.number(), harm: z.number(), healthy: z.boolean(), lag: z.number().optional() })).optional(),
 });
 /** A remediation attempt. */
 export type Attempt = z.infer<typeof AttemptSchema>;

@@ -13,7 +13,7 @@ import { IncidentState } from "./state.js";
  *                         ├─(below threshold)→ escalate
  *                         └─(no fault)→ END
  *   perceive ─(the alert's target is not a workload: unresolved, a node, a job)→ escalate
- *   verify: recovered → END · not recovered, untried candidate → diagnose · worse → rollback → escalate
+ *   verify: sample again (settling, recovering) → verify · recovered → END · not recovered, untried candidate → diagnose · worse → rollback → escalate
  */
 export function buildIncidentGraph(nodes: IncidentNodes) {
   return (
@@ -26,8 +26,8 @@ export function buildIncidentGraph(nodes: IncidentNodes) {
       .addNode("policy-check", nodes.policyCheck, { ends: ["act", "escalate", "perceive", END] })
       // Execute the granted call once (or perceive again if another incident changed the workload first; never in a dry run).
       .addNode("act", nodes.act, { ends: ["verify", "perceive", END] })
-      // Wait the settle interval and compare signals; resolve, replan, or roll back.
-      .addNode("verify", nodes.verify, { ends: ["diagnose", "escalate", END] })
+      // Sample the settle window (again, until recovered and stable, worse, or due) and compare signals; resolve, replan, or roll back.
+      .addNode("verify", nodes.verify, { ends: ["verify", "diagnose", "escalate", END] })
       // Write the brief and notify a human.
       .addNode("escalate", nodes.escalate)
       .addEdge(START, "perceive")

@@ -20,8 +20,8 @@ export type PolicyCheckRoute = "act" | "escalate" | "perceive" | typeof END;
  */
 export type ActRoute = "verify" | "perceive" | typeof END;
 
-/** Where verify sends the incident: resolved (END), replan (diagnose), or escalate. */
-export type VerifyRoute = "diagnose" | "escalate" | typeof END;
+/** Where verify sends the incident: sample the settle window again (verify), resolved (END), replan (diagnose), or escalate. */
+export type VerifyRoute = "verify" | "diagnose" | "escalate" | typeof END;
 
 /** A node that routes itself with `Command({ goto })` to one of `R`. */
 export type RoutingNode<R extends string> = (state: IncidentStateValue, runtime: Runtime<SutureContext>) => Promise<Command<unknown, Record<string, unknown>, R>>;

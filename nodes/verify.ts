@@ -78,25 +78,75 @@ async function judge(observer: Observer, attempt: Attempt, service: string, afte
   return { verdict: reasons.length === 0 ? "recovered" : "not_recovered", reasons };
 }
 
+/** A backlog still draining at the settle deadline is watched up to this many settle intervals in all. */
+const DRAIN_LIMIT = 3;
+/** Fault classes whose repair cannot be called durable early: a leak's trend needs warmed-up pods to read. */
+const SLOW_TO_JUDGE = /memory|leak|oom/;
+
 /**
- * Lets the attempt's action settle. A simulated clock sleeps (instantly). On a real-time clock,
- * until the settle deadline the graph pauses with a settle wait (`interrupt()`): the run ends, a
- * queue job continues it at the deadline, and no worker holds a job slot meanwhile. Everything
- * here before the interrupt is safe to run twice (the node runs again on resume).
+ * Waits until `until`. A simulated clock sleeps (instantly). On a real-time clock the graph pauses
+ * with a settle wait (`interrupt()`): the run ends, a queue job continues it at `until`, and no
+ * worker holds a job slot meanwhile. Everything here before the interrupt is safe to run twice
+ * (the node runs again on resume).
  */
-async function settle(ctx: SutureContext, incidentId: string, attempt: Attempt): Promise<void> {
-  const until = attempt.executedAt + attempt.settleSeconds * 1000;
+async function waitUntil(ctx: SutureContext, incidentId: string, attempt: Attempt, until: number, stepMs: number): Promise<void> {
+  const now = ctx.clock.now();
+  if (now >= until) return;
   if (!ctx.clock.realTime) {
-    await ctx.clock.sleep(attempt.settleSeconds * 1000);
+    // A simulated world moves in whole ticks: sleep on until the first tick at or after `until`.
+    let target = until;
+    while (ctx.clock.now() < until) {
+      const before = ctx.clock.now();
+      await ctx.clock.sleep(target - before);
+      if (ctx.clock.now() === before) target += stepMs;
+    }
     return;
   }
-  if (ctx.clock.now() < until) {
-    const wait: SettleWait = { kind: "settle", incidentId, attempt: attempt.number, until: new Date(until).toISOString(), tool: attempt.call.tool };
-    await ctx.store.setIncidentStatus(incidentId, "verifying", `letting ${attempt.call.tool} (attempt ${attempt.number}) settle until ${wait.until}`);
-    SettleResumeSchema.parse(interrupt(wait));
+  const wait: SettleWait = { kind: "settle", incidentId, attempt: attempt.number, until: new Date(until).toISOString(), tool: attempt.call.tool };
+  await ctx.store.setIncidentStatus(incidentId, "verifying", `letting ${attempt.call.tool} (attempt ${attempt.number}) settle; next look at ${wait.until}`);
+  SettleResumeSchema.parse(interrupt(wait));
+}
+
+type Sample = NonNullable<Attempt["samples"]>[number];
+
+/** One look at the settle window: total harm, whether everything looks healthy, and the backlog. */
+async function sample(observer: Observer, attempt: Attempt, service: string, watched: Signal[], now: number): Promise<Sample> {
+  const snapshot = harm(await readSnapshot(observer, watched, now));
+  const settledAll = snapshot.signals.every((s) => !isAnomalous(s.metric, s.current, s.baseline));
+  const workload = await observer.describeWorkload(service);
+  const pods = workload?.pods ?? [];
+  const podsHealthy = pods.every(
+    (p) => !(p.reason !== undefined && FAILING_POD_REASONS.has(p.reason)) && !(p.restarts > 0 && p.startedAt >= attempt.executedAt && p.lastTerminationReason !== undefined),
+  );
+  const lag = snapshot.signals.filter((s) => s.metric === "consumer_lag").reduce((sum, s) => sum + s.current, 0);
+  return { at: now, harm: total(snapshot.signals), healthy: settledAll && podsHealthy, ...(snapshot.signals.some((s) => s.metric === "consumer_lag") ? { lag } : {}) };
+}
+
+/**
+ * Whether to look again: not when harm rose (judge it now, to roll back at once), nor after
+ * `stableSamples` healthy looks in a row (judged early, unless the fault is one whose repair only
+ * time shows durable), nor past the deadline — except for a backlog still draining at a rate that
+ * empties it before `DRAIN_LIMIT` settle intervals are over.
+ */
+export function lookAgain(attempt: Attempt, samples: Sample[], now: number, stableSamples: number): { again: boolean; why: string } {
+  const last = samples[samples.length - 1];
+  if (last === undefined) return { again: true, why: "" };
+  const beforeHarm = total(harm(attempt.before).signals);
+  if (last.harm > beforeHarm * 1.2 + 1) return { again: false, why: "harm rose" };
+  const streak = samples.length - 1 - samples.map((s) => s.healthy).lastIndexOf(false);
+  const deadline = attempt.executedAt + attempt.settleSeconds * 1000;
+  if (streak >= stableSamples && !SLOW_TO_JUDGE.test(attempt.faultClass)) return { again: false, why: `healthy in ${streak} looks in a row` };
+  if (now < deadline) return { again: true, why: "" };
+  const lags = samples.filter((s) => s.lag !== undefined).slice(-3);
+  const first = lags[0];
+  const latest = lags[lags.length - 1];
+  if (!last.healthy && first?.lag !== undefined && latest?.lag !== undefined && lags.length >= 3 && latest.lag < first.lag) {
+    const perMs = (first.lag - latest.lag) / Math.max(1, latest.at - first.at);
+    const drainsAt = now + latest.lag / perMs;
+    const limit = attempt.executedAt + DRAIN_LIMIT * attempt.settleSeconds * 1000;
+    if (drainsAt <= limit && now < limit) return { again: true, why: `backlog draining (${Math.round(latest.lag)} left, empty in ~${Math.round((drainsAt - now) / 1000)} s)` };
   }
-  // Resumed (or already due when verify started): the incident runs again.
-  if ((await ctx.store.getIncident(incidentId)).status === "verifying") await ctx.store.setIncidentStatus(incidentId, "running");
+  return { again: false, why: "settle interval over" };
 }
 
 /**
@@ -112,7 +162,22 @@ export async function verify(state: IncidentStateValue, runtime: Runtime<SutureC
   }
   const observer = new Observer(ctx.tools, ctx.env, ctx.clock);
   const service = ctx.tools.get(attempt.call.tool).target?.(attempt.call.params).service ?? state.alert.service;
-  if (attempt.status === "executed") await settle(ctx, state.incidentId, attempt);
+  let samples = attempt.samples ?? [];
+  let closing = "";
+  if (attempt.status === "executed") {
+    // Looked at every `sampleSeconds` (the last look before the deadline falls on it); each look is a step of its own.
+    const { sampleSeconds, stableSamples } = ctx.policy.policy.verification;
+    const step = sampleSeconds * 1000;
+    const deadline = attempt.executedAt + attempt.settleSeconds * 1000;
+    const previous = samples[samples.length - 1]?.at ?? attempt.executedAt;
+    const next = previous < deadline ? Math.min(previous + step, deadline) : previous + step;
+    await waitUntil(ctx, state.incidentId, attempt, next, step);
+    if ((await ctx.store.getIncident(state.incidentId)).status === "verifying") await ctx.store.setIncidentStatus(state.incidentId, "running");
+    samples = [...samples, await sample(observer, attempt, service, state.context.snapshot.signals, ctx.clock.now())];
+    const decision = lookAgain(attempt, samples, ctx.clock.now(), stableSamples);
+    if (decision.again) return new Command({ update: { attempts: [{ ...attempt, samples }] }, goto: "verify" });
+    closing = decision.why;
+  }
   const after = await readSnapshot(observer, state.context.snapshot.signals, ctx.clock.now());
   const judged =
     attempt.status === "failed" ? { verdict: "not_recovered" as const, reasons: [`the tool call failed: ${attempt.error ?? "unknown error"}`] } : await judge(observer, attempt, service, after);
@@ -142,7 +207,7 @@ export async function verify(state: IncidentStateValue, runtime: Runtime<SutureC
   const now = ctx.clock.now();
   const changes = describeChange(attempt.before, after);
   const message =
-    `attempt ${attempt.number} ${judged.verdict.replace("_", " ")} after ${attempt.settleSeconds}s` +
+    `attempt ${attempt.number} ${judged.verdict.replace("_", " ")} after ${Math.round((ctx.clock.now() - attempt.executedAt) / 1000)}s (${samples.length} look(s)${closing !== "" ? `, judged: ${closing}` : ""}; settle ${attempt.settleSeconds}s)` +
     `${changes.length > 0 ? `: ${changes.join("; ")}` : ""}${judged.reasons.length > 0 ? ` [${judged.reasons.join("; ")}]` : ""}` +
     `${notes.length > 0 ? `; ${notes.join("; ")}` : ""}`;
   await ctx.store.audit({
@@ -166,7 +231,7 @@ export async function verify(state: IncidentStateValue, runtime: Runtime<SutureC
       dedupeKey: `${state.incidentId}:unsilence:${attempt.number}`,
     });
   }
-  const amended: Attempt = { ...attempt, after, verdict: judged.verdict, verdictReasons: judged.reasons, rolledBack };
+  const amended: Attempt = { ...attempt, samples, after, verdict: judged.verdict, verdictReasons: judged.reasons, rolledBack };
   const entry = { node: "verify", at: now, message };
   const update = { attempts: [amended], timeline: [entry] };
   if (judged.verdict === "recovered") {

@@ -231,9 +231,13 @@ export const PolicySchema = z
             }
           })
           .default({}),
+        /** Seconds between verify's looks at a settle window (each look on the wall clock is a queue job). */
+        sampleSeconds: z.number().int("expected whole seconds").min(5, "expected at least 5 seconds").max(3600, "expected at most 3600 seconds").default(15),
+        /** Consecutive healthy looks that judge a repair before its settle interval is over (faults whose repair only time shows durable, such as leaks, always wait it out). */
+        stableSamples: z.number().int("expected a whole number of looks").min(1, "expected at least 1 look").max(100, "expected at most 100 looks").default(3),
       })
       .strict()
-      .default({ settleSeconds: {} }),
+      .default({ settleSeconds: {}, sampleSeconds: 15, stableSamples: 3 }),
   })
   .strict();
 

@@ -36,9 +36,12 @@ function wallWorld(i: number): Record<string, unknown> {
   return { ...world, clock: "wall", environment: { ...(world["environment"] as Record<string, unknown>), tickSeconds: 10 } };
 }
 
-/** A policy letting rollout_undo settle `settle` seconds. */
+/**
+ * A policy letting rollout_undo settle `settle` seconds, looked at once, at the deadline: these
+ * tests are about the timers; adaptive looks are tested in test/graph/adaptive-verify.test.ts.
+ */
 function policy(settle: number): string {
-  return `verification:\n  settleSeconds:\n    rollout_undo: ${settle}\nresourceLock:\n  whenBusy: wait\n  waitSeconds: 5\n`;
+  return `verification:\n  settleSeconds:\n    rollout_undo: ${settle}\n  sampleSeconds: ${Math.max(settle, 5)}\nresourceLock:\n  whenBusy: wait\n  waitSeconds: 5\n`;
 }
 
 /** What the test needs of a running setup: the service (intake, no worker), and workers it starts and stops. */
