@@ -165,18 +165,25 @@ export async function verify(state: IncidentStateValue, runtime: Runtime<SutureC
   let samples = attempt.samples ?? [];
   let closing = "";
   if (attempt.status === "executed") {
-    // Looked at every `sampleSeconds` (the last look before the deadline falls on it); each look is a step of its own.
+    // Looked at every `sampleSeconds` (the last look before the deadline falls on it). On the wall
+    // clock each look is a step of its own (a durable wait before it); a simulated clock's waits
+    // are instant, so its looks run in this step (as one long sleep did before).
     const { sampleSeconds, stableSamples } = ctx.policy.policy.verification;
     const step = sampleSeconds * 1000;
     const deadline = attempt.executedAt + attempt.settleSeconds * 1000;
-    const previous = samples[samples.length - 1]?.at ?? attempt.executedAt;
-    const next = previous < deadline ? Math.min(previous + step, deadline) : previous + step;
-    await waitUntil(ctx, state.incidentId, attempt, next, step);
-    if ((await ctx.store.getIncident(state.incidentId)).status === "verifying") await ctx.store.setIncidentStatus(state.incidentId, "running");
-    samples = [...samples, await sample(observer, attempt, service, state.context.snapshot.signals, ctx.clock.now())];
-    const decision = lookAgain(attempt, samples, ctx.clock.now(), stableSamples);
-    if (decision.again) return new Command({ update: { attempts: [{ ...attempt, samples }] }, goto: "verify" });
-    closing = decision.why;
+    for (;;) {
+      const previous = samples[samples.length - 1]?.at ?? attempt.executedAt;
+      const next = previous < deadline ? Math.min(previous + step, deadline) : previous + step;
+      await waitUntil(ctx, state.incidentId, attempt, next, step);
+      if (ctx.clock.realTime && (await ctx.store.getIncident(state.incidentId)).status === "verifying") await ctx.store.setIncidentStatus(state.incidentId, "running");
+      samples = [...samples, await sample(observer, attempt, service, state.context.snapshot.signals, ctx.clock.now())];
+      const decision = lookAgain(attempt, samples, ctx.clock.now(), stableSamples);
+      if (!decision.again) {
+        closing = decision.why;
+        break;
+      }
+      if (ctx.clock.realTime) return new Command({ update: { attempts: [{ ...attempt, samples }] }, goto: "verify" });
+    }
   }
   const after = await readSnapshot(observer, state.context.snapshot.signals, ctx.clock.now());
   const judged =
