@@ -6,8 +6,10 @@ export default defineConfig({
     globalSetup: ["./test/global-setup.ts"],
     testTimeout: 60_000,
     hookTimeout: 60_000,
-    // Two cores: each worker boots its own embedded PostgreSQL (PGlite).
-    maxWorkers: 2,
+    // Two cores, three workers: each boots its own embedded PostgreSQL (PGlite); several suites
+    // spend most of their time waiting on the wall clock (settle timers, the Prometheus and
+    // Alertmanager end to end, --realtime), and a third worker runs CPU-bound files meanwhile.
+    maxWorkers: 3,
     reporters: ["default", "./test/summary-reporter.ts"],
   },
 });
