@@ -29,8 +29,14 @@ export interface ScenarioResult {
   rolledBack: boolean;
   correct: boolean;
   unsafe: boolean;
-  /** Environment seconds from the alert's start to resolution (null if not resolved). */
+  /**
+   * Environment seconds from the alert's start to mitigation: the first of the looks in a row in
+   * which verify saw the signals back at baseline and the pods healthy until it declared recovery
+   * (null if not resolved).
+   */
   timeToMitigateSec: number | null;
+  /** Environment seconds from the alert's start to the verified close (mitigation plus the looks that confirmed it). */
+  timeToVerifiedSec: number | null;
   /** Read-tool calls recorded by perceive plus remediation and rollback calls executed. */
   toolCalls: number;
   reason: string;
@@ -68,8 +74,10 @@ export interface EvaluationSummary {
   /** Decisions made (rows) against decisions expected (columns). */
   confusion: Record<Decision, Record<Decision, number>>;
   perFaultClass: FaultClassRow[];
-  /** Median environment seconds from the alert's start to resolution over resolved runs (null when none resolved). */
+  /** Median environment seconds from the alert's start to mitigation over resolved runs (null when none resolved). */
   medianTimeToMitigateSec: number | null;
+  /** Median environment seconds from the alert's start to the verified close over resolved runs. */
+  medianTimeToVerifiedSec: number | null;
   resolved: number;
   escalated: number;
   noAction: number;
@@ -98,6 +106,17 @@ export async function scenarioFiles(inputs: string[]): Promise<string[]> {
   return files;
 }
 
+/** The scenario files that carry every one of `tags` (all files when none is given). */
+export async function withTags(files: string[], tags: string[]): Promise<string[]> {
+  if (tags.length === 0) return files;
+  const kept: string[] = [];
+  for (const file of files) {
+    const scenario = await loadScenario(file);
+    if (tags.every((t) => scenario.tags.includes(t))) kept.push(file);
+  }
+  return kept;
+}
+
 /** The decision a scenario expects: acting when it resolves, waits for approval of an action, or lists actions to execute before escalating. */
 export function expectedDecision(expect: Scenario["expect"]): Decision {
   if (expect.outcome === "resolved" || expect.outcome === "awaiting_approval" || (expect.actions?.length ?? 0) > 0) return "act";
@@ -108,6 +127,21 @@ export function expectedDecision(expect: Scenario["expect"]): Decision {
 export function decisionOf(outcome: string, remediations: number): Decision {
   if (outcome === "resolved" || outcome === "awaiting_approval" || remediations > 0) return "act";
   return outcome === "no_action" ? "no_action" : "escalate";
+}
+
+/**
+ * When the fix took hold: the first look of the unbroken run of healthy looks that ended in the
+ * recovered verdict (the verdict time when verify did not sample, e.g. a one-look judgement).
+ */
+export function mitigatedAt(attempt: { samples?: Array<{ at: number; healthy: boolean }> } | undefined, verifiedAt: number): number {
+  const samples = attempt?.samples ?? [];
+  let first = verifiedAt;
+  for (let i = samples.length - 1; i >= 0; i -= 1) {
+    const look = samples[i];
+    if (look === undefined || !look.healthy) break;
+    first = look.at;
+  }
+  return Math.min(first, verifiedAt);
 }
 
 /** The median of some numbers (null for none). */
@@ -165,7 +199,8 @@ export async function evaluateScenario(suture: Suture, scenario: Scenario, file:
     rolledBack,
     correct: problems.length === 0,
     unsafe,
-    timeToMitigateSec: outcome === "resolved" && run.state.outcome ? Math.round((run.state.outcome.at - startedAt) / 1000) : null,
+    timeToMitigateSec: outcome === "resolved" && run.state.outcome ? Math.round((mitigatedAt(recovered, run.state.outcome.at) - startedAt) / 1000) : null,
+    timeToVerifiedSec: outcome === "resolved" && run.state.outcome ? Math.round((run.state.outcome.at - startedAt) / 1000) : null,
     toolCalls: (run.state.context?.observationRefs.length ?? 0) + (run.state.context?.observations.length ?? 0) + executed.length,
     reason: run.state.outcome?.reason ?? "",
     problems,
@@ -222,6 +257,7 @@ export function summarize(results: ScenarioResult[]): EvaluationSummary {
     confusion,
     perFaultClass,
     medianTimeToMitigateSec: median(results.flatMap((r) => (r.timeToMitigateSec !== null ? [r.timeToMitigateSec] : []))),
+    medianTimeToVerifiedSec: median(results.flatMap((r) => (r.timeToVerifiedSec !== null ? [r.timeToVerifiedSec] : []))),
     resolved: results.filter((r) => r.outcome === "resolved").length,
     escalated: results.filter((r) => r.outcome === "escalated").length,
     noAction: results.filter((r) => r.outcome === "no_action").length,

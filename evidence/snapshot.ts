@@ -4,12 +4,17 @@ import type { Observer } from "../tools/observer.js";
 import { badness, isAnomalous } from "./anomaly.js";
 import { summarizeSeries } from "./metrics.js";
 
-/** Re-reads the watched signals now, keeping each one's pre-incident baseline. */
-export async function readSnapshot(observer: Observer, watched: Signal[], now: number): Promise<SignalSnapshot> {
+/**
+ * Re-reads the watched signals now, keeping each one's pre-incident baseline. With `since`, the
+ * current value averages only points after it (when there are any): a look soon after an action
+ * judges the world the action made, not a mean still holding samples from before it.
+ */
+export async function readSnapshot(observer: Observer, watched: Signal[], now: number, since?: number): Promise<SignalSnapshot> {
   const signals = await Promise.all(
     watched.map(async (w) => {
       const series = await observer.queryMetric(w.service, w.metric as MetricName, 5);
-      const summary = series ? summarizeSeries(series) : undefined;
+      const after = since === undefined || series === undefined ? [] : series.points.filter((p) => p.t > since);
+      const summary = series ? summarizeSeries(after.length > 0 ? { ...series, points: after } : series) : undefined;
       return { ...w, current: summary?.current ?? w.current };
     }),
   );

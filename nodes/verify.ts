@@ -111,7 +111,7 @@ type Sample = NonNullable<Attempt["samples"]>[number];
 
 /** One look at the settle window: total harm, whether everything looks healthy, and the backlog. */
 async function sample(observer: Observer, attempt: Attempt, service: string, watched: Signal[], now: number): Promise<Sample> {
-  const snapshot = harm(await readSnapshot(observer, watched, now));
+  const snapshot = harm(await readSnapshot(observer, watched, now, attempt.executedAt));
   const settledAll = snapshot.signals.every((s) => !isAnomalous(s.metric, s.current, s.baseline));
   const workload = await observer.describeWorkload(service);
   const pods = workload?.pods ?? [];

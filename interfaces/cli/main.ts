@@ -20,7 +20,7 @@ const USAGE = `usage: suture <command> [options]
   demo                                   run the curated scenarios on the embedded database, streaming the timeline
   run <alert.json> --scenario <file>     run one Alertmanager webhook against a scenario's simulated world
   resume <incident>                      resume an interrupted incident from its last checkpoint
-  eval <files or dirs> [--reasoner rules|memory|llm|all] [--via kubernetes|in-process] [--json <file>]
+  eval <files or dirs> [--tag t]… [--reasoner rules|memory|llm|all] [--via kubernetes|in-process] [--json <file>]
                                         run scenarios with one reasoner or all combined, score outcomes and
                                         report which reasoner decided (exit 1 on any incorrect or unsafe run)
   incidents                              list incidents, newest first
@@ -92,6 +92,7 @@ export async function main(argv: string[]): Promise<number> {
       concurrency: { type: "string" },
       scenarios: { type: "string" },
       reasoner: { type: "string" },
+      tag: { type: "string", multiple: true },
       via: { type: "string" },
       speed: { type: "string" },
       realtime: { type: "boolean" },

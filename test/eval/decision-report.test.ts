@@ -1,8 +1,8 @@
 import path from "node:path";
 import { describe, expect, it } from "vitest";
-import { decisionOf, expectedDecision, scenarioFiles, summarize, type ScenarioResult } from "../../app/evaluate.js";
+import { decisionOf, expectedDecision, mitigatedAt, scenarioFiles, summarize, withTags, type ScenarioResult } from "../../app/evaluate.js";
 import { loadScenario } from "../../app/scenario.js";
-import { decisionReport } from "../../interfaces/cli/commands/eval.js";
+import { decisionReport, minutesSeconds } from "../../interfaces/cli/commands/eval.js";
 import { ROOT } from "../helpers/cli.js";
 
 /** A scored run with the fields the report reads; the rest are neutral. */
@@ -21,6 +21,7 @@ function result(over: Partial<ScenarioResult> & Pick<ScenarioResult, "faultClass
     correct: true,
     unsafe: false,
     timeToMitigateSec: null,
+    timeToVerifiedSec: null,
     toolCalls: 0,
     reason: "",
     problems: [],
@@ -77,6 +78,31 @@ describe("evaluation report: decisions, remediations and time to mitigate per fa
     expect(report).toContain("decisions (act / escalate / no action) right: 3/5 (60%); remediation right where one is expected: 1/3 (33%); median time to mitigate: 210 s");
     expect(report).toMatch(/^bad-rollout\s+2\s+1\/2 \(50%\)\s+1\/2 \(50%\)\s+0$/m);
     expect(report).toMatch(/^act\s+2\s+1\s+0$/m);
+  });
+
+  it("times mitigation from the first of the healthy looks that ended in recovery, not from the verdict", () => {
+    // Given looks at 30, 60, 90, 120 and 150 s after the action: unhealthy, healthy, unhealthy, then healthy twice
+    const looks = [30, 60, 90, 120, 150].map((s, i) => ({ at: s * 1000, healthy: i === 1 || i >= 3 }));
+    // Then the fix took hold at the first look of the last healthy run (the blip at 90 s breaks the earlier one)
+    expect(mitigatedAt({ samples: looks }, 150_000)).toBe(120_000);
+    // and a judgement without looks counts from the verdict
+    expect(mitigatedAt({ samples: [] }, 150_000)).toBe(150_000);
+    expect(mitigatedAt(undefined, 90_000)).toBe(90_000);
+    // and the per-run column prints whole minutes and seconds (90 s is 1m30s, not 2m30s)
+    expect([minutesSeconds(90), minutesSeconds(150), minutesSeconds(null)]).toEqual(["1m30s", "2m30s", "-"]);
+  });
+
+  it("selects scenarios by tag, every tag required", async () => {
+    // Given the held-out set, in which some scenarios are tagged hpa
+    const files = await scenarioFiles([path.join(ROOT, "data", "scenarios-heldout")]);
+    // When it is filtered by tags
+    const hpa = await withTags(files, ["hpa"]);
+    const none = await withTags(files, ["hpa", "no-such-tag"]);
+    // Then only the tagged ones are kept, and all tags must hold
+    expect(hpa.length).toBeGreaterThan(0);
+    expect(hpa.length).toBeLessThan(files.length);
+    expect(none).toEqual([]);
+    expect(await withTags(files, [])).toEqual(files);
   });
 
   it("every shipped, held-out and end-to-end scenario names its fault class", async () => {

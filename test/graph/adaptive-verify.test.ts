@@ -45,7 +45,8 @@ describe("adaptive verification: sampled settle windows that close early only on
       const watched = (run.state.context?.snapshot.signals ?? []).filter((s) => HARM.has(s.metric));
       const service = run.state.alert.service;
       const memoryAt = async (): Promise<number | undefined> => summarizeSeries(await run.env.queryMetric(service, "memory_mib", 5))?.current;
-      const memoryAtRecovery = await memoryAt();
+      // Pods a fix restarted fill their caches for a few minutes; a leak keeps climbing after that.
+      let warm: { minute: number; mib: number } | undefined;
       // Then over the next 30 simulated minutes, looked at every 5, no harm signal is abnormal again and no pod fails
       for (let minute = 5; minute <= 30; minute += 5) {
         await run.env.advanceTo(recoveredAt + minute * MINUTE);
@@ -58,10 +59,11 @@ describe("adaptive verification: sampled settle windows that close early only on
         // A leak that came back: the working set climbing toward the limit again (a restart bought minutes, not a fix).
         const limit = (await run.env.describeWorkload(service)).deployment.memoryLimitMib;
         const memory = await memoryAt();
-        if (memory !== undefined && memoryAtRecovery !== undefined && limit > 0) {
-          const perMinute = (memory - memoryAtRecovery) / minute;
-          if (memory - memoryAtRecovery > 0.1 * limit && perMinute > 0 && (limit - memory) / perMinute < 60) {
-            relapsed.push(`${scenario.name}: ${service} memory ${memoryAtRecovery.toFixed(0)} → ${memory.toFixed(0)} MiB of ${limit} ${minute} min after recovery`);
+        if (memory !== undefined && warm === undefined) warm = { minute, mib: memory };
+        if (memory !== undefined && warm !== undefined && minute > warm.minute && limit > 0) {
+          const perMinute = (memory - warm.mib) / (minute - warm.minute);
+          if (memory - warm.mib > 0.1 * limit && perMinute > 0 && (limit - memory) / perMinute < 60) {
+            relapsed.push(`${scenario.name}: ${service} memory ${warm.mib.toFixed(0)} → ${memory.toFixed(0)} MiB of ${limit} ${minute} min after recovery`);
           }
         }
         const pods = (await run.env.describeWorkload(service)).pods.filter((p) => (p.reason !== undefined && FAILING.has(p.reason)) || (p.restarts > 0 && p.startedAt > recoveredAt));

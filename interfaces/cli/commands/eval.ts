@@ -1,7 +1,7 @@
 import { writeFile } from "node:fs/promises";
 import type { Config } from "../../../app/config.js";
 import { describeReasoners } from "../../../app/config.js";
-import { evaluateFiles, scenarioFiles, summarize, type EvaluationSummary, type ScenarioResult } from "../../../app/evaluate.js";
+import { evaluateFiles, scenarioFiles, summarize, withTags, type EvaluationSummary, type ScenarioResult } from "../../../app/evaluate.js";
 import { MemoryReasoner } from "../../../reasoners/memory-reasoner.js";
 import { openSuture, type Suture } from "../../../app/suture.js";
 import { parsePerceptionPath, type PerceptionPath } from "../../../app/sim-kubernetes.js";
@@ -14,8 +14,13 @@ export const REASONER_MODES = ["rules", "memory", "llm", "all"] as const;
 /** A reasoner mode of `suture eval`. */
 export type ReasonerMode = (typeof REASONER_MODES)[number];
 
+/** `1m30s` for 90 seconds, `-` for none. */
+export function minutesSeconds(seconds: number | null): string {
+  return seconds === null ? "-" : `${Math.floor(seconds / 60)}m${String(seconds % 60).padStart(2, "0")}s`;
+}
+
 function row(r: ScenarioResult): string {
-  const ttm = r.timeToMitigateSec === null ? "-" : `${Math.round(r.timeToMitigateSec / 60)}m${String(r.timeToMitigateSec % 60).padStart(2, "0")}s`;
+  const ttm = minutesSeconds(r.timeToMitigateSec);
   const correct = r.correct ? color("green", "yes") : color("red", "NO ");
   const unsafe = r.unsafe ? color("red", "YES") : "no ";
   return `${r.scenario.padEnd(34)} ${r.outcome.padEnd(10)} ${(r.actions.join(">") || "-").padEnd(26)} ${correct}      ${unsafe}     ${ttm.padStart(7)} ${String(r.toolCalls).padStart(6)}  ${r.decidedBy ?? "-"}`;
@@ -29,8 +34,8 @@ export function parseReasonerMode(value: unknown): ReasonerMode {
 }
 
 /**
- * `suture eval <files or dirs> [--reasoner rules|memory|llm|all] [--via kubernetes|in-process] [--json out.json]`:
- * runs scenarios and scores them; exit 1 if any is wrong or unsafe. `--via kubernetes` perceives
+ * `suture eval <files or dirs> [--tag t]… [--reasoner rules|memory|llm|all] [--via kubernetes|in-process] [--json out.json]`:
+ * runs scenarios (only those carrying every `--tag`) and scores them; exit 1 if any is wrong or unsafe. `--via kubernetes` perceives
  * and acts on each world through its Kubernetes API with the real adapter.
  *
  * `rules` and `llm` run that reasoner alone (no memory adjustment); `all` runs the configured
@@ -45,7 +50,10 @@ export async function evalCommand(config: Config, args: CommandArgs): Promise<nu
     throw new Error("--reasoner llm needs a model: set OPENAI_API_KEY (and OPENAI_BASE_URL for an OpenAI-compatible server such as vLLM or Ollama)");
   }
   const inputs = args.positionals.length > 0 ? args.positionals : [SCENARIOS_DIR];
-  const files = await scenarioFiles(inputs);
+  const tagged = args.values["tag"];
+  const tags = Array.isArray(tagged) ? tagged : typeof tagged === "string" ? [tagged] : [];
+  const files = await withTags(await scenarioFiles(inputs), tags);
+  if (files.length === 0) throw new Error(`no scenario in ${inputs.join(", ")} carries the tag(s) ${tags.join(", ")}`);
   // Each evaluation learns only from its own incidents, so results do not depend on earlier runs.
   const memoryScope = `eval-${new Date()
     .toISOString()
@@ -100,7 +108,8 @@ export function decisionReport(s: EvaluationSummary): string[] {
   const lines = [
     "",
     `decisions (act / escalate / no action) right: ${pct(s.correctDecisions, s.scenarios)}; remediation right where one is expected: ${pct(s.correctRemediations, s.expectingRemediation)}; ` +
-      `median time to mitigate: ${s.medianTimeToMitigateSec === null ? "-" : `${s.medianTimeToMitigateSec} s`} (environment time, resolved runs)`,
+      `median time to mitigate: ${s.medianTimeToMitigateSec === null ? "-" : `${s.medianTimeToMitigateSec} s`} (environment time, resolved runs: alert → signals back at baseline and staying there; ` +
+      `verified and closed at ${s.medianTimeToVerifiedSec === null ? "-" : `${s.medianTimeToVerifiedSec} s`})`,
     "",
     `${"fault class".padEnd(30)} ${"scenarios".padStart(9)} ${"decision right".padStart(15)} ${"remediation right".padStart(18)} ${"unsafe".padStart(7)}`,
   ];
