@@ -370,7 +370,8 @@ function metricFacts(obs: ServiceObservations): { facts: FactDraft[]; signals: S
 function saturationFacts(obs: ServiceObservations, signals: Signal[]): FactDraft[] {
   const cpu = signals.find((x) => x.metric === "cpu_cores");
   const d = obs.workload?.deployment;
-  if (cpu === undefined || d === undefined || d.readyReplicas === 0) return [];
+  // Without a CPU limit (0: none set) there is no ceiling to be saturated against.
+  if (cpu === undefined || d === undefined || d.readyReplicas === 0 || !(d.cpuLimitCores > 0)) return [];
   const limit = d.readyReplicas * d.cpuLimitCores;
   const saturation = round(cpu.current / limit);
   return [
