@@ -78,8 +78,8 @@ async function judge(observer: Observer, attempt: Attempt, service: string, afte
   return { verdict: reasons.length === 0 ? "recovered" : "not_recovered", reasons };
 }
 
-/** A backlog still draining at the settle deadline is watched up to this many settle intervals in all. */
-const DRAIN_LIMIT = 3;
+/** While a backlog drains past the deadline, looks come at least this far apart (a drain takes minutes, not seconds). */
+const DRAIN_LOOK_MS = 60_000;
 /** Fault classes whose repair cannot be called durable early: a leak's trend needs warmed-up pods to read. */
 const SLOW_TO_JUDGE = /memory|leak|oom/;
 
@@ -126,9 +126,9 @@ async function sample(observer: Observer, attempt: Attempt, service: string, wat
  * Whether to look again: not when harm rose (judge it now, to roll back at once), nor after
  * `stableSamples` healthy looks in a row (judged early, unless the fault is one whose repair only
  * time shows durable), nor past the deadline — except for a backlog still draining at a rate that
- * empties it before `DRAIN_LIMIT` settle intervals are over.
+ * empties it within `drainMinutes` of the action (a fix that works, not yet visible in the lag).
  */
-export function lookAgain(attempt: Attempt, samples: Sample[], now: number, stableSamples: number): { again: boolean; why: string } {
+export function lookAgain(attempt: Attempt, samples: Sample[], now: number, stableSamples: number, drainMinutes = 30): { again: boolean; why: string } {
   const last = samples[samples.length - 1];
   if (last === undefined) return { again: true, why: "" };
   const beforeHarm = total(harm(attempt.before).signals);
@@ -143,7 +143,7 @@ export function lookAgain(attempt: Attempt, samples: Sample[], now: number, stab
   if (!last.healthy && first?.lag !== undefined && latest?.lag !== undefined && lags.length >= 3 && latest.lag < first.lag) {
     const perMs = (first.lag - latest.lag) / Math.max(1, latest.at - first.at);
     const drainsAt = now + latest.lag / perMs;
-    const limit = attempt.executedAt + DRAIN_LIMIT * attempt.settleSeconds * 1000;
+    const limit = attempt.executedAt + drainMinutes * 60_000;
     if (drainsAt <= limit && now < limit) return { again: true, why: `backlog draining (${Math.round(latest.lag)} left, empty in ~${Math.round((drainsAt - now) / 1000)} s)` };
   }
   return { again: false, why: "settle interval over" };
@@ -168,16 +168,16 @@ export async function verify(state: IncidentStateValue, runtime: Runtime<SutureC
     // Looked at every `sampleSeconds` (the last look before the deadline falls on it). On the wall
     // clock each look is a step of its own (a durable wait before it); a simulated clock's waits
     // are instant, so its looks run in this step (as one long sleep did before).
-    const { sampleSeconds, stableSamples } = ctx.policy.policy.verification;
+    const { sampleSeconds, stableSamples, drainMinutes } = ctx.policy.policy.verification;
     const step = sampleSeconds * 1000;
     const deadline = attempt.executedAt + attempt.settleSeconds * 1000;
     for (;;) {
       const previous = samples[samples.length - 1]?.at ?? attempt.executedAt;
-      const next = previous < deadline ? Math.min(previous + step, deadline) : previous + step;
+      const next = previous < deadline ? Math.min(previous + step, deadline) : previous + Math.max(step, DRAIN_LOOK_MS);
       await waitUntil(ctx, state.incidentId, attempt, next, step);
       if (ctx.clock.realTime && (await ctx.store.getIncident(state.incidentId)).status === "verifying") await ctx.store.setIncidentStatus(state.incidentId, "running");
       samples = [...samples, await sample(observer, attempt, service, state.context.snapshot.signals, ctx.clock.now())];
-      const decision = lookAgain(attempt, samples, ctx.clock.now(), stableSamples);
+      const decision = lookAgain(attempt, samples, ctx.clock.now(), stableSamples, drainMinutes);
       if (!decision.again) {
         closing = decision.why;
         break;

@@ -235,9 +235,11 @@ export const PolicySchema = z
         sampleSeconds: z.number().int("expected whole seconds").min(5, "expected at least 5 seconds").max(3600, "expected at most 3600 seconds").default(15),
         /** Consecutive healthy looks that judge a repair before its settle interval is over (faults whose repair only time shows durable, such as leaks, always wait it out). */
         stableSamples: z.number().int("expected a whole number of looks").min(1, "expected at least 1 look").max(100, "expected at most 100 looks").default(3),
+        /** Minutes after the action within which a backlog still draining at the settle deadline must empty to be watched on (not judged a failure). */
+        drainMinutes: z.number().int("expected whole minutes").min(1, "expected at least 1 minute").max(240, "expected at most 240 minutes").default(30),
       })
       .strict()
-      .default({ settleSeconds: {}, sampleSeconds: 15, stableSamples: 3 }),
+      .default({ settleSeconds: {}, sampleSeconds: 15, stableSamples: 3, drainMinutes: 30 }),
   })
   .strict();
 

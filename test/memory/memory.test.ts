@@ -40,6 +40,41 @@ describe.each(testBackends())("incident memory on $name", (backend) => {
     expect(brief.memory.adjustments.find((a) => a.tool.startsWith("rollout_undo"))?.delta).toBeGreaterThan(0.1);
   });
 
+  it("diagnoses a recurring draining-backlog fault with more confidence and no more steps, having learned that the skip worked", async () => {
+    // Given a poison pill that stalled a partition for 25 minutes: after the skip, ~30k records take ~12 minutes to drain,
+    // far past the 3-minute settle interval
+    const shipped = await shippedScenario("kafka-poison-pill");
+    const draining = (seed: number): typeof shipped => ({
+      ...shipped,
+      environment: {
+        ...shipped.environment,
+        seed,
+        services: (shipped.environment.services ?? []).map((svc) => (svc.kafka !== undefined ? { ...svc, kafka: { ...svc.kafka, consumerCapacityPerPartition: 60 } } : svc)),
+        faults: shipped.environment.faults.map((f) => ({ ...f, atMinutes: -25 })),
+      },
+    });
+    const steps = async (incidentId: string): Promise<number> => {
+      let n = 0;
+      for await (const _ of t.suture.graph.getStateHistory({ configurable: { thread_id: incidentId } })) n += 1;
+      return n;
+    };
+    // When it happens once
+    const first = await runScenario(t.suture, draining(21));
+    // Then verify watches the backlog drain past the settle deadline and calls the skip a recovery (what memory learns)
+    const attempt = first.state.attempts[0]!;
+    expect(first.state.outcome?.status).toBe("resolved");
+    expect(attempt.verdict).toBe("recovered");
+    expect(first.env.now() - attempt.executedAt).toBeGreaterThan(attempt.settleSeconds * 1000);
+    // When it recurs
+    const second = await runScenario(t.suture, draining(22));
+    // Then memory raised the skip's confidence, and the second run took no more steps than the first
+    expect(second.state.outcome?.status).toBe("resolved");
+    expect(second.state.attempts.map((a) => a.call.tool)).toEqual(["skip_message_to_dlq"]);
+    expect(second.state.diagnoses[0]!.confidence).toBeGreaterThan(first.state.diagnoses[0]!.confidence);
+    expect(second.state.timeline.find((e) => e.node === "diagnose")?.message).toContain(`skip_message_to_dlq +`);
+    expect(await steps(second.incidentId)).toBeLessThanOrEqual(await steps(first.incidentId));
+  });
+
   it("stops choosing automatically a remediation that was rolled back on three similar incidents", async () => {
     const scenario = await shippedScenario("rollback-blocked-by-schema-migration");
     // Given three similar incidents where rolling back made things worse and was undone
