@@ -107,7 +107,7 @@ describe("evaluation report: decisions, remediations and time to mitigate per fa
 
   it("every shipped, held-out and end-to-end scenario names its fault class", async () => {
     // Given every scenario Suture ships
-    const files = await scenarioFiles(["scenarios", "scenarios-heldout", "scenarios-e2e"].map((d) => path.join(ROOT, "data", d)));
+    const files = await scenarioFiles(["scenarios", "scenarios-heldout", "scenarios-unseen", "scenarios-e2e"].map((d) => path.join(ROOT, "data", d)));
     // Then each declares the fault class the per-class report groups it under
     const unlabelled = (await Promise.all(files.map(async (f) => ({ f, s: await loadScenario(f) })))).filter((x) => x.s.expect.faultClass === undefined).map((x) => x.f);
     expect(unlabelled).toEqual([]);
