@@ -11,11 +11,13 @@ const SECRET_PATTERNS: Array<{ kind: string; pattern: RegExp }> = [
     kind: "key-value-secret",
     pattern: /\b((?:[a-z0-9_]*_)?(?:password|passwd|secret|api[_-]?key|access[_-]?token|auth[_-]?token|credentials?))(["']?\s*[=:]\s*["']?)(?!\[REDACTED\])([^\s"',]{8,})/gi,
   },
+  // Vendor tokens with a fixed prefix are secrets wherever they appear (GitHub, GitLab, Slack, Stripe live keys).
+  { kind: "api-token", pattern: /\b(?:gh[pousr]_[A-Za-z0-9]{36,}|glpat-[A-Za-z0-9_-]{20,}|xox[abprs]-[A-Za-z0-9-]{10,}|sk_live_[A-Za-z0-9]{16,})\b/g },
   { kind: "bearer-token", pattern: /\b(Bearer\s+)(?!\[REDACTED\])([A-Za-z0-9._~+/-]{20,}=*)/g },
 ];
 
 /** A word every secret pattern and credential key contains. */
-const MAY_HOLD_SECRET = /password|passwd|secret|api[_-]?key|token|credential|AKIA|ASIA|PRIVATE KEY|Bearer/i;
+const MAY_HOLD_SECRET = /password|passwd|secret|api[_-]?key|token|credential|AKIA|ASIA|PRIVATE KEY|Bearer|gh[pousr]_|glpat-|xox[abprs]-|sk_live_/i;
 
 /** What replaces a secret value. */
 export const REDACTED = "[REDACTED]";

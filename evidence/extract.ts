@@ -5,6 +5,7 @@ import { badness, isAnomalous } from "./anomaly.js";
 import { round, summarizeSeries } from "./metrics.js";
 import { redactSecrets, secretKinds } from "../domain/secrets.js";
 import { errorClass, extractSignatures } from "./signatures.js";
+import { securitySignals } from "./security.js";
 
 /** What the read tools returned for one service. */
 export interface ServiceObservations {
@@ -435,6 +436,15 @@ function logFacts(obs: ServiceObservations, now: number): { facts: FactDraft[]; 
       e.count += 1;
       exposures.set(kind, e);
     }
+  }
+  for (const signal of securitySignals(obs.logs)) {
+    facts.push({
+      key: "security.signal",
+      service: obs.service,
+      value: signal.kind,
+      summary: `${obs.service} logs show suspected ${signal.kind} ×${signal.count}${signal.sources > 0 ? ` from ${signal.sources} source address(es)` : ""} (e.g. ${signal.sample})`,
+      attrs: { count: signal.count, sources: signal.sources, sample: signal.sample, minutes_since_first: Math.round((now - signal.firstSeen) / MINUTE) },
+    });
   }
   for (const [kind, e] of exposures) {
     facts.push({

@@ -35,7 +35,13 @@ function incidentFacts(ctx: SutureContext, state: IncidentStateValue, row: Incid
     usage: state.usage,
     services: state.context?.services ?? [state.alert.service],
     affected: affectedWorkloads(state),
+    security: securityEvidence(state),
   };
+}
+
+/** Suspected abuse and secrets in logs, as perceive read them with Suture's own tools. */
+function securityEvidence(state: IncidentStateValue): string[] {
+  return (state.context?.evidence ?? []).filter((e) => e.key === "security.signal" || e.key === "log.secret_exposure").map((e) => `${e.service}: ${e.key} ${String(e.value)}`);
 }
 
 /** The alerting workload and every workload with a signal Suture's tools read as anomalous (the same test as the `metric.anomalous` facts). */

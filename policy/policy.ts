@@ -40,7 +40,15 @@ export interface IncidentFacts {
    * make a healthy neighbour a target on its own. Absent = not checked.
    */
   affected?: string[];
+  /**
+   * Security evidence perceive found (suspected abuse, secrets in logs), one line each. Any of it
+   * vetoes adding capacity: scaling a service under attack serves the attacker. Absent = none.
+   */
+  security?: string[];
 }
+
+/** Action classes that add capacity (replicas, resources): vetoed while abuse is suspected. */
+const CAPACITY_CLASSES = new Set(["scale", "resources"]);
 
 /** What the policy check looks at for one proposed call. */
 export interface PolicyInput {
@@ -75,6 +83,13 @@ function violated(rule: string, then: Then, detail: string): PolicyCheck {
 
 function pct(x: number): string {
   return `${Math.round(x * 100)}%`;
+}
+
+/** Capacity is never added to a workload while Suture's own reads show suspected abuse; not configurable. */
+function securityVeto(actionClass: string, security: string[]): PolicyCheck {
+  if (!CAPACITY_CLASSES.has(actionClass)) return check("securityVeto", "pass", `${actionClass} adds no capacity`);
+  if (security.length === 0) return check("securityVeto", "pass", "no security evidence");
+  return check("securityVeto", "deny", `suspected abuse vetoes adding capacity (${actionClass}): ${security.slice(0, 2).join("; ")}`);
 }
 
 /**
@@ -158,6 +173,7 @@ export class PolicyEngine {
     if (demotion !== undefined) checks.push(demotion);
     checks.push(...this.freezes(policy, subject, input.incident.now));
     checks.push(...this.guardrails(policy, input));
+    checks.push(securityVeto(tool.actionClass, input.incident.security ?? []));
 
     const impact = live.ok && tool.impact !== undefined && target !== undefined ? await tool.impact(params, env).catch(() => undefined) : undefined;
     if (impact !== undefined) checks.push(...this.impactChecks(policy, impact));

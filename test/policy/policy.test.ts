@@ -382,6 +382,16 @@ const cases: Case[] = [
     outcome: "needs_approval",
     reason: /made things worse in 3 of 4 past attempts/,
   },
+  // security veto (code, not configurable): no capacity while abuse is suspected
+  {
+    rule: "securityVeto",
+    name: "scaling a workload whose logs show credential stuffing",
+    call: scaleTo(6),
+    facts: { security: ["checkout: security.signal credential-stuffing"] },
+    outcome: "deny",
+    reason: /suspected abuse vetoes adding capacity \(scale\): checkout: security\.signal credential-stuffing/,
+  },
+  { rule: "securityVeto", name: "a rollback under suspected abuse adds no capacity", call: rollback, confidence: 0.8, facts: { security: ["checkout: log.secret_exposure aws-access-key"] }, outcome: "allow", reason: /policy checks passed/ },
 ];
 
 /** Every rule type the policy file has, each needing an allow, a needs-approval and a deny case. */

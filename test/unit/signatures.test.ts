@@ -50,6 +50,14 @@ describe("secret detection", () => {
     expect(redacted).toContain("DB_PASSWORD=[REDACTED]");
   });
 
+  it("recognises vendor tokens by their prefix wherever they appear", () => {
+    // Given a GitHub token and a Stripe live key printed without a credential-named key
+    const leaked = "calling api with ghp_abcdefghijklmnopqrstuvwxyz0123456789 and sk_live_4eC39HqLyjWDarjtT1zdp7dc";
+    // Then both are found and redacted
+    expect(secretKinds(leaked)).toEqual(["api-token"]);
+    expect(redactSecrets(leaked)).toBe("calling api with [REDACTED] and [REDACTED]");
+  });
+
   it("does not mistake ordinary authentication messages for leaks", () => {
     expect(secretKinds("invalid password for user bob")).toEqual([]);
     expect(secretKinds("token expired for session 42")).toEqual([]);

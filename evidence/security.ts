@@ -1,0 +1,75 @@
+import type { LogLine } from "../environments/adapter.js";
+import { redactSecrets } from "../domain/secrets.js";
+
+/** A kind of abuse a workload's logs show, how often, from how many sources, and one redacted line. */
+export interface SecuritySignal {
+  kind: SecurityKind;
+  count: number;
+  /** Distinct IPv4 source addresses in the matching lines (0 when the lines name none). */
+  sources: number;
+  sample: string;
+  firstSeen: number;
+}
+
+/** Kinds of abuse Suture recognises in logs (OWASP automated threats and common intrusion traces). */
+export type SecurityKind = "credential-stuffing" | "scanning" | "token-misuse" | "scraping";
+
+/** Failed logins, as web frameworks, identity providers and sshd word them. */
+const FAILED_LOGIN =
+  /\b(login|log-in|sign-?in|logon|authentication|auth)\b[^\n]{0,40}\b(fail(ed|ure)?|denied|rejected)\b|\binvalid[_ ](password|user(name)?|credentials?)\b|\bunknown[_ ]user\b|\bwrong password\b|\bbad credentials\b|\bFailed password for\b|\bInvalid user\b/i;
+/** A log line that itself names stuffing or brute force (an app's own anomaly detector, a WAF). */
+const ABUSE_WORDS = /\bcredential[- ]stuffing\b|\bbrute[- ]?forc(e|ing)\b|\bpassword spray(ing)?\b|\bdistinct source (ip|address)(es|s)?\b|\baccount takeover\b/i;
+/** Probing for files and injection points nobody legitimately requests. */
+const SCANNING =
+  /\.\.\/\.\.\/|%2e%2e%2f|\/etc\/passwd|\/wp-(admin|login)|\/\.env\b|\/\.git\/(config|HEAD)|\bphpmyadmin\b|\bunion\s+(all\s+)?select\b|<script>|\b(sqlmap|nikto|masscan|nmap|zgrab|nuclei|dirbuster|gobuster)\b|\bport scan(ning)?\b|\bvulnerability scan\b/i;
+/** Credentials or tokens used where they never were before. */
+const TOKEN_MISUSE =
+  /\b(token|api[- _]?key|session|account)s?\b[^\n]{0,80}\b(never seen|new (country|asn|location|device)|impossible travel|unusual (location|address|client)|revoked|reused|replay(ed)?)\b|\bimpossible travel\b|\bfrom an address never seen\b/i;
+/** Harvesting data by walking identifiers or pages faster than any client needs. */
+const SCRAPING = /\bscrap(e|er|ing)\b|\benumerat(e|ing|ion)\b|\bsequential (ids?|identifiers|record)\b|\bharvest(ing)?\b|\bbulk (download|export) by\b/i;
+
+const IPV4 = /\b(?:\d{1,3}\.){3}\d{1,3}\b/g;
+/**
+ * Failed logins from at least this many distinct source addresses read as stuffing. Volume alone
+ * does not: a client whose own credentials a dependency rejects fails just as often, from one place.
+ */
+const STUFFING_MIN_SOURCES = 4;
+
+function kindOf(message: string): SecurityKind | "failed-login" | undefined {
+  if (ABUSE_WORDS.test(message)) return "credential-stuffing";
+  if (SCANNING.test(message)) return "scanning";
+  if (TOKEN_MISUSE.test(message)) return "token-misuse";
+  if (SCRAPING.test(message)) return "scraping";
+  if (FAILED_LOGIN.test(message)) return "failed-login";
+  return undefined;
+}
+
+/**
+ * Abuse a workload's own logs show: credential stuffing (failed logins from many sources, or a
+ * line naming it), scanning, tokens used from where they never were, scraping. Evidence that
+ * vetoes adding capacity: scaling a service under attack serves the attacker.
+ */
+export function securitySignals(lines: LogLine[]): SecuritySignal[] {
+  const found = new Map<SecurityKind | "failed-login", { count: number; sources: Set<string>; sample: string; firstSeen: number }>();
+  for (const line of lines) {
+    const kind = kindOf(line.message);
+    if (kind === undefined) continue;
+    const entry = found.get(kind) ?? { count: 0, sources: new Set<string>(), sample: redactSecrets(line.message).slice(0, 240), firstSeen: line.t };
+    entry.count += 1;
+    for (const ip of line.message.match(IPV4) ?? []) entry.sources.add(ip);
+    entry.firstSeen = Math.min(entry.firstSeen, line.t);
+    found.set(kind, entry);
+  }
+  const failed = found.get("failed-login");
+  found.delete("failed-login");
+  if (failed !== undefined && failed.sources.size >= STUFFING_MIN_SOURCES) {
+    const named = found.get("credential-stuffing");
+    found.set("credential-stuffing", {
+      count: failed.count + (named?.count ?? 0),
+      sources: new Set([...failed.sources, ...(named?.sources ?? [])]),
+      sample: named?.sample ?? failed.sample,
+      firstSeen: Math.min(failed.firstSeen, named?.firstSeen ?? Infinity),
+    });
+  }
+  return [...found].map(([kind, e]) => ({ kind: kind as SecurityKind, count: e.count, sources: e.sources.size, sample: e.sample, firstSeen: e.firstSeen }));
+}

@@ -1,0 +1,37 @@
+import { describe, expect, it } from "vitest";
+import { securitySignals } from "../../evidence/security.js";
+import type { LogLine } from "../../environments/adapter.js";
+
+const T0 = Date.parse("2026-11-23T10:00:00Z");
+const line = (message: string, i = 0): LogLine => ({ t: T0 + i * 1000, service: "sign-in", pod: "sign-in-0", level: "warn", message });
+
+describe("security signals in a workload's logs", () => {
+  it("reads failed logins from many source addresses as credential stuffing", () => {
+    // Given failed logins for different users from six addresses
+    const lines = [11, 23, 35, 47, 59, 61].map((n, i) => line(`login failed user=u${n} reason=invalid_password src=198.51.100.${n}`, i));
+    // Then one credential-stuffing signal counts them and their sources
+    expect(securitySignals(lines)).toEqual([expect.objectContaining({ kind: "credential-stuffing", count: 6, sources: 6 })]);
+  });
+
+  it("does not read a client whose own credentials are rejected as an attack, however often", () => {
+    // Given a service whose database login fails on every request after a rotation (one source, many lines)
+    const lines = Array.from({ length: 200 }, (_, i) => line(`FATAL: password authentication failed for user "ledger"`, i));
+    // Then there is no security signal: volume alone is not abuse
+    expect(securitySignals(lines)).toEqual([]);
+  });
+
+  it("recognises scanning, token misuse and scraping, and redacts what it samples", () => {
+    const lines = [
+      line(`GET /../../etc/passwd 404 src=203.0.113.9 ua="nikto/2.5"`),
+      line(`api key pk_live_1 used from a new country (never seen for this key) token=ghp_abcdefghijklmnopqrstuvwxyz0123456789`),
+      line(`partner key p-77 enumerating /v2/records?id= sequential ids at 900 req/min`),
+    ];
+    const kinds = securitySignals(lines).map((s) => s.kind).sort();
+    expect(kinds).toEqual(["scanning", "scraping", "token-misuse"]);
+    expect(securitySignals(lines).map((s) => s.sample).join("\n")).not.toContain("ghp_abcdefghijklmnopqrstuvwxyz0123456789");
+  });
+
+  it("ignores ordinary errors", () => {
+    expect(securitySignals([line("upstream connect error: connection refused"), line("readiness probe failed: HTTP 503")])).toEqual([]);
+  });
+});
