@@ -391,7 +391,15 @@ const cases: Case[] = [
     outcome: "deny",
     reason: /suspected abuse vetoes adding capacity \(scale\): checkout: security\.signal credential-stuffing/,
   },
-  { rule: "securityVeto", name: "a rollback under suspected abuse adds no capacity", call: rollback, confidence: 0.8, facts: { security: ["checkout: log.secret_exposure aws-access-key"] }, outcome: "allow", reason: /policy checks passed/ },
+  {
+    rule: "securityVeto",
+    name: "a rollback under suspected abuse adds no capacity",
+    call: rollback,
+    confidence: 0.8,
+    facts: { security: ["checkout: log.secret_exposure aws-access-key"] },
+    outcome: "allow",
+    reason: /policy checks passed/,
+  },
 ];
 
 /** Every rule type the policy file has, each needing an allow, a needs-approval and a deny case. */

@@ -26,9 +26,15 @@ describe("security signals in a workload's logs", () => {
       line(`api key pk_live_1 used from a new country (never seen for this key) token=ghp_abcdefghijklmnopqrstuvwxyz0123456789`),
       line(`partner key p-77 enumerating /v2/records?id= sequential ids at 900 req/min`),
     ];
-    const kinds = securitySignals(lines).map((s) => s.kind).sort();
+    const kinds = securitySignals(lines)
+      .map((s) => s.kind)
+      .sort();
     expect(kinds).toEqual(["scanning", "scraping", "token-misuse"]);
-    expect(securitySignals(lines).map((s) => s.sample).join("\n")).not.toContain("ghp_abcdefghijklmnopqrstuvwxyz0123456789");
+    expect(
+      securitySignals(lines)
+        .map((s) => s.sample)
+        .join("\n"),
+    ).not.toContain("ghp_abcdefghijklmnopqrstuvwxyz0123456789");
   });
 
   it("ignores ordinary errors", () => {
