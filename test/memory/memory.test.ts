@@ -54,9 +54,9 @@ describe.each(testBackends())("incident memory on $name", (backend) => {
       },
     });
     const steps = async (incidentId: string): Promise<number> => {
-      let n = 0;
-      for await (const _ of t.suture.graph.getStateHistory({ configurable: { thread_id: incidentId } })) n += 1;
-      return n;
+      const checkpoints: unknown[] = [];
+      for await (const snapshot of t.suture.graph.getStateHistory({ configurable: { thread_id: incidentId } })) checkpoints.push(snapshot);
+      return checkpoints.length;
     };
     // When it happens once
     const first = await runScenario(t.suture, draining(21));
