@@ -98,6 +98,7 @@ function workloadFacts(obs: ServiceObservations, now: number, alertService: stri
     }
   }
   facts.push({ key: "workload.kind", service: s, value: w.kind ?? "Deployment", summary: `${s} is a ${w.kind ?? "Deployment"}` });
+  facts.push(...revisionCompareFacts(s, w));
   if (notReady > 0) {
     facts.push({
       key: "pod.not_ready",
@@ -301,6 +302,45 @@ function neighbourhoodFacts(w: WorkloadDescription, s: string, now: number): Fac
     });
   }
   return facts;
+}
+
+/**
+ * The current revision's pods against the older revisions' still running: old healthy and new
+ * failing (crash-looping, not ready, Pending, not pulling) is rollout evidence whatever field
+ * the revision changed. Only when the current revision has pods and is not the first.
+ */
+function revisionCompareFacts(s: string, w: WorkloadDescription): FactDraft[] {
+  const current = w.deployment.currentRevision;
+  const fresh = w.pods.filter((p) => p.revision === current);
+  const old = w.pods.filter((p) => p.revision < current);
+  if (fresh.length === 0 || current <= 1) return [];
+  const failing = fresh.filter((p) => !p.ready);
+  const reasons = new Map<string, number>();
+  for (const p of failing) {
+    const reason = p.reason ?? (p.phase === "Running" ? "NotReady" : p.phase);
+    reasons.set(reason, (reasons.get(reason) ?? 0) + 1);
+  }
+  const reason = [...reasons].sort((a, b) => b[1] - a[1])[0]?.[0] ?? "";
+  const oldReady = old.filter((p) => p.ready).length;
+  return [
+    {
+      key: "revision.compare",
+      service: s,
+      value: failing.length,
+      summary:
+        `${s} revision ${current}: ${fresh.length - failing.length} of ${fresh.length} pod(s) ready${reason !== "" ? ` (failing: ${reason})` : ""}; ` +
+        `older revisions: ${oldReady} of ${old.length} ready`,
+      attrs: {
+        revision: current,
+        new_pods: fresh.length,
+        new_ready: fresh.length - failing.length,
+        new_reason: reason,
+        old_pods: old.length,
+        old_ready: oldReady,
+        old_healthy: old.length > 0 && oldReady === old.length,
+      },
+    },
+  ];
 }
 
 function deployFacts(obs: ServiceObservations, now: number): FactDraft[] {

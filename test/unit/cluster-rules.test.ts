@@ -50,6 +50,22 @@ describe("rollout rules keyed on any pod-template change", () => {
     expect(hypotheses.flatMap((h) => h.candidates.map((c) => c.call.tool))).not.toContain("rollout_undo");
   });
 
+  it("Given only the new revision's pods Pending for CPU the rollout raised, no node cordoned, When diagnosed, Then roll back rather than call it a capacity problem", async () => {
+    const pending = (cordoned: number) => [
+      fact("revision.compare", "ranker", 3, { revision: 8, new_pods: 3, new_ready: 0, new_reason: "Unschedulable", old_pods: 3, old_ready: 3, old_healthy: true }),
+      fact("pod.unschedulable", "ranker", 3, { nodes: 3, cordoned_count: cordoned, not_ready_count: 0, message: "0/3 nodes are available: 3 Insufficient cpu." }),
+      fact("event.reason", "ranker", "FailedScheduling", { type: "Warning", message: "0/3 nodes are available: 3 Insufficient cpu.", count: 9 }),
+      deployLatest("ranker", 14, ["resources"]),
+    ];
+    const rollout = await diagnose(pending(0));
+    expect(rollout[0]?.faultClass).toBe("bad-rollout");
+    expect(rollout[0]?.candidates[0]?.call).toEqual({ tool: "rollout_undo", params: { service: "ranker", toRevision: 7 } });
+    // And with a node cordoned the same rollout is not blamed: the cluster changed too, a human decides
+    const cordoned = await diagnose(pending(1));
+    expect(cordoned.filter((h) => h.disposition === "act")).toEqual([]);
+    expect(cordoned[0]?.faultClass).toBe("unschedulable");
+  });
+
   it("Given a healthy StatefulSet, When diagnosed, Then no rule fires", async () => {
     expect(await diagnose([fact("workload.kind", "ledger", "StatefulSet"), fact("pod.restarts", "ledger", 0)])).toEqual([]);
   });
