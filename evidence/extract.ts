@@ -364,6 +364,10 @@ function deployFacts(obs: ServiceObservations, now: number): FactDraft[] {
         previous_image: previous?.image ?? "",
         changes: changes.join(","),
         memory_limit_mib: current.memoryLimitMib,
+        // A limit the rollout lowered (not Suture's raise): OOM kills after it point at the change.
+        memory_limit_cut: previous !== undefined && current.memoryLimitMib > 0 && previous.memoryLimitMib > current.memoryLimitMib,
+        previous_memory_limit_mib: previous?.memoryLimitMib ?? 0,
+        change_cause: current.changeCause ?? "",
       },
     },
   ];

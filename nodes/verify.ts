@@ -123,7 +123,7 @@ async function sample(observer: Observer, attempt: Attempt, service: string, wat
 }
 
 /**
- * Whether to look again: not when harm rose (judge it now, to roll back at once), nor after
+ * Whether to look again: not when harm rose in two looks in a row (judge it now, to roll back at once), nor after
  * `stableSamples` healthy looks in a row (judged early, unless the fault is one whose repair only
  * time shows durable), nor past the deadline — except for a backlog still draining at a rate that
  * empties it within `drainMinutes` of the action (a fix that works, not yet visible in the lag).
@@ -132,7 +132,9 @@ export function lookAgain(attempt: Attempt, samples: Sample[], now: number, stab
   const last = samples[samples.length - 1];
   if (last === undefined) return { again: true, why: "" };
   const beforeHarm = total(harm(attempt.before).signals);
-  if (last.harm > beforeHarm * 1.2 + 1) return { again: false, why: "harm rose" };
+  // Two looks in a row: a rolling restart the action itself started dips ready replicas for one look.
+  const rose = (s: Sample | undefined): boolean => s !== undefined && s.harm > beforeHarm * 1.2 + 1;
+  if (rose(last) && rose(samples[samples.length - 2])) return { again: false, why: "harm rose" };
   const streak = samples.length - 1 - samples.map((s) => s.healthy).lastIndexOf(false);
   const deadline = attempt.executedAt + attempt.settleSeconds * 1000;
   if (streak >= stableSamples && !SLOW_TO_JUDGE.test(attempt.faultClass)) return { again: false, why: `healthy in ${streak} looks in a row` };

@@ -94,10 +94,13 @@ describe("adaptive verification: when verify looks again", () => {
   });
   const harmBefore = (a: Attempt): number => a.before.signals.reduce((sum, s) => sum + badness(s.metric, s.current, s.baseline), 0);
 
-  it("judges at once when harm rose, after the stable looks (not for a leak), and at the deadline", () => {
+  it("judges at once when harm rose in two looks, after the stable looks (not for a leak), and at the deadline", () => {
     const a = attempt();
     // Given harm above what the action met, three healthy looks, or the settle interval over
-    expect(lookAgain(a, [look(15, false, harmBefore(a) * 1.2 + 2)], t0 + 15_000, 3)).toEqual({ again: false, why: "harm rose" });
+    const risen = harmBefore(a) * 1.2 + 2;
+    expect(lookAgain(a, [look(15, false, risen), look(30, false, risen)], t0 + 30_000, 3)).toEqual({ again: false, why: "harm rose" });
+    // but one look (a rolling restart the action started dips ready replicas) is looked at again
+    expect(lookAgain(a, [look(15, false, risen)], t0 + 15_000, 3).again).toBe(true);
     expect(lookAgain(a, [look(15, true), look(30, true), look(45, true)], t0 + 45_000, 3)).toEqual({ again: false, why: "healthy in 3 looks in a row" });
     expect(lookAgain(a, [look(15, true), look(30, false), look(45, true)], t0 + 45_000, 3).again).toBe(true);
     // Then a leak's repair waits its interval out however healthy it looks
