@@ -5,6 +5,7 @@ import { badness, isAnomalous } from "./anomaly.js";
 import { round, summarizeSeries } from "./metrics.js";
 import { redactSecrets, secretKinds } from "../domain/secrets.js";
 import { errorClass, extractSignatures } from "./signatures.js";
+import { alertTextFacts } from "./alert-text.js";
 
 /** What the read tools returned for one service. */
 export interface ServiceObservations {
@@ -533,6 +534,7 @@ export function extractEvidence(alert: Alert, observations: ServiceObservations[
     signatures[obs.service] = l.signatures;
   }
   drafts.push(...otherIncidentFacts(others, now));
+  drafts.push(...alertTextFacts(alert));
   const evidence = drafts.map((d, i) => ({ ...d, id: `ev-${i + 1}`, attrs: d.attrs ?? {} }));
   return { evidence, signatures, signals };
 }
