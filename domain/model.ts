@@ -156,6 +156,21 @@ export const HypothesisSchema = z.object({
 /** A hypothesis. */
 export type Hypothesis = z.infer<typeof HypothesisSchema>;
 
+/** The cause class an escalation names for the human, with the evidence for and against it (reasoners/likely-cause.ts). */
+export const LikelyCauseSchema = z.object({
+  /** A fault class, or "unknown" when no evidence points to a cause. */
+  faultClass: z.string().min(1),
+  score: z.number().min(0).max(1),
+  /** Whether a hypothesis named it, the evidence table scored it, or nothing pointed anywhere. */
+  basis: z.enum(["hypothesis", "evidence", "none"]),
+  for: z.array(z.object({ id: z.string(), summary: z.string() })),
+  against: z.array(z.string()),
+  checkFirst: z.array(z.string()),
+  runnersUp: z.array(z.object({ faultClass: z.string(), score: z.number().min(0).max(1) })).max(2),
+});
+/** A likely cause. */
+export type LikelyCause = z.infer<typeof LikelyCauseSchema>;
+
 /** What diagnose decided for this round. */
 export const DiagnosisSchema = z.object({
   round: z.number().int(),
@@ -171,6 +186,8 @@ export const DiagnosisSchema = z.object({
   runbook: z.object({ name: z.string(), similarity: z.number(), diagnosis: z.string(), mitigation: z.string() }).nullable().default(null),
   /** What reasoners reported besides hypotheses (a model fallback, discarded model output). */
   notes: z.array(z.string()).default([]),
+  /** When diagnose escalates: the most likely cause class and what a human should check first. */
+  likelyCause: LikelyCauseSchema.optional(),
 });
 /** A diagnosis. */
 export type Diagnosis = z.infer<typeof DiagnosisSchema>;

@@ -6,6 +6,7 @@ import { round, summarizeSeries } from "./metrics.js";
 import { redactSecrets, secretKinds } from "../domain/secrets.js";
 import { errorClass, extractSignatures } from "./signatures.js";
 import { securitySignals } from "./security.js";
+import { alertTextFacts } from "./alert-text.js";
 
 /** What the read tools returned for one service. */
 export interface ServiceObservations {
@@ -587,6 +588,7 @@ export function extractEvidence(alert: Alert, observations: ServiceObservations[
     signatures[obs.service] = l.signatures;
   }
   drafts.push(...otherIncidentFacts(others, now));
+  drafts.push(...alertTextFacts(alert));
   const evidence = drafts.map((d, i) => ({ ...d, id: `ev-${i + 1}`, attrs: d.attrs ?? {} }));
   return { evidence, signatures, signals };
 }

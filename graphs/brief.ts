@@ -1,7 +1,7 @@
 import { describeTarget } from "../domain/alerts/target.js";
 import { round } from "../evidence/metrics.js";
 import { anomalousSignals, describeChange } from "../evidence/snapshot.js";
-import type { Evidence, Outcome, PolicyVerdict } from "../domain/model.js";
+import type { Evidence, LikelyCause, Outcome, PolicyVerdict } from "../domain/model.js";
 import type { IncidentStateValue } from "./state.js";
 
 /** The incident brief: what a human needs to take over (or to audit what Suture did). */
@@ -46,6 +46,8 @@ export interface Brief {
   };
   /** Suggested steps from the most similar imported runbook, when no rule explained the alert. */
   runbook: { name: string; similarity: number; diagnosis: string; mitigation: string } | null;
+  /** When diagnose escalated: the most likely cause class, the evidence for and against, and what to check first. */
+  likelyCause?: LikelyCause;
   timeline: string[];
 }
 
@@ -120,6 +122,7 @@ export function buildBrief(state: IncidentStateValue, outcome: Outcome | null, v
       ),
     },
     runbook: state.diagnosis?.runbook ?? null,
+    ...(state.diagnosis?.likelyCause !== undefined ? { likelyCause: state.diagnosis.likelyCause } : {}),
     timeline: state.timeline.map((t) => `${new Date(t.at).toISOString()} ${t.node}: ${t.message}`),
   };
 }

@@ -7,6 +7,15 @@ import { applyMemory, describeMemory } from "../reasoners/memory-evidence.js";
 import { combine } from "../reasoners/combine.js";
 import type { ReasonerReport, ReportedUsage } from "../reasoners/reasoner.js";
 import type { DiagnoseRoute } from "../graphs/routes.js";
+import { likelyCause } from "../reasoners/likely-cause.js";
+
+/** The reason diagnose gives when no hypothesis exists at all. */
+export const NO_EXPLANATION = "no rule or evidence explains the alert";
+
+/** Whether an escalation reason is one a likely cause explains: nothing explained the alert, or not well enough to act. */
+export function escalationNeedsCause(reason: string): boolean {
+  return reason === NO_EXPLANATION || /^best explanation ".*" has confidence [\d.]+ for .+, below [\d.]+ needed to act$/s.test(reason);
+}
 
 /** A runbook less similar than this to the alert is not worth suggesting. */
 const RUNBOOK_MIN_SIMILARITY = 0.35;
@@ -50,7 +59,7 @@ export function choose(hypotheses: Hypothesis[], tried: Set<string>, escalateBel
   }
   const top = hypotheses[0];
   if (top === undefined) {
-    return { hypothesis: null, proposal: null, confidence: 0, decision: "escalate", reason: "no rule or evidence explains the alert" };
+    return { hypothesis: null, proposal: null, confidence: 0, decision: "escalate", reason: NO_EXPLANATION };
   }
   if (top.disposition === "no-action" && top.confidence >= escalateBelow) {
     return { hypothesis: top, proposal: null, confidence: top.confidence, decision: "no-action", reason: top.title };
@@ -136,6 +145,8 @@ export async function diagnose(state: IncidentStateValue, runtime: Runtime<Sutur
     recalled: recalled.map((n) => ({ incidentId: n.incidentId ?? "", similarity: n.similarity, outcome: n.outcome ?? "", remediation: n.remediation, faultClass: n.faultClass })),
     runbook,
     notes,
+    // Escalating without acting: tell the human where the evidence points anyway.
+    ...(choice.decision === "escalate" ? { likelyCause: likelyCause(context.evidence, hypotheses, state.alert.service, choice.hypothesis) } : {}),
   };
   const ranked = hypotheses
     .slice(0, 3)
@@ -145,7 +156,8 @@ export async function diagnose(state: IncidentStateValue, runtime: Runtime<Sutur
   const memoryNote = describeMemory(hypotheses, recalled);
   const runbookNote = runbook !== null ? `; suggested runbook ${runbook.name} (similarity ${runbook.similarity.toFixed(2)})` : "";
   const noteText = notes.length > 0 ? `; ${notes.join("; ")}` : "";
-  const message = `round ${round}: ${hypotheses.length} hypothesis(es) [${ranked || "none"}]${memoryNote ? `; ${memoryNote}` : ""}${noteText}; ${choice.decision}: ${choice.reason}${proposal}${runbookNote}`;
+  const causeNote = diagnosis.likelyCause !== undefined ? `; likely cause: ${diagnosis.likelyCause.faultClass} (${diagnosis.likelyCause.score.toFixed(2)})` : "";
+  const message = `round ${round}: ${hypotheses.length} hypothesis(es) [${ranked || "none"}]${memoryNote ? `; ${memoryNote}` : ""}${noteText}; ${choice.decision}: ${choice.reason}${proposal}${runbookNote}${causeNote}`;
   await ctx.store.audit({
     incidentId: state.incidentId,
     actor: "diagnose",

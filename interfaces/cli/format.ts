@@ -74,6 +74,22 @@ export function formatStatus(status: string): string {
   return color("yellow", status);
 }
 
+/** The brief's "Likely cause" section: the class, the evidence for and against, and what to check first. */
+function formatLikelyCause(cause: NonNullable<Brief["likelyCause"]>): string[] {
+  const basis = cause.basis === "hypothesis" ? "best hypothesis" : cause.basis === "evidence" ? "scored from the evidence" : "nothing points anywhere";
+  const lines = ["", color("bold", `Likely cause: ${cause.faultClass} (${cause.score.toFixed(2)}, ${basis})`)];
+  lines.push("  For:");
+  for (const f of cause.for) lines.push(`    [${f.id}] ${f.summary}`);
+  if (cause.for.length === 0) lines.push("    (no evidence)");
+  lines.push("  Against:");
+  for (const a of cause.against) lines.push(`    - ${a}`);
+  if (cause.against.length === 0) lines.push("    (nothing seen against it)");
+  lines.push("  Check first:");
+  for (const [i, c] of cause.checkFirst.entries()) lines.push(`    ${i + 1}. ${c}`);
+  if (cause.runnersUp.length > 0) lines.push(color("dim", `  Runners-up: ${cause.runnersUp.map((r) => `${r.faultClass} (${r.score.toFixed(2)})`).join(", ")}`));
+  return lines;
+}
+
 /** Renders a brief for `suture show`. */
 export function formatBrief(brief: Brief): string {
   const lines: string[] = [];
@@ -133,6 +149,7 @@ export function formatBrief(brief: Brief): string {
     lines.push("  Diagnosis:", ...brief.runbook.diagnosis.split("\n").map((l) => `    ${l}`));
     lines.push("  Mitigation:", ...brief.runbook.mitigation.split("\n").map((l) => `    ${l}`));
   }
+  if (brief.likelyCause !== undefined) lines.push(...formatLikelyCause(brief.likelyCause));
   lines.push("", `${color("bold", "Timeline")} ${color("dim", `(${ENVIRONMENT_CLOCK})`)}`);
   for (const t of brief.timeline) lines.push(`  ${t}`);
   return lines.join("\n");

@@ -6,6 +6,7 @@ import type { Reasoner, ReasonerInput } from "../reasoner.js";
 import { findFact, matchAll, renderTemplate, TemplateError, type Bindings } from "./matcher.js";
 import { RuleFileSchema, type Rule } from "./rule-schema.js";
 import { RULES_DIR } from "../../domain/data.js";
+import { isUntrustedAlertFact } from "../../evidence/alert-text.js";
 
 /** The rules shipped with Suture. */
 export const DEFAULT_RULES_DIR = RULES_DIR;
@@ -16,6 +17,38 @@ export class InvalidRulesError extends InvalidFileError {
     super(message, "rules", file);
     this.name = "InvalidRulesError";
   }
+}
+
+/** Binding names a `{{name.field}}` placeholder or a `$name` service selector refers to. */
+function referencedNames(text: string): string[] {
+  const names = [...text.matchAll(/\{\{\s*([a-z][a-z0-9_]*)\./g)].map((m) => m[1] ?? "");
+  if (text.startsWith("$") && text !== "$alert") names.push(text.slice(1).split(".")[0] ?? "");
+  return names;
+}
+
+/**
+ * Why a rule would put the alert's own words into a tool call, or undefined when it cannot: a
+ * remediation parameter may not refer to a fact bound from an `alert.text`, `alert.runbook` or
+ * `alert.label.*` condition, nor to one found on a service such a fact named. Whoever wrote the
+ * alert chose that text ("scale to 500"), so it is evidence, never a parameter.
+ */
+export function untrustedParamProblem(rule: Rule): string | undefined {
+  const tainted = new Set<string>();
+  for (const condition of rule.when) {
+    const fromSelector = [condition.service, condition.not_service].some((sel) => sel !== undefined && referencedNames(sel).some((n) => tainted.has(n)));
+    if (condition.bind !== undefined && (isUntrustedAlertFact(condition.fact) || fromSelector)) tainted.add(condition.bind);
+  }
+  if (tainted.size === 0) return undefined;
+  for (const [i, template] of rule.remediation.entries()) {
+    for (const [param, value] of Object.entries(template.params)) {
+      if (typeof value !== "string") continue;
+      const used = referencedNames(value).find((n) => tainted.has(n));
+      if (used !== undefined) {
+        return `rule "${rule.id}": remediation[${i}] (${template.tool}) param "${param}" uses {{${used}.…}}, bound from the alert's own text or labels (alert.text, alert.runbook, alert.label.*); alert text is untrusted evidence and may never name a tool parameter`;
+      }
+    }
+  }
+  return undefined;
 }
 
 /**
@@ -42,6 +75,8 @@ export async function loadRules(dir: string = DEFAULT_RULES_DIR, limits?: Partia
       const previous = seen.get(rule.id);
       if (previous !== undefined) throw new InvalidRulesError(`${where}: rules[${i}].id: "${rule.id}" is already defined at ${previous}`, file);
       seen.set(rule.id, where);
+      const untrusted = untrustedParamProblem(rule);
+      if (untrusted !== undefined) throw new InvalidRulesError(`${where}: ${untrusted}`, file);
       rules.push(rule);
     }
   }
@@ -111,7 +146,13 @@ export function attemptFacts(attempts: Attempt[]): Evidence[] {
 export class RunbookReasoner implements Reasoner {
   readonly name = "rules";
 
-  constructor(private readonly rules: Rule[]) {}
+  constructor(private readonly rules: Rule[]) {
+    // Rules built in code skip loadRules: the same fence holds for them.
+    for (const rule of rules) {
+      const untrusted = untrustedParamProblem(rule);
+      if (untrusted !== undefined) throw new InvalidRulesError(untrusted);
+    }
+  }
 
   /** Builds a reasoner from the rules in a folder. */
   static async fromDirectory(dir: string = DEFAULT_RULES_DIR): Promise<RunbookReasoner> {
