@@ -171,3 +171,20 @@ describe("rules on the objects around a workload", () => {
     expect(deployed.flatMap((h) => h.candidates.map((c) => c.call.tool))).not.toContain("restart_pods");
   });
 });
+
+describe("alerts that need no action", () => {
+  it("Given an alert that fired and resolved three times, every metric at baseline, and error lines logged all along, When diagnosed, Then close it as a flapping threshold", async () => {
+    const hypotheses = await diagnose([
+      fact("alert.flaps", "checkout", 3, { firing: 4, window_minutes: 60 }),
+      logSignature("checkout", "TLS handshake failed from <ip>: client certificate revoked (device <num>, decommissioned)", "tls"),
+      fact("metric.latency_p99_ms", "checkout", 420, { baseline: 400, ratio: 1.05, anomalous: false }),
+    ]);
+    expect(hypotheses[0]?.disposition).toBe("no-action");
+    expect(hypotheses[0]?.faultClass).toBe("flapping-threshold");
+  });
+
+  it("Given the same flapping alert with the error rate abnormal, When diagnosed, Then it is not called noise", async () => {
+    const hypotheses = await diagnose([fact("alert.flaps", "checkout", 3, { firing: 4, window_minutes: 60 }), fact("metric.anomalous", "checkout", "error_rate", { badness: 4 })]);
+    expect(hypotheses.filter((h) => h.disposition === "no-action")).toEqual([]);
+  });
+});
