@@ -88,7 +88,10 @@ const ERROR_CLASSES: Array<[string, RegExp]> = [
   ["probe", /\b(readiness|liveness|startup) probe failed/i],
   ["oom", /OutOfMemory|out of memory|heap out of memory|OOMKilled|Cannot allocate memory|memory limit exceeded/i],
   ["dns", /ENOTFOUND|EAI_AGAIN|no such host|NXDOMAIN|Name or service not known|Temporary failure in name resolution|UnknownHostException|could not resolve host|getaddrinfo|nodename nor servname/i],
-  ["tls", /x509|certificate (has expired|is not yet valid|signed by unknown|verify failed|revoked|expired)|tls: |SSL(_| )?(routines|handshake|error)|CERT_|CERTIFICATE_VERIFY_FAILED|SSLHandshakeException|PKIX path|handshake fail(ed|ure)/i],
+  [
+    "tls",
+    /x509|certificate (has expired|is not yet valid|signed by unknown|verify failed|revoked|expired)|tls: |SSL(_| )?(routines|handshake|error)|CERT_|CERTIFICATE_VERIFY_FAILED|SSLHandshakeException|PKIX path|handshake fail(ed|ure)/i,
+  ],
   [
     "auth",
     /password authentication failed|authentication failed|invalid credentials|access denied for user|invalid (password|api key|token)|\bunauthori[sz]ed\b|\b401\b|NOAUTH|WRONGPASS|AuthenticationException|Login failed for user|SASL authentication/i,
