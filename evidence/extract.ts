@@ -412,6 +412,28 @@ function metricFacts(obs: ServiceObservations): { facts: FactDraft[]; signals: S
   return { facts, signals };
 }
 
+/**
+ * Memory climbing toward the containers' limit: the minutes left at the recent slope. A leak
+ * shows here before the first OOM kill. Only when memory grows and a limit is set.
+ */
+function memoryTrendFacts(obs: ServiceObservations): FactDraft[] {
+  const series = obs.metrics.memory_mib;
+  const limit = obs.workload?.deployment.memoryLimitMib ?? 0;
+  const summary = series !== undefined ? summarizeSeries(series) : undefined;
+  if (summary === undefined || !(limit > 0) || !(summary.slopePerMin > 0)) return [];
+  const minutes = Math.max(0, Math.round((limit - summary.current) / summary.slopePerMin));
+  const share = round(summary.current / limit);
+  return [
+    {
+      key: "memory.trend",
+      service: obs.service,
+      value: minutes,
+      summary: `${obs.service} memory ${Math.round(summary.current)} MiB of its ${limit} MiB limit (${Math.round(share * 100)}%), climbing ${round(summary.slopePerMin)} MiB/min: the limit in ~${minutes} min`,
+      attrs: { current_mib: Math.round(summary.current), limit_mib: limit, share_of_limit: share, slope_per_min: round(summary.slopePerMin), baseline_mib: round(summary.baseline) },
+    },
+  ];
+}
+
 /** CPU used against what the ready pods may use: a saturated workload queues requests. */
 function saturationFacts(obs: ServiceObservations, signals: Signal[]): FactDraft[] {
   const cpu = signals.find((x) => x.metric === "cpu_cores");
@@ -581,7 +603,7 @@ export function extractEvidence(alert: Alert, observations: ServiceObservations[
   for (const obs of ordered) {
     drafts.push(...workloadFacts(obs, now, alert.service), ...deployFacts(obs, now), ...kafkaFacts(obs));
     const m = metricFacts(obs);
-    drafts.push(...m.facts, ...saturationFacts(obs, m.signals));
+    drafts.push(...m.facts, ...saturationFacts(obs, m.signals), ...memoryTrendFacts(obs));
     signals.push(...m.signals);
     const l = logFacts(obs, now);
     drafts.push(...l.facts, ...credentialFacts(obs, l.signatures, now));

@@ -188,3 +188,21 @@ describe("alerts that need no action", () => {
     expect(hypotheses.filter((h) => h.disposition === "no-action")).toEqual([]);
   });
 });
+
+describe("memory that climbs toward the limit", () => {
+  const climbing = [
+    fact("memory.trend", "pricer", 6, { current_mib: 954, limit_mib: 1024, share_of_limit: 0.93, slope_per_min: 12, baseline_mib: 420 }),
+    fact("metric.memory_mib", "pricer", 954, { baseline: 420, ratio: 2.27, slope_per_min: 12, anomalous: true }),
+  ];
+
+  it("Given memory at 93% of the limit climbing 12 MiB/min since a release 50 minutes ago, no OOM kill yet, When diagnosed, Then roll the release back", async () => {
+    const hypotheses = await diagnose([...climbing, deployLatest("pricer", 50, ["image"])]);
+    expect(hypotheses[0]?.faultClass).toBe("memory-leak");
+    expect(hypotheses[0]?.candidates[0]?.call).toEqual({ tool: "rollout_undo", params: { service: "pricer", toRevision: 7 } });
+  });
+
+  it("Given the same climb with no release in the last day, When diagnosed, Then no rollback is proposed", async () => {
+    const hypotheses = await diagnose([...climbing, deployLatest("pricer", 5000, ["image"])]);
+    expect(hypotheses.flatMap((h) => h.candidates.map((c) => c.call.tool))).not.toContain("rollout_undo");
+  });
+});
