@@ -90,7 +90,8 @@ export function applyFault(world: World, fault: FaultSpec): void {
         bug: { errorRate: num(p, "errorRate", 0.2), message: str(p, "message", "TypeError: Cannot read properties of undefined (reading 'currency') at PriceFormatter.format") },
       });
       container.image = image;
-      rollOut(world, d, `deploy ${image} (migration ${schema}: rename orders.currency)`);
+      // announce: false is a release whose migration nobody wrote into its change cause.
+      rollOut(world, d, str(p, "announce", "true") === "false" ? `deploy ${image}` : `deploy ${image} (migration ${schema}: rename orders.currency)`);
       return;
     }
     case "service-port-mismatch": {

@@ -206,3 +206,20 @@ describe("memory that climbs toward the limit", () => {
     expect(hypotheses.flatMap((h) => h.candidates.map((c) => c.call.tool))).not.toContain("rollout_undo");
   });
 });
+
+describe("releases that carried a schema migration", () => {
+  it("Given errors after a release whose change cause says it migrated the schema, When diagnosed, Then escalate and never propose the rollback", async () => {
+    const migrated = {
+      ...deployLatest("ledger", 15, ["image"]),
+      attrs: { ...deployLatest("ledger", 15, ["image"]).attrs, change_cause: "helm upgrade ledger 8.0.0 (pre-upgrade hook: alembic upgrade head)" },
+    };
+    const hypotheses = await diagnose([
+      migrated,
+      fact("metric.anomalous", "ledger", "error_rate", { badness: 6 }),
+      logSignature("ledger", "TypeError: Cannot read properties of null (reading 'jurisdiction')", ""),
+    ]);
+    const top = hypotheses[0];
+    expect(top?.disposition).toBe("escalate");
+    expect(top?.title).toMatch(/schema migration/);
+  });
+});
