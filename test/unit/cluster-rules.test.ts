@@ -223,3 +223,17 @@ describe("releases that carried a schema migration", () => {
     expect(top?.title).toMatch(/schema migration/);
   });
 });
+
+describe("the new revision's pods against the old ones'", () => {
+  it("Given a crash loop after a probe change, When the older revision's pods are still healthy beside the failing new ones, Then the rollback is more certain", async () => {
+    const crash = [fact("pod.reason", "tracker", "CrashLoopBackOff", { count: 2, revision: 8 }), deployLatest("tracker", 12, ["livenessProbe"])];
+    const alone = await diagnose(crash);
+    const compared = await diagnose([
+      ...crash,
+      fact("revision.compare", "tracker", 2, { revision: 8, new_pods: 2, new_ready: 0, new_reason: "CrashLoopBackOff", old_pods: 3, old_ready: 3, old_healthy: true }),
+    ]);
+    expect(alone[0]?.faultClass).toBe("bad-rollout");
+    expect(compared[0]?.confidence).toBeGreaterThan(alone[0]?.confidence ?? 1);
+    expect(compared[0]?.evidenceIds.length).toBeGreaterThan(alone[0]?.evidenceIds.length ?? 99);
+  });
+});
