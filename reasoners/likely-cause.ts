@@ -202,9 +202,15 @@ export const CAUSE_CLASSES: readonly CauseClass[] = [
   },
   {
     faultClass: "security-incident",
-    signals: [{ weight: 0.5, what: "a secret printed in the logs", test: (f) => f.key === "log.secret_exposure" }],
+    signals: [
+      { weight: 0.5, what: "a secret printed in the logs", test: (f) => f.key === "log.secret_exposure" },
+      { weight: 0.55, what: "abuse in the logs (credential stuffing, scanning, token misuse, scraping)", test: (f) => f.key === "security.signal" },
+    ],
     expects: [
-      { what: "a secret in the logs or a security control's alert", holds: (facts) => any(facts, (f) => f.key === "log.secret_exposure" || (f.key === "alert.text" && f.value === "security")) },
+      {
+        what: "a secret in the logs, abuse in the logs or a security control's alert",
+        holds: (facts) => any(facts, (f) => f.key === "log.secret_exposure" || f.key === "security.signal" || (f.key === "alert.text" && f.value === "security")),
+      },
     ],
     alertWords: ["security"],
     checkFirst: () => ["treat it as a security incident: find who or what makes the requests (source addresses, tokens) before changing capacity; rotate exposed secrets"],
@@ -241,6 +247,7 @@ const ALIASES: Record<string, string> = {
   "kafka-poison-pill": "consumer-lag",
   "credential-leak": "security-incident",
   "security-alert": "security-incident",
+  "security-abuse": "security-incident",
   "dependency-service-missing": "dependency-down",
 };
 
