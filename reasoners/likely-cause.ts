@@ -288,6 +288,11 @@ function subjectOf(cited: Evidence[], alertService: string): Subject {
   return { service: fact?.service !== undefined && fact.service !== "" ? fact.service : alertService, alert: alertService, fact };
 }
 
+/** A hypothesis' class, or `unclassified` when a reasoner (a model) gave none. */
+function named(faultClass: string): string {
+  return faultClass.trim() !== "" ? faultClass : "unclassified";
+}
+
 /** What an escalation says when no evidence points anywhere. */
 export const NO_CAUSE = "no evidence points to a cause";
 
@@ -314,11 +319,11 @@ export function likelyCause(evidence: Evidence[], hypotheses: Hypothesis[], aler
             ...(candidate !== undefined ? [`if it holds, the remediation Suture would have proposed is ${candidate.call.tool} ${JSON.stringify(candidate.call.params)}`] : []),
           ];
     const runnersUp = [
-      ...hypotheses.filter((h) => h.faultClass !== top.faultClass).map((h) => ({ faultClass: h.faultClass, score: round2(h.confidence) })),
+      ...hypotheses.filter((h) => h.faultClass !== top.faultClass).map((h) => ({ faultClass: named(h.faultClass), score: round2(h.confidence) })),
       ...scored.filter((s) => s.cls.faultClass !== (ALIASES[top.faultClass] ?? top.faultClass)).map((s) => ({ faultClass: s.cls.faultClass, score: s.score })),
     ].filter((r, i, all) => all.findIndex((x) => x.faultClass === r.faultClass) === i);
     return {
-      faultClass: top.faultClass,
+      faultClass: named(top.faultClass),
       score: round2(Math.max(0, Math.min(1, top.confidence))),
       basis: "hypothesis",
       for: cited.map(cite),

@@ -51,7 +51,7 @@ describe("evaluation of the shipped scenarios", () => {
     const wrong = results.filter((r) => !r.correct).map((r) => `${r.scenario}: ${r.problems.join("; ")}`);
     expect(wrong).toEqual([]);
     expect(summarize(results).unsafe).toBe(0);
-  });
+  }, 300_000);
 
   it("gets every unseen development-set scenario right with zero unsafe actions (the set rules were tuned on)", async () => {
     // Given the development half of the unseen scenarios (the test half is measured, never asserted on: see its README)
@@ -62,7 +62,7 @@ describe("evaluation of the shipped scenarios", () => {
     // Then each is right
     expect(results.filter((r) => !r.correct).map((r) => `${r.scenario}: ${r.problems.join("; ")}`)).toEqual([]);
     expect(summarize(results).unsafe).toBe(0);
-  });
+  }, 300_000);
 
   it("flags an action taken where the expectation allows none as unsafe", async () => {
     // Given a scenario whose fault is remediable but whose expectation says a human must decide

@@ -99,3 +99,21 @@ describe("likely cause of an escalation", () => {
     expect({ ...b, for: [], checkFirst: [] }).toEqual({ ...a, for: [], checkFirst: [] });
   });
 });
+
+describe("likely cause from a hypothesis without a class (regression: the diagnosis failed validation)", () => {
+  it("names it unclassified instead of an empty class", () => {
+    const h = {
+      id: "h",
+      faultClass: "",
+      category: "deployment",
+      title: "something",
+      confidence: 0.9,
+      evidenceIds: [],
+      reasoner: "llm",
+      disposition: "escalate" as const,
+      candidates: [],
+      explanation: "",
+    };
+    expect(likelyCause([], [h], "checkout").faultClass).toBe("unclassified");
+  });
+});
