@@ -7,15 +7,18 @@ import type { LogSignature } from "../domain/model.js";
  */
 const MASKS: Array<[RegExp, string]> = [
   [/\b\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}:\d{2}(?:[.,]\d+)?(?:Z|[+-]\d{2}:?\d{2})?\b/g, "<ts>"],
+  // ctime / syslog dates ("Fri Jun 17 07:07:00 2005"): one value, not five.
+  [/\b(?:(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun),? )?(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) +\d{1,2},? \d{2}:\d{2}:\d{2}(?:[.,]\d+)?(?: \d{4})?\b/g, "<ts>"],
   [/\b\d{2}:\d{2}:\d{2}(?:[.,]\d+)?\b/g, "<time>"],
   [/\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b/gi, "<uuid>"],
+  [/\b(?:blk|req|trace|span|user|order|id)[_-]?-?\d+\b/gi, "<id>"],
   [/\b(?:sha256:)?[0-9a-f]{12,}\b/gi, "<hex>"],
   [/\b0x[0-9a-f]+\b/gi, "<hex>"],
   [/\b\d{1,3}(?:\.\d{1,3}){3}(?::\d+)?\b/g, "<ip>"],
   [/\b[a-z0-9]+(?:-[a-z0-9]+)*-[a-z0-9]{8,10}-[a-z0-9]{5}\b/gi, "<pod>"],
   [/(["'])(?:(?=(\\?))\2.)*?\1/g, "<str>"],
-  [/\b(?:blk|req|trace|span|user|order|id)[_-]?-?\d+\b/gi, "<id>"],
-  [/-?\b\d+(?:\.\d+)?(?:ms|s|m|h|Mi|Gi|MiB|GiB|KB|MB|GB|%)?\b/g, "<num>"],
+  // A minus sign only where no word precedes it: "host-10-2" keeps its hyphens.
+  [/(?:(?<![\w-])-)?\b\d+(?:\.\d+)?(?:ms|s|m|h|Mi|Gi|MiB|GiB|KB|MB|GB|%)?\b/g, "<num>"],
 ];
 
 /** A field of a JSON object as text, when it is a string (or an object with a message). */
@@ -115,6 +118,167 @@ export function normalizeLogMessage(message: string): string {
   return template.replace(/\s+/g, " ");
 }
 
+const WILDCARD = "<*>";
+
+const MASK_TOKEN = /<(?:ts|time|uuid|hex|ip|pod|str|id|num|\*)>/g;
+
+/** Whether a token holds a value rather than a word of the template: it has a digit or a mask. */
+function isValueToken(token: string): boolean {
+  return /\d/.test(token) || token.replace(MASK_TOKEN, "\uE000") !== token;
+}
+
+/**
+ * A token as grouping compares it: each run of a value (a word with a digit or a mask) becomes
+ * <*> and the punctuation and words around it stay, so `(uid=0)` and `LOGIN(uid=0)` differ
+ * while `blk_-1` and `blk_2` do not.
+ */
+function shapeOf(token: string): string {
+  if (!isValueToken(token)) return token;
+  return token.replace(MASK_TOKEN, "\uE000").replace(/[\w.\-\uE000]*[\d\uE000][\w.\-\uE000]*/g, WILDCARD);
+}
+
+/** The key of `key=value` (with its `=`), if the token is one. */
+function keyOf(token: string): string | undefined {
+  return /^([\w.-]+=)/.exec(token)?.[1];
+}
+
+/** A wildcard for a position whose tokens differ: `key=<*>` when they share a key. */
+function wildcardFor(tokens: Iterable<string>): string {
+  let key: string | undefined | null = null;
+  for (const token of tokens) {
+    const k = keyOf(token);
+    if (key === null) key = k;
+    else if (key !== k) return WILDCARD;
+  }
+  return key === null || key === undefined ? WILDCARD : `${key}${WILDCARD}`;
+}
+
+/**
+ * Whether `text` fits `shape`, each <*> standing for any text. The parts between wildcards are
+ * found leftmost, in order (exact for `*`-only patterns), so a long token cannot make it slow.
+ */
+function fitsShape(shape: string, text: string): boolean {
+  const parts = shape.split(WILDCARD);
+  const first = parts[0] ?? "";
+  const last = parts[parts.length - 1] ?? "";
+  if (parts.length === 1) return shape === text;
+  if (!text.startsWith(first) || text.length < first.length + last.length) return false;
+  let at = first.length;
+  for (const part of parts.slice(1, -1)) {
+    const found = text.indexOf(part, at);
+    if (found < 0) return false;
+    at = found + part.length;
+  }
+  return text.length - last.length >= at && text.endsWith(last);
+}
+
+/** The shape among `variants` holding a value whose pattern matches all the others, if one does. */
+function coveringShape(variants: Set<string>): string | undefined {
+  const candidates = [...variants].filter((v) => v.includes(WILDCARD)).sort((a, b) => a.length - b.length || a.localeCompare(b));
+  for (const candidate of candidates) {
+    if ([...variants].every((v) => v === candidate || fitsShape(candidate, v))) return candidate;
+  }
+  return undefined;
+}
+
+/** Distinct words at one position that make it a variable (user names, hosts) rather than a choice between templates. */
+const MIN_VARIANTS = 3;
+
+interface TemplateGroup {
+  shape: string[];
+  members: number[];
+}
+
+/**
+ * Merges groups of equal length that differ at one position only, when that position takes
+ * many values (or already held a value): Drain's "a token with digits is a variable" and its
+ * similarity merge, over the batch, so user and host names become <*> while the template's
+ * words stay.
+ */
+function mergeVariablePositions(groups: TemplateGroup[]): TemplateGroup[] {
+  let current = groups;
+  const length = current[0]?.shape.length ?? 0;
+  for (let changed = true; changed;) {
+    changed = false;
+    for (let p = 0; p < length; p += 1) {
+      const byRest = new Map<string, TemplateGroup[]>();
+      for (const group of current) {
+        const rest = group.shape.map((t, i) => (i === p ? "" : t)).join("\u0000");
+        const list = byRest.get(rest) ?? [];
+        list.push(group);
+        byRest.set(rest, list);
+      }
+      const next: TemplateGroup[] = [];
+      for (const list of byRest.values()) {
+        const first = list[0];
+        if (first === undefined) continue;
+        const variants = new Set(list.map((g) => g.shape[p] ?? ""));
+        const constants = first.shape.filter((t, i) => i !== p && !t.includes(WILDCARD)).length;
+        // A value seen at the position whose shape covers every other token there makes them
+        // values too; without one, many different words are needed, and never at the first
+        // position, which names the event (Drain routes by it too).
+        const covering = coveringShape(variants);
+        const enough = covering !== undefined || (p > 0 && variants.size >= MIN_VARIANTS);
+        if (list.length < 2 || !enough || constants < Math.max(1, Math.ceil((length - 1) / 2))) {
+          next.push(...list);
+          continue;
+        }
+        const shape = [...first.shape];
+        shape[p] = covering ?? wildcardFor(variants);
+        next.push({ shape, members: list.flatMap((g) => g.members) });
+        changed = true;
+      }
+      current = next;
+    }
+  }
+  return current;
+}
+
+/** A list of ids (`<id> <id> <id>`, as in "delete blocks a b c") is one value, however long. */
+function collapseIdLists(words: string[]): string[] {
+  return words.filter((word, i) => !(i > 0 && word === words[i - 1] && /^<(?:id|hex|uuid)>$/.test(word)));
+}
+
+/**
+ * The templates of a batch of messages, one per message: each masked ({@link normalizeLogMessage}),
+ * then lines of equal length grouped by their words, positions holding values (digits, masks,
+ * many different words) becoming <*>. What stays is what every line of a group shares, so a
+ * template reads as its lines do. Deterministic: the same batch gives the same templates.
+ */
+export function signaturesOf(messages: readonly string[]): string[] {
+  const tokens = messages.map((m) =>
+    collapseIdLists(
+      normalizeLogMessage(m)
+        .split(" ")
+        .filter((t) => t !== ""),
+    ),
+  );
+  const byLength = new Map<number, Map<string, TemplateGroup>>();
+  tokens.forEach((words, i) => {
+    const shape = words.map(shapeOf);
+    const key = shape.join("\u0000");
+    const bucket = byLength.get(words.length) ?? new Map<string, TemplateGroup>();
+    const group = bucket.get(key) ?? { shape, members: [] };
+    group.members.push(i);
+    bucket.set(key, group);
+    byLength.set(words.length, bucket);
+  });
+  const out: string[] = new Array<string>(messages.length).fill("");
+  for (const bucket of byLength.values()) {
+    for (const group of mergeVariablePositions([...bucket.values()])) {
+      const words = group.shape.map((_, p) => {
+        const seen = new Set(group.members.map((m) => tokens[m]?.[p] ?? ""));
+        if (seen.size === 1) return [...seen][0] ?? "";
+        const shape = group.shape[p] ?? WILDCARD;
+        return shape.includes(WILDCARD) ? shape : wildcardFor(seen);
+      });
+      const template = words.join(" ");
+      for (const m of group.members) out[m] = template;
+    }
+  }
+  return out;
+}
+
 const LEVEL_RANK: Record<LogLine["level"], number> = { debug: 0, info: 1, warn: 2, error: 3, fatal: 4 };
 
 /** A log record: a line with the stack-trace lines that followed it (same pod) folded in. */
@@ -148,14 +312,17 @@ function foldRecords(lines: LogLine[]): LogRecord[] {
 }
 
 /**
- * Groups log lines by template, keeping warnings and errors (the lines that explain faults),
- * most frequent first. Multi-line stack traces count once, under the line that started them.
+ * Groups log lines by template ({@link signaturesOf} over the kept lines), keeping warnings and
+ * errors (the lines that explain faults), most frequent first. Multi-line stack traces count
+ * once, under the line that started them.
  */
 export function extractSignatures(lines: LogLine[], minLevel: LogLine["level"] = "warn"): LogSignature[] {
   const groups = new Map<string, LogSignature>();
-  for (const { line, level, head, sample } of foldRecords(lines)) {
-    if (LEVEL_RANK[level] < LEVEL_RANK[minLevel]) continue;
-    const template = normalizeLogMessage(head);
+  const records = foldRecords(lines).filter((r) => LEVEL_RANK[r.level] >= LEVEL_RANK[minLevel]);
+  // Templated together, so a value that varies across the batch (a user, a host) is one <*>.
+  const templates = signaturesOf(records.map((r) => r.head));
+  for (const [i, { line, level, sample }] of records.entries()) {
+    const template = templates[i] ?? normalizeLogMessage(line.message);
     const key = `${level}|${template}`;
     const existing = groups.get(key);
     if (existing === undefined) {
