@@ -62,7 +62,16 @@ export async function perceive(state: IncidentStateValue, runtime: Runtime<Sutur
   const dependencies = alerting.workload?.dependencies ?? [];
   const others = await Promise.all(dependencies.map((d) => observeService(observer, d, "dependency")));
   const since = new Date(new Date(state.alert.startsAt).getTime() - FLAP_WINDOW_MINUTES * 60_000);
-  const history = await ctx.store.alertHistory(state.alert.fingerprint, since);
+  // One entry per episode and status, none after this alert started: Alertmanager re-sends a
+  // notification every repeat interval, and a world replayed (an eval run twice) stores it again.
+  const startedAt = new Date(state.alert.startsAt).getTime();
+  const seen = new Set<string>();
+  const history = (await ctx.store.alertHistory(state.alert.fingerprint, since)).filter((h) => {
+    const key = `${h.status}@${h.startsAt.getTime()}`;
+    if (h.startsAt.getTime() > startedAt || seen.has(key)) return false;
+    seen.add(key);
+    return true;
+  });
   const otherIncidents =
     environmentId === null
       ? []
