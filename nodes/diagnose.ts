@@ -10,12 +10,7 @@ import type { DiagnoseRoute } from "../graphs/routes.js";
 import { likelyCause } from "../reasoners/likely-cause.js";
 
 /** The reason diagnose gives when no hypothesis exists at all. */
-export const NO_EXPLANATION = "no rule or evidence explains the alert";
-
-/** Whether an escalation reason is one a likely cause explains: nothing explained the alert, or not well enough to act. */
-export function escalationNeedsCause(reason: string): boolean {
-  return reason === NO_EXPLANATION || /^best explanation ".*" has confidence [\d.]+ for .+, below [\d.]+ needed to act$/s.test(reason);
-}
+const NO_EXPLANATION = "no rule or evidence explains the alert";
 
 /** A runbook less similar than this to the alert is not worth suggesting. */
 const RUNBOOK_MIN_SIMILARITY = 0.35;

@@ -3,7 +3,7 @@ import { targetEscalation } from "../domain/alerts/target.js";
 import { finishIncident } from "../graphs/close-incident.js";
 import { requireContext, type SutureContext } from "../graphs/context.js";
 import type { IncidentStateUpdate, IncidentStateValue } from "../graphs/state.js";
-import { escalationNeedsCause } from "./diagnose.js";
+import { escalatedUnexplained } from "../reasoners/likely-cause.js";
 
 /** Why the incident reached escalate, from the last decision that sent it here. */
 function escalationReason(state: IncidentStateValue): string {
@@ -21,10 +21,11 @@ function escalationReason(state: IncidentStateValue): string {
   if (last !== undefined && last.verdict === "not_recovered") {
     return `${state.attempts.length} attempt(s) did not recover the service and no untried remediation is left`;
   }
-  const reason = state.diagnosis?.reason ?? "escalated";
-  const cause = state.diagnosis?.likelyCause;
+  const diagnosis = state.diagnosis;
+  const reason = diagnosis?.reason ?? "escalated";
+  const cause = diagnosis?.likelyCause;
   // "No rule matched" alone leaves the human where Suture started: say where the evidence points.
-  if (cause === undefined || !escalationNeedsCause(reason)) return reason;
+  if (diagnosis === null || cause === undefined || !escalatedUnexplained(diagnosis)) return reason;
   const first = cause.checkFirst[0];
   return `${reason}; likely cause: ${cause.faultClass}${first !== undefined ? ` — check first: ${first}` : ""}`;
 }

@@ -1,4 +1,4 @@
-import type { Evidence, Hypothesis, LikelyCause } from "../domain/model.js";
+import type { Diagnosis, Evidence, Hypothesis, LikelyCause } from "../domain/model.js";
 
 /** A rollout or config change this recent (minutes) is a suspect. */
 const RECENT_CHANGE_MINUTES = 120;
@@ -291,6 +291,15 @@ function subjectOf(cited: Evidence[], alertService: string): Subject {
 /** A hypothesis' class, or `unclassified` when a reasoner (a model) gave none. */
 function named(faultClass: string): string {
   return faultClass.trim() !== "" ? faultClass : "unclassified";
+}
+
+/**
+ * Whether diagnose escalated because nothing explained the alert well enough: no hypothesis, or a
+ * proposal below the confidence to act (the only escalation that keeps a proposal). Escalations a
+ * rule or a policy decided already say why; these need the likely cause in their reason.
+ */
+export function escalatedUnexplained(diagnosis: Pick<Diagnosis, "decision" | "chosen" | "proposal">): boolean {
+  return diagnosis.decision === "escalate" && (diagnosis.chosen === null || diagnosis.proposal !== null);
 }
 
 /** What an escalation says when no evidence points anywhere. */
