@@ -9,6 +9,7 @@ import type { AnyToolDefinition, ToolImpact } from "../tools/tool.js";
 import { describeFreeze, freezeActive, zonedTime } from "./freeze.js";
 import type { PolicyLedger } from "../domain/ledger.js";
 import type { Policy, Then } from "./schema.js";
+import { quotaAdmission } from "./quota-admission.js";
 import { describeScope, scopeMatches, type ScopeSubject } from "./scope.js";
 
 export { DEFAULT_POLICY, PolicySchema, withSections, type Policy } from "./schema.js";
@@ -236,8 +237,10 @@ export class PolicyEngine {
   private async bounds(policy: Policy, tool: AnyToolDefinition, params: Record<string, unknown>, env: EnvironmentAdapter): Promise<PolicyCheck[]> {
     if (tool.growth === undefined) return [];
     const rule = policy.parameters;
-    const { dimension, from, to } = await tool.growth(params, env);
+    const growth = await tool.growth(params, env);
+    const { dimension, from, to } = growth;
     const service = tool.target?.(params).service ?? "";
+    const admission = quotaAdmission(growth, await env.describeWorkload(service));
     // From zero, restoring any count up to the factor is one step.
     const factor = to / Math.max(1, from);
     const [limit, setting, what, unit] =
@@ -248,6 +251,7 @@ export class PolicyEngine {
       factor > limit
         ? violated("parameters.bounds", rule.then, `${what} is ${factor.toFixed(dimension === "replicas" ? 1 : 2)}×, above ${limit}× (policy.parameters.${setting})`)
         : check("parameters.bounds", "pass", `${from} → ${to}${unit} ${dimension === "replicas" ? "replicas " : ""}within ${limit}×`),
+      admission,
     ];
   }
 

@@ -1,0 +1,84 @@
+import { describe, expect, it } from "vitest";
+import type { PolicyLedger } from "../../domain/ledger.js";
+import type { ToolCall } from "../../domain/model.js";
+import { SimEnvironment } from "../../environments/simulator/index.js";
+import { DEFAULT_POLICY, PolicyEngine, type IncidentFacts } from "../../policy/policy.js";
+import { quotaAdmission } from "../../policy/quota-admission.js";
+import { createDefaultRegistry } from "../../tools/registry.js";
+
+/** An empty shared ledger: no earlier action counts against this one. */
+const EMPTY_LEDGER: PolicyLedger = {
+  countActions: async () => 0,
+  lastSameCall: async () => undefined,
+  workloadsInFlight: async () => [],
+  failures: async () => 0,
+};
+
+/** A namespace "claims" with one workload of 3 × 512Mi and a limits.memory quota of `hard`. */
+function claimsWorld(hard: Record<string, string>): SimEnvironment {
+  return SimEnvironment.create({
+    startTime: "2026-11-27T10:00:00Z",
+    services: [
+      { name: "validator", namespace: "claims", replicas: 3, memoryLimitMib: 512 },
+      { name: "intake", namespace: "claims", replicas: 1, memoryLimitMib: 256 },
+    ],
+    manifests: `apiVersion: v1\nkind: ResourceQuota\nmetadata: { name: compute, namespace: claims }\nspec:\n  hard: ${JSON.stringify(hard)}\n`,
+  });
+}
+
+async function verdictFor(env: SimEnvironment, call: ToolCall): Promise<Awaited<ReturnType<PolicyEngine["evaluate"]>>> {
+  const engine = new PolicyEngine(DEFAULT_POLICY, createDefaultRegistry());
+  const incident: IncidentFacts = {
+    id: "inc-quota",
+    subject: { service: "validator", namespace: "claims" },
+    environmentId: "env-1",
+    openedAt: env.now(),
+    now: env.now(),
+    attempts: [],
+    usage: { modelTokens: 0, modelCostUsd: 0 },
+    services: ["validator", "intake"],
+  };
+  return engine.evaluate({ call, confidence: 0.95, category: "resources", strategy: `${call.tool}:validator`, incident }, env, EMPTY_LEDGER);
+}
+
+const raiseTo = (limitMib: number): ToolCall => ({ tool: "set_memory_limit", params: { service: "validator", limitMib } });
+const scaleTo = (replicas: number): ToolCall => ({ tool: "scale_deployment", params: { service: "validator", replicas } });
+
+describe("quota admission: a remediation the namespace's ResourceQuota cannot admit is denied", () => {
+  it("Given 1792Mi of 2Gi limits.memory used, When the memory limit of 3 replicas is raised 512 → 768Mi (+768Mi), Then policy denies naming the quota, its use and what the change adds", async () => {
+    const env = claimsWorld({ "limits.memory": "2Gi" });
+    const verdict = await verdictFor(env, raiseTo(768));
+    expect(verdict.outcome).toBe("deny");
+    const check = verdict.checks.find((c) => c.rule === "quotaAdmission");
+    expect(check?.outcome).toBe("deny");
+    expect(check?.detail).toMatch(/compute limits\.memory: used 1792Mi of 2Gi, the change adds 768Mi/);
+    expect(check?.detail).toMatch(/FailedCreate/);
+  });
+
+  it("Given 4Gi of limits.memory with 2304Mi free, When the same raise adds 768Mi, Then the quota check passes and the raise may run", async () => {
+    const env = claimsWorld({ "limits.memory": "4Gi" });
+    const verdict = await verdictFor(env, raiseTo(768));
+    expect(verdict.checks.find((c) => c.rule === "quotaAdmission")?.outcome).toBe("pass");
+    expect(verdict.outcome).toBe("allow");
+  });
+
+  it("Given a pods quota of 4 with 4 used, When scaling 3 → 4 replicas, Then policy denies: the new pod would be refused", async () => {
+    const env = claimsWorld({ pods: "4" });
+    const verdict = await verdictFor(env, scaleTo(4));
+    expect(verdict.outcome).toBe("deny");
+    expect(verdict.checks.find((c) => c.rule === "quotaAdmission")?.detail).toMatch(/compute pods: used 4 of 4, the change adds 1/);
+  });
+
+  it("Given requests.cpu is used up, When scaling up, Then denied although the description carries no requests (more pods always add some)", async () => {
+    const described = await claimsWorld({ "limits.memory": "8Gi" }).describeWorkload("validator");
+    const full = { ...described, quotas: [{ name: "compute", resources: [{ resource: "requests.cpu", hard: "2", used: "2", full: true }] }] };
+    expect(quotaAdmission({ dimension: "replicas", from: 3, to: 4 }, full).outcome).toBe("deny");
+    expect(quotaAdmission({ dimension: "memoryMib", from: 512, to: 768 }, full).outcome).toBe("pass");
+  });
+
+  it("Given no ResourceQuota in the namespace, When scaling down or up, Then the check passes and says why", async () => {
+    const described = await SimEnvironment.create({ services: [{ name: "validator", namespace: "claims", replicas: 3 }] }).describeWorkload("validator");
+    const check = quotaAdmission({ dimension: "replicas", from: 3, to: 6 }, described);
+    expect(check).toEqual({ rule: "quotaAdmission", outcome: "pass", detail: "no ResourceQuota in claims" });
+  });
+});
