@@ -237,3 +237,20 @@ describe("the new revision's pods against the old ones'", () => {
     expect(compared[0]?.evidenceIds.length).toBeGreaterThan(alone[0]?.evidenceIds.length ?? 99);
   });
 });
+
+describe("a Service port mismatch: who changed the contract", () => {
+  const mismatch = fact("service.port_mismatch", "checkout", true, { target_port: 8080, container_port: 9090, port: 80 });
+  const refused = logSignature("frontend", "dial tcp <ip>:8080: connect: connection refused", "connection_refused");
+
+  it("Given the Service targets 8080 while the pods listen on 9090 and the rollout 20 min ago changed the containers' ports, When diagnosed, Then roll the release back (not move the Service)", async () => {
+    const hypotheses = await diagnose([mismatch, deployLatest("checkout", 20, ["ports"]), refused]);
+    expect(hypotheses[0]?.id).toBe("rules:service-port-broken-by-rollout");
+    expect(hypotheses[0]?.candidates[0]?.call).toEqual({ tool: "rollout_undo", params: { service: "checkout", toRevision: 7 } });
+    expect(hypotheses.some((h) => h.candidates.some((c) => c.call.tool === "patch_service_port"))).toBe(false);
+  });
+
+  it("Given the same mismatch but the last rollout (3 days ago) changed only the image, When diagnosed, Then point the Service back at the containers' port", async () => {
+    const hypotheses = await diagnose([mismatch, deployLatest("checkout", 4320, ["image"]), refused]);
+    expect(hypotheses[0]?.candidates[0]?.call).toEqual({ tool: "patch_service_port", params: { service: "checkout", targetPort: 9090 } });
+  });
+});
