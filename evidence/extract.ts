@@ -2,7 +2,7 @@ import type { Alert } from "../domain/alerts/alert.js";
 import type { Evidence, LogSignature, Signal } from "../domain/model.js";
 import type { ConsumerGroupState, DeploymentRevision, LogLine, MetricName, MetricSeries, WorkloadDescription } from "../environments/adapter.js";
 import { badness, isAnomalous } from "./anomaly.js";
-import { round, summarizeSeries } from "./metrics.js";
+import { onsetOf, round, summarizeSeries } from "./metrics.js";
 import { redactSecrets, secretKinds } from "../domain/secrets.js";
 import { errorClass, extractSignatures } from "./signatures.js";
 import { securitySignals } from "./security.js";
@@ -60,6 +60,41 @@ function changedFields(current: DeploymentRevision, previous: DeploymentRevision
 function changedKeys(a: Record<string, string>, b: Record<string, string>): string[] {
   const keys = new Set([...Object.keys(a), ...Object.keys(b)]);
   return [...keys].filter((k) => a[k] !== b[k]).sort();
+}
+
+/**
+ * When the service's symptoms began: the earliest onset of an abnormal metric's final abnormal
+ * stretch (epoch ms); undefined when no metric is abnormal or every abnormal one was already so
+ * when its window starts.
+ */
+function symptomOnset(obs: ServiceObservations): number | undefined {
+  let earliest: number | undefined;
+  for (const [metric, series] of Object.entries(obs.metrics)) {
+    if (series === undefined) continue;
+    const summary = summarizeSeries(series);
+    if (summary === undefined || !isAnomalous(metric, summary.current, summary.baseline)) continue;
+    const onset = onsetOf(series.points, (v) => isAnomalous(metric, v, summary.baseline));
+    if (onset !== undefined && (earliest === undefined || onset < earliest)) earliest = onset;
+  }
+  return earliest;
+}
+
+/**
+ * How a change lines up with the symptoms' onset: minutes from the change to the onset (a few
+ * minutes after is what a cause looks like), and whether the symptoms were there first (then the
+ * change cannot have started them; false when the onset is unknown).
+ */
+function onsetAttrs(changedAt: number, onset: number | undefined): Attrs {
+  if (onset === undefined) return { symptoms_before_change: false };
+  const lag = Math.round((onset - changedAt) / MINUTE);
+  return { onset_lag_minutes: lag, symptoms_before_change: lag < -2 };
+}
+
+/** The onset relation in words, for a fact's summary ("" when unknown). */
+function onsetNote(changedAt: number, onset: number | undefined): string {
+  if (onset === undefined) return "";
+  const lag = Math.round((onset - changedAt) / MINUTE);
+  return lag >= 0 ? `; symptoms began ${lag} min after it` : `; symptoms began ${-lag} min before it`;
 }
 
 function workloadFacts(obs: ServiceObservations, now: number, alertService: string): FactDraft[] {
@@ -172,6 +207,7 @@ function workloadFacts(obs: ServiceObservations, now: number, alertService: stri
       },
     });
   }
+  const onset = symptomOnset(obs);
   for (const cm of w.configMaps) {
     const previous = [...cm.history].filter((h) => h.version < cm.version).sort((a, b) => b.version - a.version)[0];
     if (previous === undefined) continue;
@@ -180,13 +216,14 @@ function workloadFacts(obs: ServiceObservations, now: number, alertService: stri
       key: "config.changed",
       service: s,
       value: Math.round((now - cm.updatedAt) / MINUTE),
-      summary: `ConfigMap ${cm.name} changed ${Math.round((now - cm.updatedAt) / MINUTE)} min ago (v${previous.version}→v${cm.version}, keys: ${keys.join(", ") || "none"})`,
+      summary: `ConfigMap ${cm.name} changed ${Math.round((now - cm.updatedAt) / MINUTE)} min ago (v${previous.version}→v${cm.version}, keys: ${keys.join(", ") || "none"})${onsetNote(cm.updatedAt, onset)}`,
       attrs: {
         configmap: cm.name,
         version: cm.version,
         previous_version: previous.version,
         keys: keys.join(","),
         changed_by: cm.history.find((h) => h.version === cm.version)?.changedBy ?? "unknown",
+        ...onsetAttrs(cm.updatedAt, onset),
       },
     });
   }
@@ -356,7 +393,7 @@ function deployFacts(obs: ServiceObservations, now: number): FactDraft[] {
       key: "deploy.latest",
       service: obs.service,
       value: minutes,
-      summary: `${obs.service} revision ${current.revision} (${current.image}) rolled out ${minutes} min ago${previous ? `, replacing ${previous.revision} (changed: ${changes.join(", ") || "nothing visible"})` : ""}${current.changeCause ? `; cause: ${current.changeCause}` : ""}`,
+      summary: `${obs.service} revision ${current.revision} (${current.image}) rolled out ${minutes} min ago${previous ? `, replacing ${previous.revision} (changed: ${changes.join(", ") || "nothing visible"})` : ""}${current.changeCause ? `; cause: ${current.changeCause}` : ""}${onsetNote(current.deployedAt, symptomOnset(obs))}`,
       attrs: {
         revision: current.revision,
         previous_revision: previous?.revision ?? -1,
@@ -369,6 +406,7 @@ function deployFacts(obs: ServiceObservations, now: number): FactDraft[] {
         memory_limit_cut: previous !== undefined && current.memoryLimitMib > 0 && previous.memoryLimitMib > current.memoryLimitMib,
         previous_memory_limit_mib: previous?.memoryLimitMib ?? 0,
         change_cause: current.changeCause ?? "",
+        ...onsetAttrs(current.deployedAt, symptomOnset(obs)),
       },
     },
   ];
@@ -572,6 +610,28 @@ export interface ExtractedEvidence {
   signals: Signal[];
 }
 
+function escapeRegExp(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+}
+
+/**
+ * Marks each `config.changed` fact with `named_in_logs`: whether an error line of the workload
+ * (or of the alerting one) names the ConfigMap or one of the keys that changed — the errors
+ * pointing at the change in their own words. Names shorter than 3 characters are ignored.
+ */
+function markChangesNamedInLogs(drafts: FactDraft[], signatures: Record<string, LogSignature[]>, alertService: string): void {
+  for (const draft of drafts) {
+    if (draft.key !== "config.changed" || draft.attrs === undefined) continue;
+    const names = [String(draft.attrs.configmap ?? ""), ...String(draft.attrs.keys ?? "").split(",")].filter((n) => n.length >= 3);
+    const errors = [...(signatures[draft.service] ?? []), ...(draft.service === alertService ? [] : (signatures[alertService] ?? []))].filter((sig) => sig.level === "error" || sig.level === "fatal");
+    const named = names.some((name) => {
+      const pattern = new RegExp(`(^|[^A-Za-z0-9_])${escapeRegExp(name)}($|[^A-Za-z0-9_])`, "i");
+      return errors.some((sig) => pattern.test(sig.template) || pattern.test(sig.sample));
+    });
+    draft.attrs = { ...draft.attrs, named_in_logs: named };
+  }
+}
+
 /**
  * Turns raw observations into facts a rule (or a person) can cite: pod reasons, events,
  * deploy and config changes, port and policy mismatches, abnormal metrics, log signatures.
@@ -609,6 +669,7 @@ export function extractEvidence(alert: Alert, observations: ServiceObservations[
     drafts.push(...l.facts, ...credentialFacts(obs, l.signatures, now));
     signatures[obs.service] = l.signatures;
   }
+  markChangesNamedInLogs(drafts, signatures, alert.service);
   drafts.push(...otherIncidentFacts(others, now));
   drafts.push(...alertTextFacts(alert));
   const evidence = drafts.map((d, i) => ({ ...d, id: `ev-${i + 1}`, attrs: d.attrs ?? {} }));

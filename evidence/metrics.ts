@@ -62,3 +62,24 @@ export function round(value: number): number {
   const digits = magnitude >= 100 ? 0 : magnitude >= 1 ? 2 : 4;
   return Number(value.toFixed(digits));
 }
+
+/**
+ * When the series' final abnormal stretch began (epoch ms): the first point of the last run of
+ * points `abnormal` calls bad, allowing one healthy point inside the run (noise). Undefined
+ * when the latest points are healthy, or when the run reaches back to the first point (it began
+ * before the window, so its start is unknown).
+ */
+export function onsetOf(points: MetricPoint[], abnormal: (v: number) => boolean): number | undefined {
+  let start: number | undefined;
+  let gap = 0;
+  for (let i = points.length - 1; i >= 0; i--) {
+    const p = points[i];
+    if (p === undefined) break;
+    if (abnormal(p.v)) {
+      start = i;
+      gap = 0;
+    } else if (start === undefined || ++gap > 1) break;
+  }
+  if (start === undefined || start === 0) return undefined;
+  return points[start]?.t;
+}

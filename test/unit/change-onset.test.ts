@@ -1,0 +1,106 @@
+import { describe, expect, it } from "vitest";
+import { METRIC_NAMES } from "../../environments/adapter.js";
+import { SimEnvironment, type EnvironmentSpecInput } from "../../environments/simulator/index.js";
+import { extractEvidence, type ServiceObservations } from "../../evidence/extract.js";
+import { onsetOf } from "../../evidence/metrics.js";
+import type { Evidence } from "../../domain/model.js";
+import { RunbookReasoner } from "../../reasoners/runbook/runbook-reasoner.js";
+import { makeAlert, makeContext } from "../helpers/factories.js";
+
+const MINUTE = 60_000;
+const reasoner = await RunbookReasoner.fromDirectory();
+
+/** Points a minute apart: `values[i]` at minute i. */
+const series = (values: number[]) => values.map((v, i) => ({ t: i * MINUTE, v }));
+const high = (v: number): boolean => v > 1;
+
+describe("onsetOf: when a metric's final abnormal stretch began", () => {
+  it("Given a flat series that jumps at minute 6 and stays up, When read, Then the onset is minute 6", () => {
+    expect(onsetOf(series([0, 0, 0, 0, 0, 0, 5, 5, 5, 5]), high)).toBe(6 * MINUTE);
+  });
+  it("Given one healthy sample inside the abnormal stretch (noise), When read, Then the stretch still starts at its first abnormal point", () => {
+    expect(onsetOf(series([0, 0, 0, 5, 5, 0, 5, 5]), high)).toBe(3 * MINUTE);
+  });
+  it("Given a series abnormal from its first point, When read, Then the onset is unknown (it began before the window)", () => {
+    expect(onsetOf(series([5, 5, 5, 5]), high)).toBeUndefined();
+  });
+  it("Given a series that recovered at its end, When read, Then there is no onset", () => {
+    expect(onsetOf(series([0, 5, 5, 0, 0]), high)).toBeUndefined();
+  });
+});
+
+/** pricing mounts two ConfigMaps: a flag flip in one breaks it at -20 min; `laterEditAt` an unrelated edit of the other. */
+function pricingWorld(laterEditAt: number): EnvironmentSpecInput {
+  return {
+    seed: 7,
+    services: [
+      {
+        name: "pricing",
+        replicas: 3,
+        configMaps: [
+          { name: "pricing-flags", data: { pricing_v2: "false" } },
+          { name: "pricing-display", data: { page_size: "25" } },
+        ],
+      },
+    ],
+    faults: [
+      {
+        kind: "bad-feature-flag",
+        service: "pricing",
+        atMinutes: -20,
+        params: { configMap: "pricing-flags", key: "pricing_v2", value: "true", errorRate: 0.3, message: "RuleSetError: pricing_v2 requires rule set eu-vat" },
+      },
+      {
+        kind: "patch",
+        atMinutes: laterEditAt,
+        object: { kind: "ConfigMap", name: "pricing-display", namespace: "prod" },
+        patchType: "merge",
+        patch: { data: { page_size: "50" } },
+        changedBy: "dana@web",
+      },
+    ],
+  };
+}
+
+async function perceive(env: SimEnvironment): Promise<Evidence[]> {
+  const service = "pricing";
+  const metrics: ServiceObservations["metrics"] = {};
+  for (const m of METRIC_NAMES) {
+    const s = await env.queryMetric(service, m, 90);
+    if (s.points.length > 0) metrics[m] = s;
+  }
+  const observation: ServiceObservations = {
+    service,
+    role: "alerting",
+    workload: await env.describeWorkload(service),
+    deploys: await env.deployHistory(service),
+    metrics,
+    logs: await env.tailLogs(service, 400),
+    consumerGroups: [],
+  };
+  return extractEvidence(makeAlert({ service }), [observation], { firing: 1, resolved: 0, windowMinutes: 60 }, env.now()).evidence;
+}
+
+const changeOf = (evidence: Evidence[], configMap: string) => evidence.find((e) => e.key === "config.changed" && e.attrs.configmap === configMap);
+
+describe("a change is evidence by when it happened against the symptoms' onset", () => {
+  it("Given errors that began with a flag flip 20 min ago and an unrelated edit 5 min ago, When perceived and diagnosed, Then the flip is the cause and the later edit is marked as made after the symptoms began", async () => {
+    const evidence = await perceive(SimEnvironment.create(pricingWorld(-5)));
+    const flip = changeOf(evidence, "pricing-flags");
+    const later = changeOf(evidence, "pricing-display");
+    expect(flip?.attrs).toMatchObject({ symptoms_before_change: false, named_in_logs: true });
+    expect(Math.abs(Number(flip?.attrs.onset_lag_minutes))).toBeLessThanOrEqual(2);
+    expect(later?.attrs).toMatchObject({ symptoms_before_change: true, named_in_logs: false });
+    expect(later?.summary).toMatch(/symptoms began 1[45] min before it/);
+
+    const hypotheses = await reasoner.diagnose({ alert: makeAlert({ service: "pricing" }), context: makeContext(evidence), attempts: [] });
+    const revert = hypotheses.find((h) => h.faultClass === "bad-config-change")?.candidates[0]?.call;
+    expect(revert).toEqual({ tool: "revert_config_map", params: { service: "pricing", configMap: "pricing-flags", toVersion: 1 } });
+  });
+
+  it("Given only the edit made after the errors began, When diagnosed, Then no config revert is proposed for it", async () => {
+    const evidence = (await perceive(SimEnvironment.create(pricingWorld(-5)))).filter((e) => !(e.key === "config.changed" && e.attrs.configmap === "pricing-flags"));
+    const hypotheses = await reasoner.diagnose({ alert: makeAlert({ service: "pricing" }), context: makeContext(evidence), attempts: [] });
+    expect(hypotheses.flatMap((h) => h.candidates.map((c) => c.call.tool))).not.toContain("revert_config_map");
+  });
+});
