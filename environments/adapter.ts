@@ -117,6 +117,8 @@ export interface NetworkPolicyState {
   /** Sources allowed to reach the selected pods; an empty list denies all ingress. */
   allowIngressFrom: string[];
   createdAt: number;
+  /** The tool that manages the policy (helm, argocd, flux…; "" applied by hand): it would re-create a deleted policy. */
+  managedBy?: string;
 }
 
 /** A config map (feature flags and settings) mounted by a workload, with its change history. */

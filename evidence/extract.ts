@@ -2,7 +2,7 @@ import type { Alert } from "../domain/alerts/alert.js";
 import type { Evidence, LogSignature, Signal } from "../domain/model.js";
 import type { ConsumerGroupState, DeploymentRevision, LogLine, MetricName, MetricSeries, WorkloadDescription } from "../environments/adapter.js";
 import { badness, isAnomalous } from "./anomaly.js";
-import { onsetOf, round, summarizeSeries } from "./metrics.js";
+import { episodesOf, onsetOf, round, summarizeSeries } from "./metrics.js";
 import { redactSecrets, secretKinds } from "../domain/secrets.js";
 import { errorClass, extractSignatures } from "./signatures.js";
 import { securitySignals } from "./security.js";
@@ -199,11 +199,13 @@ function workloadFacts(obs: ServiceObservations, now: number, alertService: stri
       key: "netpol.ingress",
       service: s,
       value: np.name,
-      summary: `NetworkPolicy ${np.name} selects ${s}, allows ingress from [${callers.join(", ")}], created ${Math.round((now - np.createdAt) / MINUTE)} min ago`,
+      summary: `NetworkPolicy ${np.name} selects ${s}, allows ingress from [${callers.join(", ")}], created ${Math.round((now - np.createdAt) / MINUTE)} min ago${np.managedBy ? `, managed by ${np.managedBy}` : ", applied by hand"}`,
       attrs: {
         deny_all: callers.length === 0,
         blocks_alerting: blocksAlerting,
+        selects_alerting: s === alertService,
         minutes_since: Math.round((now - np.createdAt) / MINUTE),
+        managed_by: np.managedBy ?? "",
       },
     });
   }
@@ -632,6 +634,50 @@ function markChangesNamedInLogs(drafts: FactDraft[], signatures: Record<string, 
   }
 }
 
+/** The metrics an alert's own words point at, by the cause class they name. */
+const CLASS_METRICS: Record<string, MetricName[]> = {
+  latency: ["latency_p99_ms"],
+  errors: ["error_rate"],
+  saturation: ["cpu_cores"],
+  memory: ["memory_mib"],
+  lag: ["consumer_lag"],
+  not_ready: ["ready_replicas"],
+  replicas: ["ready_replicas"],
+};
+
+/** Longest abnormal stretch, in minutes, still read as a transient one. */
+const TRANSIENT_MAX_MINUTES = 60;
+
+/**
+ * `alert.signal_recovered`: a metric the alert's words name (latency, errors, CPU…) went
+ * abnormal for a while within the window and has been back at its baseline since — the symptom
+ * the alert reports is over (a batch job's burst, a long alert window firing late). Value:
+ * minutes since the last abnormal sample. Not emitted while the metric is abnormal now.
+ */
+function recoveredSignalFacts(obs: ServiceObservations, classes: string[], now: number): FactDraft[] {
+  const facts: FactDraft[] = [];
+  const metrics = new Set(classes.flatMap((c) => CLASS_METRICS[c] ?? []));
+  for (const metric of metrics) {
+    const series = obs.metrics[metric];
+    const summary = series !== undefined ? summarizeSeries(series) : undefined;
+    if (series === undefined || summary === undefined || isAnomalous(metric, summary.current, summary.baseline)) continue;
+    const episodes = episodesOf(series.points, (v) => isAnomalous(metric, v, summary.baseline));
+    const last = episodes[episodes.length - 1];
+    if (last === undefined || last.ongoing) continue;
+    const minutes = Math.round((now - last.end) / MINUTE);
+    const lasted = Math.max(1, Math.round((last.end - last.start) / MINUTE));
+    const peak = Math.max(...series.points.filter((p) => p.t >= last.start && p.t <= last.end).map((p) => p.v));
+    facts.push({
+      key: "alert.signal_recovered",
+      service: obs.service,
+      value: minutes,
+      summary: `${obs.service} ${metric} was abnormal for ${lasted} min (peak ${round(peak)}, baseline ${round(summary.baseline)}) and has been back at baseline for ${minutes} min`,
+      attrs: { metric, episode_minutes: lasted, transient: lasted <= TRANSIENT_MAX_MINUTES, peak: round(peak), baseline: round(summary.baseline), episodes: episodes.length },
+    });
+  }
+  return facts;
+}
+
 /**
  * Turns raw observations into facts a rule (or a person) can cite: pod reasons, events,
  * deploy and config changes, port and policy mismatches, abnormal metrics, log signatures.
@@ -671,7 +717,17 @@ export function extractEvidence(alert: Alert, observations: ServiceObservations[
   }
   markChangesNamedInLogs(drafts, signatures, alert.service);
   drafts.push(...otherIncidentFacts(others, now));
-  drafts.push(...alertTextFacts(alert));
+  const alertText = alertTextFacts(alert);
+  drafts.push(...alertText);
+  const alerting = ordered.find((o) => o.role === "alerting" && o.service === alert.service);
+  if (alerting !== undefined)
+    drafts.push(
+      ...recoveredSignalFacts(
+        alerting,
+        alertText.map((f) => String(f.value)),
+        now,
+      ),
+    );
   const evidence = drafts.map((d, i) => ({ ...d, id: `ev-${i + 1}`, attrs: d.attrs ?? {} }));
   return { evidence, signatures, signals };
 }

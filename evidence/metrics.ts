@@ -83,3 +83,28 @@ export function onsetOf(points: MetricPoint[], abnormal: (v: number) => boolean)
   if (start === undefined || start === 0) return undefined;
   return points[start]?.t;
 }
+
+/** One stretch of abnormal points: first and last abnormal sample, epoch ms. */
+export interface AbnormalEpisode {
+  start: number;
+  end: number;
+  /** Still abnormal at the series' last point. */
+  ongoing: boolean;
+}
+
+/**
+ * The separate abnormal stretches of a series, oldest first: runs of points `abnormal` calls
+ * bad, merged across a single healthy sample (noise), and only runs of at least two samples (one
+ * stray sample is not an episode).
+ */
+export function episodesOf(points: MetricPoint[], abnormal: (v: number) => boolean): AbnormalEpisode[] {
+  const runs: Array<{ first: number; last: number }> = [];
+  points.forEach((p, i) => {
+    if (!abnormal(p.v)) return;
+    const open = runs[runs.length - 1];
+    if (open !== undefined && i - open.last <= 2) open.last = i;
+    else runs.push({ first: i, last: i });
+  });
+  const lastIndex = points.length - 1;
+  return runs.filter((r) => r.last > r.first).map((r) => ({ start: points[r.first]?.t ?? 0, end: points[r.last]?.t ?? 0, ongoing: r.last >= lastIndex - 1 }));
+}

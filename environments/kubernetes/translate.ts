@@ -1,5 +1,6 @@
 import type { CoreV1Event, V1Container, V1NetworkPolicy, V1Pod, V1PodTemplateSpec, V1ReplicaSet } from "@kubernetes/client-node";
 import type { DeploymentRevision, KubeEvent, NetworkPolicyState, PodStatus } from "../adapter.js";
+import { managedByOf } from "./managed-by.js";
 import { memoryMib } from "./quantity.js";
 
 /** The annotation the Deployment controller numbers ReplicaSets (and the Deployment) with. */
@@ -129,5 +130,11 @@ export function networkPolicyState(policy: V1NetworkPolicy, selectedWorkload: st
       }
     }
   }
-  return { name: policy.metadata?.name ?? "", podSelector: selectedWorkload, allowIngressFrom: [...allow].sort(), createdAt: epochMs(policy.metadata?.creationTimestamp) };
+  return {
+    name: policy.metadata?.name ?? "",
+    podSelector: selectedWorkload,
+    allowIngressFrom: [...allow].sort(),
+    createdAt: epochMs(policy.metadata?.creationTimestamp),
+    managedBy: managedByOf(policy.metadata),
+  };
 }

@@ -50,6 +50,7 @@ import { renderExposition } from "./exposition.js";
 import { initialState, MINUTE, World, type SimService, type SimState } from "./world.js";
 import { revealSecrets } from "./sim-secrets.js";
 import type { V1Endpoints, V2HorizontalPodAutoscaler, V1Node, V1Pod, V1PodTemplateSpec, V1ResourceQuota, V1Service } from "@kubernetes/client-node";
+import { managedByOf } from "../kubernetes/managed-by.js";
 import { autoscalerOf, dependencyService, dependencyServiceName, isUnschedulable, nodeSummary, quotaStates, secretRefsOf, serviceSelections, templateChanges } from "../kubernetes/perception.js";
 
 /** How long the API server keeps an event after it last happened (kube-apiserver's default --event-ttl). */
@@ -106,6 +107,7 @@ function policyState(p: NetworkPolicy): NetworkPolicyState {
       (rule.from ?? []).flatMap((peer) => (peer.podSelector?.matchLabels?.[APP_LABEL] !== undefined ? [peer.podSelector.matchLabels[APP_LABEL]] : [])),
     ),
     createdAt: Date.parse(p.metadata.creationTimestamp),
+    managedBy: managedByOf(p.metadata),
   };
 }
 

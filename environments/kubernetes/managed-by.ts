@@ -1,0 +1,20 @@
+/** Object metadata as far as ownership conventions go: labels and annotations. */
+interface Labelled {
+  labels?: Record<string, string> | undefined;
+  annotations?: Record<string, string> | undefined;
+}
+
+/**
+ * The tool that manages an object and would put it back if it were changed by hand: Helm, Argo
+ * CD, Flux or whatever `app.kubernetes.io/managed-by` names; "" for an object applied by hand.
+ * Read from the labels and annotations those tools set (a hand edit drifts from their source).
+ */
+export function managedByOf(meta: Labelled | undefined): string {
+  const labels = meta?.labels ?? {};
+  const annotations = meta?.annotations ?? {};
+  if (annotations["argocd.argoproj.io/tracking-id"] !== undefined || labels["argocd.argoproj.io/instance"] !== undefined) return "argocd";
+  if (labels["kustomize.toolkit.fluxcd.io/name"] !== undefined || labels["helm.toolkit.fluxcd.io/name"] !== undefined) return "flux";
+  if (annotations["meta.helm.sh/release-name"] !== undefined) return "helm";
+  const declared = labels["app.kubernetes.io/managed-by"];
+  return declared !== undefined && declared !== "" ? declared.toLowerCase() : "";
+}

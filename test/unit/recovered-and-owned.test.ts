@@ -1,0 +1,120 @@
+import { describe, expect, it } from "vitest";
+import { METRIC_NAMES } from "../../environments/adapter.js";
+import { managedByOf } from "../../environments/kubernetes/managed-by.js";
+import { SimEnvironment, type EnvironmentSpecInput } from "../../environments/simulator/index.js";
+import { extractEvidence, type ServiceObservations } from "../../evidence/extract.js";
+import { episodesOf } from "../../evidence/metrics.js";
+import type { Alert } from "../../domain/alerts/alert.js";
+import type { Evidence } from "../../domain/model.js";
+import { RunbookReasoner } from "../../reasoners/runbook/runbook-reasoner.js";
+import { fact, makeAlert, makeContext } from "../helpers/factories.js";
+
+const reasoner = await RunbookReasoner.fromDirectory();
+const series = (values: number[]) => values.map((v, i) => ({ t: i * 30_000, v }));
+const high = (v: number): boolean => v > 1;
+
+describe("episodesOf: separate abnormal stretches of a series", () => {
+  it("Given two bursts apart and one stray sample, When read, Then two episodes (the stray sample is not one), the last not ongoing", () => {
+    const eps = episodesOf(series([0, 5, 5, 5, 0, 0, 0, 5, 0, 0, 0, 5, 5, 0, 0]), high);
+    expect(eps).toEqual([
+      { start: 30_000, end: 90_000, ongoing: false },
+      { start: 11 * 30_000, end: 12 * 30_000, ongoing: false },
+    ]);
+  });
+  it("Given a burst with one healthy sample inside it that lasts to the end, When read, Then one ongoing episode", () => {
+    expect(episodesOf(series([0, 0, 5, 5, 0, 5, 5]), high)).toEqual([{ start: 60_000, end: 180_000, ongoing: true }]);
+  });
+});
+
+/** A reporting API: a batch job's load surge from -32 to `surgeEnds` min. */
+function surgeWorld(surgeEnds: number | undefined): EnvironmentSpecInput {
+  return {
+    seed: 11,
+    historyMinutes: 150,
+    services: [{ name: "stats-api", namespace: "reporting", replicas: 3, baseline: { requestRate: 200, errorRate: 0.002, latencyP99Ms: 180 }, cpuPerRequest: 0.008 }],
+    faults: [
+      { kind: "traffic-surge", service: "stats-api", atMinutes: -32, params: { loadFactor: 1.75 } },
+      ...(surgeEnds !== undefined ? [{ kind: "traffic-surge" as const, service: "stats-api", atMinutes: surgeEnds, params: { loadFactor: 1.0 } }] : []),
+    ],
+  };
+}
+
+async function perceive(env: SimEnvironment, alert: Alert): Promise<Evidence[]> {
+  const metrics: ServiceObservations["metrics"] = {};
+  for (const m of METRIC_NAMES) {
+    const s = await env.queryMetric(alert.service, m, 90);
+    if (s.points.length > 0) metrics[m] = s;
+  }
+  const obs: ServiceObservations = {
+    service: alert.service,
+    role: "alerting",
+    workload: await env.describeWorkload(alert.service),
+    deploys: await env.deployHistory(alert.service),
+    metrics,
+    logs: await env.tailLogs(alert.service, 400),
+    consumerGroups: [],
+  };
+  return extractEvidence(alert, [obs], { firing: 1, resolved: 0, windowMinutes: 60 }, env.now()).evidence;
+}
+
+const latencyAlert = makeAlert({ service: "stats-api", namespace: "reporting", name: "HighLatency", labels: { alertname: "HighLatency", service: "stats-api", namespace: "reporting" } });
+
+describe("an alert whose signal has already recovered", () => {
+  it("Given p99 latency abnormal from -32 to -12 min and at baseline since, When a 30-minute-window latency alert arrives, Then no action: the burst is over", async () => {
+    const evidence = await perceive(SimEnvironment.create(surgeWorld(-12)), latencyAlert);
+    const gone = evidence.find((e) => e.key === "alert.signal_recovered");
+    expect(gone?.attrs).toMatchObject({ metric: "latency_p99_ms", transient: true });
+    expect(Number(gone?.value)).toBeGreaterThanOrEqual(8);
+    const [top] = await reasoner.diagnose({ alert: latencyAlert, context: makeContext(evidence), attempts: [] });
+    expect(top?.disposition).toBe("no-action");
+    expect(top?.id).toBe("rules:transient-signal-recovered");
+  });
+
+  it("Given the same surge still going on, When the alert arrives, Then nothing says it recovered and no no-action closes it", async () => {
+    const evidence = await perceive(SimEnvironment.create(surgeWorld(undefined)), latencyAlert);
+    expect(evidence.some((e) => e.key === "alert.signal_recovered")).toBe(false);
+    const hypotheses = await reasoner.diagnose({ alert: latencyAlert, context: makeContext(evidence), attempts: [] });
+    expect(hypotheses.filter((h) => h.disposition === "no-action")).toEqual([]);
+  });
+
+  it("Given a recovered latency burst but an alert about errors, When diagnosed, Then the recovered latency is not read as the alert's signal", async () => {
+    const errorsAlert = makeAlert({ service: "stats-api", namespace: "reporting", name: "HighErrorRate", labels: { alertname: "HighErrorRate", service: "stats-api", namespace: "reporting" } });
+    const evidence = await perceive(SimEnvironment.create(surgeWorld(-12)), errorsAlert);
+    expect(evidence.some((e) => e.key === "alert.signal_recovered")).toBe(false);
+  });
+});
+
+describe("a NetworkPolicy that cuts traffic: who owns it decides the response", () => {
+  const blocks = (managedBy: string) =>
+    fact("netpol.ingress", "inventory", "inventory-ingress", { deny_all: false, blocks_alerting: true, selects_alerting: false, minutes_since: 13, managed_by: managedBy });
+
+  it("Given labels and annotations of Argo CD, Helm, Flux or a declared manager, When read, Then the manager is named; a hand-applied policy has none", () => {
+    expect(managedByOf({ annotations: { "argocd.argoproj.io/tracking-id": "app:networking/NetworkPolicy:ns/p" } })).toBe("argocd");
+    expect(managedByOf({ annotations: { "meta.helm.sh/release-name": "store" }, labels: { "app.kubernetes.io/managed-by": "Helm" } })).toBe("helm");
+    expect(managedByOf({ labels: { "kustomize.toolkit.fluxcd.io/name": "apps" } })).toBe("flux");
+    expect(managedByOf({ labels: { "app.kubernetes.io/managed-by": "Kustomize" } })).toBe("kustomize");
+    expect(managedByOf({ labels: { app: "x" } })).toBe("");
+  });
+
+  it("Given a new policy managed by Argo CD that leaves the alerting caller out, When diagnosed, Then escalate to its owners (never delete it)", async () => {
+    const hypotheses = await reasoner.diagnose({ alert: makeAlert(), context: makeContext([blocks("argocd")]), attempts: [] });
+    expect(hypotheses[0]?.id).toBe("rules:managed-network-policy-blocks-callers");
+    expect(hypotheses[0]?.disposition).toBe("escalate");
+    expect(hypotheses.flatMap((h) => h.candidates.map((c) => c.call.tool))).not.toContain("delete_network_policy");
+  });
+
+  it("Given the same policy applied by hand, When diagnosed, Then propose removing it (high risk: a human approves)", async () => {
+    const hypotheses = await reasoner.diagnose({ alert: makeAlert(), context: makeContext([blocks("")]), attempts: [] });
+    expect(hypotheses[0]?.candidates[0]?.call).toEqual({ tool: "delete_network_policy", params: { service: "inventory", policy: "inventory-ingress" } });
+  });
+
+  it("Given the alerting workload's request rate dropped with healthy pods right after a policy selecting it, When diagnosed, Then escalate as a NetworkPolicy cutting its callers", async () => {
+    const evidence = [
+      fact("netpol.ingress", "checkout", "checkout-allow", { deny_all: false, blocks_alerting: false, selects_alerting: true, minutes_since: 16, managed_by: "helm" }),
+      fact("metric.anomalous", "checkout", "request_rate", { badness: 6 }),
+    ];
+    const [top] = await reasoner.diagnose({ alert: makeAlert(), context: makeContext(evidence), attempts: [] });
+    expect(top?.id).toBe("rules:network-policy-cuts-callee-traffic");
+    expect(top?.disposition).toBe("escalate");
+  });
+});
