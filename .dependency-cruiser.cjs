@@ -1,7 +1,7 @@
 // Suture's layers, lowest first (docs/architecture.md). A module may import its own layer and the
 // layers below it, never one above; no module may be part of an import cycle. Folder-level cycles
 // and SQL outside store/ are checked too (test/architecture.test.ts, eslint.config.js).
-const LAYERS = [["domain"], ["store"], ["environments"], ["tools", "evidence", "memory", "reasoners", "policy"], ["graphs"], ["nodes"], ["app"], ["interfaces"]];
+const LAYERS = [["domain"], ["store"], ["environments"], ["tools", "evidence", "memory", "reasoners", "policy", "regression"], ["graphs"], ["nodes"], ["app"], ["interfaces"]];
 
 const folders = (layers) => `^(${layers.flat().join("|")})/`;
 
@@ -25,6 +25,13 @@ module.exports = {
       severity: "error",
       from: {},
       to: { circular: true },
+    },
+    {
+      name: "regression-imports-domain-and-evidence",
+      comment: "regression/ (the regression watch's statistics) may import domain/ and evidence/ only: it is pure, no store, no environment",
+      severity: "error",
+      from: { path: "^regression/" },
+      to: { path: "^(store|environments|tools|memory|reasoners|policy)/" },
     },
     {
       name: "product-imports-no-tests",

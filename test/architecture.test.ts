@@ -10,7 +10,7 @@ import { ROOT } from "./helpers/cli.js";
 
 const run = promisify(execFile);
 const BIN = path.join(ROOT, "node_modules", ".bin");
-const PRODUCT = ["domain", "store", "environments", "tools", "evidence", "memory", "reasoners", "policy", "graphs", "nodes", "app", "interfaces"];
+const PRODUCT = ["domain", "store", "environments", "tools", "evidence", "memory", "reasoners", "policy", "regression", "graphs", "nodes", "app", "interfaces"];
 
 interface Cruise {
   modules: Array<{ source: string; dependencies: Array<{ resolved: string; coreModule: boolean; couldNotResolve: boolean }> }>;
