@@ -74,6 +74,8 @@ export interface DeploymentRevision {
   image: string;
   env: Record<string, string>;
   memoryLimitMib: number;
+  /** CPU limit of the main container in cores (0: none); absent when the environment cannot tell. */
+  cpuLimitCores?: number;
   deployedAt: number;
   /** Free-text change cause, as in `kubernetes.io/change-cause`. */
   changeCause?: string;
@@ -251,6 +253,16 @@ export interface WorkloadDescription {
   nodes?: NodeSummary;
 }
 
+/** How many more pods of a workload the nodes can place now, and what each asks for. */
+export interface PlacementHeadroom {
+  /** Pods of the workload's template that still fit on the nodes it may run on; null = no bound (no requests, or nodes without declared capacity). */
+  podsThatFit: number | null;
+  requests: { cpuCores: number; memoryMib: number };
+  /** Nodes the scheduler could bind such a pod to (schedulable, Ready, taints tolerated, selector matched), of all nodes. */
+  eligibleNodes: number;
+  totalNodes: number;
+}
+
 /** What the environment knows about one applied change, for idempotency checks. */
 export interface AppliedChange {
   idempotencyKey: string;
@@ -295,6 +307,8 @@ export interface EnvironmentAdapter extends EnvironmentQueries, EnvironmentOpera
    * (a pod to its owner, an HPA to what it scales…). Absent: the adapter cannot look targets up.
    */
   resolveAlertTarget?(target: AlertTarget): Promise<AlertTarget>;
+  /** How many more pods of a workload the cluster's nodes can place now. Absent: the adapter cannot tell. */
+  placementHeadroom?(service: string): Promise<PlacementHeadroom>;
 }
 
 /** Thrown when a query or operation names something the environment does not have. */

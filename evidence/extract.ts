@@ -24,6 +24,8 @@ export interface AlertHistorySummary {
   firing: number;
   resolved: number;
   windowMinutes: number;
+  /** Earlier episodes of the alert that resolved by themselves within a longer window, and the longest of them. */
+  recurrence?: { episodes: number; longestMinutes: number; windowMinutes: number };
 }
 
 /** An action another incident ran on a workload this incident looks at (Suture's own ledger, not a read tool). */
@@ -407,6 +409,10 @@ function deployFacts(obs: ServiceObservations, now: number): FactDraft[] {
         // A limit the rollout lowered (not Suture's raise): OOM kills after it point at the change.
         memory_limit_cut: previous !== undefined && current.memoryLimitMib > 0 && previous.memoryLimitMib > current.memoryLimitMib,
         previous_memory_limit_mib: previous?.memoryLimitMib ?? 0,
+        // A CPU limit the rollout lowered or introduced: throttling after it points at the change.
+        cpu_limit_cut:
+          previous !== undefined && (current.cpuLimitCores ?? 0) > 0 && previous.cpuLimitCores !== undefined && (previous.cpuLimitCores === 0 || previous.cpuLimitCores > (current.cpuLimitCores ?? 0)),
+        previous_cpu_limit_cores: previous?.cpuLimitCores ?? 0,
         change_cause: current.changeCause ?? "",
         ...onsetAttrs(current.deployedAt, symptomOnset(obs)),
       },
@@ -679,6 +685,30 @@ function recoveredSignalFacts(obs: ServiceObservations, classes: string[], now: 
 }
 
 /**
+ * `alert.recurrence`: earlier episodes of this alert that ended by themselves within the window
+ * (value), the longest of them, how long this one has been firing, and how many of the workload's
+ * metrics the alert's words do not name are abnormal now (`other_abnormal`): a pattern of short
+ * self-ending episodes with nothing else wrong is a threshold in the metric's normal swing.
+ */
+function recurrenceFact(alert: Alert, recurrence: NonNullable<AlertHistorySummary["recurrence"]>, alerting: ServiceObservations | undefined, classes: string[], now: number): FactDraft {
+  const named = new Set(classes.flatMap((c) => CLASS_METRICS[c] ?? []));
+  let other = 0;
+  for (const [metric, series] of Object.entries(alerting?.metrics ?? {})) {
+    const summary = series !== undefined ? summarizeSeries(series) : undefined;
+    if (summary !== undefined && !named.has(metric as MetricName) && isAnomalous(metric, summary.current, summary.baseline)) other++;
+  }
+  const current = Math.max(0, Math.round((now - Date.parse(alert.startsAt)) / MINUTE));
+  const longest = Math.round(recurrence.longestMinutes);
+  return {
+    key: "alert.recurrence",
+    service: alert.service,
+    value: recurrence.episodes,
+    summary: `${alert.name} fired and ended by itself ${recurrence.episodes} time(s) in the ${recurrence.windowMinutes} min before this episode (longest ${longest} min); this one has fired for ${current} min; ${other} other metric(s) of ${alert.service} abnormal`,
+    attrs: { longest_minutes: longest, current_minutes: current, window_minutes: recurrence.windowMinutes, other_abnormal: other },
+  };
+}
+
+/**
  * Turns raw observations into facts a rule (or a person) can cite: pod reasons, events,
  * deploy and config changes, port and policy mismatches, abnormal metrics, log signatures.
  * Facts of the alerting service come first so rules bind to it before its dependencies.
@@ -720,14 +750,9 @@ export function extractEvidence(alert: Alert, observations: ServiceObservations[
   const alertText = alertTextFacts(alert);
   drafts.push(...alertText);
   const alerting = ordered.find((o) => o.role === "alerting" && o.service === alert.service);
-  if (alerting !== undefined)
-    drafts.push(
-      ...recoveredSignalFacts(
-        alerting,
-        alertText.map((f) => String(f.value)),
-        now,
-      ),
-    );
+  const classes = alertText.map((f) => String(f.value));
+  if (alerting !== undefined) drafts.push(...recoveredSignalFacts(alerting, classes, now));
+  if (history.recurrence !== undefined && history.recurrence.episodes > 0) drafts.push(recurrenceFact(alert, history.recurrence, alerting, classes, now));
   const evidence = drafts.map((d, i) => ({ ...d, id: `ev-${i + 1}`, attrs: d.attrs ?? {} }));
   return { evidence, signatures, signals };
 }

@@ -14,6 +14,8 @@ const METRIC_WINDOW_MINUTES = 90;
 const LOG_LINES = 400;
 /** How far back alert notifications count towards flapping. */
 const FLAP_WINDOW_MINUTES = 60;
+/** How far back self-resolved episodes of the same alert count as a recurring pattern (an hourly job shows twice). */
+const RECURRENCE_WINDOW_MINUTES = 180;
 /** How far back (environment time) another incident's action on these workloads is evidence. */
 const OTHER_ACTIONS_WINDOW_MINUTES = 60;
 
@@ -61,17 +63,22 @@ export async function perceive(state: IncidentStateValue, runtime: Runtime<Sutur
   const alerting = await observeService(observer, state.alert.service, "alerting");
   const dependencies = alerting.workload?.dependencies ?? [];
   const others = await Promise.all(dependencies.map((d) => observeService(observer, d, "dependency")));
-  const since = new Date(new Date(state.alert.startsAt).getTime() - FLAP_WINDOW_MINUTES * 60_000);
+  const since = new Date(new Date(state.alert.startsAt).getTime() - RECURRENCE_WINDOW_MINUTES * 60_000);
+  const flapSince = new Date(state.alert.startsAt).getTime() - FLAP_WINDOW_MINUTES * 60_000;
   // One entry per episode and status, none after this alert started: Alertmanager re-sends a
   // notification every repeat interval, and a world replayed (an eval run twice) stores it again.
   const startedAt = new Date(state.alert.startsAt).getTime();
   const seen = new Set<string>();
-  const history = (await ctx.store.alertHistory(state.alert.fingerprint, since)).filter((h) => {
+  const longHistory = (await ctx.store.alertHistory(state.alert.fingerprint, since)).filter((h) => {
     const key = `${h.status}@${h.startsAt.getTime()}`;
     if (h.startsAt.getTime() > startedAt || seen.has(key)) return false;
     seen.add(key);
     return true;
   });
+  const history = longHistory.filter((h) => h.startsAt.getTime() >= flapSince);
+  // Earlier episodes that ended by themselves, and how long each lasted.
+  const ended = longHistory.filter((h) => h.status === "resolved" && h.startsAt.getTime() < startedAt && h.endsAt !== null);
+  const lasted = ended.map((h) => ((h.endsAt?.getTime() ?? 0) - h.startsAt.getTime()) / 60_000);
   const otherIncidents =
     environmentId === null
       ? []
@@ -89,6 +96,7 @@ export async function perceive(state: IncidentStateValue, runtime: Runtime<Sutur
       firing: history.filter((h) => h.status === "firing").length,
       resolved: history.filter((h) => h.status === "resolved").length,
       windowMinutes: FLAP_WINDOW_MINUTES,
+      recurrence: { episodes: ended.length, longestMinutes: lasted.length > 0 ? Math.max(...lasted) : 0, windowMinutes: RECURRENCE_WINDOW_MINUTES },
     },
     now,
     otherIncidents

@@ -9,7 +9,7 @@ import type { AnyToolDefinition, ToolImpact } from "../tools/tool.js";
 import { describeFreeze, freezeActive, zonedTime } from "./freeze.js";
 import type { PolicyLedger } from "../domain/ledger.js";
 import type { Policy, Then } from "./schema.js";
-import { quotaAdmission } from "./quota-admission.js";
+import { placementAdmission, quotaAdmission } from "./admission.js";
 import { describeScope, scopeMatches, type ScopeSubject } from "./scope.js";
 
 export { DEFAULT_POLICY, PolicySchema, withSections, type Policy } from "./schema.js";
@@ -241,6 +241,8 @@ export class PolicyEngine {
     const { dimension, from, to } = growth;
     const service = tool.target?.(params).service ?? "";
     const admission = quotaAdmission(growth, await env.describeWorkload(service));
+    const headroom = growth.dimension === "replicas" && growth.to > growth.from && env.placementHeadroom !== undefined ? await env.placementHeadroom(service).catch(() => undefined) : undefined;
+    const placement = placementAdmission(growth, headroom);
     // From zero, restoring any count up to the factor is one step.
     const factor = to / Math.max(1, from);
     const [limit, setting, what, unit] =
@@ -252,6 +254,7 @@ export class PolicyEngine {
         ? violated("parameters.bounds", rule.then, `${what} is ${factor.toFixed(dimension === "replicas" ? 1 : 2)}×, above ${limit}× (policy.parameters.${setting})`)
         : check("parameters.bounds", "pass", `${from} → ${to}${unit} ${dimension === "replicas" ? "replicas " : ""}within ${limit}×`),
       admission,
+      placement,
     ];
   }
 

@@ -53,10 +53,17 @@ export async function recordAlert(q: Queryable, input: { incidentId?: string | n
   return row.id;
 }
 
-/** Notifications for one fingerprint whose alert started at or after `since`, oldest first. */
-export async function alertHistory(q: Queryable, fingerprint: string, since: Date): Promise<Array<{ status: string; startsAt: Date }>> {
-  const result = await q.query<{ status: string; starts_at: Date }>(`SELECT status, starts_at FROM alerts WHERE fingerprint = $1 AND starts_at >= $2 ORDER BY starts_at, id`, [fingerprint, since]);
-  return result.rows.map((r) => ({ status: r.status, startsAt: r.starts_at }));
+/**
+ * Notifications for one fingerprint whose alert started at or after `since`, oldest first. A
+ * resolved one has `endsAt`: the end it carried, else when it was received (Alertmanager sends the
+ * resolution within a group interval of it); null for firing ones.
+ */
+export async function alertHistory(q: Queryable, fingerprint: string, since: Date): Promise<Array<{ status: string; startsAt: Date; endsAt: Date | null }>> {
+  const result = await q.query<{ status: string; starts_at: Date; ends_at: Date | null }>(
+    `SELECT status, starts_at, CASE WHEN status = 'resolved' THEN COALESCE(ends_at, received_at) END AS ends_at FROM alerts WHERE fingerprint = $1 AND starts_at >= $2 ORDER BY starts_at, id`,
+    [fingerprint, since],
+  );
+  return result.rows.map((r) => ({ status: r.status, startsAt: r.starts_at, endsAt: r.ends_at }));
 }
 
 /** The incident that already handled this episode of an alert (same fingerprint and start), if any. */

@@ -83,7 +83,7 @@ export class IncidentStore {
   }
 
   /** Notifications for one fingerprint whose alert started at or after `since`, oldest first. */
-  alertHistory(fingerprint: string, since: Date): Promise<Array<{ status: string; startsAt: Date }>> {
+  alertHistory(fingerprint: string, since: Date): Promise<Array<{ status: string; startsAt: Date; endsAt: Date | null }>> {
     return alerts.alertHistory(this.db.pool, fingerprint, since);
   }
 

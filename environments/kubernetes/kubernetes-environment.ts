@@ -2,7 +2,18 @@ import type { AlertTarget } from "../../domain/alerts/target.js";
 import { resolveAlertTarget } from "./alert-targets.js";
 import { KubeConfig } from "@kubernetes/client-node";
 import { WallClock, type Clock } from "../../domain/clock.js";
-import type { AppliedChange, ConsumerGroupState, DeploymentRevision, EnvironmentAdapter, LogLine, MetricName, MetricSeries, NetworkPolicyState, WorkloadDescription } from "../adapter.js";
+import type {
+  AppliedChange,
+  ConsumerGroupState,
+  DeploymentRevision,
+  EnvironmentAdapter,
+  LogLine,
+  MetricName,
+  MetricSeries,
+  NetworkPolicyState,
+  PlacementHeadroom,
+  WorkloadDescription,
+} from "../adapter.js";
 import { makeKubeApis } from "./apis.js";
 import { findAppliedChange } from "./applied-changes.js";
 import { patchAutoscalerBounds, type AutoscalerBounds } from "./autoscaler.js";
@@ -11,6 +22,7 @@ import { InMemoryConfigMapHistory } from "./config-history.js";
 import { revertConfigMap } from "./configmap-revert.js";
 import type { AdapterContext } from "./context.js";
 import { describeWorkload } from "./describe.js";
+import { readPlacementHeadroom } from "./placement.js";
 import { deleteNetworkPolicy, restoreNetworkPolicy } from "./network-policies.js";
 import { deployHistory, listServices, readyReplicasMetric, tailLogs } from "./reads.js";
 import { patchServiceTargetPort } from "./service-port.js";
@@ -148,6 +160,10 @@ export class KubernetesEnvironment implements EnvironmentAdapter {
 
   async describeWorkload(service: string): Promise<WorkloadDescription> {
     return describeWorkload(this.context, service, await this.resolve(service));
+  }
+
+  async placementHeadroom(service: string): Promise<PlacementHeadroom> {
+    return readPlacementHeadroom(this.context, await this.resolve(service));
   }
 
   async deployHistory(service: string): Promise<DeploymentRevision[]> {

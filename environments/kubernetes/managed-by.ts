@@ -6,7 +6,7 @@ interface Labelled {
 
 /**
  * The tool that manages an object and would put it back if it were changed by hand: Helm, Argo
- * CD, Flux or whatever `app.kubernetes.io/managed-by` names; "" for an object applied by hand.
+ * CD, Flux or whatever `app.kubernetes.io/managed-by` (or an organisation's own `managed-by`) names; "" for an object applied by hand.
  * Read from the labels and annotations those tools set (a hand edit drifts from their source).
  */
 export function managedByOf(meta: Labelled | undefined): string {
@@ -15,6 +15,8 @@ export function managedByOf(meta: Labelled | undefined): string {
   if (annotations["argocd.argoproj.io/tracking-id"] !== undefined || labels["argocd.argoproj.io/instance"] !== undefined) return "argocd";
   if (labels["kustomize.toolkit.fluxcd.io/name"] !== undefined || labels["helm.toolkit.fluxcd.io/name"] !== undefined) return "flux";
   if (annotations["meta.helm.sh/release-name"] !== undefined) return "helm";
-  const declared = labels["app.kubernetes.io/managed-by"];
+  // The recommended label first, then any organisation's own `<prefix>/managed-by` or `managed-by`.
+  const key = labels["app.kubernetes.io/managed-by"] !== undefined ? "app.kubernetes.io/managed-by" : Object.keys(labels).find((k) => k === "managed-by" || k.endsWith("/managed-by"));
+  const declared = key !== undefined ? labels[key] : undefined;
   return declared !== undefined && declared !== "" ? declared.toLowerCase() : "";
 }

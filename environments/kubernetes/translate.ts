@@ -1,7 +1,7 @@
 import type { CoreV1Event, V1Container, V1NetworkPolicy, V1Pod, V1PodTemplateSpec, V1ReplicaSet } from "@kubernetes/client-node";
 import type { DeploymentRevision, KubeEvent, NetworkPolicyState, PodStatus } from "../adapter.js";
 import { managedByOf } from "./managed-by.js";
-import { memoryMib } from "./quantity.js";
+import { cpuCores, memoryMib } from "./quantity.js";
 
 /** The annotation the Deployment controller numbers ReplicaSets (and the Deployment) with. */
 export const REVISION_ANNOTATION = "deployment.kubernetes.io/revision";
@@ -93,6 +93,7 @@ export function deploymentRevision(rs: V1ReplicaSet): DeploymentRevision {
     image: container?.image ?? "",
     env: containerEnv(container),
     memoryLimitMib: memoryMib(container?.resources?.limits?.memory),
+    cpuLimitCores: cpuCores(container?.resources?.limits?.cpu),
     deployedAt: epochMs(rs.metadata?.creationTimestamp),
     ...(changeCause !== undefined ? { changeCause } : {}),
   };

@@ -14,6 +14,7 @@ import {
   type MetricSeries,
   type NetworkPolicyState,
   type PodStatus,
+  type PlacementHeadroom,
   type WorkloadDescription,
 } from "../adapter.js";
 import { KubeApiError, type ClusterBackend, type KubeObject, type ObjectChange, type PodLogOptions, type ResourceType, type WriteOptions } from "../cluster-api/backend.js";
@@ -51,6 +52,7 @@ import { initialState, MINUTE, World, type SimService, type SimState } from "./w
 import { revealSecrets } from "./sim-secrets.js";
 import type { V1Endpoints, V2HorizontalPodAutoscaler, V1Node, V1Pod, V1PodTemplateSpec, V1ResourceQuota, V1Service } from "@kubernetes/client-node";
 import { managedByOf } from "../kubernetes/managed-by.js";
+import { placementHeadroom } from "../kubernetes/placement.js";
 import { autoscalerOf, dependencyService, dependencyServiceName, isUnschedulable, nodeSummary, quotaStates, secretRefsOf, serviceSelections, templateChanges } from "../kubernetes/perception.js";
 
 /** How long the API server keeps an event after it last happened (kube-apiserver's default --event-ttl). */
@@ -120,6 +122,7 @@ function revisionState(rs: ReplicaSet): DeploymentRevision {
     image: c?.image ?? "",
     env: envMap(c),
     memoryLimitMib: parseMemoryMib(c?.resources?.limits?.memory) ?? 0,
+    cpuLimitCores: parseCpuCores(c?.resources?.limits?.cpu) ?? 0,
     deployedAt: Date.parse(rs.metadata.annotations?.[ROLLED_OUT_AT_ANNOTATION] ?? rs.metadata.creationTimestamp),
     ...(cause !== undefined ? { changeCause: cause } : {}),
   };
@@ -298,6 +301,12 @@ export class SimEnvironment implements EnvironmentAdapter, ClusterBackend {
           return { ...l, message: structuredMessage(message) ?? message };
         })
     );
+  }
+
+  async placementHeadroom(service: string): Promise<PlacementHeadroom> {
+    const s = this.service(service);
+    const d = this.world.statefulSet(s) ?? this.world.deployment(s);
+    return placementHeadroom(this.world.cluster.list("Node"), this.world.cluster.list("Pod"), d.spec.template);
   }
 
   async describeWorkload(service: string): Promise<WorkloadDescription> {

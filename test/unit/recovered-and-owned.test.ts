@@ -7,7 +7,7 @@ import { episodesOf } from "../../evidence/metrics.js";
 import type { Alert } from "../../domain/alerts/alert.js";
 import type { Evidence } from "../../domain/model.js";
 import { RunbookReasoner } from "../../reasoners/runbook/runbook-reasoner.js";
-import { fact, makeAlert, makeContext } from "../helpers/factories.js";
+import { deployLatest, fact, makeAlert, makeContext } from "../helpers/factories.js";
 
 const reasoner = await RunbookReasoner.fromDirectory();
 const series = (values: number[]) => values.map((v, i) => ({ t: i * 30_000, v }));
@@ -93,6 +93,8 @@ describe("a NetworkPolicy that cuts traffic: who owns it decides the response", 
     expect(managedByOf({ annotations: { "meta.helm.sh/release-name": "store" }, labels: { "app.kubernetes.io/managed-by": "Helm" } })).toBe("helm");
     expect(managedByOf({ labels: { "kustomize.toolkit.fluxcd.io/name": "apps" } })).toBe("flux");
     expect(managedByOf({ labels: { "app.kubernetes.io/managed-by": "Kustomize" } })).toBe("kustomize");
+    expect(managedByOf({ labels: { "managed-by": "netpol-rollout" } })).toBe("netpol-rollout");
+    expect(managedByOf({ labels: { "platform.example.com/managed-by": "Crossplane" } })).toBe("crossplane");
     expect(managedByOf({ labels: { app: "x" } })).toBe("");
   });
 
@@ -116,5 +118,62 @@ describe("a NetworkPolicy that cuts traffic: who owns it decides the response", 
     const [top] = await reasoner.diagnose({ alert: makeAlert(), context: makeContext(evidence), attempts: [] });
     expect(top?.id).toBe("rules:network-policy-cuts-callee-traffic");
     expect(top?.disposition).toBe("escalate");
+  });
+});
+
+describe("an alert that keeps firing and ending by itself", () => {
+  const recurrence = (episodes: number, longest: number, current: number, other = 0) =>
+    fact("alert.recurrence", "checkout", episodes, { longest_minutes: longest, current_minutes: current, window_minutes: 180, other_abnormal: other });
+  const latencyUp = fact("metric.anomalous", "checkout", "latency_p99_ms", { badness: 4 });
+  const diagnose = (evidence: Evidence[]) => reasoner.diagnose({ alert: makeAlert(), context: makeContext(evidence), attempts: [] });
+
+  it("Given two earlier 2-minute episodes in 3 h and this one 1 minute old with only its own signal up, When diagnosed, Then no action (the threshold sits in the metric's swing)", async () => {
+    const [top] = await diagnose([recurrence(2, 2, 1), latencyUp]);
+    expect(top?.id).toBe("rules:recurring-self-resolving-alert");
+    expect(top?.disposition).toBe("no-action");
+  });
+
+  it("Given the same history but another metric abnormal too, or a pod crash-looping, or a release 20 min ago, When diagnosed, Then it is not closed as noise", async () => {
+    for (const evidence of [
+      [recurrence(2, 2, 1, 1), latencyUp],
+      [recurrence(2, 2, 1), latencyUp, fact("pod.reason", "checkout", "CrashLoopBackOff", { count: 2 })],
+      [recurrence(2, 2, 1), latencyUp, deployLatest("checkout", 20, ["image"])],
+    ]) {
+      expect((await diagnose(evidence)).filter((h) => h.id === "rules:recurring-self-resolving-alert")).toEqual([]);
+    }
+  });
+
+  it("Given earlier episodes that lasted an hour each, When diagnosed, Then not read as a harmless recurrence", async () => {
+    expect((await diagnose([recurrence(2, 60, 1), latencyUp])).some((h) => h.id === "rules:recurring-self-resolving-alert")).toBe(false);
+  });
+});
+
+describe("CPU saturation right after a rollout that cut the CPU limit", () => {
+  const saturated = [
+    fact("cpu.saturation", "checkout", 1, { cores: 2.4, limit_cores: 2.4 }),
+    fact("metric.anomalous", "checkout", "latency_p99_ms", { badness: 8 }),
+    fact("replicas.desired", "checkout", 4, { ready: 4 }),
+  ];
+  const cut = (cutLimit: boolean) =>
+    fact("deploy.latest", "checkout", 14, {
+      revision: 8,
+      previous_revision: 7,
+      has_previous: true,
+      changes: "resources",
+      cpu_limit_cut: cutLimit,
+      previous_cpu_limit_cores: 2,
+      symptoms_before_change: false,
+      onset_lag_minutes: 3,
+    });
+
+  it("Given pods at their CPU limit with latency up 3 min after a rollout lowered the limit, When diagnosed, Then roll back (not scale out)", async () => {
+    const hypotheses = await reasoner.diagnose({ alert: makeAlert(), context: makeContext([...saturated, cut(true)]), attempts: [] });
+    expect(hypotheses[0]?.candidates[0]?.call).toEqual({ tool: "rollout_undo", params: { service: "checkout", toRevision: 7 } });
+    expect(hypotheses.flatMap((h) => h.candidates.map((c) => c.call.tool))).not.toContain("scale_deployment");
+  });
+
+  it("Given the same saturation after a rollout that did not touch the CPU limit, When diagnosed, Then scale out as before", async () => {
+    const hypotheses = await reasoner.diagnose({ alert: makeAlert(), context: makeContext([...saturated, cut(false)]), attempts: [] });
+    expect(hypotheses[0]?.candidates[0]?.call.tool).toBe("scale_deployment");
   });
 });

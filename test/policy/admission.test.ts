@@ -3,7 +3,7 @@ import type { PolicyLedger } from "../../domain/ledger.js";
 import type { ToolCall } from "../../domain/model.js";
 import { SimEnvironment } from "../../environments/simulator/index.js";
 import { DEFAULT_POLICY, PolicyEngine, type IncidentFacts } from "../../policy/policy.js";
-import { quotaAdmission } from "../../policy/quota-admission.js";
+import { placementAdmission, quotaAdmission } from "../../policy/admission.js";
 import { createDefaultRegistry } from "../../tools/registry.js";
 
 /** An empty shared ledger: no earlier action counts against this one. */
@@ -80,5 +80,41 @@ describe("quota admission: a remediation the namespace's ResourceQuota cannot ad
     const described = await SimEnvironment.create({ services: [{ name: "validator", namespace: "claims", replicas: 3 }] }).describeWorkload("validator");
     const check = quotaAdmission({ dimension: "replicas", from: 3, to: 6 }, described);
     expect(check).toEqual({ rule: "quotaAdmission", outcome: "pass", detail: "no ResourceQuota in claims" });
+  });
+});
+
+/** Two nodes of 2 CPU / 4Gi (one tainted for GPUs) and 3 pods of 600m / 512Mi requests. */
+function nodesWorld(extraNode: string): SimEnvironment {
+  const node = (name: string, extra = "") =>
+    `apiVersion: v1\nkind: Node\nmetadata: { name: ${name}, labels: { kubernetes.io/arch: amd64 } }\nspec: { ${extra} }\nstatus: { allocatable: { cpu: "2", memory: 4Gi, pods: "110" } }\n`;
+  return SimEnvironment.create({
+    startTime: "2026-11-27T10:00:00Z",
+    services: [{ name: "validator", namespace: "claims", replicas: 3, requests: { cpu: "600m", memory: "512Mi" } }],
+    manifests: [node("node-a"), node("node-gpu", 'taints: [{ key: gpu, value: "true", effect: NoSchedule }]'), extraNode].filter((m) => m !== "").join("---\n"),
+  });
+}
+
+describe("placement admission: a scale-up the nodes cannot place is denied", () => {
+  it("Given one eligible 2-CPU node running 3 pods of 600m (a GPU node it does not tolerate beside it), When scaling 3 → 6, Then denied: the node has room for 0 more and the rest would stay Pending", async () => {
+    const env = nodesWorld("");
+    const headroom = await env.placementHeadroom("validator");
+    expect(headroom).toMatchObject({ podsThatFit: 0, eligibleNodes: 1, totalNodes: 2, requests: { cpuCores: 0.6, memoryMib: 512 } });
+    const verdict = await verdictFor(env, scaleTo(6));
+    expect(verdict.outcome).toBe("deny");
+    expect(verdict.checks.find((c) => c.rule === "placementAdmission")?.detail).toMatch(/room for 0 more pod\(s\) \(0\.6 CPU, 512Mi each\), fewer than the 3 this adds/);
+  });
+
+  it("Given a second untainted 2-CPU node with nothing on it, When scaling 3 → 6, Then allowed: it holds 3 more pods of 600m", async () => {
+    const env = nodesWorld(`apiVersion: v1\nkind: Node\nmetadata: { name: node-b, labels: { kubernetes.io/arch: amd64 } }\nstatus: { allocatable: { cpu: "2", memory: 4Gi, pods: "110" } }\n`);
+    const check = (await verdictFor(env, scaleTo(6))).checks.find((c) => c.rule === "placementAdmission");
+    expect(check?.outcome).toBe("pass");
+    expect(check?.detail).toMatch(/room for 3 more pod\(s\)/);
+  });
+
+  it("Given nodes that declare no capacity or pods that request nothing, When scaling up, Then the check passes and says why", () => {
+    const growth = { dimension: "replicas" as const, from: 3, to: 6 };
+    expect(placementAdmission(growth, { podsThatFit: null, requests: { cpuCores: 0, memoryMib: 0 }, eligibleNodes: 3, totalNodes: 3 }).outcome).toBe("pass");
+    expect(placementAdmission(growth, undefined).detail).toMatch(/does not report node capacity/);
+    expect(placementAdmission({ dimension: "replicas", from: 6, to: 3 }, { podsThatFit: 0, requests: { cpuCores: 1, memoryMib: 1 }, eligibleNodes: 1, totalNodes: 1 }).outcome).toBe("pass");
   });
 });

@@ -1,5 +1,5 @@
 import type { PolicyCheck } from "../domain/model.js";
-import type { QuotaState, WorkloadDescription } from "../environments/adapter.js";
+import type { PlacementHeadroom, QuotaState, WorkloadDescription } from "../environments/adapter.js";
 import { quantityValue } from "../environments/kubernetes/perception.js";
 import type { ToolGrowth } from "../tools/tool.js";
 
@@ -82,5 +82,27 @@ export function quotaAdmission(growth: ToolGrowth, workload: WorkloadDescription
     rule: "quotaAdmission",
     outcome: "deny",
     detail: `the namespace's ResourceQuota cannot admit ${growth.dimension === "replicas" ? "the extra replicas" : "the higher memory limit on every replica"} (${what}); the new pods would fail with FailedCreate — a human must raise the quota or free room first`,
+  };
+}
+
+/**
+ * Whether the nodes can place the replicas a scale-up adds: fewer places than new pods means the
+ * rest stay Pending (FailedScheduling) and add no capacity — adding nodes is a human's (or the
+ * cluster autoscaler's) call, so it is denied. Passes when the adapter cannot tell or the pods
+ * ask for nothing the nodes count.
+ */
+export function placementAdmission(growth: ToolGrowth, headroom: PlacementHeadroom | undefined): PolicyCheck {
+  const adds = growth.to - growth.from;
+  if (growth.dimension !== "replicas" || adds <= 0) return { rule: "placementAdmission", outcome: "pass", detail: "adds no pods" };
+  if (headroom === undefined) return { rule: "placementAdmission", outcome: "pass", detail: "the environment does not report node capacity" };
+  if (headroom.podsThatFit === null) return { rule: "placementAdmission", outcome: "pass", detail: "the pods request no counted resources, or the nodes declare no capacity" };
+  const asks = `${headroom.requests.cpuCores} CPU, ${headroom.requests.memoryMib}Mi each`;
+  if (headroom.podsThatFit >= adds) {
+    return { rule: "placementAdmission", outcome: "pass", detail: `the ${headroom.eligibleNodes} node(s) it may run on have room for ${headroom.podsThatFit} more pod(s) (${asks}); ${adds} added` };
+  }
+  return {
+    rule: "placementAdmission",
+    outcome: "deny",
+    detail: `the ${headroom.eligibleNodes} node(s) it may run on (of ${headroom.totalNodes}) have room for ${headroom.podsThatFit} more pod(s) (${asks}), fewer than the ${adds} this adds: the rest would stay Pending — the cluster needs nodes first (a human's or the cluster autoscaler's call)`,
   };
 }
