@@ -3,7 +3,8 @@ import type { AlertTarget } from "../../domain/alerts/target.js";
 import type { KubeApis } from "./apis.js";
 import { call, callOrMissing } from "./api-errors.js";
 import { podsOfService, workloadOfPod, workloadsOfPods } from "./owners.js";
-import { findWorkload } from "./workloads.js";
+import { readsConsumerGroup } from "./consumer-group.js";
+import { findWorkload, listWorkloads } from "./workloads.js";
 import { WORKLOAD_KINDS, type WorkloadRef } from "./workload-ref.js";
 
 /** Labels a pod template carries that name the application (`AppLabel` targets). */
@@ -115,13 +116,29 @@ async function inNamespace(apis: KubeApis, target: AlertTarget, namespace: strin
       return exactlyOne(target, await workloadsOfPods(apis, await podsOfService(apis, namespace, name)), `Service ${namespace}/${name}`, `Service ${namespace}/${name} selects no pod of a workload`);
     case "AppLabel":
       return appLabelled(apis, target, namespace, name);
+    case "ConsumerGroup": {
+      // Usually read by the workload of the same name (the convention PrometheusMetrics' defaults use too);
+      // else by the one workload whose containers are configured with that group id.
+      const named = await workloadsNamed(apis, namespace, name);
+      if (named.length > 0) return exactlyOne(target, named, `consumer group ${name}`, "");
+      const readers: WorkloadRef[] = [];
+      for (const kind of WORKLOAD_KINDS) {
+        for (const w of await listWorkloads(apis, namespace, kind)) {
+          if (readsConsumerGroup(w.spec?.template.spec?.containers, name)) readers.push({ namespace, kind, name: w.metadata?.name ?? "" });
+        }
+      }
+      return exactlyOne(
+        target,
+        readers,
+        `consumer group ${name} (the group id in the workload's env or args)`,
+        `no workload in ${namespace} is named ${name} or configured with group id ${name} (env or args); map the alert in SUTURE_ALERT_TARGETS`,
+      );
+    }
     case "Deployment":
     case "StatefulSet":
     case "DaemonSet":
     case "Workload":
-    case "ConsumerGroup":
-      // A Kafka consumer group is read by the workload of the same name (the convention PrometheusMetrics' defaults use too).
-      return namedWorkload(apis, { ...target, ...(target.kind === "ConsumerGroup" ? { kind: "Workload" } : {}) }, namespace, name);
+      return namedWorkload(apis, target, namespace, name);
     default:
       return { ...target, state: "resolved", namespace };
   }

@@ -1,4 +1,5 @@
 import type { AlertTarget } from "../../domain/alerts/target.js";
+import { readsConsumerGroup } from "../kubernetes/consumer-group.js";
 import type { ClusterBackend, KubeObject } from "../cluster-api/backend.js";
 
 const WORKLOAD_KINDS = ["Deployment", "StatefulSet", "DaemonSet"] as const;
@@ -92,20 +93,35 @@ function inNamespace(backend: ClusterBackend, target: AlertTarget, namespace: st
       );
       return one(target, refs, `label ${target.via.split("+").pop() ?? "app"}=${name}`, `no workload in ${namespace} has a pod template labelled app=${name}`);
     }
+    case "ConsumerGroup": {
+      const named = WORKLOAD_KINDS.filter((kind) => byName(backend, kind, namespace, name) !== undefined).map((kind) => ({ namespace, kind, name }));
+      if (named.length > 0) return one(target, named, `consumer group ${name}`, "");
+      const readers = WORKLOAD_KINDS.flatMap((kind) =>
+        objects(backend, kind, namespace)
+          .filter((w) =>
+            readsConsumerGroup(
+              spec<{ template?: { spec?: { containers?: Array<{ name: string; env?: Array<{ name: string; value?: string }>; args?: string[]; command?: string[] }> } } }>(w)?.template?.spec
+                ?.containers,
+              name,
+            ),
+          )
+          .map((w) => ({ namespace, kind, name: w.metadata.name ?? "" })),
+      );
+      return one(
+        target,
+        readers,
+        `consumer group ${name} (the group id in the workload's env or args)`,
+        `no workload in ${namespace} is named ${name} or configured with group id ${name} (env or args); map the alert in SUTURE_ALERT_TARGETS`,
+      );
+    }
     case "Deployment":
     case "StatefulSet":
     case "DaemonSet":
-    case "Workload":
-    case "ConsumerGroup": {
-      const kinds = WORKLOAD_KINDS.filter((k) => target.kind === k || target.kind === "Workload" || target.kind === "ConsumerGroup");
+    case "Workload": {
+      const kinds = WORKLOAD_KINDS.filter((k) => target.kind === k || target.kind === "Workload");
       const refs = kinds.filter((kind) => byName(backend, kind, namespace, name) !== undefined).map((kind) => ({ namespace, kind, name }));
       if (refs.length > 0 || target.kind !== "Workload" || byName(backend, "Service", namespace, name) === undefined) {
-        return one(
-          target,
-          refs,
-          `${target.kind} ${namespace}/${name}`,
-          `no ${target.kind === "Workload" || target.kind === "ConsumerGroup" ? "Deployment, StatefulSet or DaemonSet" : target.kind} named ${name} in ${namespace}`,
-        );
+        return one(target, refs, `${target.kind} ${namespace}/${name}`, `no ${target.kind === "Workload" ? "Deployment, StatefulSet or DaemonSet" : target.kind} named ${name} in ${namespace}`);
       }
       return inNamespace(backend, { ...target, kind: "Service" }, namespace);
     }

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { METRIC_NAMES } from "../../environments/adapter.js";
+import { readsConsumerGroup } from "../../environments/kubernetes/consumer-group.js";
 import { managedByOf } from "../../environments/kubernetes/managed-by.js";
 import { SimEnvironment, type EnvironmentSpecInput } from "../../environments/simulator/index.js";
 import { extractEvidence, type ServiceObservations } from "../../evidence/extract.js";
@@ -175,5 +176,29 @@ describe("CPU saturation right after a rollout that cut the CPU limit", () => {
   it("Given the same saturation after a rollout that did not touch the CPU limit, When diagnosed, Then scale out as before", async () => {
     const hypotheses = await reasoner.diagnose({ alert: makeAlert(), context: makeContext([...saturated, cut(false)]), attempts: [] });
     expect(hypotheses[0]?.candidates[0]?.call.tool).toBe("scale_deployment");
+  });
+});
+
+describe("a consumer group named unlike the workload that reads it", () => {
+  it("Given containers configured with the group id in env or args, When asked who reads group trip-archiver, Then only literal group-id settings count", () => {
+    expect(readsConsumerGroup([{ env: [{ name: "KAFKA_GROUP_ID", value: "trip-archiver" }] }], "trip-archiver")).toBe(true);
+    expect(readsConsumerGroup([{ env: [{ name: "SPRING_KAFKA_CONSUMER_GROUP_ID", value: "trip-archiver" }] }], "trip-archiver")).toBe(true);
+    expect(readsConsumerGroup([{ args: ["--topic", "trips", "--group", "trip-archiver"] }], "trip-archiver")).toBe(true);
+    expect(readsConsumerGroup([{ args: ["--consumer-property", "group.id=trip-archiver"] }], "trip-archiver")).toBe(true);
+    expect(readsConsumerGroup([{ env: [{ name: "APP_NAME", value: "trip-archiver" }] }], "trip-archiver")).toBe(false);
+    expect(readsConsumerGroup([{ env: [{ name: "KAFKA_GROUP_ID", value: "trip-archiver-v2" }] }], "trip-archiver")).toBe(false);
+  });
+});
+
+describe("an autoscaler at its maximum", () => {
+  const atMax = fact("hpa.at_max", "checkout", 8, { hpa: "checkout", min: 8, max: 8, current: 8, desired: 8, scaling_limited: true });
+  it("Given the HPA pinned at its maximum and every signal at baseline, When diagnosed, Then no action", async () => {
+    const [top] = await reasoner.diagnose({ alert: makeAlert(), context: makeContext([atMax]), attempts: [] });
+    expect(top?.id).toBe("rules:autoscaler-at-max-service-healthy");
+    expect(top?.disposition).toBe("no-action");
+  });
+  it("Given the HPA at its maximum and latency up, When diagnosed, Then escalate (the HPA's maximum is a human's call)", async () => {
+    const [top] = await reasoner.diagnose({ alert: makeAlert(), context: makeContext([atMax, fact("metric.anomalous", "checkout", "latency_p99_ms", { badness: 5 })]), attempts: [] });
+    expect(top?.disposition).toBe("escalate");
   });
 });

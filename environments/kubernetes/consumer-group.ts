@@ -1,0 +1,31 @@
+/** What the lookup reads of a pod template's containers: env values and args (API or wire form). */
+interface ContainerLike {
+  env?: Array<{ name: string; value?: string | undefined }> | undefined;
+  args?: string[] | undefined;
+  command?: string[] | undefined;
+}
+
+/** Env var names that carry a Kafka consumer group id (KAFKA_GROUP_ID, CONSUMER_GROUP, SPRING_KAFKA_CONSUMER_GROUP_ID…). */
+const GROUP_ENV = /(^|_)(GROUP_ID|GROUPID|CONSUMER_GROUP|GROUP)$/i;
+/** Flags and properties that carry it on a command line (--group=x, --group-id x, group.id=x). */
+const GROUP_FLAGS = ["--group", "--group-id", "--consumer-group", "group.id", "-Dgroup.id"];
+
+/**
+ * Whether a pod template's containers are configured to read Kafka consumer group `group`: an env
+ * var named like a group id whose literal value is the group, or a `--group`/`group.id` argument.
+ * Only literal configuration counts (a value from a ConfigMap or Secret is not read here).
+ */
+export function readsConsumerGroup(containers: ContainerLike[] | undefined, group: string): boolean {
+  for (const c of containers ?? []) {
+    if ((c.env ?? []).some((e) => GROUP_ENV.test(e.name) && e.value === group)) return true;
+    const words = [...(c.command ?? []), ...(c.args ?? [])];
+    for (let i = 0; i < words.length; i++) {
+      const word = words[i] ?? "";
+      for (const flag of GROUP_FLAGS) {
+        if (word === `${flag}=${group}`) return true;
+        if (word === flag && words[i + 1] === group) return true;
+      }
+    }
+  }
+  return false;
+}
