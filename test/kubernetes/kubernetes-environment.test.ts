@@ -107,7 +107,7 @@ describe("reads", () => {
     expect(c.seen.some((r) => r.path.includes("/secrets"))).toBe(false);
   });
 
-  test("Given two ReplicaSets, When Suture reads the deploy history, Then each revision has its image, env, memory limit, time and change cause", async () => {
+  test("Given two ReplicaSets, When Suture reads the deploy history, Then each revision has its image, env, memory and CPU limits, time and change cause", async () => {
     const c = await given();
     expect(await c.adapter().deployHistory("checkout")).toEqual([
       {
@@ -115,6 +115,7 @@ describe("reads", () => {
         image: "registry.example.com/checkout:1.4.0",
         env: { LOG_LEVEL: "info", DB_PASSWORD: "<from secret checkout-db>" },
         memoryLimitMib: 256,
+        cpuLimitCores: 0,
         deployedAt: Date.parse("2026-11-20T10:00:00Z"),
         changeCause: "initial release 1.4.0",
         changedFields: [],
@@ -124,6 +125,7 @@ describe("reads", () => {
         image: "registry.example.com/checkout:1.4.1",
         env: { LOG_LEVEL: "info", DB_PASSWORD: "<from secret checkout-db>" },
         memoryLimitMib: 512,
+        cpuLimitCores: 0,
         deployedAt: Date.parse("2026-11-30T06:50:00Z"),
         changeCause: "bump to 1.4.1",
         // The new image and a memory limit raised from 256Mi: resources changed, memory among them.

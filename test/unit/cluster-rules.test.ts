@@ -50,7 +50,7 @@ describe("rollout rules keyed on any pod-template change", () => {
     expect(hypotheses.flatMap((h) => h.candidates.map((c) => c.call.tool))).not.toContain("rollout_undo");
   });
 
-  it("Given only the new revision's pods Pending for CPU the rollout raised, no node cordoned, When diagnosed, Then roll back rather than call it a capacity problem", async () => {
+  it("Given only the new revision's pods Pending for CPU the rollout raised, When diagnosed, Then roll back rather than call it a capacity problem", async () => {
     const pending = (cordoned: number) => [
       fact("revision.compare", "ranker", 3, { revision: 8, new_pods: 3, new_ready: 0, new_reason: "Unschedulable", old_pods: 3, old_ready: 3, old_healthy: true }),
       fact("pod.unschedulable", "ranker", 3, { nodes: 3, cordoned_count: cordoned, not_ready_count: 0, message: "0/3 nodes are available: 3 Insufficient cpu." }),
@@ -60,10 +60,19 @@ describe("rollout rules keyed on any pod-template change", () => {
     const rollout = await diagnose(pending(0));
     expect(rollout[0]?.faultClass).toBe("bad-rollout");
     expect(rollout[0]?.candidates[0]?.call).toEqual({ tool: "rollout_undo", params: { service: "ranker", toRevision: 7 } });
-    // And with a node cordoned the same rollout is not blamed: the cluster changed too, a human decides
+    // And a node cordoned beside it does not change that: the scheduler still names what the new pods ask for
     const cordoned = await diagnose(pending(1));
-    expect(cordoned.filter((h) => h.disposition === "act")).toEqual([]);
-    expect(cordoned[0]?.faultClass).toBe("unschedulable");
+    expect(cordoned[0]?.candidates[0]?.call).toEqual({ tool: "rollout_undo", params: { service: "ranker", toRevision: 7 } });
+  });
+
+  it("Given the new revision's pods Pending only because every node is cordoned, When diagnosed, Then the rollout is not blamed: a human decides", async () => {
+    const hypotheses = await diagnose([
+      fact("revision.compare", "ranker", 3, { revision: 8, new_pods: 3, new_ready: 0, new_reason: "Unschedulable", old_pods: 3, old_ready: 3, old_healthy: true }),
+      fact("pod.unschedulable", "ranker", 3, { nodes: 3, cordoned_count: 3, not_ready_count: 0, message: "0/3 nodes are available: 3 node(s) were unschedulable." }),
+      deployLatest("ranker", 14, ["resources"]),
+    ]);
+    expect(hypotheses.filter((h) => h.disposition === "act")).toEqual([]);
+    expect(hypotheses[0]?.faultClass).toBe("unschedulable");
   });
 
   it("Given a healthy StatefulSet, When diagnosed, Then no rule fires", async () => {
