@@ -309,7 +309,15 @@ function neighbourhoodFacts(w: WorkloadDescription, s: string, now: number): Fac
         service: s,
         value: minutesLimited,
         summary: `HorizontalPodAutoscaler ${hpa.name} holds ${s} at its maximum of ${hpa.maxReplicas} replicas${hpa.scalingLimited ? ` (ScalingLimited for ${minutesLimited} min)` : ""}`,
-        attrs: { hpa: hpa.name, min: hpa.minReplicas, max: hpa.maxReplicas, current: hpa.currentReplicas, desired: hpa.desiredReplicas, scaling_limited: hpa.scalingLimited },
+        attrs: {
+          hpa: hpa.name,
+          min: hpa.minReplicas,
+          max: hpa.maxReplicas,
+          current: hpa.currentReplicas,
+          desired: hpa.desiredReplicas,
+          scaling_limited: hpa.scalingLimited,
+          pinned: hpa.minReplicas === hpa.maxReplicas,
+        },
       });
     }
   }

@@ -191,12 +191,18 @@ describe("a consumer group named unlike the workload that reads it", () => {
 });
 
 describe("an autoscaler at its maximum", () => {
-  const atMax = fact("hpa.at_max", "checkout", 8, { hpa: "checkout", min: 8, max: 8, current: 8, desired: 8, scaling_limited: true });
-  it("Given the HPA pinned at its maximum and every signal at baseline, When diagnosed, Then no action", async () => {
+  const atMax = fact("hpa.at_max", "checkout", 8, { hpa: "checkout", min: 8, max: 8, current: 8, desired: 8, scaling_limited: true, pinned: true });
+  it("Given the HPA pinned (min = max) and every signal at baseline, When diagnosed, Then no action", async () => {
     const [top] = await reasoner.diagnose({ alert: makeAlert(), context: makeContext([atMax]), attempts: [] });
     expect(top?.id).toBe("rules:autoscaler-at-max-service-healthy");
     expect(top?.disposition).toBe("no-action");
   });
+  it("Given an HPA that climbed from 2 to its maximum of 8 with every signal at baseline, When diagnosed, Then not closed as noise (why it sits at its maximum is unexplained)", async () => {
+    const climbed = fact("hpa.at_max", "checkout", 40, { hpa: "checkout", min: 2, max: 8, current: 8, desired: 12, scaling_limited: true, pinned: false });
+    const hypotheses = await reasoner.diagnose({ alert: makeAlert(), context: makeContext([climbed]), attempts: [] });
+    expect(hypotheses.filter((h) => h.disposition === "no-action")).toEqual([]);
+  });
+
   it("Given the HPA at its maximum and latency up, When diagnosed, Then escalate (the HPA's maximum is a human's call)", async () => {
     const [top] = await reasoner.diagnose({ alert: makeAlert(), context: makeContext([atMax, fact("metric.anomalous", "checkout", "latency_p99_ms", { badness: 5 })]), attempts: [] });
     expect(top?.disposition).toBe("escalate");
