@@ -716,6 +716,32 @@ function recurrenceFact(alert: Alert, recurrence: NonNullable<AlertHistorySummar
   };
 }
 
+/** Log lines of schema-migration tools applying a change (Flyway, Liquibase, Alembic, Rails, Django, Prisma, golang-migrate, Knex…). */
+const MIGRATION_APPLIED =
+  /\b(migrating schema|successfully applied \d+ migrations?|applying migration|running (?:database )?migrations?|alembic.*(?:upgrade|running upgrade)|liquibase.*(?:update|changeset)|migrations? (?:applied|ran|complete)|migrated \d+|schema (?:upgraded|migrated) to)\b/i;
+
+/**
+ * `log.schema_migration`: the workload's own logs show it applied a schema migration (value:
+ * minutes since the first such line). Old code may not read the new schema, whatever the
+ * rollout's change cause says, so rolling back is not the safe default.
+ */
+function migrationFacts(service: string, lines: LogLine[], now: number): FactDraft[] {
+  // Any level: migration tools log at info.
+  const applied = lines.filter((line) => MIGRATION_APPLIED.test(line.message));
+  const first = applied.reduce((min, line) => Math.min(min, line.t), Infinity);
+  if (applied.length === 0 || !Number.isFinite(first)) return [];
+  const minutes = Math.round((now - first) / MINUTE);
+  return [
+    {
+      key: "log.schema_migration",
+      service,
+      value: minutes,
+      summary: `${service} logged a schema migration ${minutes} min ago: ${redactSecrets(applied[0]?.message ?? "").slice(0, 160)}`,
+      attrs: { lines: applied.length },
+    },
+  ];
+}
+
 /**
  * Turns raw observations into facts a rule (or a person) can cite: pod reasons, events,
  * deploy and config changes, port and policy mismatches, abnormal metrics, log signatures.
@@ -750,7 +776,7 @@ export function extractEvidence(alert: Alert, observations: ServiceObservations[
     drafts.push(...m.facts, ...saturationFacts(obs, m.signals), ...memoryTrendFacts(obs));
     signals.push(...m.signals);
     const l = logFacts(obs, now);
-    drafts.push(...l.facts, ...credentialFacts(obs, l.signatures, now));
+    drafts.push(...l.facts, ...credentialFacts(obs, l.signatures, now), ...migrationFacts(obs.service, obs.logs, now));
     signatures[obs.service] = l.signatures;
   }
   markChangesNamedInLogs(drafts, signatures, alert.service);

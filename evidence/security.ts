@@ -18,15 +18,16 @@ export type SecurityKind = "credential-stuffing" | "scanning" | "token-misuse" |
 const FAILED_LOGIN =
   /\b(login|log-in|sign-?in|logon|authentication|auth)\b[^\n]{0,40}\b(fail(ed|ure)?|denied|rejected)\b|\binvalid[_ ](password|user(name)?|credentials?)\b|\bunknown[_ ]user\b|\bwrong password\b|\bbad credentials\b|\bFailed password for\b|\bInvalid user\b/i;
 /** A log line that itself names stuffing or brute force (an app's own anomaly detector, a WAF). */
-const ABUSE_WORDS = /\bcredential[- ]stuffing\b|\bbrute[- ]?forc(e|ing)\b|\bpassword spray(ing)?\b|\bdistinct source (ip|address)(es|s)?\b|\baccount takeover\b/i;
+const ABUSE_WORDS =
+  /\bcredential[- ]stuffing\b|\bbrute[- ]?forc(e|ing)\b|\bpassword spray(ing)?\b|\bdistinct source (ip|address)(es|s)?\b|\baccount takeover\b|\bcard (cracking|testing)\b|\bcarding\b|\b\d{2,} consecutive (misses|failures|declines)\b/i;
 /** Probing for files and injection points nobody legitimately requests. */
 const SCANNING =
   /\.\.\/\.\.\/|%2e%2e%2f|\/etc\/passwd|\/wp-(admin|login)|\/\.env\b|\/\.git\/(config|HEAD)|\bphpmyadmin\b|\bunion\s+(all\s+)?select\b|<script>|\b(sqlmap|nikto|masscan|nmap|zgrab|nuclei|dirbuster|gobuster)\b|\bport scan(ning)?\b|\bvulnerability scan\b/i;
 /** Credentials or tokens used where they never were before. */
 const TOKEN_MISUSE =
-  /\b(token|api[- _]?key|session|account)s?\b[^\n]{0,80}\b(never seen|new (country|asn|location|device)|impossible travel|unusual (location|address|client)|revoked|reused|replay(ed)?)\b|\bimpossible travel\b|\bfrom an address never seen\b/i;
+  /\b(token|api[- _]?key|session|account)s?\b[^\n]{0,80}\b(never seen|new (country|asn|location|device)|impossible travel|unusual (location|address|client)|revoked|reused|replay(ed)?)\b|\bimpossible travel\b|\bfrom an address never seen\b|\b(client|client_id|api[-_ ]?key|key|token|partner)\b[^\n]{0,60}\b\d{2,}(\.\d+)?x its (\d+-day )?(p9[59]|usual|normal|baseline|typical)\b/i;
 /** Harvesting data by walking identifiers or pages faster than any client needs. */
-const SCRAPING = /\bscrap(e|er|ing)\b|\benumerat(e|ing|ion)\b|\bsequential (ids?|identifiers|record)\b|\bharvest(ing)?\b|\bbulk (download|export) by\b/i;
+const SCRAPING = /\bscrap(e|er|ing)\b|\benumerat(e|ing|ion)\b|\bsequential (ids?|identifiers|records?|pans?|cards?|accounts?|numbers?)\b|\bharvest(ing)?\b|\bbulk (download|export) by\b/i;
 
 const IPV4 = /\b(?:\d{1,3}\.){3}\d{1,3}\b/g;
 /**

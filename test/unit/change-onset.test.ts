@@ -62,8 +62,7 @@ function pricingWorld(laterEditAt: number): EnvironmentSpecInput {
   };
 }
 
-async function perceive(env: SimEnvironment): Promise<Evidence[]> {
-  const service = "pricing";
+async function perceive(env: SimEnvironment, service = "pricing"): Promise<Evidence[]> {
   const metrics: ServiceObservations["metrics"] = {};
   for (const m of METRIC_NAMES) {
     const s = await env.queryMetric(service, m, 90);
@@ -102,5 +101,35 @@ describe("a change is evidence by when it happened against the symptoms' onset",
     const evidence = (await perceive(SimEnvironment.create(pricingWorld(-5)))).filter((e) => !(e.key === "config.changed" && e.attrs.configmap === "pricing-flags"));
     const hypotheses = await reasoner.diagnose({ alert: makeAlert({ service: "pricing" }), context: makeContext(evidence), attempts: [] });
     expect(hypotheses.flatMap((h) => h.candidates.map((c) => c.call.tool))).not.toContain("revert_config_map");
+  });
+});
+
+describe("a release that migrated its schema at start-up, whatever its change cause says", () => {
+  it("Given Flyway's start-up lines in the new pods' logs and errors after the rollout, When diagnosed, Then escalate: rolling back would run old code on the new schema", async () => {
+    const env = SimEnvironment.create({
+      seed: 5,
+      services: [
+        {
+          name: "declarations",
+          replicas: 3,
+          revisions: [{ image: "registry.internal/declarations:6.1.4", deployedAtMinutes: -9000 }],
+        },
+      ],
+      // A buggy release (its change cause does not mention the migration its pods ran).
+      faults: [{ kind: "bad-rollout-schema-migration", service: "declarations", atMinutes: -13, params: { version: "6.2.0", announce: "false", errorRate: 0.2 } }],
+      observations: {
+        declarations: {
+          logs: [
+            { fromMinutes: -12.4, level: "info", message: 'Migrating schema "declarations" to version "58 - contract rename hs code"' },
+            { fromMinutes: -12.3, level: "info", message: 'Successfully applied 1 migration to schema "declarations", now at version v58' },
+          ],
+        },
+      },
+    });
+    const evidence = await perceive(env, "declarations");
+    expect(evidence.find((e) => e.key === "log.schema_migration")?.attrs).toMatchObject({ lines: 2 });
+    const hypotheses = await reasoner.diagnose({ alert: makeAlert({ service: "declarations" }), context: makeContext(evidence), attempts: [] });
+    expect(hypotheses[0]?.id).toBe("rules:rollout-logged-schema-migration");
+    expect(hypotheses[0]?.disposition).toBe("escalate");
   });
 });

@@ -40,4 +40,13 @@ describe("security signals in a workload's logs", () => {
   it("ignores ordinary errors", () => {
     expect(securitySignals([line("upstream connect error: connection refused"), line("readiness probe failed: HTTP 503")])).toEqual([]);
   });
+  it("reads card cracking and one client far above its usual rate as abuse, not as load to scale for", () => {
+    // Given a gift-card balance service guessing sequential card numbers for one partner key
+    const kinds = (messages: string[]) => securitySignals(messages.map((m, i) => line(m, i))).map((s) => s.kind);
+    expect(kinds(["balance lookup: card not found bin=603571 client_id=kiosk-17 (sequential pan, 2491 misses in 60s)"])).toContain("scraping");
+    expect(kinds(["balance lookup: HIT card=603571******2291 after 38 consecutive misses"])).toContain("credential-stuffing");
+    expect(kinds(["ratelimit[observe]: client_id=kiosk-17 at 43x its 7-day p95 request rate; would reject 96%"])).toContain("token-misuse");
+    // And ordinary growth words are not abuse
+    expect(kinds(["request rate 3x above yesterday; autoscaler adding pods", "cache miss for card 1234"])).toEqual([]);
+  });
 });
