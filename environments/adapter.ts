@@ -102,6 +102,8 @@ export interface DeploymentState {
   cpuLimitCores: number;
   containerPort: number;
   nodeArchitecture: string;
+  /** The workload's own `kubernetes.io/change-cause` now (a scale or annotate leaves it on the workload, not on a revision). */
+  changeCause?: string;
 }
 
 /** A Kubernetes Service in front of a workload. */

@@ -110,7 +110,7 @@ function workloadFacts(obs: ServiceObservations, now: number, alertService: stri
     service: s,
     value: d.desiredReplicas,
     summary: `${s} deployment wants ${d.desiredReplicas} replicas, ${d.readyReplicas} ready`,
-    attrs: { ready: d.readyReplicas, memory_limit_mib: d.memoryLimitMib, cpu_limit_cores: d.cpuLimitCores, revision: d.currentRevision },
+    attrs: { ready: d.readyReplicas, memory_limit_mib: d.memoryLimitMib, cpu_limit_cores: d.cpuLimitCores, revision: d.currentRevision, change_cause: d.changeCause ?? "" },
   });
   const reasons = new Map<string, { count: number; revision: number; pod: string }>();
   const terminations = new Map<string, { count: number; exitCode: number }>();
@@ -317,6 +317,8 @@ function neighbourhoodFacts(w: WorkloadDescription, s: string, now: number): Fac
           desired: hpa.desiredReplicas,
           scaling_limited: hpa.scalingLimited,
           pinned: hpa.minReplicas === hpa.maxReplicas,
+          // Wants more than its maximum allows (ScalingLimited, or desired above max), unless pinned.
+          wants_more: hpa.minReplicas !== hpa.maxReplicas && (hpa.scalingLimited || hpa.desiredReplicas > hpa.maxReplicas),
         },
       });
     }

@@ -167,6 +167,16 @@ function fromMapping(labels: Labels, mapping: TargetMapping | undefined): AlertT
   return undefined;
 }
 
+/**
+ * The Service a cluster-internal URL or host names: `<service>.<namespace>.svc[.<cluster domain>]`
+ * (with any scheme, port and path); undefined for anything else (an external host, an address).
+ */
+export function clusterServiceOf(instance: string): { name: string; namespace: string } | undefined {
+  const host = instance.replace(/^[a-z][a-z0-9+.-]*:\/\//i, "").split(/[/:?#]/)[0] ?? "";
+  const m = /^([a-z0-9]([-a-z0-9]*[a-z0-9])?)\.([a-z0-9]([-a-z0-9]*[a-z0-9])?)\.svc(\.[a-z0-9.-]+)?\.?$/.exec(host.toLowerCase());
+  return m?.[1] !== undefined && m[3] !== undefined ? { name: m[1], namespace: m[3] } : undefined;
+}
+
 /** The label keys a target was read from, present in the alert. */
 function via(labels: Labels, ...keys: string[]): string {
   return keys.map((k) => (present(labels, `exported_${k}`) !== undefined ? `exported_${k}` : k)).join("+");
@@ -219,6 +229,9 @@ export function targetFromLabels(labels: Labels, mapping?: TargetMapping): Alert
   }
   const node = present(labels, "node") ?? present(labels, "kubernetes_node");
   if (node !== undefined) return named("Node", undefined, node, present(labels, "node") !== undefined ? "node" : "kubernetes_node");
+  // A blackbox probe's instance is the probed URL: a cluster-internal host names a Service.
+  const probed = selfLabelling && job !== undefined && /blackbox/.test(job) ? clusterServiceOf(present(labels, "instance") ?? "") : undefined;
+  if (probed !== undefined) return named("Service", probed.namespace, probed.name, "instance", { from: `probed URL host ${probed.name}.${probed.namespace}.svc` });
   if (selfLabelling && job !== undefined && /node/.test(job) && present(labels, "instance") !== undefined) {
     return named("Node", undefined, hostOf(present(labels, "instance") ?? ""), "instance");
   }

@@ -31,6 +31,21 @@ async function workloadsNamed(apis: KubeApis, namespace: string, name: string): 
   return found;
 }
 
+/** Workloads whose pod template labels a Service's selector matches (none for a Service without selector). */
+async function workloadsSelectedBy(apis: KubeApis, namespace: string, name: string): Promise<WorkloadRef[]> {
+  const service = await callOrMissing({ verb: "get", group: "", resource: "services", namespace, name }, () => apis.core.readNamespacedService({ name, namespace }));
+  const selector = service?.spec?.selector ?? {};
+  if (Object.keys(selector).length === 0) return [];
+  const found: WorkloadRef[] = [];
+  for (const kind of WORKLOAD_KINDS) {
+    for (const w of await listWorkloads(apis, namespace, kind)) {
+      const labels = w.spec?.template.metadata?.labels ?? {};
+      if (Object.entries(selector).every(([k, v]) => labels[k] === v)) found.push({ namespace, kind, name: w.metadata?.name ?? "" });
+    }
+  }
+  return found;
+}
+
 async function podOwner(apis: KubeApis, target: AlertTarget, namespace: string, name: string): Promise<AlertTarget> {
   const pod = await callOrMissing({ verb: "get", group: "", resource: "pods", namespace, name }, () => apis.core.readNamespacedPod({ name, namespace }));
   if (pod === undefined) return unresolved(target, `pod ${namespace}/${name} no longer exists (replaced since the alert fired?), so its owner cannot be read; nothing was guessed from its name`);
@@ -112,8 +127,17 @@ async function inNamespace(apis: KubeApis, target: AlertTarget, namespace: strin
       return autoscalerTarget(apis, target, namespace, name);
     case "PersistentVolumeClaim":
       return pvcUsers(apis, target, namespace, name);
-    case "Service":
-      return exactlyOne(target, await workloadsOfPods(apis, await podsOfService(apis, namespace, name)), `Service ${namespace}/${name}`, `Service ${namespace}/${name} selects no pod of a workload`);
+    case "Service": {
+      const behind = await workloadsOfPods(apis, await podsOfService(apis, namespace, name));
+      if (behind.length > 0) return exactlyOne(target, behind, `Service ${namespace}/${name}`, "");
+      // No pod behind it now (scaled to zero, all replaced): the workload whose template its selector picks.
+      return exactlyOne(
+        target,
+        await workloadsSelectedBy(apis, namespace, name),
+        `Service ${namespace}/${name} (its selector on the workloads' pod templates)`,
+        `Service ${namespace}/${name} selects no pod of a workload`,
+      );
+    }
     case "AppLabel":
       return appLabelled(apis, target, namespace, name);
     case "ConsumerGroup": {

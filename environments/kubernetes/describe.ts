@@ -87,6 +87,7 @@ export async function deploymentState(context: AdapterContext, view: WorkloadVie
     cpuLimitCores: cpuCores(container?.resources?.limits?.cpu),
     containerPort: container?.ports?.[0]?.containerPort ?? 0,
     nodeArchitecture: await nodeArchitecture(context, view),
+    ...(workload.metadata?.annotations?.["kubernetes.io/change-cause"] !== undefined ? { changeCause: workload.metadata.annotations["kubernetes.io/change-cause"] } : {}),
   };
 }
 

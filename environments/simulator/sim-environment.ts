@@ -351,6 +351,7 @@ export class SimEnvironment implements EnvironmentAdapter, ClusterBackend {
         cpuLimitCores: parseCpuCores(container?.resources?.limits?.cpu) ?? 0,
         containerPort: container?.ports?.[0]?.containerPort ?? 0,
         nodeArchitecture: w.nodeArch(d.spec.template.spec),
+        ...(d.metadata.annotations?.[CHANGE_CAUSE_ANNOTATION] !== undefined ? { changeCause: d.metadata.annotations[CHANGE_CAUSE_ANNOTATION] } : {}),
       },
       pods,
       // Oldest first, as the adapter orders them (events at the same instant keep the list order).

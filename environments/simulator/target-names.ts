@@ -74,16 +74,22 @@ function inNamespace(backend: ClusterBackend, target: AlertTarget, namespace: st
     }
     case "Service": {
       const selector = spec<{ selector?: Record<string, string> }>(byName(backend, "Service", namespace, name))?.selector ?? {};
-      return one(
-        target,
-        distinct(
-          pods()
-            .filter((p) => labelsMatch(selector, p.metadata.labels))
-            .map((p) => workloadOfPod(backend, p)),
-        ),
-        `Service ${namespace}/${name}`,
-        `Service ${namespace}/${name} selects no pod of a workload`,
+      const behind = distinct(
+        pods()
+          .filter((p) => labelsMatch(selector, p.metadata.labels))
+          .map((p) => workloadOfPod(backend, p)),
       );
+      if (behind.length > 0) return one(target, behind, `Service ${namespace}/${name}`, "");
+      // No pod behind it now (scaled to zero): the workload whose pod template its selector picks.
+      const templated =
+        Object.keys(selector).length === 0
+          ? []
+          : WORKLOAD_KINDS.flatMap((kind) =>
+              objects(backend, kind, namespace)
+                .filter((w) => labelsMatch(selector, spec<{ template?: { metadata?: { labels?: Record<string, string> } } }>(w)?.template?.metadata?.labels))
+                .map((w) => ({ namespace, kind, name: w.metadata.name ?? "" })),
+            );
+      return one(target, templated, `Service ${namespace}/${name} (its selector on the workloads' pod templates)`, `Service ${namespace}/${name} selects no pod of a workload`);
     }
     case "AppLabel": {
       const refs = WORKLOAD_KINDS.flatMap((kind) =>

@@ -8,7 +8,8 @@ import { episodesOf } from "../../evidence/metrics.js";
 import type { Alert } from "../../domain/alerts/alert.js";
 import type { Evidence } from "../../domain/model.js";
 import { RunbookReasoner } from "../../reasoners/runbook/runbook-reasoner.js";
-import { deployLatest, fact, makeAlert, makeContext } from "../helpers/factories.js";
+import { deployLatest, fact, logSignature as logSignatureFact, makeAlert, makeContext } from "../helpers/factories.js";
+import { clusterServiceOf, targetFromLabels } from "../../domain/alerts/target.js";
 
 const reasoner = await RunbookReasoner.fromDirectory();
 const series = (values: number[]) => values.map((v, i) => ({ t: i * 30_000, v }));
@@ -191,20 +192,68 @@ describe("a consumer group named unlike the workload that reads it", () => {
 });
 
 describe("an autoscaler at its maximum", () => {
-  const atMax = fact("hpa.at_max", "checkout", 8, { hpa: "checkout", min: 8, max: 8, current: 8, desired: 8, scaling_limited: true, pinned: true });
+  const atMax = fact("hpa.at_max", "checkout", 8, { hpa: "checkout", min: 8, max: 8, current: 8, desired: 8, scaling_limited: true, pinned: true, wants_more: false });
   it("Given the HPA pinned (min = max) and every signal at baseline, When diagnosed, Then no action", async () => {
     const [top] = await reasoner.diagnose({ alert: makeAlert(), context: makeContext([atMax]), attempts: [] });
     expect(top?.id).toBe("rules:autoscaler-at-max-service-healthy");
     expect(top?.disposition).toBe("no-action");
   });
-  it("Given an HPA that climbed from 2 to its maximum of 8 with every signal at baseline, When diagnosed, Then not closed as noise (why it sits at its maximum is unexplained)", async () => {
-    const climbed = fact("hpa.at_max", "checkout", 40, { hpa: "checkout", min: 2, max: 8, current: 8, desired: 12, scaling_limited: true, pinned: false });
+  it("Given an HPA that climbed from 2 to its maximum of 8 and wants 12 with every signal at baseline, When diagnosed, Then not closed as noise (why it wants more is unexplained)", async () => {
+    const climbed = fact("hpa.at_max", "checkout", 40, { hpa: "checkout", min: 2, max: 8, current: 8, desired: 12, scaling_limited: true, pinned: false, wants_more: true });
     const hypotheses = await reasoner.diagnose({ alert: makeAlert(), context: makeContext([climbed]), attempts: [] });
     expect(hypotheses.filter((h) => h.disposition === "no-action")).toEqual([]);
+  });
+
+  it("Given an HPA that climbed to its maximum of 8 and computes exactly 8, every signal at baseline, When diagnosed, Then no action: the maximum carries the load", async () => {
+    const enough = fact("hpa.at_max", "checkout", 0, { hpa: "checkout", min: 4, max: 8, current: 8, desired: 8, scaling_limited: false, pinned: false, wants_more: false });
+    const [top] = await reasoner.diagnose({ alert: makeAlert(), context: makeContext([enough]), attempts: [] });
+    expect(top?.disposition).toBe("no-action");
   });
 
   it("Given the HPA at its maximum and latency up, When diagnosed, Then escalate (the HPA's maximum is a human's call)", async () => {
     const [top] = await reasoner.diagnose({ alert: makeAlert(), context: makeContext([atMax, fact("metric.anomalous", "checkout", "latency_p99_ms", { badness: 5 })]), attempts: [] });
     expect(top?.disposition).toBe("escalate");
+  });
+});
+
+describe("a blackbox probe's URL names the Service behind it", () => {
+  it("Given probe instances with and without a cluster-internal host, When read, Then only <svc>.<ns>.svc hosts name a Service", () => {
+    expect(clusterServiceOf("http://charger-availability.charge-network.svc.cluster.local/healthz/ready")).toEqual({ name: "charger-availability", namespace: "charge-network" });
+    expect(clusterServiceOf("https://api.payments.svc:8443/health")).toEqual({ name: "api", namespace: "payments" });
+    expect(clusterServiceOf("https://status.vendor.example.com/health")).toBeUndefined();
+    expect(clusterServiceOf("10.0.3.7:9115")).toBeUndefined();
+  });
+
+  it("Given a BlackboxProbeFailed alert with only instance and job, When its target is read, Then it is the Service the URL names", () => {
+    const target = targetFromLabels({ alertname: "BlackboxProbeFailed", instance: "http://checkout.shop.svc.cluster.local/healthz", job: "blackbox-exporter" });
+    expect(target).toMatchObject({ kind: "Service", namespace: "shop", name: "checkout", via: "instance" });
+  });
+});
+
+describe("scaled to zero: a fault or a plan", () => {
+  const zero = (cause: string) => [fact("replicas.desired", "checkout", 0, { ready: 0, change_cause: cause }), fact("metric.ready_replicas", "checkout", 0, { baseline: 4 })];
+  const diagnose = (evidence: Evidence[]) => reasoner.diagnose({ alert: makeAlert(), context: makeContext(evidence), attempts: [] });
+
+  it("Given zero replicas whose change cause names a decommission, When diagnosed, Then no action and no scale-up", async () => {
+    const hypotheses = await diagnose(zero("decommission checkout-v1 (CHG-7781): traffic on v2 since 16 Nov"));
+    expect(hypotheses[0]?.disposition).toBe("no-action");
+    expect(hypotheses.flatMap((h) => h.candidates.map((c) => c.call.tool))).not.toContain("scale_deployment");
+  });
+
+  it("Given zero replicas with an ordinary change cause, When diagnosed, Then restore the replicas it ran with", async () => {
+    const [top] = await diagnose(zero("helm upgrade checkout 1.4.2"));
+    expect(top?.candidates[0]?.call).toEqual({ tool: "scale_deployment", params: { service: "checkout", replicas: 4 } });
+  });
+});
+
+describe("errors long after a rollout", () => {
+  it("Given errors that began 56 min after the last rollout, When diagnosed, Then the rollout is not blamed", async () => {
+    const evidence = [
+      fact("metric.anomalous", "checkout", "error_rate", { badness: 9 }),
+      fact("deploy.latest", "checkout", 70, { revision: 8, previous_revision: 7, has_previous: true, changes: "image", onset_lag_minutes: 56, symptoms_before_change: false }),
+      logSignatureFact("checkout", "POST https://api.vendor.example/v3/screen: <num> Service Unavailable", "http_5xx"),
+    ];
+    const hypotheses = await reasoner.diagnose({ alert: makeAlert(), context: makeContext(evidence), attempts: [] });
+    expect(hypotheses.filter((h) => h.faultClass === "bad-rollout")).toEqual([]);
   });
 });
