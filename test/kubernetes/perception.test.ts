@@ -133,7 +133,7 @@ describe("perception of the objects around a workload, over HTTP with client-nod
     expect(of("pod.not_ready")).toEqual([{ value: 1, revision: 2 }]);
     expect(of("service.selects")).toContainEqual(expect.objectContaining({ value: 0, kube_service: "api", selects_workload: false, selected_pods: 0, workload_ready_pods: 1 }));
     expect(of("dependency.service_missing")).toEqual([{ value: "payments", kube_service: "payments", namespace: "prod" }]);
-    expect(of("hpa.at_max")).toEqual([{ value: 20, hpa: "api", min: 1, max: 2, current: 2, desired: 2, scaling_limited: true }]);
+    expect(of("hpa.at_max")).toEqual([{ value: 20, hpa: "api", min: 1, max: 2, current: 2, desired: 2, scaling_limited: true, pinned: false, wants_more: true }]);
     expect(of("quota.exceeded")).toEqual([{ value: "pods", quota: "compute", used: "3", hard: "3" }]);
     expect(of("pod.unschedulable")).toEqual([expect.objectContaining({ value: 1, cordoned: "node-1", not_ready: "node-2", message: expect.stringMatching(/were unschedulable/) as unknown })]);
   });
