@@ -1,10 +1,9 @@
 import { describe, expect, it } from "vitest";
-import { METRIC_NAMES } from "../../environments/adapter.js";
 import { SimEnvironment, type EnvironmentSpecInput } from "../../environments/simulator/index.js";
-import { extractEvidence, type ServiceObservations } from "../../evidence/extract.js";
 import { onsetOf } from "../../evidence/metrics.js";
 import type { Evidence } from "../../domain/model.js";
 import { RunbookReasoner } from "../../reasoners/runbook/runbook-reasoner.js";
+import { perceiveSim } from "../helpers/perceive-sim.js";
 import { makeAlert, makeContext } from "../helpers/factories.js";
 
 const MINUTE = 60_000;
@@ -62,23 +61,7 @@ function pricingWorld(laterEditAt: number): EnvironmentSpecInput {
   };
 }
 
-async function perceive(env: SimEnvironment, service = "pricing"): Promise<Evidence[]> {
-  const metrics: ServiceObservations["metrics"] = {};
-  for (const m of METRIC_NAMES) {
-    const s = await env.queryMetric(service, m, 90);
-    if (s.points.length > 0) metrics[m] = s;
-  }
-  const observation: ServiceObservations = {
-    service,
-    role: "alerting",
-    workload: await env.describeWorkload(service),
-    deploys: await env.deployHistory(service),
-    metrics,
-    logs: await env.tailLogs(service, 400),
-    consumerGroups: [],
-  };
-  return extractEvidence(makeAlert({ service }), [observation], { firing: 1, resolved: 0, windowMinutes: 60 }, env.now()).evidence;
-}
+const perceive = (env: SimEnvironment, service = "pricing"): Promise<Evidence[]> => perceiveSim(env, makeAlert({ service }));
 
 const changeOf = (evidence: Evidence[], configMap: string) => evidence.find((e) => e.key === "config.changed" && e.attrs.configmap === configMap);
 

@@ -1,13 +1,11 @@
 import { describe, expect, it } from "vitest";
-import { METRIC_NAMES } from "../../environments/adapter.js";
 import { readsConsumerGroup } from "../../environments/kubernetes/consumer-group.js";
 import { managedByOf } from "../../environments/kubernetes/managed-by.js";
 import { SimEnvironment, type EnvironmentSpecInput } from "../../environments/simulator/index.js";
-import { extractEvidence, type ServiceObservations } from "../../evidence/extract.js";
 import { episodesOf } from "../../evidence/metrics.js";
-import type { Alert } from "../../domain/alerts/alert.js";
 import type { Evidence } from "../../domain/model.js";
 import { RunbookReasoner } from "../../reasoners/runbook/runbook-reasoner.js";
+import { perceiveSim } from "../helpers/perceive-sim.js";
 import { deployLatest, fact, logSignature as logSignatureFact, makeAlert, makeContext } from "../helpers/factories.js";
 import { clusterServiceOf, targetFromLabels } from "../../domain/alerts/target.js";
 
@@ -41,23 +39,7 @@ function surgeWorld(surgeEnds: number | undefined): EnvironmentSpecInput {
   };
 }
 
-async function perceive(env: SimEnvironment, alert: Alert): Promise<Evidence[]> {
-  const metrics: ServiceObservations["metrics"] = {};
-  for (const m of METRIC_NAMES) {
-    const s = await env.queryMetric(alert.service, m, 90);
-    if (s.points.length > 0) metrics[m] = s;
-  }
-  const obs: ServiceObservations = {
-    service: alert.service,
-    role: "alerting",
-    workload: await env.describeWorkload(alert.service),
-    deploys: await env.deployHistory(alert.service),
-    metrics,
-    logs: await env.tailLogs(alert.service, 400),
-    consumerGroups: [],
-  };
-  return extractEvidence(alert, [obs], { firing: 1, resolved: 0, windowMinutes: 60 }, env.now()).evidence;
-}
+const perceive = perceiveSim;
 
 const latencyAlert = makeAlert({ service: "stats-api", namespace: "reporting", name: "HighLatency", labels: { alertname: "HighLatency", service: "stats-api", namespace: "reporting" } });
 
