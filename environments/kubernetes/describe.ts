@@ -7,7 +7,7 @@ import { replicaSetsOf } from "./owners.js";
 import { autoscalerOf, dependencyService, dependencyServiceName, nodeSummary, quotaStates, secretRefsOf, serviceSelections, workloadKind } from "./perception.js";
 import { cpuCores, memoryMib } from "./quantity.js";
 import { mapSelectorMatches, selectorMatches, selectorToQuery } from "./selectors.js";
-import { containerEnv, kubeEvent, mainContainer, networkPolicyState, podStatus, revisionOf } from "./translate.js";
+import { CHANGE_CAUSE_ANNOTATION, containerEnv, kubeEvent, mainContainer, networkPolicyState, podStatus, revisionOf } from "./translate.js";
 import { readWorkload, replicaCounts, type WorkloadObject } from "./workloads.js";
 import type { WorkloadRef } from "./workload-ref.js";
 
@@ -87,7 +87,7 @@ export async function deploymentState(context: AdapterContext, view: WorkloadVie
     cpuLimitCores: cpuCores(container?.resources?.limits?.cpu),
     containerPort: container?.ports?.[0]?.containerPort ?? 0,
     nodeArchitecture: await nodeArchitecture(context, view),
-    ...(workload.metadata?.annotations?.["kubernetes.io/change-cause"] !== undefined ? { changeCause: workload.metadata.annotations["kubernetes.io/change-cause"] } : {}),
+    ...(workload.metadata?.annotations?.[CHANGE_CAUSE_ANNOTATION] !== undefined ? { changeCause: workload.metadata.annotations[CHANGE_CAUSE_ANNOTATION] } : {}),
   };
 }
 
