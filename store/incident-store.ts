@@ -1,10 +1,12 @@
 import type { Alert } from "../domain/alerts/alert.js";
+import type { Build, Deploy, WorkloadRef } from "../domain/deploys.js";
 import type { IncidentStatus } from "../domain/incident.js";
 import type { ToolObservation } from "../domain/model.js";
 import * as actions from "./actions.js";
 import * as alerts from "./alerts.js";
 import * as approvals from "./approvals.js";
 import * as audit from "./audit.js";
+import * as deploys from "./deploys.js";
 import { withTransaction, type Database, type Queryable } from "./database.js";
 import * as environments from "./environments.js";
 import * as incidents from "./incidents.js";
@@ -13,7 +15,7 @@ import * as observations from "./observations.js";
 
 /**
  * The store the graph's nodes and the use cases share: one object over the concern modules
- * (incidents, alerts, approvals, audit, actions, environments, model usage), each the only place
+ * (incidents, alerts, approvals, audit, actions, environments, model usage, deploys), each the only place
  * its SQL lives. Statements run on the pool unless a transaction's client is passed.
  */
 export class IncidentStore {
@@ -85,6 +87,31 @@ export class IncidentStore {
   /** Notifications for one fingerprint whose alert started at or after `since`, oldest first. */
   alertHistory(fingerprint: string, since: Date): Promise<Array<{ status: string; startsAt: Date; endsAt: Date | null }>> {
     return alerts.alertHistory(this.db.pool, fingerprint, since);
+  }
+
+  /** Stores a deploy marker once per (workload, version, time); a retry gets the first one's id with `duplicate`. */
+  recordDeploy(deploy: Deploy): Promise<deploys.Recorded> {
+    return deploys.recordDeploy(this.db.pool, deploy);
+  }
+
+  /** Stores a failed build once per (workload, commit, time), its log tail redacted. */
+  recordBuild(build: Build): Promise<deploys.Recorded> {
+    return deploys.recordBuild(this.db.pool, build);
+  }
+
+  /** The newest deploys of every workload, newest first. */
+  recentDeploys(limit = 50): Promise<deploys.StoredDeploy[]> {
+    return deploys.recentDeploys(this.db.pool, limit);
+  }
+
+  /** One workload's deploys at or after `since`, oldest first. */
+  deploysOf(workload: WorkloadRef, since: Date): Promise<deploys.StoredDeploy[]> {
+    return deploys.deploysOf(this.db.pool, workload, since);
+  }
+
+  /** The newest failed builds, newest first. */
+  recentBuilds(limit = 50): Promise<deploys.StoredBuild[]> {
+    return deploys.recentBuilds(this.db.pool, limit);
   }
 
   /** Appends to the audit log; an entry whose dedupe key already exists is not written again. */

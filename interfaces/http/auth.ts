@@ -15,11 +15,11 @@ export function bearer(request: FastifyRequest): string | undefined {
   return match?.[1];
 }
 
-/** Refuses an intake request without the intake token, when one is configured. */
+/** Refuses an intake request (alerts, deploys, builds) without the intake token, when one is configured. */
 export function requireIntakeToken(request: FastifyRequest, intakeToken: string | undefined): void {
   if (intakeToken === undefined) return;
   const token = bearer(request);
-  if (token === undefined || !sameToken(token, intakeToken)) throw new UnauthorizedError("missing or wrong bearer token for alert intake (SUTURE_INTAKE_TOKEN)");
+  if (token === undefined || !sameToken(token, intakeToken)) throw new UnauthorizedError("missing or wrong bearer token for intake of alerts, deploys and builds (SUTURE_INTAKE_TOKEN)");
 }
 
 /** The caller's identity, refusing a missing or unknown token, or one that may not decide when `needApprove`; reads are open when no tokens are configured. */

@@ -5,6 +5,7 @@ import { SutureError } from "../../domain/errors.js";
 import type { ServerDeps } from "./deps.js";
 import { alertRoutes, sourceOf } from "./routes/alerts.js";
 import { approvalRoutes } from "./routes/approvals.js";
+import { deployRoutes } from "./routes/deploys.js";
 import { incidentRoutes } from "./routes/incidents.js";
 import { operationRoutes } from "./routes/operations.js";
 
@@ -30,7 +31,8 @@ function answerClientError(error: Error & { code?: string }, socket: Duplex): vo
 }
 
 /**
- * Builds the HTTP API: alert intake (Alertmanager v4, PagerDuty Events v2, generic JSON), the
+ * Builds the HTTP API: alert intake (Alertmanager v4, PagerDuty Events v2, generic JSON), deploy
+ * markers and failed builds for the regression watch, the
  * incident API for people and tools, `/metrics`, `/healthz` and `/readyz`.
  */
 export function buildServer(deps: ServerDeps): FastifyInstance {
@@ -80,6 +82,7 @@ export function buildServer(deps: ServerDeps): FastifyInstance {
   });
 
   alertRoutes(app, deps);
+  deployRoutes(app, deps);
   incidentRoutes(app, deps);
   approvalRoutes(app, deps);
   operationRoutes(app, deps);

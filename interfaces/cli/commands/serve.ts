@@ -81,7 +81,7 @@ export async function serveCommand(config: Config, args: CommandArgs): Promise<n
   console.log(`  ${describeReasoners(config)}`);
   console.log(`  ${describeCluster(config)}`);
   console.log(`  ${describeMetrics(config)}`);
-  console.log(`  POST /v1/alerts/alertmanager · /v1/alerts/pagerduty · /v1/alerts   GET /v1/incidents · /metrics · /healthz · /readyz`);
+  console.log(`  POST /v1/alerts/alertmanager · /v1/alerts/pagerduty · /v1/alerts · /v1/deploys · /v1/builds   GET /v1/incidents · /metrics · /healthz · /readyz`);
   return untilSignal(service, "suture serve");
 }
 
