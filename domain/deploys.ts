@@ -175,6 +175,14 @@ export interface Build {
   at: string;
 }
 
+/** A body schema whose `workload` (`name` or `namespace/name`, plus an optional `namespace`) becomes a {@link WorkloadRef}. */
+function withWorkload<T extends { workload: string; namespace?: string | undefined }>(schema: z.ZodType<T>) {
+  return schema.transform((body, ctx) => {
+    const workload = splitWorkload(body, ctx);
+    return workload === undefined ? z.NEVER : { ...body, workload };
+  });
+}
+
 /** Parses with a schema, refusing a mismatch with every failing field named. */
 function parseBody<T>(schema: z.ZodType<T>, body: unknown, prefix: string): T {
   const parsed = schema.safeParse(body);
@@ -184,11 +192,7 @@ function parseBody<T>(schema: z.ZodType<T>, body: unknown, prefix: string): T {
 
 /** Validates a deploy webhook body (fields named under `prefix`, e.g. `body.`), splitting the workload and redacting secrets. */
 export function parseDeploy(body: unknown, receivedAt: Date = new Date(), prefix = ""): Deploy {
-  const schema = DeployBodySchema.transform((d, ctx) => {
-    const workload = splitWorkload(d, ctx);
-    return workload === undefined ? z.NEVER : { ...d, workload };
-  });
-  const d = parseBody(schema, body, prefix);
+  const d = parseBody(withWorkload(DeployBodySchema), body, prefix);
   const deploy: Deploy = {
     workload: d.workload,
     version: d.version,
@@ -205,11 +209,7 @@ export function parseDeploy(body: unknown, receivedAt: Date = new Date(), prefix
 
 /** Validates a failed-build body (fields named under `prefix`), splitting the workload and redacting secrets from the log tail and every other text. */
 export function parseBuild(body: unknown, receivedAt: Date = new Date(), prefix = ""): Build {
-  const schema = BuildBodySchema.transform((b, ctx) => {
-    const workload = splitWorkload(b, ctx);
-    return workload === undefined ? z.NEVER : { ...b, workload };
-  });
-  const b = parseBody(schema, body, prefix);
+  const b = parseBody(withWorkload(BuildBodySchema), body, prefix);
   const build: Build = {
     workload: b.workload,
     commit: b.commit,

@@ -8,20 +8,15 @@ export interface Recorded {
   duplicate: boolean;
 }
 
-/** A stored deploy marker. */
-export interface StoredDeploy {
+/** A stored deploy marker: the deploy as validated, with its id, its times as dates and null for what the sender left out. */
+export type StoredDeploy = Omit<Deploy, "commit" | "migration" | "at"> & {
   id: number;
-  workload: WorkloadRef;
-  version: string;
   commit: string | null;
-  changedFiles: ChangedFile[];
-  author: string;
   at: Date;
   /** Null when the sender did not say. */
   migration: boolean | null;
-  source: "webhook" | "cluster";
   receivedAt: Date;
-}
+};
 
 interface DeployRow {
   id: string;
@@ -112,18 +107,8 @@ export async function deploysOf(q: Queryable, workload: WorkloadRef, since: Date
   return rows.rows.map(toDeploy);
 }
 
-/** A stored failed build. */
-export interface StoredBuild {
-  id: number;
-  workload: WorkloadRef;
-  commit: string;
-  status: "failed";
-  logTail: string;
-  redactedSecrets: string[];
-  changedFiles: ChangedFile[];
-  at: Date;
-  receivedAt: Date;
-}
+/** A stored failed build: the build as validated, with its id and its times as dates. */
+export type StoredBuild = Omit<Build, "at"> & { id: number; at: Date; receivedAt: Date };
 
 /** The newest failed builds, newest first. */
 export async function recentBuilds(q: Queryable, limit: number): Promise<StoredBuild[]> {
