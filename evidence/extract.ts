@@ -99,7 +99,7 @@ function onsetNote(changedAt: number, onset: number | undefined): string {
   return lag >= 0 ? `; symptoms began ${lag} min after it` : `; symptoms began ${-lag} min before it`;
 }
 
-function workloadFacts(obs: ServiceObservations, now: number, alertService: string): FactDraft[] {
+function workloadFacts(obs: ServiceObservations, now: number, alertService: string, onset: number | undefined): FactDraft[] {
   const facts: FactDraft[] = [];
   const w = obs.workload;
   if (w === undefined) return facts;
@@ -211,7 +211,6 @@ function workloadFacts(obs: ServiceObservations, now: number, alertService: stri
       },
     });
   }
-  const onset = symptomOnset(obs);
   for (const cm of w.configMaps) {
     const previous = [...cm.history].filter((h) => h.version < cm.version).sort((a, b) => b.version - a.version)[0];
     if (previous === undefined) continue;
@@ -395,7 +394,7 @@ function revisionCompareFacts(s: string, w: WorkloadDescription): FactDraft[] {
   ];
 }
 
-function deployFacts(obs: ServiceObservations, now: number): FactDraft[] {
+function deployFacts(obs: ServiceObservations, now: number, onset: number | undefined): FactDraft[] {
   const revisions = [...obs.deploys].sort((a, b) => a.revision - b.revision);
   const current = obs.workload ? revisions.find((r) => r.revision === obs.workload?.deployment.currentRevision) : revisions[revisions.length - 1];
   if (current === undefined) return [];
@@ -407,7 +406,7 @@ function deployFacts(obs: ServiceObservations, now: number): FactDraft[] {
       key: "deploy.latest",
       service: obs.service,
       value: minutes,
-      summary: `${obs.service} revision ${current.revision} (${current.image}) rolled out ${minutes} min ago${previous ? `, replacing ${previous.revision} (changed: ${changes.join(", ") || "nothing visible"})` : ""}${current.changeCause ? `; cause: ${current.changeCause}` : ""}${onsetNote(current.deployedAt, symptomOnset(obs))}`,
+      summary: `${obs.service} revision ${current.revision} (${current.image}) rolled out ${minutes} min ago${previous ? `, replacing ${previous.revision} (changed: ${changes.join(", ") || "nothing visible"})` : ""}${current.changeCause ? `; cause: ${current.changeCause}` : ""}${onsetNote(current.deployedAt, onset)}`,
       attrs: {
         revision: current.revision,
         previous_revision: previous?.revision ?? -1,
@@ -424,7 +423,7 @@ function deployFacts(obs: ServiceObservations, now: number): FactDraft[] {
           previous !== undefined && (current.cpuLimitCores ?? 0) > 0 && previous.cpuLimitCores !== undefined && (previous.cpuLimitCores === 0 || previous.cpuLimitCores > (current.cpuLimitCores ?? 0)),
         previous_cpu_limit_cores: previous?.cpuLimitCores ?? 0,
         change_cause: current.changeCause ?? "",
-        ...onsetAttrs(current.deployedAt, symptomOnset(obs)),
+        ...onsetAttrs(current.deployedAt, onset),
       },
     },
   ];
@@ -773,7 +772,9 @@ export function extractEvidence(alert: Alert, observations: ServiceObservations[
   const signals: Signal[] = [];
   const ordered = [...observations].sort((a, b) => (a.role === b.role ? 0 : a.role === "alerting" ? -1 : 1));
   for (const obs of ordered) {
-    drafts.push(...workloadFacts(obs, now, alert.service), ...deployFacts(obs, now), ...kafkaFacts(obs));
+    // When this workload's symptoms began: what its changes are compared against.
+    const onset = symptomOnset(obs);
+    drafts.push(...workloadFacts(obs, now, alert.service, onset), ...deployFacts(obs, now, onset), ...kafkaFacts(obs));
     const m = metricFacts(obs);
     drafts.push(...m.facts, ...saturationFacts(obs, m.signals), ...memoryTrendFacts(obs));
     signals.push(...m.signals);
