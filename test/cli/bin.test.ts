@@ -163,7 +163,9 @@ describe("the suture command", () => {
             .map((p) => `${p} ${commandOf(p)}`)
             .join("\n")}`,
         ).toBe(true);
-        // And the server shut down through its own handler, not by being killed
+        // And the server shut down through its own handler, not by being killed (read once its
+        // output is all in: a loaded machine can see the process gone before its last line is read)
+        await Promise.race([run.exited, new Promise((r) => setTimeout(r, STOP_WITHIN_MS))]);
         expect(run.output()).toMatch(/SIGTERM received; finishing running incidents, then stopping/);
       } finally {
         for (const p of [run.child.pid!, ...pids]) if (alive(p)) process.kill(p, "SIGKILL");
