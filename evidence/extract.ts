@@ -4,7 +4,7 @@ import type { ConsumerGroupState, DeploymentRevision, LogLine, MetricName, Metri
 import { badness, isAnomalous } from "./anomaly.js";
 import { episodesOf, onsetOf, round, summarizeSeries } from "./metrics.js";
 import { redactSecrets, secretKinds } from "../domain/secrets.js";
-import { errorClass, extractSignatures } from "./signatures.js";
+import { errorClass, externalHost, extractSignatures } from "./signatures.js";
 import { securitySignals } from "./security.js";
 import { alertTextFacts } from "./alert-text.js";
 
@@ -536,6 +536,8 @@ function logFacts(obs: ServiceObservations, now: number): { facts: FactDraft[]; 
   // The Observer redacted the lines; redacting again costs little and keeps this safe for any caller.
   const lines = obs.logs.map((l) => ({ ...l, message: redactSecrets(l.message) }));
   const signatures = extractSignatures(lines);
+  // Labels a host of this cluster starts with (`<service>.<namespace>…`): the workload, what it calls, their Services and namespaces.
+  const inCluster = new Set([obs.service, ...(obs.workload?.dependencies ?? []), ...(obs.workload?.dependencyServices ?? []).flatMap((d) => [d.dependency, d.service, d.namespace])]);
   const facts: FactDraft[] = signatures.slice(0, 25).map((sig) => ({
     key: "log.signature",
     service: obs.service,
@@ -545,6 +547,7 @@ function logFacts(obs: ServiceObservations, now: number): { facts: FactDraft[]; 
       level: sig.level,
       count: sig.count,
       error_class: errorClass(`${sig.template}\n${sig.sample}`),
+      external_host: externalHost(sig.sample, inCluster),
       sample: sig.sample.slice(0, 300),
       minutes_since_first: Math.round((now - sig.firstSeen) / MINUTE),
     },

@@ -101,14 +101,43 @@ const ERROR_CLASSES: Array<[string, RegExp]> = [
   ],
   ["connection_refused", /ECONNREFUSED|connection refused|ConnectException|actively refused/i],
   ["connection_reset", /ECONNRESET|connection reset|broken pipe|EPIPE|unexpected EOF/i],
+  // An HTTP 5xx an upstream answered (before "timeout": a 504 is the upstream's answer, not our own wait).
+  [
+    "upstream_status",
+    /\b(?:HTTP|status|returned|responded|got|code)[ /:=]*50[234]\b|\b50[234] (?:Service (?:Temporarily )?Unavailable|Bad Gateway|Gateway Time-?out)|Service (?:Temporarily )?Unavailable|Bad Gateway|Gateway Time-?out|no healthy upstream|upstream connect error/i,
+  ],
   ["timeout", /ETIMEDOUT|timed out|timeout|deadline exceeded/i],
   ["unknown_flag", /unknown (flag|option|shorthand flag)|flag provided but not defined|unrecognized (option|arguments?)|invalid option|no such option/i],
   ["exec", /exec format error|executable file not found|no such file or directory|exec: |command not found|permission denied/i],
 ];
 
-/** The error class a log text shows (dns, connection_refused, connection_reset, timeout, tls, auth, oom, probe, exec, unknown_flag), "" if none. */
+/** The error class a log text shows (dns, connection_refused, connection_reset, upstream_status, timeout, tls, auth, oom, probe, exec, unknown_flag), "" if none. */
 export function errorClass(text: string): string {
   return ERROR_CLASSES.find(([, pattern]) => pattern.test(text))?.[0] ?? "";
+}
+
+/** Host name endings that stay inside a cluster or a private network. */
+const PRIVATE_SUFFIX = /\.(?:svc|cluster\.local|local|internal|lan|corp|intranet|home\.arpa)$/i;
+/** `name.ext:123` in a stack frame is a source file and line, not a host and port. */
+const SOURCE_FILE = /\.(?:java|kt|scala|py|go|js|mjs|cjs|ts|rb|cs|cpp|cc|c|h|rs|php|exs?|ya?ml|json|conf|log|sql)$/i;
+/** A URL's host, or the host of a `host.domain:port`. */
+const HOST_IN_TEXT = /\b[a-z][a-z0-9+.-]*:\/\/([a-z0-9.-]+)|\b((?:[a-z0-9-]+\.)+[a-z][a-z0-9-]*):\d{2,5}\b/gi;
+
+/**
+ * The first host a log text names that lies outside the cluster, "" if none: a dotted name (from a
+ * URL or a host:port) that is not an address, not a cluster or private-network name, and whose
+ * first or second label is not a service or namespace `inCluster` knows (`ledger-db.banking:5432`).
+ */
+export function externalHost(text: string, inCluster: ReadonlySet<string>): string {
+  for (const match of text.matchAll(HOST_IN_TEXT)) {
+    const host = (match[1] ?? match[2] ?? "").toLowerCase().replace(/\.$/, "");
+    if (!host.includes(".") || /^[\d.]+$/.test(host)) continue;
+    if (PRIVATE_SUFFIX.test(host) || SOURCE_FILE.test(host)) continue;
+    const [first = "", second = ""] = host.split(".");
+    if (inCluster.has(first) || inCluster.has(second)) continue;
+    return host;
+  }
+  return "";
 }
 
 /** Reduces a log message to its template: ids, numbers, hashes, addresses and timestamps masked. */

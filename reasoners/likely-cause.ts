@@ -47,7 +47,13 @@ const abnormal = (f: Evidence): boolean => f.key === "metric.anomalous";
 const abnormalOnDependency = (f: Evidence, alertService: string): boolean => abnormal(f) && f.service !== alertService;
 const any = (facts: Evidence[], test: (f: Evidence) => boolean): boolean => facts.some(test);
 const nothingChanged = (facts: Evidence[]): boolean => !any(facts, (f) => recentDeploy(f, ANY_CHANGE_MINUTES) || recentConfig(f, ANY_CHANGE_MINUTES));
-const anyLogClass = (facts: Evidence[]): boolean => any(facts, (f) => f.key === "log.signature" && String(f.attrs["error_class"] ?? "") !== "");
+/** An error class in the logs other than these (an upstream's own 5xx says nothing against an upstream cause). */
+const anyLogClass = (facts: Evidence[], except: string[] = []): boolean =>
+  any(facts, (f) => f.key === "log.signature" && String(f.attrs["error_class"] ?? "") !== "" && !except.includes(String(f.attrs["error_class"])));
+/** Error classes a call to a failing outside host shows. */
+const OUTSIDE_FAILURE_CLASSES = ["upstream_status", "timeout", "connection_refused", "connection_reset", "dns", "tls"];
+/** An error line naming a host outside the cluster. */
+const externalCall = (f: Evidence): boolean => f.key === "log.signature" && String(f.attrs["external_host"] ?? "") !== "";
 const saturated = (f: Evidence): boolean => (f.key === "cpu.saturation" && num(f) >= 0.85) || f.key === "hpa.at_max";
 const FAILING_POD_REASONS = ["CrashLoopBackOff", "ImagePullBackOff", "ErrImagePull", "CreateContainerConfigError", "CreateContainerError", "RunContainerError"];
 
@@ -225,8 +231,16 @@ export const CAUSE_CLASSES: readonly CauseClass[] = [
   },
   {
     faultClass: "external-dependency",
-    signals: [{ weight: 0.3, what: "only the alerting service abnormal, nothing changed, no error class in its logs", test: (f, a) => abnormal(f) && f.service === a }],
-    gate: (facts, a) => !any(facts, (f) => abnormalOnDependency(f, a) || saturated(f)) && nothingChanged(facts) && !anyLogClass(facts),
+    signals: [
+      { weight: 0.3, what: "only the alerting service abnormal, nothing changed, no error class in its logs but an upstream's 5xx", test: (f, a) => abnormal(f) && f.service === a },
+      { weight: 0.3, what: "error lines naming a host outside the cluster (`external_host`)", test: externalCall },
+      { weight: 0.1, what: "an upstream answering 502/503/504 (error_class upstream_status)", test: logClass("upstream_status") },
+    ],
+    gate: (facts, a) => {
+      // What an outside failure shows: an upstream's 5xx always; timeouts, refusals, DNS and TLS errors too when the failing calls name an outside host.
+      const outside = any(facts, externalCall) ? OUTSIDE_FAILURE_CLASSES : ["upstream_status"];
+      return !any(facts, (f) => abnormalOnDependency(f, a) || saturated(f)) && nothingChanged(facts) && !anyLogClass(facts, outside);
+    },
     expects: [
       { what: "no abnormal metric on the dependencies Suture can see", holds: (facts, a) => !any(facts, (f) => abnormalOnDependency(f, a)) },
       { what: "no rollout or config change in the last 4 hours", holds: (facts) => nothingChanged(facts) },

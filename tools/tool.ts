@@ -32,6 +32,12 @@ export interface ToolGrowth {
   dimension: "replicas" | "memoryMib";
   from: number;
   to: number;
+  /**
+   * For a workload at zero replicas: the count it ran with before its controller scaled it to
+   * zero (read from the cluster's ScalingReplicaSet event, never from a model), the base the
+   * bound compares a restore against.
+   */
+  ranWith?: number;
 }
 
 /** Result of validating a call against live metadata (the target exists, values are in bounds). */

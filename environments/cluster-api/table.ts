@@ -128,11 +128,28 @@ function columnsOf(kind: string): Column[] {
         column("Message", (o) => str(o, "message", "").trim()),
         { ...name, priority: 1 },
       ];
+    case "PersistentVolumeClaim":
+      return [
+        name,
+        column("Status", (o) => str(o, "status.phase", "Pending")),
+        column("Volume", (o) => str(o, "spec.volumeName", "")),
+        column("Capacity", (o) => str(o, "status.capacity.storage", "")),
+        column("Access Modes", (o) => accessModes(o)),
+        column("StorageClass", (o) => str(o, "spec.storageClassName", "<unset>")),
+        age,
+      ];
     case "Node":
       return [name, column("Status", nodeStatus), column("Roles", () => "<none>"), age, column("Version", (o) => str(o, "status.nodeInfo.kubeletVersion", ""))];
     default:
       return [name, age];
   }
+}
+
+/** A claim's access modes as kubectl abbreviates them (RWO, ROX, RWX, RWOP). */
+function accessModes(o: KubeObject): string {
+  const short: Record<string, string> = { ReadWriteOnce: "RWO", ReadOnlyMany: "ROX", ReadWriteMany: "RWX", ReadWriteOncePod: "RWOP" };
+  const modes = at(o, "status.accessModes") ?? at(o, "spec.accessModes");
+  return Array.isArray(modes) ? modes.map((m) => short[String(m)] ?? String(m)).join(",") : "";
 }
 
 /** The value at a dotted path of an object, or undefined. */

@@ -1,5 +1,5 @@
 import type { MetricName } from "../adapter.js";
-import { appContainer, matchesLabels, objectKey, parseCpuCores, parseMemoryMib, type Container, type Pod } from "./cluster/objects.js";
+import { appContainer, diskClaimName, matchesLabels, objectKey, parseCpuCores, parseMemoryMib, type Container, type Pod } from "./cluster/objects.js";
 import { LATENCY_BUCKETS, podReady } from "./metric-totals.js";
 import type { PodMetricTotals, SimService, World } from "./world.js";
 
@@ -70,11 +70,6 @@ function family(name: string, type: Family["type"], help: string): Family {
 function latest(s: SimService, metric: MetricName): number | undefined {
   const series = s.series[metric];
   return series[series.length - 1]?.v;
-}
-
-/** The PersistentVolumeClaim name a simulated disk is exposed under (the simulator's disks have none): `data-<workload>`. */
-export function diskClaimName(workload: string): string {
-  return `data-${workload}`;
 }
 
 function kubeStateMetrics(world: World): Family[] {

@@ -30,6 +30,16 @@ export const CONFIG_MAPS: ResourceType = { group: "", version: "v1", kind: "Conf
 export const SECRETS: ResourceType = { group: "", version: "v1", kind: "Secret", plural: "secrets", namespaced: true };
 /** ResourceQuotas. */
 export const RESOURCE_QUOTAS: ResourceType = { group: "", version: "v1", kind: "ResourceQuota", plural: "resourcequotas", namespaced: true, shortNames: ["quota"], subresources: ["status"] };
+/** PersistentVolumeClaims (a service's disk). */
+export const PERSISTENT_VOLUME_CLAIMS: ResourceType = {
+  group: "",
+  version: "v1",
+  kind: "PersistentVolumeClaim",
+  plural: "persistentvolumeclaims",
+  namespaced: true,
+  shortNames: ["pvc"],
+  subresources: ["status"],
+};
 /** HorizontalPodAutoscalers (autoscaling/v2). */
 export const HPAS: ResourceType = {
   group: "autoscaling",
@@ -57,6 +67,7 @@ export const SIM_RESOURCE_TYPES: readonly ResourceType[] = [
   CONFIG_MAPS,
   SECRETS,
   RESOURCE_QUOTAS,
+  PERSISTENT_VOLUME_CLAIMS,
   HPAS,
   STATEFUL_SETS,
 ];

@@ -5,6 +5,8 @@ import { SimEnvironment } from "../../environments/simulator/index.js";
 import { DEFAULT_POLICY, PolicyEngine, type IncidentFacts } from "../../policy/policy.js";
 import { placementAdmission, quotaAdmission } from "../../policy/admission.js";
 import { createDefaultRegistry } from "../../tools/registry.js";
+import { replicasBeforeScaleToZero } from "../../tools/definitions/remediation.js";
+import type { KubeEvent } from "../../environments/adapter.js";
 
 /** An empty shared ledger: no earlier action counts against this one. */
 const EMPTY_LEDGER: PolicyLedger = {
@@ -116,5 +118,40 @@ describe("placement admission: a scale-up the nodes cannot place is denied", () 
     expect(placementAdmission(growth, { podsThatFit: null, requests: { cpuCores: 0, memoryMib: 0 }, eligibleNodes: 3, totalNodes: 3 }).outcome).toBe("pass");
     expect(placementAdmission(growth, undefined).detail).toMatch(/does not report node capacity/);
     expect(placementAdmission({ dimension: "replicas", from: 6, to: 3 }, { podsThatFit: 0, requests: { cpuCores: 1, memoryMib: 1 }, eligibleNodes: 1, totalNodes: 1 }).outcome).toBe("pass");
+  });
+});
+
+describe("bounds of a restore from zero: compared with the count the controller scaled the workload down from", () => {
+  /** validator ran with 4 replicas until it was scaled to zero ten minutes ago (or ran with none, when `scaledDown` is false). */
+  function zeroWorld(scaledDown: boolean): SimEnvironment {
+    return SimEnvironment.create({
+      startTime: "2026-11-27T10:00:00Z",
+      services: [{ name: "validator", namespace: "claims", replicas: scaledDown ? 4 : 0 }],
+      ...(scaledDown ? { faults: [{ kind: "scaled-to-zero", service: "validator", atMinutes: -10 }] } : {}),
+    });
+  }
+
+  it("Given a deployment scaled 4 → 0 by its controller, When restoring 4 replicas, Then the bound passes (1× of what it ran with), though 0 → 4 is more than the 3× factor", async () => {
+    const verdict = await verdictFor(zeroWorld(true), scaleTo(4));
+    const bound = verdict.checks.find((c) => c.rule === "parameters.bounds");
+    expect(bound?.outcome).toBe("pass");
+    expect(bound?.detail).toMatch(/of the 4 it ran with before it was scaled to zero/);
+  });
+
+  it("Given the same deployment, When the call asks for 13 replicas (above 3 × 4), Then the bound still asks for approval", async () => {
+    const verdict = await verdictFor(zeroWorld(true), scaleTo(13));
+    expect(verdict.checks.find((c) => c.rule === "parameters.bounds")?.outcome).toBe("approval");
+  });
+
+  it("Given a deployment at zero with no scale-down event, When restoring 4 replicas, Then 0 → 4 counts from 1 and needs approval", async () => {
+    const verdict = await verdictFor(zeroWorld(false), scaleTo(4));
+    expect(verdict.checks.find((c) => c.rule === "parameters.bounds")?.detail).toMatch(/is 4\.0×, above 3×/);
+  });
+
+  it("reads both the older and the newer controller's wording, and the newest event wins", () => {
+    const event = (t: number, message: string): KubeEvent => ({ t, type: "Normal", reason: "ScalingReplicaSet", object: "deployment/validator", message, count: 1 });
+    expect(replicasBeforeScaleToZero([event(1, "Scaled down replica set validator-5d8 to 0 from 6")])).toBe(6);
+    expect(replicasBeforeScaleToZero([event(1, "Scaled down replica set validator-5d8 from 6 to 0"), event(2, "Scaled down replica set validator-5d8 from 2 to 0")])).toBe(2);
+    expect(replicasBeforeScaleToZero([event(1, "Scaled up replica set validator-5d8 from 0 to 3")])).toBeUndefined();
   });
 });

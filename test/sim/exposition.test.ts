@@ -8,7 +8,11 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startSimulatedCluster, type SimulatedCluster } from "../../app/sim-cluster.js";
 import { loadScenario, type Scenario } from "../../app/scenario.js";
 import type { MetricName } from "../../environments/adapter.js";
+import { CoreV1Api, KubeConfig } from "@kubernetes/client-node";
+import { resolveIncidentTarget } from "../../app/alert-targets.js";
+import { parseAlertmanagerWebhook } from "../../domain/alerts/alert.js";
 import { MemoryClusterBackend } from "../../environments/cluster-api/memory-backend.js";
+import { KubernetesEnvironment } from "../../environments/kubernetes/kubernetes-environment.js";
 import { startClusterApiServer, type ClusterApiServer } from "../../environments/cluster-api/server.js";
 import { escapeLabelValue, parseQuantity } from "../../environments/simulator/exposition.js";
 import { LATENCY_BUCKETS, latencyDistribution } from "../../environments/simulator/metric-totals.js";
@@ -393,6 +397,45 @@ describe("kafka-exporter and volume series follow the simulator's consumer_lag a
       expect(used + available).toBe(c.value);
     }
     expect(select(de, "node_filesystem_avail_bytes").every((s) => s.labels["mountpoint"] !== undefined && s.labels["device"] !== undefined && s.labels["fstype"] === "ext4")).toBe(true);
+  });
+});
+
+describe("a simulated disk is a PersistentVolumeClaim its workload's pods mount", () => {
+  it("given the filling-disk world served as a Kubernetes API, when kubelet's volume alert names the claim the series carry, then the claim is Bound at the disk's size and the alert leads to the workload that mounts it", async () => {
+    const disk = await loadScenario("data/scenarios/disk-filling-unrotated-logs.yaml");
+    const env = SimEnvironment.create(disk.environment, { metrics: true });
+    const claimName = select(parseExposition(env.metrics()), "kubelet_volume_stats_capacity_bytes")[0]?.labels["persistentvolumeclaim"] ?? "";
+    const server = await startClusterApiServer({ backend: env });
+    try {
+      const kubeConfig = new KubeConfig();
+      kubeConfig.loadFromString(server.kubeconfig({ namespace: "prod" }));
+      const core = kubeConfig.makeApiClient(CoreV1Api);
+      const claim = await core.readNamespacedPersistentVolumeClaim({ name: claimName, namespace: "prod" });
+      expect(claim.status?.phase).toBe("Bound");
+      expect(claim.status?.capacity?.["storage"]).toBe(`${disk.environment.services?.find((s) => s.name === "billing")?.disk?.sizeGib ?? 20}Gi`);
+      const pods = await core.listNamespacedPod({ namespace: "prod", labelSelector: "app=billing" });
+      expect(pods.items.length).toBeGreaterThan(0);
+      for (const pod of pods.items) expect(pod.spec?.volumes?.map((v) => v.persistentVolumeClaim?.claimName)).toContain(claimName);
+      // When the kubelet's alert arrives with only the claim and the scraper's labels
+      const { alerts } = parseAlertmanagerWebhook({
+        version: "4",
+        groupKey: "{}",
+        status: "firing",
+        receiver: "suture",
+        alerts: [
+          {
+            status: "firing",
+            labels: { alertname: "KubePersistentVolumeFillingUp", namespace: "prod", persistentvolumeclaim: claimName, job: "kubelet", metrics_path: "/metrics" },
+            startsAt: "2026-11-30T10:00:00Z",
+          },
+        ],
+      });
+      const resolved = await resolveIncidentTarget(new KubernetesEnvironment({ kubeConfig, namespace: "prod", namespaces: ["prod"] }), alerts[0]!);
+      // Then it is the billing Deployment's incident
+      expect([resolved.target?.kind, resolved.namespace, resolved.service]).toEqual(["Deployment", "prod", "billing"]);
+    } finally {
+      await server.close();
+    }
   });
 });
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { errorClass, extractSignatures, logMessageText, normalizeLogMessage } from "../../evidence/signatures.js";
+import { errorClass, externalHost, extractSignatures, logMessageText, normalizeLogMessage } from "../../evidence/signatures.js";
 import { redactSecrets, secretKinds } from "../../domain/secrets.js";
 import type { LogLine } from "../../environments/adapter.js";
 
@@ -118,8 +118,31 @@ describe("structured logs and error classes", () => {
       ['exec: "/app/serve": stat /app/serve: no such file or directory', "exec"],
       ["Error: unknown flag: --listen-addr", "unknown_flag"],
       ["flag provided but not defined: -port", "unknown_flag"],
+      ["POST https://api.rates.example/v2/quotes: 503 Service Unavailable (retry 3/3)", "upstream_status"],
+      ["upstream responded status=502 after 31ms", "upstream_status"],
+      ["no healthy upstream", "upstream_status"],
+      ["504 Gateway Timeout from edge", "upstream_status"],
+      ["order 503 shipped in 12ms", ""],
       ["GET /orders took 912ms", ""],
     ];
     for (const [text, expected] of cases) expect([text, errorClass(text)]).toEqual([text, expected]);
+  });
+
+  it("names the host outside the cluster a log line's failing call went to, and no cluster or source-file name", () => {
+    // Given the services and namespaces the workload knows
+    const inCluster = new Set(["fx-quote", "ledger-db", "banking"]);
+    const cases: Array<[string, string]> = [
+      // When a line names a URL or host:port outside the cluster, Then that host is named
+      ["POST https://api.ratesprovider.example/v2/quotes: 503 Service Unavailable", "api.ratesprovider.example"],
+      ["dial tcp smtp.mailvendor.com:587: i/o timeout", "smtp.mailvendor.com"],
+      // And cluster Services, private names, addresses and stack frames are not
+      ["dial tcp ledger-db.banking.svc.cluster.local:5432: connect: connection refused", ""],
+      ["connect to ledger-db.banking:5432 timed out", ""],
+      ["GET http://fx-quote:8080/v1/rate: 503", ""],
+      ["GET http://registry.internal/v2/: 503", ""],
+      ["connect ECONNREFUSED 10.0.0.5:5432", ""],
+      ["at com.acme.RatesClient.fetch(RatesClient.java:118)", ""],
+    ];
+    for (const [text, expected] of cases) expect([text, externalHost(text, inCluster)]).toEqual([text, expected]);
   });
 });

@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { InvalidInputError } from "../../domain/errors.js";
-import { EnvironmentNotFoundError, type EnvironmentAdapter, type WorkloadDescription } from "../../environments/adapter.js";
+import { EnvironmentNotFoundError, type EnvironmentAdapter, type KubeEvent, type WorkloadDescription } from "../../environments/adapter.js";
 import type { AnyToolDefinition, LiveValidation, RiskLevel, ToolDefinition, ToolGrowth, ToolImpact } from "../tool.js";
 import { Revision, Service } from "./params.js";
 
@@ -35,7 +35,10 @@ function revertibleSetting<P extends { service: string } & Record<string, unknow
 ): Pick<ToolDefinition<P>, "growth" | "captureBefore" | "rollback"> {
   return {
     async growth(p, env) {
-      return { dimension, from: read(await env.describeWorkload(p.service)), to: Number(p[param]) };
+      const workload = await env.describeWorkload(p.service);
+      const from = read(workload);
+      const ranWith = dimension === "replicas" && from === 0 ? replicasBeforeScaleToZero(workload.events) : undefined;
+      return { dimension, from, to: Number(p[param]), ...(ranWith !== undefined ? { ranWith } : {}) };
     },
     async captureBefore(p, env) {
       return { [param]: read(await env.describeWorkload(p.service)) };
@@ -45,6 +48,20 @@ function revertibleSetting<P extends { service: string } & Record<string, unknow
       return value === undefined || value === 0 ? undefined : { tool, params: { service: p.service, [param]: value } };
     },
   };
+}
+
+/** The deployment controller's words for scaling a ReplicaSet to zero (older and newer kube-controller-manager). */
+const SCALED_TO_ZERO = /Scaled down replica set \S+ (?:to 0 from (\d+)|from (\d+) to 0)\b/;
+
+/** The replica count the newest "scaled down … to 0" event says the workload had, if any. */
+export function replicasBeforeScaleToZero(events: readonly KubeEvent[]): number | undefined {
+  const newest = [...events]
+    .filter((e) => e.reason === "ScalingReplicaSet")
+    .sort((a, b) => b.t - a.t)
+    .map((e) => SCALED_TO_ZERO.exec(e.message))
+    .find((m) => m !== null);
+  const count = newest === undefined ? Number.NaN : Number(newest[1] ?? newest[2]);
+  return Number.isInteger(count) && count > 0 ? count : undefined;
 }
 
 /** A tool's risk, how long verify waits for its effect, and the class of action it is (rate limits count per class). */

@@ -9,6 +9,7 @@ import {
   CHANGE_CAUSE_ANNOTATION,
   CONTENT_HASH_ANNOTATION,
   CONTROLLER_REVISION_LABEL,
+  diskClaimName,
   STATEFULSET_POD_LABEL,
   secretsOf,
   REVISION_ANNOTATION,
@@ -29,6 +30,7 @@ import {
   type KubeletRecord,
   type Deployment,
   type NetworkPolicy,
+  type PersistentVolumeClaim,
   type Node,
   type Pod,
   type PodTemplate,
@@ -54,7 +56,13 @@ export interface TemplateInput extends Pick<DeploymentState, "image" | "env" | "
 }
 
 /** A service spec's container and pod fields beyond image, env and limits. */
-export type TemplateExtras = Partial<Pick<ServiceSpec, "command" | "args" | "readinessProbe" | "livenessProbe" | "dnsPolicy" | "secretEnv" | "requests">>;
+export type TemplateExtras = Partial<Pick<ServiceSpec, "command" | "args" | "readinessProbe" | "livenessProbe" | "dnsPolicy" | "secretEnv" | "requests">> & {
+  /** The PersistentVolumeClaim the service's disk is, mounted at the disk's path. */
+  disk?: { claim: string; mount: string };
+};
+
+/** The pod volume a service's disk is mounted from. */
+const DISK_VOLUME = "data";
 
 /** A probe of the spec as a container writes it. */
 function probe(p: NonNullable<ServiceSpec["readinessProbe"]>): NonNullable<PodTemplate["spec"]["containers"][number]["readinessProbe"]> {
@@ -69,6 +77,11 @@ export function podTemplate(input: TemplateInput): PodTemplate {
   );
   const envFrom = (x.secretEnv ?? []).filter((e) => Object.keys(e.keys).length === 0).map((e) => ({ secretRef: { name: e.secret } }));
   const requests = { cpu: x.requests?.cpu ?? cpuQuantity(input.cpuLimitCores / 2), ...(x.requests?.memory !== undefined ? { memory: x.requests.memory } : {}) };
+  const volumeMounts = [
+    ...input.configMaps.map((name) => ({ name, mountPath: `/etc/config/${name}`, readOnly: true })),
+    ...(x.disk !== undefined ? [{ name: DISK_VOLUME, mountPath: x.disk.mount }] : []),
+  ];
+  const volumes = [...input.configMaps.map((name) => ({ name, configMap: { name } })), ...(x.disk !== undefined ? [{ name: DISK_VOLUME, persistentVolumeClaim: { claimName: x.disk.claim } }] : [])];
   return {
     metadata: { labels: { [APP_LABEL]: input.service } },
     spec: {
@@ -84,12 +97,12 @@ export function podTemplate(input: TemplateInput): PodTemplate {
           resources: { limits: { memory: memoryQuantity(input.memoryLimitMib), cpu: cpuQuantity(input.cpuLimitCores) }, requests },
           readinessProbe: x.readinessProbe !== undefined ? probe(x.readinessProbe) : { httpGet: { path: "/healthz/ready", port: input.containerPort }, periodSeconds: 5, failureThreshold: 3 },
           livenessProbe: x.livenessProbe !== undefined ? probe(x.livenessProbe) : { httpGet: { path: "/healthz/live", port: input.containerPort }, periodSeconds: 10, failureThreshold: 3 },
-          ...(input.configMaps.length > 0 ? { volumeMounts: input.configMaps.map((name) => ({ name, mountPath: `/etc/config/${name}`, readOnly: true })) } : {}),
+          ...(volumeMounts.length > 0 ? { volumeMounts } : {}),
         },
       ],
       nodeSelector: { [ARCH_LABEL]: input.nodeArchitecture },
       ...(x.dnsPolicy !== undefined && x.dnsPolicy !== "ClusterFirst" ? { dnsPolicy: x.dnsPolicy } : {}),
-      ...(input.configMaps.length > 0 ? { volumes: input.configMaps.map((name) => ({ name, configMap: { name } })) } : {}),
+      ...(volumes.length > 0 ? { volumes } : {}),
       restartPolicy: "Always",
     },
   };
@@ -345,6 +358,10 @@ export function buildCluster(spec: EnvironmentSpec, rng: Rng, t0: number, start:
       if (hashes !== undefined && record !== undefined) record.secrets = hashes;
     }
     if (own !== undefined) putOwnObjects(store, own, configHistory);
+    // Its disk is a claim, whether a v1 service (whose pods mount it) or a manifest workload (whose template may name it).
+    if (s.disk !== undefined && store.get("PersistentVolumeClaim", s.namespace, diskClaimName(s.name)) === undefined) {
+      store.put("PersistentVolumeClaim", diskClaim(s.name, s.namespace, s.disk.sizeGib, start - WEEK));
+    }
     onService(s);
   };
   for (const s of workloads) {
@@ -553,6 +570,7 @@ export function fromV1(s: ServiceSpec, image: string, t0: number, start: number)
     dnsPolicy: s.dnsPolicy,
     secretEnv: s.secretEnv,
     ...(s.requests !== undefined ? { requests: s.requests } : {}),
+    ...(s.disk !== undefined ? { disk: { claim: diskClaimName(s.name), mount: s.disk.mount } } : {}),
   };
   const configMaps = s.configMaps.map((c) => c.name);
   const template = podTemplate({
@@ -624,6 +642,18 @@ function declaredOwn(object: Deployment | StatefulSet, manifests: ManifestObject
   taken.add(found.object);
   for (const c of configMaps) taken.add(c.object);
   return { service, configMaps: configMaps.map((c) => c.object as ConfigMap) };
+}
+
+/** The bound ReadWriteOnce claim a service's disk is, `data-<workload>`. */
+function diskClaim(workload: string, namespace: string, sizeGib: number, createdAt: number): PersistentVolumeClaim {
+  const size = `${sizeGib}Gi`;
+  return {
+    apiVersion: "v1",
+    kind: "PersistentVolumeClaim",
+    metadata: { name: diskClaimName(workload), namespace, uid: "", resourceVersion: "", creationTimestamp: iso(createdAt), labels: { [APP_LABEL]: workload } },
+    spec: { accessModes: ["ReadWriteOnce"], resources: { requests: { storage: size } }, storageClassName: "standard", volumeName: `pvc-${namespace}-${diskClaimName(workload)}` },
+    status: { phase: "Bound", accessModes: ["ReadWriteOnce"], capacity: { storage: size } },
+  };
 }
 
 /** A workload's own Service (with its Endpoints) and ConfigMaps. */

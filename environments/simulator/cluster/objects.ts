@@ -12,6 +12,7 @@ import type {
   V1NetworkPolicySpec,
   V1Node,
   V1ObjectMeta,
+  V1PersistentVolumeClaim,
   V1Pod,
   V1PodSpec,
   V1PodStatus,
@@ -67,6 +68,7 @@ export type IngressRule = Omit<Json<V1NetworkPolicyIngressRule>, "_from"> & { fr
 export type NetworkPolicy = Omit<Stored<V1NetworkPolicy>, "spec"> & { spec: Omit<Json<V1NetworkPolicySpec>, "ingress"> & { ingress?: IngressRule[] } };
 /** A ConfigMap. */
 export type ConfigMap = Stored<V1ConfigMap>;
+export type PersistentVolumeClaim = Stored<V1PersistentVolumeClaim>;
 /** A core/v1 Event. */
 export type Event = Stored<CoreV1Event>;
 /** A Secret: only its metadata is kept (the content hash in {@link CONTENT_HASH_ANNOTATION}); never its data. */
@@ -90,6 +92,7 @@ export interface KindMap {
   Endpoints: Endpoints;
   NetworkPolicy: NetworkPolicy;
   ConfigMap: ConfigMap;
+  PersistentVolumeClaim: PersistentVolumeClaim;
   Secret: Secret;
   ResourceQuota: ResourceQuota;
   HorizontalPodAutoscaler: HorizontalPodAutoscaler;
@@ -111,6 +114,7 @@ export const KINDS: readonly Kind[] = [
   "Endpoints",
   "NetworkPolicy",
   "ConfigMap",
+  "PersistentVolumeClaim",
   "Secret",
   "ResourceQuota",
   "HorizontalPodAutoscaler",
@@ -140,6 +144,7 @@ export function emptyCluster(): ClusterState {
       Endpoints: {},
       NetworkPolicy: {},
       ConfigMap: {},
+      PersistentVolumeClaim: {},
       Secret: {},
       ResourceQuota: {},
       HorizontalPodAutoscaler: {},
@@ -355,4 +360,9 @@ export interface ConfigVersion {
   data: Record<string, string>;
   updatedAt: number;
   changedBy?: string;
+}
+
+/** The PersistentVolumeClaim a service's disk is: `data-<workload>` (what its pods mount and kubelet's volume stats name). */
+export function diskClaimName(workload: string): string {
+  return `data-${workload}`;
 }
