@@ -247,6 +247,12 @@ export interface WorkloadDescription {
   services?: ServiceSelection[];
   /** For each dependency: its Service and ready endpoints in the cluster. */
   dependencyServices?: DependencyService[];
+  /**
+   * Warning events anywhere in the cluster about a Secret the workload consumes (a sync or
+   * rotation that failed: `<namespace>/<secret>` in the message, or an object of the Secret's name
+   * and namespace involved), oldest first. Read from events; Suture never reads the Secrets.
+   */
+  secretWarnings?: KubeEvent[];
   /** The HorizontalPodAutoscaler targeting the workload, if any. */
   autoscaler?: AutoscalerState;
   /** ResourceQuotas of the workload's namespace. */

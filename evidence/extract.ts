@@ -1,10 +1,11 @@
 import type { Alert } from "../domain/alerts/alert.js";
 import type { Evidence, LogSignature, Signal } from "../domain/model.js";
-import type { ConsumerGroupState, DeploymentRevision, LogLine, MetricName, MetricSeries, WorkloadDescription } from "../environments/adapter.js";
+import type { ConsumerGroupState, DeploymentRevision, KubeEvent, LogLine, MetricName, MetricSeries, WorkloadDescription } from "../environments/adapter.js";
 import { badness, isAnomalous } from "./anomaly.js";
 import { episodesOf, onsetOf, round, summarizeSeries } from "./metrics.js";
 import { redactSecrets, secretKinds } from "../domain/secrets.js";
 import { errorClass, externalHost, extractSignatures } from "./signatures.js";
+import { lastScaleDownTo } from "../environments/scale-events.js";
 import { securitySignals } from "./security.js";
 import { alertTextFacts } from "./alert-text.js";
 
@@ -105,12 +106,22 @@ function workloadFacts(obs: ServiceObservations, now: number, alertService: stri
   if (w === undefined) return facts;
   const s = obs.service;
   const d = w.deployment;
+  // The controller's record of the scale-down that left it at this count, if one is still in the events.
+  const scaledDown = lastScaleDownTo(w.events, d.desiredReplicas);
   facts.push({
     key: "replicas.desired",
     service: s,
     value: d.desiredReplicas,
-    summary: `${s} deployment wants ${d.desiredReplicas} replicas, ${d.readyReplicas} ready`,
-    attrs: { ready: d.readyReplicas, memory_limit_mib: d.memoryLimitMib, cpu_limit_cores: d.cpuLimitCores, revision: d.currentRevision, change_cause: d.changeCause ?? "" },
+    summary: `${s} deployment wants ${d.desiredReplicas} replicas, ${d.readyReplicas} ready${scaledDown !== undefined ? `; scaled down from ${scaledDown.from} ${Math.round((now - scaledDown.at) / MINUTE)} min ago` : ""}`,
+    attrs: {
+      ready: d.readyReplicas,
+      memory_limit_mib: d.memoryLimitMib,
+      cpu_limit_cores: d.cpuLimitCores,
+      revision: d.currentRevision,
+      change_cause: d.changeCause ?? "",
+      scaled_down_from: scaledDown?.from ?? 0,
+      scaled_down_minutes: scaledDown !== undefined ? Math.round((now - scaledDown.at) / MINUTE) : -1,
+    },
   });
   const reasons = new Map<string, { count: number; revision: number; pod: string }>();
   const terminations = new Map<string, { count: number; exitCode: number }>();
@@ -608,6 +619,26 @@ function credentialFacts(obs: ServiceObservations, signatures: LogSignature[], n
   ];
 }
 
+/**
+ * Warnings the cluster raised about a Secret the workload consumes (a sync from a vault that was
+ * denied, a rotation that failed): the Secret the pods would re-read has not changed, so a restart
+ * cannot bring new credentials. One fact per Secret, with its newest warning.
+ */
+function secretWarningFacts(obs: ServiceObservations, now: number): FactDraft[] {
+  const newest = new Map<string, KubeEvent>();
+  for (const e of obs.workload?.secretWarnings ?? []) {
+    const secret = (obs.workload?.secretRefs ?? []).find((name) => e.message.includes(name) || e.object.endsWith(`/${name}`)) ?? "";
+    newest.set(secret, e);
+  }
+  return [...newest].map(([secret, e]) => ({
+    key: "secret.warning",
+    service: obs.service,
+    value: secret,
+    summary: `Warning about Secret ${secret}, which ${obs.service} consumes: ${e.reason} on ${e.object} ×${e.count}: ${e.message.slice(0, 200)}`,
+    attrs: { reason: e.reason, object: e.object, message: e.message.slice(0, 300), count: e.count, minutes_since: Math.max(0, Math.round((now - e.t) / MINUTE)) },
+  }));
+}
+
 /** What other incidents did to these workloads lately: a fix someone else made is evidence too. */
 function otherIncidentFacts(actions: OtherIncidentAction[], now: number): FactDraft[] {
   return actions.map((a) => {
@@ -782,7 +813,7 @@ export function extractEvidence(alert: Alert, observations: ServiceObservations[
     drafts.push(...m.facts, ...saturationFacts(obs, m.signals), ...memoryTrendFacts(obs));
     signals.push(...m.signals);
     const l = logFacts(obs, now);
-    drafts.push(...l.facts, ...credentialFacts(obs, l.signatures, now), ...migrationFacts(obs.service, obs.logs, now));
+    drafts.push(...l.facts, ...credentialFacts(obs, l.signatures, now), ...secretWarningFacts(obs, now), ...migrationFacts(obs.service, obs.logs, now));
     signatures[obs.service] = l.signatures;
   }
   markChangesNamedInLogs(drafts, signatures, alert.service);

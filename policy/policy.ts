@@ -243,10 +243,10 @@ export class PolicyEngine {
     const admission = quotaAdmission(growth, await env.describeWorkload(service));
     const headroom = growth.dimension === "replicas" && growth.to > growth.from && env.placementHeadroom !== undefined ? await env.placementHeadroom(service).catch(() => undefined) : undefined;
     const placement = placementAdmission(growth, headroom);
-    // From zero, the base is the count the controller scaled it down from (restoring it is 1×);
-    // without that record, any count up to the factor is one step.
-    const base = from === 0 && growth.ranWith !== undefined ? growth.ranWith : Math.max(1, from);
-    const factor = to / base;
+    // After a scale-down, the base is the count the controller scaled it down from (restoring it
+    // is 1×); from zero without that record, any count up to the factor is one step.
+    const ranWith = growth.ranWith;
+    const factor = to / Math.max(1, from, ranWith ?? 0);
     const [limit, setting, what, unit] =
       dimension === "replicas"
         ? [rule.maxScaleFactor, "maxScaleFactor", `scaling ${service} from ${from} to ${to} replicas`, ""]
@@ -256,12 +256,12 @@ export class PolicyEngine {
         ? violated(
             "parameters.bounds",
             rule.then,
-            `${what} is ${factor.toFixed(dimension === "replicas" ? 1 : 2)}×${from === 0 && growth.ranWith !== undefined ? ` the ${growth.ranWith} it ran with` : ""}, above ${limit}× (policy.parameters.${setting})`,
+            `${what} is ${factor.toFixed(dimension === "replicas" ? 1 : 2)}×${ranWith !== undefined ? ` the ${ranWith} it ran with` : ""}, above ${limit}× (policy.parameters.${setting})`,
           )
         : check(
             "parameters.bounds",
             "pass",
-            `${from} → ${to}${unit} ${dimension === "replicas" ? "replicas " : ""}within ${limit}×${from === 0 && growth.ranWith !== undefined ? ` of the ${growth.ranWith} it ran with before it was scaled to zero` : ""}`,
+            `${from} → ${to}${unit} ${dimension === "replicas" ? "replicas " : ""}within ${limit}×${ranWith !== undefined ? ` of the ${ranWith} it ran with before it was scaled down` : ""}`,
           ),
       admission,
       placement,

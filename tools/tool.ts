@@ -33,9 +33,8 @@ export interface ToolGrowth {
   from: number;
   to: number;
   /**
-   * For a workload at zero replicas: the count it ran with before its controller scaled it to
-   * zero (read from the cluster's ScalingReplicaSet event, never from a model), the base the
-   * bound compares a restore against.
+   * The count the workload ran with before it was scaled down to where it is now (read from the
+   * cluster's ScalingReplicaSet event, never from a model): the base a restore is bounded against.
    */
   ranWith?: number;
 }

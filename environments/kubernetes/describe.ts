@@ -1,10 +1,10 @@
 import type { CoreV1Event, V1NetworkPolicy, V1Pod, V1PodTemplateSpec, V1ReplicaSet, V1Service } from "@kubernetes/client-node";
 import type { DependencyService, DeploymentState, KubeEvent, NetworkPolicyState, PodStatus, ServiceState, WorkloadDescription } from "../adapter.js";
-import { call, callOrMissing, type ApiRequest } from "./api-errors.js";
+import { call, callOrMissing, hasStatus, kubeRequestError, type ApiRequest } from "./api-errors.js";
 import { configMapsOf } from "./config-maps.js";
 import type { AdapterContext } from "./context.js";
 import { replicaSetsOf } from "./owners.js";
-import { autoscalerOf, dependencyService, dependencyServiceName, nodeSummary, quotaStates, secretRefsOf, serviceSelections, workloadKind } from "./perception.js";
+import { autoscalerOf, dependencyService, dependencyServiceName, nodeSummary, quotaStates, secretRefsOf, secretWarnings, serviceSelections, workloadKind } from "./perception.js";
 import { cpuCores, memoryMib } from "./quantity.js";
 import { mapSelectorMatches, selectorMatches, selectorToQuery } from "./selectors.js";
 import { CHANGE_CAUSE_ANNOTATION, containerEnv, kubeEvent, mainContainer, networkPolicyState, podStatus, revisionOf } from "./translate.js";
@@ -164,6 +164,19 @@ async function signalParts(context: AdapterContext, view: WorkloadView): Promise
   };
 }
 
+/**
+ * Warning events of every namespace (what a Secret's sync controller reports lives beside it, not
+ * beside the workload). A role bound to some namespaces only may not list them: that reads as none.
+ */
+async function clusterWarnings(context: AdapterContext): Promise<CoreV1Event[]> {
+  try {
+    return (await context.apis.core.listEventForAllNamespaces({ fieldSelector: "type=Warning" })).items;
+  } catch (error) {
+    if (hasStatus(error, 403) || hasStatus(error, 404)) return [];
+    throw kubeRequestError(error, { verb: "list", group: "", resource: "events" });
+  }
+}
+
 /** A list the API server may not serve (an API group switched off): 404 reads as none, any other failure is an error. */
 async function listOrNone<T>(request: ApiRequest, run: () => Promise<{ items: T[] }>): Promise<T[]> {
   return (await callOrMissing(request, run))?.items ?? [];
@@ -196,17 +209,19 @@ async function neighbourhood(
   view: WorkloadView,
   pods: PodStatus[],
   dependencies: string[],
-): Promise<Pick<WorkloadDescription, "kind" | "selector" | "secretRefs" | "services" | "dependencyServices" | "autoscaler" | "quotas" | "nodes">> {
+): Promise<Pick<WorkloadDescription, "kind" | "selector" | "secretRefs" | "secretWarnings" | "services" | "dependencyServices" | "autoscaler" | "quotas" | "nodes">> {
   const { apis } = context;
   const namespace = view.ref.namespace;
   const kind = workloadKind(view.ref.kind);
-  const [services, endpoints, namespacePods, hpas, quotas, deps] = await Promise.all([
+  const secretRefs = secretRefsOf(view.workload.spec?.template);
+  const [services, endpoints, namespacePods, hpas, quotas, deps, warnings] = await Promise.all([
     call({ verb: "list", group: "", resource: "services", namespace }, () => apis.core.listNamespacedService({ namespace })),
     call({ verb: "list", group: "", resource: "endpoints", namespace }, () => apis.core.listNamespacedEndpoints({ namespace })),
     call({ verb: "list", group: "", resource: "pods", namespace }, () => apis.core.listNamespacedPod({ namespace })),
     listOrNone({ verb: "list", group: "autoscaling", resource: "horizontalpodautoscalers", namespace }, () => apis.autoscaling.listNamespacedHorizontalPodAutoscaler({ namespace })),
     listOrNone({ verb: "list", group: "", resource: "resourcequotas", namespace }, () => apis.core.listNamespacedResourceQuota({ namespace })),
     dependencyServices(context, namespace, dependencies),
+    secretRefs.length > 0 ? clusterWarnings(context) : Promise.resolve([]),
   ]);
   const autoscaler = autoscalerOf(hpas, kind, view.ref.name);
   const nodes = pods.some((p) => p.reason === "Unschedulable") ? nodeSummary((await call({ verb: "list", group: "", resource: "nodes" }, () => apis.core.listNode())).items) : undefined;
@@ -214,7 +229,8 @@ async function neighbourhood(
   return {
     kind,
     ...(matchLabels !== undefined ? { selector: { ...matchLabels } } : {}),
-    secretRefs: secretRefsOf(view.workload.spec?.template),
+    secretRefs,
+    secretWarnings: secretWarnings(warnings, namespace, secretRefs, context.clock.now()),
     services: serviceSelections(view.ref.name, view.workload.spec?.template, services.items, endpoints.items, namespacePods.items),
     dependencyServices: deps,
     ...(autoscaler !== undefined ? { autoscaler } : {}),

@@ -1,7 +1,7 @@
-import type { V1Container, V1Endpoints, V2HorizontalPodAutoscaler, V1Node, V1Pod, V1PodTemplateSpec, V1ResourceQuota, V1Service } from "@kubernetes/client-node";
-import type { AutoscalerState, DependencyService, NodeSummary, QuotaState, ServiceSelection, WorkloadKind } from "../adapter.js";
+import type { CoreV1Event, V1Container, V1Endpoints, V2HorizontalPodAutoscaler, V1Node, V1Pod, V1PodTemplateSpec, V1ResourceQuota, V1Service } from "@kubernetes/client-node";
+import type { AutoscalerState, DependencyService, KubeEvent, NodeSummary, QuotaState, ServiceSelection, WorkloadKind } from "../adapter.js";
 import { mapSelectorMatches } from "./selectors.js";
-import { epochMs } from "./translate.js";
+import { epochMs, kubeEvent } from "./translate.js";
 
 /**
  * Pure translations of Kubernetes objects into what perception reports, shared by the adapter
@@ -218,4 +218,23 @@ export function secretRefsOf(template: V1PodTemplateSpec | undefined): string[] 
   }
   for (const v of spec?.volumes ?? []) if (v.secret?.secretName !== undefined) names.add(v.secret.secretName);
   return [...names].sort();
+}
+
+/** How long an event stays evidence about a Secret: the API server's default event TTL. */
+const SECRET_WARNING_WINDOW_MS = 60 * 60_000;
+
+/**
+ * Warning events about the Secrets a workload consumes, from a cluster-wide list: the message
+ * names `<namespace>/<secret>`, or the involved object has the Secret's namespace and name (an
+ * ExternalSecret or SealedSecret is named like the Secret it writes). Oldest first, last hour.
+ */
+export function secretWarnings(events: readonly CoreV1Event[], namespace: string, secrets: readonly string[], now: number): KubeEvent[] {
+  if (secrets.length === 0) return [];
+  const about = (e: CoreV1Event): boolean =>
+    secrets.some((name) => (e.message ?? "").includes(`${namespace}/${name}`) || (e.involvedObject.namespace === namespace && e.involvedObject.name === name && e.involvedObject.kind !== "Pod"));
+  return events
+    .filter((e) => e.type === "Warning" && about(e))
+    .map(kubeEvent)
+    .filter((e) => now - e.t <= SECRET_WARNING_WINDOW_MS)
+    .sort((a, b) => a.t - b.t);
 }

@@ -50,10 +50,21 @@ import { tick } from "./tick.js";
 import { renderExposition } from "./exposition.js";
 import { initialState, MINUTE, World, type SimService, type SimState } from "./world.js";
 import { revealSecrets } from "./sim-secrets.js";
-import type { V1Endpoints, V2HorizontalPodAutoscaler, V1Node, V1Pod, V1PodTemplateSpec, V1ResourceQuota, V1Service } from "@kubernetes/client-node";
+import type { CoreV1Event, V1Endpoints, V2HorizontalPodAutoscaler, V1Node, V1Pod, V1PodTemplateSpec, V1ResourceQuota, V1Service } from "@kubernetes/client-node";
 import { managedByOf } from "../kubernetes/managed-by.js";
 import { placementHeadroom } from "../kubernetes/placement.js";
-import { autoscalerOf, dependencyService, dependencyServiceName, isUnschedulable, nodeSummary, quotaStates, secretRefsOf, serviceSelections, templateChanges } from "../kubernetes/perception.js";
+import {
+  autoscalerOf,
+  dependencyService,
+  dependencyServiceName,
+  isUnschedulable,
+  nodeSummary,
+  quotaStates,
+  secretRefsOf,
+  secretWarnings,
+  serviceSelections,
+  templateChanges,
+} from "../kubernetes/perception.js";
 
 /** How long the API server keeps an event after it last happened (kube-apiserver's default --event-ttl). */
 const EVENT_TTL_MS = 60 * MINUTE;
@@ -401,16 +412,18 @@ export class SimEnvironment implements EnvironmentAdapter, ClusterBackend {
     template: V1PodTemplateSpec,
     pods: PodStatus[],
     dependencies: string[],
-  ): Pick<WorkloadDescription, "kind" | "selector" | "secretRefs" | "services" | "dependencyServices" | "autoscaler" | "quotas" | "nodes"> {
+  ): Pick<WorkloadDescription, "kind" | "selector" | "secretRefs" | "secretWarnings" | "services" | "dependencyServices" | "autoscaler" | "quotas" | "nodes"> {
     const ns = s.namespace;
     const kind = s.kind === "StatefulSet" ? "StatefulSet" : "Deployment";
     const autoscaler = autoscalerOf(this.objectsOf<V2HorizontalPodAutoscaler>("HorizontalPodAutoscaler", ns), kind, s.name);
     const nodes = pods.some((p) => p.reason === "Unschedulable") ? nodeSummary(this.objectsOf<V1Node>("Node", undefined)) : undefined;
     const matchLabels = (this.world.statefulSet(s) ?? this.world.deployment(s)).spec.selector?.matchLabels;
+    const secretRefs = secretRefsOf(template);
     return {
       kind,
       ...(matchLabels !== undefined ? { selector: { ...matchLabels } } : {}),
-      secretRefs: secretRefsOf(template),
+      secretRefs,
+      secretWarnings: secretRefs.length > 0 ? secretWarnings(this.objectsOf<CoreV1Event>("Event", undefined), ns, secretRefs, this.now()) : [],
       services: serviceSelections(s.name, template, this.objectsOf<V1Service>("Service", ns), this.objectsOf<V1Endpoints>("Endpoints", ns), this.objectsOf<V1Pod>("Pod", ns)),
       dependencyServices: dependencies.map((dep) => {
         const where = dependencyServiceName(dep, ns);

@@ -5,7 +5,7 @@ import { SimEnvironment } from "../../environments/simulator/index.js";
 import { DEFAULT_POLICY, PolicyEngine, type IncidentFacts } from "../../policy/policy.js";
 import { placementAdmission, quotaAdmission } from "../../policy/admission.js";
 import { createDefaultRegistry } from "../../tools/registry.js";
-import { replicasBeforeScaleToZero } from "../../tools/definitions/remediation.js";
+import { lastScaleDownTo } from "../../environments/scale-events.js";
 import type { KubeEvent } from "../../environments/adapter.js";
 
 /** An empty shared ledger: no earlier action counts against this one. */
@@ -135,7 +135,7 @@ describe("bounds of a restore from zero: compared with the count the controller 
     const verdict = await verdictFor(zeroWorld(true), scaleTo(4));
     const bound = verdict.checks.find((c) => c.rule === "parameters.bounds");
     expect(bound?.outcome).toBe("pass");
-    expect(bound?.detail).toMatch(/of the 4 it ran with before it was scaled to zero/);
+    expect(bound?.detail).toMatch(/of the 4 it ran with before it was scaled down/);
   });
 
   it("Given the same deployment, When the call asks for 13 replicas (above 3 × 4), Then the bound still asks for approval", async () => {
@@ -148,10 +148,12 @@ describe("bounds of a restore from zero: compared with the count the controller 
     expect(verdict.checks.find((c) => c.rule === "parameters.bounds")?.detail).toMatch(/is 4\.0×, above 3×/);
   });
 
-  it("reads both the older and the newer controller's wording, and the newest event wins", () => {
+  it("reads both the older and the newer controller's wording; only the newest scale-down, and only when it left the workload where it is", () => {
     const event = (t: number, message: string): KubeEvent => ({ t, type: "Normal", reason: "ScalingReplicaSet", object: "deployment/validator", message, count: 1 });
-    expect(replicasBeforeScaleToZero([event(1, "Scaled down replica set validator-5d8 to 0 from 6")])).toBe(6);
-    expect(replicasBeforeScaleToZero([event(1, "Scaled down replica set validator-5d8 from 6 to 0"), event(2, "Scaled down replica set validator-5d8 from 2 to 0")])).toBe(2);
-    expect(replicasBeforeScaleToZero([event(1, "Scaled up replica set validator-5d8 from 0 to 3")])).toBeUndefined();
+    expect(lastScaleDownTo([event(1, "Scaled down replica set validator-5d8 to 0 from 6")], 0)).toEqual({ from: 6, to: 0, at: 1 });
+    expect(lastScaleDownTo([event(1, "Scaled down replica set validator-5d8 from 6 to 0"), event(2, "Scaled down replica set validator-5d8 from 8 to 2")], 2)?.from).toBe(8);
+    // A workload scaled back up since is not "where the scale-down left it"
+    expect(lastScaleDownTo([event(1, "Scaled down replica set validator-5d8 from 8 to 2")], 4)).toBeUndefined();
+    expect(lastScaleDownTo([event(1, "Scaled up replica set validator-5d8 from 0 to 3")], 3)).toBeUndefined();
   });
 });

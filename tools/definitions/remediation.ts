@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { InvalidInputError } from "../../domain/errors.js";
-import { EnvironmentNotFoundError, type EnvironmentAdapter, type KubeEvent, type WorkloadDescription } from "../../environments/adapter.js";
+import { EnvironmentNotFoundError, type EnvironmentAdapter, type WorkloadDescription } from "../../environments/adapter.js";
+import { lastScaleDownTo } from "../../environments/scale-events.js";
 import type { AnyToolDefinition, LiveValidation, RiskLevel, ToolDefinition, ToolGrowth, ToolImpact } from "../tool.js";
 import { Revision, Service } from "./params.js";
 
@@ -37,7 +38,7 @@ function revertibleSetting<P extends { service: string } & Record<string, unknow
     async growth(p, env) {
       const workload = await env.describeWorkload(p.service);
       const from = read(workload);
-      const ranWith = dimension === "replicas" && from === 0 ? replicasBeforeScaleToZero(workload.events) : undefined;
+      const ranWith = dimension === "replicas" ? lastScaleDownTo(workload.events, from)?.from : undefined;
       return { dimension, from, to: Number(p[param]), ...(ranWith !== undefined ? { ranWith } : {}) };
     },
     async captureBefore(p, env) {
@@ -48,20 +49,6 @@ function revertibleSetting<P extends { service: string } & Record<string, unknow
       return value === undefined || value === 0 ? undefined : { tool, params: { service: p.service, [param]: value } };
     },
   };
-}
-
-/** The deployment controller's words for scaling a ReplicaSet to zero (older and newer kube-controller-manager). */
-const SCALED_TO_ZERO = /Scaled down replica set \S+ (?:to 0 from (\d+)|from (\d+) to 0)\b/;
-
-/** The replica count the newest "scaled down … to 0" event says the workload had, if any. */
-export function replicasBeforeScaleToZero(events: readonly KubeEvent[]): number | undefined {
-  const newest = [...events]
-    .filter((e) => e.reason === "ScalingReplicaSet")
-    .sort((a, b) => b.t - a.t)
-    .map((e) => SCALED_TO_ZERO.exec(e.message))
-    .find((m) => m !== null);
-  const count = newest === undefined ? Number.NaN : Number(newest[1] ?? newest[2]);
-  return Number.isInteger(count) && count > 0 ? count : undefined;
 }
 
 /** A tool's risk, how long verify waits for its effect, and the class of action it is (rate limits count per class). */
