@@ -131,10 +131,13 @@ async function inNamespace(apis: KubeApis, target: AlertTarget, namespace: strin
       const behind = await workloadsOfPods(apis, await podsOfService(apis, namespace, name));
       if (behind.length > 0) return exactlyOne(target, behind, `Service ${namespace}/${name}`, "");
       // No pod behind it now (scaled to zero, all replaced): the workload whose template its selector picks.
+      const templated = await workloadsSelectedBy(apis, namespace, name);
+      if (templated.length > 0) return exactlyOne(target, templated, `Service ${namespace}/${name} (its selector on the workloads' pod templates)`, "");
+      // A selector that picks nothing at all (edited, applied from the wrong context): the workload named like the Service, whose incident it is.
       return exactlyOne(
         target,
-        await workloadsSelectedBy(apis, namespace, name),
-        `Service ${namespace}/${name} (its selector on the workloads' pod templates)`,
+        await workloadsNamed(apis, namespace, name),
+        `Service ${namespace}/${name} (selects nothing; the workload of its name)`,
         `Service ${namespace}/${name} selects no pod of a workload`,
       );
     }

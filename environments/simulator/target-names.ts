@@ -89,7 +89,10 @@ function inNamespace(backend: ClusterBackend, target: AlertTarget, namespace: st
                 .filter((w) => labelsMatch(selector, spec<{ template?: { metadata?: { labels?: Record<string, string> } } }>(w)?.template?.metadata?.labels))
                 .map((w) => ({ namespace, kind, name: w.metadata.name ?? "" })),
             );
-      return one(target, templated, `Service ${namespace}/${name} (its selector on the workloads' pod templates)`, `Service ${namespace}/${name} selects no pod of a workload`);
+      if (templated.length > 0) return one(target, templated, `Service ${namespace}/${name} (its selector on the workloads' pod templates)`, "");
+      // A selector that picks nothing at all (edited, applied from the wrong context): the workload named like the Service, whose incident it is.
+      const named = WORKLOAD_KINDS.filter((kind) => byName(backend, kind, namespace, name) !== undefined).map((kind) => ({ namespace, kind, name }));
+      return one(target, named, `Service ${namespace}/${name} (selects nothing; the workload of its name)`, `Service ${namespace}/${name} selects no pod of a workload`);
     }
     case "AppLabel": {
       const refs = WORKLOAD_KINDS.flatMap((kind) =>

@@ -60,6 +60,12 @@ const CASES: Array<{ alert: string; labels: Record<string, string>; expected: Ex
   { alert: "KafkaConsumerGroupLagHigh", labels: { ...KAFKA_EXPORTER, consumergroup: "fulfillment", topic: "orders" }, expected: { workload: "Deployment payments/fulfillment" } },
   { alert: "HighErrorRate", labels: { namespace: "shop", service: "checkout-http", job: "checkout-http", pod: "" }, expected: { workload: "Deployment shop/checkout" } },
   { alert: "SloBurnRate", labels: { namespace: "shop", app_kubernetes_io_name: "checkout" }, expected: { workload: "Deployment shop/checkout" } },
+  // A blackbox probe of a Service whose selector picks nothing (applied from the wrong context): the workload of its name.
+  {
+    alert: "BlackboxProbeFailed",
+    labels: { job: "blackbox", instance: "http://geo-router.shop.svc/healthz", severity: "critical" },
+    expected: { workload: "Deployment shop/geo-router" },
+  },
   { alert: "HighLatencyP99", labels: { deployment: "checkout" }, expected: { workload: "Deployment shop/checkout" } },
   { alert: "PaymentsQueueBacklog", labels: { queue: "fulfillment", severity: "critical" }, expected: { workload: "Deployment payments/fulfillment" } },
   // Unknown or unusable labels: escalated with the reason, never guessed.
