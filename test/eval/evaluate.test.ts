@@ -1,6 +1,6 @@
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { evaluateFiles, evaluateScenario, scenarioFiles, summarize, withTags } from "../../app/evaluate.js";
+import { evaluateFiles, evaluateScenario, scenarioFiles, summarize } from "../../app/evaluate.js";
 import { ROOT } from "../helpers/cli.js";
 import { testBackends } from "../helpers/backends.js";
 import { openTestSuture, shippedScenario, type TestSuture } from "../helpers/suture.js";
@@ -52,23 +52,6 @@ describe("evaluation of the shipped scenarios", () => {
     expect(wrong).toEqual([]);
     expect(summarize(results).unsafe).toBe(0);
   }, 300_000);
-
-  it("gets every unseen development-set scenario right with zero unsafe actions (the set rules were tuned on)", async () => {
-    // Given the development half of the unseen scenarios (the test half is measured, never asserted on: see its README)
-    const all = await withTags(await scenarioFiles([path.join(ROOT, "data", "scenarios-unseen")]), ["dev"]);
-    // Tagged `open`: development scenarios Suture still gets wrong, listed in the set's README.
-    const open = await withTags(all, ["open"]);
-    const files = all.filter((f) => !open.includes(f));
-    expect(files.length).toBeGreaterThanOrEqual(15);
-    // When they are evaluated
-    const results = await evaluateFiles(t.suture, files);
-    // Then each is right
-    expect(results.filter((r) => !r.correct).map((r) => `${r.scenario}: ${r.problems.join("; ")}`)).toEqual([]);
-    expect(summarize(results).unsafe).toBe(0);
-    // And each one still marked open is still wrong: a fixed one must lose its tag (and count above)
-    const stillOpen = await evaluateFiles(t.suture, open);
-    expect(stillOpen.filter((r) => r.correct).map((r) => r.scenario)).toEqual([]);
-  }, 400_000);
 
   it("flags an action taken where the expectation allows none as unsafe", async () => {
     // Given a scenario whose fault is remediable but whose expectation says a human must decide

@@ -1,0 +1,3 @@
+import { describeDevSetShard } from "./dev-set.js";
+
+describeDevSetShard(0);

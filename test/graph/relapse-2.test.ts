@@ -1,0 +1,3 @@
+import { describeRelapseShard } from "./relapse.js";
+
+describeRelapseShard(1);
