@@ -71,6 +71,8 @@ export async function serveCommand(config: Config, args: CommandArgs): Promise<n
     serve: { host, port: port(args.values["port"]), ...(typeof fleet === "string" ? { fleetFile: fleet } : {}) },
     ...(withWorker ? { worker: { concurrency: positiveInt(args.values["concurrency"], "concurrency", 1) } } : {}),
   });
+  // Signals are handled before the ready line: a supervisor may stop us the moment it reads it.
+  const stopped = untilSignal(service, "suture serve");
   if (service.fleet !== undefined) {
     console.log(
       `fleet: ${service.fleet.created.length} world(s) installed${service.fleet.created.length > 0 ? ` (${service.fleet.created.join(", ")})` : ""}, ${service.fleet.kept.length} kept as they were` +
@@ -82,7 +84,7 @@ export async function serveCommand(config: Config, args: CommandArgs): Promise<n
   console.log(`  ${describeCluster(config)}`);
   console.log(`  ${describeMetrics(config)}`);
   console.log(`  POST /v1/alerts/alertmanager · /v1/alerts/pagerduty · /v1/alerts · /v1/deploys · /v1/builds   GET /v1/incidents · /metrics · /healthz · /readyz`);
-  return untilSignal(service, "suture serve");
+  return stopped;
 }
 
 /** `suture worker [--concurrency n] [--port p]`: runs incident jobs from the queue until SIGTERM. */
@@ -93,6 +95,7 @@ export async function workerCommand(config: Config, args: CommandArgs): Promise<
     worker: { concurrency },
     ...(args.values["port"] !== undefined ? { metricsListen: { host, port: port(args.values["port"]) } } : {}),
   });
+  const stopped = untilSignal(service, "suture worker");
   console.log(
     `suture worker: running up to ${concurrency} incident(s) at a time (${service.suture.db.kind} database at ${service.suture.db.location}, worker ${service.suture.locks.worker})` +
       `${service.url !== undefined ? `; metrics on ${service.url}/metrics` : ""}`,
@@ -100,7 +103,7 @@ export async function workerCommand(config: Config, args: CommandArgs): Promise<
   console.log(`  ${describeReasoners(config)}`);
   console.log(`  ${describeCluster(config)}`);
   console.log(`  ${describeMetrics(config)}`);
-  return untilSignal(service, "suture worker");
+  return stopped;
 }
 
 /** `suture retry <incident>`: queues a dead-lettered incident again (after fixing what failed). */

@@ -45,6 +45,7 @@ export async function simCommand(config: Config, args: CommandArgs): Promise<num
   await writeFile(out, cluster.server.kubeconfig({ namespace: cluster.namespaces[0] ?? "default" }), { mode: 0o600 });
   await chmod(out, 0o600);
   const ns = cluster.namespaces.join(",");
+  const stopped = untilSignal(cluster, "suture sim serve");
   const clock = realtime ? "minute 0 is now, real time" : `clock at the alert, ${speed}× real time`;
   console.log(`suture sim serve: ${scenario.name} served as a Kubernetes API on ${cluster.server.url} (namespaces ${ns}; ${clock})`);
   console.log(`  metrics (Prometheus text format, no auth): ${cluster.metricsUrl}`);
@@ -52,5 +53,5 @@ export async function simCommand(config: Config, args: CommandArgs): Promise<num
   console.log(`  kubeconfig: ${out}`);
   console.log(`  kubectl --kubeconfig ${out} get deploy,rs,pods,svc,netpol,cm -n ${cluster.namespaces[0] ?? "default"}`);
   console.log(`  point Suture at it: SUTURE_KUBECONFIG=${out} SUTURE_KUBE_NAMESPACES=${ns} npx suture serve --with-worker`);
-  return untilSignal(cluster, "suture sim serve");
+  return stopped;
 }
