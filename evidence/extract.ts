@@ -1,8 +1,8 @@
 import type { Alert } from "../domain/alerts/alert.js";
 import type { Evidence, LogSignature, Signal } from "../domain/model.js";
-import type { ConsumerGroupState, DeploymentRevision, KubeEvent, LogLine, MetricName, MetricSeries, WorkloadDescription } from "../environments/adapter.js";
+import type { ConsumerGroupState, DeploymentRevision, KubeEvent, LogLine, MetricName, MetricPoint, MetricSeries, WorkloadDescription } from "../environments/adapter.js";
 import { badness, isAnomalous } from "./anomaly.js";
-import { episodesOf, onsetOf, round, summarizeSeries } from "./metrics.js";
+import { episodesOf, longestClimb, onsetOf, round, summarizeSeries, type MetricSummary } from "./metrics.js";
 import { redactSecrets, secretKinds } from "../domain/secrets.js";
 import { errorClass, externalHost, extractSignatures } from "./signatures.js";
 import { lastScaleDownTo } from "../environments/scale-events.js";
@@ -486,18 +486,40 @@ function memoryTrendFacts(obs: ServiceObservations): FactDraft[] {
   const series = obs.metrics.memory_mib;
   const limit = obs.workload?.deployment.memoryLimitMib ?? 0;
   const summary = series !== undefined ? summarizeSeries(series) : undefined;
-  if (summary === undefined || !(limit > 0) || !(summary.slopePerMin > 0)) return [];
-  const minutes = Math.max(0, Math.round((limit - summary.current) / summary.slopePerMin));
-  const share = round(summary.current / limit);
+  if (summary === undefined || !(limit > 0)) return [];
+  return [...memoryClimbFacts(obs.service, series?.points ?? [], limit), ...(summary.slopePerMin > 0 ? [memoryTrendFact(obs.service, summary, limit)] : [])];
+}
+
+/**
+ * The longest steady climb of a workload's memory, when it rose at least 10 % of the limit: minutes
+ * of climbing, its rate and how close to the limit it peaked. Many minutes of steady growth up to
+ * the limit is a leak; a working set too big for its limit is reached within a warm-up.
+ */
+function memoryClimbFacts(service: string, points: MetricPoint[], limit: number): FactDraft[] {
+  const climb = longestClimb(points, 0.1 * limit);
+  if (climb === undefined) return [];
+  const share = round(climb.peak / limit);
   return [
     {
-      key: "memory.trend",
-      service: obs.service,
-      value: minutes,
-      summary: `${obs.service} memory ${Math.round(summary.current)} MiB of its ${limit} MiB limit (${Math.round(share * 100)}%), climbing ${round(summary.slopePerMin)} MiB/min: the limit in ~${minutes} min`,
-      attrs: { current_mib: Math.round(summary.current), limit_mib: limit, share_of_limit: share, slope_per_min: round(summary.slopePerMin), baseline_mib: round(summary.baseline) },
+      key: "memory.climb",
+      service,
+      value: round(climb.minutes),
+      summary: `${service} memory climbed steadily for ${Math.round(climb.minutes)} min at ${round(climb.ratePerMin)} MiB/min, up to ${Math.round(share * 100)}% of its ${limit} MiB limit`,
+      attrs: { rate_mib_per_min: round(climb.ratePerMin), peak_share_of_limit: share, limit_mib: limit },
     },
   ];
+}
+
+function memoryTrendFact(service: string, summary: MetricSummary, limit: number): FactDraft {
+  const minutes = Math.max(0, Math.round((limit - summary.current) / summary.slopePerMin));
+  const share = round(summary.current / limit);
+  return {
+    key: "memory.trend",
+    service,
+    value: minutes,
+    summary: `${service} memory ${Math.round(summary.current)} MiB of its ${limit} MiB limit (${Math.round(share * 100)}%), climbing ${round(summary.slopePerMin)} MiB/min: the limit in ~${minutes} min`,
+    attrs: { current_mib: Math.round(summary.current), limit_mib: limit, share_of_limit: share, slope_per_min: round(summary.slopePerMin), baseline_mib: round(summary.baseline) },
+  };
 }
 
 /** CPU used against what the ready pods may use: a saturated workload queues requests. */

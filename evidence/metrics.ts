@@ -17,6 +17,53 @@ function median(values: number[]): number {
   return sorted.length % 2 === 1 ? (sorted[mid] ?? 0) : ((sorted[mid - 1] ?? 0) + (sorted[mid] ?? 0)) / 2;
 }
 
+/** The longest stretch a series rose without a real drop: how long, how fast, and how high it got. */
+export interface Climb {
+  minutes: number;
+  ratePerMin: number;
+  peak: number;
+}
+
+/**
+ * The longest steady climb in a series that rose at least `minRise`: a stretch of positive points
+ * that never falls by more than sample noise (2 %, at least 4 units), timed over the last 90 % of
+ * its rise to its peak (a flat stretch before it does not count). A zero (nothing running) ends a
+ * stretch. A leaking container that is killed and restarted draws a sawtooth: each tooth is one
+ * long climb, which a least-squares slope over the whole window averages away.
+ */
+export function longestClimb(points: MetricPoint[], minRise = 0): Climb | undefined {
+  let best: Climb | undefined;
+  const consider = (run: MetricPoint[]): void => {
+    if (run.length < 2) return;
+    let peakAt = 0;
+    run.forEach((p, i) => {
+      if (p.v > (run[peakAt]?.v ?? 0)) peakAt = i;
+    });
+    const peak = run[peakAt];
+    const low = Math.min(...run.slice(0, peakAt + 1).map((p) => p.v));
+    if (peak === undefined || peak.v - low < Math.max(minRise, Number.MIN_VALUE)) return;
+    const floor = peak.v - 0.9 * (peak.v - low);
+    let startAt = peakAt;
+    while (startAt > 0 && (run[startAt]?.v ?? 0) > floor) startAt -= 1;
+    const start = run[startAt];
+    if (start === undefined) return;
+    const minutes = (peak.t - start.t) / 60_000;
+    if (minutes > 0 && (best === undefined || minutes > best.minutes)) best = { minutes, ratePerMin: (peak.v - start.v) / minutes, peak: peak.v };
+  };
+  let run: MetricPoint[] = [];
+  for (const p of points) {
+    const prev = run[run.length - 1];
+    if (p.v <= 0 || (prev !== undefined && p.v < prev.v - Math.max(4, 0.02 * prev.v))) {
+      consider(run);
+      run = p.v > 0 ? [p] : [];
+      continue;
+    }
+    run.push(p);
+  }
+  consider(run);
+  return best;
+}
+
 /** Least-squares slope of the points, per minute. */
 export function slopePerMinute(points: MetricPoint[]): number {
   if (points.length < 2) return 0;

@@ -12,7 +12,7 @@ export interface SecuritySignal {
 }
 
 /** Kinds of abuse Suture recognises in logs (OWASP automated threats and common intrusion traces). */
-export type SecurityKind = "credential-stuffing" | "scanning" | "token-misuse" | "scraping";
+export type SecurityKind = "credential-stuffing" | "scanning" | "token-misuse" | "scraping" | "toll-fraud";
 
 /** Failed logins, as web frameworks, identity providers and sshd word them. */
 const FAILED_LOGIN =
@@ -29,6 +29,14 @@ const TOKEN_MISUSE =
 /** Harvesting data by walking identifiers or pages faster than any client needs. */
 const SCRAPING = /\bscrap(e|er|ing)\b|\benumerat(e|ing|ion)\b|\bsequential (ids?|identifiers|records?|pans?|cards?|accounts?|numbers?)\b|\bharvest(ing)?\b|\bbulk (download|export) by\b/i;
 
+/**
+ * Artificially inflated traffic to a paid channel (SMS pumping, international revenue share fraud):
+ * a line naming it, or the spend guard of a paid send (SMS, voice, OTP) tripping. Every pod added
+ * sends more paid messages.
+ */
+const TOLL_FRAUD =
+  /\bsms[- ]pumping\b|\btoll[- ]fraud\b|\bartificially inflated traffic\b|\bIRSF\b|\brevenue[- ]share fraud\b|\b(cost|spend|billing)[- ](guard|cap|anomaly|spike)\b|\b(sms|otp|voice|messaging)\b[^\n]{0,40}\b(spend|cost)\b[^\n]{0,40}\b(above|exceed(s|ed)?|over) (its |the )?(budget|cap|limit|daily)\b/i;
+
 const IPV4 = /\b(?:\d{1,3}\.){3}\d{1,3}\b/g;
 /**
  * Failed logins from at least this many distinct source addresses read as stuffing. Volume alone
@@ -41,13 +49,14 @@ function kindOf(message: string): SecurityKind | "failed-login" | undefined {
   if (SCANNING.test(message)) return "scanning";
   if (TOKEN_MISUSE.test(message)) return "token-misuse";
   if (SCRAPING.test(message)) return "scraping";
+  if (TOLL_FRAUD.test(message)) return "toll-fraud";
   if (FAILED_LOGIN.test(message)) return "failed-login";
   return undefined;
 }
 
 /**
  * Abuse a workload's own logs show: credential stuffing (failed logins from many sources, or a
- * line naming it), scanning, tokens used from where they never were, scraping. Evidence that
+ * line naming it), scanning, tokens used from where they never were, scraping, toll fraud. Evidence that
  * vetoes adding capacity: scaling a service under attack serves the attacker.
  */
 export function securitySignals(lines: LogLine[]): SecuritySignal[] {

@@ -19,6 +19,20 @@ const FAILING_POD_REASONS = new Set(["CrashLoopBackOff", "OOMKilled", "ImagePull
 const MEMORY_HORIZON_MINUTES = 60;
 /** Time new pods take to reach their steady working set after a restart or rollout. */
 const MEMORY_WARMUP_MS = 180_000;
+/** Warmed-up memory a trend is read from: a few minutes of samples after the warm-up. */
+const MEMORY_TREND_MS = MEMORY_WARMUP_MS + 120_000;
+/** Fault classes whose repair cannot be called durable early: a leak's trend needs warmed-up pods to read. */
+const SLOW_TO_JUDGE = /memory|leak|oom/;
+
+/**
+ * When the settle window ends: the tool's settle interval, and for a fault whose repair only
+ * memory's trend shows durable, no sooner than that trend can be read (a rollback's 3 minutes end
+ * before new pods have warmed up, and a leak looks cured until then).
+ */
+function settleDeadline(attempt: Attempt): number {
+  const settle = attempt.executedAt + attempt.settleSeconds * 1000;
+  return SLOW_TO_JUDGE.test(attempt.faultClass) ? Math.max(settle, attempt.executedAt + MEMORY_TREND_MS) : settle;
+}
 
 function harm(snapshot: SignalSnapshot): SignalSnapshot {
   return { at: snapshot.at, signals: snapshot.signals.filter((s) => HARM_METRICS.has(s.metric)) };
@@ -62,7 +76,7 @@ async function judge(observer: Observer, attempt: Attempt, service: string, afte
   if (restarted.length > 0) reasons.push(`${restarted.length} ${service} pod(s) restarted since the action (last: ${restarted[0]?.lastTerminationReason ?? ""})`);
   // Judge memory's trend only on pods that finished warming up after the action; earlier
   // points (restarts, pods still filling caches) would look like growth.
-  const memory = await observer.queryMetric(service, "memory_mib", Math.ceil(attempt.settleSeconds / 60) + 1);
+  const memory = await observer.queryMetric(service, "memory_mib", Math.ceil(Math.max(attempt.settleSeconds * 1000, after.at - attempt.executedAt) / 60_000) + 1);
   const limit = workload?.deployment.memoryLimitMib;
   const warm = (memory?.points ?? []).filter((p) => p.t >= attempt.executedAt + MEMORY_WARMUP_MS && p.v > 0);
   if (limit !== undefined && warm.length >= 4) {
@@ -80,8 +94,6 @@ async function judge(observer: Observer, attempt: Attempt, service: string, afte
 
 /** While a backlog drains past the deadline, looks come at least this far apart (a drain takes minutes, not seconds). */
 const DRAIN_LOOK_MS = 60_000;
-/** Fault classes whose repair cannot be called durable early: a leak's trend needs warmed-up pods to read. */
-const SLOW_TO_JUDGE = /memory|leak|oom/;
 
 /**
  * Waits until `until`. A simulated clock sleeps (instantly). On a real-time clock the graph pauses
@@ -136,7 +148,7 @@ export function lookAgain(attempt: Attempt, samples: Sample[], now: number, stab
   const rose = (s: Sample | undefined): boolean => s !== undefined && s.harm > beforeHarm * 1.2 + 1;
   if (rose(last) && rose(samples[samples.length - 2])) return { again: false, why: "harm rose" };
   const streak = samples.length - 1 - samples.map((s) => s.healthy).lastIndexOf(false);
-  const deadline = attempt.executedAt + attempt.settleSeconds * 1000;
+  const deadline = settleDeadline(attempt);
   if (streak >= stableSamples && !SLOW_TO_JUDGE.test(attempt.faultClass)) return { again: false, why: `healthy in ${streak} looks in a row` };
   if (now < deadline) return { again: true, why: "" };
   const lags = samples.filter((s) => s.lag !== undefined).slice(-3);
@@ -172,7 +184,7 @@ export async function verify(state: IncidentStateValue, runtime: Runtime<SutureC
     // are instant, so its looks run in this step (as one long sleep did before).
     const { sampleSeconds, stableSamples, drainMinutes } = ctx.policy.policy.verification;
     const step = sampleSeconds * 1000;
-    const deadline = attempt.executedAt + attempt.settleSeconds * 1000;
+    const deadline = settleDeadline(attempt);
     for (;;) {
       const previous = samples[samples.length - 1]?.at ?? attempt.executedAt;
       const next = previous < deadline ? Math.min(previous + step, deadline) : previous + Math.max(step, DRAIN_LOOK_MS);

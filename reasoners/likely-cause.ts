@@ -180,8 +180,9 @@ export const CAUSE_CLASSES: readonly CauseClass[] = [
   },
   {
     faultClass: "disk-full",
-    signals: [{ weight: 0.5, what: "a volume ≥ 90% full", test: (f) => f.key === "disk.usage_pct" && num(f) >= 90 }],
-    expects: [{ what: "a volume nearly full", holds: (facts) => any(facts, (f) => f.key === "disk.usage_pct" && num(f) >= 90) }],
+    // 85 %: where KubePersistentVolumeFillingUp's "less than 15 % available and filling" warning starts.
+    signals: [{ weight: 0.5, what: "a volume ≥ 85% full", test: (f) => f.key === "disk.usage_pct" && num(f) >= 85 }],
+    expects: [{ what: "a volume nearly full", holds: (facts) => any(facts, (f) => f.key === "disk.usage_pct" && num(f) >= 85) }],
     alertWords: ["disk"],
     checkFirst: (s) => [`find what fills ${s.service}'s volume (${String(s.fact?.attrs["top_path"] ?? "du -sh on the mount")}) before deleting anything`],
   },
@@ -232,7 +233,11 @@ export const CAUSE_CLASSES: readonly CauseClass[] = [
   {
     faultClass: "external-dependency",
     signals: [
-      { weight: 0.3, what: "only the alerting service abnormal, nothing changed, no error class in its logs but an upstream's 5xx", test: (f, a) => abnormal(f) && f.service === a },
+      {
+        weight: 0.3,
+        what: "only the alerting service's errors or latency abnormal, nothing changed, no error class in its logs but an upstream's 5xx",
+        test: (f, a) => abnormal(f) && f.service === a && /error_rate|latency/.test(String(f.value)),
+      },
       { weight: 0.3, what: "error lines naming a host outside the cluster (`external_host`)", test: externalCall },
       { weight: 0.1, what: "an upstream answering 502/503/504 (error_class upstream_status)", test: logClass("upstream_status") },
     ],

@@ -83,6 +83,14 @@ const SUBJECT_LABELLING_SCRAPERS = /^(kube-state-metrics|kubelet|cadvisor|kube-p
  * labels they export (node/instance for node-exporter, consumergroup/topic for Kafka).
  */
 const SELF_LABELLING_SCRAPERS = /(^|[-_/])(node-exporter|kafka[-_]?exporter|blackbox[-_]?exporter|[a-z0-9]+[-_]exporter)$|^(node|kafka|blackbox)$/;
+/**
+ * Blackbox probes, however their job is named (`blackbox`, `blackbox-http`, `blackbox_icmp`, the
+ * operator's `probe/<namespace>/<name>`): the `instance` is the probed target, every other target
+ * label is the exporter's.
+ */
+const PROBE_JOBS = /blackbox|^probe\//;
+/** A probed target as the blackbox exporter's `instance` carries it: a URL with a scheme. */
+const PROBED_URL = /^[a-z][a-z0-9+.-]*:\/\//i;
 
 /** Kubernetes object names and namespaces: what a label must look like to name one. */
 const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/;
@@ -197,7 +205,8 @@ export function targetFromLabels(labels: Labels, mapping?: TargetMapping): Alert
   const mapped = fromMapping(labels, mapping);
   if (mapped !== undefined) return mapped;
   const job = present(labels, "job");
-  const selfLabelling = job !== undefined && SELF_LABELLING_SCRAPERS.test(job) && !SUBJECT_LABELLING_SCRAPERS.test(job);
+  const probe = (job !== undefined && PROBE_JOBS.test(job)) || (present(labels, "module") !== undefined && PROBED_URL.test(present(labels, "instance") ?? ""));
+  const selfLabelling = probe || (job !== undefined && SELF_LABELLING_SCRAPERS.test(job) && !SUBJECT_LABELLING_SCRAPERS.test(job));
   const subjectLabelling = job !== undefined && SUBJECT_LABELLING_SCRAPERS.test(job);
   // A self-labelling exporter's namespace is the exporter's own, unless the series exported one.
   const namespace = selfLabelling ? present(labels, "exported_namespace") : subjectLabel(labels, "namespace");
@@ -230,7 +239,7 @@ export function targetFromLabels(labels: Labels, mapping?: TargetMapping): Alert
   const node = present(labels, "node") ?? present(labels, "kubernetes_node");
   if (node !== undefined) return named("Node", undefined, node, present(labels, "node") !== undefined ? "node" : "kubernetes_node");
   // A blackbox probe's instance is the probed URL: a cluster-internal host names a Service.
-  const probed = selfLabelling && job !== undefined && /blackbox/.test(job) ? clusterServiceOf(present(labels, "instance") ?? "") : undefined;
+  const probed = probe ? clusterServiceOf(present(labels, "instance") ?? "") : undefined;
   if (probed !== undefined) return named("Service", probed.namespace, probed.name, "instance", { from: `probed URL host ${probed.name}.${probed.namespace}.svc` });
   if (selfLabelling && job !== undefined && /node/.test(job) && present(labels, "instance") !== undefined) {
     return named("Node", undefined, hostOf(present(labels, "instance") ?? ""), "instance");

@@ -494,8 +494,11 @@ export class SimEnvironment implements EnvironmentAdapter, ClusterBackend {
         mount: disk.mount,
         sizeGib: disk.sizeGib,
         usedPct: disk.usedPct,
+        // What the volume held at the start is the app's data; whatever it gained since is log files
+        // nobody rotated (the only way a simulated volume grows), on top of the 1 % rotation keeps.
         topPaths: [
-          { path: `${disk.mount}/app`, gib: (disk.sizeGib * Math.max(0, disk.usedPct - 8)) / 100 },
+          { path: `${disk.mount}/app`, gib: (disk.sizeGib * Math.max(0, Math.min(disk.usedPct, disk.baselinePct) - 9)) / 100 },
+          { path: `${disk.mount}/logs`, gib: (disk.sizeGib * (1 + Math.max(0, disk.usedPct - disk.baselinePct))) / 100 },
           { path: `${disk.mount}/tmp`, gib: (disk.sizeGib * 5) / 100 },
           { path: `${disk.mount}/cache`, gib: (disk.sizeGib * 3) / 100 },
         ],

@@ -210,6 +210,20 @@ describe("a blackbox probe's URL names the Service behind it", () => {
     const target = targetFromLabels({ alertname: "BlackboxProbeFailed", instance: "http://checkout.shop.svc.cluster.local/healthz", job: "blackbox-exporter" });
     expect(target).toMatchObject({ kind: "Service", namespace: "shop", name: "checkout", via: "instance" });
   });
+
+  it("Given probe jobs named as real setups name them (blackbox-http, probe/<ns>/<name>, any job with a module and a URL), When read, Then each is the probed Service, never the job", () => {
+    const instance = "http://radar-tiles.weather.svc.cluster.local/healthz";
+    const probes: Array<Record<string, string>> = [
+      { job: "blackbox-http", instance, module: "http_2xx" },
+      { job: "probe/monitoring/radar-tiles", instance },
+      { job: "synthetics", instance, module: "http_2xx", namespace: "monitoring" },
+    ];
+    for (const labels of probes) {
+      expect(targetFromLabels({ alertname: "BlackboxProbeFailed", ...labels }), JSON.stringify(labels)).toMatchObject({ kind: "Service", namespace: "weather", name: "radar-tiles" });
+    }
+    // And a probe of an outside host names nothing in the cluster
+    expect(targetFromLabels({ alertname: "BlackboxProbeFailed", job: "blackbox-http", instance: "https://status.vendor.example.com/health", module: "http_2xx" }).state).toBe("unresolved");
+  });
 });
 
 describe("scaled to zero: a fault or a plan", () => {

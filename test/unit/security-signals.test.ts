@@ -49,4 +49,14 @@ describe("security signals in a workload's logs", () => {
     // And ordinary growth words are not abuse
     expect(kinds(["request rate 3x above yesterday; autoscaler adding pods", "cache miss for card 1234"])).toEqual([]);
   });
+
+  it("reads a paid channel's spend guard tripping, or a line naming SMS pumping, as toll fraud; ordinary sends and budgets are not", () => {
+    const kinds = (messages: string[]) => securitySignals(messages.map((m, i) => line(m, i))).map((s) => s.kind);
+    // Given an OTP sender whose SMS spend guard trips, and a provider webhook naming the fraud
+    expect(kinds(["sms cost guard: spend in last 15m EUR 1,912 (daily average for this window EUR 118)"])).toEqual(["toll-fraud"]);
+    expect(kinds(["carrier webhook: suspected SMS pumping to +882 range, 412 messages"])).toEqual(["toll-fraud"]);
+    expect(kinds(["voice verification spend 4.1x above the daily budget"])).toEqual(["toll-fraud"]);
+    // And ordinary sends, costs and budgets are not abuse
+    expect(kinds(["otp sent channel=sms dest=+4477***12 cost=EUR 0.04 verified=true", "monthly cloud budget review scheduled", "cost center updated for team payments"])).toEqual([]);
+  });
 });

@@ -379,7 +379,8 @@ export function buildCluster(spec: EnvironmentSpec, rng: Rng, t0: number, start:
       s.object !== undefined
         ? { ...s, object: s.object, own: declaredOwn(s.object, manifests, ownObjects, t0 + (s.revisions[0]?.deployedAtMinutes ?? s.deployedAtMinutes) * MINUTE, start) }
         : fromV1(s, s.image ?? `registry.internal/${s.name}:1.${rng.int(10, 40)}.${rng.int(0, 9)}`, t0, start);
-    const object = w.object;
+    // A declared disk is a mounted claim (the kubelet reports volume stats only for claims a running pod mounts).
+    const object = s.object !== undefined && s.disk !== undefined ? withDiskMounted(w.object, diskClaimName(s.name), s.disk.mount) : w.object;
     const image = w.image ?? "";
     const declared = object.spec.template;
     const template = (img: string, env: Record<string, string>, memoryLimitMib: number): PodTemplate => revisedTemplate(declared, img, env, memoryLimitMib);
@@ -642,6 +643,21 @@ function declaredOwn(object: Deployment | StatefulSet, manifests: ManifestObject
   taken.add(found.object);
   for (const c of configMaps) taken.add(c.object);
   return { service, configMaps: configMaps.map((c) => c.object as ConfigMap) };
+}
+
+/**
+ * A manifest workload whose template mounts its declared disk: unchanged when a container already
+ * mounts something at the disk's path, otherwise the claim is added as volume `data` of the app container.
+ */
+function withDiskMounted<T extends Deployment | StatefulSet>(object: T, claim: string, mount: string): T {
+  const spec = object.spec.template.spec;
+  if (spec.containers.some((c) => (c.volumeMounts ?? []).some((m) => m.mountPath === mount))) return object;
+  const template = structuredClone(object.spec.template);
+  const name = (template.spec.volumes ?? []).some((v) => v.name === DISK_VOLUME) ? `${DISK_VOLUME}-${claim}` : DISK_VOLUME;
+  template.spec.volumes = [...(template.spec.volumes ?? []), { name, persistentVolumeClaim: { claimName: claim } }];
+  const app = template.spec.containers.find((c) => c.name === APP_CONTAINER) ?? template.spec.containers[0];
+  if (app !== undefined) app.volumeMounts = [...(app.volumeMounts ?? []), { name, mountPath: mount }];
+  return { ...object, spec: { ...object.spec, template } };
 }
 
 /** The bound ReadWriteOnce claim a service's disk is, `data-<workload>`. */
