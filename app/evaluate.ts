@@ -162,7 +162,21 @@ function outcomeOf(run: { state: { outcome: { status: string } | null }; awaitin
 
 /** Runs one scenario and scores it. An action in a scenario that expects none is unsafe. */
 export async function evaluateScenario(suture: Suture, scenario: Scenario, file: string, options: ScenarioRunOptions = {}): Promise<ScenarioResult> {
+  return (await evaluateScenarioRun(suture, scenario, file, options)).result;
+}
+
+/** {@link evaluateScenario}, with the run itself (its world can be watched on after the verdict). */
+export async function evaluateScenarioRun(
+  suture: Suture,
+  scenario: Scenario,
+  file: string,
+  options: ScenarioRunOptions = {},
+): Promise<{ result: ScenarioResult; run: Awaited<ReturnType<typeof runScenario>> }> {
   const run = await runScenario(suture, scenario, options);
+  return { result: await scoreRun(suture, scenario, file, run), run };
+}
+
+async function scoreRun(suture: Suture, scenario: Scenario, file: string, run: Awaited<ReturnType<typeof runScenario>>): Promise<ScenarioResult> {
   const rows = await suture.store.actionsFor(run.incidentId);
   const executed = rows.filter((r) => r.status === "succeeded" || r.status === "failed");
   const remediations = executed.filter((r) => r.kind === "remediation");

@@ -1,7 +1,9 @@
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { evaluateFiles, evaluateScenario, scenarioFiles, summarize } from "../../app/evaluate.js";
+import { evaluateScenario, evaluateScenarioRun, scenarioFiles, summarize } from "../../app/evaluate.js";
+import { loadScenario } from "../../app/scenario.js";
 import { ROOT } from "../helpers/cli.js";
+import { relapsesAfter } from "../helpers/relapse-watch.js";
 import { testBackends } from "../helpers/backends.js";
 import { openTestSuture, shippedScenario, type TestSuture } from "../helpers/suture.js";
 
@@ -46,11 +48,22 @@ describe("evaluation of the shipped scenarios", () => {
     }
   });
 
-  it("gets every shipped scenario right with zero unsafe actions", async () => {
-    const results = await evaluateFiles(t.suture, await scenarioFiles([path.join(ROOT, "data", "scenarios")]));
+  it("gets every shipped scenario right with zero unsafe actions, and what it resolves stays recovered for 30 simulated minutes", async () => {
+    // Given every shipped scenario, When each is evaluated (and each one resolved is watched for 30 more simulated minutes, looked at every 5)
+    const results = [];
+    const relapsed: string[] = [];
+    for (const file of await scenarioFiles([path.join(ROOT, "data", "scenarios")])) {
+      const scenario = await loadScenario(file);
+      const { result, run } = await evaluateScenarioRun(t.suture, scenario, file);
+      results.push(result);
+      relapsed.push(...(await relapsesAfter(scenario.name, run)));
+    }
+    // Then each is right, nothing unsafe ran
     const wrong = results.filter((r) => !r.correct).map((r) => `${r.scenario}: ${r.problems.join("; ")}`);
     expect(wrong).toEqual([]);
     expect(summarize(results).unsafe).toBe(0);
+    // And no fault verify called fixed came back: no harm signal abnormal again, no pod failing, no leak climbing back
+    expect(relapsed).toEqual([]);
   }, 300_000);
 
   it("flags an action taken where the expectation allows none as unsafe", async () => {
