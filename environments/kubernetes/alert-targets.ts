@@ -31,6 +31,18 @@ async function workloadsNamed(apis: KubeApis, namespace: string, name: string): 
   return found;
 }
 
+/** Workloads named `name` that want at least one replica (a DaemonSet always does). */
+async function runningWorkloadsNamed(apis: KubeApis, namespace: string, name: string): Promise<WorkloadRef[]> {
+  const found: WorkloadRef[] = [];
+  for (const kind of WORKLOAD_KINDS) {
+    const w = await findWorkload(apis, { namespace, kind, name });
+    if (w === undefined) continue;
+    const replicas = "replicas" in (w.spec ?? {}) ? ((w.spec as { replicas?: number }).replicas ?? 1) : 1;
+    if (replicas > 0) found.push({ namespace, kind, name });
+  }
+  return found;
+}
+
 /** Workloads whose pod template labels a Service's selector matches (none for a Service without selector). */
 async function workloadsSelectedBy(apis: KubeApis, namespace: string, name: string): Promise<WorkloadRef[]> {
   const service = await callOrMissing({ verb: "get", group: "", resource: "services", namespace, name }, () => apis.core.readNamespacedService({ name, namespace }));
@@ -130,6 +142,9 @@ async function inNamespace(apis: KubeApis, target: AlertTarget, namespace: strin
     case "Service": {
       const behind = await workloadsOfPods(apis, await podsOfService(apis, namespace, name));
       if (behind.length > 0) return exactlyOne(target, behind, `Service ${namespace}/${name}`, "");
+      // No pod behind it while the workload of its name runs pods: its selector was moved off them (to an idle slot, a typo); that workload's incident.
+      const running = await runningWorkloadsNamed(apis, namespace, name);
+      if (running.length === 1) return exactlyOne(target, running, `Service ${namespace}/${name} (selects none of the running pods of the workload of its name)`, "");
       // No pod behind it now (scaled to zero, all replaced): the workload whose template its selector picks.
       const templated = await workloadsSelectedBy(apis, namespace, name);
       if (templated.length > 0) return exactlyOne(target, templated, `Service ${namespace}/${name} (its selector on the workloads' pod templates)`, "");

@@ -80,6 +80,12 @@ function inNamespace(backend: ClusterBackend, target: AlertTarget, namespace: st
           .map((p) => workloadOfPod(backend, p)),
       );
       if (behind.length > 0) return one(target, behind, `Service ${namespace}/${name}`, "");
+      // No pod behind it while the workload of its name runs pods: its selector was moved off them (to an idle slot, a typo); that workload's incident.
+      const running = WORKLOAD_KINDS.filter((kind) => {
+        const w = byName(backend, kind, namespace, name);
+        return w !== undefined && (spec<{ replicas?: number }>(w)?.replicas ?? 1) > 0;
+      }).map((kind) => ({ namespace, kind, name }));
+      if (running.length === 1) return one(target, running, `Service ${namespace}/${name} (selects none of the running pods of the workload of its name)`, "");
       // No pod behind it now (scaled to zero): the workload whose pod template its selector picks.
       const templated =
         Object.keys(selector).length === 0

@@ -66,6 +66,12 @@ const CASES: Array<{ alert: string; labels: Record<string, string>; expected: Ex
     labels: { job: "blackbox", instance: "http://geo-router.shop.svc/healthz", severity: "critical" },
     expected: { workload: "Deployment shop/geo-router" },
   },
+  // A live Service moved onto the idle (zero-replica) slot: the running workload of its name, not the idle one its selector now names.
+  {
+    alert: "BlackboxProbeFailed",
+    labels: { job: "blackbox-http", instance: "http://fare-quote.shop.svc.cluster.local/healthz", module: "http_2xx" },
+    expected: { workload: "Deployment shop/fare-quote" },
+  },
   { alert: "HighLatencyP99", labels: { deployment: "checkout" }, expected: { workload: "Deployment shop/checkout" } },
   { alert: "PaymentsQueueBacklog", labels: { queue: "fulfillment", severity: "critical" }, expected: { workload: "Deployment payments/fulfillment" } },
   // Unknown or unusable labels: escalated with the reason, never guessed.

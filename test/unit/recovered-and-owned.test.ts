@@ -252,4 +252,27 @@ describe("errors long after a rollout", () => {
     const hypotheses = await reasoner.diagnose({ alert: makeAlert(), context: makeContext(evidence), attempts: [] });
     expect(hypotheses.filter((h) => h.faultClass === "bad-rollout")).toEqual([]);
   });
+
+  it("Given errors that began 12 min after a rollout that changed only an image's copy texts (its pods served cleanly meanwhile), When diagnosed, Then no rollback is proposed", async () => {
+    const evidence = [
+      fact("metric.anomalous", "checkout", "error_rate", { badness: 9 }),
+      fact("deploy.latest", "checkout", 35, { revision: 2, previous_revision: 1, has_previous: true, changes: "image", onset_lag_minutes: 12, symptoms_before_change: false }),
+      logSignatureFact("checkout", "POST /v1/sessions <num>: JWT rejected: token used before issued", ""),
+    ];
+    const hypotheses = await reasoner.diagnose({ alert: makeAlert(), context: makeContext(evidence), attempts: [] });
+    expect(hypotheses.flatMap((h) => h.candidates.map((c) => c.call.tool))).not.toContain("rollout_undo");
+  });
+
+  it("Given a chart release whose change cause says its values were migrated to a new schema, When diagnosed, Then it is not taken for a database migration", async () => {
+    const evidence = [
+      fact("metric.anomalous", "checkout", "error_rate", { badness: 9 }),
+      fact("deploy.latest", "checkout", 14, { revision: 3, previous_revision: 2, has_previous: true, changes: "env", onset_lag_minutes: 1, symptoms_before_change: false, change_cause: "helm upgrade checkout chart 3.0.0 (values migrated to the v3 schema)" }),
+    ];
+    const hypotheses = await reasoner.diagnose({ alert: makeAlert(), context: makeContext(evidence), attempts: [] });
+    expect(hypotheses.map((h) => h.title).join("\n")).not.toMatch(/schema migration/);
+    // And a release naming a database migration still is
+    const migrated = evidence.map((f) => (f.key === "deploy.latest" ? { ...f, attrs: { ...f.attrs, change_cause: "helm upgrade checkout 8.0.0 (runs db migration 0042)" } } : f));
+    const again = await reasoner.diagnose({ alert: makeAlert(), context: makeContext(migrated), attempts: [] });
+    expect(again[0]?.title).toMatch(/schema migration/);
+  });
 });
