@@ -266,7 +266,15 @@ describe("errors long after a rollout", () => {
   it("Given a chart release whose change cause says its values were migrated to a new schema, When diagnosed, Then it is not taken for a database migration", async () => {
     const evidence = [
       fact("metric.anomalous", "checkout", "error_rate", { badness: 9 }),
-      fact("deploy.latest", "checkout", 14, { revision: 3, previous_revision: 2, has_previous: true, changes: "env", onset_lag_minutes: 1, symptoms_before_change: false, change_cause: "helm upgrade checkout chart 3.0.0 (values migrated to the v3 schema)" }),
+      fact("deploy.latest", "checkout", 14, {
+        revision: 3,
+        previous_revision: 2,
+        has_previous: true,
+        changes: "env",
+        onset_lag_minutes: 1,
+        symptoms_before_change: false,
+        change_cause: "helm upgrade checkout chart 3.0.0 (values migrated to the v3 schema)",
+      }),
     ];
     const hypotheses = await reasoner.diagnose({ alert: makeAlert(), context: makeContext(evidence), attempts: [] });
     expect(hypotheses.map((h) => h.title).join("\n")).not.toMatch(/schema migration/);
