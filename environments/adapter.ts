@@ -203,6 +203,10 @@ export interface AutoscalerState {
   scalingLimited: boolean;
   /** Since when ScalingLimited has been True (epoch ms; 0 when unknown or not limited). */
   limitedSince: number;
+  /** The HPA's ScalingActive condition is not False: it can compute a replica count from its metrics. */
+  scalingActive: boolean;
+  /** Why it cannot (the ScalingActive condition's reason and message), "" while it can. */
+  inactiveReason: string;
 }
 
 /** One ResourceQuota of the workload's namespace. */
@@ -284,6 +288,8 @@ export interface EnvironmentOperations {
   scale(service: string, replicas: number, key: string): Promise<void>;
   restartPods(service: string, key: string): Promise<void>;
   setMemoryLimit(service: string, limitMib: number, key: string): Promise<void>;
+  /** Sets the minReplicas of the HorizontalPodAutoscaler that scales the workload. */
+  setAutoscalerMin(service: string, minReplicas: number, key: string): Promise<void>;
   patchServiceTargetPort(service: string, targetPort: number, key: string): Promise<void>;
   /** Sets the selector of the Service `kubeService` in the workload's namespace. */
   setServiceSelector(service: string, kubeService: string, selector: Record<string, string>, key: string): Promise<void>;

@@ -160,6 +160,10 @@ export class SharedWorld implements EnvironmentAdapter {
     await this.write((env) => env.scale(service, replicas, key));
   }
 
+  async setAutoscalerMin(service: string, minReplicas: number, key: string): Promise<void> {
+    await this.write((env) => env.setAutoscalerMin(service, minReplicas, key));
+  }
+
   async restartPods(service: string, key: string): Promise<void> {
     await this.write((env) => env.restartPods(service, key));
   }

@@ -310,8 +310,17 @@ function neighbourhoodFacts(w: WorkloadDescription, s: string, now: number): Fac
       key: "hpa.state",
       service: s,
       value: hpa.currentReplicas,
-      summary: `HorizontalPodAutoscaler ${hpa.name} scales ${s} between ${hpa.minReplicas} and ${hpa.maxReplicas}: ${hpa.currentReplicas} now, ${hpa.desiredReplicas} desired${hpa.scalingLimited ? `, ScalingLimited for ${minutesLimited} min` : ""}`,
-      attrs: { hpa: hpa.name, min: hpa.minReplicas, max: hpa.maxReplicas, desired: hpa.desiredReplicas, at_max: hpa.atMax, scaling_limited: hpa.scalingLimited },
+      summary: `HorizontalPodAutoscaler ${hpa.name} scales ${s} between ${hpa.minReplicas} and ${hpa.maxReplicas}: ${hpa.currentReplicas} now, ${hpa.desiredReplicas} desired${hpa.scalingLimited ? `, ScalingLimited for ${minutesLimited} min` : ""}${hpa.scalingActive ? "" : `; cannot compute a replica count (${hpa.inactiveReason})`}`,
+      attrs: {
+        hpa: hpa.name,
+        min: hpa.minReplicas,
+        max: hpa.maxReplicas,
+        desired: hpa.desiredReplicas,
+        at_max: hpa.atMax,
+        scaling_limited: hpa.scalingLimited,
+        scaling_active: hpa.scalingActive,
+        inactive_reason: hpa.inactiveReason,
+      },
     });
     if (hpa.atMax) {
       facts.push({

@@ -14,6 +14,7 @@ import type {
   PlacementHeadroom,
   WorkloadDescription,
 } from "../adapter.js";
+import { EnvironmentNotFoundError } from "../adapter.js";
 import { makeKubeApis } from "./apis.js";
 import { findAppliedChange } from "./applied-changes.js";
 import { patchAutoscalerBounds, type AutoscalerBounds } from "./autoscaler.js";
@@ -223,6 +224,13 @@ export class KubernetesEnvironment implements EnvironmentAdapter {
   }
 
   /** Sets a HorizontalPodAutoscaler's replica bounds once per key (not in the contract yet). */
+  async setAutoscalerMin(service: string, minReplicas: number, key: string): Promise<void> {
+    const ref = await this.resolve(service);
+    const hpa = (await this.describeWorkload(service)).autoscaler;
+    if (hpa === undefined) throw new EnvironmentNotFoundError(`HorizontalPodAutoscaler of ${ref.namespace}/${ref.name}`, service, []);
+    return patchAutoscalerBounds(this.context, ref.namespace, hpa.name, { minReplicas }, key);
+  }
+
   async patchAutoscaler(namespace: string, name: string, bounds: AutoscalerBounds, key: string): Promise<void> {
     return patchAutoscalerBounds(this.context, namespace, name, bounds, key);
   }

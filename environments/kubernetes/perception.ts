@@ -151,6 +151,8 @@ export function autoscalerOf(hpas: V2HorizontalPodAutoscaler[] | unknown[], kind
   const current = hpa.status?.currentReplicas ?? 0;
   const limited = hpa.status?.conditions?.find((c) => c.type === "ScalingLimited");
   const scalingLimited = limited?.status === "True";
+  const active = hpa.status?.conditions?.find((c) => c.type === "ScalingActive");
+  const scalingActive = active?.status !== "False";
   return {
     name: hpa.metadata?.name ?? "",
     minReplicas: min,
@@ -160,6 +162,8 @@ export function autoscalerOf(hpas: V2HorizontalPodAutoscaler[] | unknown[], kind
     atMax: max > 0 && current >= max,
     scalingLimited,
     limitedSince: scalingLimited ? epochMs(limited?.lastTransitionTime) : 0,
+    scalingActive,
+    inactiveReason: scalingActive ? "" : `${active?.reason ?? "ScalingActive False"}: ${active?.message ?? ""}`.trim(),
   };
 }
 

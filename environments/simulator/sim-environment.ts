@@ -552,6 +552,21 @@ export class SimEnvironment implements EnvironmentAdapter, ClusterBackend {
     });
   }
 
+  async setAutoscalerMin(service: string, minReplicas: number, key: string): Promise<void> {
+    const s = this.service(service);
+    const hpa = this.world.cluster
+      .list("HorizontalPodAutoscaler")
+      .find(
+        (h) => (h.metadata.namespace ?? "default") === s.namespace && h.spec.scaleTargetRef.name === s.name && h.spec.scaleTargetRef.kind === (s.kind === "StatefulSet" ? "StatefulSet" : "Deployment"),
+      );
+    if (hpa === undefined) throw new EnvironmentNotFoundError(`HorizontalPodAutoscaler of ${s.namespace}/${s.name}`, service, []);
+    await this.mutate("setAutoscalerMin", key, { service, minReplicas }, () => {
+      const changed = structuredClone(hpa);
+      changed.spec.minReplicas = minReplicas;
+      writeObject(this.world, "HorizontalPodAutoscaler", { verb: "update", object: changed }, false, "suture");
+    });
+  }
+
   async restartPods(service: string, key: string): Promise<void> {
     const s = this.service(service);
     await this.mutate("restartPods", key, { service }, () => {

@@ -92,6 +92,9 @@ describe("perception of the objects around a workload, over HTTP with client-nod
       atMax: true,
       scalingLimited: true,
       limitedSince: Date.parse("2026-11-30T06:40:00Z"),
+      // No ScalingActive condition: it computes a count.
+      scalingActive: true,
+      inactiveReason: "",
     });
     expect(w.quotas).toEqual([
       {

@@ -125,7 +125,10 @@ const scaleDeployment: ToolDefinition<z.infer<typeof scaleParams>> = {
     if (p.replicas === 0) return { ok: false, reason: `scaling ${p.service} to 0 would take it offline` };
     // An HPA owns the replica count: it would undo a direct scale (and the two would fight).
     if (w.autoscaler !== undefined)
-      return { ok: false, reason: `HorizontalPodAutoscaler ${w.autoscaler.name} scales ${p.service} (${w.autoscaler.minReplicas}–${w.autoscaler.maxReplicas}); scaling it directly would be undone` };
+      return {
+        ok: false,
+        reason: `HorizontalPodAutoscaler ${w.autoscaler.name} scales ${p.service} (${w.autoscaler.minReplicas}–${w.autoscaler.maxReplicas}); scaling it directly would be undone; set_autoscaler_min raises its minimum`,
+      };
     const ceiling = Math.max(20, w.deployment.desiredReplicas * 10);
     if (p.replicas > ceiling) return { ok: false, reason: `${p.replicas} replicas exceeds ${ceiling} (10× the current ${w.deployment.desiredReplicas}, at least 20)` };
     if (p.replicas === w.deployment.desiredReplicas) return { ok: false, reason: `${p.service} already wants ${p.replicas} replicas` };
@@ -133,6 +136,46 @@ const scaleDeployment: ToolDefinition<z.infer<typeof scaleParams>> = {
   },
   ...revertibleSetting("scale_deployment", "replicas", "replicas", (w) => w.deployment.desiredReplicas),
   run: (p, env, key) => env.scale(p.service, p.replicas, key),
+};
+
+const autoscalerMinParams = z.object({ service: Service, minReplicas: z.number().int().min(1).max(50, "expected at most 50 replicas") }).strict();
+/**
+ * Medium risk, like a scale: the lever for a workload an HPA owns (a direct scale would be undone).
+ * The HPA enforces its minimum even when it cannot read its metrics, so raising it adds pods then.
+ */
+const setAutoscalerMin: ToolDefinition<z.infer<typeof autoscalerMinParams>> = {
+  name: "set_autoscaler_min",
+  description: "Raise the minReplicas of the HorizontalPodAutoscaler that scales a deployment",
+  params: autoscalerMinParams,
+  ...settles("medium", 180, "scale"),
+  target: deploymentOf,
+  async impact(p, env) {
+    const w = await env.describeWorkload(p.service);
+    return { workloads: [p.service], replicasOutAtOnce: 0, replicas: w.deployment.desiredReplicas, note: `HPA minimum ${w.autoscaler?.minReplicas ?? "?"} → ${p.minReplicas}; no pod restarted` };
+  },
+  async validateLive(p, env) {
+    const w = await workload(env, p.service);
+    if (isValidation(w)) return w;
+    const hpa = w.autoscaler;
+    if (hpa === undefined) return { ok: false, reason: `no HorizontalPodAutoscaler scales ${p.service}; scale_deployment sets its replicas` };
+    if (p.minReplicas > hpa.maxReplicas)
+      return { ok: false, reason: `${p.minReplicas} is above HorizontalPodAutoscaler ${hpa.name}'s maximum of ${hpa.maxReplicas}; raising the maximum is a capacity decision for a human` };
+    if (p.minReplicas <= Math.max(hpa.minReplicas, w.deployment.desiredReplicas))
+      return { ok: false, reason: `${p.service} already runs ${w.deployment.desiredReplicas} replicas with a minimum of ${hpa.minReplicas}; a minimum of ${p.minReplicas} adds none` };
+    return { ok: true };
+  },
+  async growth(p, env) {
+    const w = await env.describeWorkload(p.service);
+    return { dimension: "replicas", from: w.deployment.desiredReplicas, to: p.minReplicas };
+  },
+  async captureBefore(p, env) {
+    return { minReplicas: (await env.describeWorkload(p.service)).autoscaler?.minReplicas };
+  },
+  rollback: (p, before) => {
+    const value = (before as { minReplicas?: number } | undefined)?.minReplicas;
+    return value === undefined ? undefined : { tool: "set_autoscaler_min", params: { service: p.service, minReplicas: value } };
+  },
+  run: (p, env, key) => env.setAutoscalerMin(p.service, p.minReplicas, key),
 };
 
 const serviceOnly = z.object({ service: Service }).strict();
@@ -412,6 +455,7 @@ const resetCircuitBreaker: ToolDefinition<z.infer<typeof breakerParams>> = {
 export const REMEDIATION_TOOLS: AnyToolDefinition[] = [
   rolloutUndo,
   scaleDeployment,
+  setAutoscalerMin,
   restartPods,
   setMemoryLimit,
   patchServicePort,
