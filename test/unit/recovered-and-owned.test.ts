@@ -284,3 +284,30 @@ describe("errors long after a rollout", () => {
     expect(again[0]?.title).toMatch(/schema migration/);
   });
 });
+
+describe("an informational alert on a workload that is fine", () => {
+  const info = fact("alert.firing", "query-suggest", "CPUThrottlingHigh", { severity: "info" });
+  const diagnose = (evidence: Evidence[]) =>
+    reasoner.diagnose({ alert: makeAlert({ service: "query-suggest", name: "CPUThrottlingHigh", severity: "info" }), context: makeContext(evidence), attempts: [] });
+
+  it("Given an info-severity throttling alert and every signal at its baseline, When diagnosed, Then no action", async () => {
+    const [top] = await diagnose([info]);
+    expect(top?.disposition).toBe("no-action");
+    expect(top?.faultClass).toBe("informational");
+  });
+
+  it("Given the same alert while CPU use jumped (an unknown process) or latency is up, When diagnosed, Then it is not closed as noise", async () => {
+    for (const metric of ["cpu_cores", "latency_p99_ms"]) {
+      const hypotheses = await diagnose([info, fact("metric.anomalous", "query-suggest", metric, { badness: 5 })]);
+      expect(
+        hypotheses.filter((h) => h.disposition === "no-action").map((h) => h.faultClass),
+        metric,
+      ).toEqual([]);
+    }
+  });
+
+  it("Given a critical alert with every signal at baseline, When diagnosed, Then the informational rule does not apply", async () => {
+    const hypotheses = await diagnose([fact("alert.firing", "query-suggest", "CPUThrottlingHigh", { severity: "critical" })]);
+    expect(hypotheses.map((h) => h.faultClass)).not.toContain("informational");
+  });
+});
