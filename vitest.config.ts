@@ -1,4 +1,5 @@
 import { defineConfig } from "vitest/config";
+import LongestFirstSequencer from "./test/sequencer.js";
 
 export default defineConfig({
   test: {
@@ -11,5 +12,7 @@ export default defineConfig({
     // Alertmanager end to end, --realtime), and a third worker runs CPU-bound files meanwhile.
     maxWorkers: 3,
     reporters: ["default", "./test/summary-reporter.ts"],
+    // The long suites first: a clean clone has no timing cache to order by.
+    sequence: { sequencer: LongestFirstSequencer },
   },
 });
