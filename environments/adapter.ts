@@ -123,6 +123,8 @@ export interface NetworkPolicyState {
   createdAt: number;
   /** The tool that manages the policy (helm, argocd, flux…; "" applied by hand): it would re-create a deleted policy. */
   managedBy?: string;
+  /** What marks it as a security team's containment (a quarantine), "" when nothing does. */
+  containment?: string;
 }
 
 /** A config map (feature flags and settings) mounted by a workload, with its change history. */

@@ -212,13 +212,14 @@ function workloadFacts(obs: ServiceObservations, now: number, alertService: stri
       key: "netpol.ingress",
       service: s,
       value: np.name,
-      summary: `NetworkPolicy ${np.name} selects ${s}, allows ingress from [${callers.join(", ")}], created ${Math.round((now - np.createdAt) / MINUTE)} min ago${np.managedBy ? `, managed by ${np.managedBy}` : ", applied by hand"}`,
+      summary: `NetworkPolicy ${np.name} selects ${s}, allows ingress from [${callers.join(", ")}], created ${Math.round((now - np.createdAt) / MINUTE)} min ago${np.managedBy ? `, managed by ${np.managedBy}` : ", applied by hand"}${np.containment ? `; a security containment (${np.containment})` : ""}`,
       attrs: {
         deny_all: callers.length === 0,
         blocks_alerting: blocksAlerting,
         selects_alerting: s === alertService,
         minutes_since: Math.round((now - np.createdAt) / MINUTE),
         managed_by: np.managedBy ?? "",
+        containment: np.containment ?? "",
       },
     });
   }

@@ -9,6 +9,22 @@ interface Labelled {
  * CD, Flux or whatever `app.kubernetes.io/managed-by` (or an organisation's own `managed-by`) names; "" for an object applied by hand.
  * Read from the labels and annotations those tools set (a hand edit drifts from their source).
  */
+/** Words a security team's isolation of a workload carries in the object's name, labels or annotations. */
+const CONTAINMENT = /\b(quarantin\w*|isolat(e|ed|ion)|contain(ed|ment)|forensic\w*|incident[- ]response|compromis\w*)\b|\bdo not (remove|delete)\b/i;
+
+/**
+ * Why an object is a security containment (a quarantine NetworkPolicy an incident responder
+ * applied): the first of its name, labels and annotations that says so, as `key: value`; "" for
+ * anything else. Removing such an object undoes the containment, whatever it breaks.
+ */
+export function containmentOf(name: string, meta: Labelled | undefined): string {
+  if (CONTAINMENT.test(name.replace(/[-_.]/g, " "))) return `name: ${name}`;
+  for (const [key, value] of [...Object.entries(meta?.labels ?? {}), ...Object.entries(meta?.annotations ?? {})]) {
+    if (CONTAINMENT.test(`${key.replace(/[-_./]/g, " ")} ${value}`)) return `${key}: ${value}`.slice(0, 200);
+  }
+  return "";
+}
+
 export function managedByOf(meta: Labelled | undefined): string {
   const labels = meta?.labels ?? {};
   const annotations = meta?.annotations ?? {};

@@ -1,6 +1,6 @@
 import type { CoreV1Event, V1Container, V1NetworkPolicy, V1Pod, V1PodTemplateSpec, V1ReplicaSet } from "@kubernetes/client-node";
 import type { DeploymentRevision, KubeEvent, NetworkPolicyState, PodStatus } from "../adapter.js";
-import { managedByOf } from "./managed-by.js";
+import { containmentOf, managedByOf } from "./managed-by.js";
 import { cpuCores, memoryMib } from "./quantity.js";
 
 /** The annotation the Deployment controller numbers ReplicaSets (and the Deployment) with. */
@@ -137,5 +137,6 @@ export function networkPolicyState(policy: V1NetworkPolicy, selectedWorkload: st
     allowIngressFrom: [...allow].sort(),
     createdAt: epochMs(policy.metadata?.creationTimestamp),
     managedBy: managedByOf(policy.metadata),
+    containment: containmentOf(policy.metadata?.name ?? "", policy.metadata),
   };
 }

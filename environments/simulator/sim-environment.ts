@@ -51,7 +51,7 @@ import { renderExposition } from "./exposition.js";
 import { initialState, MINUTE, World, type SimService, type SimState } from "./world.js";
 import { revealSecrets } from "./sim-secrets.js";
 import type { CoreV1Event, V1Endpoints, V2HorizontalPodAutoscaler, V1Node, V1Pod, V1PodTemplateSpec, V1ResourceQuota, V1Service } from "@kubernetes/client-node";
-import { managedByOf } from "../kubernetes/managed-by.js";
+import { containmentOf, managedByOf } from "../kubernetes/managed-by.js";
 import { placementHeadroom } from "../kubernetes/placement.js";
 import {
   autoscalerOf,
@@ -121,6 +121,7 @@ function policyState(p: NetworkPolicy): NetworkPolicyState {
     ),
     createdAt: Date.parse(p.metadata.creationTimestamp),
     managedBy: managedByOf(p.metadata),
+    containment: containmentOf(p.metadata.name, p.metadata),
   };
 }
 

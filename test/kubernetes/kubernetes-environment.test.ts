@@ -85,8 +85,8 @@ describe("reads", () => {
     ]);
     expect(w.kubeService).toEqual({ name: "checkout", port: 80, targetPort: 8080 });
     expect(w.networkPolicies).toEqual([
-      { name: "checkout-allow-frontend", podSelector: "checkout", allowIngressFrom: ["frontend"], createdAt: Date.parse("2026-11-20T10:00:00Z"), managedBy: "" },
-      { name: "checkout-deny-all", podSelector: "checkout", allowIngressFrom: [], createdAt: Date.parse("2026-11-29T23:00:00Z"), managedBy: "" },
+      { name: "checkout-allow-frontend", podSelector: "checkout", allowIngressFrom: ["frontend"], createdAt: Date.parse("2026-11-20T10:00:00Z"), managedBy: "", containment: "" },
+      { name: "checkout-deny-all", podSelector: "checkout", allowIngressFrom: [], createdAt: Date.parse("2026-11-29T23:00:00Z"), managedBy: "", containment: "" },
     ]);
     expect(w.configMaps).toEqual([
       {

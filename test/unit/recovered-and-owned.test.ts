@@ -311,3 +311,26 @@ describe("an informational alert on a workload that is fine", () => {
     expect(hypotheses.map((h) => h.faultClass)).not.toContain("informational");
   });
 });
+
+describe("a NetworkPolicy that is a security containment", () => {
+  it("Given quarantine words in a policy's name, labels or annotations, When read, Then it is a containment; an ordinary policy is not", async () => {
+    const { containmentOf } = await import("../../environments/kubernetes/managed-by.js");
+    expect(containmentOf("quarantine-previewer", {})).toBe("name: quarantine-previewer");
+    expect(containmentOf("previewer-deny", { annotations: { "sec.example/note": "Isolated per IR playbook. Do not remove without SecOps approval." } })).toMatch(/^sec\.example\/note: Isolated/);
+    expect(containmentOf("allow-from-frontend", { labels: { "app.kubernetes.io/managed-by": "helm" }, annotations: { "meta.helm.sh/release-name": "shop" } })).toBe("");
+  });
+
+  it("Given a deny-all policy on the callee marked as a containment, When diagnosed, Then escalate (security) and never propose deleting it", async () => {
+    const policy = fact("netpol.ingress", "previewer", "quarantine-previewer", {
+      deny_all: true,
+      blocks_alerting: true,
+      selects_alerting: false,
+      minutes_since: 12,
+      managed_by: "",
+      containment: "name: quarantine-previewer",
+    });
+    const hypotheses = await reasoner.diagnose({ alert: makeAlert(), context: makeContext([policy, fact("metric.anomalous", "checkout", "error_rate", { badness: 8 })]), attempts: [] });
+    expect(hypotheses[0]?.disposition).toBe("escalate");
+    expect(hypotheses.flatMap((h) => h.candidates.map((c) => c.call.tool))).not.toContain("delete_network_policy");
+  });
+});

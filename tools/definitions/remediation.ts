@@ -342,7 +342,16 @@ const deleteNetworkPolicy: ToolDefinition<z.infer<typeof netpolParams>> = {
 const restoreParams = z
   .object({
     service: Service,
-    policy: z.object({ name: z.string().min(1), podSelector: z.string().min(1), allowIngressFrom: z.array(z.string()), createdAt: z.number(), managedBy: z.string().optional() }).strict(),
+    policy: z
+      .object({
+        name: z.string().min(1),
+        podSelector: z.string().min(1),
+        allowIngressFrom: z.array(z.string()),
+        createdAt: z.number(),
+        managedBy: z.string().optional(),
+        containment: z.string().optional(),
+      })
+      .strict(),
   })
   .strict();
 /** High risk: it changes who may reach a workload; used to undo a deletion. */
