@@ -334,3 +334,25 @@ describe("a NetworkPolicy that is a security containment", () => {
     expect(hypotheses.flatMap((h) => h.candidates.map((c) => c.call.tool))).not.toContain("delete_network_policy");
   });
 });
+
+describe("a caller slow because a dependency runs out of CPU", () => {
+  const saturatedDependency = [
+    fact("metric.anomalous", "checkout", "latency_p99_ms", { badness: 6 }),
+    fact("cpu.saturation", "rights", 1.01, { cores: 3.03, limit_cores: 3 }),
+    fact("metric.anomalous", "rights", "latency_p99_ms", { badness: 9 }),
+    fact("replicas.desired", "rights", 3, { ready: 3 }),
+  ];
+  const diagnose = (evidence: Evidence[]) => reasoner.diagnose({ alert: makeAlert(), context: makeContext(evidence), attempts: [] });
+
+  it("Given the dependency at its CPU limit with its own latency up, When diagnosed, Then scale the dependency, not the caller", async () => {
+    const [top] = await diagnose(saturatedDependency);
+    expect(top?.candidates[0]?.call).toEqual({ tool: "scale_deployment", params: { service: "rights", replicas: 6 } });
+  });
+
+  it("Given the same with an HPA on the dependency or a release of it an hour ago, When diagnosed, Then no direct scale of it is proposed", async () => {
+    for (const extra of [fact("hpa.state", "rights", 3, { min: 3, max: 6, at_max: false }), deployLatest("rights", 60, ["image"])]) {
+      const hypotheses = await diagnose([...saturatedDependency, extra]);
+      expect(hypotheses.flatMap((h) => h.candidates.map((c) => c.call)).filter((c) => c.tool === "scale_deployment" && c.params["service"] === "rights")).toEqual([]);
+    }
+  });
+});
