@@ -10,6 +10,9 @@ export const RULES_DIR = path.join(DATA_DIR, "rules");
 /** The shipped scenarios (the demo's and `suture eval`'s default). */
 export const SCENARIOS_DIR = path.join(DATA_DIR, "scenarios");
 
+/** The regression watch's scenarios: deploys, their code changes and their webhook bodies. */
+export const REGRESSION_SCENARIOS_DIR = path.join(DATA_DIR, "scenarios-regression");
+
 /** Policy files: the documented default and a strict example. */
 export const POLICIES_DIR = path.join(DATA_DIR, "policies");
 

@@ -22,6 +22,10 @@ export const DEPLOY_BOUNDS = {
   lines: 2_147_483_647,
   /** A failed build's log tail, in UTF-8 bytes. */
   logTailBytes: 64 * 1024,
+  /** Diff hunks sent for one changed file. */
+  hunks: 200,
+  /** One diff hunk, in characters. */
+  hunkChars: 16 * 1024,
 } as const;
 
 /** Required text: `expected` is the message when it is absent, empty or not a string. */
@@ -66,8 +70,16 @@ export const ChangedFileSchema = z
       path: requiredText(DEPLOY_BOUNDS.path, "a file path", "expected the file's path"),
       added: lineCount("added"),
       removed: lineCount("removed"),
+      /**
+       * The file's unified-diff hunks (each from its `@@ -a,b +c,d @@ context` header on), when the
+       * sender has them: triage reads the functions they touch and whether only comments changed.
+       */
+      hunks: z
+        .array(requiredText(DEPLOY_BOUNDS.hunkChars, "a diff hunk", "expected a unified-diff hunk starting with @@"), "expected a list of diff hunks")
+        .max(DEPLOY_BOUNDS.hunks, `expected at most ${DEPLOY_BOUNDS.hunks} hunks`)
+        .optional(),
     },
-    objectExpected("expected a changed file as {path, added, removed}"),
+    objectExpected("expected a changed file as {path, added, removed, hunks?}"),
   )
   .strict();
 
@@ -225,4 +237,9 @@ export function parseBuild(body: unknown, receivedAt: Date = new Date(), prefix 
 /** A workload as operators write it: `namespace/name`. */
 export function workloadKey(w: WorkloadRef): string {
   return `${w.namespace}/${w.name}`;
+}
+
+/** Whether an image reference runs a deployed version: it is the version, or is tagged or pinned with it. */
+export function imageRunsVersion(image: string, version: string): boolean {
+  return image === version || image.endsWith(`:${version}`) || image.endsWith(`@${version}`);
 }

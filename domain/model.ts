@@ -4,6 +4,7 @@
  * schemas; everything below the graph uses them without knowing about the graph.
  */
 import { z } from "zod";
+import { RegressionFindingSchema } from "./regressions.js";
 
 /** A tool call proposed or made by Suture. */
 export const ToolCallSchema = z.object({
@@ -105,6 +106,8 @@ export const IncidentContextSchema = z.object({
    * context was gathered: once one of them moves on, this evidence shows a workload mid-change.
    */
   unsettledActions: z.array(UnsettledActionSchema).default([]),
+  /** The regression the watch opened this incident on (read from the store, never from the alert's text). */
+  regression: RegressionFindingSchema.optional(),
 });
 /** The incident context. */
 export type IncidentContext = z.infer<typeof IncidentContextSchema>;

@@ -1,3 +1,5 @@
+import type { RegressionFinding } from "../domain/regressions.js";
+import { regressionFacts } from "./regression.js";
 import type { Alert } from "../domain/alerts/alert.js";
 import type { Evidence, LogSignature, Signal } from "../domain/model.js";
 import type { ConsumerGroupState, DeploymentRevision, KubeEvent, LogLine, MetricName, MetricPoint, MetricSeries, WorkloadDescription } from "../environments/adapter.js";
@@ -814,7 +816,14 @@ function migrationFacts(service: string, lines: LogLine[], now: number): FactDra
  * deploy and config changes, port and policy mismatches, abnormal metrics, log signatures.
  * Facts of the alerting service come first so rules bind to it before its dependencies.
  */
-export function extractEvidence(alert: Alert, observations: ServiceObservations[], history: AlertHistorySummary, now: number, others: OtherIncidentAction[] = []): ExtractedEvidence {
+export function extractEvidence(
+  alert: Alert,
+  observations: ServiceObservations[],
+  history: AlertHistorySummary,
+  now: number,
+  others: OtherIncidentAction[] = [],
+  regression?: RegressionFinding,
+): ExtractedEvidence {
   const drafts: FactDraft[] = [
     {
       key: "alert.firing",
@@ -831,6 +840,7 @@ export function extractEvidence(alert: Alert, observations: ServiceObservations[
       attrs: { firing: history.firing, window_minutes: history.windowMinutes },
     },
   ];
+  if (regression !== undefined) drafts.push(...regressionFacts(regression, alert.service, observations.find((o) => o.role === "alerting")?.deploys ?? []));
   for (const [label, value] of Object.entries(alert.labels).sort()) {
     drafts.push({ key: `alert.label.${label}`, service: alert.service, value, summary: `alert label ${label}=${value}` });
   }

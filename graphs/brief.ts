@@ -2,6 +2,7 @@ import { describeTarget } from "../domain/alerts/target.js";
 import { round } from "../evidence/metrics.js";
 import { anomalousSignals, describeChange } from "../evidence/snapshot.js";
 import type { Evidence, LikelyCause, Outcome, PolicyVerdict } from "../domain/model.js";
+import type { RegressionFinding } from "../domain/regressions.js";
 import type { IncidentStateValue } from "./state.js";
 
 /** The incident brief: what a human needs to take over (or to audit what Suture did). */
@@ -48,7 +49,43 @@ export interface Brief {
   runbook: { name: string; similarity: number; diagnosis: string; mitigation: string } | null;
   /** When diagnose escalated: the most likely cause class, the evidence for and against, and what to check first. */
   likelyCause?: LikelyCause;
+  /** For an incident the regression watch opened: the deploy, what rose, triage, and (when rollback is unsafe) the fix-forward brief. */
+  regression?: RegressionBrief;
   timeline: string[];
+}
+
+/** The regression section of a brief. */
+export interface RegressionBrief {
+  deploy: string;
+  signatures: Array<{ signature: string; observed: number; expected: number; new: boolean; example: string }>;
+  triage: { isRuntimeChange: boolean; causalLink: boolean; confidence: string; evidence: string[] };
+  suspects: Array<{ path: string; reasons: string[]; hunks: string[] }>;
+  /** Present when the deploy cannot be rolled back safely: what a human or a coding agent should fix. Suture writes no code. */
+  fixForward?: { why: string; expected: string[] };
+}
+
+/** The regression section: what rose after which deploy, the triage, and a fix-forward brief when rollback is unsafe. */
+export function regressionBrief(finding: RegressionFinding): RegressionBrief {
+  const t = finding.triage;
+  const hours = Math.max(1 / 60, (finding.window.to - finding.window.from) / 3_600_000);
+  return {
+    deploy: `${finding.workload.namespace}/${finding.workload.name} ${finding.version} (deploy ${finding.deployId}, ${finding.deployAt})`,
+    signatures: finding.flagged.map((f) => ({ signature: f.signature, observed: f.observed, expected: round(f.expected), new: !f.seenBefore, example: f.exemplars[0] ?? "" })),
+    triage: { isRuntimeChange: t.isRuntimeChange, causalLink: t.causalLink, confidence: t.confidence, evidence: t.evidence },
+    suspects: t.suspects.map((s) => ({ path: s.path, reasons: s.reasons, hunks: s.hunks })),
+    ...(t.rollbackSafe
+      ? {}
+      : {
+          fixForward: {
+            why: `rolling back is unsafe: the deploy ${[t.migration ? "carried a schema migration" : "", t.contractChange ? "changed a contract its callers use" : ""].filter((x) => x !== "").join(" and ")}; fix forward instead`,
+            expected: finding.flagged.map((f) =>
+              f.seenBefore
+                ? `"${f.signature}" back to its baseline (about ${round(f.expected / hours)} per hour before ${finding.version}; ${round(f.observed / hours)} per hour since)`
+                : `"${f.signature}" gone: it never appeared before ${finding.version}`,
+            ),
+          },
+        }),
+  };
 }
 
 function callText(call: { tool: string; params: Record<string, unknown> }): string {
@@ -123,6 +160,7 @@ export function buildBrief(state: IncidentStateValue, outcome: Outcome | null, v
     },
     runbook: state.diagnosis?.runbook ?? null,
     ...(state.diagnosis?.likelyCause !== undefined ? { likelyCause: state.diagnosis.likelyCause } : {}),
+    ...(state.context?.regression !== undefined ? { regression: regressionBrief(state.context.regression) } : {}),
     timeline: state.timeline.map((t) => `${new Date(t.at).toISOString()} ${t.node}: ${t.message}`),
   };
 }

@@ -2,6 +2,7 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom
 import type { Database } from "../store/database.js";
 import { actionsByResult, incidentsByStatus, modelSpend, pendingApprovalCount, type GaugeReading } from "../store/metrics.js";
 import type { IncidentQueue } from "../store/queue.js";
+import { watchesByStatus } from "../store/regressions.js";
 
 /**
  * Suture's Prometheus metrics. Counters and histograms count what this process did; gauges
@@ -22,6 +23,10 @@ export class SutureMetrics {
   readonly policyReloads: Counter<"result">;
   /** Seconds from an incident's intake to its graph starting on a worker. */
   readonly startLatency: Histogram;
+  /** Deploy markers and failed builds received over HTTP, by kind and whether they were new. */
+  readonly deploysReceived: Counter<"kind" | "result">;
+  /** Regression-watch verdicts this process reached, by status (clean, recorded, regression, skipped). */
+  readonly regressionLooks: Counter<"status">;
 
   constructor(db: Database, queue?: IncidentQueue) {
     const registers = [this.registry];
@@ -43,6 +48,18 @@ export class SutureMetrics {
       buckets: [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
       registers,
     });
+    this.deploysReceived = new Counter({
+      name: "suture_deploys_received_total",
+      help: "Deploy markers and failed builds received over HTTP, by kind (deploy, build) and result (new, duplicate)",
+      labelNames: ["kind", "result"],
+      registers,
+    });
+    this.regressionLooks = new Counter({
+      name: "suture_regression_verdicts_total",
+      help: "Regression-watch verdicts this process reached, by status (clean, recorded, regression, skipped)",
+      labelNames: ["status"],
+      registers,
+    });
     const fromDatabase = (name: string, help: string, labelNames: string[], read: () => Promise<GaugeReading[]>): void => {
       new Gauge({
         name,
@@ -60,6 +77,12 @@ export class SutureMetrics {
     fromDatabase("suture_actions", "Remediations and rollbacks by tool and result", ["tool", "kind", "result"], () => actionsByResult(db.pool));
     fromDatabase("suture_model_tokens", "Model tokens spent on incidents (all time, from the database), by model", ["model"], () => spend((s) => s.tokens));
     fromDatabase("suture_model_cost_usd", "Estimated model cost of incidents in USD (all time, from the database), by model", ["model"], () => spend((s) => s.costUsd));
+    fromDatabase(
+      "suture_regression_watches",
+      "Deploys watched for regressions (all time, from the database), by status: watching, clean, recorded (flagged, not acted on), regression (incident opened), skipped",
+      ["status"],
+      async () => (await watchesByStatus(db.pool)).map((w) => ({ labels: { status: w.status }, value: w.n })),
+    );
     fromDatabase("suture_approvals_pending", "Approval requests waiting for a human", [], async () => [{ labels: {}, value: await pendingApprovalCount(db.pool) }]);
     if (queue !== undefined) {
       new Gauge({

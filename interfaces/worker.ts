@@ -2,6 +2,7 @@ import type { Job } from "pg-boss";
 import { advanceQueuedIncident, type JobOutcome } from "../app/advance.js";
 import { expireApprovals } from "../app/approvals.js";
 import { deadLetter, recordJobFailure } from "../app/dead-letters.js";
+import { regressionPass, type WatchPass } from "../app/regression-watch.js";
 import type { Suture } from "../app/suture.js";
 import type { IncidentJob, IncidentQueue } from "../store/queue.js";
 import type { SutureMetrics } from "./metrics.js";
@@ -13,6 +14,8 @@ export interface WorkerOptions {
   metrics?: SutureMetrics;
   /** How often this worker escalates expired approval requests (ms; 0 = never). */
   expiryIntervalMs?: number;
+  /** How often this worker runs a regression-watch pass over the configured cluster (ms; 0 = never; default 60 s with a cluster). */
+  regressionIntervalMs?: number;
   /** Called after each job (tests and logs). */
   onJobDone?: (incidentId: string, result: string) => void;
 }
@@ -28,6 +31,7 @@ export type JobResult = JobOutcome;
  */
 export class IncidentWorker {
   private expiryTimer: NodeJS.Timeout | undefined;
+  private regressionTimer: NodeJS.Timeout | undefined;
   private readonly running = new Set<string>();
 
   constructor(
@@ -47,11 +51,32 @@ export class IncidentWorker {
       }, every);
       this.expiryTimer.unref();
     }
+    const watchEvery = this.suture.cluster === undefined ? 0 : (this.options.regressionIntervalMs ?? 60_000);
+    if (watchEvery > 0) {
+      this.regressionTimer = setInterval(() => {
+        this.watchDeploys().catch((error: unknown) => process.stderr.write(`suture worker: regression watch failed: ${(error as Error).message}\n`));
+      }, watchEvery);
+      this.regressionTimer.unref();
+    }
+  }
+
+  /** One regression-watch pass, by one worker at a time (the others skip this minute). */
+  async watchDeploys(now = Date.now()): Promise<WatchPass | undefined> {
+    const lock = await this.suture.locks.acquire("regression-watch", "regression-watch", 0, { record: false });
+    if (!lock.acquired) return undefined;
+    try {
+      const pass = await regressionPass(this.suture, this.queue, now);
+      for (const look of pass.looks) if (look.status !== "watching") this.options.metrics?.regressionLooks.inc({ status: look.status });
+      return pass;
+    } finally {
+      await this.suture.locks.releaseIncident("regression-watch");
+    }
   }
 
   /** Stops taking jobs; running ones finish first (up to `timeoutMs`), then their locks are released. */
   async stop(timeoutMs = 30_000): Promise<void> {
     if (this.expiryTimer !== undefined) clearInterval(this.expiryTimer);
+    if (this.regressionTimer !== undefined) clearInterval(this.regressionTimer);
     await this.queue.stop({ graceful: true, timeoutMs });
     await this.suture.locks.releaseAll();
   }

@@ -89,6 +89,9 @@ export async function perceive(state: IncidentStateValue, runtime: Runtime<Sutur
           excludeIncident: state.incidentId,
           sinceEnvTime: now - OTHER_ACTIONS_WINDOW_MINUTES * 60_000,
         });
+  // Only the watch writes a finding, keyed by this incident: the alert's labels cannot conjure one.
+  const watch = await ctx.store.regressionOfIncident(state.incidentId);
+  const regression = watch?.status === "regression" && watch.finding !== null ? watch.finding : undefined;
   const extracted = extractEvidence(
     state.alert,
     [alerting, ...others],
@@ -102,6 +105,7 @@ export async function perceive(state: IncidentStateValue, runtime: Runtime<Sutur
     otherIncidents
       .filter((a) => a.id <= actionWatermark)
       .map((a) => ({ incidentId: a.incidentId, kind: a.kind, tool: a.tool, service: a.targetService, status: a.status, verdict: a.verdict, at: a.envTime })),
+    regression,
   );
   const snapshot = { at: now, signals: extracted.signals };
   const abnormal = anomalousSignals(snapshot).map((s) => `${s.service} ${s.metric}`);
@@ -126,6 +130,7 @@ export async function perceive(state: IncidentStateValue, runtime: Runtime<Sutur
       gatheredAt: now,
       actionWatermark,
       unsettledActions: unsettled.map((a) => ({ id: a.id, service: a.targetService, status: a.status, verdict: a.verdict })),
+      ...(regression !== undefined ? { regression } : {}),
     },
     timeline: [{ node: "perceive", at: now, message }],
   };

@@ -10,6 +10,8 @@ import type { Attempt, Signal, SignalSnapshot } from "../domain/model.js";
 import { executeOnce, idempotencyKey } from "../tools/executor.js";
 import { Observer } from "../tools/observer.js";
 import type { VerifyRoute } from "../graphs/routes.js";
+import type { RegressionFinding } from "../domain/regressions.js";
+import { FlaggedLineMatcher } from "../regression/matcher.js";
 
 /** Signals that measure user harm; memory and CPU are causes, judged separately. */
 const HARM_METRICS = new Set(["error_rate", "latency_p99_ms", "request_rate", "ready_replicas", "consumer_lag", "disk_usage_pct"]);
@@ -49,8 +51,33 @@ function settled(after: Signal, before: Signal | undefined): boolean {
   return badness(after.metric, after.current, after.baseline) <= 0.25 * badness(before.metric, before.current, before.baseline);
 }
 
-/** Judges an attempt: the signals that were abnormal, the workload's pods, and memory's trend. */
-async function judge(observer: Observer, attempt: Attempt, service: string, after: SignalSnapshot): Promise<{ verdict: NonNullable<Attempt["verdict"]>; reasons: string[] }> {
+/** Log lines read to count a regression's flagged signatures. */
+const REGRESSION_LOG_LINES = 2000;
+/** The recent stretch a regression's flagged signatures must be (nearly) absent from. */
+const REGRESSION_QUIET_MS = 120_000;
+
+/**
+ * A regression incident's own signal: lines of its flagged signatures the workload wrote in
+ * (from, to], and how many its baseline allows there (twice the expected rate, rounded down:
+ * a signature never seen before is allowed none).
+ */
+async function regressionLines(observer: Observer, service: string, finding: RegressionFinding, from: number, to: number): Promise<{ seen: number; allowed: number }> {
+  const lines = (await observer.tailLogs(service, REGRESSION_LOG_LINES)) ?? [];
+  const messages = lines.filter((l) => l.t > from && l.t <= to).map((l) => l.message);
+  const seen = new FlaggedLineMatcher(finding.flagged.flatMap((f) => f.exemplars)).count(messages);
+  const windowMs = Math.max(1, finding.window.to - finding.window.from);
+  const expectedPerMs = finding.flagged.reduce((sum, f) => sum + f.expected, 0) / windowMs;
+  return { seen, allowed: Math.floor(2 * expectedPerMs * (to - from)) };
+}
+
+/** Judges an attempt: the signals that were abnormal, the workload's pods, memory's trend and (for a regression) its flagged signatures. */
+async function judge(
+  observer: Observer,
+  attempt: Attempt,
+  service: string,
+  after: SignalSnapshot,
+  regression?: RegressionFinding,
+): Promise<{ verdict: NonNullable<Attempt["verdict"]>; reasons: string[] }> {
   const before = harm(attempt.before);
   const now = harm(after);
   const reasons: string[] = [];
@@ -89,6 +116,10 @@ async function judge(observer: Observer, attempt: Attempt, service: string, afte
       reasons.push(`${service} memory still climbing ${slope.toFixed(1)} MiB/min; reaches its ${limit} MiB limit in ~${Math.max(0, Math.round((limit - latest) / slope))} min`);
     }
   }
+  if (regression !== undefined) {
+    const { seen, allowed } = await regressionLines(observer, service, regression, after.at - REGRESSION_QUIET_MS, after.at);
+    if (seen > allowed) reasons.push(`${seen} line(s) of the regression's flagged signatures in the last ${REGRESSION_QUIET_MS / 60_000} min (baseline allows ${allowed})`);
+  }
   return { verdict: reasons.length === 0 ? "recovered" : "not_recovered", reasons };
 }
 
@@ -122,8 +153,10 @@ async function waitUntil(ctx: SutureContext, incidentId: string, attempt: Attemp
 type Sample = NonNullable<Attempt["samples"]>[number];
 
 /** One look at the settle window: total harm, whether everything looks healthy, and the backlog. */
-async function sample(observer: Observer, attempt: Attempt, service: string, watched: Signal[], now: number): Promise<Sample> {
+async function sample(observer: Observer, attempt: Attempt, service: string, watched: Signal[], now: number, previous: number, regression?: RegressionFinding): Promise<Sample> {
   const snapshot = harm(await readSnapshot(observer, watched, now, attempt.executedAt));
+  // A regression's flagged signatures still written since the last look: not healthy yet.
+  const flagged = regression === undefined ? undefined : await regressionLines(observer, service, regression, previous, now);
   const settledAll = snapshot.signals.every((s) => !isAnomalous(s.metric, s.current, s.baseline));
   const workload = await observer.describeWorkload(service);
   const pods = workload?.pods ?? [];
@@ -131,7 +164,8 @@ async function sample(observer: Observer, attempt: Attempt, service: string, wat
     (p) => !(p.reason !== undefined && FAILING_POD_REASONS.has(p.reason)) && !(p.restarts > 0 && p.startedAt >= attempt.executedAt && p.lastTerminationReason !== undefined),
   );
   const lag = snapshot.signals.filter((s) => s.metric === "consumer_lag").reduce((sum, s) => sum + s.current, 0);
-  return { at: now, harm: total(snapshot.signals), healthy: settledAll && podsHealthy, ...(snapshot.signals.some((s) => s.metric === "consumer_lag") ? { lag } : {}) };
+  const quiet = flagged === undefined || flagged.seen <= flagged.allowed;
+  return { at: now, harm: total(snapshot.signals), healthy: settledAll && podsHealthy && quiet, ...(snapshot.signals.some((s) => s.metric === "consumer_lag") ? { lag } : {}) };
 }
 
 /**
@@ -190,7 +224,7 @@ export async function verify(state: IncidentStateValue, runtime: Runtime<SutureC
       const next = previous < deadline ? Math.min(previous + step, deadline) : previous + Math.max(step, DRAIN_LOOK_MS);
       await waitUntil(ctx, state.incidentId, attempt, next, step);
       if (ctx.clock.realTime && (await ctx.store.getIncident(state.incidentId)).status === "verifying") await ctx.store.setIncidentStatus(state.incidentId, "running");
-      samples = [...samples, await sample(observer, attempt, service, state.context.snapshot.signals, ctx.clock.now())];
+      samples = [...samples, await sample(observer, attempt, service, state.context.snapshot.signals, ctx.clock.now(), previous, state.context.regression)];
       const decision = lookAgain(attempt, samples, ctx.clock.now(), stableSamples, drainMinutes);
       if (!decision.again) {
         closing = decision.why;
@@ -201,7 +235,9 @@ export async function verify(state: IncidentStateValue, runtime: Runtime<SutureC
   }
   const after = await readSnapshot(observer, state.context.snapshot.signals, ctx.clock.now());
   const judged =
-    attempt.status === "failed" ? { verdict: "not_recovered" as const, reasons: [`the tool call failed: ${attempt.error ?? "unknown error"}`] } : await judge(observer, attempt, service, after);
+    attempt.status === "failed"
+      ? { verdict: "not_recovered" as const, reasons: [`the tool call failed: ${attempt.error ?? "unknown error"}`] }
+      : await judge(observer, attempt, service, after, state.context.regression);
   await ctx.store.setAfterSignals(attempt.actionId, after, judged.verdict);
   let rolledBack = false;
   const notes: string[] = [];

@@ -1,7 +1,23 @@
+import { z } from "zod";
+import { InvalidInputError } from "../domain/errors.js";
+import { formatZodError } from "../domain/problems.js";
 import { signaturesOf } from "../evidence/signatures.js";
 
 /** Distinct messages kept per signature to re-template new messages against. */
 const EXEMPLARS_PER_SIGNATURE = 20;
+
+/** A vocabulary's serialized form: the exemplars of each signature (what names new messages). */
+export const VocabularySnapshotSchema = z
+  .object({
+    exemplars: z.record(
+      z.string().min(1, "expected a signature"),
+      z.array(z.string(), "expected a list of exemplar messages").max(EXEMPLARS_PER_SIGNATURE, `expected at most ${EXEMPLARS_PER_SIGNATURE} exemplars`),
+    ),
+  })
+  .strict();
+
+/** A serialized vocabulary. */
+export type VocabularySnapshot = z.output<typeof VocabularySnapshotSchema>;
 
 /**
  * Stable signatures across batches. `signaturesOf` templates a batch as a whole, so the same
@@ -20,6 +36,25 @@ export class SignatureVocabulary {
     const distinct = [...new Set(referenceMessages)];
     const templates = signaturesOf(distinct);
     distinct.forEach((message, i) => this.remember(message, templates[i] ?? message));
+  }
+
+  /** A vocabulary from its serialized form; a bad one is refused with InvalidInputError naming the field. */
+  static fromJSON(input: unknown): SignatureVocabulary {
+    const parsed = VocabularySnapshotSchema.safeParse(input);
+    if (!parsed.success) throw new InvalidInputError(`signature vocabulary: ${formatZodError(parsed.error)}`);
+    const vocabulary = new SignatureVocabulary();
+    for (const [signature, messages] of Object.entries(parsed.data.exemplars)) for (const m of messages) vocabulary.remember(m, signature);
+    return vocabulary;
+  }
+
+  /** The serialized form: each signature's exemplars (enough to name new messages the same way). */
+  toJSON(): VocabularySnapshot {
+    return { exemplars: Object.fromEntries(this.exemplars) };
+  }
+
+  /** Up to `n` exemplar messages of a signature. */
+  exemplarsOf(signature: string, n = EXEMPLARS_PER_SIGNATURE): string[] {
+    return (this.exemplars.get(signature) ?? []).slice(0, n);
   }
 
   private remember(message: string, signature: string): void {

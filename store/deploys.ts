@@ -136,3 +136,10 @@ export async function recentBuilds(q: Queryable, limit: number): Promise<StoredB
     receivedAt: r.received_at,
   }));
 }
+
+/** One deploy by id, or undefined. */
+export async function deployById(q: Queryable, id: number): Promise<StoredDeploy | undefined> {
+  const rows = await q.query<DeployRow>(`SELECT ${DEPLOY_COLUMNS} FROM deploys WHERE id = $1`, [id]);
+  const r = rows.rows[0];
+  return r === undefined ? undefined : toDeploy(r);
+}

@@ -1,6 +1,7 @@
 import type { Alert } from "../domain/alerts/alert.js";
 import type { Build, Deploy, WorkloadRef } from "../domain/deploys.js";
 import type { IncidentStatus } from "../domain/incident.js";
+import type { RegressionWatch } from "../domain/regressions.js";
 import type { ToolObservation } from "../domain/model.js";
 import * as actions from "./actions.js";
 import * as alerts from "./alerts.js";
@@ -12,6 +13,7 @@ import * as environments from "./environments.js";
 import * as incidents from "./incidents.js";
 import * as modelUsage from "./model-usage.js";
 import * as observations from "./observations.js";
+import * as regressions from "./regressions.js";
 
 /**
  * The store the graph's nodes and the use cases share: one object over the concern modules
@@ -94,6 +96,15 @@ export class IncidentStore {
     return deploys.recordDeploy(this.db.pool, deploy);
   }
 
+  /** Stores a deploy marker and starts its regression watch, in one transaction (a retry finds both). */
+  recordDeployAndWatch(deploy: Deploy): Promise<deploys.Recorded> {
+    return withTransaction(this.db, async (client) => {
+      const recorded = await deploys.recordDeploy(client, deploy);
+      await regressions.startWatch(client, recorded.id);
+      return recorded;
+    });
+  }
+
   /** Stores a failed build once per (workload, commit, time), its log tail redacted. */
   recordBuild(build: Build): Promise<deploys.Recorded> {
     return deploys.recordBuild(this.db.pool, build);
@@ -109,9 +120,59 @@ export class IncidentStore {
     return deploys.deploysOf(this.db.pool, workload, since);
   }
 
+  /** One deploy by id, or undefined. */
+  deployById(id: number): Promise<deploys.StoredDeploy | undefined> {
+    return deploys.deployById(this.db.pool, id);
+  }
+
   /** The newest failed builds, newest first. */
   recentBuilds(limit = 50): Promise<deploys.StoredBuild[]> {
     return deploys.recentBuilds(this.db.pool, limit);
+  }
+
+  /** A workload's error-signature baseline, or undefined before its first bucket. */
+  loadSignatureBaseline(workload: WorkloadRef): Promise<regressions.StoredBaseline | undefined> {
+    return regressions.loadBaseline(this.db.pool, workload);
+  }
+
+  /** Writes a workload's error-signature baseline. */
+  saveSignatureBaseline(workload: WorkloadRef, stored: regressions.StoredBaseline): Promise<void> {
+    return regressions.saveBaseline(this.db.pool, workload, stored);
+  }
+
+  /** Starts watching a deploy for regressions (once per deploy). */
+  startRegressionWatch(deployId: number): Promise<RegressionWatch> {
+    return regressions.startWatch(this.db.pool, deployId);
+  }
+
+  /** One deploy's regression watch, or undefined. */
+  regressionWatch(deployId: number): Promise<RegressionWatch | undefined> {
+    return regressions.watchOf(this.db.pool, deployId);
+  }
+
+  /** Records a look at a deploy; false when another look already gave it a final verdict. */
+  recordRegressionLook(deployId: number, update: regressions.WatchUpdate): Promise<boolean> {
+    return regressions.recordLook(this.db.pool, deployId, update);
+  }
+
+  /** Regression watches still looking, oldest deploy first. */
+  openRegressionWatches(): Promise<RegressionWatch[]> {
+    return regressions.openWatches(this.db.pool);
+  }
+
+  /** The newest regression watches, newest deploy first. */
+  recentRegressionWatches(limit = 50): Promise<RegressionWatch[]> {
+    return regressions.recentWatches(this.db.pool, limit);
+  }
+
+  /** The regression watch an incident was opened from, or undefined. */
+  regressionOfIncident(incidentId: string): Promise<RegressionWatch | undefined> {
+    return regressions.regressionOfIncident(this.db.pool, incidentId);
+  }
+
+  /** Regression watches by status. */
+  regressionWatchesByStatus(): Promise<Array<{ status: RegressionWatch["status"]; n: number }>> {
+    return regressions.watchesByStatus(this.db.pool);
   }
 
   /** Appends to the audit log; an entry whose dedupe key already exists is not written again. */

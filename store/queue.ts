@@ -15,8 +15,8 @@ const CONTINUATION_PRIORITY = 10;
 /** What a job asks a worker to do: run the incident as far as it can go now. */
 export interface IncidentJob {
   incidentId: string;
-  /** Why it was queued: a new alert, a human decision, an expired approval, a settle (or other) deadline come. */
-  reason: "alert" | "approval" | "expiry" | "retry" | "settle";
+  /** Why it was queued: a new alert or regression, a human decision, an expired approval, a settle (or other) deadline come. */
+  reason: "alert" | "regression" | "approval" | "expiry" | "retry" | "settle";
 }
 
 /** Queue timing: defaults suit production; tests shorten recovery. */

@@ -77,6 +77,18 @@ export function applyFault(world: World, fault: FaultSpec): void {
       }
       return;
     }
+    case "release": {
+      // A release of new code: the same behaviour as the running image, plus a bug when one is given.
+      const version = str(p, "version", "2.0.0");
+      const image = `${base}:${version}`;
+      const behaviour: ImageBehaviour = { ...current };
+      delete behaviour.bug;
+      const errorRate = num(p, "errorRate", 0);
+      pushImage(world, image, { ...behaviour, ...(errorRate > 0 ? { bug: { errorRate, message: str(p, "message", "TypeError: Cannot read properties of undefined") } } : {}) });
+      container.image = image;
+      rollOut(world, d, str(p, "changeCause", `deploy ${image}`));
+      return;
+    }
     case "bad-rollout-schema-migration": {
       const version = str(p, "version", "3.4.0");
       const schema = (world.state.schemaVersion[s.name] ?? 1) + 1;

@@ -154,6 +154,7 @@ export const FAULT_KINDS = [
   "scaled-to-zero",
   "bad-rollout",
   "bad-rollout-schema-migration",
+  "release",
   "service-port-mismatch",
   "network-policy-deny",
   "bad-feature-flag",

@@ -90,6 +90,26 @@ function formatLikelyCause(cause: NonNullable<Brief["likelyCause"]>): string[] {
   return lines;
 }
 
+/** The brief's regression section: the deploy, what rose, the triage and, when rollback is unsafe, the fix-forward brief. */
+function formatRegression(r: NonNullable<Brief["regression"]>): string[] {
+  const lines = ["", color("bold", `Regression after deploy ${r.deploy}`)];
+  for (const s of r.signatures) lines.push(`  ${s.new ? "new " : ""}${s.signature}: ${s.observed} seen, ${s.expected} expected`, color("dim", `    e.g. ${s.example.slice(0, 200)}`));
+  lines.push(`  Triage: ${r.triage.isRuntimeChange ? "runtime change" : "no runtime change"}; causal link ${r.triage.causalLink ? "yes" : "no"} (${r.triage.confidence})`);
+  for (const e of r.triage.evidence) lines.push(`    - ${e}`);
+  if (r.fixForward !== undefined) {
+    lines.push("", color("bold", "Fix-forward brief (for a human or a coding agent; Suture writes no code)"), `  ${r.fixForward.why}`);
+    lines.push("  Suspected files and hunks:");
+    for (const s of r.suspects) {
+      lines.push(`    ${s.path}: ${s.reasons.join("; ")}`);
+      for (const h of s.hunks) lines.push(...h.split("\n").map((l) => color("dim", `      ${l}`)));
+    }
+    if (r.suspects.length === 0) lines.push("    (no changed file is named by the errors)");
+    lines.push("  Expected behaviour:");
+    for (const e of r.fixForward.expected) lines.push(`    - ${e}`);
+  }
+  return lines;
+}
+
 /** Renders a brief for `suture show`. */
 export function formatBrief(brief: Brief): string {
   const lines: string[] = [];
@@ -150,6 +170,7 @@ export function formatBrief(brief: Brief): string {
     lines.push("  Mitigation:", ...brief.runbook.mitigation.split("\n").map((l) => `    ${l}`));
   }
   if (brief.likelyCause !== undefined) lines.push(...formatLikelyCause(brief.likelyCause));
+  if (brief.regression !== undefined) lines.push(...formatRegression(brief.regression));
   lines.push("", `${color("bold", "Timeline")} ${color("dim", `(${ENVIRONMENT_CLOCK})`)}`);
   for (const t of brief.timeline) lines.push(`  ${t}`);
   return lines.join("\n");

@@ -11,6 +11,7 @@ import { migrateCommand } from "./commands/migrate.js";
 import { exportCommand, replayCommand } from "./commands/replay.js";
 import { resumeCommand, runCommand } from "./commands/run.js";
 import { retryCommand, serveCommand, workerCommand } from "./commands/serve.js";
+import { regressionsCommand } from "./commands/regressions.js";
 import { scenarioCommand } from "./commands/scenario.js";
 import { simCommand } from "./commands/sim.js";
 import { SutureError } from "../../domain/errors.js";
@@ -26,6 +27,8 @@ const USAGE = `usage: suture <command> [options]
   incidents                              list incidents, newest first
   show <incident>                        print an incident's brief, actions and audit trail
   history <incident>                     list the incident's checkpoints, one per node step
+  regressions [<deploy id>]              recent deploys with the regression watch's verdict and evidence, failed
+                                         builds with their triage; one deploy in full with its id
   migrate                                apply database migrations
   pending                                what waits for a human, oldest first
   approve <incident> --as <name> [--note …] [--set key=value]…   approve (parameters re-checked by the policy)
@@ -119,6 +122,8 @@ export async function main(argv: string[]): Promise<number> {
       return historyCommand(config, args);
     case "migrate":
       return migrateCommand(config);
+    case "regressions":
+      return regressionsCommand(config, args);
     case "memory":
       return memoryCommand(config, args);
     case "policy":
