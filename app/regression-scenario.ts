@@ -1,3 +1,4 @@
+import { randomUUID } from "node:crypto";
 import path from "node:path";
 import { z } from "zod";
 import { parseDeploy, workloadKey, type WorkloadRef } from "../domain/deploys.js";
@@ -126,7 +127,10 @@ export async function runRegressionScenario(base: Suture, scenario: RegressionSc
   const suture = scenario.policy === undefined ? base : { ...base, policy: new PolicyEngine(withSections(base.policy.policy, scenario.policy), base.tools) };
   const env = SimEnvironment.create(scenario.environment);
   const t0 = env.startTime;
+  // Its own scope: a replay of the scenario in the same database watches its deploys afresh.
+  const scope = `scenario:${scenario.name}:${randomUUID()}`;
   const watcher = new RegressionWatcher(suture, env, {
+    scope,
     ...(scenario.watch.detection !== undefined ? { detection: scenario.watch.detection } : {}),
     ...(scenario.watch.baseline !== undefined ? { baseline: scenario.watch.baseline } : {}),
   });
@@ -147,10 +151,9 @@ export async function runRegressionScenario(base: Suture, scenario: RegressionSc
     while (pending[0] !== undefined && t0 + pending[0].atMinutes * MINUTE <= t) {
       const d = pending.shift()!;
       const parsed = parseDeploy({ ...d.body, at: new Date(t0 + d.atMinutes * MINUTE).toISOString() });
-      const recorded = await suture.store.recordDeploy(parsed);
+      const recorded = await suture.store.recordDeployAndWatch(parsed, scope);
       const deploy = await suture.store.deployById(recorded.id);
       if (deploy === undefined) throw new Error(`deploy ${recorded.id} was stored but cannot be read back`);
-      await suture.store.startRegressionWatch(deploy.id);
       open.push({ deploy, expected: d.expect });
     }
     for (const o of [...open]) {

@@ -1,6 +1,6 @@
 import { parseAlertmanagerWebhook, type Alert } from "../domain/alerts/alert.js";
 import { imageRunsVersion, workloadKey, type Build, type WorkloadRef } from "../domain/deploys.js";
-import type { FlaggedSignature, RegressionFinding, RegressionWatch, WatchStatus } from "../domain/regressions.js";
+import type { FlaggedSignature, RegressionFinding, WatchStatus } from "../domain/regressions.js";
 import { redactSecrets } from "../domain/secrets.js";
 import type { EnvironmentAdapter, LogLine } from "../environments/adapter.js";
 import { Baseline, type BaselineOptionsInput } from "../regression/baseline.js";
@@ -32,6 +32,8 @@ export const REGRESSION_ALERT = "DeployRegression";
 export interface RegressionWatchOptions {
   detection?: DetectionConfigInput;
   baseline?: BaselineOptionsInput;
+  /** Whose deploys and baselines: '' (default) for the cluster Suture runs against, a scenario run's own scope for a simulated world. */
+  scope?: string;
 }
 
 /** What one look at a deploy decided. */
@@ -48,7 +50,7 @@ export interface LookResult {
 /** Where a regression incident runs: its world, and the queue to start it on (absent: the caller runs it). */
 export interface OpenIn {
   environmentId: string | null;
-  queue?: IncidentQueue;
+  queue?: Pick<IncidentQueue, "enqueue">;
   /** A scenario's name, when the world is a scenario's. */
   scenario?: string;
   /** The incident id to use (a scenario's world is saved under it). */
@@ -64,6 +66,7 @@ export interface OpenIn {
  */
 export class RegressionWatcher {
   readonly detection: DetectionConfig;
+  private readonly scope: string;
 
   constructor(
     private readonly suture: Pick<Suture, "db" | "store">,
@@ -71,6 +74,7 @@ export class RegressionWatcher {
     private readonly options: RegressionWatchOptions = {},
   ) {
     this.detection = parseDetectionConfig(options.detection ?? {});
+    this.scope = options.scope ?? "";
   }
 
   /** Error lines of a workload in [from, to), secrets redacted (they may become exemplars). */
@@ -85,7 +89,7 @@ export class RegressionWatcher {
    * baseline), and a regression's window is skipped once judged. Returns the buckets added.
    */
   async collect(workload: WorkloadRef, now: number): Promise<number> {
-    const stored = await this.suture.store.loadSignatureBaseline(workload);
+    const stored = await this.suture.store.loadSignatureBaseline(workload, this.scope);
     const baseline = stored !== undefined ? Baseline.fromJSON(stored.baseline) : new Baseline(workloadKey(workload), this.options.baseline ?? {});
     const vocabulary = stored !== undefined ? SignatureVocabulary.fromJSON(stored.vocabulary) : new SignatureVocabulary();
     const bucketMs = baseline.options.bucketMinutes * MINUTE;
@@ -95,7 +99,7 @@ export class RegressionWatcher {
     // A bucket counts only when every line of it is still retained: start at the first whole bucket.
     let from = Math.max(stored?.observedTo ?? 0, Math.ceil(oldest / bucketMs) * bucketMs);
     let until = Math.floor(now / bucketMs) * bucketMs;
-    const watches = (await this.suture.store.recentRegressionWatches(200)).filter((w) => workloadKey(w.workload) === workloadKey(workload));
+    const watches = (await this.suture.store.recentRegressionWatches(200, this.scope)).filter((w) => workloadKey(w.workload) === workloadKey(workload));
     for (const w of watches) {
       const at = w.deployAt.getTime();
       if (w.status === "watching") until = Math.min(until, Math.floor(at / bucketMs) * bucketMs);
@@ -111,7 +115,7 @@ export class RegressionWatcher {
       added += 1;
     }
     if (added === 0 && stored !== undefined) return 0;
-    await this.suture.store.saveSignatureBaseline(workload, { baseline: baseline.toJSON(), vocabulary: vocabulary.toJSON(), observedTo: Math.max(from, until) });
+    await this.suture.store.saveSignatureBaseline(workload, { baseline: baseline.toJSON(), vocabulary: vocabulary.toJSON(), observedTo: Math.max(from, until) }, this.scope);
     return added;
   }
 
@@ -127,7 +131,7 @@ export class RegressionWatcher {
     const end = at + this.detection.watchMinutes * MINUTE;
     const to = Math.min(now, end);
     if (to - at < MINUTE) return this.record(deploy.id, now, { status: "watching", reason: "less than a minute since the deploy" });
-    const stored = await this.suture.store.loadSignatureBaseline(deploy.workload);
+    const stored = await this.suture.store.loadSignatureBaseline(deploy.workload, this.scope);
     if (stored === undefined) return this.record(deploy.id, now, { status: "skipped", reason: `no baseline for ${workloadKey(deploy.workload)} yet: its error signatures were never counted` });
     const baseline = Baseline.fromJSON(stored.baseline);
     const vocabulary = SignatureVocabulary.fromJSON(stored.vocabulary);
@@ -276,10 +280,6 @@ export function regressionAlert(deploy: StoredDeploy, finding: RegressionFinding
   return { alert: { ...parsed, source: "regression-watch" }, rawBody: JSON.stringify(body) };
 }
 
-/** The watches of recent deploys, for `suture regressions` and the API. */
-export async function recentRegressions(suture: Pick<Suture, "store">, limit = 20): Promise<RegressionWatch[]> {
-  return suture.store.recentRegressionWatches(limit);
-}
 
 /** How far apart a cluster revision and a webhook deploy of the same version may be and still be one deploy. */
 const SAME_DEPLOY_MS = 10 * MINUTE;
@@ -329,7 +329,7 @@ export interface WatchPass {
  * deploys, count finished buckets into the baseline, and look at every open watch. A regression
  * incident is queued like an alert's.
  */
-export async function regressionPass(suture: Suture, queue: IncidentQueue, now: number, options: RegressionWatchOptions = {}): Promise<WatchPass> {
+export async function regressionPass(suture: Suture, queue: Pick<IncidentQueue, "enqueue">, now: number, options: RegressionWatchOptions = {}): Promise<WatchPass> {
   const pass: WatchPass = { workloads: 0, buckets: 0, clusterDeploys: 0, looks: [] };
   const cluster = suture.cluster;
   if (cluster === undefined) return pass;

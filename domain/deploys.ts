@@ -75,7 +75,13 @@ export const ChangedFileSchema = z
        * sender has them: triage reads the functions they touch and whether only comments changed.
        */
       hunks: z
-        .array(requiredText(DEPLOY_BOUNDS.hunkChars, "a diff hunk", "expected a unified-diff hunk starting with @@"), "expected a list of diff hunks")
+        .array(
+          z
+            .string("expected a unified-diff hunk starting with @@")
+            .regex(/^@@ /, "expected a unified-diff hunk starting with @@")
+            .pipe(storableText(DEPLOY_BOUNDS.hunkChars, "a diff hunk")),
+          "expected a list of diff hunks",
+        )
         .max(DEPLOY_BOUNDS.hunks, `expected at most ${DEPLOY_BOUNDS.hunks} hunks`)
         .optional(),
     },

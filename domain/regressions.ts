@@ -72,6 +72,8 @@ export interface RegressionWatch {
   version: string;
   deployAt: Date;
   source: "webhook" | "cluster";
+  /** '' for the cluster Suture runs against; a scenario run's own scope for a simulated world. */
+  scope: string;
   status: WatchStatus;
   looks: number;
   /** Environment time of the last look (epoch ms), null before the first. */

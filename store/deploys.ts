@@ -64,17 +64,21 @@ async function insertOnce(q: Queryable, insert: { text: string; values: unknown[
   return { id: Number(first), duplicate: true };
 }
 
-/** Stores a deploy marker once per (workload, version, time): a retried webhook gets the first one's id back. */
-export async function recordDeploy(q: Queryable, d: Deploy): Promise<Recorded> {
-  const key = [d.workload.namespace, d.workload.name, d.version, d.at];
+/**
+ * Stores a deploy marker once per (scope, workload, version, time): a retried webhook gets the
+ * first one's id back. The scope is '' for the cluster Suture runs against, a run's own for a
+ * scenario's simulated world.
+ */
+export async function recordDeploy(q: Queryable, d: Deploy, scope = ""): Promise<Recorded> {
+  const key = [d.workload.namespace, d.workload.name, d.version, d.at, scope];
   return insertOnce(
     q,
     {
-      text: `INSERT INTO deploys (namespace, name, version, at, commit_id, changed_files, author, migration, source)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (namespace, name, version, at) DO NOTHING RETURNING id::text AS id`,
+      text: `INSERT INTO deploys (namespace, name, version, at, scope, commit_id, changed_files, author, migration, source)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT (scope, namespace, name, version, at) DO NOTHING RETURNING id::text AS id`,
       values: [...key, d.commit ?? null, JSON.stringify(d.changedFiles), d.author, d.migration ?? null, d.source],
     },
-    { text: "SELECT id::text AS id FROM deploys WHERE namespace = $1 AND name = $2 AND version = $3 AND at = $4", values: key },
+    { text: "SELECT id::text AS id FROM deploys WHERE namespace = $1 AND name = $2 AND version = $3 AND at = $4 AND scope = $5", values: key },
   );
 }
 
@@ -101,9 +105,14 @@ export async function recentDeploys(q: Queryable, limit: number): Promise<Stored
   return rows.rows.map(toDeploy);
 }
 
-/** One workload's deploys at or after `since`, oldest first (the order the watch judges them in). */
-export async function deploysOf(q: Queryable, workload: WorkloadRef, since: Date): Promise<StoredDeploy[]> {
-  const rows = await q.query<DeployRow>(`SELECT ${DEPLOY_COLUMNS} FROM deploys WHERE namespace = $1 AND name = $2 AND at >= $3 ORDER BY at, id`, [workload.namespace, workload.name, since]);
+/** One workload's deploys at or after `since` in a scope, oldest first (the order the watch judges them in). */
+export async function deploysOf(q: Queryable, workload: WorkloadRef, since: Date, scope = ""): Promise<StoredDeploy[]> {
+  const rows = await q.query<DeployRow>(`SELECT ${DEPLOY_COLUMNS} FROM deploys WHERE namespace = $1 AND name = $2 AND at >= $3 AND scope = $4 ORDER BY at, id`, [
+    workload.namespace,
+    workload.name,
+    since,
+    scope,
+  ]);
   return rows.rows.map(toDeploy);
 }
 

@@ -97,9 +97,9 @@ export class IncidentStore {
   }
 
   /** Stores a deploy marker and starts its regression watch, in one transaction (a retry finds both). */
-  recordDeployAndWatch(deploy: Deploy): Promise<deploys.Recorded> {
+  recordDeployAndWatch(deploy: Deploy, scope = ""): Promise<deploys.Recorded> {
     return withTransaction(this.db, async (client) => {
-      const recorded = await deploys.recordDeploy(client, deploy);
+      const recorded = await deploys.recordDeploy(client, deploy, scope);
       await regressions.startWatch(client, recorded.id);
       return recorded;
     });
@@ -116,8 +116,8 @@ export class IncidentStore {
   }
 
   /** One workload's deploys at or after `since`, oldest first. */
-  deploysOf(workload: WorkloadRef, since: Date): Promise<deploys.StoredDeploy[]> {
-    return deploys.deploysOf(this.db.pool, workload, since);
+  deploysOf(workload: WorkloadRef, since: Date, scope = ""): Promise<deploys.StoredDeploy[]> {
+    return deploys.deploysOf(this.db.pool, workload, since, scope);
   }
 
   /** One deploy by id, or undefined. */
@@ -131,13 +131,13 @@ export class IncidentStore {
   }
 
   /** A workload's error-signature baseline, or undefined before its first bucket. */
-  loadSignatureBaseline(workload: WorkloadRef): Promise<regressions.StoredBaseline | undefined> {
-    return regressions.loadBaseline(this.db.pool, workload);
+  loadSignatureBaseline(workload: WorkloadRef, scope = ""): Promise<regressions.StoredBaseline | undefined> {
+    return regressions.loadBaseline(this.db.pool, workload, scope);
   }
 
   /** Writes a workload's error-signature baseline. */
-  saveSignatureBaseline(workload: WorkloadRef, stored: regressions.StoredBaseline): Promise<void> {
-    return regressions.saveBaseline(this.db.pool, workload, stored);
+  saveSignatureBaseline(workload: WorkloadRef, stored: regressions.StoredBaseline, scope = ""): Promise<void> {
+    return regressions.saveBaseline(this.db.pool, workload, stored, scope);
   }
 
   /** Starts watching a deploy for regressions (once per deploy). */
@@ -156,13 +156,13 @@ export class IncidentStore {
   }
 
   /** Regression watches still looking, oldest deploy first. */
-  openRegressionWatches(): Promise<RegressionWatch[]> {
-    return regressions.openWatches(this.db.pool);
+  openRegressionWatches(scope = ""): Promise<RegressionWatch[]> {
+    return regressions.openWatches(this.db.pool, scope);
   }
 
   /** The newest regression watches, newest deploy first. */
-  recentRegressionWatches(limit = 50): Promise<RegressionWatch[]> {
-    return regressions.recentWatches(this.db.pool, limit);
+  recentRegressionWatches(limit = 50, scope?: string): Promise<RegressionWatch[]> {
+    return regressions.recentWatches(this.db.pool, limit, scope);
   }
 
   /** The regression watch an incident was opened from, or undefined. */

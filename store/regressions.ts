@@ -11,22 +11,22 @@ export interface StoredBaseline {
   observedTo: number;
 }
 
-/** A workload's baseline, or undefined before its first bucket. */
-export async function loadBaseline(q: Queryable, workload: WorkloadRef): Promise<StoredBaseline | undefined> {
+/** A workload's baseline in a scope, or undefined before its first bucket. */
+export async function loadBaseline(q: Queryable, workload: WorkloadRef, scope = ""): Promise<StoredBaseline | undefined> {
   const rows = await q.query<{ baseline: unknown; vocabulary: unknown; observed_to: string }>(
-    "SELECT baseline, vocabulary, observed_to::text AS observed_to FROM signature_baselines WHERE namespace = $1 AND name = $2",
-    [workload.namespace, workload.name],
+    "SELECT baseline, vocabulary, observed_to::text AS observed_to FROM signature_baselines WHERE namespace = $1 AND name = $2 AND scope = $3",
+    [workload.namespace, workload.name, scope],
   );
   const r = rows.rows[0];
   return r === undefined ? undefined : { baseline: r.baseline, vocabulary: r.vocabulary, observedTo: Number(r.observed_to) };
 }
 
 /** Writes a workload's baseline (exemplars redacted again: no secret reaches the table). */
-export async function saveBaseline(q: Queryable, workload: WorkloadRef, stored: StoredBaseline): Promise<void> {
+export async function saveBaseline(q: Queryable, workload: WorkloadRef, stored: StoredBaseline, scope = ""): Promise<void> {
   await q.query(
-    `INSERT INTO signature_baselines (namespace, name, baseline, vocabulary, observed_to) VALUES ($1, $2, $3, $4, $5)
-     ON CONFLICT (namespace, name) DO UPDATE SET baseline = EXCLUDED.baseline, vocabulary = EXCLUDED.vocabulary, observed_to = EXCLUDED.observed_to, updated_at = now()`,
-    [workload.namespace, workload.name, JSON.stringify(stored.baseline), JSON.stringify(redactValue(stored.vocabulary)), stored.observedTo],
+    `INSERT INTO signature_baselines (namespace, name, baseline, vocabulary, observed_to, scope) VALUES ($1, $2, $3, $4, $5, $6)
+     ON CONFLICT (scope, namespace, name) DO UPDATE SET baseline = EXCLUDED.baseline, vocabulary = EXCLUDED.vocabulary, observed_to = EXCLUDED.observed_to, updated_at = now()`,
+    [workload.namespace, workload.name, JSON.stringify(stored.baseline), JSON.stringify(redactValue(stored.vocabulary)), stored.observedTo, scope],
   );
 }
 
@@ -37,6 +37,7 @@ interface WatchRow {
   version: string;
   at: Date;
   source: "webhook" | "cluster";
+  scope: string;
   status: WatchStatus;
   looks: number;
   last_look_at: string | null;
@@ -45,7 +46,7 @@ interface WatchRow {
   incident_id: string | null;
 }
 
-const WATCH_SELECT = `SELECT w.deploy_id::text AS deploy_id, d.namespace, d.name, d.version, d.at, d.source, w.status, w.looks,
+const WATCH_SELECT = `SELECT w.deploy_id::text AS deploy_id, d.namespace, d.name, d.version, d.at, d.source, d.scope, w.status, w.looks,
   w.last_look_at::text AS last_look_at, w.reason, w.finding, w.incident_id
   FROM regression_watches w JOIN deploys d ON d.id = w.deploy_id`;
 
@@ -56,6 +57,7 @@ function toWatch(r: WatchRow): RegressionWatch {
     version: r.version,
     deployAt: r.at,
     source: r.source,
+    scope: r.scope,
     status: r.status,
     looks: r.looks,
     lastLookAt: r.last_look_at === null ? null : Number(r.last_look_at),
@@ -102,15 +104,18 @@ export async function recordLook(q: Queryable, deployId: number, u: WatchUpdate)
   return (res.rowCount ?? 0) > 0;
 }
 
-/** Watches still looking, oldest deploy first. */
-export async function openWatches(q: Queryable): Promise<RegressionWatch[]> {
-  const rows = await q.query<WatchRow>(`${WATCH_SELECT} WHERE w.status = 'watching' ORDER BY d.at, d.id`);
+/** Watches still looking in a scope, oldest deploy first. */
+export async function openWatches(q: Queryable, scope = ""): Promise<RegressionWatch[]> {
+  const rows = await q.query<WatchRow>(`${WATCH_SELECT} WHERE w.status = 'watching' AND d.scope = $1 ORDER BY d.at, d.id`, [scope]);
   return rows.rows.map(toWatch);
 }
 
-/** The newest watches, newest deploy first. */
-export async function recentWatches(q: Queryable, limit: number): Promise<RegressionWatch[]> {
-  const rows = await q.query<WatchRow>(`${WATCH_SELECT} ORDER BY d.at DESC, d.id DESC LIMIT $1`, [limit]);
+/** The newest watches, newest deploy first (every scope unless one is given). */
+export async function recentWatches(q: Queryable, limit: number, scope?: string): Promise<RegressionWatch[]> {
+  const rows =
+    scope === undefined
+      ? await q.query<WatchRow>(`${WATCH_SELECT} ORDER BY d.at DESC, d.id DESC LIMIT $1`, [limit])
+      : await q.query<WatchRow>(`${WATCH_SELECT} WHERE d.scope = $2 ORDER BY d.at DESC, d.id DESC LIMIT $1`, [limit, scope]);
   return rows.rows.map(toWatch);
 }
 

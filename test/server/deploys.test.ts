@@ -111,6 +111,8 @@ describe.each(testBackends())("deploy markers and failed builds over HTTP, on $n
     ["a non-hex commit", deployBody({ commit: "not-a-sha!" }), "commit: expected a git commit id of 7 to 40 hexadecimal digits"],
     ["a commit too short", deployBody({ commit: "abc12" }), "commit: expected a git commit id of 7 to 40 hexadecimal digits"],
     ["an unknown field", deployBody({ branch: "main" }), '(root): Unrecognized key: "branch"'],
+    ["hunks that are not a list", deployBody({ changedFiles: [{ path: "a.ts", added: 1, removed: 0, hunks: "@@ -1 +1 @@" }] }), "changedFiles[0].hunks: expected a list of diff hunks"],
+    ["a hunk without its @@ header", deployBody({ changedFiles: [{ path: "a.ts", added: 1, removed: 0, hunks: ["+const x = 1;"] }] }), "changedFiles[0].hunks[0]: expected a unified-diff hunk starting with @@"],
     ["a time that is not ISO 8601", deployBody({ at: "yesterday" }), "at: "],
     [
       "too many changed files",
@@ -125,6 +127,29 @@ describe.each(testBackends())("deploy markers and failed builds over HTTP, on $n
     expect(res.status).toBe(400);
     expect(String(res.body["error"])).toContain(message);
     expect(await t.service.suture.store.recentDeploys(1000)).toHaveLength(before);
+  });
+
+  it("starts a regression watch for each new deploy, listed by GET /v1/regressions and counted on /metrics", async () => {
+    // Given a deploy with its diff hunks
+    const body = deployBody({ version: "v2.0.0", changedFiles: [{ path: "src/payments/charge.ts", added: 2, removed: 1, hunks: ["@@ -80,3 +80,4 @@ export async function chargeCard(order) {\n+  const amount = order.payment.amount;"] }] });
+    // When it is posted (twice: a retry)
+    const first = await post(`${t.url}/v1/deploys`, body, AUTH);
+    await post(`${t.url}/v1/deploys`, body, AUTH);
+    // Then one watch is started for it, still watching, with the hunks stored as sent
+    const res = await fetch(`${t.url}/v1/regressions?limit=500`);
+    expect(res.status).toBe(200);
+    const { regressions } = (await res.json()) as { regressions: Array<{ deployId: number; status: string; version: string; source: string }> };
+    expect(regressions.filter((r) => r.deployId === first.body["id"])).toEqual([expect.objectContaining({ deployId: first.body["id"], status: "watching", version: "v2.0.0", source: "webhook" })]);
+    const stored = await t.service.suture.store.deployById(Number(first.body["id"]));
+    expect(stored?.changedFiles[0]?.hunks).toEqual(["@@ -80,3 +80,4 @@ export async function chargeCard(order) {\n+  const amount = order.payment.amount;"]);
+    // And /metrics counts the new deploy and the retry, and the watch by status
+    const metrics = await (await fetch(`${t.url}/metrics`)).text();
+    expect(metrics).toMatch(/suture_deploys_received_total\{kind="deploy",result="duplicate"\} [1-9]/);
+    expect(metrics).toMatch(/suture_regression_watches\{status="watching"\} [1-9]/);
+    // And a bad query is a 400 naming the field
+    const bad = await fetch(`${t.url}/v1/regressions?limit=0`);
+    expect(bad.status).toBe(400);
+    expect(String(((await bad.json()) as { error: string }).error)).toContain("query.limit: expected at least 1");
   });
 
   it("refuses a body that is not JSON with 400, not a server error", async () => {
