@@ -280,7 +280,6 @@ export function regressionAlert(deploy: StoredDeploy, finding: RegressionFinding
   return { alert: { ...parsed, source: "regression-watch" }, rawBody: JSON.stringify(body) };
 }
 
-
 /** How far apart a cluster revision and a webhook deploy of the same version may be and still be one deploy. */
 const SAME_DEPLOY_MS = 10 * MINUTE;
 

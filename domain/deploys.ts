@@ -76,10 +76,7 @@ export const ChangedFileSchema = z
        */
       hunks: z
         .array(
-          z
-            .string("expected a unified-diff hunk starting with @@")
-            .regex(/^@@ /, "expected a unified-diff hunk starting with @@")
-            .pipe(storableText(DEPLOY_BOUNDS.hunkChars, "a diff hunk")),
+          z.string("expected a unified-diff hunk starting with @@").regex(/^@@ /, "expected a unified-diff hunk starting with @@").pipe(storableText(DEPLOY_BOUNDS.hunkChars, "a diff hunk")),
           "expected a list of diff hunks",
         )
         .max(DEPLOY_BOUNDS.hunks, `expected at most ${DEPLOY_BOUNDS.hunks} hunks`)

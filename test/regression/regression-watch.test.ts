@@ -157,7 +157,14 @@ describe.each(testBackends())("the regression watch, end to end on the simulated
     const scenario = await loadRegressionScenario(scenarioFile("release-and-docs-deploy"));
     const env = SimEnvironment.create(scenario.environment);
     await env.advanceTo(env.startTime + 1500 * MINUTE);
-    const deploy = await suture.store.recordDeployAndWatch({ workload: { namespace: "shop", name: "checkout" }, version: "2.8.0", changedFiles: [], author: "mallory", at: new Date(env.startTime + 1490 * MINUTE).toISOString(), source: "webhook" });
+    const deploy = await suture.store.recordDeployAndWatch({
+      workload: { namespace: "shop", name: "checkout" },
+      version: "2.8.0",
+      changedFiles: [],
+      author: "mallory",
+      at: new Date(env.startTime + 1490 * MINUTE).toISOString(),
+      source: "webhook",
+    });
     const stored = (await suture.store.deployById(deploy.id))!;
     const finding = {
       deployId: deploy.id,
@@ -198,7 +205,14 @@ describe.each(testBackends())("the regression watch, end to end on the simulated
       expect(await recordClusterDeploys(fresh, env, { namespace: "shop", name: "checkout" }, env.now(), 60)).toEqual([]);
       // And a webhook deploy of the same version near the same time keeps the cluster from adding another
       await env.advanceTo(env.startTime + 1495 * MINUTE);
-      await fresh.store.recordDeployAndWatch({ workload: { namespace: "shop", name: "checkout" }, version: "2.8.0", changedFiles: [], author: "alice", at: new Date(env.startTime + 1490 * MINUTE).toISOString(), source: "webhook" });
+      await fresh.store.recordDeployAndWatch({
+        workload: { namespace: "shop", name: "checkout" },
+        version: "2.8.0",
+        changedFiles: [],
+        author: "alice",
+        at: new Date(env.startTime + 1490 * MINUTE).toISOString(),
+        source: "webhook",
+      });
       expect(await recordClusterDeploys(fresh, env, { namespace: "shop", name: "checkout" }, env.now(), 60)).toEqual([]);
     } finally {
       await fresh.close();

@@ -112,7 +112,11 @@ describe.each(testBackends())("deploy markers and failed builds over HTTP, on $n
     ["a commit too short", deployBody({ commit: "abc12" }), "commit: expected a git commit id of 7 to 40 hexadecimal digits"],
     ["an unknown field", deployBody({ branch: "main" }), '(root): Unrecognized key: "branch"'],
     ["hunks that are not a list", deployBody({ changedFiles: [{ path: "a.ts", added: 1, removed: 0, hunks: "@@ -1 +1 @@" }] }), "changedFiles[0].hunks: expected a list of diff hunks"],
-    ["a hunk without its @@ header", deployBody({ changedFiles: [{ path: "a.ts", added: 1, removed: 0, hunks: ["+const x = 1;"] }] }), "changedFiles[0].hunks[0]: expected a unified-diff hunk starting with @@"],
+    [
+      "a hunk without its @@ header",
+      deployBody({ changedFiles: [{ path: "a.ts", added: 1, removed: 0, hunks: ["+const x = 1;"] }] }),
+      "changedFiles[0].hunks[0]: expected a unified-diff hunk starting with @@",
+    ],
     ["a time that is not ISO 8601", deployBody({ at: "yesterday" }), "at: "],
     [
       "too many changed files",
@@ -131,7 +135,10 @@ describe.each(testBackends())("deploy markers and failed builds over HTTP, on $n
 
   it("starts a regression watch for each new deploy, listed by GET /v1/regressions and counted on /metrics", async () => {
     // Given a deploy with its diff hunks
-    const body = deployBody({ version: "v2.0.0", changedFiles: [{ path: "src/payments/charge.ts", added: 2, removed: 1, hunks: ["@@ -80,3 +80,4 @@ export async function chargeCard(order) {\n+  const amount = order.payment.amount;"] }] });
+    const body = deployBody({
+      version: "v2.0.0",
+      changedFiles: [{ path: "src/payments/charge.ts", added: 2, removed: 1, hunks: ["@@ -80,3 +80,4 @@ export async function chargeCard(order) {\n+  const amount = order.payment.amount;"] }],
+    });
     // When it is posted (twice: a retry)
     const first = await post(`${t.url}/v1/deploys`, body, AUTH);
     await post(`${t.url}/v1/deploys`, body, AUTH);
