@@ -3,6 +3,7 @@ import { imageRunsVersion, workloadKey, type Build, type WorkloadRef } from "../
 import type { FlaggedSignature, RegressionFinding, WatchStatus } from "../domain/regressions.js";
 import { redactSecrets } from "../domain/secrets.js";
 import type { EnvironmentAdapter, LogLine } from "../environments/adapter.js";
+import { logMessageText } from "../evidence/signatures.js";
 import { Baseline, type BaselineOptionsInput } from "../regression/baseline.js";
 import { detectRegression, parseDetectionConfig, type DetectionConfig, type DetectionConfigInput, type DetectionResult } from "../regression/detect.js";
 import { opensIncident, triageDeploy, type TriageVerdict } from "../regression/triage.js";
@@ -142,7 +143,9 @@ export class RegressionWatcher {
     names.forEach((s, i) => {
       counts[s] = (counts[s] ?? 0) + 1;
       const list = exemplars.get(s) ?? [];
-      const line = lines[i]?.message;
+      // What the line says without its framing (a JSON or logfmt line's message and error, unescaped): what triage reads.
+      const raw = lines[i]?.message;
+      const line = raw === undefined ? undefined : logMessageText(raw);
       if (list.length < EXEMPLARS && line !== undefined && !list.includes(line)) list.push(line.slice(0, EXEMPLAR_CHARS));
       exemplars.set(s, list);
     });

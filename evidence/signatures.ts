@@ -37,11 +37,15 @@ function textField(record: Record<string, unknown>, names: string[]): string | u
 const MESSAGE_FIELDS = ["msg", "message", "event"];
 const ERROR_FIELDS = ["error", "err", "exception", "error.message", "exc_info"];
 
+/** What a backslash escape in a quoted logfmt value stands for (any other escaped character is itself). */
+const LOGFMT_ESCAPES: Readonly<Record<string, string>> = { n: "\n", t: "\t", r: "\r" };
+
 /** One logfmt value: quoted (with escapes) or bare up to the next space. */
 function logfmtValue(line: string, key: string): string | undefined {
   const m = new RegExp(`(?:^|\\s)${key.replace(".", "\\.")}=(?:"((?:[^"\\\\]|\\\\.)*)"|(\\S+))`).exec(line);
   if (m === null) return undefined;
-  return m[1] !== undefined ? m[1].replace(/\\(.)/g, "$1") : m[2];
+  // Quoted values are escaped as Go's strconv.Quote escapes them: `\n` stands for a line break, `\"` for a quote.
+  return m[1] !== undefined ? m[1].replace(/\\(.)/g, (_all, c: string) => LOGFMT_ESCAPES[c] ?? c) : m[2];
 }
 
 /**

@@ -32,6 +32,8 @@ export type JobResult = JobOutcome;
 export class IncidentWorker {
   private expiryTimer: NodeJS.Timeout | undefined;
   private regressionTimer: NodeJS.Timeout | undefined;
+  /** A pass still running when the next minute comes is not started twice in this process. */
+  private watching = false;
   private readonly running = new Set<string>();
 
   constructor(
@@ -62,13 +64,22 @@ export class IncidentWorker {
 
   /** One regression-watch pass, by one worker at a time (the others skip this minute). */
   async watchDeploys(now = Date.now()): Promise<WatchPass | undefined> {
-    const lock = await this.suture.locks.acquire("regression-watch", "regression-watch", 0, { record: false });
-    if (!lock.acquired) return undefined;
+    if (this.watching) return undefined;
+    this.watching = true;
+    const lock = await this.suture.locks.acquire("regression-watch", "regression-watch", 0, { record: false }).catch((error: unknown) => {
+      this.watching = false;
+      throw error;
+    });
+    if (!lock.acquired) {
+      this.watching = false;
+      return undefined;
+    }
     try {
       const pass = await regressionPass(this.suture, this.queue, now);
       for (const look of pass.looks) if (look.status !== "watching") this.options.metrics?.regressionLooks.inc({ status: look.status });
       return pass;
     } finally {
+      this.watching = false;
       await this.suture.locks.releaseIncident("regression-watch");
     }
   }

@@ -29,6 +29,7 @@ const USAGE = `usage: suture <command> [options]
   history <incident>                     list the incident's checkpoints, one per node step
   regressions [<deploy id>]              recent deploys with the regression watch's verdict and evidence, failed
                                          builds with their triage; one deploy in full with its id
+  regressions eval <files or dirs> [--tag t]…   play regression scenarios, score each deploy (exit 1 on a miss)
   migrate                                apply database migrations
   pending                                what waits for a human, oldest first
   approve <incident> --as <name> [--note …] [--set key=value]…   approve (parameters re-checked by the policy)

@@ -78,6 +78,17 @@ describe("structured logs and error classes", () => {
     expect(logMessageText('{"status":"ok"}')).toBe('{"status":"ok"}');
   });
 
+  it("unescapes a quoted logfmt value the way Go's logfmt writes it: a multi-line error reads as the JSON line does", () => {
+    // Given a Rails error with quotes and line breaks, logged as JSON and as logfmt (strconv.Quote escapes: \" and \n)
+    const error = 'PG::UndefinedColumn: ERROR:  column "legacy_plan_id" does not exist\nLINE 1: SELECT plan_tier, legacy_plan_id FROM accounts';
+    const json = JSON.stringify({ level: "error", msg: "request failed", error });
+    const logfmt = `level=error msg="request failed" error=${JSON.stringify(error)}`;
+    // When their text is read
+    // Then both say the same: the quote is a quote and the line break a line break (before: "existnLINE")
+    expect(logMessageText(logfmt)).toBe(logMessageText(json));
+    expect(logMessageText(logfmt)).toContain('column "legacy_plan_id" does not exist\nLINE 1:');
+  });
+
   it("folds a stack trace into the line that started it, and a Python traceback under its exception", () => {
     // Given a Java exception with frames and a cause, and a Python traceback, from two pods
     const lines: LogLine[] = [
