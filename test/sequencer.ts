@@ -24,6 +24,7 @@ const LONG_RUNNING = [
   "test/reasoners/injection-corpus.test.ts", // 68 s
   "test/graph/approval-restart.test.ts", // 63 s
   "test/memory/memory.test.ts", // 59 s
+  "test/regression/regression-watch.test.ts", // 55 s
   "test/cli/invalid-input.test.ts", // 59 s
   "test/eval/dev-set-1.test.ts", // 58 s
   "test/e2e/prometheus-alertmanager.test.ts", // 52 s
