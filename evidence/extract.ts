@@ -8,7 +8,7 @@ import { episodesOf, longestClimb, onsetOf, round, summarizeSeries, type MetricS
 import { redactSecrets, secretKinds } from "../domain/secrets.js";
 import { errorClass, externalHost, extractSignatures } from "./signatures.js";
 import { lastScaleDownTo } from "../environments/scale-events.js";
-import { securitySignals } from "./security.js";
+import { isSecurityFix, securitySignals } from "./security.js";
 import { alertTextFacts } from "./alert-text.js";
 
 /** What the read tools returned for one service. */
@@ -446,6 +446,8 @@ function deployFacts(obs: ServiceObservations, now: number, onset: number | unde
           previous !== undefined && (current.cpuLimitCores ?? 0) > 0 && previous.cpuLimitCores !== undefined && (previous.cpuLimitCores === 0 || previous.cpuLimitCores > (current.cpuLimitCores ?? 0)),
         previous_cpu_limit_cores: previous?.cpuLimitCores ?? 0,
         change_cause: current.changeCause ?? "",
+        // Rolling this revision back would put a fixed vulnerability back (policy denies it: securityFixRollback).
+        security_fix: isSecurityFix(current.changeCause),
         ...onsetAttrs(current.deployedAt, onset),
       },
     },

@@ -83,3 +83,14 @@ export function securitySignals(lines: LogLine[]): SecuritySignal[] {
   }
   return [...found].map(([kind, e]) => ({ kind: kind as SecurityKind, count: e.count, sources: e.sources.size, sample: e.sample, firstSeen: e.firstSeen }));
 }
+
+/** A change cause that says the revision fixed a vulnerability, or must not be rolled back. */
+const SECURITY_FIX = /\bCVE-\d{4}-\d{4,}\b|\bGHSA(-[0-9a-z]{4}){3}\b|\bsecurity[ -](fix|patch|update|release|hotfix)\b|\bvulnerab(le|ility|ilities)\b|\bdo not roll[ -]?back\b|\bno rollback\b/i;
+
+/**
+ * Whether a revision's change cause marks it as a security fix (a CVE or GHSA id, "security
+ * patch", "vulnerability", "do not roll back"): rolling it back would put the flaw back.
+ */
+export function isSecurityFix(changeCause: string | undefined): boolean {
+  return changeCause !== undefined && SECURITY_FIX.test(changeCause.slice(0, 2000));
+}

@@ -36,7 +36,15 @@ function incidentFacts(ctx: SutureContext, state: IncidentStateValue, row: Incid
     services: state.context?.services ?? [state.alert.service],
     affected: affectedWorkloads(state),
     security: securityEvidence(state),
+    securityFixes: securityFixes(state),
   };
+}
+
+/** Workloads whose running revision fixed a vulnerability (its change cause says so), with that cause. */
+function securityFixes(state: IncidentStateValue): Array<{ service: string; note: string }> {
+  return (state.context?.evidence ?? [])
+    .filter((e) => e.key === "deploy.latest" && e.attrs["security_fix"] === true)
+    .map((e) => ({ service: e.service, note: `revision ${String(e.attrs["revision"])}: ${String(e.attrs["change_cause"])}`.slice(0, 300) }));
 }
 
 /** Suspected abuse and secrets in logs, as perceive read them with Suture's own tools. */

@@ -46,6 +46,11 @@ export interface IncidentFacts {
    * vetoes adding capacity: scaling a service under attack serves the attacker. Absent = none.
    */
   security?: string[];
+  /**
+   * Workloads whose running revision fixed a vulnerability, as perceive read their change causes.
+   * Rolling one back would put the flaw back on a running service: never automatic. Absent = none.
+   */
+  securityFixes?: Array<{ service: string; note: string }>;
 }
 
 /** Action classes that add capacity (replicas, resources): vetoed while abuse is suspected. */
@@ -91,6 +96,14 @@ function securityVeto(actionClass: string, security: string[]): PolicyCheck {
   if (!CAPACITY_CLASSES.has(actionClass)) return check("securityVeto", "pass", `${actionClass} adds no capacity`);
   if (security.length === 0) return check("securityVeto", "pass", "no security evidence");
   return check("securityVeto", "deny", `suspected abuse vetoes adding capacity (${actionClass}): ${security.slice(0, 2).join("; ")}`);
+}
+
+/** A rollback never undoes a security fix automatically (the flaw would be back in production); not configurable. */
+function securityFixRollback(actionClass: string, service: string | undefined, fixes: Array<{ service: string; note: string }>): PolicyCheck {
+  if (actionClass !== "rollback") return check("securityFixRollback", "pass", `${actionClass} undoes no revision`);
+  const fix = fixes.find((f) => f.service === service);
+  if (fix === undefined) return check("securityFixRollback", "pass", "the revision it undoes fixed no known vulnerability");
+  return check("securityFixRollback", "deny", `rolling back ${service ?? ""} would undo a security fix (${fix.note}); a human weighs the fault against the vulnerability`);
 }
 
 /**
@@ -175,6 +188,7 @@ export class PolicyEngine {
     checks.push(...this.freezes(policy, subject, input.incident.now));
     checks.push(...this.guardrails(policy, input));
     checks.push(securityVeto(tool.actionClass, input.incident.security ?? []));
+    checks.push(securityFixRollback(tool.actionClass, target?.service, input.incident.securityFixes ?? []));
 
     const impact = live.ok && tool.impact !== undefined && target !== undefined ? await tool.impact(params, env).catch(() => undefined) : undefined;
     if (impact !== undefined) checks.push(...this.impactChecks(policy, impact));

@@ -400,6 +400,34 @@ const cases: Case[] = [
     outcome: "allow",
     reason: /policy checks passed/,
   },
+  // a rollback never undoes a security fix (code, not configurable)
+  {
+    rule: "securityFixRollback",
+    name: "rolling back a revision whose change cause fixes a CVE",
+    call: rollback,
+    confidence: 0.95,
+    facts: { securityFixes: [{ service: "checkout", note: "revision 7: bump libwebp for CVE-2023-4863" }] },
+    outcome: "deny",
+    reason: /rolling back checkout would undo a security fix \(revision 7: bump libwebp for CVE-2023-4863\)/,
+  },
+  {
+    rule: "securityFixRollback",
+    name: "a security fix on another workload does not stop this rollback",
+    call: rollback,
+    confidence: 0.8,
+    facts: { securityFixes: [{ service: "banner-cropper", note: "revision 3: CVE-2023-4863" }] },
+    outcome: "allow",
+    reason: /policy checks passed/,
+  },
+  {
+    rule: "securityFixRollback",
+    name: "a restart of a security-fixed revision undoes nothing",
+    call: restart,
+    confidence: 0.8,
+    facts: { securityFixes: [{ service: "checkout", note: "revision 7: CVE-2023-4863" }] },
+    outcome: "allow",
+    reason: /policy checks passed/,
+  },
 ];
 
 /** Every rule type the policy file has, each needing an allow, a needs-approval and a deny case. */

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { securitySignals } from "../../evidence/security.js";
+import { securitySignals, isSecurityFix } from "../../evidence/security.js";
 import type { LogLine } from "../../environments/adapter.js";
 
 const T0 = Date.parse("2026-11-23T10:00:00Z");
@@ -58,5 +58,29 @@ describe("security signals in a workload's logs", () => {
     expect(kinds(["voice verification spend 4.1x above the daily budget"])).toEqual(["toll-fraud"]);
     // And ordinary sends, costs and budgets are not abuse
     expect(kinds(["otp sent channel=sms dest=+4477***12 cost=EUR 0.04 verified=true", "monthly cloud budget review scheduled", "cost center updated for team payments"])).toEqual([]);
+  });
+});
+
+describe("security fixes in change causes", () => {
+  it("Given change causes, Then those naming a CVE, a GHSA, a security patch or 'do not roll back' mark a security fix, and ordinary ones do not", () => {
+    for (const cause of [
+      "SEC-PATCH-118: bump libwebp 1.3.1 -> 1.3.2 (CVE-2023-4863)",
+      "upgrade jackson-databind for GHSA-57j2-w4cx-62h2",
+      "security patch: sanitize redirect parameter",
+      "hotfix; do not roll back without AppSec approval",
+      "fix SSRF vulnerability in avatar fetcher",
+    ]) {
+      expect([cause, isSecurityFix(cause)]).toEqual([cause, true]);
+    }
+    for (const cause of [
+      undefined,
+      "",
+      "release 3.14.0 (avatar crop presets)",
+      "deploy registry.internal/shop/checkout:2.8.0",
+      "rollback to 2.7.4 after alert",
+      "security group tags for the load balancer",
+    ]) {
+      expect([cause, isSecurityFix(cause)]).toEqual([cause, false]);
+    }
   });
 });
