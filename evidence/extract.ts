@@ -8,6 +8,7 @@ import { episodesOf, longestClimb, onsetOf, round, summarizeSeries, type MetricS
 import { redactSecrets, secretKinds } from "../domain/secrets.js";
 import { errorClass, externalHost, extractSignatures } from "./signatures.js";
 import { lastScaleDownTo } from "../environments/scale-events.js";
+import { isDeliberateHold } from "./intent.js";
 import { isSecurityFix, securitySignals } from "./security.js";
 import { alertTextFacts } from "./alert-text.js";
 
@@ -121,6 +122,8 @@ function workloadFacts(obs: ServiceObservations, now: number, alertService: stri
       cpu_limit_cores: d.cpuLimitCores,
       revision: d.currentRevision,
       change_cause: d.changeCause ?? "",
+      // Its last scale says why it should stay so (maintenance, a migration's write freeze): policy denies scaling it (deliberateHold).
+      held_on_purpose: isDeliberateHold(d.changeCause),
       scaled_down_from: scaledDown?.from ?? 0,
       scaled_down_minutes: scaledDown !== undefined ? Math.round((now - scaledDown.at) / MINUTE) : -1,
     },

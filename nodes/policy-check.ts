@@ -37,7 +37,15 @@ function incidentFacts(ctx: SutureContext, state: IncidentStateValue, row: Incid
     affected: affectedWorkloads(state),
     security: securityEvidence(state),
     securityFixes: securityFixes(state),
+    heldOnPurpose: heldOnPurpose(state),
   };
+}
+
+/** Workloads whose last scale says they are held at their size on purpose (maintenance, a migration's freeze), with that cause. */
+function heldOnPurpose(state: IncidentStateValue): Array<{ service: string; note: string }> {
+  return (state.context?.evidence ?? [])
+    .filter((e) => e.key === "replicas.desired" && e.attrs["held_on_purpose"] === true)
+    .map((e) => ({ service: e.service, note: String(e.attrs["change_cause"]).slice(0, 300) }));
 }
 
 /** Workloads whose running revision fixed a vulnerability (its change cause says so), with that cause. */

@@ -51,6 +51,11 @@ export interface IncidentFacts {
    * Rolling one back would put the flaw back on a running service: never automatic. Absent = none.
    */
   securityFixes?: Array<{ service: string; note: string }>;
+  /**
+   * Workloads whose last scale records a reason to stay at that size (maintenance, a migration's
+   * write freeze, "keep at 0 until …"): scaling one is a human's decision. Absent = none.
+   */
+  heldOnPurpose?: Array<{ service: string; note: string }>;
 }
 
 /** Action classes that add capacity (replicas, resources): vetoed while abuse is suspected. */
@@ -104,6 +109,14 @@ function securityFixRollback(actionClass: string, service: string | undefined, f
   const fix = fixes.find((f) => f.service === service);
   if (fix === undefined) return check("securityFixRollback", "pass", "the revision it undoes fixed no known vulnerability");
   return check("securityFixRollback", "deny", `rolling back ${service ?? ""} would undo a security fix (${fix.note}); a human weighs the fault against the vulnerability`);
+}
+
+/** A workload scaled on purpose, with the reason on record, is not scaled back automatically; not configurable. */
+function deliberateHold(actionClass: string, service: string | undefined, held: Array<{ service: string; note: string }>): PolicyCheck {
+  if (actionClass !== "scale") return check("deliberateHold", "pass", `${actionClass} changes no replica count`);
+  const hold = held.find((h) => h.service === service);
+  if (hold === undefined) return check("deliberateHold", "pass", "no recorded reason to keep its size");
+  return check("deliberateHold", "deny", `${service ?? ""} was scaled on purpose and its change cause says to keep it so (${hold.note}); its owner decides`);
 }
 
 /**
@@ -189,6 +202,7 @@ export class PolicyEngine {
     checks.push(...this.guardrails(policy, input));
     checks.push(securityVeto(tool.actionClass, input.incident.security ?? []));
     checks.push(securityFixRollback(tool.actionClass, target?.service, input.incident.securityFixes ?? []));
+    checks.push(deliberateHold(tool.actionClass, target?.service, input.incident.heldOnPurpose ?? []));
 
     const impact = live.ok && tool.impact !== undefined && target !== undefined ? await tool.impact(params, env).catch(() => undefined) : undefined;
     if (impact !== undefined) checks.push(...this.impactChecks(policy, impact));

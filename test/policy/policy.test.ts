@@ -428,6 +428,25 @@ const cases: Case[] = [
     outcome: "allow",
     reason: /policy checks passed/,
   },
+  // a workload scaled on purpose, with the reason on record, is not scaled back (code, not configurable)
+  {
+    rule: "deliberateHold",
+    name: "scaling up a workload held at 0 for a migration's write freeze",
+    call: scaleTo(6),
+    confidence: 0.95,
+    facts: { heldOnPurpose: [{ service: "checkout", note: "kubectl scale --replicas=0 (CHG-5512: writes frozen for the migration until 11:30Z)" }] },
+    outcome: "deny",
+    reason: /checkout was scaled on purpose and its change cause says to keep it so \(kubectl scale --replicas=0 \(CHG-5512/,
+  },
+  {
+    rule: "deliberateHold",
+    name: "a rollback of a held workload changes no replica count",
+    call: rollback,
+    confidence: 0.8,
+    facts: { heldOnPurpose: [{ service: "checkout", note: "kubectl scale --replicas=0 (maintenance)" }] },
+    outcome: "allow",
+    reason: /policy checks passed/,
+  },
 ];
 
 /** Every rule type the policy file has, each needing an allow, a needs-approval and a deny case. */

@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { isDeliberateHold } from "../../evidence/intent.js";
 import { securitySignals, isSecurityFix } from "../../evidence/security.js";
 import type { LogLine } from "../../environments/adapter.js";
 
@@ -81,6 +82,27 @@ describe("security fixes in change causes", () => {
       "security group tags for the load balancer",
     ]) {
       expect([cause, isSecurityFix(cause)]).toEqual([cause, false]);
+    }
+  });
+});
+
+describe("deliberate holds in a workload's change cause", () => {
+  it("Given the cause its last scale left, Then a scale with a maintenance, freeze, migration or 'keep' reason is a hold, and a scale without one is not", () => {
+    for (const cause of [
+      "kubectl scale deployment/ledger-writer --replicas=0 --record (CHG-5512: writes frozen for the entries partition migration until 11:30Z, owner dba-oncall)",
+      "scaled to 0 for planned maintenance of the shard",
+      "kubectl scale --replicas=2: keep at 2 until the vendor fixes rate limits",
+    ]) {
+      expect([cause, isDeliberateHold(cause)]).toEqual([cause, true]);
+    }
+    for (const cause of [
+      undefined,
+      "kubectl scale deployment/api --replicas=0",
+      "CHG-2231: scale variant-caller to 8 for Q4 cohort (approved)",
+      "deploy registry.internal/orders:3.4.0 (migration 4: rename orders.currency)",
+      "card-controls 2.8.1: faster card-freeze sync",
+    ]) {
+      expect([cause, isDeliberateHold(cause)]).toEqual([cause, false]);
     }
   });
 });
