@@ -16,8 +16,10 @@ const SETTLE_SECONDS = 15;
  */
 function stormSettleSeconds(backend: string): number {
   const given = process.env["SETTLE_TEST_SECONDS"];
-  // Measured in CI: every incident acted within ~7 s of install on embedded (30) and ~24 s on PostgreSQL (200).
-  return given !== undefined ? Number(given) : backend === "embedded" ? 25 : 40;
+  // Measured in CI: every incident acted within ~7 s of install on embedded (30) and ~24 s on PostgreSQL (200);
+  // alone the 200 act in ~17 s, but three CI runs on 2026-12-01 (whole suite ~35 % slower than the
+  // week before) never had all 200 waiting before a 40 s deadline, so PostgreSQL gets 60 s.
+  return given !== undefined ? Number(given) : backend === "embedded" ? 25 : 60;
 }
 /**
  * Incidents in the storm test: the issue's 200 on PostgreSQL (CI always runs it); on the embedded
