@@ -2,17 +2,17 @@ import { randomUUID } from "node:crypto";
 import path from "node:path";
 import { z } from "zod";
 import { parseDeploy, workloadKey, type WorkloadRef } from "../domain/deploys.js";
-import { describeIssues, InvalidFileError, loadYamlFile } from "../domain/yaml.js";
+import { describeIssues, loadYamlFile } from "../domain/yaml.js";
 import { SimEnvironment } from "../environments/simulator/index.js";
 import { EnvironmentSpecSchema } from "../environments/simulator/spec.js";
 import { PolicyEngine, withSections } from "../policy/policy.js";
-import { PolicySchema } from "../policy/schema.js";
 import type { StoredDeploy } from "../store/deploys.js";
 import { newIncidentId } from "../store/incidents.js";
 import { advanceIncident, type RunOptions, type RunResult } from "./advance.js";
 import { RegressionWatcher, type LookResult } from "./regression-watch.js";
 import { alongPath, DEFAULT_PERCEPTION_PATH, type PerceptionPath } from "./sim-kubernetes.js";
 import type { Suture } from "./suture.js";
+import { InvalidScenarioError, ScenarioPolicySchema } from "./scenario.js";
 import { saveOpenWorld } from "./worlds.js";
 
 const MINUTE = 60_000;
@@ -67,36 +67,22 @@ export const RegressionScenarioSchema = z
       .strict()
       .default({}),
     deploys: z.array(ScenarioDeploySchema).min(1, "expected at least one deploy"),
-    policy: z
-      .record(z.string(), z.unknown())
-      .superRefine((sections, ctx) => {
-        const parsed = PolicySchema.safeParse(sections);
-        if (!parsed.success) for (const issue of parsed.error.issues) ctx.addIssue({ code: "custom", message: issue.message, path: issue.path });
-      })
-      .optional(),
+    policy: ScenarioPolicySchema.optional(),
   })
   .strict();
 /** A validated regression scenario. */
 export type RegressionScenario = z.infer<typeof RegressionScenarioSchema>;
 
-/** Thrown when a regression scenario file is unreadable or invalid; the message names the field. */
-export class InvalidRegressionScenarioError extends InvalidFileError {
-  constructor(message: string, file?: string) {
-    super(message, "scenario", file);
-    this.name = "InvalidRegressionScenarioError";
-  }
-}
-
 /** Parses and validates a regression scenario already in memory. */
 export function parseRegressionScenario(data: unknown, source: string): RegressionScenario {
   const parsed = RegressionScenarioSchema.safeParse(data);
-  if (!parsed.success) throw new InvalidRegressionScenarioError(describeIssues(source, parsed.error.issues), source);
+  if (!parsed.success) throw new InvalidScenarioError(describeIssues(source, parsed.error.issues), source);
   return parsed.data;
 }
 
 /** Reads a regression scenario file within the scenario file limits. */
 export async function loadRegressionScenario(file: string): Promise<RegressionScenario> {
-  const loaded = await loadYamlFile(file, { kind: "scenario", schema: RegressionScenarioSchema, error: InvalidRegressionScenarioError, name: path.basename(file) });
+  const loaded = await loadYamlFile(file, { kind: "scenario", schema: RegressionScenarioSchema, error: InvalidScenarioError, name: path.basename(file) });
   return loaded.data;
 }
 

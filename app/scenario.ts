@@ -47,6 +47,12 @@ export const ExpectationSchema = z
 /** A scenario expectation. */
 export type Expectation = z.infer<typeof ExpectationSchema>;
 
+/** Policy sections a scenario's environment runs under, validated as the policy file's sections are. */
+export const ScenarioPolicySchema = z.record(z.string(), z.unknown()).superRefine((sections, ctx) => {
+  const parsed = PolicySchema.safeParse(sections);
+  if (!parsed.success) for (const issue of parsed.error.issues) ctx.addIssue({ code: "custom", message: issue.message, path: issue.path });
+});
+
 /** A scenario: the world to build, the faults, the alerts to send and the expected outcome. */
 export const ScenarioSchema = z
   .object({
@@ -63,13 +69,7 @@ export const ScenarioSchema = z
      * Policy sections in force for this scenario's environment (e.g. a change freeze), replacing
      * the same top-level sections of the running policy.
      */
-    policy: z
-      .record(z.string(), z.unknown())
-      .superRefine((sections, ctx) => {
-        const parsed = PolicySchema.safeParse(sections);
-        if (!parsed.success) for (const issue of parsed.error.issues) ctx.addIssue({ code: "custom", message: issue.message, path: issue.path });
-      })
-      .optional(),
+    policy: ScenarioPolicySchema.optional(),
   })
   .strict()
   .refine((s) => s.alerts.some((a) => a.status === "firing"), { message: "expected at least one firing alert", path: ["alerts"] });
