@@ -11,7 +11,8 @@ import { IncidentState } from "./state.js";
  *                         │                        ├─needs approval / deny→ escalate
  *                         │                        └─workload changed by another incident→ perceive (act likewise)
  *                         ├─(below threshold)→ escalate
- *                         └─(no fault)→ END
+ *                         ├─(no fault)→ END
+ *                         └─(not acting, and another incident changed the workload while it looked)→ perceive
  *   perceive ─(the alert's target is not a workload: unresolved, a node, a job)→ escalate
  *   verify: sample again (settling, recovering) → verify · recovered → END · not recovered, untried candidate → diagnose · worse → rollback → escalate
  */
@@ -20,8 +21,8 @@ export function buildIncidentGraph(nodes: IncidentNodes) {
     new StateGraph(IncidentState, { context: SutureContextSchema })
       // Gather metrics, logs, workload state and deploys with read-only tools; reduce to evidence (a target that is not a workload escalates).
       .addNode("perceive", nodes.perceive, { ends: ["diagnose", "escalate"] })
-      // Rank hypotheses from the reasoners and route on confidence.
-      .addNode("diagnose", nodes.diagnose, { ends: ["policy-check", "escalate", END] })
+      // Rank hypotheses from the reasoners and route on confidence; perceive again before concluding on evidence another incident's change made stale.
+      .addNode("diagnose", nodes.diagnose, { ends: ["policy-check", "escalate", "perceive", END] })
       // Deterministic policy: allow, needs approval, or deny; perceive again if the workload changed under the diagnosis; a dry-run replay ends here.
       .addNode("policy-check", nodes.policyCheck, { ends: ["act", "escalate", "perceive", END] })
       // Execute the granted call once (or perceive again if another incident changed the workload first; never in a dry run).

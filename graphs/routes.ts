@@ -6,7 +6,7 @@ import type { IncidentStateUpdate, IncidentStateValue } from "./state.js";
 export type PerceiveRoute = "diagnose" | "escalate";
 
 /** Where diagnose sends the incident: act through policy-check, escalate, or close with no action. */
-export type DiagnoseRoute = "policy-check" | "escalate" | typeof END;
+export type DiagnoseRoute = "policy-check" | "escalate" | "perceive" | typeof END;
 
 /**
  * Where policy-check sends the incident: act, escalate, perceive again when another incident

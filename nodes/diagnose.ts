@@ -8,6 +8,7 @@ import { combine } from "../reasoners/combine.js";
 import type { ReasonerReport, ReportedUsage } from "../reasoners/reasoner.js";
 import type { DiagnoseRoute } from "../graphs/routes.js";
 import { likelyCause } from "../reasoners/likely-cause.js";
+import { reasonToLookAgain } from "../graphs/settled-evidence.js";
 
 /** The reason diagnose gives when no hypothesis exists at all. */
 const NO_EXPLANATION = "no rule or evidence explains the alert";
@@ -152,7 +153,10 @@ export async function diagnose(state: IncidentStateValue, runtime: Runtime<Sutur
   const runbookNote = runbook !== null ? `; suggested runbook ${runbook.name} (similarity ${runbook.similarity.toFixed(2)})` : "";
   const noteText = notes.length > 0 ? `; ${notes.join("; ")}` : "";
   const causeNote = diagnosis.likelyCause !== undefined ? `; likely cause: ${diagnosis.likelyCause.faultClass} (${diagnosis.likelyCause.score.toFixed(2)})` : "";
-  const message = `round ${round}: ${hypotheses.length} hypothesis(es) [${ranked || "none"}]${memoryNote ? `; ${memoryNote}` : ""}${noteText}; ${choice.decision}: ${choice.reason}${proposal}${runbookNote}${causeNote}`;
+  // Acting is re-checked against other incidents' changes at policy-check; concluding without acting is checked here.
+  const lookAgain = choice.decision !== "act" ? await reasonToLookAgain(ctx, state) : undefined;
+  const lookAgainNote = lookAgain !== undefined ? `; not concluded: ${lookAgain}` : "";
+  const message = `round ${round}: ${hypotheses.length} hypothesis(es) [${ranked || "none"}]${memoryNote ? `; ${memoryNote}` : ""}${noteText}; ${choice.decision}: ${choice.reason}${proposal}${runbookNote}${causeNote}${lookAgainNote}`;
   await ctx.store.audit({
     incidentId: state.incidentId,
     actor: "diagnose",
@@ -164,6 +168,7 @@ export async function diagnose(state: IncidentStateValue, runtime: Runtime<Sutur
   });
   const entry = { node: "diagnose", at: now, message };
   const update = { diagnosis, diagnoses: [diagnosis], timeline: [entry], usage };
+  if (lookAgain !== undefined) return new Command({ update, goto: "perceive" });
   if (choice.decision === "act") return new Command({ update, goto: "policy-check" });
   if (choice.decision === "escalate") return new Command({ update, goto: "escalate" });
   const outcome = await finishIncident(

@@ -47,14 +47,14 @@ export async function unseenChange(store: IncidentStore, q: UnseenChangeQuery): 
   return moved !== undefined ? { action: moved, how: "settled" } : undefined;
 }
 
-/** The reason to perceive again, for the timeline and the audit log. */
-export function describeUnseenChange(change: UnseenChange, namespace: string): string {
+/** The reason to perceive again, for the timeline and the audit log (`before` what: acting, or closing the incident without acting). */
+export function describeUnseenChange(change: UnseenChange, namespace: string, before: "acting" | "concluding" = "acting"): string {
   const { action } = change;
   const what = `${action.kind === "rollback" ? "the rollback " : ""}${action.tool}`;
   const outcome = action.verdict !== null ? `${action.status}, ${action.verdict.replace("_", " ")}` : action.status;
   return change.how === "after"
-    ? `incident ${action.incidentId} ran ${what} on ${namespace}/${action.targetService} (${outcome}) after this incident gathered its evidence; perceiving again before acting`
-    : `incident ${action.incidentId} ran ${what} on ${namespace}/${action.targetService} (${outcome}), which was still under way when this incident gathered its evidence; perceiving again before acting`;
+    ? `incident ${action.incidentId} ran ${what} on ${namespace}/${action.targetService} (${outcome}) after this incident gathered its evidence; perceiving again before ${before}`
+    : `incident ${action.incidentId} ran ${what} on ${namespace}/${action.targetService} (${outcome}), which was still under way when this incident gathered its evidence; perceiving again before ${before}`;
 }
 
 /**

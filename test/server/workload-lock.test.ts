@@ -166,6 +166,34 @@ describe.each(testBackends())("an incident whose workload another incident chang
     expect((await h.s.suture.store.actionsFor(b)).filter((x) => x.status !== "cancelled")).toEqual([]);
   }, 60_000);
 
+  it("looks again instead of escalating when its evidence, gathered after another incident's rollback rolled out but before that rollback was verified, explains nothing", async () => {
+    // Given incident A rolled the bad rollout back, the rollback has rolled out for a minute, and A holds the workload before verifying it
+    const h = await setUp();
+    const a = await h.open("KubePodNotReady");
+    const b = await h.open("KubeDeploymentReplicasMismatch");
+    await h.run(a, { interruptBefore: ["verify"] });
+    const world = await new SharedWorld(h.s.suture.db, (await h.s.suture.store.getIncident(a)).environment_id ?? "").open();
+    await world.clock.sleep(60_000);
+    expect(await h.s.suture.locks.acquire("alpha/api", a, 0)).toMatchObject({ acquired: true });
+    // When B gathers its evidence now (no rule explains a rolled-back workload whose fix is unverified), and A's verification finishes while B waits
+    const bRun = h.run(b);
+    await new Promise((resolve) => setTimeout(resolve, 3000));
+    await h.resume(a);
+    await bRun;
+    expect((await h.s.suture.store.getIncident(a)).status).toBe("resolved");
+    // Then B did not escalate on that evidence: it waited for A, perceived again and closed without action, naming A
+    const state = (await h.s.suture.graph.getState({ configurable: { thread_id: b } })).values as IncidentStateValue;
+    const story = state.timeline.map((e) => `${e.node}: ${e.message}`).join("\n");
+    expect(state.timeline.map((e) => e.node)).toEqual(["perceive", "diagnose", "perceive", "diagnose"]);
+    expect(state.timeline[1]?.message, story).toContain(
+      `not concluded: incident ${a} ran rollout_undo on alpha/api (succeeded, recovered), which was still under way when this incident gathered its evidence; perceiving again before concluding`,
+    );
+    const closed = await h.s.suture.store.getIncident(b);
+    expect(closed.status, story).toBe("closed_no_action");
+    expect(closed.summary).toContain(a);
+    expect((await h.s.suture.store.actionsFor(b)).filter((x) => x.status !== "cancelled")).toEqual([]);
+  }, 60_000);
+
   it("waits for an incident that holds the workload before judging its own proposal, then looks again", async () => {
     // Given incident B diagnosed the bad rollout and stopped before policy-check
     const h = await setUp();
