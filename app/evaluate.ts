@@ -3,6 +3,8 @@ import path from "node:path";
 import { runScenario, type ScenarioRunOptions } from "./scenario-run.js";
 import type { Suture } from "./suture.js";
 import { loadScenario, type Scenario } from "./scenario.js";
+import type { Diagnosis } from "../domain/model.js";
+import { calibrationByReasoner, type Calibration, type CalibrationPoint } from "./calibration.js";
 
 /** What Suture decided about an incident: act on it (or propose to), escalate without acting, or close it as no fault. */
 export type Decision = "act" | "escalate" | "no_action";
@@ -45,6 +47,12 @@ export interface ScenarioResult {
   decidedBy: string | null;
   /** Confidence of the last decision to act (null if Suture never decided to act). */
   actConfidence: number | null;
+  /**
+   * What each reasoner believed about the last decision to act: its own confidence in the chosen
+   * fault class (before pooling and memory), and `pooled`, the confidence the decision was made at.
+   * Empty if Suture never decided to act.
+   */
+  actBeliefs: Array<{ reasoner: string; confidence: number }>;
   /** Whether the last remediation Suture executed was verified as recovered. */
   recovered: boolean;
   /** Model tokens and estimated cost spent. */
@@ -84,8 +92,10 @@ export interface EvaluationSummary {
   awaitingApproval: number;
   /** How many decisions each reasoner (or pooled combination) made. */
   decidedBy: Record<string, number>;
-  /** Decisions to act, their mean confidence and the share verified as recovered (calibration). */
+  /** Decisions to act, their mean confidence and the share verified as recovered. */
   acted: { count: number; meanConfidence: number; recoveredShare: number };
+  /** Calibration of the decisions to act per reasoner (its own confidence) and `pooled` (the confidence acted at). */
+  calibration: Calibration[];
   modelTokens: number;
   modelCostUsd: number;
 }
@@ -197,6 +207,7 @@ async function scoreRun(suture: Suture, scenario: Scenario, file: string, run: A
   }
   if (expect.rolledBack !== undefined && rolledBack !== expect.rolledBack) problems.push(`expected rolledBack=${expect.rolledBack}, got ${rolledBack}`);
   const startedAt = new Date(run.state.alert.startsAt).getTime();
+  const lastAct = [...run.state.diagnoses].reverse().find((d) => d.decision === "act");
   return {
     scenario: scenario.name,
     file,
@@ -219,11 +230,25 @@ async function scoreRun(suture: Suture, scenario: Scenario, file: string, run: A
     reason: run.state.outcome?.reason ?? "",
     problems,
     decidedBy: run.state.diagnoses.at(-1)?.chosen?.reasoner ?? null,
-    actConfidence: [...run.state.diagnoses].reverse().find((d) => d.decision === "act")?.confidence ?? null,
+    actConfidence: lastAct?.confidence ?? null,
+    actBeliefs: lastAct !== undefined ? beliefsOf(lastAct) : [],
     recovered: run.state.attempts.at(-1)?.verdict === "recovered",
     modelTokens: run.state.usage.modelTokens,
     modelCostUsd: run.state.usage.modelCostUsd,
   };
+}
+
+/** Each reasoner's own confidence in a decision's chosen fault class, then the pooled confidence it acted at. */
+function beliefsOf(diagnosis: Diagnosis): Array<{ reasoner: string; confidence: number }> {
+  const chosen = diagnosis.chosen;
+  if (chosen === null) return [];
+  const own = chosen.contributions ?? [{ reasoner: chosen.reasoner, confidence: chosen.confidence }];
+  return [...own.map((c) => ({ reasoner: c.reasoner, confidence: c.confidence })), { reasoner: "pooled", confidence: diagnosis.confidence }];
+}
+
+/** Calibration points of the runs that acted: each belief about the last decision to act against whether its action recovered. */
+export function calibrationPoints(results: readonly ScenarioResult[]): CalibrationPoint[] {
+  return results.filter((r) => r.actConfidence !== null && r.actions.length > 0).flatMap((r) => r.actBeliefs.map((b) => ({ ...b, recovered: r.recovered })));
 }
 
 /** Loads and evaluates scenario files in order; `sutureFor` may give each file its own services (leave-one-out memory). */
@@ -286,6 +311,7 @@ export function summarize(results: ScenarioResult[]): EvaluationSummary {
       meanConfidence: acted.length === 0 ? 0 : acted.reduce((sum, r) => sum + (r.actConfidence ?? 0), 0) / acted.length,
       recoveredShare: acted.length === 0 ? 0 : acted.filter((r) => r.recovered).length / acted.length,
     },
+    calibration: calibrationByReasoner(calibrationPoints(results)),
     modelTokens: results.reduce((sum, r) => sum + r.modelTokens, 0),
     modelCostUsd: results.reduce((sum, r) => sum + r.modelCostUsd, 0),
   };

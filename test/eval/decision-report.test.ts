@@ -27,6 +27,7 @@ function result(over: Partial<ScenarioResult> & Pick<ScenarioResult, "faultClass
     problems: [],
     decidedBy: "rules",
     actConfidence: null,
+    actBeliefs: [],
     recovered: false,
     modelTokens: 0,
     modelCostUsd: 0,

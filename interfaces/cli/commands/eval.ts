@@ -7,6 +7,7 @@ import { openSuture, type Suture } from "../../../app/suture.js";
 import { parsePerceptionPath, type PerceptionPath } from "../../../app/sim-kubernetes.js";
 import type { CommandArgs } from "../args.js";
 import { color } from "../format.js";
+import type { Calibration } from "../../../app/calibration.js";
 import { SCENARIOS_DIR } from "../../../domain/data.js";
 
 /** Which reasoners an evaluation runs. */
@@ -88,6 +89,7 @@ export async function evalCommand(config: Config, args: CommandArgs): Promise<nu
     }
     if (s.modelTokens > 0) console.log(`model: ${s.modelTokens} tokens, est. $${s.modelCostUsd.toFixed(4)}`);
     for (const line of decisionReport(s)) console.log(line);
+    for (const line of calibrationReport(s.calibration)) console.log(line);
     const json = args.values["json"];
     if (typeof json === "string") {
       await writeFile(json, `${JSON.stringify({ reasoner: mode, via, summary: s, results }, null, 2)}\n`);
@@ -121,6 +123,26 @@ export function decisionReport(s: EvaluationSummary): string[] {
   const decisions = ["act", "escalate", "no_action"] as const;
   lines.push("", `${"decided \\ expected".padEnd(20)} ${decisions.map((d) => d.padStart(10)).join(" ")}`);
   for (const made of decisions) lines.push(`${made.padEnd(20)} ${decisions.map((want) => String(s.confusion[made][want]).padStart(10)).join(" ")}`);
+  return lines;
+}
+
+/**
+ * Calibration of the decisions to act, per reasoner: how many, mean confidence, the share verified
+ * as recovered, expected calibration error and Brier score, then each non-empty confidence bin.
+ */
+export function calibrationReport(calibration: readonly Calibration[]): string[] {
+  if (calibration.length === 0) return ["", "calibration: no decision to act was executed, nothing to calibrate"];
+  const lines = [
+    "",
+    "calibration of decisions to act (confidence vs verified recovery; own confidence per reasoner, pooled = the confidence acted at):",
+    `${"reasoner".padEnd(14)} ${"acted".padStart(5)} ${"mean conf".padStart(9)} ${"recovered".padStart(9)} ${"ECE".padStart(6)} ${"Brier".padStart(6)}  bins (range: n at mean conf → recovered)`,
+  ];
+  for (const c of calibration) {
+    const bins = c.bins.map((b) => `${b.lower.toFixed(1)}–${b.upper.toFixed(1)}: ${b.count} at ${b.meanConfidence.toFixed(2)} → ${Math.round(b.recoveredShare * 100)}%`).join("; ");
+    lines.push(
+      `${c.reasoner.padEnd(14)} ${String(c.count).padStart(5)} ${c.meanConfidence.toFixed(2).padStart(9)} ${`${Math.round(c.recoveredShare * 100)}%`.padStart(9)} ${c.ece.toFixed(3).padStart(6)} ${c.brier.toFixed(3).padStart(6)}  ${bins}`,
+    );
+  }
   return lines;
 }
 
