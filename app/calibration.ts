@@ -33,6 +33,23 @@ export interface Calibration {
   brier: number;
 }
 
+/** A diagnosis as recorded by `suture eval`, enough to decide it again under other settings. */
+export interface DecisionRecord {
+  /** The settings it was decided with. */
+  escalateBelow: number;
+  weights: Record<string, number>;
+  attemptsLeft: number;
+  decision: "act" | "escalate" | "no-action";
+  hypotheses: Array<{
+    faultClass: string;
+    disposition: "act" | "no-action" | "escalate";
+    /** Pooled over the reasoners, before memory's adjustment of candidates. */
+    confidence: number;
+    beliefs: Array<{ reasoner: string; confidence: number }>;
+    candidates: Array<{ strategy: string; tool: string; actionClass: string; memoryDelta: number }>;
+  }>;
+}
+
 /** The number of equal-width confidence bins over [0, 1]. */
 export const CALIBRATION_BINS = 10;
 

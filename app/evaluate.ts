@@ -4,7 +4,7 @@ import { runScenario, type ScenarioRunOptions } from "./scenario-run.js";
 import type { Suture } from "./suture.js";
 import { loadScenario, type Scenario } from "./scenario.js";
 import type { Diagnosis } from "../domain/model.js";
-import { calibrationByReasoner, type Calibration, type CalibrationPoint } from "./calibration.js";
+import { calibrationByReasoner, type Calibration, type CalibrationPoint, type DecisionRecord } from "./calibration.js";
 
 /** What Suture decided about an incident: act on it (or propose to), escalate without acting, or close it as no fault. */
 export type Decision = "act" | "escalate" | "no_action";
@@ -53,6 +53,10 @@ export interface ScenarioResult {
    * Empty if Suture never decided to act.
    */
   actBeliefs: Array<{ reasoner: string; confidence: number }>;
+  /** The first diagnosis' ranked hypotheses and the settings it was decided with, so `suture calibrate` can decide it again under other settings (null when the run never diagnosed). */
+  firstDiagnosis: DecisionRecord | null;
+  /** The action class the scenario expects to resolve it (`expect.resolvedBy`), or null. */
+  expectedRemediation: string | null;
   /** Whether the last remediation Suture executed was verified as recovered. */
   recovered: boolean;
   /** Model tokens and estimated cost spent. */
@@ -232,6 +236,8 @@ async function scoreRun(suture: Suture, scenario: Scenario, file: string, run: A
     decidedBy: run.state.diagnoses.at(-1)?.chosen?.reasoner ?? null,
     actConfidence: lastAct?.confidence ?? null,
     actBeliefs: lastAct !== undefined ? beliefsOf(lastAct) : [],
+    firstDiagnosis: decisionRecord(suture, run.state.diagnoses[0]),
+    expectedRemediation: expect.resolvedBy ?? null,
     recovered: run.state.attempts.at(-1)?.verdict === "recovered",
     modelTokens: run.state.usage.modelTokens,
     modelCostUsd: run.state.usage.modelCostUsd,
@@ -244,6 +250,30 @@ function beliefsOf(diagnosis: Diagnosis): Array<{ reasoner: string; confidence: 
   if (chosen === null) return [];
   const own = chosen.contributions ?? [{ reasoner: chosen.reasoner, confidence: chosen.confidence }];
   return [...own.map((c) => ({ reasoner: c.reasoner, confidence: c.confidence })), { reasoner: "pooled", confidence: diagnosis.confidence }];
+}
+
+/** What `suture calibrate` needs to decide a diagnosis again: each hypothesis' per-reasoner beliefs, disposition and candidates with their memory adjustment. */
+function decisionRecord(suture: Suture, diagnosis: Diagnosis | undefined): DecisionRecord | null {
+  if (diagnosis === undefined) return null;
+  const policy = suture.policy.policy;
+  return {
+    escalateBelow: policy.escalateBelow,
+    weights: { ...policy.pooling.weights },
+    attemptsLeft: policy.guardrails.maxAttempts,
+    decision: diagnosis.decision,
+    hypotheses: diagnosis.hypotheses.map((h) => ({
+      faultClass: h.faultClass,
+      disposition: h.disposition,
+      confidence: h.confidence,
+      beliefs: (h.contributions ?? [{ reasoner: h.reasoner, confidence: h.confidence }]).map((c) => ({ reasoner: c.reasoner, confidence: c.confidence })),
+      candidates: h.candidates.map((c) => ({
+        strategy: c.strategy,
+        tool: c.call.tool,
+        actionClass: suture.tools.has(c.call.tool) ? suture.tools.get(c.call.tool).actionClass : c.call.tool,
+        memoryDelta: c.memoryDelta ?? 0,
+      })),
+    })),
+  };
 }
 
 /** Calibration points of the runs that acted: each belief about the last decision to act against whether its action recovered. */

@@ -119,7 +119,7 @@ export async function diagnose(state: IncidentStateValue, runtime: Runtime<Sutur
   const results = await Promise.all(ctx.reasoners.map((r) => r.diagnose({ alert: state.alert, context, attempts: state.attempts, recalled, budget, report: reportFor(r.name) })));
   for (const r of reported) await ctx.store.recordModelUsage(state.incidentId, round, r.reasoner, r.usage);
   const now = ctx.clock.now();
-  const combined = combine(results);
+  const combined = combine(results, ctx.policy.policy.pooling.weights);
   const adjusted = ctx.memoryAdjusts === false ? combined : applyMemory(combined, recalled, now);
   const hypotheses = adjusted.sort((a, b) => b.confidence - a.confidence || a.id.localeCompare(b.id));
   const suggested = hypotheses.length === 0 ? await ctx.memory.suggestRunbook(state.alert) : undefined;

@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { REMEDIATION_TOOLS } from "../tools/definitions/remediation.js";
+import { REASONER_WEIGHTS } from "../reasoners/combine.js";
 
 const Confidence = z.number().min(0, "expected a confidence between 0 and 1").max(1, "expected a confidence between 0 and 1");
 const Share = z.number().gt(0, "expected a share above 0").max(1, "expected a share of at most 1");
@@ -208,6 +209,22 @@ export const PolicySchema = z
       .object({ rollbackRate: Confidence.default(0.6), minSamples: z.number().int().min(1).default(3) })
       .strict()
       .default({ rollbackRate: 0.6, minSamples: 3 }),
+    /**
+     * How much each reasoner's confidence counts when several propose one fault class (log-odds
+     * pooling, reasoners/combine.ts); a reasoner not named counts 0.5. `suture calibrate` proposes
+     * values fitted on evaluation results; only a human puts them here.
+     */
+    pooling: z
+      .object({
+        weights: z
+          .record(
+            z.string().regex(/^[a-z][a-z0-9-]*$/, "expected a reasoner name such as rules, llm or memory"),
+            z.number().gt(0, "expected a weight above 0").max(2, "expected a weight of at most 2"),
+          )
+          .default({ ...REASONER_WEIGHTS }),
+      })
+      .strict()
+      .default({ weights: { ...REASONER_WEIGHTS } }),
     /**
      * When another incident is remediating the same workload: `wait` up to `waitSeconds` for it
      * to finish (then escalate), or `escalate` at once.

@@ -8,7 +8,8 @@ import type { Hypothesis } from "../domain/model.js";
  * Unknown reasoners count with {@link DEFAULT_WEIGHT}.
  */
 export const REASONER_WEIGHTS: Readonly<Record<string, number>> = { rules: 1, llm: 0.6 };
-const DEFAULT_WEIGHT = 0.5;
+/** The weight of a reasoner {@link REASONER_WEIGHTS} (or a policy's `pooling.weights`) does not name. */
+export const DEFAULT_WEIGHT = 0.5;
 /** Pooled confidence never reaches certainty: something may always be missing from the evidence. */
 const MAX_POOLED = 0.97;
 
@@ -21,9 +22,15 @@ function sigmoid(x: number): number {
   return 1 / (1 + Math.exp(-x));
 }
 
-/** A reasoner's weight in {@link combine}. */
-export function reasonerWeight(reasoner: string): number {
-  return REASONER_WEIGHTS[reasoner] ?? DEFAULT_WEIGHT;
+/** A reasoner's weight in {@link combine}, from `weights` (the policy's `pooling.weights`; by default {@link REASONER_WEIGHTS}). */
+export function reasonerWeight(reasoner: string, weights: Readonly<Record<string, number>> = REASONER_WEIGHTS): number {
+  return weights[reasoner] ?? DEFAULT_WEIGHT;
+}
+
+/** The pooled confidence of several reasoners' beliefs in one fault class: `sigmoid(Σ wᵣ · logit(pᵣ))`, capped (one belief is returned unchanged). */
+export function poolConfidence(beliefs: ReadonlyArray<{ reasoner: string; confidence: number }>, weights: Readonly<Record<string, number>> = REASONER_WEIGHTS): number {
+  if (beliefs.length === 1) return (beliefs[0] as { confidence: number }).confidence;
+  return Math.min(MAX_POOLED, sigmoid(beliefs.reduce((sum, b) => sum + reasonerWeight(b.reasoner, weights) * logit(b.confidence), 0)));
 }
 
 /**
@@ -36,7 +43,7 @@ export function reasonerWeight(reasoner: string): number {
  * alone the result is exactly the rules' output. Memory's adjustment comes after this, per
  * candidate (see applyMemory).
  */
-export function combine(perReasoner: Hypothesis[][]): Hypothesis[] {
+export function combine(perReasoner: Hypothesis[][], weights: Readonly<Record<string, number>> = REASONER_WEIGHTS): Hypothesis[] {
   const byClass = new Map<string, Hypothesis[]>();
   for (const list of perReasoner) {
     for (const h of list) byClass.set(h.faultClass, [...(byClass.get(h.faultClass) ?? []), h]);
@@ -51,7 +58,7 @@ export function combine(perReasoner: Hypothesis[][]): Hypothesis[] {
     // Each reasoner's best for this class is its vote; anything else it said about the class stays as it was.
     const tops = reasoners.map((r) => group.filter((h) => h.reasoner === r).sort((a, b) => b.confidence - a.confidence)[0] as Hypothesis);
     const rest = group.filter((h) => !tops.includes(h));
-    const pooled = Math.min(MAX_POOLED, sigmoid(tops.reduce((sum, h) => sum + reasonerWeight(h.reasoner) * logit(h.confidence), 0)));
+    const pooled = poolConfidence(tops, weights);
     const base = tops[0] as Hypothesis;
     const strategies = new Set(base.candidates.map((c) => c.strategy));
     const extra = tops.slice(1).flatMap((h) => h.candidates.filter((c) => !strategies.has(c.strategy) && strategies.add(c.strategy)));
@@ -67,7 +74,7 @@ export function combine(perReasoner: Hypothesis[][]): Hypothesis[] {
       disposition: tops.some((h) => h.disposition === "escalate") ? "escalate" : base.disposition,
       candidates: [...base.candidates, ...extra],
       explanation: tops.map((h) => `${h.reasoner}: ${h.explanation}`).join(" | "),
-      contributions: tops.map((h) => ({ reasoner: h.reasoner, confidence: h.confidence, weight: reasonerWeight(h.reasoner) })),
+      contributions: tops.map((h) => ({ reasoner: h.reasoner, confidence: h.confidence, weight: reasonerWeight(h.reasoner, weights) })),
       inconsistencies: tops.flatMap((h) => h.inconsistencies ?? []),
     });
     out.push(...rest);

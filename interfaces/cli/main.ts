@@ -12,6 +12,7 @@ import { exportCommand, replayCommand } from "./commands/replay.js";
 import { resumeCommand, runCommand } from "./commands/run.js";
 import { retryCommand, serveCommand, workerCommand } from "./commands/serve.js";
 import { regressionsCommand } from "./commands/regressions.js";
+import { calibrateCommand } from "./commands/calibrate.js";
 import { scenarioCommand } from "./commands/scenario.js";
 import { simCommand } from "./commands/sim.js";
 import { SutureError } from "../../domain/errors.js";
@@ -24,6 +25,8 @@ const USAGE = `usage: suture <command> [options]
   eval <files or dirs> [--tag t]… [--reasoner rules|memory|llm|all] [--via kubernetes|in-process] [--json <file>]
                                         run scenarios with one reasoner or all combined, score outcomes and
                                         report which reasoner decided (exit 1 on any incorrect or unsafe run)
+  calibrate <fit.json> <report.json> [--out f]  fit escalateBelow and the pooling weights on one eval's results (--json),
+                                         report the effect on another's; prints or writes a proposal a human reviews
   incidents                              list incidents, newest first
   show <incident>                        print an incident's brief, actions and audit trail
   history <incident>                     list the incident's checkpoints, one per node step
@@ -151,9 +154,11 @@ export async function main(argv: string[]): Promise<number> {
       return simCommand(config, args);
     case "scenario":
       return scenarioCommand(args);
+    case "calibrate":
+      return calibrateCommand(args);
     default:
       console.error(
-        `unknown command "${command}"; known commands: demo, run, resume, eval, incidents, show, history, migrate, memory, policy, pending, approve, reject, tick, replay, export, serve, worker, retry, sim, scenario`,
+        `unknown command "${command}"; known commands: demo, run, resume, eval, incidents, show, history, migrate, memory, policy, pending, approve, reject, tick, replay, export, serve, worker, retry, sim, scenario, calibrate`,
       );
       return 2;
   }

@@ -28,6 +28,8 @@ function result(over: Partial<ScenarioResult> & Pick<ScenarioResult, "faultClass
     decidedBy: "rules",
     actConfidence: null,
     actBeliefs: [],
+    firstDiagnosis: null,
+    expectedRemediation: null,
     recovered: false,
     modelTokens: 0,
     modelCostUsd: 0,
