@@ -420,11 +420,29 @@ function revisionCompareFacts(s: string, w: WorkloadDescription): FactDraft[] {
   ];
 }
 
+/** How soon after a rollout symptoms must begin for that rollout to count as having started them. */
+const SYMPTOMS_FOLLOW_ROLLOUT_MINUTES = 15;
+
+/**
+ * The revision a rollback should restore: the previous one, unless the symptoms began within
+ * {@link SYMPTOMS_FOLLOW_ROLLOUT_MINUTES} after the previous revision's rollout and before the
+ * current one's (a fix-forward rolled out on top of a bad release): then the revision before it,
+ * the last one that ran before the symptoms.
+ */
+function rollbackTarget<R extends { revision: number; deployedAt: number }>(revisions: readonly R[], current: R, previous: R | undefined, onset: number | undefined): R | undefined {
+  if (previous === undefined || onset === undefined) return previous;
+  const afterPrevious = (onset - previous.deployedAt) / MINUTE;
+  const afterCurrent = (onset - current.deployedAt) / MINUTE;
+  if (afterPrevious < -2 || afterPrevious > SYMPTOMS_FOLLOW_ROLLOUT_MINUTES || afterCurrent >= -2) return previous;
+  return revisions.filter((r) => r.revision < previous.revision).pop() ?? previous;
+}
+
 function deployFacts(obs: ServiceObservations, now: number, onset: number | undefined): FactDraft[] {
   const revisions = [...obs.deploys].sort((a, b) => a.revision - b.revision);
   const current = obs.workload ? revisions.find((r) => r.revision === obs.workload?.deployment.currentRevision) : revisions[revisions.length - 1];
   if (current === undefined) return [];
   const previous = revisions.filter((r) => r.revision < current.revision).pop();
+  const restore = rollbackTarget(revisions, current, previous, onset);
   const minutes = Math.round((now - current.deployedAt) / MINUTE);
   const changes = previous ? changedFields(current, previous) : [];
   return [
@@ -432,10 +450,14 @@ function deployFacts(obs: ServiceObservations, now: number, onset: number | unde
       key: "deploy.latest",
       service: obs.service,
       value: minutes,
-      summary: `${obs.service} revision ${current.revision} (${current.image}) rolled out ${minutes} min ago${previous ? `, replacing ${previous.revision} (changed: ${changes.join(", ") || "nothing visible"})` : ""}${current.changeCause ? `; cause: ${current.changeCause}` : ""}${onsetNote(current.deployedAt, onset)}`,
+      summary: `${obs.service} revision ${current.revision} (${current.image}) rolled out ${minutes} min ago${previous ? `, replacing ${previous.revision} (changed: ${changes.join(", ") || "nothing visible"})` : ""}${current.changeCause ? `; cause: ${current.changeCause}` : ""}${onsetNote(current.deployedAt, onset)}${
+        restore !== undefined && restore !== previous ? `; the symptoms began with revision ${previous?.revision ?? ""}, so a rollback restores revision ${restore.revision} (${restore.image})` : ""
+      }`,
       attrs: {
         revision: current.revision,
         previous_revision: previous?.revision ?? -1,
+        // What a rollback restores: the previous revision, or the one before it when the symptoms began with the previous one.
+        rollback_revision: restore?.revision ?? -1,
         has_previous: previous !== undefined,
         image: current.image,
         previous_image: previous?.image ?? "",

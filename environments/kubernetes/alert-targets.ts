@@ -1,5 +1,5 @@
 import type { V1Pod } from "@kubernetes/client-node";
-import type { AlertTarget } from "../../domain/alerts/target.js";
+import { ownersByPodName, type AlertTarget } from "../../domain/alerts/target.js";
 import type { KubeApis } from "./apis.js";
 import { call, callOrMissing } from "./api-errors.js";
 import { podsOfService, workloadOfPod, workloadsOfPods } from "./owners.js";
@@ -58,9 +58,50 @@ async function workloadsSelectedBy(apis: KubeApis, namespace: string, name: stri
   return found;
 }
 
+/**
+ * The workload of a pod that no longer exists (replaced since the alert fired), from the owners
+ * its name says it had (ownersByPodName), each looked up in the cluster: an existing ReplicaSet of
+ * that name (its Deployment), a DaemonSet or StatefulSet of that name, or a Deployment of that
+ * name whose hash-named ReplicaSet is gone. Exactly one must exist; nothing is taken from the
+ * name alone.
+ */
+async function replacedPodOwner(apis: KubeApis, target: AlertTarget, namespace: string, name: string): Promise<AlertTarget> {
+  const owners = ownersByPodName(name);
+  const gone = `pod ${namespace}/${name} no longer exists`;
+  const found: Array<{ ref: WorkloadRef; from: string }> = [];
+  const rsName = owners.replicaSet;
+  const rs =
+    rsName !== undefined
+      ? await callOrMissing({ verb: "get", group: "apps", resource: "replicasets", namespace, name: rsName }, () => apis.apps.readNamespacedReplicaSet({ name: rsName, namespace }))
+      : undefined;
+  const deploymentOfRs = rs?.metadata?.ownerReferences?.find((o) => o.controller === true) ?? rs?.metadata?.ownerReferences?.[0];
+  if (rs !== undefined && deploymentOfRs?.kind === "Deployment") {
+    found.push({ ref: { namespace, kind: "Deployment", name: deploymentOfRs.name }, from: `ReplicaSet ${namespace}/${rsName ?? ""} (${gone}; its name is the ReplicaSet's plus a suffix)` });
+  } else if (owners.deployment !== undefined && (await findWorkload(apis, { namespace, kind: "Deployment", name: owners.deployment })) !== undefined) {
+    found.push({
+      ref: { namespace, kind: "Deployment", name: owners.deployment },
+      from: `Deployment ${namespace}/${owners.deployment} (${gone}; its name is the Deployment's plus a pod-template hash and a suffix)`,
+    });
+  }
+  if (owners.daemonSet !== undefined && (await findWorkload(apis, { namespace, kind: "DaemonSet", name: owners.daemonSet })) !== undefined) {
+    found.push({ ref: { namespace, kind: "DaemonSet", name: owners.daemonSet }, from: `DaemonSet ${namespace}/${owners.daemonSet} (${gone}; its name is the DaemonSet's plus a suffix)` });
+  }
+  if (owners.statefulSet !== undefined && (await findWorkload(apis, { namespace, kind: "StatefulSet", name: owners.statefulSet })) !== undefined) {
+    found.push({ ref: { namespace, kind: "StatefulSet", name: owners.statefulSet }, from: `StatefulSet ${namespace}/${owners.statefulSet} (${gone}; its name is the StatefulSet's plus an ordinal)` });
+  }
+  const [only] = found;
+  if (found.length === 1 && only !== undefined) return toWorkload(target, only.ref, only.from);
+  return unresolved(
+    target,
+    found.length === 0
+      ? `${gone}, and no existing ReplicaSet, Deployment, DaemonSet or StatefulSet has the name its own says it came from, so its owner cannot be read`
+      : `${gone}, and its name fits ${found.map((f) => `${f.ref.kind} ${f.ref.name}`).join(" and ")}; map the alert in SUTURE_ALERT_TARGETS`,
+  );
+}
+
 async function podOwner(apis: KubeApis, target: AlertTarget, namespace: string, name: string): Promise<AlertTarget> {
   const pod = await callOrMissing({ verb: "get", group: "", resource: "pods", namespace, name }, () => apis.core.readNamespacedPod({ name, namespace }));
-  if (pod === undefined) return unresolved(target, `pod ${namespace}/${name} no longer exists (replaced since the alert fired?), so its owner cannot be read; nothing was guessed from its name`);
+  if (pod === undefined) return replacedPodOwner(apis, target, namespace, name);
   const ref = await workloadOfPod(apis, pod);
   if (ref !== undefined) return toWorkload(target, ref, `Pod ${namespace}/${name}`);
   const owner = pod.metadata?.ownerReferences?.find((o) => o.controller === true) ?? pod.metadata?.ownerReferences?.[0];

@@ -1,4 +1,4 @@
-import type { AlertTarget } from "../../domain/alerts/target.js";
+import { ownersByPodName, type AlertTarget } from "../../domain/alerts/target.js";
 import { readsConsumerGroup } from "../kubernetes/consumer-group.js";
 import type { ClusterBackend, KubeObject } from "../cluster-api/backend.js";
 
@@ -52,13 +52,51 @@ function one(target: AlertTarget, refs: Ref[], from: string, none: string): Aler
   return { ...target, state: "unresolved", reason: refs.length === 0 ? none : `${from} leads to ${refs.length} workloads (${refs.map((r) => `${r.kind} ${r.namespace}/${r.name}`).join(", ")})` };
 }
 
+/**
+ * The workload of a pod that no longer exists, from the owners its name says it had (see
+ * ownersByPodName), each looked up: an existing ReplicaSet of that name (its Deployment), a
+ * DaemonSet or StatefulSet of that name, or a Deployment of that name whose hash-named
+ * ReplicaSets are gone. The same rules as the Kubernetes adapter's.
+ */
+function replacedPodOwner(backend: ClusterBackend, target: AlertTarget, namespace: string, name: string): AlertTarget {
+  const owners = ownersByPodName(name);
+  const gone = `pod ${namespace}/${name} no longer exists`;
+  const rs = owners.replicaSet !== undefined ? byName(backend, "ReplicaSet", namespace, owners.replicaSet) : undefined;
+  const deploymentOfRs = controllerOf(rs);
+  const found: Array<{ ref: Ref; from: string }> = [];
+  if (rs !== undefined && deploymentOfRs?.kind === "Deployment") {
+    found.push({ ref: { namespace, kind: "Deployment", name: deploymentOfRs.name }, from: `ReplicaSet ${namespace}/${owners.replicaSet ?? ""} (${gone}; its name is the ReplicaSet's plus a suffix)` });
+  } else if (owners.deployment !== undefined && byName(backend, "Deployment", namespace, owners.deployment) !== undefined) {
+    found.push({
+      ref: { namespace, kind: "Deployment", name: owners.deployment },
+      from: `Deployment ${namespace}/${owners.deployment} (${gone}; its name is the Deployment's plus a pod-template hash and a suffix)`,
+    });
+  }
+  if (owners.daemonSet !== undefined && byName(backend, "DaemonSet", namespace, owners.daemonSet) !== undefined) {
+    found.push({ ref: { namespace, kind: "DaemonSet", name: owners.daemonSet }, from: `DaemonSet ${namespace}/${owners.daemonSet} (${gone}; its name is the DaemonSet's plus a suffix)` });
+  }
+  if (owners.statefulSet !== undefined && byName(backend, "StatefulSet", namespace, owners.statefulSet) !== undefined) {
+    found.push({ ref: { namespace, kind: "StatefulSet", name: owners.statefulSet }, from: `StatefulSet ${namespace}/${owners.statefulSet} (${gone}; its name is the StatefulSet's plus an ordinal)` });
+  }
+  const [only] = found;
+  if (found.length === 1 && only !== undefined) return one(target, [only.ref], only.from, "");
+  return {
+    ...target,
+    state: "unresolved",
+    reason:
+      found.length === 0
+        ? `${gone}, and no existing ReplicaSet, Deployment, DaemonSet or StatefulSet has the name its own says it came from, so its owner cannot be read`
+        : `${gone}, and its name fits ${found.map((f) => `${f.ref.kind} ${f.ref.name}`).join(" and ")}`,
+  };
+}
+
 function inNamespace(backend: ClusterBackend, target: AlertTarget, namespace: string): AlertTarget {
   const name = target.name ?? "";
   const pods = (): KubeObject[] => objects(backend, "Pod", namespace);
   switch (target.kind) {
     case "Pod": {
       const pod = byName(backend, "Pod", namespace, name);
-      if (pod === undefined) return { ...target, state: "unresolved", reason: `pod ${namespace}/${name} no longer exists, so its owner cannot be read` };
+      if (pod === undefined) return replacedPodOwner(backend, target, namespace, name);
       return one(target, distinct([workloadOfPod(backend, pod)]), `Pod ${namespace}/${name}`, `pod ${namespace}/${name} belongs to no workload`);
     }
     case "HorizontalPodAutoscaler": {

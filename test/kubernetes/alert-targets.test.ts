@@ -60,6 +60,12 @@ const CASES: Array<{ alert: string; labels: Record<string, string>; expected: Ex
   { alert: "KafkaConsumerGroupLagHigh", labels: { ...KAFKA_EXPORTER, consumergroup: "fulfillment", topic: "orders" }, expected: { workload: "Deployment payments/fulfillment" } },
   { alert: "HighErrorRate", labels: { namespace: "shop", service: "checkout-http", job: "checkout-http", pod: "" }, expected: { workload: "Deployment shop/checkout" } },
   { alert: "SloBurnRate", labels: { namespace: "shop", app_kubernetes_io_name: "checkout" }, expected: { workload: "Deployment shop/checkout" } },
+  // Sloth's SLO alerts: no scrape labels, the SLO's service in sloth_service.
+  {
+    alert: "CheckoutAvailabilityBurn",
+    labels: { namespace: "shop", sloth_service: "checkout", sloth_slo: "requests-availability", sloth_severity: "page" },
+    expected: { workload: "Deployment shop/checkout" },
+  },
   // A blackbox probe of a Service whose selector picks nothing (applied from the wrong context): the workload of its name.
   {
     alert: "BlackboxProbeFailed",
@@ -80,6 +86,11 @@ const CASES: Array<{ alert: string; labels: Record<string, string>; expected: Ex
   { alert: "KafkaBrokerDown", labels: { ...KAFKA_EXPORTER }, expected: { escalated: /comes from kafka-exporter/ } },
   { alert: "ContainerRestarts", labels: { container: "app", team: "payments" }, expected: { escalated: /container="app" without a pod/ } },
   { alert: "KubePodNotReady", labels: { namespace: "shop", pod: "checkout-7d9f8b6c5d-gone1" }, expected: { escalated: /pod shop\/checkout-7d9f8b6c5d-gone1 no longer exists/ } },
+  // A pod replaced since the alert fired: its ReplicaSet (the name less a generated suffix) still exists and leads to its Deployment.
+  { alert: "KubePodNotReady", labels: { namespace: "shop", pod: "checkout-7d9f8b6c5d-q8zkt" }, expected: { workload: "Deployment shop/checkout" } },
+  // Its ReplicaSet gone too (an older revision): the Deployment its name carries, when one of that name exists.
+  { alert: "KubePodNotReady", labels: { namespace: "shop", pod: "checkout-5c7b9f6d48-wx2vz" }, expected: { workload: "Deployment shop/checkout" } },
+  { alert: "KubePodNotReady", labels: { namespace: "shop", pod: "ghost-5c7b9f6d48-wx2vz" }, expected: { escalated: /no existing ReplicaSet, Deployment, DaemonSet or StatefulSet has the name/ } },
   { alert: "KubeDeploymentReplicasMismatch", labels: { namespace: "kube-system", deployment: "coredns", ...KSM }, expected: { escalated: /namespace kube-system is not one Suture handles/ } },
   {
     alert: "KubeDeploymentReplicasMismatch",

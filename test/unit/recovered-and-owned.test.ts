@@ -141,7 +141,7 @@ describe("CPU saturation right after a rollout that cut the CPU limit", () => {
   const cut = (cutLimit: boolean) =>
     fact("deploy.latest", "checkout", 14, {
       revision: 8,
-      previous_revision: 7,
+      previous_revision: 7, rollback_revision: 7,
       has_previous: true,
       changes: "resources",
       cpu_limit_cut: cutLimit,
@@ -246,7 +246,7 @@ describe("errors long after a rollout", () => {
   it("Given errors that began 56 min after the last rollout, When diagnosed, Then the rollout is not blamed", async () => {
     const evidence = [
       fact("metric.anomalous", "checkout", "error_rate", { badness: 9 }),
-      fact("deploy.latest", "checkout", 70, { revision: 8, previous_revision: 7, has_previous: true, changes: "image", onset_lag_minutes: 56, symptoms_before_change: false }),
+      fact("deploy.latest", "checkout", 70, { revision: 8, previous_revision: 7, rollback_revision: 7, has_previous: true, changes: "image", onset_lag_minutes: 56, symptoms_before_change: false }),
       logSignatureFact("checkout", "POST https://api.vendor.example/v3/screen: <num> Service Unavailable", "http_5xx"),
     ];
     const hypotheses = await reasoner.diagnose({ alert: makeAlert(), context: makeContext(evidence), attempts: [] });
@@ -256,7 +256,7 @@ describe("errors long after a rollout", () => {
   it("Given errors that began 12 min after a rollout that changed only an image's copy texts (its pods served cleanly meanwhile), When diagnosed, Then no rollback is proposed", async () => {
     const evidence = [
       fact("metric.anomalous", "checkout", "error_rate", { badness: 9 }),
-      fact("deploy.latest", "checkout", 35, { revision: 2, previous_revision: 1, has_previous: true, changes: "image", onset_lag_minutes: 12, symptoms_before_change: false }),
+      fact("deploy.latest", "checkout", 35, { revision: 2, previous_revision: 1, rollback_revision: 1, has_previous: true, changes: "image", onset_lag_minutes: 12, symptoms_before_change: false }),
       logSignatureFact("checkout", "POST /v1/sessions <num>: JWT rejected: token used before issued", ""),
     ];
     const hypotheses = await reasoner.diagnose({ alert: makeAlert(), context: makeContext(evidence), attempts: [] });
@@ -268,7 +268,7 @@ describe("errors long after a rollout", () => {
       fact("metric.anomalous", "checkout", "error_rate", { badness: 9 }),
       fact("deploy.latest", "checkout", 14, {
         revision: 3,
-        previous_revision: 2,
+        previous_revision: 2, rollback_revision: 2,
         has_previous: true,
         changes: "env",
         onset_lag_minutes: 1,

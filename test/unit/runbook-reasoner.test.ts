@@ -14,7 +14,7 @@ describe("runbook reasoner", () => {
     // Given pods of the alerting service failing to pull the image of a revision rolled out 6 minutes ago
     const context = makeContext([
       fact("pod.reason", "checkout", "ImagePullBackOff", { count: 2, revision: 8 }),
-      fact("deploy.latest", "checkout", 6, { revision: 8, previous_revision: 7, has_previous: true, changes: "image" }),
+      fact("deploy.latest", "checkout", 6, { revision: 8, previous_revision: 7, rollback_revision: 7, has_previous: true, changes: "image" }),
       fact("event.reason", "checkout", "Failed", { message: "Failed to pull image: manifest unknown", type: "Warning", count: 4 }),
     ]);
     // When the reasoner diagnoses
@@ -50,7 +50,7 @@ describe("runbook reasoner", () => {
     const evidence = [
       fact("pod.last_termination", "checkout", "OOMKilled", { count: 3 }),
       fact("replicas.desired", "checkout", 3, { ready: 1, memory_limit_mib: 512 }),
-      fact("deploy.latest", "checkout", 4000, { revision: 12, previous_revision: 11, has_previous: true, changes: "image" }),
+      fact("deploy.latest", "checkout", 4000, { revision: 12, previous_revision: 11, rollback_revision: 11, has_previous: true, changes: "image" }),
       fact("metric.memory_mib", "checkout", 480, { slope_per_min: 18 }),
     ];
     const first = await reasoner.diagnose({ alert, context: makeContext(evidence), attempts: [] });
@@ -77,7 +77,7 @@ describe("runbook reasoner", () => {
   it("escalates a credential leak even when an actionable hypothesis ranks higher", async () => {
     const context = makeContext([
       fact("pod.reason", "checkout", "ImagePullBackOff", { count: 2, revision: 8 }),
-      fact("deploy.latest", "checkout", 6, { revision: 8, previous_revision: 7, has_previous: true, changes: "image" }),
+      fact("deploy.latest", "checkout", 6, { revision: 8, previous_revision: 7, rollback_revision: 7, has_previous: true, changes: "image" }),
       fact("event.reason", "checkout", "Failed", { message: "manifest unknown", type: "Warning", count: 4 }),
       fact("log.secret_exposure", "checkout", "aws-access-key", { count: 1 }),
     ]);
