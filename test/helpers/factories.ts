@@ -65,7 +65,14 @@ export function makeAttempt(overrides: Partial<Attempt> = {}): Attempt {
 
 /** `deploy.latest`: a revision rolled out `minutes` ago that changed `changes` against the previous one. */
 export function deployLatest(service: string, minutes: number, changes: string[], revision = 8): Evidence {
-  return fact("deploy.latest", service, minutes, { revision, previous_revision: revision - 1, rollback_revision: revision - 1, has_previous: true, changes: changes.join(","), image: `${service}:${revision}` });
+  return fact("deploy.latest", service, minutes, {
+    revision,
+    previous_revision: revision - 1,
+    rollback_revision: revision - 1,
+    has_previous: true,
+    changes: changes.join(","),
+    image: `${service}:${revision}`,
+  });
 }
 
 /** `service.selects`: a Service in front of the workload and what its selector picks. */

@@ -141,7 +141,8 @@ describe("CPU saturation right after a rollout that cut the CPU limit", () => {
   const cut = (cutLimit: boolean) =>
     fact("deploy.latest", "checkout", 14, {
       revision: 8,
-      previous_revision: 7, rollback_revision: 7,
+      previous_revision: 7,
+      rollback_revision: 7,
       has_previous: true,
       changes: "resources",
       cpu_limit_cut: cutLimit,
@@ -268,7 +269,8 @@ describe("errors long after a rollout", () => {
       fact("metric.anomalous", "checkout", "error_rate", { badness: 9 }),
       fact("deploy.latest", "checkout", 14, {
         revision: 3,
-        previous_revision: 2, rollback_revision: 2,
+        previous_revision: 2,
+        rollback_revision: 2,
         has_previous: true,
         changes: "env",
         onset_lag_minutes: 1,
