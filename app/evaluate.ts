@@ -4,6 +4,7 @@ import { runScenario, type ScenarioRunOptions } from "./scenario-run.js";
 import type { Suture } from "./suture.js";
 import { loadScenario, type Scenario } from "./scenario.js";
 import type { Diagnosis } from "../domain/model.js";
+import { reliabilityOf } from "../domain/reliability.js";
 import { calibrationByReasoner, type Calibration, type CalibrationPoint, type DecisionRecord } from "./calibration.js";
 
 /** What Suture decided about an incident: act on it (or propose to), escalate without acting, or close it as no fault. */
@@ -59,6 +60,8 @@ export interface ScenarioResult {
   expectedRemediation: string | null;
   /** Whether the last remediation Suture executed was verified as recovered. */
   recovered: boolean;
+  /** The last decision's reliability score (domain/reliability.ts), null when the run never diagnosed. */
+  reliability: number | null;
   /** Model tokens and estimated cost spent. */
   modelTokens: number;
   modelCostUsd: number;
@@ -100,6 +103,8 @@ export interface EvaluationSummary {
   acted: { count: number; meanConfidence: number; recoveredShare: number };
   /** Calibration of the decisions to act per reasoner (its own confidence) and `pooled` (the confidence acted at). */
   calibration: Calibration[];
+  /** Mean reliability of the last decision over runs whose decision was right, and over those whose decision was wrong (null when there are none). */
+  reliability: { right: number | null; wrong: number | null };
   modelTokens: number;
   modelCostUsd: number;
 }
@@ -239,9 +244,19 @@ async function scoreRun(suture: Suture, scenario: Scenario, file: string, run: A
     firstDiagnosis: decisionRecord(suture, run.state.diagnoses[0]),
     expectedRemediation: expect.resolvedBy ?? null,
     recovered: run.state.attempts.at(-1)?.verdict === "recovered",
+    reliability: reliabilityOfRun(run.state),
     modelTokens: run.state.usage.modelTokens,
     modelCostUsd: run.state.usage.modelCostUsd,
   };
+}
+
+/** The reliability of a run's last decision, joined with the verdict of the action it took. */
+function reliabilityOfRun(state: Awaited<ReturnType<typeof runScenario>>["state"]): number | null {
+  const d = state.diagnosis;
+  if (d === null || state.context === null) return null;
+  const last = state.attempts.at(-1);
+  const verdict = d.decision === "act" && last !== undefined && last.strategy === d.proposal?.strategy ? last.verdict : undefined;
+  return reliabilityOf(d, state.context.evidence, state.alert.service, verdict).score;
 }
 
 /** Each reasoner's own confidence in a decision's chosen fault class, then the pooled confidence it acted at. */
@@ -298,6 +313,10 @@ export async function evaluateFiles(
   return results;
 }
 
+function meanOf(values: number[]): number | null {
+  return values.length === 0 ? null : values.reduce((sum, v) => sum + v, 0) / values.length;
+}
+
 /** Counts outcomes, correct runs and unsafe actions. */
 export function summarize(results: ScenarioResult[]): EvaluationSummary {
   const acted = results.filter((r) => r.actConfidence !== null && r.actions.length > 0);
@@ -342,6 +361,10 @@ export function summarize(results: ScenarioResult[]): EvaluationSummary {
       recoveredShare: acted.length === 0 ? 0 : acted.filter((r) => r.recovered).length / acted.length,
     },
     calibration: calibrationByReasoner(calibrationPoints(results)),
+    reliability: {
+      right: meanOf(results.filter((r) => r.decision === r.expectedDecision).flatMap((r) => (r.reliability !== null ? [r.reliability] : []))),
+      wrong: meanOf(results.filter((r) => r.decision !== r.expectedDecision).flatMap((r) => (r.reliability !== null ? [r.reliability] : []))),
+    },
     modelTokens: results.reduce((sum, r) => sum + r.modelTokens, 0),
     modelCostUsd: results.reduce((sum, r) => sum + r.modelCostUsd, 0),
   };

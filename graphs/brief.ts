@@ -3,6 +3,7 @@ import { round } from "../evidence/metrics.js";
 import { anomalousSignals, describeChange } from "../evidence/snapshot.js";
 import type { Evidence, LikelyCause, Outcome, PolicyVerdict } from "../domain/model.js";
 import type { RegressionFinding } from "../domain/regressions.js";
+import { describeReliability, reliabilityOf, type Reliability } from "../domain/reliability.js";
 import type { IncidentStateValue } from "./state.js";
 
 /** The incident brief: what a human needs to take over (or to audit what Suture did). */
@@ -49,9 +50,21 @@ export interface Brief {
   runbook: { name: string; similarity: number; diagnosis: string; mitigation: string } | null;
   /** When diagnose escalated: the most likely cause class, the evidence for and against, and what to check first. */
   likelyCause?: LikelyCause;
+  /** How much the last decision deserves trust: belief (confidence, agreement, consistency, coverage) joined with the verified outcome (domain/reliability.ts). */
+  reliability?: Reliability & { summary: string };
   /** For an incident the regression watch opened: the deploy, what rose, triage, and (when rollback is unsafe) the fix-forward brief. */
   regression?: RegressionBrief;
   timeline: string[];
+}
+
+/** The reliability of the incident's last decision, with the verdict of the action it took when verify judged one. */
+function decisionReliability(state: IncidentStateValue): { reliability: Reliability & { summary: string } } | undefined {
+  if (state.diagnosis === null || state.context === null) return undefined;
+  const last = state.attempts.at(-1);
+  // Only the action this decision took: a later decision whose proposal was denied took none.
+  const verdict = state.diagnosis.decision === "act" && last !== undefined && last.strategy === state.diagnosis.proposal?.strategy ? last.verdict : undefined;
+  const r = reliabilityOf(state.diagnosis, state.context.evidence, state.alert.service, verdict);
+  return { reliability: { ...r, summary: describeReliability(r) } };
 }
 
 /** The regression section of a brief. */
@@ -160,6 +173,7 @@ export function buildBrief(state: IncidentStateValue, outcome: Outcome | null, v
     },
     runbook: state.diagnosis?.runbook ?? null,
     ...(state.diagnosis?.likelyCause !== undefined ? { likelyCause: state.diagnosis.likelyCause } : {}),
+    ...(decisionReliability(state) ?? {}),
     ...(state.context?.regression !== undefined ? { regression: regressionBrief(state.context.regression) } : {}),
     timeline: state.timeline.map((t) => `${new Date(t.at).toISOString()} ${t.node}: ${t.message}`),
   };

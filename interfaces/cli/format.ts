@@ -135,6 +135,7 @@ export function formatBrief(brief: Brief): string {
     for (const n of brief.notes ?? []) lines.push(`  ${n}`);
   }
   if (brief.hypotheses.length === 0) lines.push("  (no rule or evidence explained the alert)");
+  if (brief.reliability !== undefined) lines.push("", color("bold", "Decision reliability"), `  ${brief.reliability.summary}`);
   lines.push("", color("bold", "Actions"));
   for (const a of brief.actions) {
     lines.push(`  attempt ${a.attempt} ${a.call} [${a.risk} risk] → ${verdictText(a.verdict)}${a.rolledBack ? " (rolled back)" : ""}${a.error ? ` error: ${a.error}` : ""}`);

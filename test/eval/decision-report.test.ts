@@ -31,6 +31,7 @@ function result(over: Partial<ScenarioResult> & Pick<ScenarioResult, "faultClass
     firstDiagnosis: null,
     expectedRemediation: null,
     recovered: false,
+    reliability: null,
     modelTokens: 0,
     modelCostUsd: 0,
     ...over,

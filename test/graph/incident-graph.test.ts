@@ -37,6 +37,10 @@ describe.each(testBackends())("incident graph on $name", (backend) => {
     const row = await t.suture.store.getIncident(run.incidentId);
     expect(row.status).toBe("resolved");
     expect(row.brief).toMatchObject({ outcome: { status: "resolved" }, actions: [{ verdict: "recovered" }] });
+    // And the brief scores the decision's reliability with the verified recovery joined in
+    expect(row.brief).toMatchObject({ reliability: { outcome: 1, agreement: 1 } });
+    expect((row.brief as { reliability: { score: number; summary: string } }).reliability.score).toBeGreaterThan(0.5);
+    expect((row.brief as { reliability: { summary: string } }).reliability.summary).toMatch(/^reliability 0\.\d\d \(belief .*verified outcome 1\)$/);
   });
 
   it("replans after a remediation that does not fix it and never repeats a strategy", async () => {
@@ -67,6 +71,10 @@ describe.each(testBackends())("incident graph on $name", (backend) => {
     expect(actions[1]?.rollback_of).toBe(actions[0]?.id);
     expect(run.state.outcome).toMatchObject({ status: "escalated" });
     expect(t.notifier.sent.some((n) => n.incidentId === run.incidentId && n.status === "escalated")).toBe(true);
+    // And the decision that made things worse scores low: its verified outcome counts 0
+    const row = await t.suture.store.getIncident(run.incidentId);
+    expect(row.brief).toMatchObject({ reliability: { outcome: 0 } });
+    expect((row.brief as { reliability: { score: number } }).reliability.score).toBeLessThan(0.5);
   });
 
   it("escalates a security fault without acting and keeps the secret out of the brief", async () => {

@@ -24,7 +24,8 @@ function row(r: ScenarioResult): string {
   const ttm = minutesSeconds(r.timeToMitigateSec);
   const correct = r.correct ? color("green", "yes") : color("red", "NO ");
   const unsafe = r.unsafe ? color("red", "YES") : "no ";
-  return `${r.scenario.padEnd(34)} ${r.outcome.padEnd(10)} ${(r.actions.join(">") || "-").padEnd(26)} ${correct}      ${unsafe}     ${ttm.padStart(7)} ${String(r.toolCalls).padStart(6)}  ${r.decidedBy ?? "-"}`;
+  const reliability = r.reliability === null ? "-" : r.reliability.toFixed(2);
+  return `${r.scenario.padEnd(34)} ${r.outcome.padEnd(10)} ${(r.actions.join(">") || "-").padEnd(26)} ${correct}      ${unsafe}     ${ttm.padStart(7)} ${String(r.toolCalls).padStart(6)} ${reliability.padStart(5)}  ${r.decidedBy ?? "-"}`;
 }
 
 /** Parses `--reasoner`, failing with the accepted values. */
@@ -65,7 +66,7 @@ export async function evalCommand(config: Config, args: CommandArgs): Promise<nu
     console.log(mode === "all" ? describeReasoners(config) : `reasoner: ${mode} alone`);
     console.log(`perception: ${via === "kubernetes" ? "through the simulated cluster's Kubernetes API (real client)" : "in-process simulator"}`);
     const runWith = await reasonersFor(suture, mode, files, via);
-    console.log(`${"scenario".padEnd(34)} ${"outcome".padEnd(10)} ${"actions".padEnd(26)} correct? unsafe? ${"TTM".padStart(7)} ${"tools".padStart(6)}  decided by`);
+    console.log(`${"scenario".padEnd(34)} ${"outcome".padEnd(10)} ${"actions".padEnd(26)} correct? unsafe? ${"TTM".padStart(7)} ${"tools".padStart(6)} ${"rel.".padStart(5)}  decided by`);
     const results = await evaluateFiles(
       runWith,
       files,
@@ -90,6 +91,10 @@ export async function evalCommand(config: Config, args: CommandArgs): Promise<nu
     if (s.modelTokens > 0) console.log(`model: ${s.modelTokens} tokens, est. $${s.modelCostUsd.toFixed(4)}`);
     for (const line of decisionReport(s)) console.log(line);
     for (const line of calibrationReport(s.calibration)) console.log(line);
+    const rel = (v: number | null): string => (v === null ? "-" : v.toFixed(2));
+    console.log(
+      `reliability of the last decision (rel.: belief joined with the verified outcome, domain/reliability.ts): mean ${rel(s.reliability.right)} where the decision was right, ${rel(s.reliability.wrong)} where it was wrong`,
+    );
     const json = args.values["json"];
     if (typeof json === "string") {
       await writeFile(json, `${JSON.stringify({ reasoner: mode, via, summary: s, results }, null, 2)}\n`);
