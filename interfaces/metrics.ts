@@ -3,6 +3,8 @@ import type { Database } from "../store/database.js";
 import { actionsByResult, incidentsByStatus, modelSpend, pendingApprovalCount, type GaugeReading } from "../store/metrics.js";
 import type { IncidentQueue } from "../store/queue.js";
 import { watchesByStatus } from "../store/regressions.js";
+import { IncidentStore } from "../store/incident-store.js";
+import { selfHealth } from "../app/health.js";
 
 /**
  * Suture's Prometheus metrics. Counters and histograms count what this process did; gauges
@@ -83,6 +85,30 @@ export class SutureMetrics {
       ["status"],
       async () => (await watchesByStatus(db.pool)).map((w) => ({ labels: { status: w.status }, value: w.n })),
     );
+    const store = new IncidentStore(db);
+    new Gauge({
+      name: "suture_self_rate",
+      help: "Suture's own rates (escalations, policy denials, rollbacks, not recovered, failed actions) in the last 6 h (window=current) and the 7 days before (window=baseline); `suture health`",
+      labelNames: ["metric", "window"],
+      registers,
+      async collect() {
+        this.reset();
+        for (const r of (await selfHealth(store)).rates) {
+          if (r.current.rate !== null) this.set({ metric: r.metric, window: "current" }, r.current.rate);
+          if (r.baseline.rate !== null) this.set({ metric: r.metric, window: "baseline" }, r.baseline.rate);
+        }
+      },
+    });
+    new Gauge({
+      name: "suture_self_anomalous",
+      help: "1 when a self-metric's current rate is above its baseline by the anomaly test (one-sided binomial, p < 0.01, enough trials), 0 when not, -1 when there are too few trials to judge",
+      labelNames: ["metric"],
+      registers,
+      async collect() {
+        this.reset();
+        for (const r of (await selfHealth(store)).rates) this.set({ metric: r.metric }, r.status === "anomalous" ? 1 : r.status === "ok" ? 0 : -1);
+      },
+    });
     fromDatabase("suture_approvals_pending", "Approval requests waiting for a human", [], async () => [{ labels: {}, value: await pendingApprovalCount(db.pool) }]);
     if (queue !== undefined) {
       new Gauge({

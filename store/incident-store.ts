@@ -14,6 +14,7 @@ import * as incidents from "./incidents.js";
 import * as modelUsage from "./model-usage.js";
 import * as observations from "./observations.js";
 import * as regressions from "./regressions.js";
+import * as selfMetrics from "./self-metrics.js";
 
 /**
  * The store the graph's nodes and the use cases share: one object over the concern modules
@@ -153,6 +154,11 @@ export class IncidentStore {
   /** Records a look at a deploy; false when another look already gave it a final verdict. */
   recordRegressionLook(deployId: number, update: regressions.WatchUpdate): Promise<boolean> {
     return regressions.recordLook(this.db.pool, deployId, update);
+  }
+
+  /** Each self-metric's events and trials in a window and in the baseline before it. */
+  selfRateCounts(windows: selfMetrics.SelfMetricWindows): ReturnType<typeof selfMetrics.selfRateCounts> {
+    return selfMetrics.selfRateCounts(this.db.pool, windows);
   }
 
   /** Regression watches still looking, oldest deploy first. */

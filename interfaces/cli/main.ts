@@ -12,6 +12,7 @@ import { exportCommand, replayCommand } from "./commands/replay.js";
 import { resumeCommand, runCommand } from "./commands/run.js";
 import { retryCommand, serveCommand, workerCommand } from "./commands/serve.js";
 import { regressionsCommand } from "./commands/regressions.js";
+import { healthCommand } from "./commands/health.js";
 import { calibrateCommand } from "./commands/calibrate.js";
 import { scenarioCommand } from "./commands/scenario.js";
 import { simCommand } from "./commands/sim.js";
@@ -27,6 +28,9 @@ const USAGE = `usage: suture <command> [options]
                                         report which reasoner decided (exit 1 on any incorrect or unsafe run)
   calibrate <fit.json> <report.json> [--out f]  fit escalateBelow and the pooling weights on one eval's results (--json),
                                          report the effect on another's; prints or writes a proposal a human reviews
+  health [--window-hours 6] [--baseline-days 7] [--json]
+                                         Suture's own rates (escalations, policy denials, rollbacks, not recovered,
+                                         failed actions) in the window against their baseline; exit 1 if one is anomalous
   incidents                              list incidents, newest first
   show <incident>                        print an incident's brief, actions and audit trail
   history <incident>                     list the incident's checkpoints, one per node step
@@ -105,6 +109,8 @@ export async function main(argv: string[]): Promise<number> {
       realtime: { type: "boolean" },
       rbac: { type: "string" },
       kubeconfig: { type: "string" },
+      "window-hours": { type: "string" },
+      "baseline-days": { type: "string" },
     },
   });
   const args: CommandArgs = { positionals, values };
@@ -156,9 +162,11 @@ export async function main(argv: string[]): Promise<number> {
       return scenarioCommand(args);
     case "calibrate":
       return calibrateCommand(args);
+    case "health":
+      return healthCommand(config, args);
     default:
       console.error(
-        `unknown command "${command}"; known commands: demo, run, resume, eval, incidents, show, history, migrate, memory, policy, pending, approve, reject, tick, replay, export, serve, worker, retry, sim, scenario, calibrate`,
+        `unknown command "${command}"; known commands: demo, run, resume, eval, incidents, show, history, migrate, memory, policy, pending, approve, reject, tick, replay, export, serve, worker, retry, sim, scenario, calibrate, health`,
       );
       return 2;
   }

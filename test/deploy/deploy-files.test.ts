@@ -32,6 +32,7 @@ function run(file: string, args: string[], cwd = ROOT): Promise<{ code: number; 
 }
 
 const RULES = path.join(ROOT, "deploy", "prometheus", "suture-rules.yaml");
+const SELF_RULES = path.join(ROOT, "deploy", "prometheus", "suture-self-rules.yaml");
 const PROMETHEUS = path.join(ROOT, "deploy", "prometheus", "prometheus.yml");
 const ALERTMANAGER = path.join(ROOT, "deploy", "alertmanager", "alertmanager.yml");
 const RULE_TESTS = path.join(ROOT, "test", "fixtures", "prometheus", "suture-rules.promtool-test.yaml");
@@ -95,6 +96,13 @@ describe.skipIf(promtool === undefined)(`promtool on deploy/prometheus${promtool
     const { code, output } = await run(promtool!, ["check", "rules", RULES]);
     expect(code, output).toBe(0);
     expect(output).toContain(`SUCCESS: ${rules.length} rules found`);
+  });
+
+  it("Given Suture's self-health rules When `promtool check rules` runs Then both rules are valid, and the anomaly alert reads the gauge /metrics exports", async () => {
+    const { code, output } = await run(promtool!, ["check", "rules", SELF_RULES]);
+    expect(code, output).toBe(0);
+    expect(output).toContain("SUCCESS: 2 rules found");
+    expect(readFileSync(SELF_RULES, "utf8")).toContain("max by (metric) (suture_self_anomalous) == 1");
   });
 
   it("Given series named as the simulated cluster exposes them When `promtool test rules` runs Then each alert fires with its labels and annotations, and only where it should", async () => {

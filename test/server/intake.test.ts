@@ -152,7 +152,11 @@ describe.each(testBackends())("alert intake over HTTP with workers, on $name", (
     expect(await s.suture.store.actionsFor(other)).toEqual([]);
     const late = await post(`${url}/v1/incidents/${other}/approve`, {}, { authorization: "Bearer approve-token-0123456789" });
     expect(late.status).toBe(409);
-    expect(await fetch(`${url}/metrics`).then((r) => r.text())).toMatch(/suture_approvals_pending 0/);
+    const metrics = await fetch(`${url}/metrics`).then((r) => r.text());
+    expect(metrics).toMatch(/suture_approvals_pending 0/);
+    // And Suture's own rates are exported, each with its anomaly verdict (-1: too few decisions to judge yet)
+    expect(metrics).toMatch(/suture_self_rate\{metric="escalation_rate",window="current"\} [0-9.]+/);
+    expect(metrics).toMatch(/suture_self_anomalous\{metric="rollback_rate"\} -1/);
   });
 
   it("dead-letters an incident whose job fails every retry, visibly in `suture incidents`", async () => {

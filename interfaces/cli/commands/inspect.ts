@@ -7,7 +7,8 @@ import { openSuture, type Suture } from "../../../app/suture.js";
 import type { CommandArgs } from "../args.js";
 import { color, formatActionRow, formatBrief, formatStatus, WALL_CLOCK } from "../format.js";
 
-async function withSuture<T>(config: Config, work: (s: Suture) => Promise<T>): Promise<T> {
+/** Opens Suture for one command and closes it afterwards. */
+export async function withSuture<T>(config: Config, work: (s: Suture) => Promise<T>): Promise<T> {
   const suture = await openSuture(config);
   try {
     return await work(suture);

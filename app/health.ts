@@ -1,0 +1,34 @@
+import { DEFAULT_ANOMALY_TEST, judgeRate, type AnomalyTest, type RateVerdict } from "../domain/self-health.js";
+import type { IncidentStore } from "../store/incident-store.js";
+
+/** The windows Suture's health compares: the last `windowHours` against the `baselineDays` before them. */
+export interface HealthWindows {
+  windowHours: number;
+  baselineDays: number;
+}
+
+/** The last 6 hours against the 7 days before them. */
+export const DEFAULT_HEALTH_WINDOWS: HealthWindows = { windowHours: 6, baselineDays: 7 };
+
+/** Suture's own health at a moment: each self-metric's rate in the window against its baseline. */
+export interface SelfHealth {
+  at: string;
+  window: { from: string; until: string };
+  baseline: { from: string; until: string };
+  test: AnomalyTest;
+  rates: RateVerdict[];
+}
+
+/** Judges every self-metric of the last window against its baseline (wall-clock time; replays excluded). */
+export async function selfHealth(store: IncidentStore, now: Date = new Date(), windows: HealthWindows = DEFAULT_HEALTH_WINDOWS, test: AnomalyTest = DEFAULT_ANOMALY_TEST): Promise<SelfHealth> {
+  const windowFrom = new Date(now.getTime() - windows.windowHours * 3_600_000);
+  const baselineFrom = new Date(windowFrom.getTime() - windows.baselineDays * 86_400_000);
+  const counts = await store.selfRateCounts({ baselineFrom, windowFrom, until: now });
+  return {
+    at: now.toISOString(),
+    window: { from: windowFrom.toISOString(), until: now.toISOString() },
+    baseline: { from: baselineFrom.toISOString(), until: windowFrom.toISOString() },
+    test,
+    rates: counts.map((c) => judgeRate(c.metric, c.current, c.baseline, test)),
+  };
+}

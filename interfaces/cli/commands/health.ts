@@ -1,0 +1,48 @@
+import type { Config } from "../../../app/config.js";
+import { DEFAULT_HEALTH_WINDOWS, selfHealth } from "../../../app/health.js";
+import { InvalidInputError } from "../../../domain/errors.js";
+import type { CommandArgs } from "../args.js";
+import { color } from "../format.js";
+import { withSuture } from "./inspect.js";
+
+function positiveNumber(args: CommandArgs, name: string, fallback: number): number {
+  const raw = args.values[name];
+  if (raw === undefined) return fallback;
+  const n = typeof raw === "string" ? Number(raw) : NaN;
+  if (!Number.isFinite(n) || n <= 0) throw new InvalidInputError(`--${name} ${JSON.stringify(raw)}: expected a positive number`);
+  return n;
+}
+
+/**
+ * `suture health [--window-hours 6] [--baseline-days 7] [--json]`: each self-metric's rate in the
+ * last window against its baseline, with the anomaly test's verdict. Exit 1 when one is anomalous.
+ */
+export async function healthCommand(config: Config, args: CommandArgs): Promise<number> {
+  const windows = { windowHours: positiveNumber(args, "window-hours", DEFAULT_HEALTH_WINDOWS.windowHours), baselineDays: positiveNumber(args, "baseline-days", DEFAULT_HEALTH_WINDOWS.baselineDays) };
+  return withSuture(config, async (suture) => {
+    const health = await selfHealth(suture.store, new Date(), windows);
+    const anomalous = health.rates.filter((r) => r.status === "anomalous");
+    if (args.values["json"] !== undefined) {
+      console.log(JSON.stringify(health, null, 2));
+      return anomalous.length > 0 ? 1 : 0;
+    }
+    console.log(`Suture's own health: the last ${windows.windowHours} h (since ${health.window.from}) against the ${windows.baselineDays} days before`);
+    console.log(
+      `anomaly test: one-sided binomial against the baseline rate ((events+1)/(trials+2)), p < ${health.test.alpha}, at least ${health.test.minTrials} trials in the window and ${health.test.minBaselineTrials} in the baseline; replays excluded`,
+    );
+    console.log("");
+    console.log(`${"metric".padEnd(20)} ${"window".padStart(12)} ${"baseline".padStart(12)} ${"p".padStart(8)}  status`);
+    for (const r of health.rates) {
+      const frac = (c: { events: number; trials: number }): string => `${c.events}/${c.trials}`;
+      const status = r.status === "anomalous" ? color("red", "ANOMALOUS") : r.status === "ok" ? color("green", "ok") : color("dim", "not judged");
+      console.log(`${r.metric.padEnd(20)} ${frac(r.current).padStart(12)} ${frac(r.baseline).padStart(12)} ${(r.pValue === null ? "-" : r.pValue.toPrecision(2)).padStart(8)}  ${status}: ${r.reason}`);
+    }
+    console.log("");
+    console.log(
+      anomalous.length === 0
+        ? "no self-metric is anomalous"
+        : `${anomalous.length} self-metric(s) anomalous: ${anomalous.map((r) => `${r.metric} (${r.meaning})`).join("; ")}. No self-recovery is automated yet: a human decides (lower autonomy in the policy file, or turn a reasoner off).`,
+    );
+    return anomalous.length > 0 ? 1 : 0;
+  });
+}
