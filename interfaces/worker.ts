@@ -3,6 +3,8 @@ import { advanceQueuedIncident, type JobOutcome } from "../app/advance.js";
 import { expireApprovals } from "../app/approvals.js";
 import { deadLetter, recordJobFailure } from "../app/dead-letters.js";
 import { regressionPass, type WatchPass } from "../app/regression-watch.js";
+import { selfRecoveryPass } from "../app/self-recovery.js";
+import type { SelfRecoveryRow } from "../store/self-recoveries.js";
 import type { Suture } from "../app/suture.js";
 import type { IncidentJob, IncidentQueue } from "../store/queue.js";
 import type { SutureMetrics } from "./metrics.js";
@@ -16,6 +18,8 @@ export interface WorkerOptions {
   expiryIntervalMs?: number;
   /** How often this worker runs a regression-watch pass over the configured cluster (ms; 0 = never; default 60 s with a cluster). */
   regressionIntervalMs?: number;
+  /** How often this worker judges Suture's own health and applies self-recovery (ms; 0 = never; default 5 min). */
+  selfRecoveryIntervalMs?: number;
   /** Called after each job (tests and logs). */
   onJobDone?: (incidentId: string, result: string) => void;
 }
@@ -32,6 +36,7 @@ export type JobResult = JobOutcome;
 export class IncidentWorker {
   private expiryTimer: NodeJS.Timeout | undefined;
   private regressionTimer: NodeJS.Timeout | undefined;
+  private selfRecoveryTimer: NodeJS.Timeout | undefined;
   /** A pass still running when the next minute comes is not started twice in this process. */
   private watching = false;
   private readonly running = new Set<string>();
@@ -60,6 +65,21 @@ export class IncidentWorker {
       }, watchEvery);
       this.regressionTimer.unref();
     }
+    // Suture's own health: an anomalous rate of its actions going wrong lowers its autonomy (at most one recovery per metric in force, so any number of workers may run this).
+    const healthEvery = this.options.selfRecoveryIntervalMs ?? 300_000;
+    if (healthEvery > 0) {
+      this.selfRecoveryTimer = setInterval(() => {
+        this.checkOwnHealth().catch((error: unknown) => process.stderr.write(`suture worker: self-health pass failed: ${(error as Error).message}\n`));
+      }, healthEvery);
+      this.selfRecoveryTimer.unref();
+    }
+  }
+
+  /** One self-recovery pass (app/self-recovery.ts); says on stderr what it lowered and why. */
+  async checkOwnHealth(now = new Date()): Promise<SelfRecoveryRow[]> {
+    const opened = await selfRecoveryPass(this.suture.store, now);
+    for (const r of opened) process.stderr.write(`suture worker: self-recovery #${r.id}: autonomy lowered to ${r.autonomy}: ${r.reason}\n`);
+    return opened;
   }
 
   /** One regression-watch pass, by one worker at a time (the others skip this minute). */
@@ -88,6 +108,7 @@ export class IncidentWorker {
   async stop(timeoutMs = 30_000): Promise<void> {
     if (this.expiryTimer !== undefined) clearInterval(this.expiryTimer);
     if (this.regressionTimer !== undefined) clearInterval(this.regressionTimer);
+    if (this.selfRecoveryTimer !== undefined) clearInterval(this.selfRecoveryTimer);
     await this.queue.stop({ graceful: true, timeoutMs });
     await this.suture.locks.releaseAll();
   }

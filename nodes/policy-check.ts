@@ -21,7 +21,7 @@ interface Outdated {
 }
 
 /** What the policy needs to know about this incident, read from state and the incidents row. */
-function incidentFacts(ctx: SutureContext, state: IncidentStateValue, row: IncidentRow): IncidentFacts {
+function incidentFacts(ctx: SutureContext, state: IncidentStateValue, row: IncidentRow, selfRecoveries: IncidentFacts["selfRecoveries"]): IncidentFacts {
   const now = ctx.clock.now();
   const labels = state.alert.labels;
   const environment = labels["environment"] ?? labels["env"];
@@ -38,6 +38,7 @@ function incidentFacts(ctx: SutureContext, state: IncidentStateValue, row: Incid
     security: securityEvidence(state),
     securityFixes: securityFixes(state),
     heldOnPurpose: heldOnPurpose(state),
+    selfRecoveries,
   };
 }
 
@@ -267,7 +268,9 @@ export async function policyCheck(state: IncidentStateValue, runtime: Runtime<Su
     throw new Error("policy-check reached without a proposed remediation; diagnose must route to escalate instead");
   }
   const incident = await ctx.store.getIncident(state.incidentId);
-  const facts = incidentFacts(ctx, state, incident);
+  // Suture's own lowered autonomy, read fresh for every verdict: a recovery opened or restored meanwhile counts.
+  const recoveries = (await ctx.store.activeSelfRecoveries()).map((r) => ({ id: r.id, autonomy: r.autonomy, reason: r.reason }));
+  const facts = incidentFacts(ctx, state, incident, recoveries);
   const dryRun = incident.replay_mode === "dry-run";
   const inputFor = async (call: ToolCall): Promise<PolicyInput> => {
     const track = await ctx.memory.statsFor(diagnosis.chosen?.faultClass ?? "", call.tool);

@@ -56,6 +56,11 @@ export interface IncidentFacts {
    * write freeze, "keep at 0 until …"): scaling one is a human's decision. Absent = none.
    */
   heldOnPurpose?: Array<{ service: string; note: string }>;
+  /**
+   * Recoveries Suture applied to itself and still in force (its own rates crossed their limits):
+   * each lowers autonomy for every action until a human restores it. Absent = none.
+   */
+  selfRecoveries?: Array<{ id: number; autonomy: "recommend" | "observe"; reason: string }>;
 }
 
 /** Action classes that add capacity (replicas, resources): vetoed while abuse is suspected. */
@@ -117,6 +122,14 @@ function deliberateHold(actionClass: string, service: string | undefined, held: 
   const hold = held.find((h) => h.service === service);
   if (hold === undefined) return check("deliberateHold", "pass", "no recorded reason to keep its size");
   return check("deliberateHold", "deny", `${service ?? ""} was scaled on purpose and its change cause says to keep it so (${hold.note}); its owner decides`);
+}
+
+/** Suture's own lowered autonomy (app/self-recovery.ts): the strictest recovery in force; it only ever narrows. */
+function selfRecovery(recoveries: Array<{ id: number; autonomy: "recommend" | "observe"; reason: string }>): PolicyCheck {
+  const strictest = recoveries.find((r) => r.autonomy === "observe") ?? recoveries[0];
+  if (strictest === undefined) return check("selfRecovery", "pass", "no self-recovery in force");
+  const detail = `Suture lowered its own autonomy to ${strictest.autonomy} (self-recovery #${strictest.id}: ${strictest.reason}); until a human restores it (suture health restore ${strictest.id})`;
+  return check("selfRecovery", strictest.autonomy === "observe" ? "deny" : "approval", `${detail}${strictest.autonomy === "observe" ? " nothing runs" : " every action needs approval"}`);
 }
 
 /**
@@ -193,6 +206,7 @@ export class PolicyEngine {
         : check("neverRemediate", "pass", `category "${input.category}" may be remediated`),
     );
     checks.push(this.autonomy(policy, subject));
+    checks.push(selfRecovery(input.incident.selfRecoveries ?? []));
     checks.push(...this.toolLists(policy, subject, tool.name));
     checks.push(...this.approval(policy, subject, tool.risk));
     checks.push(this.confidence(policy, tool.risk, input.confidence));

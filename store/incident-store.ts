@@ -15,6 +15,7 @@ import * as modelUsage from "./model-usage.js";
 import * as observations from "./observations.js";
 import * as regressions from "./regressions.js";
 import * as selfMetrics from "./self-metrics.js";
+import * as selfRecoveries from "./self-recoveries.js";
 
 /**
  * The store the graph's nodes and the use cases share: one object over the concern modules
@@ -159,6 +160,47 @@ export class IncidentStore {
   /** Each self-metric's events and trials in a window and in the baseline before it. */
   selfRateCounts(windows: selfMetrics.SelfMetricWindows): ReturnType<typeof selfMetrics.selfRateCounts> {
     return selfMetrics.selfRateCounts(this.db.pool, windows);
+  }
+
+  /** Opens a self-recovery (unless one of its kind is in force for the metric) and audits it, in one transaction; undefined when one was in force. */
+  openSelfRecovery(input: Parameters<typeof selfRecoveries.openSelfRecovery>[1]): Promise<selfRecoveries.SelfRecoveryRow | undefined> {
+    return withTransaction(this.db, async (q) => {
+      const row = await selfRecoveries.openSelfRecovery(q, input);
+      if (row !== undefined) {
+        await audit.audit(q, {
+          incidentId: null,
+          actor: "self-health",
+          kind: "self_recovery",
+          summary: `self-recovery #${row.id}: autonomy lowered to ${row.autonomy} until a human restores it (suture health restore ${row.id}); ${row.reason}`,
+          detail: { id: row.id, kind: row.kind, metric: row.metric, autonomy: row.autonomy, evidence: input.evidence },
+          dedupeKey: `self-recovery:${row.id}`,
+        });
+      }
+      return row;
+    });
+  }
+
+  /** Self-recoveries in force, oldest first. */
+  activeSelfRecoveries(): Promise<selfRecoveries.SelfRecoveryRow[]> {
+    return selfRecoveries.activeSelfRecoveries(this.db.pool);
+  }
+
+  /** Ends a self-recovery in force on a human's word and audits it; undefined when none with that id is in force. */
+  restoreSelfRecovery(id: number, by: string, reason: string): Promise<selfRecoveries.SelfRecoveryRow | undefined> {
+    return withTransaction(this.db, async (q) => {
+      const row = await selfRecoveries.restoreSelfRecovery(q, id, by, reason);
+      if (row !== undefined) {
+        await audit.audit(q, {
+          incidentId: null,
+          actor: by,
+          kind: "self_recovery_restored",
+          summary: `self-recovery #${row.id} (${row.kind} on ${row.metric}) restored by ${by}: ${reason}`,
+          detail: { id: row.id, metric: row.metric, by, reason },
+          dedupeKey: `self-recovery-restored:${row.id}`,
+        });
+      }
+      return row;
+    });
   }
 
   /** Regression watches still looking, oldest deploy first. */

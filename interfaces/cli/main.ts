@@ -30,7 +30,9 @@ const USAGE = `usage: suture <command> [options]
                                          report the effect on another's; prints or writes a proposal a human reviews
   health [--window-hours 6] [--baseline-days 7] [--json]
                                          Suture's own rates (escalations, policy denials, rollbacks, not recovered,
-                                         failed actions) in the window against their baseline; exit 1 if one is anomalous
+                                         failed actions) in the window against their baseline, and the self-recoveries in
+                                         force; exit 1 if a rate is anomalous
+  health restore <id> --as <name> --reason …   end a self-recovery (Suture's lowered autonomy); audited
   incidents                              list incidents, newest first
   show <incident>                        print an incident's brief, actions and audit trail
   history <incident>                     list the incident's checkpoints, one per node step

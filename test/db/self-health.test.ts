@@ -1,5 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { selfHealth } from "../../app/health.js";
+import { runScenario } from "../../app/scenario-run.js";
+import { selfRecoveryPass } from "../../app/self-recovery.js";
+import { openTestSuture, shippedScenario, type TestSuture } from "../helpers/suture.js";
 import type { Database } from "../../store/database.js";
 import { IncidentStore } from "../../store/incident-store.js";
 import { migrate } from "../../store/migrate.js";
@@ -7,10 +10,39 @@ import { testBackends } from "../helpers/backends.js";
 
 const HOUR = 3_600_000;
 
+const NOW = new Date("2026-12-01T12:00:00Z");
+
+/** An incident with `n` remediations executed `hoursAgo` before NOW, `rollbacks` of them made worse and rolled back, and one diagnosis each, the first `escalations` escalated. */
+async function history(db: Database, tag: string, hoursAgo: number, n: number, rollbacks: number, escalations: number, forkedFrom: string | null = null): Promise<void> {
+  const at = new Date(NOW.getTime() - hoursAgo * HOUR);
+  for (let i = 0; i < n; i++) {
+    const id = `inc-${tag}-${i}`;
+    await db.pool.query(
+      "INSERT INTO incidents (id, fingerprint, alert_name, service, severity, status, forked_from, opened_at) VALUES ($1, $1, 'HighErrorRate', 'api', 'critical', 'resolved', $2, $3)",
+      [id, forkedFrom, at],
+    );
+    await db.pool.query("INSERT INTO audit_log (incident_id, at, actor, kind, summary, detail) VALUES ($1, $2, 'diagnose', 'diagnosis', 'd', $3)", [
+      id,
+      at,
+      JSON.stringify({ decision: i < escalations ? "escalate" : "act", confidence: 0.8 }),
+    ]);
+    const remediation = await db.pool.query<{ id: string }>(
+      "INSERT INTO actions (incident_id, attempt, kind, tool, params, risk, action_class, idempotency_key, status, created_at, verdict) VALUES ($1, 1, 'remediation', 'rollout_undo', '{}', 'medium', 'rollback', $1 || ':r', 'succeeded', $2, $3) RETURNING id",
+      [id, at, i < rollbacks ? "worse" : "recovered"],
+    );
+    if (i < rollbacks) {
+      await db.pool.query(
+        "INSERT INTO actions (incident_id, attempt, kind, tool, params, risk, action_class, idempotency_key, status, created_at, rollback_of) VALUES ($1, 1, 'rollback', 'rollout_undo', '{}', 'medium', 'rollback', $1 || ':b', 'succeeded', $2, $3)",
+        [id, at, remediation.rows[0]!.id],
+      );
+    }
+  }
+}
+
 describe.each(testBackends())("Suture's own health from the audit log and the actions ledger, on $name", (backend) => {
   let db: Database;
   let store: IncidentStore;
-  const now = new Date("2026-12-01T12:00:00Z");
+  const now = NOW;
 
   beforeAll(async () => {
     db = await backend.open();
@@ -21,40 +53,13 @@ describe.each(testBackends())("Suture's own health from the audit log and the ac
     await db.close();
   });
 
-  /** An incident with `n` remediations executed `hoursAgo`, `rollbacks` of them rolled back, and one diagnosis each that escalated when `escalated` says so. */
-  async function history(tag: string, hoursAgo: number, n: number, rollbacks: number, escalations: number, forkedFrom: string | null = null): Promise<void> {
-    const at = new Date(now.getTime() - hoursAgo * HOUR);
-    for (let i = 0; i < n; i++) {
-      const id = `inc-${tag}-${i}`;
-      await db.pool.query(
-        "INSERT INTO incidents (id, fingerprint, alert_name, service, severity, status, forked_from, opened_at) VALUES ($1, $1, 'HighErrorRate', 'api', 'critical', 'resolved', $2, $3)",
-        [id, forkedFrom, at],
-      );
-      await db.pool.query("INSERT INTO audit_log (incident_id, at, actor, kind, summary, detail) VALUES ($1, $2, 'diagnose', 'diagnosis', 'd', $3)", [
-        id,
-        at,
-        JSON.stringify({ decision: i < escalations ? "escalate" : "act", confidence: 0.8 }),
-      ]);
-      const remediation = await db.pool.query<{ id: string }>(
-        "INSERT INTO actions (incident_id, attempt, kind, tool, params, risk, action_class, idempotency_key, status, created_at, verdict) VALUES ($1, 1, 'remediation', 'rollout_undo', '{}', 'medium', 'rollback', $1 || ':r', 'succeeded', $2, $3) RETURNING id",
-        [id, at, i < rollbacks ? "worse" : "recovered"],
-      );
-      if (i < rollbacks) {
-        await db.pool.query(
-          "INSERT INTO actions (incident_id, attempt, kind, tool, params, risk, action_class, idempotency_key, status, created_at, rollback_of) VALUES ($1, 1, 'rollback', 'rollout_undo', '{}', 'medium', 'rollback', $1 || ':b', 'succeeded', $2, $3)",
-          [id, at, remediation.rows[0]!.id],
-        );
-      }
-    }
-  }
-
   it("flags a doubled rollback rate in the last 6 hours against the week before, but not a busier day at the usual escalation rate, and ignores replays", async () => {
     // Given a week with 10 rollbacks in 100 remediations and 10 escalations in 100 diagnoses
-    await history("base", 48, 100, 10, 10);
+    await history(db, "base", 48, 100, 10, 10);
     // And the last 6 hours: three times the usual share of diagnoses per hour, 6 escalated of 60 (the same rate), but 15 rollbacks of 60
-    await history("now", 2, 60, 15, 6);
+    await history(db, "now", 2, 60, 15, 6);
     // And replays of the window's incidents, all escalated, which are not production decisions
-    await history("replay", 1, 20, 0, 20, "inc-now-0");
+    await history(db, "replay", 1, 20, 0, 20, "inc-now-0");
     // When Suture's health is judged
     const health = await selfHealth(store, now);
     const rate = (m: string) => health.rates.find((r) => r.metric === m)!;
@@ -68,4 +73,53 @@ describe.each(testBackends())("Suture's own health from the audit log and the ac
     // And nothing failed
     expect(rate("action_failure_rate")).toMatchObject({ status: "ok", current: { events: 0 } });
   });
+});
+
+describe.each(testBackends())("self-recovery: Suture lowers its own autonomy when its actions go wrong more often, on $name", (backend) => {
+  let t: TestSuture;
+
+  beforeAll(async () => {
+    t = await openTestSuture(backend);
+  });
+  afterAll(async () => {
+    await t.suture.close();
+  });
+
+  it("opens one audited recovery per anomalous rate, makes every action wait for approval while it is in force, and ends only on a human's restore", async () => {
+    const db = t.suture.db;
+    // Given a week of 10 rollbacks in 100 remediations and, in the last hours, 15 in 60
+    await history(db, "base", 48, 100, 10, 10);
+    await history(db, "now", 2, 60, 15, 6);
+    // When the self-recovery pass runs twice
+    const opened = await selfRecoveryPass(t.suture.store, NOW);
+    const again = await selfRecoveryPass(t.suture.store, NOW);
+    // Then it lowered autonomy once for each anomalous rate about its actions, and the second pass opened nothing
+    expect(opened.map((r) => [r.metric, r.autonomy]).sort()).toEqual([
+      ["not_recovered_rate", "recommend"],
+      ["rollback_rate", "recommend"],
+    ]);
+    expect(again).toEqual([]);
+    // And each is in the audit log with the metric, its counts and the test
+    const audited = await db.pool.query<{ summary: string }>("SELECT summary FROM audit_log WHERE kind = 'self_recovery' ORDER BY id");
+    expect(audited.rows).toHaveLength(2);
+    expect(audited.rows.map((r) => r.summary).join("\n")).toMatch(/rollback_rate \(rollbacks run, of remediations executed\) is anomalous: 15\/60 \(25\.0 %\) against a baseline of 10\/100/);
+
+    // When a bad rollout Suture would roll back on its own arrives
+    const held = await runScenario(t.suture, await shippedScenario("bad-rollout-missing-image"));
+    // Then the rollback waits for a human, and the verdict says why
+    expect(held.state.outcome).toBeNull();
+    const verdicts = await db.pool.query<{ summary: string }>("SELECT summary FROM audit_log WHERE incident_id = $1 AND kind = 'policy_verdict'", [held.incidentId]);
+    expect(verdicts.rows[0]?.summary).toMatch(/Suture lowered its own autonomy to recommend \(self-recovery #\d+/);
+    expect((await t.suture.store.actionsFor(held.incidentId)).filter((a) => a.executed_at !== null)).toEqual([]);
+
+    // When a human restores both
+    for (const r of opened) expect(await t.suture.store.restoreSelfRecovery(r.id, "alice", "rollbacks were a bad release train, fixed")).toMatchObject({ restored_by: "alice" });
+    // Then nothing is in force, restoring again finds nothing, and the same fault is rolled back on Suture's own authority
+    expect(await t.suture.store.activeSelfRecoveries()).toEqual([]);
+    expect(await t.suture.store.restoreSelfRecovery(opened[0]!.id, "bob", "again")).toBeUndefined();
+    const acted = await runScenario(t.suture, await shippedScenario("bad-rollout-missing-image"));
+    expect(acted.state.outcome).toMatchObject({ status: "resolved" });
+    const restoredAudit = await db.pool.query<{ n: number }>("SELECT count(*)::int AS n FROM audit_log WHERE kind = 'self_recovery_restored'");
+    expect(restoredAudit.rows[0]!.n).toBe(2);
+  }, 60_000);
 });

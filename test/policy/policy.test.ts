@@ -447,6 +447,40 @@ const cases: Case[] = [
     outcome: "allow",
     reason: /policy checks passed/,
   },
+  // Suture's own lowered autonomy (a self-recovery in force) only narrows: approval, or nothing at observe
+  {
+    rule: "selfRecovery",
+    name: "a confident rollback while Suture's rollback rate is anomalous",
+    call: rollback,
+    confidence: 0.95,
+    facts: { selfRecoveries: [{ id: 3, autonomy: "recommend", reason: "rollback_rate is anomalous: 15/60 against 10/100" }] },
+    outcome: "needs_approval",
+    reason:
+      /Suture lowered its own autonomy to recommend \(self-recovery #3: rollback_rate is anomalous: 15\/60 against 10\/100\); until a human restores it \(suture health restore 3\) every action needs approval/,
+  },
+  {
+    rule: "selfRecovery",
+    name: "the strictest recovery in force wins",
+    call: restart,
+    confidence: 0.95,
+    facts: {
+      selfRecoveries: [
+        { id: 3, autonomy: "recommend", reason: "rollback_rate" },
+        { id: 4, autonomy: "observe", reason: "action_failure_rate" },
+      ],
+    },
+    outcome: "deny",
+    reason: /self-recovery #4: action_failure_rate\); until a human restores it \(suture health restore 4\) nothing runs/,
+  },
+  {
+    rule: "selfRecovery",
+    name: "no recovery in force changes nothing",
+    call: restart,
+    confidence: 0.8,
+    facts: { selfRecoveries: [] },
+    outcome: "allow",
+    reason: /policy checks passed/,
+  },
 ];
 
 /** Every rule type the policy file has, each needing an allow, a needs-approval and a deny case. */

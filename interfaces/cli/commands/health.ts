@@ -1,6 +1,6 @@
 import type { Config } from "../../../app/config.js";
 import { DEFAULT_HEALTH_WINDOWS, selfHealth } from "../../../app/health.js";
-import { InvalidInputError } from "../../../domain/errors.js";
+import { InvalidInputError, NotFoundError } from "../../../domain/errors.js";
 import type { CommandArgs } from "../args.js";
 import { color } from "../format.js";
 import { withSuture } from "./inspect.js";
@@ -13,11 +13,35 @@ function positiveNumber(args: CommandArgs, name: string, fallback: number): numb
   return n;
 }
 
+const RESTORE_USAGE = "usage: suture health restore <recovery id> --as <name> --reason <why>";
+
+/** `suture health restore <id> --as <name> --reason …`: a human ends a self-recovery in force (audited). */
+async function restoreCommand(config: Config, args: CommandArgs, rawId: string | undefined): Promise<number> {
+  const id = Number(rawId);
+  const by = args.values["as"];
+  const reason = args.values["reason"];
+  if (rawId === undefined || !Number.isInteger(id) || id <= 0) throw new InvalidInputError(`expected a self-recovery id (a positive integer), got ${JSON.stringify(rawId ?? "")}\n${RESTORE_USAGE}`);
+  if (typeof by !== "string" || by.trim() === "") throw new InvalidInputError(`--as: expected who restores it\n${RESTORE_USAGE}`);
+  if (typeof reason !== "string" || reason.trim() === "") throw new InvalidInputError(`--reason: expected why it is safe to restore\n${RESTORE_USAGE}`);
+  return withSuture(config, async (suture) => {
+    const row = await suture.store.restoreSelfRecovery(id, by, reason);
+    if (row === undefined) {
+      const active = (await suture.store.activeSelfRecoveries()).map((r) => `#${r.id}`);
+      throw new NotFoundError(`no self-recovery #${id} is in force; in force: ${active.length > 0 ? active.join(", ") : "none"}`);
+    }
+    console.log(`self-recovery #${row.id} (${row.kind} on ${row.metric}) restored by ${by}: autonomy is the policy file's again`);
+    return 0;
+  });
+}
+
 /**
  * `suture health [--window-hours 6] [--baseline-days 7] [--json]`: each self-metric's rate in the
  * last window against its baseline, with the anomaly test's verdict. Exit 1 when one is anomalous.
  */
 export async function healthCommand(config: Config, args: CommandArgs): Promise<number> {
+  const [sub, id] = args.positionals;
+  if (sub !== undefined && sub !== "restore") throw new InvalidInputError(`unknown health command ${JSON.stringify(sub)}; known: restore\n${RESTORE_USAGE}`);
+  if (sub === "restore") return restoreCommand(config, args, id);
   const windows = { windowHours: positiveNumber(args, "window-hours", DEFAULT_HEALTH_WINDOWS.windowHours), baselineDays: positiveNumber(args, "baseline-days", DEFAULT_HEALTH_WINDOWS.baselineDays) };
   return withSuture(config, async (suture) => {
     const health = await selfHealth(suture.store, new Date(), windows);
@@ -37,11 +61,16 @@ export async function healthCommand(config: Config, args: CommandArgs): Promise<
       const status = r.status === "anomalous" ? color("red", "ANOMALOUS") : r.status === "ok" ? color("green", "ok") : color("dim", "not judged");
       console.log(`${r.metric.padEnd(20)} ${frac(r.current).padStart(12)} ${frac(r.baseline).padStart(12)} ${(r.pValue === null ? "-" : r.pValue.toPrecision(2)).padStart(8)}  ${status}: ${r.reason}`);
     }
+    const recoveries = await suture.store.activeSelfRecoveries();
+    console.log("");
+    console.log(color("bold", "Self-recoveries in force") + color("dim", "  (only a human ends one: suture health restore <id> --as <name> --reason …)"));
+    for (const r of recoveries) console.log(`  #${r.id} since ${r.started_at.toISOString()}: autonomy ${r.autonomy} (${r.kind} on ${r.metric}): ${r.reason}`);
+    if (recoveries.length === 0) console.log("  none");
     console.log("");
     console.log(
       anomalous.length === 0
         ? "no self-metric is anomalous"
-        : `${anomalous.length} self-metric(s) anomalous: ${anomalous.map((r) => `${r.metric} (${r.meaning})`).join("; ")}. No self-recovery is automated yet: a human decides (lower autonomy in the policy file, or turn a reasoner off).`,
+        : `${anomalous.length} self-metric(s) anomalous: ${anomalous.map((r) => `${r.metric} (${r.meaning})`).join("; ")}. A worker's self-health pass lowers autonomy to recommend for the rollback, not-recovered and failed-action rates.`,
     );
     return anomalous.length > 0 ? 1 : 0;
   });
