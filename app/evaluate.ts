@@ -4,7 +4,7 @@ import { runScenario, type ScenarioRunOptions } from "./scenario-run.js";
 import type { Suture } from "./suture.js";
 import { loadScenario, type Scenario } from "./scenario.js";
 import type { Diagnosis } from "../domain/model.js";
-import { reliabilityOf } from "../domain/reliability.js";
+import { reliabilityOfLastDecision } from "../domain/reliability.js";
 import { calibrationByReasoner, type Calibration, type CalibrationPoint, type DecisionRecord } from "./calibration.js";
 
 /** What Suture decided about an incident: act on it (or propose to), escalate without acting, or close it as no fault. */
@@ -254,9 +254,7 @@ async function scoreRun(suture: Suture, scenario: Scenario, file: string, run: A
 function reliabilityOfRun(state: Awaited<ReturnType<typeof runScenario>>["state"]): number | null {
   const d = state.diagnosis;
   if (d === null || state.context === null) return null;
-  const last = state.attempts.at(-1);
-  const verdict = d.decision === "act" && last !== undefined && last.strategy === d.proposal?.strategy ? last.verdict : undefined;
-  return reliabilityOf(d, state.context.evidence, state.alert.service, verdict).score;
+  return reliabilityOfLastDecision(d, state.context.evidence, state.alert.service, state.attempts).score;
 }
 
 /** Each reasoner's own confidence in a decision's chosen fault class, then the pooled confidence it acted at. */

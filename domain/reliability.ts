@@ -1,4 +1,4 @@
-import type { Diagnosis, Evidence } from "./model.js";
+import type { Attempt, Diagnosis, Evidence } from "./model.js";
 
 /**
  * How much one decision deserves to be trusted: what Suture believed (confidence), whether its
@@ -87,4 +87,11 @@ export function describeReliability(r: Reliability): string {
     `reliability ${r.score.toFixed(2)} (belief ${r.belief.toFixed(2)} = confidence ${r.confidence.toFixed(2)}, agreement ${r.agreement.toFixed(2)} of ${r.reasoners} reasoner(s), ` +
     `consistency ${r.consistency.toFixed(2)}, coverage ${r.cited}/${r.salient} abnormal facts; ${outcome})`
   );
+}
+
+/** The reliability of an incident's last decision, joined with the verdict of the action it took (a later decision whose proposal was denied took none). */
+export function reliabilityOfLastDecision(diagnosis: Diagnosis, evidence: readonly Evidence[], service: string, attempts: readonly Attempt[]): Reliability {
+  const last = attempts.at(-1);
+  const verdict = diagnosis.decision === "act" && last !== undefined && last.strategy === diagnosis.proposal?.strategy ? last.verdict : undefined;
+  return reliabilityOf(diagnosis, evidence, service, verdict);
 }

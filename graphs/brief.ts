@@ -3,7 +3,7 @@ import { round } from "../evidence/metrics.js";
 import { anomalousSignals, describeChange } from "../evidence/snapshot.js";
 import type { Evidence, LikelyCause, Outcome, PolicyVerdict } from "../domain/model.js";
 import type { RegressionFinding } from "../domain/regressions.js";
-import { describeReliability, reliabilityOf, type Reliability } from "../domain/reliability.js";
+import { describeReliability, reliabilityOfLastDecision, type Reliability } from "../domain/reliability.js";
 import type { IncidentStateValue } from "./state.js";
 
 /** The incident brief: what a human needs to take over (or to audit what Suture did). */
@@ -60,10 +60,7 @@ export interface Brief {
 /** The reliability of the incident's last decision, with the verdict of the action it took when verify judged one. */
 function decisionReliability(state: IncidentStateValue): { reliability: Reliability & { summary: string } } | undefined {
   if (state.diagnosis === null || state.context === null) return undefined;
-  const last = state.attempts.at(-1);
-  // Only the action this decision took: a later decision whose proposal was denied took none.
-  const verdict = state.diagnosis.decision === "act" && last !== undefined && last.strategy === state.diagnosis.proposal?.strategy ? last.verdict : undefined;
-  const r = reliabilityOf(state.diagnosis, state.context.evidence, state.alert.service, verdict);
+  const r = reliabilityOfLastDecision(state.diagnosis, state.context.evidence, state.alert.service, state.attempts);
   return { reliability: { ...r, summary: describeReliability(r) } };
 }
 

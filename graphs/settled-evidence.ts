@@ -4,6 +4,41 @@ import { workloadResource } from "../store/locks.js";
 import { assertWorkloadNotSettling, describeUnseenChange, unseenChange, WorkloadSettlingError } from "../policy/workload-changes.js";
 
 /**
+ * On the wall clock, another open incident's executed, not yet verified action on the workload
+ * holds it like the workload lock would: throws {@link WorkloadSettlingError} (whose continuation
+ * runs the node again after that action's settle deadline), audited once per deadline by `actor`.
+ * A simulated clock needs nothing: verify sleeps within the run that holds the lock.
+ */
+export async function awaitWorkloadSettled(
+  ctx: SutureContext,
+  state: IncidentStateValue,
+  target: { environmentId: string | null; service: string; actor: "policy-check" | "diagnose" },
+): Promise<void> {
+  await assertWorkloadNotSettling(ctx.store, ctx.clock, {
+    environmentId: target.environmentId,
+    namespace: state.alert.namespace,
+    service: target.service,
+    incidentId: state.incidentId,
+    policy: ctx.policy.policy,
+    tool: (name) => (ctx.tools.has(name) ? ctx.tools.get(name) : undefined),
+  }).catch(async (error: unknown) => {
+    if (error instanceof WorkloadSettlingError) {
+      // policy-check's key predates diagnose's use; it stays as it was so a resumed incident dedupes its earlier entry.
+      const by = target.actor === "policy-check" ? "" : `${target.actor}:`;
+      await ctx.store.audit({
+        incidentId: state.incidentId,
+        actor: target.actor,
+        kind: "workload_settling",
+        summary: error.message,
+        envTime: ctx.clock.now(),
+        dedupeKey: `${state.incidentId}:${by}${error.continuation.key}:${error.continuation.until.getTime()}`,
+      });
+    }
+    throw error;
+  });
+}
+
+/**
  * Why the incident must perceive again before concluding without acting, if it must: its
  * evidence was gathered while another incident's action on the alert's workload was under way
  * (a rollback half rolled out explains nothing and matches no rule), or another incident acted
@@ -22,26 +57,7 @@ export async function reasonToLookAgain(ctx: SutureContext, state: IncidentState
     const rule = ctx.policy.policy.resourceLock;
     // Busy past the wait: the check below still sees whatever moved meanwhile.
     await ctx.locks.acquire(workloadResource(namespace, service), state.incidentId, rule.whenBusy === "wait" ? rule.waitSeconds * 1000 : 0);
-    await assertWorkloadNotSettling(ctx.store, ctx.clock, {
-      environmentId,
-      namespace,
-      service,
-      incidentId: state.incidentId,
-      policy: ctx.policy.policy,
-      tool: (name) => (ctx.tools.has(name) ? ctx.tools.get(name) : undefined),
-    }).catch(async (error: unknown) => {
-      if (error instanceof WorkloadSettlingError) {
-        await ctx.store.audit({
-          incidentId: state.incidentId,
-          actor: "diagnose",
-          kind: "workload_settling",
-          summary: error.message,
-          envTime: ctx.clock.now(),
-          dedupeKey: `${state.incidentId}:diagnose:${error.continuation.key}:${error.continuation.until.getTime()}`,
-        });
-      }
-      throw error;
-    });
+    await awaitWorkloadSettled(ctx, state, { environmentId, service, actor: "diagnose" });
   }
   const change = await unseenChange(ctx.store, {
     environmentId,

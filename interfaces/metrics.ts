@@ -4,7 +4,7 @@ import { actionsByResult, incidentsByStatus, modelSpend, pendingApprovalCount, t
 import type { IncidentQueue } from "../store/queue.js";
 import { watchesByStatus } from "../store/regressions.js";
 import { IncidentStore } from "../store/incident-store.js";
-import { selfHealth } from "../app/health.js";
+import { selfHealth, type SelfHealth } from "../app/health.js";
 
 /**
  * Suture's Prometheus metrics. Counters and histograms count what this process did; gauges
@@ -86,6 +86,12 @@ export class SutureMetrics {
       async () => (await watchesByStatus(db.pool)).map((w) => ({ labels: { status: w.status }, value: w.n })),
     );
     const store = new IncidentStore(db);
+    // Both self-health gauges read one judgement per scrape, not one each.
+    let judged: { at: number; health: Promise<SelfHealth> } | undefined;
+    const health = (): Promise<SelfHealth> => {
+      if (judged === undefined || Date.now() - judged.at > 1000) judged = { at: Date.now(), health: selfHealth(store) };
+      return judged.health;
+    };
     new Gauge({
       name: "suture_self_rate",
       help: "Suture's own rates (escalations, policy denials, rollbacks, not recovered, failed actions) in the last 6 h (window=current) and the 7 days before (window=baseline); `suture health`",
@@ -93,7 +99,7 @@ export class SutureMetrics {
       registers,
       async collect() {
         this.reset();
-        for (const r of (await selfHealth(store)).rates) {
+        for (const r of (await health()).rates) {
           if (r.current.rate !== null) this.set({ metric: r.metric, window: "current" }, r.current.rate);
           if (r.baseline.rate !== null) this.set({ metric: r.metric, window: "baseline" }, r.baseline.rate);
         }
@@ -106,7 +112,7 @@ export class SutureMetrics {
       registers,
       async collect() {
         this.reset();
-        for (const r of (await selfHealth(store)).rates) this.set({ metric: r.metric }, r.status === "anomalous" ? 1 : r.status === "ok" ? 0 : -1);
+        for (const r of (await health()).rates) this.set({ metric: r.metric }, r.status === "anomalous" ? 1 : r.status === "ok" ? 0 : -1);
       },
     });
     fromDatabase("suture_approvals_pending", "Approval requests waiting for a human", [], async () => [{ labels: {}, value: await pendingApprovalCount(db.pool) }]);

@@ -9,7 +9,8 @@ import type { PolicyVerdict } from "../domain/model.js";
 import { ActionsLedger, lockGrants } from "../store/ledger.js";
 import type { IncidentFacts, PolicyInput } from "../policy/policy.js";
 import { workloadResource } from "../store/locks.js";
-import { assertWorkloadNotSettling, describeUnseenChange, unseenChange, WorkloadSettlingError } from "../policy/workload-changes.js";
+import { describeUnseenChange, unseenChange } from "../policy/workload-changes.js";
+import { awaitWorkloadSettled } from "../graphs/settled-evidence.js";
 import { canonicalJson } from "../domain/json.js";
 import { idempotencyKey, prepareRegistration } from "../tools/executor.js";
 import type { ToolCall } from "../domain/model.js";
@@ -123,26 +124,7 @@ async function reserveWorkload(ctx: SutureContext, state: IncidentStateValue, ca
   if (lock.acquired) {
     // Another incident's action still settling holds the workload too (its incident waits in the queue, lock-free).
     if (ctx.clock.realTime) {
-      await assertWorkloadNotSettling(ctx.store, ctx.clock, {
-        environmentId: (await ctx.store.getIncident(state.incidentId)).environment_id,
-        namespace: state.alert.namespace,
-        service,
-        incidentId: state.incidentId,
-        policy: ctx.policy.policy,
-        tool: (name) => (ctx.tools.has(name) ? ctx.tools.get(name) : undefined),
-      }).catch(async (error: unknown) => {
-        if (error instanceof WorkloadSettlingError) {
-          await ctx.store.audit({
-            incidentId: state.incidentId,
-            actor: "policy-check",
-            kind: "workload_settling",
-            summary: error.message,
-            envTime: ctx.clock.now(),
-            dedupeKey: `${state.incidentId}:${error.continuation.key}:${error.continuation.until.getTime()}`,
-          });
-        }
-        throw error;
-      });
+      await awaitWorkloadSettled(ctx, state, { environmentId: (await ctx.store.getIncident(state.incidentId)).environment_id, service, actor: "policy-check" });
     }
     const waited = lock.waitedFor !== null ? ` after waiting ${Math.round(lock.waitedMs / 1000)} s for ${lock.waitedFor}` : "";
     return { kind: "reserved", note: `workload ${resource} reserved for this incident${waited}` };

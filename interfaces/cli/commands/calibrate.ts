@@ -1,7 +1,7 @@
-import { writeFile } from "node:fs/promises";
 import { fitSettings, proposalYaml, readEvaluationResults, type DecisionSettings, type SettingsScore } from "../../../app/calibrate.js";
 import { InvalidInputError } from "../../../domain/errors.js";
 import type { CommandArgs } from "../args.js";
+import { writeNewFile } from "../new-file.js";
 
 const USAGE = "usage: suture calibrate <fit results.json> <report results.json> [--out <proposal.yaml>]   (files from `suture eval … --json <file>`)";
 
@@ -42,12 +42,7 @@ export async function calibrateCommand(args: CommandArgs): Promise<number> {
   const yaml = proposalYaml(fit, { fitOn: fitFile, reportOn: reportFile });
   const out = args.values["out"];
   if (typeof out === "string") {
-    try {
-      await writeFile(out, yaml, { flag: "wx" });
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code === "EEXIST") throw new InvalidInputError(`--out ${out}: the file exists; choose a new path`);
-      throw e;
-    }
+    await writeNewFile(out, yaml);
     console.log(`wrote the proposal to ${out} (review it; nothing reads it until you copy it into the policy file)`);
   } else {
     console.log("");

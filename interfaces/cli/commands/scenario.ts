@@ -1,7 +1,7 @@
-import { writeFile } from "node:fs/promises";
 import { convertScenarioFile } from "../../../app/scenario-convert.js";
 import { InvalidInputError } from "../../../domain/errors.js";
 import type { CommandArgs } from "../args.js";
+import { writeNewFile } from "../new-file.js";
 
 const USAGE = "usage: suture scenario convert <v1 scenario file> [--out <file>]";
 
@@ -16,12 +16,7 @@ export async function scenarioCommand(args: CommandArgs): Promise<number> {
   const text = await convertScenarioFile(file);
   const out = args.values["out"];
   if (typeof out === "string") {
-    try {
-      await writeFile(out, text, { flag: "wx" });
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code === "EEXIST") throw new InvalidInputError(`--out ${out}: the file exists; choose a new path`);
-      throw e;
-    }
+    await writeNewFile(out, text);
     console.error(`suture scenario convert: wrote ${out}`);
   } else {
     process.stdout.write(text);
