@@ -12,7 +12,17 @@ export const PredicateSchema = z
     gte: z.number().optional(),
     lt: z.number().optional(),
     lte: z.number().optional(),
-    matches: z.string().optional(),
+    /** A JavaScript regular expression, matched case-insensitively; checked when the rules load, not when a rule first runs. */
+    matches: z
+      .string()
+      .superRefine((pattern, ctx) => {
+        try {
+          new RegExp(pattern, "i");
+        } catch (error) {
+          ctx.addIssue({ code: "custom", message: `expected a JavaScript regular expression (matched case-insensitively; no inline flags such as (?i)): ${(error as Error).message}` });
+        }
+      })
+      .optional(),
   })
   .strict();
 /** A predicate. */

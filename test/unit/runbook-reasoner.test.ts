@@ -97,4 +97,15 @@ describe("rule files", () => {
     );
     await expect(loadRules(dir)).rejects.toThrow(/^bad\.yaml:7: rules\[0\]\.confidence: .*(less than or equal|<=).*1/m);
   });
+
+  it("rejects a pattern that is not a regular expression when the rules load, naming the file, line and field, not when the rule first runs", async () => {
+    // Given a rule whose support condition's attribute pattern uses an inline flag JavaScript does not have
+    const dir = await mkdtemp(path.join(os.tmpdir(), "rules-"));
+    await writeFile(
+      path.join(dir, "bad.yaml"),
+      'rules:\n  - id: x\n    title: t\n    fault_class: f\n    category: c\n    disposition: act\n    confidence: 0.7\n    when: [{ fact: a }]\n    support:\n      - fact: event.reason\n        attrs: { message: { matches: "(?i)evicted" } }\n        weight: 0.1\n    explanation: e\n',
+    );
+    // When the folder is loaded Then it is refused with where and what was expected
+    await expect(loadRules(dir)).rejects.toThrow(/^bad\.yaml:\d+: rules\[0\]\.support\[0\]\.attrs\.message\.matches: expected a JavaScript regular expression .*Invalid (regular expression|group)/m);
+  });
 });
