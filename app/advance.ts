@@ -1,3 +1,5 @@
+import { CallTally } from "../domain/self-calls.js";
+import { instrumentAdapter } from "../environments/instrumented.js";
 import { Command, type StateSnapshot } from "@langchain/langgraph";
 import { AlertSchema, type Alert } from "../domain/alerts/alert.js";
 import { awaitedApproval, type ApprovalAnswer, type ApprovalRequest } from "../domain/approval.js";
@@ -137,7 +139,10 @@ export function nextMove(snapshot: { next: readonly string[]; tasks: readonly un
  * Runs the graph for one incident until it ends or pauses, streaming timeline entries. Workload
  * locks the incident took are released when the run stops, however it stops.
  */
-async function streamGraph(suture: Suture, incidentId: string, input: GraphInput, env: RunnableEnvironment, options: RunOptions): Promise<RunEnd> {
+async function streamGraph(suture: Suture, incidentId: string, input: GraphInput, world: RunnableEnvironment, options: RunOptions): Promise<RunEnd> {
+  // Every adapter call of the run is timed, bounded and counted; the counts are written once, at the end.
+  const calls = new CallTally();
+  const env = instrumentAdapter(world, calls, suture.adapterLimits);
   try {
     const config = {
       configurable: { thread_id: incidentId },
@@ -164,6 +169,16 @@ async function streamGraph(suture: Suture, incidentId: string, input: GraphInput
     return await currentState(suture, incidentId);
   } finally {
     await suture.locks.releaseIncident(incidentId);
+    await recordCalls(suture, incidentId, calls);
+  }
+}
+
+/** Writes a run's adapter call counts. Best effort: a count that cannot be written must not fail the run it describes. */
+async function recordCalls(suture: Suture, incidentId: string, calls: CallTally): Promise<void> {
+  try {
+    await suture.store.recordSelfCalls(incidentId, calls.drain());
+  } catch (error) {
+    console.warn(`suture: adapter call counts of ${incidentId} not recorded: ${(error as Error).message}`);
   }
 }
 

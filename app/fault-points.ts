@@ -3,10 +3,13 @@
  * environment of the process it starts: `SUTURE_CRASH_BEFORE_NODE=<node>` SIGKILLs the process when
  * that node starts (with durability "sync" every earlier step's checkpoint is written);
  * `SUTURE_CRASH_AFTER_NODE=<node>` SIGKILLs it as soon as that node's update is streamed, which can
- * be before its checkpoint is written (a crash between a side effect and its checkpoint).
+ * be before its checkpoint is written (a crash between a side effect and its checkpoint);
+ * `SUTURE_CRASH_IN_SELF_RECOVERY=1` SIGKILLs it inside a self-recovery's transaction, after its
+ * row is written and before its audit entry and the commit.
  */
 const BEFORE = nonEmpty(process.env["SUTURE_CRASH_BEFORE_NODE"]);
 const AFTER = nonEmpty(process.env["SUTURE_CRASH_AFTER_NODE"]);
+const IN_SELF_RECOVERY = nonEmpty(process.env["SUTURE_CRASH_IN_SELF_RECOVERY"]);
 
 function nonEmpty(value: string | undefined): string | undefined {
   return value !== undefined && value !== "" ? value : undefined;
@@ -27,6 +30,13 @@ export function faultCallbacks(): Array<{ handleChainStart: (...args: [unknown, 
 /** Kills the process after the chosen node's update (a no-op unless turned on). */
 export async function faultAfterNode(node: string): Promise<void> {
   if (AFTER !== node) return;
+  process.kill(process.pid, "SIGKILL");
+  await new Promise(() => undefined);
+}
+
+/** Kills the process inside a self-recovery's transaction (a no-op unless turned on). */
+export async function faultInSelfRecovery(): Promise<void> {
+  if (IN_SELF_RECOVERY === undefined) return;
   process.kill(process.pid, "SIGKILL");
   await new Promise(() => undefined);
 }

@@ -1,4 +1,4 @@
-import { DEFAULT_ANOMALY_TEST, judgeRate, type AnomalyTest, type RateVerdict } from "../domain/self-health.js";
+import { DEFAULT_ANOMALY_TEST, judgeRate, RECENT_CALL_LIMITS, type AnomalyTest, type RateCount, type RateVerdict, type RecentCallLimit, type SelfRate } from "../domain/self-health.js";
 import type { IncidentStore } from "../store/incident-store.js";
 
 /** The windows Suture's health compares: the last `windowHours` against the `baselineDays` before them. */
@@ -24,11 +24,13 @@ export async function selfHealth(store: IncidentStore, now: Date = new Date(), w
   const windowFrom = new Date(now.getTime() - windows.windowHours * 3_600_000);
   const baselineFrom = new Date(windowFrom.getTime() - windows.baselineDays * 86_400_000);
   const counts = await store.selfRateCounts({ baselineFrom, windowFrom, until: now });
+  const recent = new Map<SelfRate, RateCount>();
+  for (const [metric, limit] of Object.entries(RECENT_CALL_LIMITS) as Array<[SelfRate, RecentCallLimit]>) recent.set(metric, await store.recentCallCounts(limit.component, limit.lastCalls));
   return {
     at: now.toISOString(),
     window: { from: windowFrom.toISOString(), until: now.toISOString() },
     baseline: { from: baselineFrom.toISOString(), until: windowFrom.toISOString() },
     test,
-    rates: counts.map((c) => judgeRate(c.metric, c.current, c.baseline, test)),
+    rates: counts.map((c) => judgeRate(c.metric, c.current, c.baseline, test, recent.get(c.metric))),
   };
 }

@@ -6,6 +6,7 @@ import { newIncidentId } from "../store/incidents.js";
 import { advanceIncident, type RunOptions, type RunResult } from "./advance.js";
 import type { Scenario, ScenarioAlert } from "./scenario.js";
 import type { Suture } from "./suture.js";
+import type { ApiFaults } from "../environments/cluster-api/faults.js";
 import { alongPath, DEFAULT_PERCEPTION_PATH, type PerceptionPath } from "./sim-kubernetes.js";
 import { saveOpenWorld } from "./worlds.js";
 
@@ -19,6 +20,8 @@ export interface ScenarioRunOptions extends RunOptions {
   onOpen?: (incidentId: string, alert: Alert) => void | Promise<void>;
   /** Through the world's Kubernetes API with the real adapter, or in-process (default {@link DEFAULT_PERCEPTION_PATH}). */
   via?: PerceptionPath;
+  /** Faults the world's Kubernetes API injects (chaos tests of Suture itself); only on the `kubernetes` path. */
+  apiFaults?: ApiFaults;
 }
 
 /** Builds the Alertmanager v4 webhook body a scenario alert stands for. */
@@ -91,7 +94,13 @@ export async function runScenario(base: Suture, scenario: Scenario, options: Sce
   await options.onOpen?.(incidentId, incidentAlert);
   const alert = incidentAlert;
   // The saved world stays the SimEnvironment (resume and replay load it); only the perception path differs.
-  const run = await alongPath(env, await namespaceFor(env, alert), options.via ?? DEFAULT_PERCEPTION_PATH, (world) => advanceIncident(suture, incidentId, { ...options, env: world, alert }));
+  const run = await alongPath(
+    env,
+    await namespaceFor(env, alert),
+    options.via ?? DEFAULT_PERCEPTION_PATH,
+    (world) => advanceIncident(suture, incidentId, { ...options, env: world, alert }),
+    options.apiFaults,
+  );
   return { ...run, env };
 }
 

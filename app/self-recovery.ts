@@ -1,6 +1,7 @@
-import type { SelfRate } from "../domain/self-health.js";
+import { type SelfRate, type SelfRecoveryKind } from "../domain/self-health.js";
 import type { IncidentStore } from "../store/incident-store.js";
 import type { SelfRecoveryRow } from "../store/self-recoveries.js";
+import { faultInSelfRecovery } from "./fault-points.js";
 import { selfHealth, type HealthWindows, DEFAULT_HEALTH_WINDOWS } from "./health.js";
 
 /**
@@ -11,8 +12,20 @@ import { selfHealth, type HealthWindows, DEFAULT_HEALTH_WINDOWS } from "./health
 export const AUTONOMY_LOWERING_RATES: readonly SelfRate[] = ["rollback_rate", "not_recovered_rate", "action_failure_rate"];
 
 /**
- * One pass of self-recovery: judges Suture's own health and, for each autonomy-lowering rate that
- * is anomalous, opens a `lower_autonomy` recovery (once per metric while one is in force), with
+ * The recovery each self-metric's anomaly calls for, from the closed set; a metric not named here
+ * opens none. Each narrows: approval for every action, no mutation at all while the adapter fails
+ * (a breaker: reads go on with back-off), or diagnosis without the model while its answers fail.
+ */
+export const RECOVERY_FOR: Partial<Record<SelfRate, { kind: SelfRecoveryKind; autonomy: "recommend" | "observe" | null }>> = {
+  ...Object.fromEntries(AUTONOMY_LOWERING_RATES.map((m) => [m, { kind: "lower_autonomy", autonomy: "recommend" }])),
+  adapter_read_failure_rate: { kind: "adapter_breaker", autonomy: "observe" },
+  adapter_write_failure_rate: { kind: "adapter_breaker", autonomy: "observe" },
+  model_failure_rate: { kind: "model_off", autonomy: null },
+};
+
+/**
+ * One pass of self-recovery: judges Suture's own health and, for each anomalous rate that calls
+ * for a recovery ({@link RECOVERY_FOR}), opens it (once per metric while one is in force), with
  * the metric, the counts, the test and both windows as its reason, audited in the same
  * transaction. Returns the recoveries it opened. It can only narrow what Suture may do.
  */
@@ -20,17 +33,30 @@ export async function selfRecoveryPass(store: IncidentStore, now: Date = new Dat
   const health = await selfHealth(store, now, windows);
   const opened: SelfRecoveryRow[] = [];
   for (const r of health.rates) {
-    if (r.status !== "anomalous" || !AUTONOMY_LOWERING_RATES.includes(r.metric)) continue;
+    const recovery = RECOVERY_FOR[r.metric];
+    if (r.status !== "anomalous" || recovery === undefined) continue;
     const reason =
       `${r.metric} (${r.meaning}) is anomalous: ${r.reason} (window ${health.window.from} – ${health.window.until}, baseline since ${health.baseline.from}; ` +
-      `one-sided binomial, p < ${health.test.alpha})`;
-    const row = await store.openSelfRecovery({
-      kind: "lower_autonomy",
-      metric: r.metric,
-      autonomy: "recommend",
-      reason,
-      evidence: { metric: r.metric, current: r.current, baseline: r.baseline, pValue: r.pValue, window: health.window, baselineWindow: health.baseline, test: health.test },
-    });
+      `one-sided binomial, p < ${health.test.alpha}${r.recent !== undefined ? `; or the last calls failing at or above ${r.recent.limit}` : ""})`;
+    const row = await store.openSelfRecovery(
+      {
+        kind: recovery.kind,
+        metric: r.metric,
+        autonomy: recovery.autonomy,
+        reason,
+        evidence: {
+          metric: r.metric,
+          current: r.current,
+          baseline: r.baseline,
+          pValue: r.pValue,
+          recent: r.recent ?? null,
+          window: health.window,
+          baselineWindow: health.baseline,
+          test: health.test,
+        },
+      },
+      faultInSelfRecovery,
+    );
     if (row !== undefined) opened.push(row);
   }
   return opened;

@@ -1,4 +1,5 @@
 import { KubeConfig } from "@kubernetes/client-node";
+import type { ApiFaults } from "../environments/cluster-api/faults.js";
 import { startClusterApiServer } from "../environments/cluster-api/server.js";
 import { KubernetesEnvironment } from "../environments/kubernetes/kubernetes-environment.js";
 import { SimConfigMapHistory, SimRunbookActions, SimSignals, type SimEnvironment } from "../environments/simulator/index.js";
@@ -42,8 +43,8 @@ function namespacesOf(env: SimEnvironment): string[] {
  * from the simulator in-process. The adapter's clock is the world's, so verify's settle sleep
  * advances the world; every write is persisted through the world's `onChange` before it is answered.
  */
-export async function connectToSimulatedCluster(env: SimEnvironment, namespace: string): Promise<SimulatedClusterAdapter> {
-  const server = await startClusterApiServer({ backend: env, now: () => new Date(env.now()), afterWrite: () => env.flush() });
+export async function connectToSimulatedCluster(env: SimEnvironment, namespace: string, faults?: ApiFaults): Promise<SimulatedClusterAdapter> {
+  const server = await startClusterApiServer({ backend: env, now: () => new Date(env.now()), afterWrite: () => env.flush(), ...(faults !== undefined ? { faults } : {}) });
   const kubeConfig = new KubeConfig();
   kubeConfig.loadFromString(server.kubeconfig({ namespace }));
   const adapter = new KubernetesEnvironment({
@@ -60,11 +61,12 @@ export async function connectToSimulatedCluster(env: SimEnvironment, namespace: 
 
 /**
  * Runs `work` against a simulated world along `via`: the world itself, or the Kubernetes adapter
- * over its API with bare workload names resolved in `namespace` (where the alerting workload lives).
+ * over its API with bare workload names resolved in `namespace` (where the alerting workload lives),
+ * its API server failing as `faults` say (none by default; chaos tests inject them).
  */
-export async function alongPath<T>(env: SimEnvironment, namespace: string, via: PerceptionPath, work: (world: SimEnvironment | KubernetesEnvironment) => Promise<T>): Promise<T> {
+export async function alongPath<T>(env: SimEnvironment, namespace: string, via: PerceptionPath, work: (world: SimEnvironment | KubernetesEnvironment) => Promise<T>, faults?: ApiFaults): Promise<T> {
   if (via === "in-process") return work(env);
-  const cluster = await connectToSimulatedCluster(env, namespace);
+  const cluster = await connectToSimulatedCluster(env, namespace, faults);
   try {
     return await work(cluster.adapter);
   } finally {

@@ -1,3 +1,4 @@
+import type { AdapterCallLimits } from "../environments/instrumented.js";
 import { AlertmanagerSettleSilencer } from "./alert-silences.js";
 import type { SettleSilencer } from "../graphs/context.js";
 import path from "node:path";
@@ -45,6 +46,8 @@ export interface Suture {
   cluster?: ClusterConnection;
   /** Alertmanager write-back while actions settle, when `ALERTMANAGER_URL` is set. */
   silencer?: SettleSilencer;
+  /** How adapter calls are bounded and retried (default: 20 s per call, reads tried 3 times). */
+  adapterLimits?: AdapterCallLimits;
   close(): Promise<void>;
 }
 

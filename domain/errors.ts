@@ -40,3 +40,17 @@ export class UnauthorizedError extends kind(401) {}
 
 /** A request by an identity (or from a setup) that may not do it. 403, exit 1. */
 export class ForbiddenError extends kind(403) {}
+
+/** A system Suture depends on failed or did not answer (an API server's 5xx, a refused connection). 503, exit 1. */
+export class UnavailableError extends kind(503) {}
+
+/** A call to a system Suture depends on took longer than its limit; it may still complete there. 503, exit 1. */
+export class DependencyTimeoutError extends UnavailableError {
+  constructor(
+    readonly operation: string,
+    readonly timeoutMs: number,
+  ) {
+    super(`${operation} did not answer within ${timeoutMs} ms; it may still take effect — re-read before deciding again`);
+    this.name = "DependencyTimeoutError";
+  }
+}

@@ -17,7 +17,32 @@ export const SELF_RATES = {
   rollback_rate: "rollbacks run, of remediations executed",
   not_recovered_rate: "remediations verify judged not recovered or worse, of those it judged",
   action_failure_rate: "remediations whose tool call failed, of remediations executed",
+  adapter_read_failure_rate: "adapter reads that timed out or failed (5xx, no answer), of all adapter reads",
+  adapter_write_failure_rate: "adapter mutations that timed out, failed (5xx, no answer) or met a conflict (409), of all adapter mutations",
+  model_failure_rate: "model calls that gave nothing usable (invalid output, timeout, error, every proposal discarded), of model calls asked",
 } as const;
+
+/** A limit on the most recent calls of a component, judged like a circuit breaker: by count, not by time. */
+export interface RecentCallLimit {
+  component: "adapter_read" | "adapter_write" | "model";
+  /** How many of the most recent calls are judged. */
+  lastCalls: number;
+  /** Fewer recent calls than this: not judged. */
+  minCalls: number;
+  /** A failure share at or above this is anomalous, whatever the baseline. */
+  limit: number;
+}
+
+/**
+ * Call failures are judged on the last calls as well as on the window: a breaker must open after
+ * a handful of failed mutations, not once they outnumber a day of successful ones, and a fresh
+ * install with no baseline still stops mutating through an adapter that fails every other call.
+ */
+export const RECENT_CALL_LIMITS: Partial<Record<SelfRate, RecentCallLimit>> = {
+  adapter_write_failure_rate: { component: "adapter_write", lastCalls: 10, minCalls: 3, limit: 0.5 },
+  adapter_read_failure_rate: { component: "adapter_read", lastCalls: 50, minCalls: 20, limit: 0.5 },
+  model_failure_rate: { component: "model", lastCalls: 10, minCalls: 5, limit: 0.5 },
+};
 
 /** A self-metric's name. */
 export type SelfRate = keyof typeof SELF_RATES;
@@ -43,6 +68,8 @@ export interface RateVerdict {
   baseline: RateCount & { rate: number | null };
   /** P(at least this many events | the baseline rate), one-sided; null when not judged. */
   pValue: number | null;
+  /** The most recent calls, for metrics judged on them too ({@link RECENT_CALL_LIMITS}). */
+  recent?: RateCount & { rate: number | null; limit: number };
   status: "ok" | "anomalous" | "insufficient";
   reason: string;
 }
@@ -71,10 +98,17 @@ const pct = (r: number | null): string => (r === null ? "-" : `${(r * 100).toFix
  * Tests a window's rate against its baseline: anomalous when the window has enough trials, the
  * baseline has enough, and the one-sided binomial p-value of at least this many events under the
  * baseline rate — smoothed as (events + 1) / (trials + 2), so an empty baseline is not a rate of
- * 0 — is below `alpha`. Only a rise is an anomaly: fewer escalations or rollbacks is not a fault.
+ * 0 — is below `alpha`; or, for call failures, when the most recent calls (`recent`) fail at or
+ * above their limit ({@link RECENT_CALL_LIMITS}). Only a rise is an anomaly: fewer escalations or
+ * rollbacks is not a fault.
  */
-export function judgeRate(metric: SelfRate, current: RateCount, baseline: RateCount, test: AnomalyTest = DEFAULT_ANOMALY_TEST): RateVerdict {
-  const base = { metric, meaning: SELF_RATES[metric], current: { ...current, rate: rate(current) }, baseline: { ...baseline, rate: rate(baseline) } };
+export function judgeRate(metric: SelfRate, current: RateCount, baseline: RateCount, test: AnomalyTest = DEFAULT_ANOMALY_TEST, recent?: RateCount): RateVerdict {
+  const limit = RECENT_CALL_LIMITS[metric];
+  const last = recent !== undefined && limit !== undefined ? { ...recent, rate: rate(recent), limit: limit.limit } : undefined;
+  const base = { metric, meaning: SELF_RATES[metric], current: { ...current, rate: rate(current) }, baseline: { ...baseline, rate: rate(baseline) }, ...(last !== undefined ? { recent: last } : {}) };
+  if (last !== undefined && limit !== undefined && last.trials >= limit.minCalls && last.events / last.trials >= limit.limit) {
+    return { ...base, pValue: null, status: "anomalous", reason: `${last.events} of the last ${last.trials} calls failed (${pct(last.rate)}), at or above the limit of ${pct(limit.limit)}` };
+  }
   if (current.trials < test.minTrials) return { ...base, pValue: null, status: "insufficient", reason: `${current.trials} trial(s) in the window, fewer than ${test.minTrials}` };
   if (baseline.trials < test.minBaselineTrials) {
     return { ...base, pValue: null, status: "insufficient", reason: `${baseline.trials} trial(s) in the baseline, fewer than ${test.minBaselineTrials}: no baseline yet` };
@@ -88,4 +122,18 @@ export function judgeRate(metric: SelfRate, current: RateCount, baseline: RateCo
     status: anomalous ? "anomalous" : "ok",
     reason: `${current.events}/${current.trials} (${pct(rate(current))}) against a baseline of ${baseline.events}/${baseline.trials} (${pct(rate(baseline))}): p = ${pValue.toPrecision(2)}${anomalous ? ` < ${test.alpha}` : ""}`,
   };
+}
+
+/**
+ * The closed set of recoveries Suture may apply to itself, each only narrowing what it does:
+ * `lower_autonomy` (every action needs approval), `adapter_breaker` (no mutation runs; reads go
+ * on with back-off), `model_off` (diagnosis by the rules and memory only).
+ */
+export type SelfRecoveryKind = "lower_autonomy" | "adapter_breaker" | "model_off";
+
+/** What a recovery does, in words: "autonomy lowered to recommend", "adapter breaker open: no mutation runs". */
+export function describeSelfRecovery(row: { kind: SelfRecoveryKind; autonomy: "recommend" | "observe" | null }): string {
+  if (row.kind === "adapter_breaker") return "adapter breaker open: no mutation runs, reads go on with back-off";
+  if (row.kind === "model_off") return "model reasoner off: diagnosis by the rules and memory only";
+  return `autonomy lowered to ${row.autonomy ?? "recommend"}`;
 }

@@ -94,7 +94,7 @@ export class SutureMetrics {
     };
     new Gauge({
       name: "suture_self_rate",
-      help: "Suture's own rates (escalations, policy denials, rollbacks, not recovered, failed actions) in the last 6 h (window=current) and the 7 days before (window=baseline); `suture health`",
+      help: "Suture's own rates (escalations, policy denials, rollbacks, not recovered, failed actions, failed adapter calls, unusable model answers) in the last 6 h (window=current) and the 7 days before (window=baseline); `suture health`",
       labelNames: ["metric", "window"],
       registers,
       async collect() {
@@ -115,6 +115,47 @@ export class SutureMetrics {
         for (const r of (await health()).rates) this.set({ metric: r.metric }, r.status === "anomalous" ? 1 : r.status === "ok" ? 0 : -1);
       },
     });
+    // Calls to the adapter and the model are written to the database by whichever process made them: every process exports the same totals.
+    const callTotals = (components: readonly string[], labelOf: string): Promise<Array<{ labels: Record<string, string>; calls: number; seconds: number }>> =>
+      store
+        .selfCallTotals()
+        .then((rows) => rows.filter((r) => components.includes(r.component)).map((r) => ({ labels: { [labelOf]: r.operation, outcome: r.outcome }, calls: r.calls, seconds: r.seconds })));
+    const totalFromDatabase = (name: string, help: string, labelNames: string[], read: () => Promise<GaugeReading[]>): void => {
+      new Counter({
+        name,
+        help,
+        labelNames,
+        registers,
+        async collect() {
+          this.reset();
+          for (const r of await read()) this.inc(r.labels, r.value);
+        },
+      });
+    };
+    totalFromDatabase(
+      "suture_adapter_calls_total",
+      "Calls to the environment adapter (all processes, from the database), by operation and outcome: ok, not_found, forbidden, client_error, conflict, server_error, timeout, error",
+      ["operation", "outcome"],
+      async () => (await callTotals(["adapter_read", "adapter_write"], "operation")).map((r) => ({ labels: r.labels, value: r.calls })),
+    );
+    totalFromDatabase(
+      "suture_adapter_call_seconds_total",
+      "Time spent in calls to the environment adapter (all processes, from the database), by operation and outcome",
+      ["operation", "outcome"],
+      async () => (await callTotals(["adapter_read", "adapter_write"], "operation")).map((r) => ({ labels: r.labels, value: r.seconds })),
+    );
+    totalFromDatabase(
+      "suture_model_calls_total",
+      "Diagnosis calls to the model (all processes, from the database), by model and outcome: ok, discarded, invalid, timeout, error, skipped",
+      ["model", "outcome"],
+      async () => (await callTotals(["model"], "model")).map((r) => ({ labels: r.labels, value: r.calls })),
+    );
+    fromDatabase(
+      "suture_self_recoveries_in_force",
+      "1 for each recovery Suture applied to itself that is in force (lower_autonomy, adapter_breaker, model_off), by kind and metric; `suture health`",
+      ["kind", "metric"],
+      async () => (await store.activeSelfRecoveries()).map((r) => ({ labels: { kind: r.kind, metric: r.metric }, value: 1 })),
+    );
     fromDatabase("suture_approvals_pending", "Approval requests waiting for a human", [], async () => [{ labels: {}, value: await pendingApprovalCount(db.pool) }]);
     if (queue !== undefined) {
       new Gauge({

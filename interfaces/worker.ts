@@ -1,3 +1,4 @@
+import { describeSelfRecovery } from "../domain/self-health.js";
 import type { Job } from "pg-boss";
 import { advanceQueuedIncident, type JobOutcome } from "../app/advance.js";
 import { expireApprovals } from "../app/approvals.js";
@@ -78,7 +79,7 @@ export class IncidentWorker {
   /** One self-recovery pass (app/self-recovery.ts); says on stderr what it lowered and why. */
   async checkOwnHealth(now = new Date()): Promise<SelfRecoveryRow[]> {
     const opened = await selfRecoveryPass(this.suture.store, now);
-    for (const r of opened) process.stderr.write(`suture worker: self-recovery #${r.id}: autonomy lowered to ${r.autonomy}: ${r.reason}\n`);
+    for (const r of opened) process.stderr.write(`suture worker: self-recovery #${r.id}: ${describeSelfRecovery(r)}: ${r.reason}\n`);
     return opened;
   }
 

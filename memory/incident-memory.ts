@@ -149,10 +149,12 @@ export class IncidentMemory {
   async remember(input: IncidentToRemember): Promise<void> {
     // A replay re-lives an incident already remembered; it is not new experience.
     if (this.view.asOf !== undefined) return;
-    const { outcome, remediation } = memoryOutcome(input.outcome, input.attempts);
+    // A call that failed never changed the world: its "not recovered" speaks of the adapter, not the remedy.
+    const tried = input.attempts.filter((a) => a.status !== "failed");
+    const { outcome, remediation } = memoryOutcome(input.outcome, tried);
     const doc = incidentDocument(input.alert, input.context);
     const embedding = await this.vector(doc);
-    const attempts: RememberedAttempt[] = input.attempts
+    const attempts: RememberedAttempt[] = tried
       .filter((a) => a.verdict !== undefined)
       .map((a) => ({ faultClass: a.faultClass, tool: a.call.tool, actionClass: a.actionClass, verdict: a.verdict ?? "not_recovered" }));
     const started = new Date(input.alert.startsAt).getTime();
@@ -173,7 +175,7 @@ export class IncidentMemory {
       attempts,
       details: { reason: input.outcome.reason, remediationCall: remediation?.call ?? null, doc },
       occurredAt: new Date(input.outcome.at),
-      outcomes: input.attempts.flatMap((a) =>
+      outcomes: tried.flatMap((a) =>
         a.verdict === undefined ? [] : [{ attempt: a.number, faultClass: a.faultClass, tool: a.call.tool, actionClass: a.actionClass, verdict: a.verdict, at: new Date(a.executedAt) }],
       ),
     });

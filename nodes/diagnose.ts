@@ -1,3 +1,4 @@
+import { CallTally } from "../domain/self-calls.js";
 import { Command, END, type Runtime } from "@langchain/langgraph";
 import { requireContext, type SutureContext } from "../graphs/context.js";
 import type { IncidentStateValue } from "../graphs/state.js";
@@ -5,7 +6,7 @@ import type { Diagnosis, Hypothesis, RemediationCandidate } from "../domain/mode
 import { finishIncident } from "../graphs/close-incident.js";
 import { applyMemory, describeMemory } from "../reasoners/memory-evidence.js";
 import { combine } from "../reasoners/combine.js";
-import type { ReasonerReport, ReportedUsage } from "../reasoners/reasoner.js";
+import type { Reasoner, ReasonerReport, ReportedUsage } from "../reasoners/reasoner.js";
 import type { DiagnoseRoute } from "../graphs/routes.js";
 import { likelyCause } from "../reasoners/likely-cause.js";
 import { reasonToLookAgain } from "../graphs/settled-evidence.js";
@@ -92,6 +93,16 @@ export function choose(hypotheses: Hypothesis[], tried: Set<string>, escalateBel
   };
 }
 
+/** The reasoners to ask: all of them, except those that ask a model while a `model_off` self-recovery is in force (said in the notes). */
+async function reasonersInForce(ctx: SutureContext, notes: string[]): Promise<Reasoner[]> {
+  if (!ctx.reasoners.some((r) => r.usesModel === true)) return ctx.reasoners;
+  const off = (await ctx.store.activeSelfRecoveries()).find((r) => r.kind === "model_off");
+  if (off === undefined) return ctx.reasoners;
+  const left = ctx.reasoners.filter((r) => r.usesModel !== true);
+  notes.push(`model reasoner off (self-recovery #${off.id}: ${off.reason}); decided by ${left.map((r) => r.name).join(", ")} until a human restores it`);
+  return left;
+}
+
 /**
  * diagnose: asks every reasoner for hypotheses about the evidence (and what was already tried),
  * then routes on confidence: act through policy-check, close with no action, or escalate.
@@ -104,10 +115,12 @@ export async function diagnose(state: IncidentStateValue, runtime: Runtime<Sutur
   const notes: string[] = [];
   const usage = { modelTokens: 0, modelCostUsd: 0 };
   const reported: Array<{ reasoner: string; usage: ReportedUsage }> = [];
+  const modelCalls = new CallTally();
   const reportFor =
     (reasoner: string) =>
     (r: ReasonerReport): void => {
       notes.push(...(r.notes ?? []));
+      if (r.call !== undefined) modelCalls.add("model", r.call.model, r.call.outcome, r.call.ms);
       if (r.usage === undefined) return;
       usage.modelTokens += r.usage.modelTokens;
       usage.modelCostUsd += r.usage.modelCostUsd;
@@ -116,8 +129,11 @@ export async function diagnose(state: IncidentStateValue, runtime: Runtime<Sutur
   const recalled = await ctx.memory.recall(state.incidentId, state.alert, context);
   const g = ctx.policy.policy.guardrails;
   const budget = { spent: state.usage, max: { modelTokens: g.maxModelTokens, modelCostUsd: g.maxModelCostUsd } };
-  const results = await Promise.all(ctx.reasoners.map((r) => r.diagnose({ alert: state.alert, context, attempts: state.attempts, recalled, budget, report: reportFor(r.name) })));
+  const reasoners = await reasonersInForce(ctx, notes);
+  const results = await Promise.all(reasoners.map((r) => r.diagnose({ alert: state.alert, context, attempts: state.attempts, recalled, budget, report: reportFor(r.name) })));
   for (const r of reported) await ctx.store.recordModelUsage(state.incidentId, round, r.reasoner, r.usage);
+  const counted = modelCalls.drain();
+  if (counted.length > 0) await ctx.store.recordSelfCalls(state.incidentId, counted);
   const now = ctx.clock.now();
   const combined = combine(results, ctx.policy.policy.pooling.weights);
   const adjusted = ctx.memoryAdjusts === false ? combined : applyMemory(combined, recalled, now);

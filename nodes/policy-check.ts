@@ -1,3 +1,4 @@
+import { describeSelfRecovery } from "../domain/self-health.js";
 import { anomalousSignals } from "../evidence/snapshot.js";
 import { Command, END, interrupt, type Runtime } from "@langchain/langgraph";
 import { finishDryRun } from "../graphs/close-incident.js";
@@ -251,7 +252,7 @@ export async function policyCheck(state: IncidentStateValue, runtime: Runtime<Su
   }
   const incident = await ctx.store.getIncident(state.incidentId);
   // Suture's own lowered autonomy, read fresh for every verdict: a recovery opened or restored meanwhile counts.
-  const recoveries = (await ctx.store.activeSelfRecoveries()).map((r) => ({ id: r.id, autonomy: r.autonomy, reason: r.reason }));
+  const recoveries = (await ctx.store.activeSelfRecoveries()).flatMap((r) => (r.autonomy === null ? [] : [{ id: r.id, autonomy: r.autonomy, reason: `${describeSelfRecovery(r)}: ${r.reason}` }]));
   const facts = incidentFacts(ctx, state, incident, recoveries);
   const dryRun = incident.replay_mode === "dry-run";
   const inputFor = async (call: ToolCall): Promise<PolicyInput> => {

@@ -1,3 +1,4 @@
+import type { ModelOutcome } from "../domain/self-calls.js";
 import type { Alert } from "../domain/alerts/alert.js";
 import type { Attempt, Hypothesis, IncidentContext } from "../domain/model.js";
 import type { MemoryNeighbor } from "../memory/incident-memory.js";
@@ -17,6 +18,8 @@ export interface ReportedUsage extends ModelUsage {
 export interface ReasonerReport {
   notes?: string[];
   usage?: ReportedUsage;
+  /** How a model call went (Suture's own health counts these), for reasoners that call a model. */
+  call?: { model: string; outcome: ModelOutcome; ms: number };
 }
 
 /** What a reasoner sees: the alert, the gathered context and what was already tried. */
@@ -41,5 +44,7 @@ export interface Reasoner {
    * healing history); verify then replans even if the last diagnosis has no untried candidate.
    */
   readonly replans?: boolean;
+  /** True when the reasoner asks a model: a `model_off` self-recovery leaves it out. */
+  readonly usesModel?: boolean;
   diagnose(input: ReasonerInput): Promise<Hypothesis[]>;
 }

@@ -16,6 +16,10 @@ import * as observations from "./observations.js";
 import * as regressions from "./regressions.js";
 import * as selfMetrics from "./self-metrics.js";
 import * as selfRecoveries from "./self-recoveries.js";
+import * as selfCalls from "./self-calls.js";
+import type { CallComponent, CallCount } from "../domain/self-calls.js";
+import type { RateCount } from "../domain/self-health.js";
+import { describeSelfRecovery } from "../domain/self-health.js";
 
 /**
  * The store the graph's nodes and the use cases share: one object over the concern modules
@@ -162,22 +166,38 @@ export class IncidentStore {
     return selfMetrics.selfRateCounts(this.db.pool, windows);
   }
 
+  /** Failures among the last calls of a component (adapter reads, adapter mutations, the model). */
+  recentCallCounts(component: CallComponent, lastCalls: number): Promise<RateCount> {
+    return selfMetrics.recentCallCounts(this.db.pool, component, lastCalls);
+  }
+
   /** Opens a self-recovery (unless one of its kind is in force for the metric) and audits it, in one transaction; undefined when one was in force. */
-  openSelfRecovery(input: Parameters<typeof selfRecoveries.openSelfRecovery>[1]): Promise<selfRecoveries.SelfRecoveryRow | undefined> {
+  openSelfRecovery(input: Parameters<typeof selfRecoveries.openSelfRecovery>[1], afterInsert?: () => Promise<void>): Promise<selfRecoveries.SelfRecoveryRow | undefined> {
     return withTransaction(this.db, async (q) => {
       const row = await selfRecoveries.openSelfRecovery(q, input);
       if (row !== undefined) {
+        await afterInsert?.();
         await audit.audit(q, {
           incidentId: null,
           actor: "self-health",
           kind: "self_recovery",
-          summary: `self-recovery #${row.id}: autonomy lowered to ${row.autonomy} until a human restores it (suture health restore ${row.id}); ${row.reason}`,
+          summary: `self-recovery #${row.id}: ${describeSelfRecovery(row)} until a human restores it (suture health restore ${row.id}); ${row.reason}`,
           detail: { id: row.id, kind: row.kind, metric: row.metric, autonomy: row.autonomy, evidence: input.evidence },
           dedupeKey: `self-recovery:${row.id}`,
         });
       }
       return row;
     });
+  }
+
+  /** Counts of one incident run's (or diagnosis round's) calls to the adapter or the model. */
+  recordSelfCalls(incidentId: string | null, counts: readonly CallCount[]): Promise<void> {
+    return selfCalls.recordSelfCalls(this.db.pool, incidentId, counts);
+  }
+
+  /** Every adapter and model call counted so far, per operation and outcome. */
+  selfCallTotals(): ReturnType<typeof selfCalls.selfCallTotals> {
+    return selfCalls.selfCallTotals(this.db.pool);
   }
 
   /** Self-recoveries in force, oldest first. */

@@ -1,4 +1,5 @@
 import type { RateCount, SelfRate } from "../domain/self-health.js";
+import { ADAPTER_FAILURES, MODEL_FAILURES, type CallComponent } from "../domain/self-calls.js";
 import type { Queryable } from "./database.js";
 
 /** The two windows the self-metrics compare: the baseline [baselineFrom, windowFrom) and the window [windowFrom, until). */
@@ -41,6 +42,9 @@ export async function selfRateCounts(q: Queryable, w: SelfMetricWindows): Promis
     { metric: "rollback_rate", ...(await rollbackCounts(q, w)) },
     { metric: "not_recovered_rate", ...(await windowed(q, "actions", "created_at", `kind = 'remediation' AND verdict IS NOT NULL AND ${NOT_REPLAYED}`, "verdict IN ('not_recovered', 'worse')", w)) },
     { metric: "action_failure_rate", ...(await windowed(q, "actions", "created_at", executed, "status = 'failed'", w)) },
+    { metric: "adapter_read_failure_rate", ...(await callCounts(q, "adapter_read", ADAPTER_FAILURES, w)) },
+    { metric: "adapter_write_failure_rate", ...(await callCounts(q, "adapter_write", ADAPTER_FAILURES, w)) },
+    { metric: "model_failure_rate", ...(await callCounts(q, "model", MODEL_FAILURES, w, "outcome <> 'skipped'")) },
   ];
 }
 
@@ -55,4 +59,38 @@ async function rollbackCounts(q: Queryable, w: SelfMetricWindows): Promise<{ cur
     [w.baselineFrom, w.windowFrom, w.until],
   );
   return counts(rows.rows[0]);
+}
+
+/** Failed calls among all calls of a component (rows of self_calls carry a count each). Replays' calls count: they are real calls. */
+async function callCounts(q: Queryable, component: CallComponent, failures: readonly string[], w: SelfMetricWindows, trials = "true"): Promise<{ current: RateCount; baseline: RateCount }> {
+  const rows = await q.query<Row>(
+    `SELECT coalesce(sum(calls) FILTER (WHERE at >= $2 AND outcome = ANY($4::text[])), 0)::int AS ev_cur,
+            coalesce(sum(calls) FILTER (WHERE at >= $2), 0)::int AS n_cur,
+            coalesce(sum(calls) FILTER (WHERE at < $2 AND outcome = ANY($4::text[])), 0)::int AS ev_base,
+            coalesce(sum(calls) FILTER (WHERE at < $2), 0)::int AS n_base
+       FROM self_calls
+      WHERE component = $5 AND (${trials}) AND at >= $1 AND at < $3`,
+    [w.baselineFrom, w.windowFrom, w.until, failures, component],
+  );
+  return counts(rows.rows[0]);
+}
+
+/**
+ * Failures among the last `lastCalls` calls of a component (the rows of the most recent runs, newest
+ * first, until that many calls are counted; a run's row is taken whole). Skipped model calls
+ * (not asked) are not calls.
+ */
+export async function recentCallCounts(q: Queryable, component: CallComponent, lastCalls: number): Promise<RateCount> {
+  const rows = await q.query<{ outcome: string; calls: number }>(`SELECT outcome, calls FROM self_calls WHERE component = $1 AND outcome <> 'skipped' ORDER BY id DESC LIMIT $2`, [
+    component,
+    lastCalls,
+  ]);
+  const failures: readonly string[] = component === "model" ? MODEL_FAILURES : ADAPTER_FAILURES;
+  const count: RateCount = { events: 0, trials: 0 };
+  for (const r of rows.rows) {
+    if (count.trials >= lastCalls) break;
+    count.trials += r.calls;
+    if (failures.includes(r.outcome)) count.events += r.calls;
+  }
+  return count;
 }

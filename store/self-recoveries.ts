@@ -1,11 +1,13 @@
+import type { SelfRecoveryKind } from "../domain/self-health.js";
 import type { Queryable } from "./database.js";
 
 /** A recovery Suture applied to itself, in force until a human restores it. */
 export interface SelfRecoveryRow {
   id: number;
-  kind: "lower_autonomy";
+  kind: SelfRecoveryKind;
   metric: string;
-  autonomy: "recommend" | "observe";
+  /** The autonomy it lowers Suture to; null when it narrows something else (the model reasoner off). */
+  autonomy: "recommend" | "observe" | null;
   reason: string;
   evidence: Record<string, unknown>;
   started_at: Date;

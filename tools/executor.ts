@@ -1,3 +1,4 @@
+import { DependencyTimeoutError } from "../domain/errors.js";
 import { createHash } from "node:crypto";
 import type { ActionRow, NewAction } from "../store/actions.js";
 import type { IncidentStore } from "../store/incident-store.js";
@@ -96,10 +97,24 @@ export async function executeOnce(request: ExecutionRequest, services: { tools: 
   try {
     await tool.run(parsed.params, env, request.key);
   } catch (error) {
+    // A call that timed out may still have been applied: the environment's own record decides.
+    if (error instanceof DependencyTimeoutError && (await appliedAfterTimeout(env, request.key)) !== undefined) {
+      await store.markFinished(action.id, "succeeded");
+      return { action: { ...action, status: "succeeded" }, executedNow: true };
+    }
     const message = (error as Error).message;
     await store.markFinished(action.id, "failed", message);
     return { action: { ...action, status: "failed", error: message }, executedNow: true, error: message };
   }
   await store.markFinished(action.id, "succeeded");
   return { action: { ...action, status: "succeeded" }, executedNow: true };
+}
+
+/** The change a timed-out call applied after all, if the environment can tell; a failing check is "cannot tell". */
+async function appliedAfterTimeout(env: EnvironmentAdapter, key: string): Promise<unknown> {
+  try {
+    return await env.appliedChange(key);
+  } catch {
+    return undefined;
+  }
 }

@@ -79,7 +79,8 @@ export interface ClusterBackend {
 export const PROMETHEUS_TEXT_CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8";
 
 /** The reasons Kubernetes puts in a Status body. */
-export type KubeStatusReason = "NotFound" | "AlreadyExists" | "Conflict" | "Invalid" | "Forbidden" | "BadRequest" | "MethodNotAllowed" | "UnsupportedMediaType" | "NotAcceptable";
+export type KubeStatusReason =
+  "NotFound" | "AlreadyExists" | "Conflict" | "Invalid" | "Forbidden" | "BadRequest" | "MethodNotAllowed" | "UnsupportedMediaType" | "NotAcceptable" | "ServiceUnavailable" | "Timeout";
 
 /** An API error the server answers as a Kubernetes `Status` object with this code and reason. */
 export class KubeApiError extends Error {

@@ -3,6 +3,7 @@ import type { AddressInfo } from "node:net";
 import { KubeApiError, PROMETHEUS_TEXT_CONTENT_TYPE, type ClusterBackend } from "./backend.js";
 import { failureStatus } from "./api-errors.js";
 import { apiGroup, apiGroupList, apiResourceList, coreApiVersions, SERVER_VERSION } from "./discovery.js";
+import { failWith, type ApiFaults } from "./faults.js";
 import { kubeconfigFor, type KubeconfigOptions } from "./kubeconfig.js";
 import { requestVerb, rulesAllow, type PolicyRule, type RbacRequest } from "./rbac.js";
 import type { ApiResponse } from "./request-objects.js";
@@ -23,6 +24,8 @@ export interface ClusterApiServerOptions {
   beforeRequest?: () => Promise<void>;
   /** Runs after a write (any method but GET) is served, before the answer is sent (a simulated world persists here). */
   afterWrite?: () => Promise<void>;
+  /** Faults to inject into resource requests (chaos tests of Suture itself); none by default. */
+  faults?: ApiFaults;
 }
 
 /** A running simulated API server. */
@@ -92,6 +95,8 @@ async function serve(options: ClusterApiServerOptions, request: IncomingMessage,
   if (path === undefined) throw new KubeApiError(404, "NotFound", "the server could not find the requested resource");
   if (path.kind !== "resource") return discovery(path, types, url);
   if (options.rbac !== undefined) authorize(options.rbac, path, method, query);
+  const fault = options.faults?.take(method);
+  if (fault !== undefined) await failWith(fault, describeTarget(path));
   const body = await readBody(request);
   return handleResourceRequest(options.backend, {
     method,

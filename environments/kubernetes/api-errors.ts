@@ -1,5 +1,5 @@
 import { ApiException } from "@kubernetes/client-node";
-import { ConflictError, ForbiddenError, InvalidInputError, NotFoundError, SutureError } from "../../domain/errors.js";
+import { ConflictError, ForbiddenError, InvalidInputError, NotFoundError, SutureError, UnavailableError } from "../../domain/errors.js";
 
 /** One API request, named as RBAC names it: for messages that say exactly what was refused. */
 export interface ApiRequest {
@@ -115,13 +115,15 @@ export function kubeRequestError(error: unknown, request: ApiRequest): Error {
   const status = apiStatusOf(error);
   if (status === undefined) {
     if (error instanceof SutureError) return error;
-    return new Error(`${describeRequest(request)} failed: ${(error as Error).message}`);
+    // No answer at all (refused, reset, DNS): the API server is unavailable, not the request wrong.
+    return new UnavailableError(`${describeRequest(request)} failed: ${(error as Error).message}`);
   }
   const message = `${describeRequest(request)}: the API server answered ${status.code}${status.reason !== undefined ? ` ${status.reason}` : ""}: ${status.message}`;
   if (status.code === 403) return new KubernetesForbiddenError(request);
   if (status.code === 404) return new NotFoundError(message);
   if (status.code === 409) return status.reason === "AlreadyExists" ? new AlreadyExistsError(message) : new ConflictError(message);
   if (status.code === 400 || status.code === 422) return new InvalidInputError(message);
+  if (status.code >= 500 || status.code === 429) return new UnavailableError(message);
   return new Error(message);
 }
 

@@ -51,7 +51,9 @@ const USAGE = `usage: suture <command> [options]
                                          new file, mode 0600 (--force replaces a regular file, never a symlink)
   serve [--port 8080] [--host 127.0.0.1] [--fleet <file>] [--with-worker] [--concurrency n]
                                          HTTP alert intake + incident API (+ one worker in-process)
-  worker [--concurrency n] [--port p]    run incident jobs from the queue (any number, any machine); --port serves /metrics
+  worker [--concurrency n] [--port p] [--self-health-every s]
+                                         run incident jobs from the queue (any number, any machine); --port serves /metrics;
+                                         a self-health pass every s seconds (default 300, 0 = off) may narrow what Suture does
   retry <incident>                       queue a dead-lettered incident again
   sim serve --scenario <file> [--port p] [--speed n | --realtime] [--rbac <manifest>] [--kubeconfig <out>]
                                          serve a scenario's simulated cluster as a Kubernetes API (kubectl works; the
@@ -103,6 +105,7 @@ export async function main(argv: string[]): Promise<number> {
       fleet: { type: "string" },
       "with-worker": { type: "boolean" },
       concurrency: { type: "string" },
+      "self-health-every": { type: "string" },
       scenarios: { type: "string" },
       reasoner: { type: "string" },
       tag: { type: "string", multiple: true },

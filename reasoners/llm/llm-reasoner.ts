@@ -3,6 +3,7 @@ import { ChatOpenAI } from "@langchain/openai";
 import { formatZodError } from "../../domain/problems.js";
 import { round } from "../../evidence/metrics.js";
 import type { Attempt, Hypothesis, IncidentContext } from "../../domain/model.js";
+import type { ModelOutcome } from "../../domain/self-calls.js";
 import type { ToolRegistry } from "../../tools/registry.js";
 import type { Reasoner, ReasonerInput } from "../reasoner.js";
 import { MODEL_CLASSIFICATION_JSON_SCHEMA, MODEL_DIAGNOSIS_JSON_SCHEMA, ModelClassificationSchema, ModelDiagnosisSchema, type ModelDiagnosis } from "./diagnosis-schema.js";
@@ -167,6 +168,7 @@ function rawText(raw: BaseMessage): string {
 export class LlmReasoner implements Reasoner {
   readonly name = "llm";
   readonly replans = true;
+  readonly usesModel = true;
   private readonly model: ChatOpenAI;
   private readonly classifier: ChatOpenAI | undefined;
 
@@ -212,6 +214,8 @@ export class LlmReasoner implements Reasoner {
   }
 
   async diagnose(input: ReasonerInput): Promise<Hypothesis[]> {
+    const started = performance.now();
+    const called = (outcome: ModelOutcome): { model: string; outcome: ModelOutcome; ms: number } => ({ model: this.options.model, outcome, ms: performance.now() - started });
     const prompt = buildPrompt(input, this.tools, this.options.tokenBudget);
     const budget = input.budget;
     if (budget !== undefined) {
@@ -222,6 +226,7 @@ export class LlmReasoner implements Reasoner {
           notes: [
             `model budget: ${spent.modelTokens} tokens / $${spent.modelCostUsd.toFixed(4)} spent, a ~${prompt.tokens}-token prompt would pass ${budget.max.modelTokens} tokens / $${budget.max.modelCostUsd.toFixed(2)} (policy.guardrails): model not asked`,
           ],
+          call: called("skipped"),
         });
         return [];
       }
@@ -236,8 +241,8 @@ export class LlmReasoner implements Reasoner {
     const structured = this.model.withStructuredOutput(MODEL_DIAGNOSIS_JSON_SCHEMA, { name: "diagnosis", method: this.options.method, includeRaw: true });
     const messages: BaseMessage[] = [new SystemMessage(ranked.system), new HumanMessage(ranked.user)];
     let tokens = 0;
-    const finish = (hypotheses: Hypothesis[]): Hypothesis[] => {
-      input.report?.({ notes, usage: { model: this.options.model, modelTokens: tokens, modelCostUsd: (tokens / 1_000_000) * this.options.usdPerMillionTokens } });
+    const finish = (hypotheses: Hypothesis[], outcome: ModelOutcome): Hypothesis[] => {
+      input.report?.({ notes, usage: { model: this.options.model, modelTokens: tokens, modelCostUsd: (tokens / 1_000_000) * this.options.usdPerMillionTokens }, call: called(outcome) });
       return hypotheses;
     };
     for (let attempt = 0; attempt <= this.options.corrections; attempt++) {
@@ -247,7 +252,7 @@ export class LlmReasoner implements Reasoner {
       } catch (error) {
         if (!isInvalidOutput(error)) {
           notes.push(`model ${this.options.model} ${describeFailure(error)}: decided by the offline reasoners only`);
-          return finish([]);
+          return finish([], describeFailure(error) === "timed out" ? "timeout" : "error");
         }
         // The client could not even parse the reply as JSON: its usage is lost with it, so count
         // the prompt's estimate, and ask again, saying why.
@@ -262,12 +267,13 @@ export class LlmReasoner implements Reasoner {
         if (grounded.discarded.length > 0) notes.push(`discarded ${grounded.discarded.length} model proposal(s): ${grounded.discarded.join("; ")}`);
         if (grounded.inconsistent.length > 0) notes.push(`inconsistent with the signals, confidence halved: ${grounded.inconsistent.join("; ")}`);
         if (attempt > 0) notes.push(`model output valid after ${attempt} correction(s)`);
-        return finish(grounded.hypotheses);
+        // Valid but nothing survived grounding: the model gave nothing usable, as a drifting model does first.
+        return finish(grounded.hypotheses, grounded.hypotheses.length === 0 && grounded.discarded.length > 0 ? "discarded" : "ok");
       }
       const problem = result.parsed == null ? "not valid JSON for the schema" : formatZodError(parsed.error);
       messages.push(new HumanMessage(`Your previous answer was invalid (${problem}). It was:\n${rawText(result.raw).slice(0, 2000)}\nReply again with only the diagnosis object matching the schema.`));
     }
     notes.push(`model ${this.options.model} returned invalid output ${this.options.corrections + 1} time(s): decided by the offline reasoners only`);
-    return finish([]);
+    return finish([], "invalid");
   }
 }

@@ -7,37 +7,13 @@ import type { Database } from "../../store/database.js";
 import { IncidentStore } from "../../store/incident-store.js";
 import { migrate } from "../../store/migrate.js";
 import { testBackends } from "../helpers/backends.js";
-
-const HOUR = 3_600_000;
+import { incidentHistory } from "../helpers/self-history.js";
 
 const NOW = new Date("2026-12-01T12:00:00Z");
 
-/** An incident with `n` remediations executed `hoursAgo` before NOW, `rollbacks` of them made worse and rolled back, and one diagnosis each, the first `escalations` escalated. */
-async function history(db: Database, tag: string, hoursAgo: number, n: number, rollbacks: number, escalations: number, forkedFrom: string | null = null): Promise<void> {
-  const at = new Date(NOW.getTime() - hoursAgo * HOUR);
-  for (let i = 0; i < n; i++) {
-    const id = `inc-${tag}-${i}`;
-    await db.pool.query(
-      "INSERT INTO incidents (id, fingerprint, alert_name, service, severity, status, forked_from, opened_at) VALUES ($1, $1, 'HighErrorRate', 'api', 'critical', 'resolved', $2, $3)",
-      [id, forkedFrom, at],
-    );
-    await db.pool.query("INSERT INTO audit_log (incident_id, at, actor, kind, summary, detail) VALUES ($1, $2, 'diagnose', 'diagnosis', 'd', $3)", [
-      id,
-      at,
-      JSON.stringify({ decision: i < escalations ? "escalate" : "act", confidence: 0.8 }),
-    ]);
-    const remediation = await db.pool.query<{ id: string }>(
-      "INSERT INTO actions (incident_id, attempt, kind, tool, params, risk, action_class, idempotency_key, status, created_at, verdict) VALUES ($1, 1, 'remediation', 'rollout_undo', '{}', 'medium', 'rollback', $1 || ':r', 'succeeded', $2, $3) RETURNING id",
-      [id, at, i < rollbacks ? "worse" : "recovered"],
-    );
-    if (i < rollbacks) {
-      await db.pool.query(
-        "INSERT INTO actions (incident_id, attempt, kind, tool, params, risk, action_class, idempotency_key, status, created_at, rollback_of) VALUES ($1, 1, 'rollback', 'rollout_undo', '{}', 'medium', 'rollback', $1 || ':b', 'succeeded', $2, $3)",
-        [id, at, remediation.rows[0]!.id],
-      );
-    }
-  }
-}
+/** {@link incidentHistory} before NOW. */
+const history = (db: Database, tag: string, hoursAgo: number, n: number, rollbacks: number, escalations: number, forkedFrom: string | null = null): Promise<void> =>
+  incidentHistory(db, NOW, { tag, hoursAgo, n, rollbacks, escalations, forkedFrom });
 
 describe.each(testBackends())("Suture's own health from the audit log and the actions ledger, on $name", (backend) => {
   let db: Database;

@@ -98,11 +98,12 @@ describe.skipIf(promtool === undefined)(`promtool on deploy/prometheus${promtool
     expect(output).toContain(`SUCCESS: ${rules.length} rules found`);
   });
 
-  it("Given Suture's self-health rules When `promtool check rules` runs Then both rules are valid, and the anomaly alert reads the gauge /metrics exports", async () => {
+  it("Given Suture's self-health rules When `promtool check rules` runs Then all three rules are valid, and the alerts read the gauges /metrics exports", async () => {
     const { code, output } = await run(promtool!, ["check", "rules", SELF_RULES]);
     expect(code, output).toBe(0);
-    expect(output).toContain("SUCCESS: 2 rules found");
+    expect(output).toContain("SUCCESS: 3 rules found");
     expect(readFileSync(SELF_RULES, "utf8")).toContain("max by (metric) (suture_self_anomalous) == 1");
+    expect(readFileSync(SELF_RULES, "utf8")).toContain("max by (kind, metric) (suture_self_recoveries_in_force) == 1");
   });
 
   it("Given series named as the simulated cluster exposes them When `promtool test rules` runs Then each alert fires with its labels and annotations, and only where it should", async () => {

@@ -9,9 +9,9 @@ export interface WorkerProcess {
   output: () => string;
 }
 
-/** Starts `suture worker` in its own process and resolves once it takes jobs. */
-export function spawnWorker(env: Record<string, string>, concurrency = 3): Promise<WorkerProcess> {
-  const child = spawn(process.execPath, ["--import", "tsx", path.join(ROOT, "interfaces", "cli", "main.ts"), "worker", "--concurrency", String(concurrency), "--port", "0"], {
+/** Starts `suture worker` (with any further flags) in its own process and resolves once it takes jobs. */
+export function spawnWorker(env: Record<string, string>, concurrency = 3, flags: string[] = []): Promise<WorkerProcess> {
+  const child = spawn(process.execPath, ["--import", "tsx", path.join(ROOT, "interfaces", "cli", "main.ts"), "worker", "--concurrency", String(concurrency), "--port", "0", ...flags], {
     cwd: ROOT,
     env: { ...process.env, NO_COLOR: "1", ...env },
     stdio: ["ignore", "pipe", "pipe"],

@@ -1,3 +1,4 @@
+import { describeSelfRecovery } from "../../../domain/self-health.js";
 import type { Config } from "../../../app/config.js";
 import { DEFAULT_HEALTH_WINDOWS, selfHealth } from "../../../app/health.js";
 import { InvalidInputError, NotFoundError } from "../../../domain/errors.js";
@@ -54,23 +55,26 @@ export async function healthCommand(config: Config, args: CommandArgs): Promise<
     console.log(
       `anomaly test: one-sided binomial against the baseline rate ((events+1)/(trials+2)), p < ${health.test.alpha}, at least ${health.test.minTrials} trials in the window and ${health.test.minBaselineTrials} in the baseline; replays excluded`,
     );
+    console.log("call failures are also judged on the most recent calls, like a circuit breaker (column `recent`: failed/calls, anomalous at or above its limit)");
     console.log("");
-    console.log(`${"metric".padEnd(20)} ${"window".padStart(12)} ${"baseline".padStart(12)} ${"p".padStart(8)}  status`);
+    console.log(`${"metric".padEnd(26)} ${"window".padStart(12)} ${"baseline".padStart(12)} ${"recent".padStart(8)} ${"p".padStart(8)}  status`);
     for (const r of health.rates) {
       const frac = (c: { events: number; trials: number }): string => `${c.events}/${c.trials}`;
       const status = r.status === "anomalous" ? color("red", "ANOMALOUS") : r.status === "ok" ? color("green", "ok") : color("dim", "not judged");
-      console.log(`${r.metric.padEnd(20)} ${frac(r.current).padStart(12)} ${frac(r.baseline).padStart(12)} ${(r.pValue === null ? "-" : r.pValue.toPrecision(2)).padStart(8)}  ${status}: ${r.reason}`);
+      console.log(
+        `${r.metric.padEnd(26)} ${frac(r.current).padStart(12)} ${frac(r.baseline).padStart(12)} ${(r.recent !== undefined ? frac(r.recent) : "-").padStart(8)} ${(r.pValue === null ? "-" : r.pValue.toPrecision(2)).padStart(8)}  ${status}: ${r.reason}`,
+      );
     }
     const recoveries = await suture.store.activeSelfRecoveries();
     console.log("");
     console.log(color("bold", "Self-recoveries in force") + color("dim", "  (only a human ends one: suture health restore <id> --as <name> --reason …)"));
-    for (const r of recoveries) console.log(`  #${r.id} since ${r.started_at.toISOString()}: autonomy ${r.autonomy} (${r.kind} on ${r.metric}): ${r.reason}`);
+    for (const r of recoveries) console.log(`  #${r.id} since ${r.started_at.toISOString()}: ${describeSelfRecovery(r)} (${r.kind} on ${r.metric}): ${r.reason}`);
     if (recoveries.length === 0) console.log("  none");
     console.log("");
     console.log(
       anomalous.length === 0
         ? "no self-metric is anomalous"
-        : `${anomalous.length} self-metric(s) anomalous: ${anomalous.map((r) => `${r.metric} (${r.meaning})`).join("; ")}. A worker's self-health pass lowers autonomy to recommend for the rollback, not-recovered and failed-action rates.`,
+        : `${anomalous.length} self-metric(s) anomalous: ${anomalous.map((r) => `${r.metric} (${r.meaning})`).join("; ")}. A worker's self-health pass lowers autonomy to recommend for the rollback, not-recovered and failed-action rates, opens the adapter breaker for failing adapter calls, and turns the model reasoner off for unusable model answers.`,
     );
     return anomalous.length > 0 ? 1 : 0;
   });

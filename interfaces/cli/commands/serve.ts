@@ -20,6 +20,14 @@ function port(value: string | boolean | string[] | undefined): number {
   return n;
 }
 
+/** A whole number of seconds from 0 (off) to a day. */
+function seconds(value: string | boolean | string[] | undefined, flag: string, fallback: number): number {
+  if (value === undefined) return fallback;
+  const n = typeof value === "string" ? Number(value) : NaN;
+  if (!Number.isInteger(n) || n < 0 || n > 86_400) throw new Error(`--${flag}: expected a whole number of seconds from 0 (off) to 86400, got ${JSON.stringify(value)}`);
+  return n;
+}
+
 /** How long a stopped process may linger on handles it does not own before it exits anyway. */
 const EXIT_GRACE_MS = 2_000;
 /**
@@ -87,12 +95,13 @@ export async function serveCommand(config: Config, args: CommandArgs): Promise<n
   return stopped;
 }
 
-/** `suture worker [--concurrency n] [--port p]`: runs incident jobs from the queue until SIGTERM. */
+/** `suture worker [--concurrency n] [--port p] [--self-health-every s]`: runs incident jobs from the queue until SIGTERM. */
 export async function workerCommand(config: Config, args: CommandArgs): Promise<number> {
   const concurrency = positiveInt(args.values["concurrency"], "concurrency", 2);
   const host = typeof args.values["host"] === "string" ? args.values["host"] : "127.0.0.1";
+  const selfHealthEvery = seconds(args.values["self-health-every"], "self-health-every", 300);
   const service = await startService(config, {
-    worker: { concurrency },
+    worker: { concurrency, selfRecoveryIntervalMs: selfHealthEvery * 1000 },
     ...(args.values["port"] !== undefined ? { metricsListen: { host, port: port(args.values["port"]) } } : {}),
   });
   const stopped = untilSignal(service, "suture worker");
