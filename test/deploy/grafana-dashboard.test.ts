@@ -1,5 +1,4 @@
-import { execFile } from "node:child_process";
-import { accessSync, constants, readFileSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
@@ -7,30 +6,9 @@ import { Registry, collectDefaultMetrics } from "prom-client";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { stringify } from "yaml";
 import { ROOT } from "../helpers/cli.js";
+import { onPath, runTool } from "../helpers/tools.js";
 
-/** An executable on PATH, or undefined (the tests that need it skip, saying so). */
-function onPath(name: string): string | undefined {
-  for (const dir of (process.env["PATH"] ?? "").split(path.delimiter)) {
-    const candidate = path.join(dir, name);
-    try {
-      accessSync(candidate, constants.X_OK);
-      return candidate;
-    } catch {
-      // not in this directory
-    }
-  }
-  return undefined;
-}
-
-/** Runs a tool and returns its exit code and output (never throws on a non-zero exit). */
-function run(file: string, args: string[], cwd = ROOT): Promise<{ code: number; output: string }> {
-  return new Promise((resolve) => {
-    execFile(file, args, { cwd, timeout: 30_000 }, (error, stdout, stderr) => {
-      const code = error === null ? 0 : typeof error.code === "number" ? error.code : 1;
-      resolve({ code, output: `${stdout}${stderr}` });
-    });
-  });
-}
+const run = runTool;
 
 const DASHBOARD = path.join(ROOT, "deploy", "grafana", "suture-health.json");
 const METRICS_SOURCE = path.join(ROOT, "interfaces", "metrics.ts");
