@@ -63,6 +63,23 @@ function changedFields(current: DeploymentRevision, previous: DeploymentRevision
   return [...first, ...[...changes].filter((c) => !first.includes(c)).sort()];
 }
 
+/**
+ * Env vars a reloader sets in the pod template to restart pods when a Secret or ConfigMap they read
+ * changes (Stakater Reloader's env-vars strategy: `STAKATER_<NAME>_SECRET` / `_CONFIGMAP`, holding
+ * the content's hash).
+ */
+const RESTART_MARKER = /^STAKATER_[A-Z0-9_]+_(SECRET|CONFIGMAP)$/;
+
+/**
+ * The restart markers a revision changed when nothing else in its template did (a restart to pick
+ * up a reloaded Secret or ConfigMap, not a release); empty otherwise.
+ */
+function restartMarkers(current: DeploymentRevision, previous: DeploymentRevision | undefined, changes: string[]): string[] {
+  if (previous === undefined || changes.length !== 1 || changes[0] !== "env") return [];
+  const keys = changedKeys(current.env, previous.env);
+  return keys.length > 0 && keys.every((k) => RESTART_MARKER.test(k)) ? keys : [];
+}
+
 function changedKeys(a: Record<string, string>, b: Record<string, string>): string[] {
   const keys = new Set([...Object.keys(a), ...Object.keys(b)]);
   return [...keys].filter((k) => a[k] !== b[k]).sort();
@@ -473,6 +490,9 @@ function deployFacts(obs: ServiceObservations, now: number, onset: number | unde
         change_cause: current.changeCause ?? "",
         // Rolling this revision back would put a fixed vulnerability back (policy denies it: securityFixRollback).
         security_fix: isSecurityFix(current.changeCause),
+        // Only a restart marker changed (a Secret or ConfigMap reloaded): rolling it back cannot undo what was reloaded (policy denies it: restartOnlyRollback).
+        restart_only: restartMarkers(current, previous, changes).length > 0,
+        restart_markers: restartMarkers(current, previous, changes).join(","),
         ...onsetAttrs(current.deployedAt, onset),
       },
     },

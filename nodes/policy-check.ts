@@ -39,6 +39,7 @@ function incidentFacts(ctx: SutureContext, state: IncidentStateValue, row: Incid
     affected: affectedWorkloads(state),
     security: securityEvidence(state),
     securityFixes: securityFixes(state),
+    restartOnly: restartOnly(state),
     heldOnPurpose: heldOnPurpose(state),
     selfRecoveries,
   };
@@ -49,6 +50,13 @@ function heldOnPurpose(state: IncidentStateValue): Array<{ service: string; note
   return (state.context?.evidence ?? [])
     .filter((e) => e.key === "replicas.desired" && e.attrs["held_on_purpose"] === true)
     .map((e) => ({ service: e.service, note: String(e.attrs["change_cause"]).slice(0, 300) }));
+}
+
+/** Workloads whose running revision only restarted pods to reload a Secret or ConfigMap, with the markers it changed. */
+function restartOnly(state: IncidentStateValue): Array<{ service: string; note: string }> {
+  return (state.context?.evidence ?? [])
+    .filter((e) => e.key === "deploy.latest" && e.attrs["restart_only"] === true)
+    .map((e) => ({ service: e.service, note: `revision ${String(e.attrs["revision"])} changed only ${String(e.attrs["restart_markers"])}`.slice(0, 300) }));
 }
 
 /** Workloads whose running revision fixed a vulnerability (its change cause says so), with that cause. */

@@ -51,6 +51,8 @@ export interface IncidentFacts {
    * Rolling one back would put the flaw back on a running service: never automatic. Absent = none.
    */
   securityFixes?: Array<{ service: string; note: string }>;
+  /** Workloads whose running revision only changed a restart marker (a reloaded Secret or ConfigMap), with the markers. */
+  restartOnly?: Array<{ service: string; note: string }>;
   /**
    * Workloads whose last scale records a reason to stay at that size (maintenance, a migration's
    * write freeze, "keep at 0 until …"): scaling one is a human's decision. Absent = none.
@@ -117,6 +119,18 @@ function securityFixRollback(actionClass: string, service: string | undefined, f
 }
 
 /** A workload scaled on purpose, with the reason on record, is not scaled back automatically; not configurable. */
+/** A rollback never undoes a revision that only restarted pods to reload a Secret or ConfigMap: the reloaded content stays as it is. */
+function restartOnlyRollback(actionClass: string, service: string | undefined, restarts: Array<{ service: string; note: string }>): PolicyCheck {
+  if (actionClass !== "rollback") return check("restartOnlyRollback", "pass", `${actionClass} undoes no revision`);
+  const restart = restarts.find((r) => r.service === service);
+  if (restart === undefined) return check("restartOnlyRollback", "pass", "the revision it undoes changed more than a restart marker");
+  return check(
+    "restartOnlyRollback",
+    "deny",
+    `the revision of ${service ?? ""} it would undo only restarted the pods (${restart.note}): rolling back cannot undo the Secret or ConfigMap change they reloaded; a human looks at that change`,
+  );
+}
+
 function deliberateHold(actionClass: string, service: string | undefined, held: Array<{ service: string; note: string }>): PolicyCheck {
   if (actionClass !== "scale") return check("deliberateHold", "pass", `${actionClass} changes no replica count`);
   const hold = held.find((h) => h.service === service);
@@ -216,6 +230,7 @@ export class PolicyEngine {
     checks.push(...this.guardrails(policy, input));
     checks.push(securityVeto(tool.actionClass, input.incident.security ?? []));
     checks.push(securityFixRollback(tool.actionClass, target?.service, input.incident.securityFixes ?? []));
+    checks.push(restartOnlyRollback(tool.actionClass, target?.service, input.incident.restartOnly ?? []));
     checks.push(deliberateHold(tool.actionClass, target?.service, input.incident.heldOnPurpose ?? []));
 
     const impact = live.ok && tool.impact !== undefined && target !== undefined ? await tool.impact(params, env).catch(() => undefined) : undefined;

@@ -428,6 +428,25 @@ const cases: Case[] = [
     outcome: "allow",
     reason: /policy checks passed/,
   },
+  // a rollback never undoes a revision that only restarted pods to reload a Secret or ConfigMap (code, not configurable)
+  {
+    rule: "restartOnlyRollback",
+    name: "rolling back a revision that only changed Reloader's Secret hash",
+    call: rollback,
+    confidence: 0.95,
+    facts: { restartOnly: [{ service: "checkout", note: "revision 8 changed only STAKATER_CHECKOUT_KEYS_SECRET" }] },
+    outcome: "deny",
+    reason: /the revision of checkout it would undo only restarted the pods \(revision 8 changed only STAKATER_CHECKOUT_KEYS_SECRET\): rolling back cannot undo the Secret or ConfigMap change/,
+  },
+  {
+    rule: "restartOnlyRollback",
+    name: "a restart-only revision on another workload does not stop this rollback",
+    call: rollback,
+    confidence: 0.8,
+    facts: { restartOnly: [{ service: "banner-cropper", note: "revision 3 changed only STAKATER_BANNER_CONFIGMAP" }] },
+    outcome: "allow",
+    reason: /policy checks passed/,
+  },
   // a workload scaled on purpose, with the reason on record, is not scaled back (code, not configurable)
   {
     rule: "deliberateHold",
