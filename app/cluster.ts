@@ -1,3 +1,4 @@
+import type { Clock } from "../domain/clock.js";
 import type { ConfigMapHistory } from "../domain/config-versions.js";
 import type { KubernetesEnvironment } from "../environments/kubernetes/kubernetes-environment.js";
 import type { PrometheusMetrics } from "../environments/prometheus/prometheus-metrics.js";
@@ -27,6 +28,8 @@ export class ClusterConnection {
     private readonly configHistory: ConfigMapHistory,
     /** Where metrics, consumer lag and volumes are read (unset: only what the API server knows). */
     private readonly prometheus?: PrometheusConfig,
+    /** The clock incidents on the cluster are timed by (default: this process's wall clock). */
+    private readonly clock?: Clock,
   ) {}
 
   /** The namespaces Suture handles on the cluster, as configured. */
@@ -39,7 +42,7 @@ export class ClusterConnection {
     return this.config.namespaces.includes(namespace);
   }
 
-  /** The adapter for incidents in `namespace` (reads and writes go to the cluster, time is the wall clock). */
+  /** The adapter for incidents in `namespace` (reads and writes go to the cluster; time is the wall clock as the database tells it). */
   async environmentFor(namespace: string): Promise<KubernetesEnvironment> {
     // Loaded on first use: @kubernetes/client-node costs most of a second at start-up, which
     // every CLI command would otherwise pay.
@@ -57,6 +60,7 @@ export class ClusterConnection {
       namespace,
       namespaces: this.config.namespaces,
       configHistory: this.configHistory,
+      ...(this.clock !== undefined ? { clock: this.clock } : {}),
       ...(runbookActions !== undefined ? { runbookActions } : {}),
       ...(signals !== undefined ? { signals } : {}),
     });
@@ -65,7 +69,13 @@ export class ClusterConnection {
   /** The Prometheus reader for incidents in `namespace`, with the templates read when Suture opened (else read now). */
   private async prometheusMetrics(prometheus: PrometheusConfig, namespace: string): Promise<PrometheusMetrics> {
     const { PrometheusMetrics } = await import("../environments/prometheus/prometheus-metrics.js");
-    const options = { url: prometheus.url, ...(prometheus.auth !== undefined ? { auth: prometheus.auth } : {}), stepSeconds: prometheus.stepSeconds, defaultNamespace: namespace };
+    const options = {
+      url: prometheus.url,
+      ...(prometheus.auth !== undefined ? { auth: prometheus.auth } : {}),
+      ...(this.clock !== undefined ? { clock: this.clock } : {}),
+      stepSeconds: prometheus.stepSeconds,
+      defaultNamespace: namespace,
+    };
     if (prometheus.signals !== undefined) return new PrometheusMetrics({ ...options, signals: prometheus.signals });
     return PrometheusMetrics.open({ ...options, ...(prometheus.signalsFile !== undefined ? { signalsFile: prometheus.signalsFile } : {}) });
   }

@@ -5,11 +5,13 @@
  * `SUTURE_CRASH_AFTER_NODE=<node>` SIGKILLs it as soon as that node's update is streamed, which can
  * be before its checkpoint is written (a crash between a side effect and its checkpoint);
  * `SUTURE_CRASH_IN_SELF_RECOVERY=1` SIGKILLs it inside a self-recovery's transaction, after its
- * row is written and before its audit entry and the commit.
+ * row is written and before its audit entry and the commit; `SUTURE_CLOCK_SKEW_MS=<ms>` shifts the
+ * process's own clock by that much (clock skew between workers).
  */
 const BEFORE = nonEmpty(process.env["SUTURE_CRASH_BEFORE_NODE"]);
 const AFTER = nonEmpty(process.env["SUTURE_CRASH_AFTER_NODE"]);
 const IN_SELF_RECOVERY = nonEmpty(process.env["SUTURE_CRASH_IN_SELF_RECOVERY"]);
+const CLOCK_SKEW_MS = Number(nonEmpty(process.env["SUTURE_CLOCK_SKEW_MS"]) ?? "0");
 
 function nonEmpty(value: string | undefined): string | undefined {
   return value !== undefined && value !== "" ? value : undefined;
@@ -39,4 +41,10 @@ export async function faultInSelfRecovery(): Promise<void> {
   if (IN_SELF_RECOVERY === undefined) return;
   process.kill(process.pid, "SIGKILL");
   await new Promise(() => undefined);
+}
+
+/** This process's own clock: the wall clock, shifted when a test injects clock skew. */
+export function processClock(): () => number {
+  if (!Number.isFinite(CLOCK_SKEW_MS) || CLOCK_SKEW_MS === 0) return Date.now;
+  return () => Date.now() + CLOCK_SKEW_MS;
 }

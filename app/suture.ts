@@ -1,3 +1,5 @@
+import { DatabaseClock } from "../store/clock.js";
+import { processClock } from "./fault-points.js";
 import type { AdapterCallLimits } from "../environments/instrumented.js";
 import { AlertmanagerSettleSilencer } from "./alert-silences.js";
 import type { SettleSilencer } from "../graphs/context.js";
@@ -46,6 +48,8 @@ export interface Suture {
   cluster?: ClusterConnection;
   /** Alertmanager write-back while actions settle, when `ALERTMANAGER_URL` is set. */
   silencer?: SettleSilencer;
+  /** Wall-clock time as the database tells it: deadlines agree across workers whose clocks do not. */
+  clock: DatabaseClock;
   /** How adapter calls are bounded and retried (default: 20 s per call, reads tried 3 times). */
   adapterLimits?: AdapterCallLimits;
   close(): Promise<void>;
@@ -85,6 +89,7 @@ export async function wireSuture(db: Database, options: WireOptions = {}): Promi
   const reasoners: Reasoner[] = [await RunbookReasoner.fromDirectory(options.rulesDir)];
   if (options.llm !== undefined) reasoners.push(new LlmReasoner(options.llm, tools));
   const checkpointer = new PostgresSaver(db.pool);
+  const clock = new DatabaseClock(db.pool, processClock());
   return {
     db,
     store: new IncidentStore(db),
@@ -97,9 +102,10 @@ export async function wireSuture(db: Database, options: WireOptions = {}): Promi
     notifier: options.notifier ?? new FileNotifier(path.join(".suture", "notifications.jsonl")),
     memory: new IncidentMemory(db, options.embedder ?? new HashingEmbedder(), options.memoryScope ?? "default"),
     locks: new ResourceLocks(db),
+    clock,
     ...(options.policy instanceof PolicyFile ? { policyFile: options.policy } : {}),
     ...(options.silencer !== undefined ? { silencer: options.silencer } : {}),
-    ...(options.cluster !== undefined ? { cluster: new ClusterConnection(options.cluster, new PostgresConfigMapHistory(db.pool), options.prometheus) } : {}),
+    ...(options.cluster !== undefined ? { cluster: new ClusterConnection(options.cluster, new PostgresConfigMapHistory(db.pool), options.prometheus, clock) } : {}),
     close: () => db.close(),
   };
 }
@@ -123,7 +129,7 @@ export async function openSuture(config: Config, options: OpenOptions = {}): Pro
     else await assertMigrated(db);
     const policy = options.policy ?? (config.policyFile !== undefined ? await PolicyFile.open(config.policyFile) : DEFAULT_POLICY);
     const silencer = AlertmanagerSettleSilencer.fromConfig(config);
-    return await wireSuture(db, {
+    const suture = await wireSuture(db, {
       policy,
       embedder: createEmbedder({
         ...(config.openaiApiKey !== undefined ? { apiKey: config.openaiApiKey } : {}),
@@ -140,6 +146,9 @@ export async function openSuture(config: Config, options: OpenOptions = {}): Pro
       ...(silencer !== undefined ? { silencer } : {}),
       notifier: config.notifyWebhook !== undefined ? new WebhookNotifier(config.notifyWebhook) : new FileNotifier(path.join(config.home, "notifications.jsonl")),
     });
+    // Wall-clock deadlines are timed by the database's clock from the first incident on (workers re-measure in each self-health pass).
+    if (suture.cluster !== undefined) await suture.clock.sync();
+    return suture;
   } catch (error) {
     await db.close();
     throw error;

@@ -246,6 +246,8 @@ export const AttemptSchema = z.object({
   /** Why verify judged as it did (e.g. memory still climbing), for replanning and the brief. */
   verdictReasons: z.array(z.string()).optional(),
   rolledBack: z.boolean().default(false),
+  /** The remembered incidents that moved this remedy's confidence, and what each said (their outcomes are judged by this attempt's verdict). */
+  memory: z.array(MemoryContributionSchema).optional(),
   /** The Alertmanager silence muting the alert while this attempt settles (expired by verify). */
   silenceId: z.string().optional(),
   /** What verify saw each time it sampled the settle window: harm (noise-floor units) and whether all looked healthy. */

@@ -127,13 +127,16 @@ export function judgeRate(metric: SelfRate, current: RateCount, baseline: RateCo
 /**
  * The closed set of recoveries Suture may apply to itself, each only narrowing what it does:
  * `lower_autonomy` (every action needs approval), `adapter_breaker` (no mutation runs; reads go
- * on with back-off), `model_off` (diagnosis by the rules and memory only).
+ * on with back-off), `model_off` (diagnosis by the rules and memory only), `memory_quarantine`
+ * (a remembered incident whose outcome later verified attempts contradicted is no longer recalled
+ * nor counted: evidence shown false is set aside; no tool, risk or autonomy is granted by it).
  */
-export type SelfRecoveryKind = "lower_autonomy" | "adapter_breaker" | "model_off";
+export type SelfRecoveryKind = "lower_autonomy" | "adapter_breaker" | "model_off" | "memory_quarantine";
 
 /** What a recovery does, in words: "autonomy lowered to recommend", "adapter breaker open: no mutation runs". */
 export function describeSelfRecovery(row: { kind: SelfRecoveryKind; autonomy: "recommend" | "observe" | null }): string {
   if (row.kind === "adapter_breaker") return "adapter breaker open: no mutation runs, reads go on with back-off";
   if (row.kind === "model_off") return "model reasoner off: diagnosis by the rules and memory only";
+  if (row.kind === "memory_quarantine") return "remembered incident quarantined: no longer recalled nor counted";
   return `autonomy lowered to ${row.autonomy ?? "recommend"}`;
 }

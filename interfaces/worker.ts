@@ -4,7 +4,7 @@ import { advanceQueuedIncident, type JobOutcome } from "../app/advance.js";
 import { expireApprovals } from "../app/approvals.js";
 import { deadLetter, recordJobFailure } from "../app/dead-letters.js";
 import { regressionPass, type WatchPass } from "../app/regression-watch.js";
-import { selfRecoveryPass } from "../app/self-recovery.js";
+import { checkClock, selfRecoveryPass } from "../app/self-recovery.js";
 import type { SelfRecoveryRow } from "../store/self-recoveries.js";
 import type { Suture } from "../app/suture.js";
 import type { IncidentJob, IncidentQueue } from "../store/queue.js";
@@ -50,6 +50,8 @@ export class IncidentWorker {
 
   /** Starts taking jobs (and dead letters, and approval expiry). */
   async start(): Promise<void> {
+    // Deadlines are timed by the database's clock from the first job on; a skewed host is reported.
+    await this.checkClock();
     await this.queue.work(this.options.concurrency, (job) => this.handle(job));
     await this.queue.workDeadLetters((job) => this.deadLetter(job));
     const every = this.options.expiryIntervalMs ?? 30_000;
@@ -78,9 +80,16 @@ export class IncidentWorker {
 
   /** One self-recovery pass (app/self-recovery.ts); says on stderr what it lowered and why. */
   async checkOwnHealth(now = new Date()): Promise<SelfRecoveryRow[]> {
+    await this.checkClock();
     const opened = await selfRecoveryPass(this.suture.store, now);
     for (const r of opened) process.stderr.write(`suture worker: self-recovery #${r.id}: ${describeSelfRecovery(r)}: ${r.reason}\n`);
     return opened;
+  }
+
+  /** Measures this worker's clock against the database's (app/self-recovery.ts `checkClock`); says on stderr when it is skewed. */
+  async checkClock(): Promise<void> {
+    const sync = await checkClock(this.suture);
+    if (sync.reported) process.stderr.write(`suture worker: clock skew ${(sync.skewMs / 1000).toFixed(1)} s against the database; deadlines are timed by the database's clock\n`);
   }
 
   /** One regression-watch pass, by one worker at a time (the others skip this minute). */

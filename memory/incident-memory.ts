@@ -175,6 +175,19 @@ export class IncidentMemory {
       attempts,
       details: { reason: input.outcome.reason, remediationCall: remediation?.call ?? null, doc },
       occurredAt: new Date(input.outcome.at),
+      // A remedy's verdict judges what the remembered incidents that swayed it said of it.
+      feedback: tried.flatMap((a) =>
+        a.verdict === undefined
+          ? []
+          : (a.memory ?? []).map((m) => ({
+              memoryIncidentId: m.incidentId,
+              attempt: a.number,
+              tool: a.call.tool,
+              said: m.verdict,
+              verified: a.verdict ?? "not_recovered",
+              agrees: (m.verdict === "recovered") === (a.verdict === "recovered"),
+            })),
+      ),
       outcomes: tried.flatMap((a) =>
         a.verdict === undefined ? [] : [{ attempt: a.number, faultClass: a.faultClass, tool: a.call.tool, actionClass: a.actionClass, verdict: a.verdict, at: new Date(a.executedAt) }],
       ),

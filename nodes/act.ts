@@ -90,6 +90,7 @@ export async function act(state: IncidentStateValue, runtime: Runtime<SutureCont
     settleSeconds: effectiveSettleSeconds(ctx.policy.policy, tool),
     status: result.error === undefined ? "executed" : "failed",
     ...(result.error !== undefined ? { error: result.error } : {}),
+    ...(diagnosis.proposal.memory !== undefined ? { memory: diagnosis.proposal.memory } : {}),
     rolledBack: false,
   };
   // Only a real alert source lives on the wall clock: a simulated world's alerts are not in Alertmanager.

@@ -38,3 +38,12 @@ export async function auditFor(q: Queryable, incidentId: string): Promise<AuditR
   const result = await q.query<AuditRow>("SELECT id::int AS id, incident_id, at, env_time, actor, kind, summary, detail FROM audit_log WHERE incident_id = $1 ORDER BY id", [incidentId]);
   return result.rows;
 }
+
+/** Entries of one kind about no single incident (self-health findings), newest first, since `since`. */
+export async function recentAuditOfKind(q: Queryable, kind: string, since: Date): Promise<AuditRow[]> {
+  const result = await q.query<AuditRow>(
+    "SELECT id::int AS id, incident_id, at, env_time, actor, kind, summary, detail FROM audit_log WHERE kind = $1 AND incident_id IS NULL AND at >= $2 ORDER BY id DESC",
+    [kind, since],
+  );
+  return result.rows;
+}

@@ -17,10 +17,13 @@ import * as regressions from "./regressions.js";
 import * as selfMetrics from "./self-metrics.js";
 import * as selfRecoveries from "./self-recoveries.js";
 import * as selfCalls from "./self-calls.js";
+import * as memoryRows from "./memory.js";
 import type { CallComponent, CallCount } from "../domain/self-calls.js";
 import type { RateCount } from "../domain/self-health.js";
 import { describeSelfRecovery } from "../domain/self-health.js";
 
+/** The metric of a memory quarantine names the remembered incident: `memory:<incident>`. */
+export const MEMORY_METRIC_PREFIX = "memory:";
 /**
  * The store the graph's nodes and the use cases share: one object over the concern modules
  * (incidents, alerts, approvals, audit, actions, environments, model usage, deploys), each the only place
@@ -190,6 +193,33 @@ export class IncidentStore {
     });
   }
 
+  /** Remembered incidents that later verified attempts contradicted at least `min` times, more often than they confirmed them. */
+  contradictedMemories(min: number): Promise<memoryRows.ContradictedMemory[]> {
+    return memoryRows.contradictedMemories(this.db.pool, min);
+  }
+
+  /**
+   * Quarantines a remembered incident as a self-recovery (metric `memory:<incident>`): it stays
+   * stored but is no longer recalled nor counted, until a human restores it; the recovery, the
+   * quarantine and the audit entry in one transaction. Undefined when it was already quarantined.
+   */
+  quarantineMemory(entry: memoryRows.ContradictedMemory, reason: string, evidence: Record<string, unknown>): Promise<selfRecoveries.SelfRecoveryRow | undefined> {
+    return withTransaction(this.db, async (q) => {
+      const row = await selfRecoveries.openSelfRecovery(q, { kind: "memory_quarantine", metric: `${MEMORY_METRIC_PREFIX}${entry.incidentId}`, autonomy: null, reason, evidence });
+      if (row === undefined) return undefined;
+      await memoryRows.setMemoryQuarantine(q, entry.incidentId, reason);
+      await audit.audit(q, {
+        incidentId: null,
+        actor: "self-health",
+        kind: "self_recovery",
+        summary: `self-recovery #${row.id}: ${describeSelfRecovery(row)} until a human restores it (suture health restore ${row.id}); ${reason}`,
+        detail: { id: row.id, kind: row.kind, metric: row.metric, autonomy: null, evidence },
+        dedupeKey: `self-recovery:${row.id}`,
+      });
+      return row;
+    });
+  }
+
   /** Counts of one incident run's (or diagnosis round's) calls to the adapter or the model. */
   recordSelfCalls(incidentId: string | null, counts: readonly CallCount[]): Promise<void> {
     return selfCalls.recordSelfCalls(this.db.pool, incidentId, counts);
@@ -210,6 +240,7 @@ export class IncidentStore {
     return withTransaction(this.db, async (q) => {
       const row = await selfRecoveries.restoreSelfRecovery(q, id, by, reason);
       if (row !== undefined) {
+        if (row.kind === "memory_quarantine") await memoryRows.setMemoryQuarantine(q, row.metric.slice(MEMORY_METRIC_PREFIX.length), null);
         await audit.audit(q, {
           incidentId: null,
           actor: by,
@@ -246,6 +277,11 @@ export class IncidentStore {
   /** Appends to the audit log; an entry whose dedupe key already exists is not written again. */
   audit(entry: audit.AuditEntry): Promise<void> {
     return audit.audit(this.db.pool, entry);
+  }
+
+  /** Entries of one kind about no single incident (e.g. `clock_skew`), newest first, since `since`. */
+  recentAuditOfKind(kind: string, since: Date): Promise<audit.AuditRow[]> {
+    return audit.recentAuditOfKind(this.db.pool, kind, since);
   }
 
   /** The audit trail of one incident, in order. */

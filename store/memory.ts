@@ -60,6 +60,8 @@ export interface RememberedIncident {
   occurredAt: Date;
   /** Each verified attempt, for the per-remediation counts. */
   outcomes: Array<{ attempt: number; faultClass: string; tool: string; actionClass: string; verdict: string; at: Date }>;
+  /** What each verified attempt's verdict says of the remembered incidents that swayed it. */
+  feedback: Array<{ memoryIncidentId: string; attempt: number; tool: string; said: string; verified: string; agrees: boolean }>;
 }
 
 /** Stores a remembered incident and its verified attempts; a second call for the same incident changes nothing. */
@@ -94,6 +96,46 @@ export async function insertRememberedIncident(q: Queryable, r: RememberedIncide
       [r.scope, r.incidentId, o.attempt, o.faultClass, o.tool, o.actionClass, o.verdict, o.at],
     );
   }
+  for (const f of r.feedback) {
+    await q.query(
+      `INSERT INTO memory_feedback (scope, memory_incident_id, incident_id, attempt, tool, said, verified, agrees)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (memory_incident_id, incident_id, attempt) DO NOTHING`,
+      [r.scope, f.memoryIncidentId, r.incidentId, f.attempt, f.tool, f.said, f.verified, f.agrees],
+    );
+  }
+}
+
+/** A remembered incident later attempts contradicted at least `min` times, and more often than they confirmed it. */
+export interface ContradictedMemory {
+  incidentId: string;
+  scope: string;
+  title: string;
+  contradicted: number;
+  confirmed: number;
+  /** The incidents whose verified attempts contradicted it. */
+  by: string[];
+}
+
+/** Remembered incidents, not yet quarantined, that verified attempts contradicted at least `min` times and more often than they confirmed. */
+export async function contradictedMemories(q: Queryable, min: number): Promise<ContradictedMemory[]> {
+  const rows = await q.query<{ incident_id: string; scope: string; title: string; contradicted: number; confirmed: number; by: string[] }>(
+    `SELECT m.incident_id, m.scope, m.title,
+            count(*) FILTER (WHERE NOT f.agrees)::int AS contradicted,
+            count(*) FILTER (WHERE f.agrees)::int AS confirmed,
+            array_agg(DISTINCT f.incident_id) FILTER (WHERE NOT f.agrees) AS by
+       FROM memory_feedback f JOIN incident_memory m ON m.incident_id = f.memory_incident_id
+      WHERE m.quarantined_at IS NULL
+      GROUP BY m.incident_id, m.scope, m.title
+     HAVING count(*) FILTER (WHERE NOT f.agrees) >= $1 AND count(*) FILTER (WHERE NOT f.agrees) > count(*) FILTER (WHERE f.agrees)
+      ORDER BY m.incident_id`,
+    [min],
+  );
+  return rows.rows.map((r) => ({ incidentId: r.incident_id, scope: r.scope, title: r.title, contradicted: r.contradicted, confirmed: r.confirmed, by: r.by }));
+}
+
+/** Quarantines (or, with reason null, restores) a remembered incident: a quarantined one is neither recalled nor counted. */
+export async function setMemoryQuarantine(q: Queryable, incidentId: string, reason: string | null): Promise<void> {
+  await q.query("UPDATE incident_memory SET quarantined_at = CASE WHEN $2::text IS NULL THEN NULL ELSE now() END, quarantine_reason = $2 WHERE incident_id = $1", [incidentId, reason]);
 }
 
 /** Stores (or updates) an imported runbook. */
@@ -114,7 +156,7 @@ export async function nearestMemory(
 ): Promise<MemoryRow[]> {
   const result = await q.query<MemoryRow>(
     `SELECT ${COLUMNS}, 1 - (embedding <=> $1::vector) AS similarity FROM incident_memory
-     WHERE scope = $2 AND ($3::text IS NULL OR kind = $3) AND ($4::text IS NULL OR incident_id IS DISTINCT FROM $4)
+     WHERE scope = $2 AND quarantined_at IS NULL AND ($3::text IS NULL OR kind = $3) AND ($4::text IS NULL OR incident_id IS DISTINCT FROM $4)
        AND ($6::timestamptz IS NULL OR created_at <= $6) AND (incident_id IS NULL OR NOT (incident_id = ANY($7::text[])))
      ORDER BY embedding <=> $1::vector LIMIT $5`,
     [query.embedding, query.scope, query.kind ?? null, query.excludeIncident ?? null, query.k, query.view.asOf ?? null, query.view.exclude ?? []],
@@ -135,6 +177,7 @@ export async function remediationCounts(
      FROM remediation_outcomes o JOIN incidents i ON i.id = o.incident_id
      WHERE o.scope = $1 AND ($2::text IS NULL OR o.fault_class = $2) AND ($3::text IS NULL OR o.tool = $3)
        AND ($4::timestamptz IS NULL OR i.opened_at <= $4) AND NOT (o.incident_id = ANY($5::text[]))
+       AND NOT EXISTS (SELECT 1 FROM incident_memory q WHERE q.incident_id = o.incident_id AND q.quarantined_at IS NOT NULL)
      GROUP BY o.fault_class, o.tool ORDER BY attempts DESC, o.fault_class, o.tool`,
     [query.scope, query.faultClass ?? null, query.tool ?? null, query.view.asOf ?? null, query.view.exclude ?? []],
   );

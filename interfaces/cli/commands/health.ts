@@ -70,6 +70,11 @@ export async function healthCommand(config: Config, args: CommandArgs): Promise<
     console.log(color("bold", "Self-recoveries in force") + color("dim", "  (only a human ends one: suture health restore <id> --as <name> --reason …)"));
     for (const r of recoveries) console.log(`  #${r.id} since ${r.started_at.toISOString()}: ${describeSelfRecovery(r)} (${r.kind} on ${r.metric}): ${r.reason}`);
     if (recoveries.length === 0) console.log("  none");
+    const skews = await suture.store.recentAuditOfKind("clock_skew", new Date(health.window.from));
+    console.log("");
+    console.log(color("bold", "Worker clocks") + color("dim", `  (skew beyond 2 s against the database's clock, reported since ${health.window.from}; deadlines are timed by the database's clock)`));
+    for (const s of skews) console.log(`  ${s.at.toISOString()}: ${s.summary}`);
+    if (skews.length === 0) console.log("  none reported");
     console.log("");
     console.log(
       anomalous.length === 0
