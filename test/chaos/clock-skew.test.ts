@@ -52,6 +52,9 @@ describe.each(testBackends())("chaos: clock skew between workers, on $name", (ba
       expect(reports.rows[1]!.detail.skewMs).toBeLessThan(BEHIND_MS + 1_000);
       expect(reports.rows[1]!.summary).toMatch(/clock is 90\.\d s behind the database's/);
       expect(reports.rows.every((r) => r.detail.limitMs === CLOCK_SKEW_LIMIT_MS && r.detail.worker !== "")).toBe(true);
+      // And the skew changed nothing Suture may do: no recovery opened, no action ran
+      expect((await check.pool.query<{ n: number }>("SELECT count(*)::int AS n FROM self_recoveries")).rows[0]!.n).toBe(0);
+      expect((await check.pool.query<{ n: number }>("SELECT count(*)::int AS n FROM actions")).rows[0]!.n).toBe(0);
     } finally {
       await check.close();
     }
