@@ -4,6 +4,7 @@ import { migrate } from "../../store/migrate.js";
 import type { Embedder } from "../../memory/embeddings.js";
 import { EmbedderMismatchError, IncidentMemory } from "../../memory/incident-memory.js";
 import { runScenario } from "../../app/scenario-run.js";
+import { ApiFaults } from "../../environments/cluster-api/faults.js";
 import { testBackends } from "../helpers/backends.js";
 import { syntheticKubePrometheusAlert } from "../helpers/kube-prometheus-alerts.js";
 import { openTestSuture, shippedScenario, type TestSuture } from "../helpers/suture.js";
@@ -91,6 +92,25 @@ describe.each(testBackends())("incident memory on $name", (backend) => {
     expect(fourth.state.outcome?.status).toBe("escalated");
     const reasons = `${fourth.state.diagnosis?.reason ?? ""} ${fourth.state.verdict?.reasons.join(" ") ?? ""} ${fourth.state.timeline.map((e) => e.message).join(" ")}`;
     expect(reasons).toMatch(/memory: rollout_undo -|demoted to approval/);
+  });
+
+  it("learns nothing about a remedy from a call that failed: an API outage does not make the right rollback look wrong", async () => {
+    const memory = new IncidentMemory(t.suture.db, t.suture.memory.embedder, `failed-call-${backend.name}`);
+    const suture = { ...t.suture, memory };
+    const scenario = await shippedScenario("bad-rollout-missing-image");
+    // Given an incident whose rollback failed because the API server answered 503 to the write
+    const faults = new ApiFaults();
+    faults.inject("server_error", { requests: "write" });
+    const failed = await runScenario(suture, scenario, { apiFaults: faults });
+    expect(failed.state.attempts.map((a) => a.status)).toEqual(["failed"]);
+    // Then memory recorded no verdict on the rollback
+    const outcomes = await t.suture.db.pool.query<{ n: number }>("SELECT count(*)::int AS n FROM remediation_outcomes WHERE incident_id = $1", [failed.incidentId]);
+    expect(outcomes.rows[0]!.n).toBe(0);
+    expect((await memory.statsFor("bad-rollout", "rollout_undo")).attempts).toBe(0);
+    // And when the same fault comes with the API healthy, the rollback is not held back by that failure
+    const next = await runScenario(suture, scenario);
+    expect(next.state.outcome?.status).toBe("resolved");
+    expect(next.state.diagnoses[0]?.proposal?.memoryDelta ?? 0).toBeGreaterThanOrEqual(0);
   });
 
   it("refuses to mix vectors from another embedder until memory is re-embedded", async () => {
