@@ -62,7 +62,21 @@ export class SutureMetrics {
       labelNames: ["status"],
       registers,
     });
-    const fromDatabase = (name: string, help: string, labelNames: string[], read: () => Promise<GaugeReading[]>): void => {
+    // A gauge, or a counter whose total the database keeps (rate() works on it), read on each scrape.
+    const fromDatabase = (name: string, help: string, labelNames: string[], read: () => Promise<GaugeReading[]>, type: "gauge" | "counter" = "gauge"): void => {
+      if (type === "counter") {
+        new Counter({
+          name,
+          help,
+          labelNames,
+          registers,
+          async collect() {
+            this.reset();
+            for (const r of await read()) this.inc(r.labels, r.value);
+          },
+        });
+        return;
+      }
       new Gauge({
         name,
         help,
@@ -116,43 +130,38 @@ export class SutureMetrics {
       },
     });
     // Calls to the adapter and the model are written to the database by whichever process made them: every process exports the same totals.
-    const callTotals = (components: readonly string[], labelOf: string): Promise<Array<{ labels: Record<string, string>; calls: number; seconds: number }>> =>
-      store
-        .selfCallTotals()
-        .then((rows) => rows.filter((r) => components.includes(r.component)).map((r) => ({ labels: { [labelOf]: r.operation, outcome: r.outcome }, calls: r.calls, seconds: r.seconds })));
-    const totalFromDatabase = (name: string, help: string, labelNames: string[], read: () => Promise<GaugeReading[]>): void => {
-      new Counter({
-        name,
-        help,
-        labelNames,
-        registers,
-        async collect() {
-          this.reset();
-          for (const r of await read()) this.inc(r.labels, r.value);
-        },
-      });
+    // The three call totals read one aggregate per scrape, not one each (as the self-health gauges share one judgement).
+    let totalsRead: { at: number; rows: ReturnType<IncidentStore["selfCallTotals"]> } | undefined;
+    const allCallTotals = (): ReturnType<IncidentStore["selfCallTotals"]> => {
+      if (totalsRead === undefined || Date.now() - totalsRead.at > 1000) totalsRead = { at: Date.now(), rows: store.selfCallTotals() };
+      return totalsRead.rows;
     };
-    totalFromDatabase(
+    const callTotals = (components: readonly string[], labelOf: string): Promise<Array<{ labels: Record<string, string>; calls: number; seconds: number }>> =>
+      allCallTotals().then((rows) => rows.filter((r) => components.includes(r.component)).map((r) => ({ labels: { [labelOf]: r.operation, outcome: r.outcome }, calls: r.calls, seconds: r.seconds })));
+    fromDatabase(
       "suture_adapter_calls_total",
       "Calls to the environment adapter (all processes, from the database), by operation and outcome: ok, not_found, forbidden, client_error, conflict, server_error, timeout, error",
       ["operation", "outcome"],
       async () => (await callTotals(["adapter_read", "adapter_write"], "operation")).map((r) => ({ labels: r.labels, value: r.calls })),
+      "counter",
     );
-    totalFromDatabase(
+    fromDatabase(
       "suture_adapter_call_seconds_total",
       "Time spent in calls to the environment adapter (all processes, from the database), by operation and outcome",
       ["operation", "outcome"],
       async () => (await callTotals(["adapter_read", "adapter_write"], "operation")).map((r) => ({ labels: r.labels, value: r.seconds })),
+      "counter",
     );
-    totalFromDatabase(
+    fromDatabase(
       "suture_model_calls_total",
       "Diagnosis calls to the model (all processes, from the database), by model and outcome: ok, discarded, invalid, timeout, error, skipped",
       ["model", "outcome"],
       async () => (await callTotals(["model"], "model")).map((r) => ({ labels: r.labels, value: r.calls })),
+      "counter",
     );
     fromDatabase(
       "suture_self_recoveries_in_force",
-      "1 for each recovery Suture applied to itself that is in force (lower_autonomy, adapter_breaker, model_off), by kind and metric; `suture health`",
+      "1 for each recovery Suture applied to itself that is in force (lower_autonomy, adapter_breaker, model_off, memory_quarantine), by kind and metric; `suture health`",
       ["kind", "metric"],
       async () => (await store.activeSelfRecoveries()).map((r) => ({ labels: { kind: r.kind, metric: r.metric }, value: 1 })),
     );
