@@ -3,6 +3,7 @@ import { runScenario } from "../../app/scenario-run.js";
 import { selfRecoveryPass } from "../../app/self-recovery.js";
 import type { Suture } from "../../app/suture.js";
 import { ApiFaults, type ApiFaultKind } from "../../environments/cluster-api/faults.js";
+import { SutureMetrics } from "../../interfaces/metrics.js";
 import { testBackends } from "../helpers/backends.js";
 import { openTestSuture, shippedScenario } from "../helpers/suture.js";
 
@@ -74,6 +75,11 @@ describe.each(testBackends())("chaos: the cluster's API fails under Suture, on $
       expect(audit.rows[0]!.detail.metric).toBe("adapter_write_failure_rate");
       expect(audit.rows[0]!.detail.evidence.recent.limit).toBe(0.5);
       expect(audit.rows[0]!.detail.evidence.recent.events).toBeGreaterThanOrEqual(audit.rows[0]!.detail.evidence.recent.trials / 2);
+      // And /metrics exports the breaker, the failed calls by outcome and the self-rate it judged
+      const { body } = await new SutureMetrics(suture.db).render();
+      expect(body).toContain('suture_self_recoveries_in_force{kind="adapter_breaker",metric="adapter_write_failure_rate"} 1');
+      expect(body).toMatch(new RegExp(`suture_adapter_calls_total\\{operation="rolloutUndo",outcome="${kind}"\\} [1-9]`));
+      expect(body).toMatch(/suture_self_anomalous\{metric="adapter_write_failure_rate"\} 1/);
 
       // When another incident comes while the breaker is open
       const failedWrites = faults.served[kind];

@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { runScenario } from "../../app/scenario-run.js";
 import { selfRecoveryPass } from "../../app/self-recovery.js";
 import type { Suture } from "../../app/suture.js";
+import { SutureMetrics } from "../../interfaces/metrics.js";
 import { IncidentMemory } from "../../memory/incident-memory.js";
 import { LlmReasoner } from "../../reasoners/llm/llm-reasoner.js";
 import { testBackends } from "../helpers/backends.js";
@@ -97,6 +98,10 @@ describe.each(testBackends())("chaos: the model drifts or slows under Suture, on
         expect(new Set(actions.rows.map((a) => `${a.tool} ${a.status}`))).toEqual(new Set(["rollout_undo succeeded"]));
         const counted = await suture.db.pool.query<{ outcome: string }>("SELECT DISTINCT outcome FROM self_calls WHERE component = 'model'");
         expect(counted.rows.map((r) => r.outcome)).toContain("ok");
+        // And /metrics exports the model calls by outcome and the recovery in force
+        const { body } = await new SutureMetrics(suture.db).render();
+        expect(body).toMatch(/suture_model_calls_total\{model="scripted-diagnoser",outcome="ok"\} [1-9]/);
+        expect(body).toMatch(/suture_self_recoveries_in_force\{kind="model_off",metric="model_failure_rate"\} 1/);
       } finally {
         await fresh.suture.close();
       }
