@@ -104,6 +104,12 @@ export interface DeploymentState {
   nodeArchitecture: string;
   /** The workload's own `kubernetes.io/change-cause` now (a scale or annotate leaves it on the workload, not on a revision). */
   changeCause?: string;
+  /**
+   * How a StatefulSet or DaemonSet replaces its pods: `OnDelete` (only when someone deletes them)
+   * or `RollingUpdate` with its `partition` (StatefulSet ordinals below it stay on their revision).
+   * Absent for Deployments.
+   */
+  updateStrategy?: { type: "OnDelete" | "RollingUpdate"; partition: number };
 }
 
 /** A Kubernetes Service in front of a workload. */

@@ -41,7 +41,7 @@ const FIELDS = ["alertname", "summary", "description", "message"] as const;
 export const EXCERPT_MAX = 160;
 
 /** "KubeHpaMaxedOut" → "Kube Hpa Maxed Out"; "http_5xx_rate" → "http 5xx rate". */
-function splitName(name: string): string {
+export function splitAlertName(name: string): string {
   return name
     .replace(/[_:.-]+/g, " ")
     .replace(/([a-z0-9])([A-Z])/g, "$1 $2")
@@ -104,7 +104,7 @@ export function alertTextFacts(alert: Alert): AlertFact[] {
   const facts: AlertFact[] = [];
   const seen = new Set<string>();
   for (const field of FIELDS) {
-    const raw = field === "alertname" ? splitName(alert.labels["alertname"] ?? alert.name) : alert.annotations[field];
+    const raw = field === "alertname" ? splitAlertName(alert.labels["alertname"] ?? alert.name) : alert.annotations[field];
     if (raw === undefined || raw.trim() === "") continue;
     for (const { cls, index } of alertTextClasses(raw)) {
       if (seen.has(cls)) continue;

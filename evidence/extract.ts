@@ -11,6 +11,7 @@ import { lastScaleDownTo } from "../environments/scale-events.js";
 import { isDeliberateHold } from "./intent.js";
 import { isSecurityFix, securitySignals } from "./security.js";
 import { alertTextFacts } from "./alert-text.js";
+import { alertClaimFacts } from "./alert-claim.js";
 
 /** What the read tools returned for one service. */
 export interface ServiceObservations {
@@ -120,6 +121,30 @@ function onsetNote(changedAt: number, onset: number | undefined): string {
   return lag >= 0 ? `; symptoms began ${lag} min after it` : `; symptoms began ${-lag} min before it`;
 }
 
+/**
+ * `rollout.held`: pods still on an older revision because the workload's own update strategy keeps
+ * them there — `OnDelete` (the controller replaces a pod only when someone deletes it) or a
+ * StatefulSet `partition` (ordinals below it stay). Value: pods waiting on the older revision.
+ */
+function heldUpdateFacts(s: string, w: WorkloadDescription): FactDraft[] {
+  const strategy = w.deployment.updateStrategy;
+  if (strategy === undefined || (strategy.type !== "OnDelete" && strategy.partition <= 0)) return [];
+  const current = w.deployment.currentRevision;
+  const waiting = w.pods.filter((p) => p.revision < current).length;
+  if (waiting === 0) return [];
+  const updated = w.pods.length - waiting;
+  const how = strategy.type === "OnDelete" ? "OnDelete: the controller replaces a pod only when someone deletes it" : `partition ${strategy.partition}: ordinals below it stay`;
+  return [
+    {
+      key: "rollout.held",
+      service: s,
+      value: waiting,
+      summary: `${s}: ${waiting} of ${w.pods.length} pod(s) stay on the older revision by its update strategy (${how}); ${updated} updated`,
+      attrs: { strategy: strategy.type, partition: strategy.partition, updated, pods: w.pods.length },
+    },
+  ];
+}
+
 function workloadFacts(obs: ServiceObservations, now: number, alertService: string, onset: number | undefined): FactDraft[] {
   const facts: FactDraft[] = [];
   const w = obs.workload;
@@ -169,7 +194,7 @@ function workloadFacts(obs: ServiceObservations, now: number, alertService: stri
     }
   }
   facts.push({ key: "workload.kind", service: s, value: w.kind ?? "Deployment", summary: `${s} is a ${w.kind ?? "Deployment"}` });
-  facts.push(...revisionCompareFacts(s, w));
+  facts.push(...revisionCompareFacts(s, w), ...heldUpdateFacts(s, w));
   if (notReady > 0) {
     facts.push({
       key: "pod.not_ready",
@@ -908,7 +933,7 @@ export function extractEvidence(
   markChangesNamedInLogs(drafts, signatures, alert.service);
   drafts.push(...otherIncidentFacts(others, now));
   const alertText = alertTextFacts(alert);
-  drafts.push(...alertText);
+  drafts.push(...alertText, ...alertClaimFacts(alert, drafts));
   const alerting = ordered.find((o) => o.role === "alerting" && o.service === alert.service);
   const classes = alertText.map((f) => String(f.value));
   if (alerting !== undefined) drafts.push(...recoveredSignalFacts(alerting, classes, now));

@@ -42,9 +42,21 @@ export async function viewWorkload(context: AdapterContext, ref: WorkloadRef): P
   return { ref, workload, labelSelector, replicaSets, pods };
 }
 
-/** The revision a pod runs: its ReplicaSet's revision annotation (the workload's generation for other kinds). */
+/** The label a StatefulSet's or DaemonSet's controller puts on each pod: the revision of the template it was made from. */
+const CONTROLLER_REVISION_HASH = "controller-revision-hash";
+
+/**
+ * The revision a pod runs: its ReplicaSet's revision annotation; for other kinds the workload's
+ * generation, or one before it for a StatefulSet pod whose revision hash is not the update revision
+ * (a pod the controller has not replaced yet: OnDelete, a partition, an update under way).
+ */
 function podRevision(view: WorkloadView, pod: V1Pod): number {
-  if (view.ref.kind !== "Deployment") return view.workload.metadata?.generation ?? 0;
+  if (view.ref.kind !== "Deployment") {
+    const generation = view.workload.metadata?.generation ?? 0;
+    const updateRevision = view.ref.kind === "StatefulSet" ? (view.workload.status as { updateRevision?: string } | undefined)?.updateRevision : undefined;
+    const hash = pod.metadata?.labels?.[CONTROLLER_REVISION_HASH];
+    return updateRevision !== undefined && hash !== undefined && hash !== updateRevision ? Math.max(0, generation - 1) : generation;
+  }
   const owner = pod.metadata?.ownerReferences?.find((o) => o.kind === "ReplicaSet");
   const rs = view.replicaSets.find((r) => r.metadata?.name === owner?.name);
   return revisionOf(rs?.metadata?.annotations);
@@ -88,7 +100,15 @@ export async function deploymentState(context: AdapterContext, view: WorkloadVie
     containerPort: container?.ports?.[0]?.containerPort ?? 0,
     nodeArchitecture: await nodeArchitecture(context, view),
     ...(workload.metadata?.annotations?.[CHANGE_CAUSE_ANNOTATION] !== undefined ? { changeCause: workload.metadata.annotations[CHANGE_CAUSE_ANNOTATION] } : {}),
+    ...updateStrategyOf(view),
   };
+}
+
+/** A StatefulSet's or DaemonSet's update strategy (the API's default RollingUpdate, partition 0, when unset). */
+function updateStrategyOf(view: WorkloadView): Pick<DeploymentState, "updateStrategy"> {
+  if (view.ref.kind === "Deployment") return {};
+  const strategy = (view.workload.spec as { updateStrategy?: { type?: string; rollingUpdate?: { partition?: number } } } | undefined)?.updateStrategy;
+  return { updateStrategy: { type: strategy?.type === "OnDelete" ? "OnDelete" : "RollingUpdate", partition: strategy?.rollingUpdate?.partition ?? 0 } };
 }
 
 /** Whether an event is about the workload, one of its ReplicaSets, or one of their pods (a pod deleted since included). */

@@ -24,6 +24,7 @@ import {
   APP_CONTAINER,
   APP_LABEL,
   CHANGE_CAUSE_ANNOTATION,
+  CONTROLLER_REVISION_LABEL,
   REVISION_ANNOTATION,
   ROLLED_OUT_AT_ANNOTATION,
   appContainer,
@@ -88,7 +89,11 @@ export class SimClock implements Clock {
 }
 
 /** The workload's pods as the adapter reads them; `revision` for all (a StatefulSet's generation), else each pod's ReplicaSet's. */
-function podStatus(world: World, s: SimService, revision?: number): PodStatus[] {
+/**
+ * Pods as the adapter reads them; `statefulSet` set: the revision is its generation, one before it
+ * for a pod not on its update revision (environments/kubernetes/describe.ts `podRevision`).
+ */
+function podStatus(world: World, s: SimService, statefulSet?: { generation: number; updateRevision: string | undefined }): PodStatus[] {
   // By name, as the API server lists them.
   const pods = [...world.pods(s)].sort((a, b) => a.metadata.name.localeCompare(b.metadata.name));
   return pods.map((p) => {
@@ -105,10 +110,14 @@ function podStatus(world: World, s: SimService, revision?: number): PodStatus[] 
       restarts: cs?.restartCount ?? 0,
       ...(last !== undefined ? { lastTerminationReason: last } : {}),
       ...(exitCode !== undefined ? { lastExitCode: exitCode } : {}),
-      revision: revision ?? world.podRevision(p),
+      revision: statefulSet === undefined ? world.podRevision(p) : statefulPodRevision(statefulSet, p.metadata.labels?.[CONTROLLER_REVISION_LABEL]),
       startedAt: world.kubelet(p).startedAt,
     };
   });
+}
+
+function statefulPodRevision(sts: { generation: number; updateRevision: string | undefined }, hash: string | undefined): number {
+  return sts.updateRevision !== undefined && hash !== undefined && hash !== sts.updateRevision ? Math.max(0, sts.generation - 1) : sts.generation;
 }
 
 /** A NetworkPolicy as the adapter shows it: the workload it selects and the workloads it admits. */
@@ -342,7 +351,7 @@ export class SimEnvironment implements EnvironmentAdapter, ClusterBackend {
             revision: currentRevision,
             startedAt: w.state.t0,
           }))
-        : podStatus(w, s, sts !== undefined ? currentRevision : undefined);
+        : podStatus(w, s, sts !== undefined ? { generation: currentRevision, updateRevision: sts.status?.updateRevision } : undefined);
     const hourAgo = w.state.t - EVENT_TTL_MS;
     const dependencies = await this.dependencies(service);
     // The workload's Service as the adapter finds it: one whose selector picks the pod template.
@@ -364,6 +373,14 @@ export class SimEnvironment implements EnvironmentAdapter, ClusterBackend {
         containerPort: container?.ports?.[0]?.containerPort ?? 0,
         nodeArchitecture: w.nodeArch(d.spec.template.spec),
         ...(d.metadata.annotations?.[CHANGE_CAUSE_ANNOTATION] !== undefined ? { changeCause: d.metadata.annotations[CHANGE_CAUSE_ANNOTATION] } : {}),
+        ...(sts !== undefined
+          ? {
+              updateStrategy: {
+                type: sts.spec.updateStrategy?.type === "OnDelete" ? ("OnDelete" as const) : ("RollingUpdate" as const),
+                partition: sts.spec.updateStrategy?.rollingUpdate?.partition ?? 0,
+              },
+            }
+          : {}),
       },
       pods,
       // Oldest first, as the adapter orders them (events at the same instant keep the list order).

@@ -45,6 +45,10 @@ function spec<T>(o: KubeObject | undefined): T | undefined {
   return o?.["spec"] as T | undefined;
 }
 
+function status<T>(o: KubeObject | undefined): T | undefined {
+  return o?.["status"] as T | undefined;
+}
+
 function one(target: AlertTarget, refs: Ref[], from: string, none: string): AlertTarget {
   const [ref] = refs;
   if (refs.length === 1 && ref !== undefined)
@@ -192,8 +196,13 @@ function inNamespace(backend: ClusterBackend, target: AlertTarget, namespace: st
 export function resolveInCluster(backend: ClusterBackend, target: AlertTarget): AlertTarget {
   if (target.state === "unresolved" || target.kind === undefined) return target;
   if (target.kind === "Node") {
-    const node = objects(backend, "Node", undefined).find((n) => n.metadata.name === target.name);
-    return node !== undefined ? { ...target, state: "resolved" } : { ...target, state: "unresolved", reason: `no node is named ${target.name ?? ""}` };
+    const nodes = objects(backend, "Node", undefined);
+    if (nodes.some((n) => n.metadata.name === target.name)) return { ...target, state: "resolved" };
+    // node-exporter's instance is often the node's address (as the Kubernetes adapter resolves it).
+    const byAddress = nodes.find((n) => (status<{ addresses?: Array<{ address?: string }> }>(n)?.addresses ?? []).some((a) => a.address === target.name));
+    const name = byAddress?.metadata.name;
+    if (name !== undefined) return { ...target, state: "resolved", name, from: `address ${target.name ?? ""}` };
+    return { ...target, state: "unresolved", reason: `no node is named ${target.name ?? ""} or has that address` };
   }
   if (target.kind === "Job" || target.kind === "CronJob" || target.kind === "ResourceQuota") return target;
   if (target.namespace !== undefined) return inNamespace(backend, target, target.namespace);
