@@ -667,6 +667,8 @@ function logFacts(obs: ServiceObservations, now: number): { facts: FactDraft[]; 
       external_host: externalHost(sig.sample, inCluster),
       sample: sig.sample.slice(0, 300),
       minutes_since_first: Math.round((now - sig.firstSeen) / MINUTE),
+      // Minutes since the newest line: a burst that stopped reads differently from one still logged.
+      minutes_since_last: Math.round((now - sig.lastSeen) / MINUTE),
     },
   }));
   // Secrets can be printed at any level, so every line counts, and only redacted text is kept:

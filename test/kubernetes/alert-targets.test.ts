@@ -59,6 +59,12 @@ const CASES: Array<{ alert: string; labels: Record<string, string>; expected: Ex
   },
   { alert: "KafkaConsumerGroupLagHigh", labels: { ...KAFKA_EXPORTER, consumergroup: "fulfillment", topic: "orders" }, expected: { workload: "Deployment payments/fulfillment" } },
   { alert: "HighErrorRate", labels: { namespace: "shop", service: "checkout-http", job: "checkout-http", pod: "" }, expected: { workload: "Deployment shop/checkout" } },
+  // ingress-nginx's series carry their backend in `service`; scraped by a ServiceMonitor it becomes `exported_service` (the scraper's own Service is `service`).
+  {
+    alert: "IngressHigh5xxRatio",
+    labels: { namespace: "shop", ingress: "checkout", exported_service: "checkout-http", service: "ingress-nginx-controller-metrics", job: "ingress-nginx-controller-metrics" },
+    expected: { workload: "Deployment shop/checkout" },
+  },
   { alert: "SloBurnRate", labels: { namespace: "shop", app_kubernetes_io_name: "checkout" }, expected: { workload: "Deployment shop/checkout" } },
   // Sloth's SLO alerts: no scrape labels, the SLO's service in sloth_service.
   {
