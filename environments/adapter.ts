@@ -232,6 +232,26 @@ export interface NodeSummary {
   notReady: string[];
 }
 
+/** A node as `describe_node` reads it: its conditions, whether it takes pods, and its recent events. */
+export interface NodeState {
+  name: string;
+  /** The Ready condition's status ("Unknown" when the node has none). */
+  ready: "True" | "False" | "Unknown";
+  /** When the Ready condition last changed (epoch ms), when recorded. */
+  readySince?: number;
+  /** Conditions other than Ready that are True: MemoryPressure, DiskPressure, PIDPressure, NetworkUnavailable. */
+  pressures: string[];
+  /** Cordoned (`spec.unschedulable`). */
+  unschedulable: boolean;
+  /** Taints as `key:Effect`. */
+  taints: string[];
+  /** Pods bound to the node, and how many of them are not ready. */
+  pods: number;
+  podsNotReady: number;
+  /** Events about the node in the last hour, oldest first. */
+  events: KubeEvent[];
+}
+
 /** Everything `describe workload` returns for one service. */
 export interface WorkloadDescription {
   service: string;
@@ -331,6 +351,8 @@ export interface EnvironmentAdapter extends EnvironmentQueries, EnvironmentOpera
   resolveAlertTarget?(target: AlertTarget): Promise<AlertTarget>;
   /** How many more pods of a workload the cluster's nodes can place now. Absent: the adapter cannot tell. */
   placementHeadroom?(service: string): Promise<PlacementHeadroom>;
+  /** A node's conditions, taints, pods and recent events. Absent: the adapter has no nodes to read. */
+  describeNode?(name: string): Promise<NodeState>;
 }
 
 /** Thrown when a query or operation names something the environment does not have. */

@@ -20,7 +20,7 @@ const OPERATIONS: Record<keyof EnvironmentOperations, true> = {
 };
 
 /** Every read of an adapter: timed, counted, and retried with back-off when the failure is transient. */
-const READS: Record<keyof EnvironmentQueries | "appliedChange" | "resolveAlertTarget" | "placementHeadroom", true> = {
+const READS: Record<keyof EnvironmentQueries | "appliedChange" | "resolveAlertTarget" | "placementHeadroom" | "describeNode", true> = {
   listServices: true,
   queryMetric: true,
   tailLogs: true,
@@ -30,6 +30,7 @@ const READS: Record<keyof EnvironmentQueries | "appliedChange" | "resolveAlertTa
   appliedChange: true,
   resolveAlertTarget: true,
   placementHeadroom: true,
+  describeNode: true,
 };
 
 /** Read failures worth another try: the system behind the adapter may answer the next time. */

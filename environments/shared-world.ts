@@ -2,7 +2,7 @@ import { withTransaction, type Database, type Queryable } from "../store/databas
 import { saveWorldState, worldClock, worldState, worldVersion, type WorldClockKind } from "../store/environments.js";
 import type { Clock } from "../domain/clock.js";
 import type { AlertTarget } from "../domain/alerts/target.js";
-import type { AppliedChange, ConsumerGroupState, DeploymentRevision, EnvironmentAdapter, LogLine, MetricName, MetricSeries, NetworkPolicyState, WorkloadDescription } from "./adapter.js";
+import type { AppliedChange, ConsumerGroupState, DeploymentRevision, EnvironmentAdapter, LogLine, MetricName, MetricSeries, NetworkPolicyState, NodeState, WorkloadDescription } from "./adapter.js";
 import { SimEnvironment } from "./simulator/index.js";
 
 /** The clock of a shared world: its time is the world's, and waiting advances the world for everyone. */
@@ -138,6 +138,10 @@ export class SharedWorld implements EnvironmentAdapter {
 
   async consumerLag(service: string): Promise<ConsumerGroupState[]> {
     return (await this.current()).consumerLag(service);
+  }
+
+  async describeNode(name: string): Promise<NodeState> {
+    return (await this.current()).describeNode(name);
   }
 
   /** An alert's target in the world (workload names only; see SimEnvironment.resolveAlertTarget). */

@@ -13,13 +13,14 @@ import { IncidentState } from "./state.js";
  *                         ├─(below threshold)→ escalate
  *                         ├─(no fault)→ END
  *                         └─(not acting, and another incident changed the workload while it looked)→ perceive
- *   perceive ─(the alert's target is not a workload: unresolved, a node, a job)→ escalate
+ *   perceive ─(the alert's target could not be resolved)→ escalate
+ *   (a node, a job, a quota: perceive reads it and diagnose closes or escalates; it never acts on one)
  *   verify: sample again (settling, recovering) → verify · recovered → END · not recovered, untried candidate → diagnose · worse → rollback → escalate
  */
 export function buildIncidentGraph(nodes: IncidentNodes) {
   return (
     new StateGraph(IncidentState, { context: SutureContextSchema })
-      // Gather metrics, logs, workload state and deploys with read-only tools; reduce to evidence (a target that is not a workload escalates).
+      // Gather metrics, logs, workload state and deploys with read-only tools; reduce to evidence (an unresolved target escalates).
       .addNode("perceive", nodes.perceive, { ends: ["diagnose", "escalate"] })
       // Rank hypotheses from the reasoners and route on confidence; perceive again before concluding on evidence another incident's change made stale.
       .addNode("diagnose", nodes.diagnose, { ends: ["policy-check", "escalate", "perceive", END] })

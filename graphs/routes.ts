@@ -2,7 +2,7 @@ import type { Command, END, Runtime } from "@langchain/langgraph";
 import type { SutureContext } from "./context.js";
 import type { IncidentStateUpdate, IncidentStateValue } from "./state.js";
 
-/** Where perceive sends the incident: diagnose the evidence, or escalate an alert whose target is not a workload. */
+/** Where perceive sends the incident: diagnose the evidence, or escalate an alert whose target could not be resolved. */
 export type PerceiveRoute = "diagnose" | "escalate";
 
 /** Where diagnose sends the incident: act through policy-check, escalate, or close with no action. */

@@ -10,6 +10,7 @@ import type { Reasoner, ReasonerReport, ReportedUsage } from "../reasoners/reaso
 import type { DiagnoseRoute } from "../graphs/routes.js";
 import { likelyCause } from "../reasoners/likely-cause.js";
 import { reasonToLookAgain } from "../graphs/settled-evidence.js";
+import { targetEscalation } from "../domain/alerts/target.js";
 
 /** The reason diagnose gives when no hypothesis exists at all. */
 const NO_EXPLANATION = "no rule or evidence explains the alert";
@@ -145,7 +146,10 @@ export async function diagnose(state: IncidentStateValue, runtime: Runtime<Sutur
       : null;
   const tried = new Set(state.attempts.map((a) => a.strategy));
   const policy = ctx.policy.policy;
-  const choice = choose(hypotheses, tried, policy.escalateBelow, policy.guardrails.maxAttempts - state.attempts.length);
+  const chosen = choose(hypotheses, tried, policy.escalateBelow, policy.guardrails.maxAttempts - state.attempts.length);
+  // A node, a job, a quota: Suture reads them and may close the alert, but changes only workloads.
+  const notWorkload = targetEscalation(state.alert.target);
+  const choice: Choice = notWorkload !== undefined && chosen.decision === "act" ? { ...chosen, proposal: null, decision: "escalate", reason: `${chosen.reason}; but ${notWorkload}` } : chosen;
   const diagnosis: Diagnosis = {
     round,
     hypotheses,

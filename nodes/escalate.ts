@@ -8,7 +8,8 @@ import { escalatedUnexplained } from "../reasoners/likely-cause.js";
 /** Why the incident reached escalate, from the last decision that sent it here. */
 function escalationReason(state: IncidentStateValue): string {
   const notWorkload = targetEscalation(state.alert.target);
-  if (notWorkload !== undefined) return notWorkload;
+  // A rule that escalated an object alert says why; without one, the object is the reason.
+  if (notWorkload !== undefined) return state.diagnosis?.chosen != null ? state.diagnosis.reason : notWorkload;
   const last = state.attempts[state.attempts.length - 1];
   if (last?.verdict === "worse") {
     return `attempt ${last.number} (${last.call.tool}) made things worse${last.rolledBack ? " and was rolled back" : ""}`;

@@ -7,6 +7,7 @@ import { requireContext, type SutureContext } from "../graphs/context.js";
 import type { IncidentStateValue } from "../graphs/state.js";
 import { METRIC_NAMES } from "../environments/adapter.js";
 import { Observer } from "../tools/observer.js";
+import { nodeFacts, targetObjectFact } from "../evidence/object-facts.js";
 
 /** Minutes of metrics perceive reads: long enough to hold a pre-incident baseline. */
 const METRIC_WINDOW_MINUTES = 90;
@@ -43,13 +44,16 @@ async function observeService(observer: Observer, service: string, role: Service
 /**
  * perceive: gathers the alert's world with read-only tools run in parallel (the alerting
  * workload and the services it calls), records every result for replay, and reduces it to
- * evidence. Reads only, so it is safe to run again. An alert whose target is not a workload
- * (unresolved, a node, a job…) goes straight to escalate, nothing read.
+ * evidence. Reads only, so it is safe to run again. An alert about a cluster object that is not a
+ * workload (a node, a job, a quota) is read as far as it can be (a node's conditions and events)
+ * and goes to diagnosis, which may close or escalate it but never acts on it; an alert whose target
+ * could not be resolved goes straight to escalate, nothing read.
  */
 export async function perceive(state: IncidentStateValue, runtime: Runtime<SutureContext>): Promise<Command<unknown, Record<string, unknown>, PerceiveRoute>> {
   const ctx = requireContext(runtime);
   const notWorkload = targetEscalation(state.alert.target);
-  if (notWorkload !== undefined) {
+  const target = state.alert.target;
+  if (notWorkload !== undefined && target?.state !== "resolved") {
     await ctx.store.setIncidentStatus(state.incidentId, "running");
     return new Command({ update: { timeline: [{ node: "perceive", at: ctx.clock.now(), message: notWorkload }] }, goto: "escalate" });
   }
@@ -60,9 +64,6 @@ export async function perceive(state: IncidentStateValue, runtime: Runtime<Sutur
   const actionWatermark = await ctx.store.latestActionId();
   const { environment_id: environmentId } = await ctx.store.getIncident(state.incidentId);
   const unsettled = environmentId === null ? [] : await ctx.store.unsettledForeignActions({ environmentId, namespace: state.alert.namespace, excludeIncident: state.incidentId });
-  const alerting = await observeService(observer, state.alert.service, "alerting");
-  const dependencies = alerting.workload?.dependencies ?? [];
-  const others = await Promise.all(dependencies.map((d) => observeService(observer, d, "dependency")));
   const since = new Date(new Date(state.alert.startsAt).getTime() - RECURRENCE_WINDOW_MINUTES * 60_000);
   const flapSince = new Date(state.alert.startsAt).getTime() - FLAP_WINDOW_MINUTES * 60_000;
   // One entry per episode and status, none after this alert started: Alertmanager re-sends a
@@ -79,6 +80,29 @@ export async function perceive(state: IncidentStateValue, runtime: Runtime<Sutur
   // Earlier episodes that ended by themselves, and how long each lasted.
   const ended = longHistory.filter((h) => h.status === "resolved" && h.startsAt.getTime() < startedAt && h.endsAt !== null);
   const lasted = ended.map((h) => ((h.endsAt?.getTime() ?? 0) - h.startsAt.getTime()) / 60_000);
+  const alertHistory = {
+    firing: history.filter((h) => h.status === "firing").length,
+    resolved: history.filter((h) => h.status === "resolved").length,
+    windowMinutes: FLAP_WINDOW_MINUTES,
+    recurrence: { episodes: ended.length, longestMinutes: lasted.length > 0 ? Math.max(...lasted) : 0, windowMinutes: RECURRENCE_WINDOW_MINUTES },
+  };
+  if (notWorkload !== undefined && target !== undefined) {
+    // A node, a job, a quota: read what can be read of it and let diagnosis close or escalate (it never acts on one).
+    const node = target.kind === "Node" && target.name !== undefined ? await observer.describeNode(target.name) : undefined;
+    const extracted = extractEvidence(state.alert, [], alertHistory, now);
+    const facts = [targetObjectFact(state.alert.service, target), ...(node !== undefined ? nodeFacts(state.alert.service, node, now) : [])];
+    const evidence = [...extracted.evidence, ...facts.map((f, i) => ({ ...f, id: `ev-${extracted.evidence.length + i + 1}`, attrs: f.attrs ?? {} }))];
+    await ctx.store.setIncidentStatus(state.incidentId, "running");
+    const perception = state.timeline.filter((e) => e.node === "perceive").length + 1;
+    const observationRefs = await ctx.store.recordObservations(state.incidentId, perception, observer.observations);
+    const failed = observer.observations.filter((o) => !o.ok);
+    const message = `${notWorkload.replace(/; a human should look at it$/, "")}; read ${observer.observations.length} tool result(s) about it; ${evidence.length} facts${failed.length > 0 ? `; ${failed.length} read(s) failed: ${failed[0]?.summary ?? ""}` : ""}`;
+    const context = { services: [], evidence, signatures: {}, observationRefs, observations: [], snapshot: { at: now, signals: [] }, gatheredAt: now, actionWatermark, unsettledActions: [] };
+    return new Command({ update: { context, timeline: [{ node: "perceive", at: now, message }] }, goto: "diagnose" });
+  }
+  const alerting = await observeService(observer, state.alert.service, "alerting");
+  const dependencies = alerting.workload?.dependencies ?? [];
+  const others = await Promise.all(dependencies.map((d) => observeService(observer, d, "dependency")));
   const otherIncidents =
     environmentId === null
       ? []
@@ -95,12 +119,7 @@ export async function perceive(state: IncidentStateValue, runtime: Runtime<Sutur
   const extracted = extractEvidence(
     state.alert,
     [alerting, ...others],
-    {
-      firing: history.filter((h) => h.status === "firing").length,
-      resolved: history.filter((h) => h.status === "resolved").length,
-      windowMinutes: FLAP_WINDOW_MINUTES,
-      recurrence: { episodes: ended.length, longestMinutes: lasted.length > 0 ? Math.max(...lasted) : 0, windowMinutes: RECURRENCE_WINDOW_MINUTES },
-    },
+    alertHistory,
     now,
     otherIncidents
       .filter((a) => a.id <= actionWatermark)

@@ -1,6 +1,6 @@
 import { redactSecrets, redactValue, secretKinds } from "../domain/secrets.js";
 import type { ToolObservation } from "../domain/model.js";
-import type { ConsumerGroupState, DeploymentRevision, EnvironmentAdapter, LogLine, MetricName, MetricSeries, WorkloadDescription } from "../environments/adapter.js";
+import type { ConsumerGroupState, DeploymentRevision, EnvironmentAdapter, LogLine, MetricName, MetricSeries, NodeState, WorkloadDescription } from "../environments/adapter.js";
 import type { Clock } from "../domain/clock.js";
 import type { ToolRegistry } from "./registry.js";
 
@@ -65,6 +65,15 @@ export class Observer {
   /** `query_metrics`. */
   queryMetric(service: string, metric: MetricName, windowMinutes: number): Promise<MetricSeries | undefined> {
     return this.read<MetricSeries>("query_metrics", { service, metric, windowMinutes }, (r) => `${r.points.length} points`);
+  }
+
+  /** `describe_node`. */
+  describeNode(node: string): Promise<NodeState | undefined> {
+    return this.read<NodeState>(
+      "describe_node",
+      { node },
+      (n) => `Ready ${n.ready}${n.pressures.length > 0 ? `, ${n.pressures.join(", ")}` : ""}${n.unschedulable ? ", cordoned" : ""}, ${n.pods} pods`,
+    );
   }
 
   /** `consumer_lag`. */

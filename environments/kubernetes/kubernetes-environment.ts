@@ -11,6 +11,7 @@ import type {
   MetricName,
   MetricSeries,
   NetworkPolicyState,
+  NodeState,
   PlacementHeadroom,
   WorkloadDescription,
 } from "../adapter.js";
@@ -25,7 +26,7 @@ import type { AdapterContext } from "./context.js";
 import { describeWorkload } from "./describe.js";
 import { readPlacementHeadroom } from "./placement.js";
 import { deleteNetworkPolicy, restoreNetworkPolicy } from "./network-policies.js";
-import { deployHistory, listServices, readyReplicasMetric, tailLogs } from "./reads.js";
+import { deployHistory, describeNode, listServices, readyReplicasMetric, tailLogs } from "./reads.js";
 import { patchServiceTargetPort } from "./service-port.js";
 import { setServiceSelector } from "./service-selector.js";
 import { MetricsSourceMissingError, RunbookActionMissingError, type RunbookActions, type WorkloadSignals } from "./signals.js";
@@ -161,6 +162,10 @@ export class KubernetesEnvironment implements EnvironmentAdapter {
 
   async describeWorkload(service: string): Promise<WorkloadDescription> {
     return describeWorkload(this.context, service, await this.resolve(service));
+  }
+
+  async describeNode(name: string): Promise<NodeState> {
+    return describeNode(this.context, name);
   }
 
   async placementHeadroom(service: string): Promise<PlacementHeadroom> {

@@ -1,5 +1,5 @@
 import type { CoreV1Event, V1Container, V1Endpoints, V2HorizontalPodAutoscaler, V1Node, V1Pod, V1PodTemplateSpec, V1ResourceQuota, V1Service } from "@kubernetes/client-node";
-import type { AutoscalerState, DependencyService, KubeEvent, NodeSummary, QuotaState, ServiceSelection, WorkloadKind } from "../adapter.js";
+import type { AutoscalerState, DependencyService, KubeEvent, NodeState, NodeSummary, QuotaState, ServiceSelection, WorkloadKind } from "../adapter.js";
 import { mapSelectorMatches } from "./selectors.js";
 import { epochMs, kubeEvent } from "./translate.js";
 
@@ -209,6 +209,29 @@ export function nodeSummary(nodes: V1Node[] | unknown[]): NodeSummary {
     total: all.length,
     cordoned: names(all.filter((n) => n.spec?.unschedulable === true)),
     notReady: names(all.filter((n) => !(n.status?.conditions?.some((c) => c.type === "Ready" && c.status === "True") ?? false))),
+  };
+}
+
+/** Conditions a node reports True when something is wrong with it (Ready is the one that is True when all is well). */
+const NODE_PROBLEM_CONDITIONS = ["MemoryPressure", "DiskPressure", "PIDPressure", "NetworkUnavailable"];
+
+/** A node, the pods bound to it and its events (any order) as `describe_node` reports them; events older than an hour are left out. */
+export function nodeState(node: V1Node, pods: V1Pod[], events: KubeEvent[], now: number): NodeState {
+  const conditions = node.status?.conditions ?? [];
+  const ready = conditions.find((c) => c.type === "Ready");
+  const since = ready?.lastTransitionTime !== undefined ? new Date(ready.lastTransitionTime).getTime() : undefined;
+  const name = node.metadata?.name ?? "";
+  const bound = pods.filter((p) => p.spec?.nodeName === name);
+  return {
+    name,
+    ready: ready?.status === "True" ? "True" : ready?.status === "False" ? "False" : "Unknown",
+    ...(since !== undefined && Number.isFinite(since) ? { readySince: since } : {}),
+    pressures: conditions.filter((c) => NODE_PROBLEM_CONDITIONS.includes(c.type) && c.status === "True").map((c) => c.type),
+    unschedulable: node.spec?.unschedulable === true,
+    taints: (node.spec?.taints ?? []).map((t) => `${t.key}:${t.effect}`),
+    pods: bound.length,
+    podsNotReady: bound.filter((p) => !(p.status?.conditions?.some((c) => c.type === "Ready" && c.status === "True") ?? false)).length,
+    events: events.filter((e) => e.t >= now - 3_600_000).sort((a, b) => a.t - b.t),
   };
 }
 

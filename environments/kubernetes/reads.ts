@@ -1,11 +1,11 @@
-import type { DeploymentRevision, LogLine, MetricName, MetricSeries } from "../adapter.js";
-import { apiStatusOf, KubernetesForbiddenError, kubeRequestError, type ApiRequest } from "./api-errors.js";
+import type { DeploymentRevision, LogLine, MetricName, MetricSeries, NodeState } from "../adapter.js";
+import { apiStatusOf, call, callOrMissing, KubernetesForbiddenError, kubeRequestError, type ApiRequest } from "./api-errors.js";
 import type { AdapterContext } from "./context.js";
 import { viewWorkload } from "./describe.js";
 import { parsePodLog } from "./log-lines.js";
-import { templateChanges } from "./perception.js";
+import { nodeState, templateChanges } from "./perception.js";
 import { MetricsSourceMissingError } from "./signals.js";
-import { deploymentRevision, revisionOf } from "./translate.js";
+import { deploymentRevision, kubeEvent, revisionOf } from "./translate.js";
 import { listWorkloads, readWorkload, replicaCounts } from "./workloads.js";
 import { formatWorkloadRef, type WorkloadRef } from "./workload-ref.js";
 
@@ -63,4 +63,18 @@ export async function readyReplicasMetric(context: AdapterContext, service: stri
   if (metric !== "ready_replicas") throw new MetricsSourceMissingError(metric);
   const workload = await readWorkload(context.apis, ref);
   return { service, metric, points: [{ t: context.clock.now(), v: replicaCounts(workload).ready }] };
+}
+
+/**
+ * A node as `describe_node` reports it: the node, the pods bound to it (one list across
+ * namespaces, by field selector) and its events in the default namespace, where the kubelet and
+ * the node controller write them.
+ */
+export async function describeNode(context: AdapterContext, name: string): Promise<NodeState> {
+  const { apis } = context;
+  const node = await call({ verb: "get", group: "", resource: "nodes", name }, () => apis.core.readNode({ name }));
+  const pods = await call({ verb: "list", group: "", resource: "pods" }, () => apis.core.listPodForAllNamespaces({ fieldSelector: `spec.nodeName=${name}` }));
+  const events = await callOrMissing({ verb: "list", group: "", resource: "events", namespace: "default" }, () => apis.core.listNamespacedEvent({ namespace: "default" }));
+  const about = (events?.items ?? []).filter((e) => e.involvedObject.kind === "Node" && e.involvedObject.name === name).map(kubeEvent);
+  return nodeState(node, pods.items, about, context.clock.now());
 }

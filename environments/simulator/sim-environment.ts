@@ -13,6 +13,7 @@ import {
   type MetricName,
   type MetricSeries,
   type NetworkPolicyState,
+  type NodeState,
   type PodStatus,
   type PlacementHeadroom,
   type WorkloadDescription,
@@ -53,12 +54,14 @@ import { initialState, MINUTE, World, type SimService, type SimState } from "./w
 import { revealSecrets } from "./sim-secrets.js";
 import type { CoreV1Event, V1Endpoints, V2HorizontalPodAutoscaler, V1Node, V1Pod, V1PodTemplateSpec, V1ResourceQuota, V1Service } from "@kubernetes/client-node";
 import { containmentOf, managedByOf } from "../kubernetes/managed-by.js";
+import { kubeEvent } from "../kubernetes/translate.js";
 import { placementHeadroom } from "../kubernetes/placement.js";
 import {
   autoscalerOf,
   dependencyService,
   dependencyServiceName,
   isUnschedulable,
+  nodeState,
   nodeSummary,
   quotaStates,
   secretRefsOf,
@@ -322,6 +325,14 @@ export class SimEnvironment implements EnvironmentAdapter, ClusterBackend {
           return { ...l, message: structuredMessage(message) ?? message };
         })
     );
+  }
+
+  /** A node as the Kubernetes adapter reads it (environments/kubernetes/reads.ts `describeNode`), from the objects this cluster serves. */
+  async describeNode(name: string): Promise<NodeState> {
+    const node = this.objectsOf<V1Node>("Node", undefined).find((n) => n.metadata?.name === name);
+    if (node === undefined) throw new KubeApiError(404, "NotFound", `nodes "${name}" not found`, { name, kind: "nodes" });
+    const events = this.objectsOf<CoreV1Event>("Event", undefined).filter((e) => e.involvedObject.kind === "Node" && e.involvedObject.name === name);
+    return nodeState(node, this.objectsOf<V1Pod>("Pod", undefined), events.map(kubeEvent), this.now());
   }
 
   async placementHeadroom(service: string): Promise<PlacementHeadroom> {

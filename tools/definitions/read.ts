@@ -23,5 +23,22 @@ export const READ_TOOLS: AnyToolDefinition[] = [
     env.describeWorkload(p.service),
   ),
   readTool("list_deploy_history", "Revision history of a service's deployment (image, env, memory limit, when, change cause)", serviceParams, (p, env) => env.deployHistory(p.service)),
+  readTool(
+    "describe_node",
+    "A node's Ready and pressure conditions, cordon and taints, the pods bound to it and its events of the last hour",
+    z
+      .object({
+        node: z
+          .string()
+          .min(1)
+          .max(253)
+          .regex(/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/, "expected a node name (lower-case letters, digits, '-' and '.')"),
+      })
+      .strict(),
+    (p, env) => {
+      if (env.describeNode === undefined) throw new Error(`the ${env.kind} environment has no nodes to describe`);
+      return env.describeNode(p.node);
+    },
+  ),
   readTool("consumer_lag", "Kafka consumer groups of a service with committed offsets, end offsets and lag per partition, and DLQ depth", serviceParams, (p, env) => env.consumerLag(p.service)),
 ];

@@ -1,0 +1,64 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { loadScenario, type Scenario } from "../../app/scenario.js";
+import { runScenario } from "../../app/scenario-run.js";
+import { testBackends } from "../helpers/backends.js";
+import { openTestSuture, type TestSuture } from "../helpers/suture.js";
+
+/** A dev scenario's world (three nodes, four workloads, a ConfigMap edit and a release as distractors) with one alert of our own. */
+async function nodeWorld(labels: Record<string, string>, annotations: Record<string, string> = {}): Promise<Scenario> {
+  const base = await loadScenario("data/scenarios-unseen/greenhouse-node-interface-flapping-alert-on-calico-pod-veths.yaml");
+  return { ...base, alerts: [{ atMinutes: 0, status: "firing", labels, annotations }] };
+}
+
+const NODE_EXPORTER = { job: "node-exporter", namespace: "monitoring", pod: "kube-prometheus-stack-prometheus-node-exporter-q8x4m", service: "kube-prometheus-stack-prometheus-node-exporter" };
+
+describe.each(testBackends())("alerts about a node or a quota: read, diagnosed, never acted on, on $name", (backend) => {
+  let t: TestSuture;
+
+  beforeAll(async () => {
+    t = await openTestSuture(backend);
+  });
+  afterAll(async () => {
+    await t.suture.close();
+  });
+
+  it("Given a Calico pod interface flapping on a Ready node found by its address, When the alert arrives, Then the node is read and the incident closes with no action", async () => {
+    const run = await runScenario(
+      t.suture,
+      await nodeWorld({ alertname: "NodeNetworkInterfaceFlapping", device: "cali7c2e91a04f3", instance: "10.20.4.61:9100", severity: "warning", ...NODE_EXPORTER }),
+    );
+    expect(run.state.outcome?.status).toBe("closed_no_action");
+    expect(run.state.diagnosis?.chosen?.id).toBe("rules:pod-interface-flapping-on-healthy-node");
+    expect(run.env.operationsApplied()).toEqual([]);
+    const ready = run.state.context?.evidence.find((e) => e.key === "node.ready");
+    expect(ready).toMatchObject({ value: "True", attrs: { node: "ip-10-20-4-61.us-west-2.compute.internal", under_pressure: false } });
+  });
+
+  it("Given the node's own uplink (eth0) flapping, When the alert arrives, Then no rule closes it: escalated, naming the node, nothing changed", async () => {
+    const run = await runScenario(t.suture, await nodeWorld({ alertname: "NodeNetworkInterfaceFlapping", device: "eth0", instance: "10.20.4.61:9100", severity: "warning", ...NODE_EXPORTER }));
+    expect(run.state.outcome?.status).toBe("escalated");
+    expect(run.state.outcome?.reason).toMatch(/is about Node ip-10-20-4-61\.us-west-2\.compute\.internal, not a workload/);
+    expect(run.env.operationsApplied()).toEqual([]);
+  });
+
+  it("Given an informational quota alert, When it arrives, Then it closes with no action as capacity planning", async () => {
+    const run = await runScenario(
+      t.suture,
+      await nodeWorld(
+        { alertname: "KubeQuotaAlmostFull", namespace: "greenhouse", resourcequota: "compute", resource: "requests.cpu", job: "kube-state-metrics", severity: "info" },
+        { description: "Namespace greenhouse is using 91% of its requests.cpu quota." },
+      ),
+    );
+    expect(run.state.outcome?.status).toBe("closed_no_action");
+    expect(run.state.diagnosis?.chosen?.id).toBe("rules:informational-alert-on-cluster-object");
+  });
+
+  it("Given the same quota alert at warning severity, When it arrives, Then it is escalated: a warning about an object is a human's to judge", async () => {
+    const run = await runScenario(
+      t.suture,
+      await nodeWorld({ alertname: "KubeQuotaFullyUsed", namespace: "greenhouse", resourcequota: "compute", resource: "pods", job: "kube-state-metrics", severity: "warning" }),
+    );
+    expect(run.state.outcome?.status).toBe("escalated");
+    expect(run.env.operationsApplied()).toEqual([]);
+  });
+});
