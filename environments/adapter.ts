@@ -137,6 +137,8 @@ export interface NetworkPolicyState {
 export interface ConfigMapState {
   name: string;
   data: Record<string, string>;
+  /** The ConfigMap's own annotations (a maintenance window, a change ticket, "do not revert"). */
+  annotations?: Record<string, string>;
   version: number;
   updatedAt: number;
   history: Array<{ version: number; data: Record<string, string>; updatedAt: number; changedBy?: string }>;

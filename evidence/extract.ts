@@ -2,13 +2,13 @@ import type { RegressionFinding } from "../domain/regressions.js";
 import { regressionFacts } from "./regression.js";
 import type { Alert } from "../domain/alerts/alert.js";
 import type { Evidence, LogSignature, Signal } from "../domain/model.js";
-import type { ConsumerGroupState, DeploymentRevision, KubeEvent, LogLine, MetricName, MetricPoint, MetricSeries, WorkloadDescription } from "../environments/adapter.js";
+import type { ConfigMapState, ConsumerGroupState, DeploymentRevision, KubeEvent, LogLine, MetricName, MetricPoint, MetricSeries, WorkloadDescription } from "../environments/adapter.js";
 import { badness, isAnomalous } from "./anomaly.js";
 import { episodesOf, longestClimb, onsetOf, round, summarizeSeries, type MetricSummary } from "./metrics.js";
 import { redactSecrets, secretKinds } from "../domain/secrets.js";
 import { errorClass, externalHost, extractSignatures } from "./signatures.js";
 import { lastScaleDownTo } from "../environments/scale-events.js";
-import { isDeliberateHold } from "./intent.js";
+import { isDeliberateHold, plannedChangeNote } from "./intent.js";
 import { isSecurityFix, securitySignals } from "./security.js";
 import { alertTextFacts } from "./alert-text.js";
 import { alertClaimFacts } from "./alert-claim.js";
@@ -143,6 +143,21 @@ function heldUpdateFacts(s: string, w: WorkloadDescription): FactDraft[] {
       attrs: { strategy: strategy.type, partition: strategy.partition, updated, pods: w.pods.length },
     },
   ];
+}
+
+/**
+ * `planned` / `planned_note` of a ConfigMap change: its changer, the keys and values it set, or the
+ * ConfigMap's annotations say it is planned (a maintenance window or mode, a scheduled change, a CAB
+ * approval, "do not revert"). Reverting it would undo an approved change: policy refuses that.
+ */
+function plannedAttrs(cm: ConfigMapState, keys: string[]): Attrs {
+  const changedBy = cm.history.find((h) => h.version === cm.version)?.changedBy ?? "";
+  const note = plannedChangeNote([
+    ["changed by", changedBy],
+    ...keys.map((k): [string, string] => [`key ${k}`, `${k.replace(/[_.-]+/g, " ")} = ${cm.data[k] ?? ""}`]),
+    ...Object.entries(cm.annotations ?? {}).map(([k, v]): [string, string] => [`annotation ${k}`, `${k.split("/").pop() ?? k}: ${v}`]),
+  ]);
+  return { planned: note !== "", planned_note: redactSecrets(note) };
 }
 
 function workloadFacts(obs: ServiceObservations, now: number, alertService: string, onset: number | undefined): FactDraft[] {
@@ -286,6 +301,7 @@ function workloadFacts(obs: ServiceObservations, now: number, alertService: stri
         keys: keys.join(","),
         changed_by: cm.history.find((h) => h.version === cm.version)?.changedBy ?? "unknown",
         ...onsetAttrs(cm.updatedAt, onset),
+        ...plannedAttrs(cm, keys),
       },
     });
   }

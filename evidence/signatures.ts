@@ -93,6 +93,12 @@ export function isContinuation(message: string, inTraceback = false): boolean {
  */
 const ERROR_CLASSES: Array<[string, RegExp]> = [
   ["probe", /\b(readiness|liveness|startup) probe failed/i],
+  // The client went away, not the server: a request aborted mid-response, a stream closed early, a
+  // connection opened and closed without a TLS handshake (a load balancer's TCP health check).
+  [
+    "client_abort",
+    /\brequest aborted\b|\baborted by (the )?client\b|\bclient (disconnected|closed (the )?(connection|request)|went away|aborted)\b|ERR_STREAM_PREMATURE_CLOSE|\bpremature close\b|\bECONNABORTED\b|\b499\b.*client closed|client closed request|TLS handshake error from \S+: (EOF|read: connection reset by peer)/i,
+  ],
   ["oom", /OutOfMemory|out of memory|heap out of memory|OOMKilled|Cannot allocate memory|memory limit exceeded/i],
   ["dns", /ENOTFOUND|EAI_AGAIN|no such host|NXDOMAIN|Name or service not known|Temporary failure in name resolution|UnknownHostException|could not resolve host|getaddrinfo|nodename nor servname/i],
   [
@@ -115,7 +121,7 @@ const ERROR_CLASSES: Array<[string, RegExp]> = [
   ["exec", /exec format error|executable file not found|no such file or directory|exec: |command not found|permission denied/i],
 ];
 
-/** The error class a log text shows (dns, connection_refused, connection_reset, upstream_status, timeout, tls, auth, oom, probe, exec, unknown_flag), "" if none. */
+/** The error class a log text shows (client_abort, dns, connection_refused, connection_reset, upstream_status, timeout, tls, auth, oom, probe, exec, unknown_flag), "" if none. */
 export function errorClass(text: string): string {
   return ERROR_CLASSES.find(([, pattern]) => pattern.test(text))?.[0] ?? "";
 }

@@ -41,6 +41,7 @@ function incidentFacts(ctx: SutureContext, state: IncidentStateValue, row: Incid
     securityFixes: securityFixes(state),
     restartOnly: restartOnly(state),
     heldOnPurpose: heldOnPurpose(state),
+    plannedConfigs: plannedConfigs(state),
     selfRecoveries,
   };
 }
@@ -50,6 +51,13 @@ function heldOnPurpose(state: IncidentStateValue): Array<{ service: string; note
   return (state.context?.evidence ?? [])
     .filter((e) => e.key === "replicas.desired" && e.attrs["held_on_purpose"] === true)
     .map((e) => ({ service: e.service, note: String(e.attrs["change_cause"]).slice(0, 300) }));
+}
+
+/** ConfigMap changes perceive found marked as planned by their own records, with what marks them. */
+function plannedConfigs(state: IncidentStateValue): Array<{ service: string; configMap: string; note: string }> {
+  return (state.context?.evidence ?? [])
+    .filter((e) => e.key === "config.changed" && e.attrs["planned"] === true)
+    .map((e) => ({ service: e.service, configMap: String(e.attrs["configmap"]), note: String(e.attrs["planned_note"]).slice(0, 300) }));
 }
 
 /** Workloads whose running revision only restarted pods to reload a Secret or ConfigMap, with the markers it changed. */

@@ -59,6 +59,11 @@ export interface IncidentFacts {
    */
   heldOnPurpose?: Array<{ service: string; note: string }>;
   /**
+   * ConfigMaps whose latest change its own records mark as planned (a maintenance window or mode,
+   * a scheduled change, a CAB approval, "do not revert"): reverting one is a human's decision.
+   */
+  plannedConfigs?: Array<{ service: string; configMap: string; note: string }>;
+  /**
    * Recoveries Suture applied to itself and still in force (its own rates crossed their limits):
    * each lowers autonomy for every action until a human restores it. Absent = none.
    */
@@ -129,6 +134,14 @@ function restartOnlyRollback(actionClass: string, service: string | undefined, r
     "deny",
     `the revision of ${service ?? ""} it would undo only restarted the pods (${restart.note}): rolling back cannot undo the Secret or ConfigMap change they reloaded; a human looks at that change`,
   );
+}
+
+/** A ConfigMap change its own records call planned (a maintenance window, an approved change) is never reverted automatically; not configurable. */
+function plannedConfigRevert(actionClass: string, service: string | undefined, configMap: string | undefined, planned: Array<{ service: string; configMap: string; note: string }>): PolicyCheck {
+  if (actionClass !== "config-revert") return check("plannedConfigRevert", "pass", `${actionClass} reverts no ConfigMap`);
+  const change = planned.find((p) => p.service === service && p.configMap === configMap);
+  if (change === undefined) return check("plannedConfigRevert", "pass", "nothing marks the change it reverts as planned");
+  return check("plannedConfigRevert", "deny", `the change to ConfigMap ${configMap ?? ""} is marked as planned (${change.note}); reverting it would undo an approved change: its owner decides`);
 }
 
 function deliberateHold(actionClass: string, service: string | undefined, held: Array<{ service: string; note: string }>): PolicyCheck {
@@ -232,6 +245,7 @@ export class PolicyEngine {
     checks.push(securityFixRollback(tool.actionClass, target?.service, input.incident.securityFixes ?? []));
     checks.push(restartOnlyRollback(tool.actionClass, target?.service, input.incident.restartOnly ?? []));
     checks.push(deliberateHold(tool.actionClass, target?.service, input.incident.heldOnPurpose ?? []));
+    checks.push(plannedConfigRevert(tool.actionClass, target?.service, target?.name, input.incident.plannedConfigs ?? []));
 
     const impact = live.ok && tool.impact !== undefined && target !== undefined ? await tool.impact(params, env).catch(() => undefined) : undefined;
     if (impact !== undefined) checks.push(...this.impactChecks(policy, impact));

@@ -47,9 +47,14 @@ const abnormal = (f: Evidence): boolean => f.key === "metric.anomalous";
 const abnormalOnDependency = (f: Evidence, alertService: string): boolean => abnormal(f) && f.service !== alertService;
 const any = (facts: Evidence[], test: (f: Evidence) => boolean): boolean => facts.some(test);
 const nothingChanged = (facts: Evidence[]): boolean => !any(facts, (f) => recentDeploy(f, ANY_CHANGE_MINUTES) || recentConfig(f, ANY_CHANGE_MINUTES));
-/** An error class in the logs other than these (an upstream's own 5xx says nothing against an upstream cause). */
+/** Error classes that say nothing about the workload's own failure: a client that went away. */
+const CLIENT_SIDE_CLASSES = ["client_abort"];
+/** An error class in the logs other than these (an upstream's own 5xx says nothing against an upstream cause), clients going away aside. */
 const anyLogClass = (facts: Evidence[], except: string[] = []): boolean =>
-  any(facts, (f) => f.key === "log.signature" && String(f.attrs["error_class"] ?? "") !== "" && !except.includes(String(f.attrs["error_class"])));
+  any(facts, (f) => {
+    const cls = String(f.attrs["error_class"] ?? "");
+    return f.key === "log.signature" && cls !== "" && !except.includes(cls) && !CLIENT_SIDE_CLASSES.includes(cls);
+  });
 /** Error classes a call to a failing outside host shows. */
 const OUTSIDE_FAILURE_CLASSES = ["upstream_status", "timeout", "connection_refused", "connection_reset", "dns", "tls"];
 /** An error line naming a host outside the cluster. */

@@ -191,6 +191,18 @@ function via(labels: Labels, ...keys: string[]): string {
 }
 
 /**
+ * Whether the `pod` label is the scraper's own: kube-state-metrics' series about a node, a PDB or a
+ * quota carry no pod of their own, and a scrape config that adds the target's labels then names the
+ * kube-state-metrics pod itself (its Service's name, or its container's, followed by the pod hash).
+ */
+function scrapersOwnPod(labels: Labels): boolean {
+  const pod = present(labels, "pod");
+  if (pod === undefined || present(labels, "exported_pod") !== undefined) return false;
+  const scraper = [present(labels, "service"), present(labels, "container")].filter((n): n is string => n !== undefined && /kube-state-metrics/.test(n));
+  return scraper.some((name) => pod.startsWith(`${name}-`)) || /(^|-)kube-state-metrics-[a-z0-9]+-[a-z0-9]+$/.test(pod);
+}
+
+/**
  * The target an alert's labels name, following kube-prometheus-stack and exporter conventions:
  * an explicit mapping first; then the subject labels kube-state-metrics and the kubelet export
  * (deployment, statefulset, daemonset, horizontalpodautoscaler, job_name, cronjob,
@@ -224,7 +236,7 @@ export function targetFromLabels(labels: Labels, mapping?: TargetMapping): Alert
     const name = subjectLabel(labels, key);
     if (name !== undefined) return named(kind, namespace, name, via(labels, "namespace", key));
   }
-  const pod = selfLabelling ? present(labels, "exported_pod") : subjectLabel(labels, "pod");
+  const pod = selfLabelling || scrapersOwnPod(labels) ? present(labels, "exported_pod") : subjectLabel(labels, "pod");
   if (pod !== undefined) {
     const container = selfLabelling ? present(labels, "exported_container") : subjectLabel(labels, "container");
     return named("Pod", namespace, pod, via(labels, "namespace", "pod"), container !== undefined ? { container } : {});

@@ -47,6 +47,7 @@ export async function configMapState(context: AdapterContext, cm: V1ConfigMap): 
   return {
     name,
     data: { ...(cm.data ?? {}) },
+    ...(cm.metadata?.annotations !== undefined ? { annotations: { ...cm.metadata.annotations } } : {}),
     version,
     updatedAt: current?.observedAt ?? context.clock.now(),
     history: versions.map((v) => ({ version: v.version, data: v.data, updatedAt: v.observedAt, ...(v.changedBy !== undefined ? { changedBy: v.changedBy } : {}) })),

@@ -407,6 +407,7 @@ export class SimEnvironment implements EnvironmentAdapter, ClusterBackend {
         return {
           name: cm.metadata.name,
           data: { ...(cm.data ?? {}) },
+          ...(cm.metadata.annotations !== undefined ? { annotations: { ...cm.metadata.annotations } } : {}),
           version: last?.version ?? 1,
           updatedAt: last?.updatedAt ?? Date.parse(cm.metadata.creationTimestamp),
           history: structuredClone(history),

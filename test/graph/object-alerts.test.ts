@@ -41,6 +41,14 @@ describe.each(testBackends())("alerts about a node or a quota: read, diagnosed, 
     expect(run.env.operationsApplied()).toEqual([]);
   });
 
+  it("Given a node that went NotReady after it was cordoned and drained (kube-state-metrics' own pod in the labels), When KubeNodeNotReady arrives, Then the node is the target and the incident closes with no action", async () => {
+    const run = await runScenario(t.suture, await loadScenario("data/scenarios-unseen/ferry-cluster-node-notready-during-announced-firmware-maintenance-drained.yaml"));
+    expect(run.state.alert.target).toMatchObject({ kind: "Node", name: "ip-10-60-3-41.eu-north-1.compute.internal" });
+    expect(run.state.outcome?.status).toBe("closed_no_action");
+    expect(run.state.diagnosis?.chosen?.id).toBe("rules:drained-node-down");
+    expect(run.env.operationsApplied()).toEqual([]);
+  });
+
   it("Given an informational quota alert, When it arrives, Then it closes with no action as capacity planning", async () => {
     const run = await runScenario(
       t.suture,

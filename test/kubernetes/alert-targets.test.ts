@@ -59,6 +59,20 @@ const CASES: Array<{ alert: string; labels: Record<string, string>; expected: Ex
   },
   { alert: "KafkaConsumerGroupLagHigh", labels: { ...KAFKA_EXPORTER, consumergroup: "fulfillment", topic: "orders" }, expected: { workload: "Deployment payments/fulfillment" } },
   { alert: "HighErrorRate", labels: { namespace: "shop", service: "checkout-http", job: "checkout-http", pod: "" }, expected: { workload: "Deployment shop/checkout" } },
+  // kube-state-metrics' node series carry no pod of their own: the `pod` a scrape config added is kube-state-metrics' own.
+  {
+    alert: "KubeNodeNotReady",
+    labels: {
+      node: "ip-10-0-3-17",
+      condition: "Ready",
+      status: "true",
+      ...KSM,
+      namespace: "monitoring",
+      pod: "kube-prometheus-stack-kube-state-metrics-7877b46b5f-f4qcb",
+      container: "kube-state-metrics",
+    },
+    expected: { escalated: /is about Node ip-10-0-3-17, not a workload/ },
+  },
   // ingress-nginx's series carry their backend in `service`; scraped by a ServiceMonitor it becomes `exported_service` (the scraper's own Service is `service`).
   {
     alert: "IngressHigh5xxRatio",

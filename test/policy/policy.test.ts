@@ -466,6 +466,25 @@ const cases: Case[] = [
     outcome: "allow",
     reason: /policy checks passed/,
   },
+  // a ConfigMap change its own records mark as planned is never reverted automatically (code, not configurable)
+  {
+    rule: "plannedConfigRevert",
+    name: "reverting a maintenance-mode flag set for an approved window",
+    call: { tool: "revert_config_map", params: { service: "checkout", configMap: "shop-config", toVersion: 1 } },
+    confidence: 0.95,
+    facts: { plannedConfigs: [{ service: "checkout", configMap: "shop-config", note: "changed by: maintenance-scheduler (CHG-20931)" }] },
+    outcome: "deny",
+    reason: /the change to ConfigMap shop-config is marked as planned \(changed by: maintenance-scheduler \(CHG-20931\)\); reverting it would undo an approved change/,
+  },
+  {
+    rule: "plannedConfigRevert",
+    name: "a planned ConfigMap change does not stop a rollback of the release",
+    call: rollback,
+    confidence: 0.8,
+    facts: { plannedConfigs: [{ service: "checkout", configMap: "shop-config", note: "annotation window: maintenance 02:00Z" }] },
+    outcome: "allow",
+    reason: /policy checks passed/,
+  },
   // Suture's own lowered autonomy (a self-recovery in force) only narrows: approval, or nothing at observe
   {
     rule: "selfRecovery",

@@ -133,6 +133,12 @@ describe("structured logs and error classes", () => {
       ["upstream responded status=502 after 31ms", "upstream_status"],
       ["no healthy upstream", "upstream_status"],
       ["504 Gateway Timeout from edge", "upstream_status"],
+      // The client went away: not the server's failure (a connection reset the server itself saw stays connection_reset).
+      ["request aborted: Error: aborted at abortIncoming (node:_http_server:794:17) code=ECONNRESET", "client_abort"],
+      ["feed stream failed: Error [ERR_STREAM_PREMATURE_CLOSE]: Premature close", "client_abort"],
+      ["http: TLS handshake error from 10.20.150.88:24009: EOF", "client_abort"],
+      ['10.0.4.2 - - "GET /feed HTTP/1.1" 499 0 client closed request', "client_abort"],
+      ["upstream connection to ledger-db: read ECONNRESET", "connection_reset"],
       ["order 503 shipped in 12ms", ""],
       ["GET /orders took 912ms", ""],
     ];
