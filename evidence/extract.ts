@@ -160,6 +160,14 @@ function plannedAttrs(cm: ConfigMapState, keys: string[]): Attrs {
   return { planned: note !== "", planned_note: redactSecrets(note) };
 }
 
+/** Whether the workload's scale-down to its current count happened within 3 min of the rollout at `deployedAt`. */
+function scaledDownWithRollout(obs: ServiceObservations, deployedAt: number): boolean {
+  const w = obs.workload;
+  if (w === undefined) return false;
+  const scaled = lastScaleDownTo(w.events, w.deployment.desiredReplicas);
+  return scaled !== undefined && Math.abs(scaled.at - deployedAt) <= 3 * MINUTE;
+}
+
 function workloadFacts(obs: ServiceObservations, now: number, alertService: string, onset: number | undefined): FactDraft[] {
   const facts: FactDraft[] = [];
   const w = obs.workload;
@@ -535,6 +543,10 @@ function deployFacts(obs: ServiceObservations, now: number, onset: number | unde
         restart_only: restartMarkers(current, previous, changes).length > 0,
         restart_markers: restartMarkers(current, previous, changes).join(","),
         ...onsetAttrs(current.deployedAt, onset),
+        // The same change scaled it down (a chart's values rename, an apply of a manifest with fewer
+        // replicas): the ScalingReplicaSet event to today's count came with the rollout, and a
+        // rollback restores the template, not the count.
+        scaled_down_with_it: scaledDownWithRollout(obs, current.deployedAt),
       },
     },
   ];
@@ -698,6 +710,17 @@ function logFacts(obs: ServiceObservations, now: number): { facts: FactDraft[]; 
     }
   }
   for (const signal of securitySignals(obs.logs)) {
+    if (signal.refused) {
+      // Probes the server turned away, every one: the background of any public endpoint, noted but not abuse.
+      facts.push({
+        key: "security.probes_refused",
+        service: obs.service,
+        value: signal.count,
+        summary: `${obs.service} turned away ${signal.count} scanner probe(s) (e.g. ${signal.sample}); none was answered`,
+        attrs: { sources: signal.sources, sample: signal.sample, minutes_since_first: Math.round((now - signal.firstSeen) / MINUTE) },
+      });
+      continue;
+    }
     facts.push({
       key: "security.signal",
       service: obs.service,

