@@ -310,6 +310,8 @@ function workloadFacts(obs: ServiceObservations, now: number, alertService: stri
         changed_by: cm.history.find((h) => h.version === cm.version)?.changedBy ?? "unknown",
         ...onsetAttrs(cm.updatedAt, onset),
         ...plannedAttrs(cm, keys),
+        // What the changed keys hold now (clipped, secrets redacted): an error quoting a new value points at the change.
+        changed_values: keys.map((k) => redactSecrets(cm.data[k] ?? "").slice(0, 120)).join("\n"),
       },
     });
   }
@@ -821,13 +823,45 @@ function markChangesNamedInLogs(drafts: FactDraft[], signatures: Record<string, 
   for (const draft of drafts) {
     if (draft.key !== "config.changed" || draft.attrs === undefined) continue;
     const names = [String(draft.attrs.configmap ?? ""), ...String(draft.attrs.keys ?? "").split(",")].filter((n) => n.length >= 3);
+    // A new value long enough to be specific (a URL, a host, an issuer): an error quoting it names the change.
+    const values = String(draft.attrs.changed_values ?? "")
+      .split("\n")
+      .filter((v) => v.length >= 8 && !/^(true|false|\d+)$/i.test(v));
     const errors = [...(signatures[draft.service] ?? []), ...(draft.service === alertService ? [] : (signatures[alertService] ?? []))].filter((sig) => sig.level === "error" || sig.level === "fatal");
-    const named = names.some((name) => {
-      const pattern = new RegExp(`(^|[^A-Za-z0-9_])${escapeRegExp(name)}($|[^A-Za-z0-9_])`, "i");
-      return errors.some((sig) => pattern.test(sig.template) || pattern.test(sig.sample));
-    });
+    const named =
+      names.some((name) => {
+        const pattern = new RegExp(`(^|[^A-Za-z0-9_])${escapeRegExp(name)}($|[^A-Za-z0-9_])`, "i");
+        return errors.some((sig) => pattern.test(sig.template) || pattern.test(sig.sample));
+      }) || values.some((value) => errors.some((sig) => sig.sample.includes(value)));
     draft.attrs = { ...draft.attrs, named_in_logs: named };
   }
+}
+
+/**
+ * `dependency.blamed`: a workload's own error lines (≥ 10, error or fatal) name a service it calls
+ * whose error rate or latency is abnormal too — the failures come from the callee, whatever the
+ * caller changed. Value: the dependency; attrs: the caller's line and how many.
+ */
+function blamedDependencyFacts(observations: ServiceObservations[], signatures: Record<string, LogSignature[]>, drafts: FactDraft[]): FactDraft[] {
+  const facts: FactDraft[] = [];
+  const abnormal = new Set(drafts.filter((d) => d.key === "metric.anomalous" && (d.value === "error_rate" || d.value === "latency_p99_ms")).map((d) => d.service));
+  for (const obs of observations) {
+    const errors = (signatures[obs.service] ?? []).filter((sig) => (sig.level === "error" || sig.level === "fatal") && sig.count >= 10);
+    for (const dependency of obs.workload?.dependencies ?? []) {
+      if (!abnormal.has(dependency) || dependency.length < 3) continue;
+      const pattern = new RegExp(`(^|[^A-Za-z0-9_-])${escapeRegExp(dependency)}($|[^A-Za-z0-9_-])`, "i");
+      const sig = errors.find((s) => pattern.test(s.sample));
+      if (sig === undefined) continue;
+      facts.push({
+        key: "dependency.blamed",
+        service: obs.service,
+        value: dependency,
+        summary: `${obs.service}'s errors name ${dependency}, which is failing too (×${sig.count}: ${sig.sample.slice(0, 160)})`,
+        attrs: { count: sig.count, sample: sig.sample.slice(0, 300) },
+      });
+    }
+  }
+  return facts;
 }
 
 /** The metrics an alert's own words point at, by the cause class they name. */
@@ -972,6 +1006,7 @@ export function extractEvidence(
     signatures[obs.service] = l.signatures;
   }
   markChangesNamedInLogs(drafts, signatures, alert.service);
+  drafts.push(...blamedDependencyFacts(ordered, signatures, drafts));
   drafts.push(...otherIncidentFacts(others, now));
   const alertText = alertTextFacts(alert);
   drafts.push(...alertText, ...alertClaimFacts(alert, drafts));

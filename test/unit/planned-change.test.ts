@@ -40,6 +40,19 @@ describe("a ConfigMap change its own records call planned", () => {
     expect(hypotheses[0]?.id).toBe("rules:planned-maintenance-rejections");
   });
 
+  it("Given an issuer edit whose 401s quote the new issuer, When the errors alert, Then the change is named in the logs and reverted, not escalated as a credential problem", async () => {
+    const spec = flagWorld(
+      "argocd (app campus-prod)",
+      'token validation failed: iss "https://idp.campus.example" does not match expected issuer "https://idp.staging.campus.dev/realms/students" (401 Unauthorized)',
+    );
+    const fault = spec.faults?.[0];
+    if (fault !== undefined && "params" in fault) fault.params = { ...fault.params, key: "oidc_issuer", value: "https://idp.staging.campus.dev/realms/students" };
+    const { changed, hypotheses } = await diagnose(spec);
+    expect(changed?.attrs).toMatchObject({ named_in_logs: true, planned: false });
+    expect(hypotheses.some((h) => h.id === "rules:dependency-auth-failures")).toBe(false);
+    expect(hypotheses[0]?.candidates[0]?.call.tool).toBe("revert_config_map");
+  });
+
   it("Given the same flag set by a person with no plan on record, When the errors alert, Then the change is reverted as before", async () => {
     const { changed, hypotheses } = await diagnose(flagWorld("alice@campus", "500 Internal Server Error: grading mode frozen"));
     expect(changed?.attrs["planned"]).toBe(false);
