@@ -1014,6 +1014,10 @@ export function extractEvidence(
   const classes = alertText.map((f) => String(f.value));
   if (alerting !== undefined) drafts.push(...recoveredSignalFacts(alerting, classes, now));
   if (history.recurrence !== undefined && history.recurrence.episodes > 0) drafts.push(recurrenceFact(alert, history.recurrence, alerting, classes, now));
-  const evidence = drafts.map((d, i) => ({ ...d, id: `ev-${i + 1}`, attrs: d.attrs ?? {} }));
-  return { evidence, signatures, signals };
+  return { evidence: withFacts([], drafts), signatures, signals };
+}
+
+/** `evidence` with `drafts` appended, numbered after it (`ev-<n>`, the ids rules and briefs cite). */
+export function withFacts(evidence: Evidence[], drafts: Array<Omit<Evidence, "id" | "attrs"> & { attrs?: Evidence["attrs"] }>): Evidence[] {
+  return [...evidence, ...drafts.map((d, i) => ({ ...d, id: `ev-${evidence.length + i + 1}`, attrs: d.attrs ?? {} }))];
 }

@@ -1,7 +1,7 @@
 import { Command, type Runtime } from "@langchain/langgraph";
 import { targetEscalation } from "../domain/alerts/target.js";
 import type { PerceiveRoute } from "../graphs/routes.js";
-import { extractEvidence, type ServiceObservations } from "../evidence/extract.js";
+import { extractEvidence, withFacts, type ServiceObservations } from "../evidence/extract.js";
 import { anomalousSignals } from "../evidence/snapshot.js";
 import { requireContext, type SutureContext } from "../graphs/context.js";
 import type { IncidentStateValue } from "../graphs/state.js";
@@ -91,7 +91,7 @@ export async function perceive(state: IncidentStateValue, runtime: Runtime<Sutur
     const node = target.kind === "Node" && target.name !== undefined ? await observer.describeNode(target.name) : undefined;
     const extracted = extractEvidence(state.alert, [], alertHistory, now);
     const facts = [targetObjectFact(state.alert.service, target), ...(node !== undefined ? nodeFacts(state.alert.service, node, now) : [])];
-    const evidence = [...extracted.evidence, ...facts.map((f, i) => ({ ...f, id: `ev-${extracted.evidence.length + i + 1}`, attrs: f.attrs ?? {} }))];
+    const evidence = withFacts(extracted.evidence, facts);
     await ctx.store.setIncidentStatus(state.incidentId, "running");
     const perception = state.timeline.filter((e) => e.node === "perceive").length + 1;
     const observationRefs = await ctx.store.recordObservations(state.incidentId, perception, observer.observations);
