@@ -298,7 +298,8 @@ async function startingPoint(suture: Suture, incident: IncidentRow, env: Runnabl
     world = await openIncidentWorld(suture, environmentId);
   }
   if (alert.service !== incident.service || environmentId !== incident.environment_id) await suture.store.setIncidentTarget(incident.id, alert.service, environmentId);
-  const unresolved = targetEscalation(after);
+  // A node or the cluster is found as surely as a workload; only a target not found is unresolved.
+  const unresolved = after.state === "resolved" ? undefined : targetEscalation(after);
   await suture.store.audit({
     incidentId: incident.id,
     actor: "worker",

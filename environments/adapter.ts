@@ -252,6 +252,24 @@ export interface NodeState {
   podsNotReady: number;
   /** Events about the node in the last hour, oldest first. */
   events: KubeEvent[];
+  /** The kubelet's version (`status.nodeInfo.kubeletVersion`), when reported. */
+  kubeletVersion?: string;
+  /** The node's annotations (values clipped): where maintenance tooling and people record why a node is cordoned. */
+  annotations?: Record<string, string>;
+}
+
+/** A pod no node could take: Pending with its PodScheduled condition False. */
+export interface UnschedulablePod {
+  namespace: string;
+  name: string;
+  /** The scheduler's message (`0/4 nodes are available: …`). */
+  message: string;
+}
+
+/** The cluster as `describe_cluster` reads it: every node, and the pods the scheduler could not place. */
+export interface ClusterState {
+  nodes: NodeState[];
+  unschedulablePods: UnschedulablePod[];
 }
 
 /** Everything `describe workload` returns for one service. */
@@ -355,6 +373,8 @@ export interface EnvironmentAdapter extends EnvironmentQueries, EnvironmentOpera
   placementHeadroom?(service: string): Promise<PlacementHeadroom>;
   /** A node's conditions, taints, pods and recent events. Absent: the adapter has no nodes to read. */
   describeNode?(name: string): Promise<NodeState>;
+  /** Every node and the pods no node could take. Absent: the adapter has no cluster to read. */
+  describeCluster?(): Promise<ClusterState>;
 }
 
 /** Thrown when a query or operation names something the environment does not have. */

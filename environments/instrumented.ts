@@ -20,7 +20,7 @@ const OPERATIONS: Record<keyof EnvironmentOperations, true> = {
 };
 
 /** Every read of an adapter: timed, counted, and retried with back-off when the failure is transient. */
-const READS: Record<keyof EnvironmentQueries | "appliedChange" | "resolveAlertTarget" | "placementHeadroom" | "describeNode", true> = {
+const READS: Record<keyof EnvironmentQueries | "appliedChange" | "resolveAlertTarget" | "placementHeadroom" | "describeNode" | "describeCluster", true> = {
   listServices: true,
   queryMetric: true,
   tailLogs: true,
@@ -31,6 +31,7 @@ const READS: Record<keyof EnvironmentQueries | "appliedChange" | "resolveAlertTa
   resolveAlertTarget: true,
   placementHeadroom: true,
   describeNode: true,
+  describeCluster: true,
 };
 
 /** Read failures worth another try: the system behind the adapter may answer the next time. */

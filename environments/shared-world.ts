@@ -2,7 +2,19 @@ import { withTransaction, type Database, type Queryable } from "../store/databas
 import { saveWorldState, worldClock, worldState, worldVersion, type WorldClockKind } from "../store/environments.js";
 import type { Clock } from "../domain/clock.js";
 import type { AlertTarget } from "../domain/alerts/target.js";
-import type { AppliedChange, ConsumerGroupState, DeploymentRevision, EnvironmentAdapter, LogLine, MetricName, MetricSeries, NetworkPolicyState, NodeState, WorkloadDescription } from "./adapter.js";
+import type {
+  AppliedChange,
+  ConsumerGroupState,
+  DeploymentRevision,
+  EnvironmentAdapter,
+  LogLine,
+  MetricName,
+  MetricSeries,
+  NetworkPolicyState,
+  NodeState,
+  ClusterState,
+  WorkloadDescription,
+} from "./adapter.js";
 import { SimEnvironment } from "./simulator/index.js";
 
 /** The clock of a shared world: its time is the world's, and waiting advances the world for everyone. */
@@ -142,6 +154,10 @@ export class SharedWorld implements EnvironmentAdapter {
 
   async describeNode(name: string): Promise<NodeState> {
     return (await this.current()).describeNode(name);
+  }
+
+  async describeCluster(): Promise<ClusterState> {
+    return (await this.current()).describeCluster();
   }
 
   /** An alert's target in the world (workload names only; see SimEnvironment.resolveAlertTarget). */

@@ -958,6 +958,12 @@ function migrationFacts(service: string, lines: LogLine[], now: number): FactDra
   ];
 }
 
+/** Whole minutes since the alert started firing (its `startsAt`), never negative. */
+function minutesFiring(alert: Alert, now: number): number {
+  const started = Date.parse(alert.startsAt);
+  return Number.isFinite(started) ? Math.max(0, Math.round((now - started) / 60_000)) : 0;
+}
+
 /**
  * Turns raw observations into facts a rule (or a person) can cite: pod reasons, events,
  * deploy and config changes, port and policy mismatches, abnormal metrics, log signatures.
@@ -976,8 +982,8 @@ export function extractEvidence(
       key: "alert.firing",
       service: alert.service,
       value: alert.name,
-      summary: `alert ${alert.name} (${alert.severity}) firing on ${alert.service}`,
-      attrs: { severity: alert.severity },
+      summary: `alert ${alert.name} (${alert.severity}) firing on ${alert.service !== "" ? alert.service : "the cluster"} for ${minutesFiring(alert, now)} min`,
+      attrs: { severity: alert.severity, minutes_firing: minutesFiring(alert, now) },
     },
     {
       key: "alert.flaps",

@@ -1,6 +1,7 @@
 import type { AlertTarget } from "../domain/alerts/target.js";
 import type { Evidence } from "../domain/model.js";
-import type { NodeState } from "../environments/adapter.js";
+import type { ClusterState, NodeState } from "../environments/adapter.js";
+import { plannedChangeNote } from "./intent.js";
 
 type FactDraft = Omit<Evidence, "id" | "attrs"> & { attrs?: Evidence["attrs"] };
 
@@ -12,6 +13,15 @@ const MINUTE = 60_000;
  * rules that close or escalate an alert can.
  */
 export function targetObjectFact(service: string, target: AlertTarget): FactDraft {
+  if (target.kind === "Cluster") {
+    return {
+      key: "target.object",
+      service,
+      value: "Cluster",
+      summary: "the alert names no object: it is about the cluster as a whole, which Suture reads but does not change",
+      attrs: { name: "", namespace: "" },
+    };
+  }
   const where = target.namespace !== undefined ? `${target.namespace}/` : "";
   return {
     key: "target.object",
@@ -65,4 +75,63 @@ export function nodeFacts(service: string, node: NodeState, now: number): FactDr
     });
   }
   return facts;
+}
+
+/** A node's own record that its state is planned (a maintenance window or change in its annotations), as `annotation: text`; "" when none. */
+function plannedNodeNote(node: NodeState): string {
+  return plannedChangeNote(Object.entries(node.annotations ?? {}).map(([key, value]) => [`annotation ${key}`, `${key}=${value}`]));
+}
+
+/** `v1.31.4-eks-0f56d01` → `1.31`; undefined when the version does not read as one. */
+function minorOf(version: string | undefined): string | undefined {
+  const m = /^v?(\d+)\.(\d+)/.exec(version ?? "");
+  return m !== null ? `${m[1] ?? ""}.${m[2] ?? ""}` : undefined;
+}
+
+/**
+ * `cluster.nodes`, the cluster as `describe_cluster` read it: how many nodes are Ready, down,
+ * under pressure or cordoned — and of those down or cordoned, how many carry no record of planned
+ * work — the kubelet minor versions running, and how many pods no node could take (with the
+ * scheduler's first message).
+ */
+export function clusterFacts(service: string, cluster: ClusterState): FactDraft[] {
+  const planned = cluster.nodes.filter((n) => plannedNodeNote(n) !== "");
+  const isPlanned = (n: NodeState): boolean => planned.includes(n);
+  const notReady = cluster.nodes.filter((n) => n.ready !== "True");
+  const cordoned = cluster.nodes.filter((n) => n.unschedulable);
+  const pressured = cluster.nodes.filter((n) => n.pressures.length > 0);
+  const minors = [...new Set(cluster.nodes.map((n) => minorOf(n.kubeletVersion)).filter((v): v is string => v !== undefined))].sort();
+  const stuck = cluster.unschedulablePods;
+  const names = (nodes: NodeState[]): string =>
+    nodes
+      .map((n) => n.name)
+      .slice(0, 5)
+      .join(", ");
+  return [
+    {
+      key: "cluster.nodes",
+      service,
+      value: cluster.nodes.length,
+      summary:
+        `${cluster.nodes.length} node(s): ${cluster.nodes.length - notReady.length} Ready` +
+        `${notReady.length > 0 ? `, ${notReady.length} not Ready (${names(notReady)})` : ""}` +
+        `${cordoned.length > 0 ? `, ${cordoned.length} cordoned (${names(cordoned)})` : ""}` +
+        `${pressured.length > 0 ? `, ${pressured.length} under pressure (${names(pressured)})` : ""}` +
+        `${planned.length > 0 ? `; planned work recorded on ${planned.length} (${plannedNodeNote(planned[0] as NodeState).slice(0, 120)})` : ""}` +
+        `${minors.length > 0 ? `; kubelet ${minors.join(", ")}` : ""}` +
+        `; ${stuck.length} pod(s) no node could take${stuck[0] !== undefined ? ` (${stuck[0].namespace}/${stuck[0].name}: ${stuck[0].message.slice(0, 120)})` : ""}`,
+      attrs: {
+        ready: cluster.nodes.length - notReady.length,
+        not_ready: notReady.length,
+        not_ready_unplanned: notReady.filter((n) => !n.unschedulable && !isPlanned(n)).length,
+        cordoned: cordoned.length,
+        cordoned_unplanned: cordoned.filter((n) => !isPlanned(n)).length,
+        planned: planned.length,
+        under_pressure: pressured.length,
+        unschedulable_pods: stuck.length,
+        kubelet_minors: minors.length,
+        kubelet_versions: minors.join(","),
+      },
+    },
+  ];
 }

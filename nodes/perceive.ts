@@ -7,7 +7,7 @@ import { requireContext, type SutureContext } from "../graphs/context.js";
 import type { IncidentStateValue } from "../graphs/state.js";
 import { METRIC_NAMES } from "../environments/adapter.js";
 import { Observer } from "../tools/observer.js";
-import { nodeFacts, targetObjectFact } from "../evidence/object-facts.js";
+import { clusterFacts, nodeFacts, targetObjectFact } from "../evidence/object-facts.js";
 
 /** Minutes of metrics perceive reads: long enough to hold a pre-incident baseline. */
 const METRIC_WINDOW_MINUTES = 90;
@@ -45,8 +45,8 @@ async function observeService(observer: Observer, service: string, role: Service
  * perceive: gathers the alert's world with read-only tools run in parallel (the alerting
  * workload and the services it calls), records every result for replay, and reduces it to
  * evidence. Reads only, so it is safe to run again. An alert about a cluster object that is not a
- * workload (a node, a job, a quota) is read as far as it can be (a node's conditions and events)
- * and goes to diagnosis, which may close or escalate it but never acts on it; an alert whose target
+ * workload (a node, a job, a quota, the cluster as a whole) is read as far as it can be (a node's
+ * conditions and events; every node and the pods nothing could place) and goes to diagnosis, which may close or escalate it but never acts on it; an alert whose target
  * could not be resolved goes straight to escalate, nothing read.
  */
 export async function perceive(state: IncidentStateValue, runtime: Runtime<SutureContext>): Promise<Command<unknown, Record<string, unknown>, PerceiveRoute>> {
@@ -89,8 +89,13 @@ export async function perceive(state: IncidentStateValue, runtime: Runtime<Sutur
   if (notWorkload !== undefined && target !== undefined) {
     // A node, a job, a quota: read what can be read of it and let diagnosis close or escalate (it never acts on one).
     const node = target.kind === "Node" && target.name !== undefined ? await observer.describeNode(target.name) : undefined;
+    const cluster = target.kind === "Cluster" ? await observer.describeCluster() : undefined;
     const extracted = extractEvidence(state.alert, [], alertHistory, now);
-    const facts = [targetObjectFact(state.alert.service, target), ...(node !== undefined ? nodeFacts(state.alert.service, node, now) : [])];
+    const facts = [
+      targetObjectFact(state.alert.service, target),
+      ...(node !== undefined ? nodeFacts(state.alert.service, node, now) : []),
+      ...(cluster !== undefined ? clusterFacts(state.alert.service, cluster) : []),
+    ];
     const evidence = withFacts(extracted.evidence, facts);
     await ctx.store.setIncidentStatus(state.incidentId, "running");
     const perception = state.timeline.filter((e) => e.node === "perceive").length + 1;

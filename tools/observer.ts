@@ -1,6 +1,6 @@
 import { redactSecrets, redactValue, secretKinds } from "../domain/secrets.js";
 import type { ToolObservation } from "../domain/model.js";
-import type { ConsumerGroupState, DeploymentRevision, EnvironmentAdapter, LogLine, MetricName, MetricSeries, NodeState, WorkloadDescription } from "../environments/adapter.js";
+import type { ConsumerGroupState, DeploymentRevision, EnvironmentAdapter, LogLine, MetricName, MetricSeries, NodeState, ClusterState, WorkloadDescription } from "../environments/adapter.js";
 import type { Clock } from "../domain/clock.js";
 import type { ToolRegistry } from "./registry.js";
 
@@ -73,6 +73,16 @@ export class Observer {
       "describe_node",
       { node },
       (n) => `Ready ${n.ready}${n.pressures.length > 0 ? `, ${n.pressures.join(", ")}` : ""}${n.unschedulable ? ", cordoned" : ""}, ${n.pods} pods`,
+    );
+  }
+
+  /** `describe_cluster`. */
+  describeCluster(): Promise<ClusterState | undefined> {
+    return this.read<ClusterState>(
+      "describe_cluster",
+      {},
+      (c) =>
+        `${c.nodes.length} nodes, ${c.nodes.filter((n) => n.ready !== "True").length} not Ready, ${c.nodes.filter((n) => n.unschedulable).length} cordoned, ${c.unschedulablePods.length} pod(s) unschedulable`,
     );
   }
 

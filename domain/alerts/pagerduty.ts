@@ -79,7 +79,8 @@ function derivedDedupKey(e: PagerDutyEvent): string {
 function pagerDutyTarget(labels: Record<string, string>, component: string | undefined, mapping: TargetMapping | undefined): AlertTarget {
   const fromDetails = targetFromLabels(labels, mapping);
   // The component stands in only when the details name no target at all, not when the one they name is unusable.
-  if (fromDetails.state !== "unresolved" || fromDetails.via !== "labels" || component === undefined) return fromDetails;
+  const namesNothing = (fromDetails.state === "unresolved" || fromDetails.kind === "Cluster") && fromDetails.via === "labels";
+  if (!namesNothing || component === undefined) return fromDetails;
   const fromComponent = targetFromLabels({ ...labels, service: component }, mapping);
   return { ...fromComponent, via: fromComponent.via.replace("service", "payload.component") };
 }

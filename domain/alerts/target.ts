@@ -23,6 +23,8 @@ export const TARGET_KINDS = [
   "CronJob",
   "ResourceQuota",
   "Node",
+  /** The cluster as a whole: an alert whose labels name no object (KubeCPUOvercommit, KubeVersionMismatch, Watchdog). */
+  "Cluster",
 ] as const;
 
 /** A kind from {@link TARGET_KINDS}. */
@@ -256,7 +258,15 @@ export function targetFromLabels(labels: Labels, mapping?: TargetMapping): Alert
   if (selfLabelling && job !== undefined && /node/.test(job) && present(labels, "instance") !== undefined) {
     return named("Node", undefined, hostOf(present(labels, "instance") ?? ""), "instance");
   }
-  if (selfLabelling || subjectLabelling) {
+  if (subjectLabelling) {
+    // kube-state-metrics' and the kubelet's series always carry their subject's labels: one that
+    // kept none was aggregated across the cluster (sum of requests over allocatable…).
+    return cluster(
+      "labels",
+      `the alert comes from ${job ?? "kube-state-metrics"}, whose job/service/instance labels describe the scraper, and names no subject (no deployment, statefulset, daemonset, pod, persistentvolumeclaim, node… label): it is read as about the cluster as a whole`,
+    );
+  }
+  if (selfLabelling) {
     return unresolved(
       "labels",
       `the alert comes from ${job ?? "an exporter"}, whose job/service/instance labels describe the scraper, and names no subject (no deployment, statefulset, daemonset, pod, horizontalpodautoscaler, persistentvolumeclaim, job_name, node, consumergroup label); map it in SUTURE_ALERT_TARGETS`,
@@ -288,10 +298,15 @@ export function targetFromLabels(labels: Labels, mapping?: TargetMapping): Alert
       `label container="${clip(present(labels, "container") ?? "")}" without a pod: a container name does not identify a workload; add the pod or deployment label, or map it in SUTURE_ALERT_TARGETS`,
     );
   }
-  return unresolved(
+  return cluster(
     "labels",
-    "no label names a workload, pod, node or other Kubernetes object (expected e.g. namespace with deployment, statefulset, daemonset or pod); map it in SUTURE_ALERT_TARGETS",
+    "no label names a workload, pod, node or other Kubernetes object (expected e.g. namespace with deployment, statefulset, daemonset or pod; map it in SUTURE_ALERT_TARGETS): it is read as about the cluster as a whole",
   );
+}
+
+/** An alert about the cluster as a whole: read (its nodes, the pods nothing could place) and diagnosed, never acted on. */
+function cluster(via: string, reason: string): AlertTarget {
+  return { state: "resolved", kind: "Cluster", via, reason };
 }
 
 /** The characters Kubernetes uses for generated name suffixes and pod-template hashes (no vowels, no 0, 1 or 3). */
@@ -321,6 +336,7 @@ export function ownersByPodName(pod: string): { replicaSet?: string; deployment?
 /** One line saying what a target is: `Deployment shop/checkout`, `Node ip-10-0-3-17`, or why it is unresolved. */
 export function describeTarget(target: AlertTarget): string {
   if (target.state === "unresolved") return `unresolved (${target.reason ?? "no reason recorded"})`;
+  if (target.kind === "Cluster") return "the cluster as a whole";
   const where = target.namespace !== undefined ? `${target.namespace}/${target.name ?? ""}` : (target.name ?? "");
   return `${target.kind ?? "object"} ${where}${target.topic !== undefined ? ` (topic ${target.topic})` : ""}`;
 }

@@ -238,7 +238,7 @@ async function inNamespace(apis: KubeApis, target: AlertTarget, namespace: strin
 export async function resolveAlertTarget(apis: KubeApis, target: AlertTarget, namespaces: readonly string[]): Promise<AlertTarget> {
   if (target.state === "unresolved" || target.kind === undefined) return target;
   if (target.kind === "Node") return node(apis, target, target.name ?? "");
-  if (target.kind === "Job" || target.kind === "CronJob" || target.kind === "ResourceQuota") return target;
+  if (target.kind === "Job" || target.kind === "CronJob" || target.kind === "ResourceQuota" || target.kind === "Cluster") return target;
   if (target.namespace !== undefined) {
     if (!namespaces.includes(target.namespace)) return unresolved(target, `namespace ${target.namespace} is not one Suture handles (SUTURE_KUBE_NAMESPACES=${namespaces.join(",")})`);
     return inNamespace(apis, target, target.namespace);

@@ -12,6 +12,7 @@ import type {
   MetricSeries,
   NetworkPolicyState,
   NodeState,
+  ClusterState,
   PlacementHeadroom,
   WorkloadDescription,
 } from "../adapter.js";
@@ -26,7 +27,7 @@ import type { AdapterContext } from "./context.js";
 import { describeWorkload } from "./describe.js";
 import { readPlacementHeadroom } from "./placement.js";
 import { deleteNetworkPolicy, restoreNetworkPolicy } from "./network-policies.js";
-import { deployHistory, describeNode, listServices, readyReplicasMetric, tailLogs } from "./reads.js";
+import { deployHistory, describeCluster, describeNode, listServices, readyReplicasMetric, tailLogs } from "./reads.js";
 import { patchServiceTargetPort } from "./service-port.js";
 import { setServiceSelector } from "./service-selector.js";
 import { MetricsSourceMissingError, RunbookActionMissingError, type RunbookActions, type WorkloadSignals } from "./signals.js";
@@ -166,6 +167,10 @@ export class KubernetesEnvironment implements EnvironmentAdapter {
 
   async describeNode(name: string): Promise<NodeState> {
     return describeNode(this.context, name);
+  }
+
+  async describeCluster(): Promise<ClusterState> {
+    return describeCluster(this.context);
   }
 
   async placementHeadroom(service: string): Promise<PlacementHeadroom> {

@@ -1,5 +1,5 @@
 import type { CoreV1Event, V1Container, V1Endpoints, V2HorizontalPodAutoscaler, V1Node, V1Pod, V1PodTemplateSpec, V1ResourceQuota, V1Service } from "@kubernetes/client-node";
-import type { AutoscalerState, DependencyService, KubeEvent, NodeState, NodeSummary, QuotaState, ServiceSelection, WorkloadKind } from "../adapter.js";
+import type { AutoscalerState, ClusterState, DependencyService, KubeEvent, NodeState, NodeSummary, QuotaState, ServiceSelection, WorkloadKind } from "../adapter.js";
 import { mapSelectorMatches } from "./selectors.js";
 import { epochMs, kubeEvent } from "./translate.js";
 
@@ -232,6 +232,36 @@ export function nodeState(node: V1Node, pods: V1Pod[], events: KubeEvent[], now:
     pods: bound.length,
     podsNotReady: bound.filter((p) => !(p.status?.conditions?.some((c) => c.type === "Ready" && c.status === "True") ?? false)).length,
     events: events.filter((e) => e.t >= now - 3_600_000).sort((a, b) => a.t - b.t),
+    ...(node.status?.nodeInfo?.kubeletVersion !== undefined ? { kubeletVersion: node.status.nodeInfo.kubeletVersion } : {}),
+    ...(node.metadata?.annotations !== undefined ? { annotations: nodeAnnotations(node.metadata.annotations) } : {}),
+  };
+}
+
+/** Annotations that are records, not machinery: kubectl's last-applied copy is dropped, long values clipped. */
+function nodeAnnotations(annotations: Record<string, string>): Record<string, string> {
+  const kept: Record<string, string> = {};
+  for (const [key, value] of Object.entries(annotations).sort(([a], [b]) => a.localeCompare(b))) {
+    if (key === "kubectl.kubernetes.io/last-applied-configuration") continue;
+    kept[key] = value.length > 300 ? `${value.slice(0, 297)}…` : value;
+  }
+  return kept;
+}
+
+/**
+ * The cluster as `describe_cluster` reports it: every node as `describe_node` would (its events
+ * picked from one list), and the pods the scheduler could not place (Pending, PodScheduled False).
+ */
+export function clusterState(nodes: V1Node[], pods: V1Pod[], nodeEvents: CoreV1Event[], now: number): ClusterState {
+  const about = (name: string): KubeEvent[] => nodeEvents.filter((e) => e.involvedObject.kind === "Node" && e.involvedObject.name === name).map(kubeEvent);
+  return {
+    nodes: nodes.map((n) => nodeState(n, pods, about(n.metadata?.name ?? ""), now)).sort((a, b) => a.name.localeCompare(b.name)),
+    unschedulablePods: pods
+      .filter((p) => p.status?.phase === "Pending")
+      .flatMap((p) => {
+        const scheduled = p.status?.conditions?.find((c) => c.type === "PodScheduled");
+        if (scheduled?.status !== "False") return [];
+        return [{ namespace: p.metadata?.namespace ?? "", name: p.metadata?.name ?? "", message: (scheduled.message ?? scheduled.reason ?? "").slice(0, 300) }];
+      }),
   };
 }
 

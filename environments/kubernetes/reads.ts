@@ -1,9 +1,9 @@
-import type { DeploymentRevision, LogLine, MetricName, MetricSeries, NodeState } from "../adapter.js";
+import type { ClusterState, DeploymentRevision, LogLine, MetricName, MetricSeries, NodeState } from "../adapter.js";
 import { apiStatusOf, call, callOrMissing, KubernetesForbiddenError, kubeRequestError, type ApiRequest } from "./api-errors.js";
 import type { AdapterContext } from "./context.js";
 import { viewWorkload } from "./describe.js";
 import { parsePodLog } from "./log-lines.js";
-import { nodeState, templateChanges } from "./perception.js";
+import { clusterState, nodeState, templateChanges } from "./perception.js";
 import { MetricsSourceMissingError } from "./signals.js";
 import { deploymentRevision, kubeEvent, revisionOf } from "./translate.js";
 import { listWorkloads, readWorkload, replicaCounts } from "./workloads.js";
@@ -77,4 +77,17 @@ export async function describeNode(context: AdapterContext, name: string): Promi
   const events = await callOrMissing({ verb: "list", group: "", resource: "events", namespace: "default" }, () => apis.core.listNamespacedEvent({ namespace: "default" }));
   const about = (events?.items ?? []).filter((e) => e.involvedObject.kind === "Node" && e.involvedObject.name === name).map(kubeEvent);
   return nodeState(node, pods.items, about, context.clock.now());
+}
+
+/**
+ * The cluster as `describe_cluster` reports it: every node (one list), every pod (one list, to
+ * count each node's pods and find the ones no node could take) and the node events in the default
+ * namespace, where the kubelet and the node controller write them.
+ */
+export async function describeCluster(context: AdapterContext): Promise<ClusterState> {
+  const { apis } = context;
+  const nodes = await call({ verb: "list", group: "", resource: "nodes" }, () => apis.core.listNode());
+  const pods = await call({ verb: "list", group: "", resource: "pods" }, () => apis.core.listPodForAllNamespaces());
+  const events = await callOrMissing({ verb: "list", group: "", resource: "events", namespace: "default" }, () => apis.core.listNamespacedEvent({ namespace: "default" }));
+  return clusterState(nodes.items, pods.items, events?.items ?? [], context.clock.now());
 }

@@ -14,6 +14,7 @@ import {
   type MetricSeries,
   type NetworkPolicyState,
   type NodeState,
+  type ClusterState,
   type PodStatus,
   type PlacementHeadroom,
   type WorkloadDescription,
@@ -60,6 +61,7 @@ import {
   autoscalerOf,
   dependencyService,
   dependencyServiceName,
+  clusterState,
   isUnschedulable,
   nodeState,
   nodeSummary,
@@ -333,6 +335,11 @@ export class SimEnvironment implements EnvironmentAdapter, ClusterBackend {
     if (node === undefined) throw new KubeApiError(404, "NotFound", `nodes "${name}" not found`, { name, kind: "nodes" });
     const events = this.objectsOf<CoreV1Event>("Event", undefined).filter((e) => e.involvedObject.kind === "Node" && e.involvedObject.name === name);
     return nodeState(node, this.objectsOf<V1Pod>("Pod", undefined), events.map(kubeEvent), this.now());
+  }
+
+  /** The cluster as the Kubernetes adapter reads it (environments/kubernetes/reads.ts `describeCluster`). */
+  async describeCluster(): Promise<ClusterState> {
+    return clusterState(this.objectsOf<V1Node>("Node", undefined), this.objectsOf<V1Pod>("Pod", undefined), this.objectsOf<CoreV1Event>("Event", undefined), this.now());
   }
 
   async placementHeadroom(service: string): Promise<PlacementHeadroom> {

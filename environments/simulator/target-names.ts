@@ -204,7 +204,7 @@ export function resolveInCluster(backend: ClusterBackend, target: AlertTarget): 
     if (name !== undefined) return { ...target, state: "resolved", name, from: `address ${target.name ?? ""}` };
     return { ...target, state: "unresolved", reason: `no node is named ${target.name ?? ""} or has that address` };
   }
-  if (target.kind === "Job" || target.kind === "CronJob" || target.kind === "ResourceQuota") return target;
+  if (target.kind === "Job" || target.kind === "CronJob" || target.kind === "ResourceQuota" || target.kind === "Cluster") return target;
   if (target.namespace !== undefined) return inNamespace(backend, target, target.namespace);
   const namespaces = objects(backend, "Namespace", undefined).map((n) => n.metadata.name ?? "");
   const found = namespaces.map((ns) => inNamespace(backend, target, ns)).filter((t) => t.state === "resolved");

@@ -57,7 +57,7 @@ describe("bad input gets a one-line error naming the field", () => {
     expect(lines[0]).toMatch(/^suture: bad-scenario\.yaml:5: environment\.faults\[0\]\.kind: Invalid option: expected one of/);
   });
 
-  it("accepts an alert that names no workload, with its target unresolved and the reason (never refused, never guessed)", () => {
+  it("accepts an alert that names no workload, its target read as the cluster as a whole with the reason (never refused, never guessed)", () => {
     // Given an Alertmanager alert with only an alertname, and one whose labels describe only the scraper
     const bare = parseAlertmanagerWebhook({
       version: "4",
@@ -75,9 +75,9 @@ describe("bad input gets a one-line error naming the field", () => {
     });
     // Then both parse, name no workload and say why
     expect(bare.alerts[0]?.service).toBe("");
-    expect(bare.alerts[0]?.target).toMatchObject({ state: "unresolved", reason: expect.stringMatching(/^no label names a workload, pod, node/) as unknown });
+    expect(bare.alerts[0]?.target).toMatchObject({ state: "resolved", kind: "Cluster", reason: expect.stringMatching(/^no label names a workload, pod, node/) as unknown });
     expect(scraper.alerts[0]?.service).toBe("");
-    expect(scraper.alerts[0]?.target?.reason).toMatch(/kube-state-metrics, whose job\/service\/instance labels describe the scraper/);
+    expect(scraper.alerts[0]?.target).toMatchObject({ kind: "Cluster", reason: expect.stringMatching(/kube-state-metrics, whose job\/service\/instance labels describe the scraper/) as unknown });
   });
 
   it("names a dependency on a service the scenario does not define", () => {

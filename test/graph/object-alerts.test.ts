@@ -12,7 +12,7 @@ async function nodeWorld(labels: Record<string, string>, annotations: Record<str
 
 const NODE_EXPORTER = { job: "node-exporter", namespace: "monitoring", pod: "kube-prometheus-stack-prometheus-node-exporter-q8x4m", service: "kube-prometheus-stack-prometheus-node-exporter" };
 
-describe.each(testBackends())("alerts about a node or a quota: read, diagnosed, never acted on, on $name", (backend) => {
+describe.each(testBackends())("alerts about a node, a quota or the whole cluster: read, diagnosed, never acted on, on $name", (backend) => {
   let t: TestSuture;
 
   beforeAll(async () => {
@@ -59,6 +59,39 @@ describe.each(testBackends())("alerts about a node or a quota: read, diagnosed, 
     );
     expect(run.state.outcome?.status).toBe("closed_no_action");
     expect(run.state.diagnosis?.chosen?.id).toBe("rules:informational-alert-on-cluster-object");
+  });
+
+  it("Given KubeCPUOvercommit summed across the cluster (kube-state-metrics' job, no subject label) with every node Ready and every pod placed, When it arrives, Then the cluster is read and the incident closes as capacity planning", async () => {
+    const run = await runScenario(
+      t.suture,
+      await nodeWorld(
+        { alertname: "KubeCPUOvercommit", job: "kube-state-metrics", namespace: "kube-system", severity: "warning" },
+        { description: "Cluster has overcommitted CPU resource requests for Pods by 0.6 CPU shares and cannot tolerate node failure." },
+      ),
+    );
+    expect(run.state.alert.target).toMatchObject({ state: "resolved", kind: "Cluster" });
+    expect(run.state.outcome?.status).toBe("closed_no_action");
+    expect(run.state.diagnosis?.chosen?.id).toBe("rules:capacity-forecast-with-every-pod-placed");
+    expect(run.env.operationsApplied()).toEqual([]);
+    const nodes = run.state.context?.evidence.find((e) => e.key === "cluster.nodes");
+    expect(nodes).toMatchObject({ value: 3, attrs: { not_ready: 0, unschedulable_pods: 0, under_pressure: 0 } });
+  });
+
+  it("Given the same overcommit alert in a cluster where a pod waits for a node with enough CPU, When it arrives, Then it is escalated: the shortfall is here, not forecast", async () => {
+    const base = await loadScenario("data/scenarios-unseen/query-rewriter-cpu-request-unschedulable.yaml");
+    const run = await runScenario(t.suture, { ...base, alerts: [{ atMinutes: 0, status: "firing", labels: { alertname: "KubeCPUOvercommit", severity: "warning" }, annotations: {} }] });
+    expect(run.state.alert.target).toMatchObject({ kind: "Cluster" });
+    expect(run.state.outcome?.status).toBe("escalated");
+    const nodes = run.state.context?.evidence.find((e) => e.key === "cluster.nodes");
+    expect(Number(nodes?.attrs["unschedulable_pods"])).toBeGreaterThan(0);
+    expect(run.env.operationsApplied()).toEqual([]);
+  });
+
+  it("Given KubeVersionMismatch at critical severity, When it arrives, Then no rule closes it: escalated about the cluster as a whole, nothing changed", async () => {
+    const run = await runScenario(t.suture, await nodeWorld({ alertname: "KubeVersionMismatch", severity: "critical" }));
+    expect(run.state.outcome?.status).toBe("escalated");
+    expect(run.state.outcome?.reason).toMatch(/the cluster as a whole/);
+    expect(run.env.operationsApplied()).toEqual([]);
   });
 
   it("Given the same quota alert at warning severity, When it arrives, Then it is escalated: a warning about an object is a human's to judge", async () => {

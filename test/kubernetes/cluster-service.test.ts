@@ -112,11 +112,12 @@ describe.each(testBackends())("suture serve pointed at a cluster (the simulated 
     expect(writes).toEqual([]);
   });
 
-  it("opens an incident on the pod's Deployment from an alert labelled only alertname, namespace, pod, container, job=kube-state-metrics and severity; an unresolvable alert in the same webhook is stored and escalated", async () => {
-    // Given Suture in recommend mode, and one webhook with a KubePodCrashLooping alert as kube-state-metrics labels it and a Watchdog naming nothing
+  it("opens an incident on the pod's Deployment from an alert labelled only alertname, namespace, pod, container, job=kube-state-metrics and severity; a Watchdog naming nothing is read as about the whole cluster and closed, and an unresolvable alert in the same webhook is escalated", async () => {
+    // Given Suture in recommend mode, and one webhook with a KubePodCrashLooping alert as kube-state-metrics labels it, a Watchdog naming nothing and a restart alert naming only a container
     const { url } = await start(RECOMMEND);
     const crashLooping = { alertname: "KubePodCrashLooping", namespace: "prod", pod: "checkout-85d4c7b9f7-lmn8z", container: "checkout", job: "kube-state-metrics", severity: "warning" };
     const watchdog = { alertname: "Watchdog", severity: "none" };
+    const containerOnly = { alertname: "ContainerRestarts", container: "app", severity: "warning" };
     const body = {
       version: "4",
       groupKey: "{}:{}",
@@ -126,26 +127,39 @@ describe.each(testBackends())("suture serve pointed at a cluster (the simulated 
       commonLabels: {},
       commonAnnotations: {},
       externalURL: "http://alertmanager.example:9093",
-      alerts: [crashLooping, watchdog].map((labels) => ({ status: "firing", labels, annotations: {}, startsAt: new Date(Date.now() - 60_000).toISOString(), endsAt: "0001-01-01T00:00:00Z" })),
+      alerts: [crashLooping, watchdog, containerOnly].map((labels) => ({
+        status: "firing",
+        labels,
+        annotations: {},
+        startsAt: new Date(Date.now() - 60_000).toISOString(),
+        endsAt: "0001-01-01T00:00:00Z",
+      })),
     };
     // When Alertmanager posts it
     const answer = await post(`${url}/v1/alerts/alertmanager`, JSON.stringify(body));
-    // Then the whole webhook is accepted and both alerts are stored, each on its own incident
+    // Then the whole webhook is accepted and every alert is stored, each on its own incident
     expect(answer.status).toBe(202);
-    const [pod, none] = answer.body["alerts"] as Array<{ incidentId: string; disposition: string }>;
-    expect([pod?.disposition, none?.disposition]).toEqual(["opened", "opened"]);
+    const [pod, cluster, none] = answer.body["alerts"] as Array<{ incidentId: string; disposition: string }>;
+    expect([pod?.disposition, cluster?.disposition, none?.disposition]).toEqual(["opened", "opened", "opened"]);
     const s = service!;
-    const stored = await s.service.suture.db.pool.query<{ n: number }>("SELECT count(*)::int AS n FROM alerts WHERE incident_id = ANY($1::text[])", [[pod!.incidentId, none!.incidentId]]);
-    expect(stored.rows[0]?.n).toBe(2);
+    const stored = await s.service.suture.db.pool.query<{ n: number }>("SELECT count(*)::int AS n FROM alerts WHERE incident_id = ANY($1::text[])", [
+      [pod!.incidentId, cluster!.incidentId, none!.incidentId],
+    ]);
+    expect(stored.rows[0]?.n).toBe(3);
     // and the pod's alert runs on its Deployment (looked up through its ReplicaSet), proposing the rollback
     await waitFor(async () => (await s.service.suture.store.getIncident(pod!.incidentId)).status === "awaiting_approval", 30_000, "the pod's incident to await approval");
     expect((await s.service.suture.store.getIncident(pod!.incidentId)).service).toBe("checkout");
     const audit = await s.service.suture.store.auditFor(pod!.incidentId);
     expect(audit.find((a) => a.kind === "target_resolved")?.summary).toBe("target Deployment prod/checkout (from Pod prod/checkout-85d4c7b9f7-lmn8z), read from labels namespace+pod");
     expect((await s.service.suture.store.latestApproval(pod!.incidentId))?.call).toMatchObject({ tool: "rollout_undo", params: { service: "checkout" } });
-    // while the Watchdog is escalated with the reason, nothing read or written
+    // while the Watchdog (severity none) is read as about the cluster — its nodes, through the API — and closed with no action
+    await waitFor(async () => (await s.service.suture.store.getIncident(cluster!.incidentId)).status === "closed_no_action", 30_000, "the Watchdog's incident to close");
+    const clusterAudit = await s.service.suture.store.auditFor(cluster!.incidentId);
+    expect(clusterAudit.find((a) => a.kind === "target_resolved")?.summary).toMatch(/^target the cluster as a whole/);
+    expect(JSON.stringify((await s.service.suture.store.getIncident(cluster!.incidentId)).brief)).toMatch(/informational/);
+    // and the container-only alert is escalated with the reason, nothing read
     await waitFor(async () => (await s.service.suture.store.getIncident(none!.incidentId)).status === "escalated", 30_000, "the unresolvable incident to escalate");
-    expect((await s.service.suture.store.getIncident(none!.incidentId)).summary).toMatch(/^the alert's target could not be resolved: no label names a workload, pod, node/);
+    expect((await s.service.suture.store.getIncident(none!.incidentId)).summary).toMatch(/^the alert's target could not be resolved: label container="app" without a pod/);
     expect(writes).toEqual([]);
   });
 });

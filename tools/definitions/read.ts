@@ -40,5 +40,9 @@ export const READ_TOOLS: AnyToolDefinition[] = [
       return env.describeNode(p.node);
     },
   ),
+  readTool("describe_cluster", "Every node's Ready and pressure conditions, cordon, taints, kubelet version and annotations, and the pods no node could take", z.object({}).strict(), (_p, env) => {
+    if (env.describeCluster === undefined) throw new Error(`the ${env.kind} environment has no cluster to describe`);
+    return env.describeCluster();
+  }),
   readTool("consumer_lag", "Kafka consumer groups of a service with committed offsets, end offsets and lag per partition, and DLQ depth", serviceParams, (p, env) => env.consumerLag(p.service)),
 ];
