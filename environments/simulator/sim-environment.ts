@@ -356,20 +356,8 @@ export class SimEnvironment implements EnvironmentAdapter, ClusterBackend {
     const d = sts ?? w.deployment(s);
     const container = appContainer(d.spec.template.spec);
     const currentRevision = sts !== undefined ? (sts.metadata.generation ?? 0) : Number(d.metadata.annotations?.[REVISION_ANNOTATION] ?? "0");
-    const override = w.state.observations[service]?.pods;
-    const pods: PodStatus[] =
-      override !== undefined
-        ? override.map((p, i) => ({
-            name: p.name ?? `${s.name}-obs-${i}`,
-            phase: p.phase,
-            ready: p.ready,
-            ...(p.reason !== undefined ? { reason: p.reason } : {}),
-            restarts: p.restarts,
-            ...(p.lastTerminationReason !== undefined ? { lastTerminationReason: p.lastTerminationReason } : {}),
-            revision: currentRevision,
-            startedAt: w.state.t0,
-          }))
-        : podStatus(w, s, sts !== undefined ? { generation: currentRevision, updateRevision: sts.status?.updateRevision } : undefined);
+    // Pods a scenario scripts (observations.<service>.pods) are laid over the pod objects by the kubelet, so these read them too.
+    const pods: PodStatus[] = podStatus(w, s, sts !== undefined ? { generation: currentRevision, updateRevision: sts.status?.updateRevision } : undefined);
     const hourAgo = w.state.t - EVENT_TTL_MS;
     const dependencies = await this.dependencies(service);
     // The workload's Service as the adapter finds it: one whose selector picks the pod template.

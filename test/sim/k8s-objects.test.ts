@@ -133,6 +133,23 @@ describe("Kubernetes objects and controllers in the simulator", () => {
     expect(ready(all[0] as V1Pod) && ready(all[1] as V1Pod)).toBe(true);
   });
 
+  it("Given a scenario that scripts one StatefulSet pod as Pending and unschedulable, Then the API serves that pod so (PodScheduled False, no node), the others Running, and the StatefulSet counts 3 of 4 ready", async () => {
+    const env = await world(
+      {
+        services: [{ name: "broker", namespace: "data", kind: "StatefulSet", replicas: 4 }],
+        observations: { broker: { pods: [{ name: "broker-3", phase: "Pending", ready: false, reason: "Unschedulable" }] } },
+      },
+      5,
+    );
+    const all = pods(env, "data", "broker").sort((a, b) => (a.metadata?.name ?? "").localeCompare(b.metadata?.name ?? ""));
+    expect(all.map((p) => p.status?.phase)).toEqual(["Running", "Running", "Running", "Pending"]);
+    expect(all[3]?.spec?.nodeName).toBeUndefined();
+    expect(all[3]?.status?.conditions).toEqual([expect.objectContaining({ type: "PodScheduled", status: "False", reason: "Unschedulable" })]);
+    expect(as<V1StatefulSet>(env.get(STATEFUL_SETS, "data", "broker")).status?.readyReplicas).toBe(3);
+    // and the adapter-facing description agrees with what the API serves
+    expect((await env.describeWorkload("broker")).deployment.readyReplicas).toBe(3);
+  });
+
   it("Given a Secret rotated on the database side only, When the caller's pods still hold the old hash, Then its calls fail with password authentication errors, and a restart heals it", async () => {
     const env = await world({
       manifests: "apiVersion: v1\nkind: Secret\nmetadata: { name: db-creds, namespace: shop }\ndata: { password: c2VjcmV0 }\n",

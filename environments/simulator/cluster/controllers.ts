@@ -1,4 +1,5 @@
 import type { SimService, World } from "../world.js";
+import type { ObservationSpec } from "../spec.js";
 import { newPod, nodeName, replicaSetFor } from "./build.js";
 import { quotaRefusal, updateQuotaStatus } from "./quota.js";
 import { markUnschedulable, pickNode, startedContainerStatus } from "./scheduler.js";
@@ -373,7 +374,13 @@ function terminated(world: World, pod: Pod, reason: string, record: KubeletRecor
 export function runKubelet(world: World, profile: WorkloadProfile, pods: Pod[]): void {
   const t = world.state.t;
   const sim = profile.sim;
+  const scripted = scriptedPods(world, profile, pods);
   for (const pod of pods) {
+    const script = scripted.get(pod);
+    if (script !== undefined) {
+      applyScriptedPod(world, pod, script);
+      continue;
+    }
     // A pod no node took waits for the scheduler; the scheduler tries again every tick.
     if (pod.spec.nodeName === undefined && !bindPod(world, profile, pod)) continue;
     const record = world.kubelet(pod);
@@ -440,6 +447,67 @@ export function runKubelet(world: World, profile: WorkloadProfile, pods: Pod[]):
     }
     setPodState(world, pod, state, record, unready === undefined);
   }
+}
+
+/** One pod as a scenario scripts it (`observations.<service>.pods`). */
+type ScriptedPod = NonNullable<ObservationSpec["pods"]>[number];
+
+/**
+ * The workload's pods a scenario scripted — states no fault produces, such as a pod the scheduler
+ * cannot place for a reason the simulator does not model — each matched by name, else in name
+ * order. They are what the API server serves (kubectl and the adapter read the same), and the
+ * kubelet leaves them as scripted.
+ */
+function scriptedPods(world: World, profile: WorkloadProfile, pods: Pod[]): Map<Pod, ScriptedPod> {
+  const script = profile.sim !== undefined ? world.state.observations[profile.sim.name]?.pods : undefined;
+  const matched = new Map<Pod, ScriptedPod>();
+  if (script === undefined) return matched;
+  const ordered = [...pods].sort((a, b) => a.metadata.name.localeCompare(b.metadata.name));
+  // Named ones first (a StatefulSet's pods have stable names), then the rest in order.
+  const rest: ScriptedPod[] = [];
+  for (const scripted of script) {
+    const pod = ordered.find((p) => p.metadata.name === scripted.name);
+    if (pod !== undefined && !matched.has(pod)) matched.set(pod, scripted);
+    else rest.push(scripted);
+  }
+  const free = ordered.filter((p) => !matched.has(p));
+  rest.forEach((scripted, i) => {
+    const pod = free[i];
+    if (pod !== undefined) matched.set(pod, scripted);
+  });
+  return matched;
+}
+
+/** A pod's status as scripted: phase, readiness, the reason it waits (or cannot be placed), restarts and its last termination. */
+function applyScriptedPod(world: World, pod: Pod, scripted: ScriptedPod): void {
+  const before = JSON.stringify(pod.status);
+  const since = pod.status.conditions?.find((c) => c.type === "PodScheduled")?.lastTransitionTime ?? pod.metadata.creationTimestamp ?? iso(world.state.t);
+  if (scripted.phase === "Pending" && scripted.reason === "Unschedulable") {
+    delete pod.spec.nodeName;
+    pod.status = {
+      phase: "Pending",
+      qosClass: pod.status.qosClass ?? "Burstable",
+      conditions: [{ type: "PodScheduled", status: "False", reason: "Unschedulable", message: "0/0 nodes are available (as the scenario scripts it)", lastTransitionTime: since }],
+    };
+  } else {
+    const cs = pod.status.containerStatuses?.[0];
+    pod.status.phase = scripted.phase;
+    if (cs !== undefined) {
+      cs.ready = scripted.ready;
+      cs.restartCount = scripted.restarts;
+      if (scripted.reason !== undefined) cs.state = { waiting: { reason: scripted.reason } };
+      else if (cs.state?.running === undefined) cs.state = { running: { startedAt: since } };
+      if (scripted.lastTerminationReason !== undefined) cs.lastState = { terminated: { reason: scripted.lastTerminationReason, exitCode: scripted.lastTerminationReason === "OOMKilled" ? 137 : 1 } };
+    }
+    const ready = scripted.ready ? "True" : "False";
+    pod.status.conditions = [
+      { type: "PodScheduled", status: "True", lastTransitionTime: since },
+      { type: "Initialized", status: "True", lastTransitionTime: since },
+      { type: "ContainersReady", status: ready, lastTransitionTime: since },
+      { type: "Ready", status: ready, lastTransitionTime: since },
+    ];
+  }
+  if (JSON.stringify(pod.status) !== before) world.cluster.touch(pod);
 }
 
 /** ReplicaSet and Deployment status from their pods. */
