@@ -908,6 +908,67 @@ function recoveredSignalFacts(obs: ServiceObservations, classes: string[], now: 
   return facts;
 }
 
+/** Backlog metrics: what a consumer drains by itself once it consumes again. */
+const BACKLOG_METRICS: readonly MetricName[] = ["consumer_lag"];
+/** How far ahead a drain may be projected and still read as "nearly done". */
+const DRAIN_HORIZON_MINUTES = 10;
+
+/**
+ * `alert.backlog_draining`: a backlog the alert's words name (consumer lag) is above its baseline
+ * but falling — every sample of the last 5 min lower than the one before it, most of the episode's
+ * excess already gone — and at the last 5 minutes' pace reaches baseline within
+ * {@link DRAIN_HORIZON_MINUTES}. Value: the projected minutes; attrs: peak, current, baseline, the
+ * share of the excess drained, how long the episode has lasted, and how many of the workload's
+ * other metrics are abnormal.
+ */
+function drainingBacklogFacts(obs: ServiceObservations, classes: string[], now: number): FactDraft[] {
+  const facts: FactDraft[] = [];
+  const named = new Set(classes.flatMap((c) => CLASS_METRICS[c] ?? []));
+  for (const metric of BACKLOG_METRICS.filter((m) => named.has(m))) {
+    const series = obs.metrics[metric];
+    const summary = series !== undefined ? summarizeSeries(series) : undefined;
+    if (series === undefined || summary === undefined) continue;
+    const latest = series.points[series.points.length - 1];
+    if (latest === undefined || !isAnomalous(metric, latest.v, summary.baseline)) continue;
+    const recent = series.points.filter((p) => p.t >= latest.t - 5 * MINUTE);
+    const first = recent[0];
+    if (first === undefined || recent.length < 3 || latest.t - first.t < 3 * MINUTE) continue;
+    const falling = recent.every((p, i) => i === 0 || p.v < (recent[i - 1]?.v ?? Infinity));
+    const pace = (first.v - latest.v) / ((latest.t - first.t) / MINUTE);
+    if (!falling || pace <= 0) continue;
+    const episodes = episodesOf(series.points, (v) => isAnomalous(metric, v, summary.baseline));
+    const episode = episodes[episodes.length - 1];
+    const start = episode?.start ?? series.points[0]?.t ?? now;
+    const peak = Math.max(...series.points.filter((p) => p.t >= start).map((p) => p.v));
+    const excess = peak - summary.baseline;
+    const drained = excess > 0 ? (peak - latest.v) / excess : 0;
+    const minutes = (latest.v - summary.baseline) / pace;
+    if (minutes > DRAIN_HORIZON_MINUTES) continue;
+    let others = 0;
+    for (const [other, s] of Object.entries(obs.metrics)) {
+      const sum = s !== undefined ? summarizeSeries(s) : undefined;
+      if (other !== metric && sum !== undefined && isAnomalous(other, sum.current, sum.baseline)) others++;
+    }
+    facts.push({
+      key: "alert.backlog_draining",
+      service: obs.service,
+      value: Math.round(minutes * 10) / 10,
+      summary: `${obs.service} ${metric} is ${round(latest.v)} (peak ${round(peak)}, baseline ${round(summary.baseline)}): ${Math.round(drained * 100)} % of the excess drained, falling ${round(pace)}/min for the last ${Math.round((latest.t - first.t) / MINUTE)} min, at baseline in ~${Math.ceil(minutes)} min at this pace`,
+      attrs: {
+        metric,
+        peak: round(peak),
+        current: round(latest.v),
+        baseline: round(summary.baseline),
+        drained_pct: Math.round(drained * 100),
+        pace_per_min: round(pace),
+        episode_minutes: Math.round((now - start) / MINUTE),
+        others_abnormal: others,
+      },
+    });
+  }
+  return facts;
+}
+
 /**
  * `alert.recurrence`: earlier episodes of this alert that ended by themselves within the window
  * (value), the longest of them, how long this one has been firing, and how many of the workload's
@@ -1018,7 +1079,7 @@ export function extractEvidence(
   drafts.push(...alertText, ...alertClaimFacts(alert, drafts));
   const alerting = ordered.find((o) => o.role === "alerting" && o.service === alert.service);
   const classes = alertText.map((f) => String(f.value));
-  if (alerting !== undefined) drafts.push(...recoveredSignalFacts(alerting, classes, now));
+  if (alerting !== undefined) drafts.push(...recoveredSignalFacts(alerting, classes, now), ...drainingBacklogFacts(alerting, classes, now));
   if (history.recurrence !== undefined && history.recurrence.episodes > 0) drafts.push(recurrenceFact(alert, history.recurrence, alerting, classes, now));
   return { evidence: withFacts([], drafts), signatures, signals };
 }

@@ -1,3 +1,4 @@
+import { failingHttpStatus } from "../environments/kubernetes/log-lines.js";
 import type { LogLine } from "../environments/adapter.js";
 import type { LogSignature } from "../domain/model.js";
 
@@ -63,7 +64,9 @@ export function logMessageText(message: string): string {
         const record = parsed as Record<string, unknown>;
         const msg = textField(record, MESSAGE_FIELDS);
         const err = textField(record, ERROR_FIELDS);
-        if (msg !== undefined || err !== undefined) return [msg, err].filter((x) => x !== undefined).join(": ");
+        const status = failingHttpStatus(record);
+        const said = msg !== undefined && status !== undefined ? `${msg} status=${status}` : msg;
+        if (said !== undefined || err !== undefined) return [said, err].filter((x) => x !== undefined).join(": ");
       }
     } catch {
       // Not JSON after all.
@@ -99,6 +102,12 @@ const ERROR_CLASSES: Array<[string, RegExp]> = [
     "client_abort",
     /\brequest aborted\b|\baborted by (the )?client\b|\bclient (disconnected|closed (the )?(connection|request)|went away|aborted)\b|ERR_STREAM_PREMATURE_CLOSE|\bpremature close\b|\bECONNABORTED\b|\b499\b.*client closed|client closed request|TLS handshake error from \S+: (EOF|read: connection reset by peer)/i,
   ],
+  // The request was the client's mistake, and the server said so: a 4xx that is not about auth,
+  // throttling or a timeout (those are the server's or its policy's doing), or a validation failure.
+  [
+    "client_error",
+    /\bstatus[=: ]"?(400|409|411|412|413|414|415|416|422)\b|\b(400 Bad Request|422 Unprocessable (Entity|Content))\b|\bvalidation (failed|error)s?\b|\bmalformed (request|payload|body|json)\b/i,
+  ],
   ["oom", /OutOfMemory|out of memory|heap out of memory|OOMKilled|Cannot allocate memory|memory limit exceeded/i],
   ["dns", /ENOTFOUND|EAI_AGAIN|no such host|NXDOMAIN|Name or service not known|Temporary failure in name resolution|UnknownHostException|could not resolve host|getaddrinfo|nodename nor servname/i],
   [
@@ -121,7 +130,7 @@ const ERROR_CLASSES: Array<[string, RegExp]> = [
   ["exec", /exec format error|executable file not found|no such file or directory|exec: |command not found|permission denied/i],
 ];
 
-/** The error class a log text shows (client_abort, dns, connection_refused, connection_reset, upstream_status, timeout, tls, auth, oom, probe, exec, unknown_flag), "" if none. */
+/** The error class a log text shows (client_abort, client_error, dns, connection_refused, connection_reset, upstream_status, timeout, tls, auth, oom, probe, exec, unknown_flag), "" if none. */
 export function errorClass(text: string): string {
   return ERROR_CLASSES.find(([, pattern]) => pattern.test(text))?.[0] ?? "";
 }

@@ -39,10 +39,16 @@ function structuredLevel(message: string): Level | undefined {
   return logfmt?.[2] === undefined ? undefined : LEVEL_ALIASES[logfmt[2].toLowerCase()];
 }
 
+/** The failing HTTP status (4xx/5xx) a structured line reports in `status`, `status_code`, `statusCode` or `http_status`: what the client was answered is part of what happened. */
+export function failingHttpStatus(record: Record<string, unknown>): number | undefined {
+  return [record["status"], record["status_code"], record["statusCode"], record["http_status"]].map(Number).find((n) => Number.isInteger(n) && n >= 400 && n <= 599);
+}
+
 /**
  * The message field of a JSON log line (`msg`, `message`), which is what the application said,
- * followed by its error field (`error`, `err`) when it has one; the rest of the object (level,
- * time, caller) is framing that would split one signature into many.
+ * with the failing HTTP status it reports (`status=422`) and its error field (`error`, `err`) when
+ * it has them; the rest of the object (level, time, caller, path) is framing that would split one
+ * signature into many.
  */
 export function structuredMessage(line: string): string | undefined {
   const trimmed = line.trim();
@@ -54,9 +60,11 @@ export function structuredMessage(line: string): string | undefined {
     const text = record.msg ?? record.message;
     const error = record.error ?? record.err;
     if (typeof text !== "string") return undefined;
-    if (typeof error !== "string" || error === "") return text;
+    const status = failingHttpStatus(record);
+    const said = status !== undefined ? `${text} status=${status}` : text;
+    if (typeof error !== "string" || error === "") return said;
     // Loggers often repeat the message at the start of the error ("FATAL config" / "FATAL config: …").
-    return error.startsWith(text) ? error : `${text}: ${error}`;
+    return error.startsWith(text) ? error : `${said}: ${error}`;
   } catch {
     return undefined;
   }

@@ -255,9 +255,21 @@ export function containerView(c: Container | undefined): ContainerView {
   };
 }
 
+function isJsonObject(text: string): boolean {
+  if (!text.trimStart().startsWith("{")) return false;
+  try {
+    const parsed = JSON.parse(text) as unknown;
+    return parsed !== null && typeof parsed === "object" && !Array.isArray(parsed);
+  } catch {
+    return false;
+  }
+}
+
 /** A log line as the workload's code writes it: plain text, JSON or logfmt. */
 function formatLine(s: Pick<SimService, "name" | "logFormat">, t: number, level: LogLine["level"], message: string): string {
   if (s.logFormat === undefined || s.logFormat === "text") return message;
+  // A line the scenario already wrote as the JSON object the code logs is that line.
+  if (s.logFormat === "json" && isJsonObject(message)) return message;
   // An error's text goes in the error field, under a short message: the part before its first ": " (or "request failed").
   const colon = message.indexOf(": ");
   const failing = level === "error" || level === "fatal" || (level === "warn" && colon > 0);

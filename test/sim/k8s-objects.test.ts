@@ -237,6 +237,21 @@ describe("Kubernetes objects and controllers in the simulator", () => {
     expect(read?.message).toMatch(/^FATAL config: invalid value for REDIS_URL="redis:cache"/);
   });
 
+  it("Given a JSON-logging workload whose scenario scripts a line already written as JSON, Then the pod logs that object as it is (not wrapped in another), and perception reads its message and failing status", async () => {
+    const scripted = JSON.stringify({ level: "error", msg: "request rejected", status: 400, path: "/v3/registrations" });
+    const env = await world({
+      services: [{ name: "reg", namespace: "l", replicas: 1, logFormat: "json" }],
+      observations: { reg: { logs: [{ fromMinutes: -5, everySeconds: 60, level: "error", message: scripted }] } },
+    });
+    const text = env
+      .list(PODS, "l")
+      .map((p) => env.podLog("l", p.metadata.name ?? "", {}))
+      .join("\n");
+    expect(text.split("\n")).toContain(scripted);
+    const read = (await env.tailLogs("reg", 400)).filter((l) => l.level === "error").map((l) => l.message);
+    expect(read).toContain("request rejected status=400");
+  });
+
   it("rejects manifests of a kind it does not model, naming the supported kinds, and never stores a Secret's data", () => {
     const bad = EnvironmentSpecSchema.safeParse({ services: [{ name: "a" }], manifests: "apiVersion: batch/v1\nkind: CronJob\nmetadata: { name: x }\n" });
     expect(bad.success).toBe(false);

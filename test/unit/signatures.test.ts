@@ -76,6 +76,9 @@ describe("structured logs and error classes", () => {
     expect(normalizeLogMessage(logfmt)).toBe(normalizeLogMessage(json));
     // And a JSON line without those fields stays as it is
     expect(logMessageText('{"status":"ok"}')).toBe('{"status":"ok"}');
+    // And the failing HTTP status a JSON line reports stays with its message (a success does not)
+    expect(logMessageText('{"level":"error","msg":"request rejected","status":400,"path":"/v3/registrations"}')).toBe("request rejected status=400");
+    expect(logMessageText('{"level":"info","msg":"sync batch accepted","status":201}')).toBe("sync batch accepted");
   });
 
   it("unescapes a quoted logfmt value the way Go's logfmt writes it: a multi-line error reads as the JSON line does", () => {
@@ -139,6 +142,12 @@ describe("structured logs and error classes", () => {
       ["http: TLS handshake error from 10.20.150.88:24009: EOF", "client_abort"],
       ['10.0.4.2 - - "GET /feed HTTP/1.1" 499 0 client closed request', "client_abort"],
       ["upstream connection to ledger-db: read ECONNRESET", "connection_reset"],
+      // The server rightly refused the client's request (auth, throttling and timeouts are not the client's mistake).
+      ["request rejected status=422", "client_error"],
+      ["POST /v3/registrations 400 Bad Request: ear tag fails checksum", "client_error"],
+      ["payload validation failed: field 'postcode' is required", "client_error"],
+      ["request rejected status=429", ""],
+      ["request rejected status=401", "auth"],
       ["order 503 shipped in 12ms", ""],
       ["GET /orders took 912ms", ""],
     ];
