@@ -108,6 +108,12 @@ const ERROR_CLASSES: Array<[string, RegExp]> = [
     "client_error",
     /\bstatus[=: ]"?(400|409|411|412|413|414|415|416|422)\b|\b(400 Bad Request|422 Unprocessable (Entity|Content))\b|\bvalidation (failed|error)s?\b|\bmalformed (request|payload|body|json)\b/i,
   ],
+  // A dependency throttled the call (an API's rate limit, a cloud provider's request limit): the
+  // caller is told to slow down and retry, not that the call is wrong or the callee down.
+  [
+    "rate_limited",
+    /\b429\b|too many requests|\brate[- ]?limit(ed|ing)?\b.{0,20}\b(exceeded|reached|hit)\b|\bexceeded (a |the |your )?(secondary |api |request )?rate[- ]?limit|\bthrottl(ed|ing)\b|\bSlowDown\b|RequestLimitExceeded|ThrottlingException|Rate exceeded/i,
+  ],
   ["oom", /OutOfMemory|out of memory|heap out of memory|OOMKilled|Cannot allocate memory|memory limit exceeded/i],
   ["dns", /ENOTFOUND|EAI_AGAIN|no such host|NXDOMAIN|Name or service not known|Temporary failure in name resolution|UnknownHostException|could not resolve host|getaddrinfo|nodename nor servname/i],
   [
@@ -130,7 +136,7 @@ const ERROR_CLASSES: Array<[string, RegExp]> = [
   ["exec", /exec format error|executable file not found|no such file or directory|exec: |command not found|permission denied/i],
 ];
 
-/** The error class a log text shows (client_abort, client_error, dns, connection_refused, connection_reset, upstream_status, timeout, tls, auth, oom, probe, exec, unknown_flag), "" if none. */
+/** The error class a log text shows (client_abort, client_error, rate_limited, dns, connection_refused, connection_reset, upstream_status, timeout, tls, auth, oom, probe, exec, unknown_flag), "" if none. */
 export function errorClass(text: string): string {
   return ERROR_CLASSES.find(([, pattern]) => pattern.test(text))?.[0] ?? "";
 }

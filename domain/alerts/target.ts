@@ -250,6 +250,9 @@ export function targetFromLabels(labels: Labels, mapping?: TargetMapping): Alert
     const topic = present(labels, "topic");
     return named("ConsumerGroup", undefined, group, present(labels, "consumergroup") !== undefined ? "consumergroup" : "group", topic !== undefined ? { topic } : {});
   }
+  // A message queue (RabbitMQ exporter's `queue`, with its `vhost`): looked up like a consumer group, by the workload that consumes it.
+  const queue = present(labels, "queue");
+  if (queue !== undefined && (present(labels, "vhost") !== undefined || selfLabelling)) return named("ConsumerGroup", undefined, queue, "queue");
   const node = present(labels, "node") ?? present(labels, "kubernetes_node");
   if (node !== undefined) return named("Node", undefined, node, present(labels, "node") !== undefined ? "node" : "kubernetes_node");
   // A blackbox probe's instance is the probed URL: a cluster-internal host names a Service.

@@ -58,6 +58,12 @@ const CASES: Array<{ alert: string; labels: Record<string, string>; expected: Ex
     expected: { escalated: /is about Node ip-10-0-3-17, not a workload/ },
   },
   { alert: "KafkaConsumerGroupLagHigh", labels: { ...KAFKA_EXPORTER, consumergroup: "fulfillment", topic: "orders" }, expected: { workload: "Deployment payments/fulfillment" } },
+  // The RabbitMQ exporter's queue: the one workload configured to consume it (AMQP_QUEUE in its env), whatever the scrape job is called.
+  {
+    alert: "RabbitmqQueueMessagesReadyHigh",
+    labels: { queue: "statements.render", vhost: "billing", job: "rabbitmq-billing", instance: "rabbitmq-billing-1.rabbitmq-billing.messaging:15692" },
+    expected: { workload: "Deployment payments/statement-renderer" },
+  },
   { alert: "HighErrorRate", labels: { namespace: "shop", service: "checkout-http", job: "checkout-http", pod: "" }, expected: { workload: "Deployment shop/checkout" } },
   // kube-state-metrics' node series carry no pod of their own: the `pod` a scrape config added is kube-state-metrics' own.
   {
