@@ -1,3 +1,4 @@
+import { describeTarget } from "../domain/alerts/target.js";
 import type { RegressionFinding } from "../domain/regressions.js";
 import { regressionFacts } from "./regression.js";
 import type { Alert } from "../domain/alerts/alert.js";
@@ -1043,7 +1044,7 @@ export function extractEvidence(
       key: "alert.firing",
       service: alert.service,
       value: alert.name,
-      summary: `alert ${alert.name} (${alert.severity}) firing on ${alert.service !== "" ? alert.service : "the cluster"} for ${minutesFiring(alert, now)} min`,
+      summary: `alert ${alert.name} (${alert.severity}) firing on ${alert.service !== "" ? alert.service : alert.target !== undefined ? describeTarget(alert.target) : "an unnamed target"} for ${minutesFiring(alert, now)} min`,
       attrs: { severity: alert.severity, minutes_firing: minutesFiring(alert, now) },
     },
     {

@@ -16,6 +16,8 @@ export const TARGET_KINDS = [
   "HorizontalPodAutoscaler",
   "PersistentVolumeClaim",
   "Service",
+  /** The workload behind the one Service an Ingress routes to. */
+  "Ingress",
   /** The workload whose pod template carries the label `app` (or `app.kubernetes.io/name`) with this value. */
   "AppLabel",
   "ConsumerGroup",
@@ -34,7 +36,7 @@ export type TargetKind = (typeof TARGET_KINDS)[number];
 export const WORKLOAD_TARGET_KINDS: readonly TargetKind[] = ["Deployment", "StatefulSet", "DaemonSet", "Workload"];
 
 /** Kinds that need a lookup in the environment before the incident has a workload. */
-export const LOOKUP_TARGET_KINDS: readonly TargetKind[] = ["Pod", "HorizontalPodAutoscaler", "PersistentVolumeClaim", "Service", "AppLabel", "ConsumerGroup"];
+export const LOOKUP_TARGET_KINDS: readonly TargetKind[] = ["Pod", "HorizontalPodAutoscaler", "PersistentVolumeClaim", "Service", "Ingress", "AppLabel", "ConsumerGroup"];
 
 /** An alert's target: what it names, where, and from which labels; `reason` says why it is unresolved. */
 export const AlertTargetSchema = z.object({
@@ -85,6 +87,14 @@ const SUBJECT_LABELLING_SCRAPERS = /^(kube-state-metrics|kubelet|cadvisor|kube-p
  * labels they export (node/instance for node-exporter, consumergroup/topic for Kafka).
  */
 const SELF_LABELLING_SCRAPERS = /(^|[-_/])(node-exporter|kafka[-_]?exporter|blackbox[-_]?exporter|[a-z0-9]+[-_]exporter)$|^(node|kafka|blackbox)$/;
+/**
+ * Ingress controllers' own metrics (ingress-nginx, Traefik, Contour, HAProxy): their target labels
+ * (`pod`, `service`, `instance`, `container`) are the controller's; the subject is the backend
+ * Service they export (`exported_service`, or `service` when the scrape honoured their labels) or
+ * the Ingress (`ingress`), in the Ingress's namespace (`exported_namespace`, else `namespace`).
+ */
+const INGRESS_CONTROLLER_JOBS = /ingress-nginx|nginx-ingress|ingress-controller|(^|[-_/])(traefik|contour|haproxy-ingress)([-_]|$)/;
+
 /**
  * Blackbox probes, however their job is named (`blackbox`, `blackbox-http`, `blackbox_icmp`, the
  * operator's `probe/<namespace>/<name>`): the `instance` is the probed target, every other target
@@ -222,6 +232,10 @@ export function targetFromLabels(labels: Labels, mapping?: TargetMapping): Alert
   const probe = (job !== undefined && PROBE_JOBS.test(job)) || (present(labels, "module") !== undefined && PROBED_URL.test(present(labels, "instance") ?? ""));
   const selfLabelling = probe || (job !== undefined && SELF_LABELLING_SCRAPERS.test(job) && !SUBJECT_LABELLING_SCRAPERS.test(job));
   const subjectLabelling = job !== undefined && SUBJECT_LABELLING_SCRAPERS.test(job);
+  if (job !== undefined && INGRESS_CONTROLLER_JOBS.test(job)) {
+    const ingressTarget = ingressControllerSubject(labels);
+    if (ingressTarget !== undefined) return ingressTarget;
+  }
   // A self-labelling exporter's namespace is the exporter's own, unless the series exported one.
   const namespace = selfLabelling ? present(labels, "exported_namespace") : subjectLabel(labels, "namespace");
 
@@ -305,6 +319,16 @@ export function targetFromLabels(labels: Labels, mapping?: TargetMapping): Alert
     "labels",
     "no label names a workload, pod, node or other Kubernetes object (expected e.g. namespace with deployment, statefulset, daemonset or pod; map it in SUTURE_ALERT_TARGETS): it is read as about the cluster as a whole",
   );
+}
+
+/** The subject of an ingress controller's series: the backend Service it exported, else the Ingress; undefined when it names neither. */
+function ingressControllerSubject(labels: Labels): AlertTarget | undefined {
+  const namespace = present(labels, "exported_namespace") ?? present(labels, "namespace");
+  const backend = present(labels, "exported_service");
+  if (backend !== undefined) return named("Workload", namespace, backend, via(labels, "namespace", "exported_service"), { from: `label exported_service="${backend}"` });
+  const ingress = present(labels, "ingress");
+  if (ingress !== undefined) return named("Ingress", namespace, ingress, via(labels, "namespace", "ingress"));
+  return undefined;
 }
 
 /** An alert about the cluster as a whole: read (its nodes, the pods nothing could place) and diagnosed, never acted on. */

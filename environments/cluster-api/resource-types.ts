@@ -23,6 +23,7 @@ export const RESOURCE_TYPES: readonly ResourceType[] = [
   type("apps", "v1", "DaemonSet", "daemonsets", true, ["ds"], ["status"]),
   type("autoscaling", "v2", "HorizontalPodAutoscaler", "horizontalpodautoscalers", true, ["hpa"], ["status"]),
   type("networking.k8s.io", "v1", "NetworkPolicy", "networkpolicies", true, ["netpol"]),
+  type("networking.k8s.io", "v1", "Ingress", "ingresses", true, ["ing"]),
   type("discovery.k8s.io", "v1", "EndpointSlice", "endpointslices", true),
   type("batch", "v1", "Job", "jobs", true, [], ["status"]),
   type("rbac.authorization.k8s.io", "v1", "Role", "roles", true),

@@ -117,6 +117,15 @@ function columnsOf(kind: string): Column[] {
       ];
     case "NetworkPolicy":
       return [name, column("Pod-Selector", (o) => formatLabelSelector(record(at(o, "spec.podSelector")))), age];
+    case "Ingress":
+      return [
+        name,
+        column("Class", (o) => str(o, "spec.ingressClassName", "<none>")),
+        column("Hosts", (o) => ingressHosts(o)),
+        column("Address", (o) => ingressAddress(o)),
+        column("Ports", (o) => (Array.isArray(at(o, "spec.tls")) && (at(o, "spec.tls") as unknown[]).length > 0 ? "80, 443" : "80")),
+        age,
+      ];
     case "ConfigMap":
       return [name, column("Data", (o) => Object.keys(record(o["data"])).length + Object.keys(record(o["binaryData"])).length, { type: "integer" }), age];
     case "Event":
@@ -153,6 +162,22 @@ function accessModes(o: KubeObject): string {
 }
 
 /** The value at a dotted path of an object, or undefined. */
+/** An Ingress's rule hosts as `kubectl get ingress` lists them (`*` for a rule without one). */
+function ingressHosts(o: KubeObject): string {
+  const rules = at(o, "spec.rules");
+  const hosts = Array.isArray(rules) ? rules.map((r) => (typeof record(r)["host"] === "string" ? String(record(r)["host"]) : "*")) : [];
+  return hosts.length > 0 ? hosts.join(",") : "*";
+}
+
+/** The load balancer addresses an Ingress's status reports. */
+function ingressAddress(o: KubeObject): string {
+  const ingress = at(o, "status.loadBalancer.ingress");
+  const addresses = Array.isArray(ingress)
+    ? ingress.map((i) => [record(i)["ip"], record(i)["hostname"]].find((a): a is string => typeof a === "string" && a !== "") ?? "").filter((a) => a !== "")
+    : [];
+  return addresses.join(",");
+}
+
 function at(object: unknown, path: string): unknown {
   let value = object;
   for (const step of path.split(".")) value = isRecord(value) ? value[step] : undefined;

@@ -4,6 +4,7 @@ import type { KubeApis } from "./apis.js";
 import { call, callOrMissing } from "./api-errors.js";
 import { podsOfService, workloadOfPod, workloadsOfPods } from "./owners.js";
 import { readsConsumerGroup } from "./consumer-group.js";
+import { ingressBackends } from "./ingress.js";
 import { findWorkload, listWorkloads } from "./workloads.js";
 import { WORKLOAD_KINDS, type WorkloadRef } from "./workload-ref.js";
 
@@ -199,6 +200,20 @@ async function inNamespace(apis: KubeApis, target: AlertTarget, namespace: strin
     }
     case "AppLabel":
       return appLabelled(apis, target, namespace, name);
+    case "Ingress": {
+      // The Service it routes to, and the workload behind that; an Ingress in front of several Services names no one workload.
+      const ingress = await callOrMissing({ verb: "get", group: "networking.k8s.io", resource: "ingresses", namespace, name }, () => apis.networking.readNamespacedIngress({ name, namespace }));
+      if (ingress === undefined) return unresolved(target, `no Ingress named ${name} in ${namespace}; map the alert in SUTURE_ALERT_TARGETS`);
+      const backends = ingressBackends(ingress.spec);
+      if (backends.length !== 1 || backends[0] === undefined) {
+        return unresolved(
+          target,
+          `Ingress ${namespace}/${name} routes to ${backends.length === 0 ? "no Service" : `${backends.length} Services (${backends.join(", ")})`}; map the alert in SUTURE_ALERT_TARGETS`,
+        );
+      }
+      const behind = await inNamespace(apis, { ...target, kind: "Service", name: backends[0] }, namespace);
+      return behind.state === "resolved" ? { ...behind, from: `Ingress ${namespace}/${name} → ${behind.from ?? `Service ${namespace}/${backends[0]}`}` } : behind;
+    }
     case "ConsumerGroup": {
       // Usually read by the workload of the same name (the convention PrometheusMetrics' defaults use too);
       // else by the one workload whose containers are configured with that group id.

@@ -23,6 +23,8 @@ export const SERVICES: ResourceType = { group: "", version: "v1", kind: "Service
 export const ENDPOINTS: ResourceType = { group: "", version: "v1", kind: "Endpoints", plural: "endpoints", namespaced: true, shortNames: ["ep"] };
 /** NetworkPolicies. */
 export const NETWORK_POLICIES: ResourceType = { group: "networking.k8s.io", version: "v1", kind: "NetworkPolicy", plural: "networkpolicies", namespaced: true, shortNames: ["netpol"] };
+/** Ingresses. */
+export const INGRESSES: ResourceType = { group: "networking.k8s.io", version: "v1", kind: "Ingress", plural: "ingresses", namespaced: true, shortNames: ["ing"] };
 /** ConfigMaps. */
 export const CONFIG_MAPS: ResourceType = { group: "", version: "v1", kind: "ConfigMap", plural: "configmaps", namespaced: true, shortNames: ["cm"] };
 
@@ -64,6 +66,7 @@ export const SIM_RESOURCE_TYPES: readonly ResourceType[] = [
   SERVICES,
   ENDPOINTS,
   NETWORK_POLICIES,
+  INGRESSES,
   CONFIG_MAPS,
   SECRETS,
   RESOURCE_QUOTAS,

@@ -1,5 +1,6 @@
 import { ownersByPodName, type AlertTarget } from "../../domain/alerts/target.js";
 import { readsConsumerGroup } from "../kubernetes/consumer-group.js";
+import { ingressBackends } from "../kubernetes/ingress.js";
 import type { ClusterBackend, KubeObject } from "../cluster-api/backend.js";
 
 const WORKLOAD_KINDS = ["Deployment", "StatefulSet", "DaemonSet"] as const;
@@ -113,6 +114,20 @@ function inNamespace(backend: ClusterBackend, target: AlertTarget, namespace: st
       const mounting = pods().filter((p) => (spec<{ volumes?: Array<{ persistentVolumeClaim?: { claimName?: string } }> }>(p)?.volumes ?? []).some((v) => v.persistentVolumeClaim?.claimName === name));
       if (mounting.length === 0) return { ...target, state: "resolved", namespace, reason: "no pod mounts it" };
       return one(target, distinct(mounting.map((p) => workloadOfPod(backend, p))), `PersistentVolumeClaim ${namespace}/${name}`, "its pods belong to no workload");
+    }
+    case "Ingress": {
+      const ingress = byName(backend, "Ingress", namespace, name);
+      if (ingress === undefined) return { ...target, state: "unresolved", reason: `no Ingress named ${name} in ${namespace}; map the alert in SUTURE_ALERT_TARGETS` };
+      const backends = ingressBackends(spec<Parameters<typeof ingressBackends>[0]>(ingress));
+      if (backends.length !== 1 || backends[0] === undefined) {
+        return {
+          ...target,
+          state: "unresolved",
+          reason: `Ingress ${namespace}/${name} routes to ${backends.length === 0 ? "no Service" : `${backends.length} Services (${backends.join(", ")})`}; map the alert in SUTURE_ALERT_TARGETS`,
+        };
+      }
+      const behind = inNamespace(backend, { ...target, kind: "Service", name: backends[0] }, namespace);
+      return behind.state === "resolved" ? { ...behind, from: `Ingress ${namespace}/${name} → ${behind.from ?? `Service ${namespace}/${backends[0]}`}` } : behind;
     }
     case "Service": {
       const selector = spec<{ selector?: Record<string, string> }>(byName(backend, "Service", namespace, name))?.selector ?? {};

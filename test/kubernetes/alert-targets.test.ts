@@ -85,6 +85,26 @@ const CASES: Array<{ alert: string; labels: Record<string, string>; expected: Ex
     labels: { namespace: "shop", ingress: "checkout", exported_service: "checkout-http", service: "ingress-nginx-controller-metrics", job: "ingress-nginx-controller-metrics" },
     expected: { workload: "Deployment shop/checkout" },
   },
+  // ingress-nginx scraped by a ServiceMonitor: pod, service and namespace are the controller's; the Ingress (in exported_namespace) routes to one Service.
+  {
+    alert: "NginxIngressErrorRatioHigh",
+    labels: {
+      ingress: "checkout-web",
+      exported_namespace: "shop",
+      namespace: "ingress-nginx",
+      pod: "ingress-nginx-controller-7c9f5b8d6-qx2lm",
+      service: "ingress-nginx-controller-metrics",
+      job: "ingress-nginx-controller-metrics",
+    },
+    expected: { workload: "Deployment shop/checkout" },
+  },
+  // An Ingress in front of two Services names no one workload.
+  {
+    alert: "NginxIngressErrorRatioHigh",
+    labels: { ingress: "storefront", exported_namespace: "shop", job: "ingress-nginx-controller-metrics" },
+    expected: { escalated: /Ingress shop\/storefront routes to 2 Services \(checkout-http, geo-router\)/ },
+  },
+  { alert: "NginxIngressErrorRatioHigh", labels: { ingress: "gone", exported_namespace: "shop", job: "ingress-nginx-controller-metrics" }, expected: { escalated: /no Ingress named gone in shop/ } },
   { alert: "SloBurnRate", labels: { namespace: "shop", app_kubernetes_io_name: "checkout" }, expected: { workload: "Deployment shop/checkout" } },
   // Sloth's SLO alerts: no scrape labels, the SLO's service in sloth_service.
   {

@@ -1,8 +1,9 @@
 import type { CoreV1Event, V1Pod, V1ResourceQuota, V1Secret, V1StatefulSet, V2HorizontalPodAutoscaler } from "@kubernetes/client-node";
 import { describe, expect, it } from "vitest";
 import type { KubeObject } from "../../environments/cluster-api/backend.js";
-import { EVENTS, HPAS, PODS, RESOURCE_QUOTAS, SECRETS, STATEFUL_SETS, DEPLOYMENTS } from "../../environments/simulator/kinds.js";
+import { EVENTS, HPAS, INGRESSES, PODS, RESOURCE_QUOTAS, SECRETS, STATEFUL_SETS, DEPLOYMENTS } from "../../environments/simulator/kinds.js";
 import { EnvironmentSpecSchema } from "../../environments/simulator/spec.js";
+import { targetFromLabels } from "../../domain/alerts/target.js";
 import { SimEnvironment, type EnvironmentSpecInput } from "../../environments/simulator/index.js";
 import { summarizeSeries } from "../../evidence/metrics.js";
 
@@ -148,6 +149,34 @@ describe("Kubernetes objects and controllers in the simulator", () => {
     expect(as<V1StatefulSet>(env.get(STATEFUL_SETS, "data", "broker")).status?.readyReplicas).toBe(3);
     // and the adapter-facing description agrees with what the API serves
     expect((await env.describeWorkload("broker")).deployment.readyReplicas).toBe(3);
+  });
+
+  it("Given an Ingress in the scenario's manifests, Then the API serves it and an ingress-nginx alert naming it resolves to the workload behind its one backend Service", async () => {
+    const env = await world({
+      services: [{ name: "autocomplete", namespace: "trails" }],
+      manifests: [
+        "apiVersion: networking.k8s.io/v1",
+        "kind: Ingress",
+        "metadata: { name: trail-autocomplete, namespace: trails }",
+        "spec: { rules: [{ host: trails.example.com, http: { paths: [{ path: /suggest, pathType: Prefix, backend: { service: { name: autocomplete, port: { number: 80 } } } }] } }] }",
+      ].join("\n"),
+    });
+    expect(env.list(INGRESSES, "trails").map((o) => o.metadata.name)).toEqual(["trail-autocomplete"]);
+    const target = targetFromLabels({
+      alertname: "NginxIngressErrorRatioHigh",
+      ingress: "trail-autocomplete",
+      exported_namespace: "trails",
+      namespace: "ingress-nginx",
+      job: "ingress-nginx-controller-metrics",
+    });
+    expect(target).toMatchObject({ state: "lookup", kind: "Ingress", namespace: "trails", name: "trail-autocomplete" });
+    expect(await env.resolveAlertTarget(target)).toMatchObject({
+      state: "resolved",
+      kind: "Deployment",
+      namespace: "trails",
+      name: "autocomplete",
+      from: expect.stringMatching(/^Ingress trails\/trail-autocomplete → /) as unknown,
+    });
   });
 
   it("Given a Secret rotated on the database side only, When the caller's pods still hold the old hash, Then its calls fail with password authentication errors, and a restart heals it", async () => {

@@ -476,7 +476,7 @@ export function buildCluster(spec: EnvironmentSpec, rng: Rng, t0: number, start:
   for (const m of manifests.filter((x) => x.kind !== "Node" && x.kind !== "Secret" && x.kind !== "Deployment" && x.kind !== "StatefulSet" && !ownObjects.has(x.object))) {
     ensureNamespace(m.object.metadata.namespace);
     const o = m.object;
-    o.apiVersion = m.kind === "HorizontalPodAutoscaler" ? "autoscaling/v2" : m.kind === "NetworkPolicy" ? "networking.k8s.io/v1" : "v1";
+    o.apiVersion = m.kind === "HorizontalPodAutoscaler" ? "autoscaling/v2" : m.kind === "NetworkPolicy" || m.kind === "Ingress" ? "networking.k8s.io/v1" : "v1";
     const existing = store.get(m.kind, o.metadata.namespace, o.metadata.name);
     if (existing !== undefined) {
       o.metadata.uid = existing.metadata.uid;

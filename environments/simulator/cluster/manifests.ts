@@ -10,7 +10,7 @@ import { CONTENT_HASH_ANNOTATION, KINDS, type Kind, type KindMap, type Secret } 
  */
 
 /** Kinds `environment.manifests` may declare (Deployments and StatefulSets are the simulated workloads). */
-export const MANIFEST_KINDS = ["Node", "ResourceQuota", "HorizontalPodAutoscaler", "Secret", "Service", "ConfigMap", "StatefulSet", "Deployment", "NetworkPolicy"] as const;
+export const MANIFEST_KINDS = ["Node", "ResourceQuota", "HorizontalPodAutoscaler", "Secret", "Service", "ConfigMap", "StatefulSet", "Deployment", "NetworkPolicy", "Ingress"] as const;
 
 /** Kinds `environment.manifests` accepts and drops: the controllers create them from the workloads. */
 export const IGNORED_MANIFEST_KINDS = ["ReplicaSet", "Pod", "ControllerRevision", "Endpoints", "EndpointSlice"] as const;

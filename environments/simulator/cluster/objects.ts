@@ -6,6 +6,7 @@ import type {
   V1Deployment,
   V1DeploymentSpec,
   V1Endpoints,
+  V1Ingress,
   V1Namespace,
   V1NetworkPolicy,
   V1NetworkPolicyIngressRule,
@@ -66,6 +67,8 @@ export type Endpoints = Stored<V1Endpoints>;
 export type IngressRule = Omit<Json<V1NetworkPolicyIngressRule>, "_from"> & { from?: NonNullable<Json<V1NetworkPolicyIngressRule>["_from"]> };
 /** A NetworkPolicy. */
 export type NetworkPolicy = Omit<Stored<V1NetworkPolicy>, "spec"> & { spec: Omit<Json<V1NetworkPolicySpec>, "ingress"> & { ingress?: IngressRule[] } };
+/** An Ingress (networking.k8s.io/v1): its rules' backends name the Services it routes to. */
+export type Ingress = Stored<V1Ingress>;
 /** A ConfigMap. */
 export type ConfigMap = Stored<V1ConfigMap>;
 export type PersistentVolumeClaim = Stored<V1PersistentVolumeClaim>;
@@ -91,6 +94,7 @@ export interface KindMap {
   Service: Service;
   Endpoints: Endpoints;
   NetworkPolicy: NetworkPolicy;
+  Ingress: Ingress;
   ConfigMap: ConfigMap;
   PersistentVolumeClaim: PersistentVolumeClaim;
   Secret: Secret;
@@ -113,6 +117,7 @@ export const KINDS: readonly Kind[] = [
   "Service",
   "Endpoints",
   "NetworkPolicy",
+  "Ingress",
   "ConfigMap",
   "PersistentVolumeClaim",
   "Secret",
@@ -143,6 +148,7 @@ export function emptyCluster(): ClusterState {
       Service: {},
       Endpoints: {},
       NetworkPolicy: {},
+      Ingress: {},
       ConfigMap: {},
       PersistentVolumeClaim: {},
       Secret: {},
