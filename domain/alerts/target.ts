@@ -315,10 +315,11 @@ export function targetFromLabels(labels: Labels, mapping?: TargetMapping): Alert
       `label container="${clip(present(labels, "container") ?? "")}" without a pod: a container name does not identify a workload; add the pod or deployment label, or map it in SUTURE_ALERT_TARGETS`,
     );
   }
-  return cluster(
-    "labels",
-    "no label names a workload, pod, node or other Kubernetes object (expected e.g. namespace with deployment, statefulset, daemonset or pod; map it in SUTURE_ALERT_TARGETS): it is read as about the cluster as a whole",
-  );
+  const noObject = "no label names a workload, pod, node or other Kubernetes object (expected e.g. namespace with deployment, statefulset, daemonset or pod; map it in SUTURE_ALERT_TARGETS)";
+  // A namespace of its own (not the namespace of the Prometheus that evaluated the rule) scopes the alert to something in it that no label names.
+  const ruleNamespace = present(labels, "prometheus")?.split("/")[0];
+  if (namespace !== undefined && namespace !== ruleNamespace) return unresolved("labels", `${noObject}; it names namespace ${namespace} but nothing in it`);
+  return cluster("labels", `${noObject}: it is read as about the cluster as a whole`);
 }
 
 /** The subject of an ingress controller's series: the backend Service it exported, else the Ingress; undefined when it names neither. */
