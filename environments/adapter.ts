@@ -105,6 +105,12 @@ export interface DeploymentState {
   /** The workload's own `kubernetes.io/change-cause` now (a scale or annotate leaves it on the workload, not on a revision). */
   changeCause?: string;
   /**
+   * The scaling schedule the workload's annotations declare, as `key=value` pairs: kube-downscaler's
+   * `downscaler/uptime`, `downscaler/downtime` and the `downscaler/original-replicas` it leaves when
+   * it parks the workload. Absent when it has none.
+   */
+  schedule?: string;
+  /**
    * How a StatefulSet or DaemonSet replaces its pods: `OnDelete` (only when someone deletes them)
    * or `RollingUpdate` with its `partition` (StatefulSet ordinals below it stay on their revision).
    * Absent for Deployments.

@@ -169,6 +169,13 @@ function scaledDownWithRollout(obs: ServiceObservations, deployedAt: number): bo
   return scaled !== undefined && Math.abs(scaled.at - deployedAt) <= 3 * MINUTE;
 }
 
+/** Whether the workload's request rate fell abnormally below its baseline (the traffic it served is gone). */
+function trafficDropped(obs: ServiceObservations): boolean {
+  const series = obs.metrics["request_rate"];
+  const summary = series !== undefined ? summarizeSeries(series) : undefined;
+  return summary !== undefined && isAnomalous("request_rate", summary.current, summary.baseline);
+}
+
 function workloadFacts(obs: ServiceObservations, now: number, alertService: string, onset: number | undefined): FactDraft[] {
   const facts: FactDraft[] = [];
   const w = obs.workload;
@@ -177,6 +184,7 @@ function workloadFacts(obs: ServiceObservations, now: number, alertService: stri
   const d = w.deployment;
   // The controller's record of the scale-down that left it at this count, if one is still in the events.
   const scaledDown = lastScaleDownTo(w.events, d.desiredReplicas);
+  const parked = d.desiredReplicas === 0 && /downscaler\/original-replicas=/.test(d.schedule ?? "");
   facts.push({
     key: "replicas.desired",
     service: s,
@@ -192,6 +200,11 @@ function workloadFacts(obs: ServiceObservations, now: number, alertService: stri
       held_on_purpose: isDeliberateHold(d.changeCause),
       scaled_down_from: scaledDown?.from ?? 0,
       scaled_down_minutes: scaledDown !== undefined ? Math.round((now - scaledDown.at) / MINUTE) : -1,
+      // A scheduled scaler (kube-downscaler) parks it by its annotations: at 0 with the replicas it will restore recorded.
+      schedule: d.schedule ?? "",
+      parked_by_schedule: parked,
+      // … when it had no real traffic to lose: a schedule that fits its users parks it then.
+      parked_while_idle: parked && !trafficDropped(obs),
     },
   });
   const reasons = new Map<string, { count: number; revision: number; pod: string }>();

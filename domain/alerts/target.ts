@@ -232,8 +232,10 @@ export function targetFromLabels(labels: Labels, mapping?: TargetMapping): Alert
   const probe = (job !== undefined && PROBE_JOBS.test(job)) || (present(labels, "module") !== undefined && PROBED_URL.test(present(labels, "instance") ?? ""));
   const selfLabelling = probe || (job !== undefined && SELF_LABELLING_SCRAPERS.test(job) && !SUBJECT_LABELLING_SCRAPERS.test(job));
   const subjectLabelling = job !== undefined && SUBJECT_LABELLING_SCRAPERS.test(job);
-  if (job !== undefined && INGRESS_CONTROLLER_JOBS.test(job)) {
-    const ingressTarget = ingressControllerSubject(labels);
+  // An ingress controller's series (its job, or the `ingress` label its metrics carry whatever the job is called).
+  const controllerJob = job !== undefined && INGRESS_CONTROLLER_JOBS.test(job);
+  if (controllerJob || present(labels, "ingress") !== undefined) {
+    const ingressTarget = ingressControllerSubject(labels, controllerJob);
     if (ingressTarget !== undefined) return ingressTarget;
   }
   // A self-labelling exporter's namespace is the exporter's own, unless the series exported one.
@@ -322,11 +324,16 @@ export function targetFromLabels(labels: Labels, mapping?: TargetMapping): Alert
   return cluster("labels", `${noObject}: it is read as about the cluster as a whole`);
 }
 
-/** The subject of an ingress controller's series: the backend Service it exported, else the Ingress; undefined when it names neither. */
-function ingressControllerSubject(labels: Labels): AlertTarget | undefined {
+/**
+ * The subject of an ingress controller's series: the backend Service it exported, else the
+ * Ingress; undefined when it names neither. Scraped as the controller's own job, a `service` label
+ * is the controller's Service; without that job, it is the series' own (ingress-nginx's backend).
+ */
+function ingressControllerSubject(labels: Labels, controllerJob: boolean): AlertTarget | undefined {
   const namespace = present(labels, "exported_namespace") ?? present(labels, "namespace");
-  const backend = present(labels, "exported_service");
-  if (backend !== undefined) return named("Workload", namespace, backend, via(labels, "namespace", "exported_service"), { from: `label exported_service="${backend}"` });
+  const key = present(labels, "exported_service") !== undefined ? "exported_service" : controllerJob ? undefined : "service";
+  const backend = key !== undefined ? present(labels, key) : undefined;
+  if (key !== undefined && backend !== undefined) return named("Workload", namespace, backend, via(labels, "namespace", key), { from: `label ${key}="${backend}"` });
   const ingress = present(labels, "ingress");
   if (ingress !== undefined) return named("Ingress", namespace, ingress, via(labels, "namespace", "ingress"));
   return undefined;

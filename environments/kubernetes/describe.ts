@@ -2,6 +2,7 @@ import type { CoreV1Event, V1NetworkPolicy, V1Pod, V1PodTemplateSpec, V1ReplicaS
 import type { DependencyService, DeploymentState, KubeEvent, NetworkPolicyState, PodStatus, ServiceState, WorkloadDescription } from "../adapter.js";
 import { call, callOrMissing, hasStatus, kubeRequestError, type ApiRequest } from "./api-errors.js";
 import { configMapsOf } from "./config-maps.js";
+import { scheduleOf } from "./managed-by.js";
 import type { AdapterContext } from "./context.js";
 import { replicaSetsOf } from "./owners.js";
 import { autoscalerOf, dependencyService, dependencyServiceName, nodeSummary, quotaStates, secretRefsOf, secretWarnings, serviceSelections, workloadKind } from "./perception.js";
@@ -100,6 +101,7 @@ export async function deploymentState(context: AdapterContext, view: WorkloadVie
     containerPort: container?.ports?.[0]?.containerPort ?? 0,
     nodeArchitecture: await nodeArchitecture(context, view),
     ...(workload.metadata?.annotations?.[CHANGE_CAUSE_ANNOTATION] !== undefined ? { changeCause: workload.metadata.annotations[CHANGE_CAUSE_ANNOTATION] } : {}),
+    ...(scheduleOf(workload.metadata) !== "" ? { schedule: scheduleOf(workload.metadata) } : {}),
     ...updateStrategyOf(view),
   };
 }

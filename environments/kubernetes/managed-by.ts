@@ -36,3 +36,14 @@ export function managedByOf(meta: Labelled | undefined): string {
   const declared = key !== undefined ? labels[key] : undefined;
   return declared !== undefined && declared !== "" ? declared.toLowerCase() : "";
 }
+
+/** Annotations a scheduled scaler (kube-downscaler) reads and writes on a workload. */
+const SCHEDULE_ANNOTATIONS = ["downscaler/uptime", "downscaler/downtime", "downscaler/original-replicas", "downscaler/downtime-replicas"];
+
+/** The scaling schedule a workload's annotations declare (`downscaler/uptime=Mon-Fri 07:00-21:00 Europe/Amsterdam; …`), or "" for none. */
+export function scheduleOf(meta: Labelled | undefined): string {
+  const annotations = meta?.annotations ?? {};
+  return SCHEDULE_ANNOTATIONS.filter((key) => annotations[key] !== undefined)
+    .map((key) => `${key}=${(annotations[key] ?? "").slice(0, 120)}`)
+    .join("; ");
+}

@@ -54,7 +54,7 @@ import { renderExposition } from "./exposition.js";
 import { initialState, MINUTE, World, type SimService, type SimState } from "./world.js";
 import { revealSecrets } from "./sim-secrets.js";
 import type { CoreV1Event, V1Endpoints, V2HorizontalPodAutoscaler, V1Node, V1Pod, V1PodTemplateSpec, V1ResourceQuota, V1Service } from "@kubernetes/client-node";
-import { containmentOf, managedByOf } from "../kubernetes/managed-by.js";
+import { containmentOf, managedByOf, scheduleOf } from "../kubernetes/managed-by.js";
 import { kubeEvent } from "../kubernetes/translate.js";
 import { placementHeadroom } from "../kubernetes/placement.js";
 import {
@@ -379,6 +379,7 @@ export class SimEnvironment implements EnvironmentAdapter, ClusterBackend {
         containerPort: container?.ports?.[0]?.containerPort ?? 0,
         nodeArchitecture: w.nodeArch(d.spec.template.spec),
         ...(d.metadata.annotations?.[CHANGE_CAUSE_ANNOTATION] !== undefined ? { changeCause: d.metadata.annotations[CHANGE_CAUSE_ANNOTATION] } : {}),
+        ...(scheduleOf(d.metadata) !== "" ? { schedule: scheduleOf(d.metadata) } : {}),
         ...(sts !== undefined
           ? {
               updateStrategy: {

@@ -98,6 +98,8 @@ const CASES: Array<{ alert: string; labels: Record<string, string>; expected: Ex
     },
     expected: { workload: "Deployment shop/checkout" },
   },
+  // The `ingress` label alone (a rule over ingress-nginx's metrics that kept no job): the same lookup.
+  { alert: "NGINXHighHttp5xxErrorRate", labels: { namespace: "shop", ingress: "checkout-web", host: "shop.example.com" }, expected: { workload: "Deployment shop/checkout" } },
   // An Ingress in front of two Services names no one workload.
   {
     alert: "NginxIngressErrorRatioHigh",

@@ -69,8 +69,8 @@ describe("an alert whose signal has already recovered", () => {
 });
 
 describe("a NetworkPolicy that cuts traffic: who owns it decides the response", () => {
-  const blocks = (managedBy: string) =>
-    fact("netpol.ingress", "inventory", "inventory-ingress", { deny_all: false, blocks_alerting: true, selects_alerting: false, minutes_since: 13, managed_by: managedBy });
+  const blocks = (managedBy: string, denyAll = false) =>
+    fact("netpol.ingress", "inventory", "inventory-ingress", { deny_all: denyAll, blocks_alerting: true, selects_alerting: false, minutes_since: 13, managed_by: managedBy });
 
   it("Given labels and annotations of Argo CD, Helm, Flux or a declared manager, When read, Then the manager is named; a hand-applied policy has none", () => {
     expect(managedByOf({ annotations: { "argocd.argoproj.io/tracking-id": "app:networking/NetworkPolicy:ns/p" } })).toBe("argocd");
@@ -89,9 +89,16 @@ describe("a NetworkPolicy that cuts traffic: who owns it decides the response", 
     expect(hypotheses.flatMap((h) => h.candidates.map((c) => c.call.tool))).not.toContain("delete_network_policy");
   });
 
-  it("Given the same policy applied by hand, When diagnosed, Then propose removing it (high risk: a human approves)", async () => {
-    const hypotheses = await reasoner.diagnose({ alert: makeAlert(), context: makeContext([blocks("")]), attempts: [] });
+  it("Given a deny-all policy applied by hand, When diagnosed, Then propose removing it (high risk: a human approves)", async () => {
+    const hypotheses = await reasoner.diagnose({ alert: makeAlert(), context: makeContext([blocks("", true)]), attempts: [] });
     expect(hypotheses[0]?.candidates[0]?.call).toEqual({ tool: "delete_network_policy", params: { service: "inventory", policy: "inventory-ingress" } });
+  });
+
+  it("Given a hand-applied allowlist that admits other callers but not the alerting one, When diagnosed, Then escalate to its owners (deleting it would open the workload to every pod)", async () => {
+    const hypotheses = await reasoner.diagnose({ alert: makeAlert(), context: makeContext([blocks("", false)]), attempts: [] });
+    expect(hypotheses[0]?.id).toBe("rules:allowlist-network-policy-omits-caller");
+    expect(hypotheses[0]?.disposition).toBe("escalate");
+    expect(hypotheses.flatMap((h) => h.candidates.map((c) => c.call.tool))).not.toContain("delete_network_policy");
   });
 
   it("Given the alerting workload's request rate dropped with healthy pods right after a policy selecting it, When diagnosed, Then escalate as a NetworkPolicy cutting its callers", async () => {
