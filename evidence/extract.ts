@@ -260,12 +260,15 @@ function workloadFacts(obs: ServiceObservations, now: number, alertService: stri
     });
   }
   facts.push({ key: "pod.restarts", service: s, value: restarts, summary: `${s} pods restarted ${restarts} times in total` });
-  const events = new Map<string, { reason: string; type: string; message: string; count: number }>();
+  const events = new Map<string, { reason: string; type: string; message: string; count: number; last: number }>();
   for (const e of w.events) {
     const k = `${e.type}|${e.reason}`;
     const existing = events.get(k);
-    if (existing === undefined) events.set(k, { reason: e.reason, type: e.type, message: e.message, count: e.count });
-    else existing.count += e.count;
+    if (existing === undefined) events.set(k, { reason: e.reason, type: e.type, message: e.message, count: e.count, last: e.t });
+    else {
+      existing.count += e.count;
+      existing.last = Math.max(existing.last, e.t);
+    }
   }
   for (const e of events.values()) {
     facts.push({
@@ -273,7 +276,8 @@ function workloadFacts(obs: ServiceObservations, now: number, alertService: stri
       service: s,
       value: e.reason,
       summary: `${e.type} event ${e.reason} on ${s} ×${e.count}: ${e.message}`,
-      attrs: { type: e.type, message: e.message, count: e.count },
+      // How long ago it last happened: a scheduler that failed before a node joined has since succeeded.
+      attrs: { type: e.type, message: e.message, count: e.count, minutes_since_last: Math.max(0, Math.round((now - e.last) / MINUTE)) },
     });
   }
   if (w.kubeService !== undefined) {
