@@ -487,7 +487,7 @@ function applyScriptedPod(world: World, pod: Pod, scripted: ScriptedPod): void {
     pod.status = {
       phase: "Pending",
       qosClass: pod.status.qosClass ?? "Burstable",
-      conditions: [{ type: "PodScheduled", status: "False", reason: "Unschedulable", message: "0/0 nodes are available (as the scenario scripts it)", lastTransitionTime: since }],
+      conditions: [{ type: "PodScheduled", status: "False", reason: "Unschedulable", message: "no node can take this pod (scripted by the scenario; its events say why)", lastTransitionTime: since }],
     };
   } else {
     const cs = pod.status.containerStatuses?.[0];
