@@ -662,15 +662,35 @@ function saturationFacts(obs: ServiceObservations, signals: Signal[]): FactDraft
   if (cpu === undefined || d === undefined || d.readyReplicas === 0 || !(d.cpuLimitCores > 0)) return [];
   const limit = d.readyReplicas * d.cpuLimitCores;
   const saturation = round(cpu.current / limit);
+  const demand = cpuDemand(
+    cpu,
+    signals.find((x) => x.metric === "request_rate"),
+  );
+  const scaleTo = Math.max(2 * d.desiredReplicas, Math.ceil(demand / (SCALED_CPU_SHARE * d.cpuLimitCores)));
   return [
     {
       key: "cpu.saturation",
       service: obs.service,
       value: saturation,
-      summary: `${obs.service} uses ${round(cpu.current)} of ${round(limit)} CPU cores its ${d.readyReplicas} ready pods may use (${Math.round(saturation * 100)}%)`,
-      attrs: { cores: round(cpu.current), limit_cores: round(limit) },
+      summary:
+        `${obs.service} uses ${round(cpu.current)} of ${round(limit)} CPU cores its ${d.readyReplicas} ready pods may use (${Math.round(saturation * 100)}%)` +
+        (demand > cpu.current * 1.05 ? `; the request rate asks for ~${round(demand)} cores, ${scaleTo} replicas at ${Math.round(SCALED_CPU_SHARE * 100)}% of their limit` : ""),
+      attrs: { cores: round(cpu.current), limit_cores: round(limit), demand_cores: round(demand), scale_to_replicas: scaleTo },
     },
   ];
+}
+
+/** The share of its CPU limit a scaled-out pod should use, leaving headroom for the next burst. */
+const SCALED_CPU_SHARE = 0.7;
+
+/**
+ * The CPU the current load asks for: a saturated workload's usage is capped by its limit, so
+ * its baseline CPU is scaled by how far the request rate rose above its baseline (never less
+ * than what it uses now).
+ */
+function cpuDemand(cpu: Signal, requests: Signal | undefined): number {
+  if (requests === undefined || !(requests.baseline > 0) || !(cpu.baseline > 0)) return cpu.current;
+  return Math.max(cpu.current, cpu.baseline * (requests.current / requests.baseline));
 }
 
 function kafkaFacts(obs: ServiceObservations): FactDraft[] {

@@ -90,6 +90,11 @@ async function replacedPodOwner(apis: KubeApis, target: AlertTarget, namespace: 
   if (owners.statefulSet !== undefined && (await findWorkload(apis, { namespace, kind: "StatefulSet", name: owners.statefulSet })) !== undefined) {
     found.push({ ref: { namespace, kind: "StatefulSet", name: owners.statefulSet }, from: `StatefulSet ${namespace}/${owners.statefulSet} (${gone}; its name is the StatefulSet's plus an ordinal)` });
   }
+  if (found.length === 0) {
+    // A relabelled series can carry the workload's own name in `pod` (no pod was ever named so).
+    const [same, ...more] = await workloadsNamed(apis, namespace, name);
+    if (same !== undefined && more.length === 0) return toWorkload(target, same, `${same.kind} ${namespace}/${name} (no pod has that name; the workload has exactly the name the pod label carries)`);
+  }
   const [only] = found;
   if (found.length === 1 && only !== undefined) return toWorkload(target, only.ref, only.from);
   return unresolved(

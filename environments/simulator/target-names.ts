@@ -83,6 +83,13 @@ function replacedPodOwner(backend: ClusterBackend, target: AlertTarget, namespac
   if (owners.statefulSet !== undefined && byName(backend, "StatefulSet", namespace, owners.statefulSet) !== undefined) {
     found.push({ ref: { namespace, kind: "StatefulSet", name: owners.statefulSet }, from: `StatefulSet ${namespace}/${owners.statefulSet} (${gone}; its name is the StatefulSet's plus an ordinal)` });
   }
+  if (found.length === 0) {
+    // A relabelled series can carry the workload's own name in `pod` (no pod was ever named so).
+    const same = WORKLOAD_KINDS.filter((kind) => byName(backend, kind, namespace, name) !== undefined);
+    const [kind] = same;
+    if (kind !== undefined && same.length === 1)
+      return one(target, [{ namespace, kind, name }], `${kind} ${namespace}/${name} (no pod has that name; the workload has exactly the name the pod label carries)`, "");
+  }
   const [only] = found;
   if (found.length === 1 && only !== undefined) return one(target, [only.ref], only.from, "");
   return {

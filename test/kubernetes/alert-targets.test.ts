@@ -139,6 +139,8 @@ const CASES: Array<{ alert: string; labels: Record<string, string>; expected: Ex
   // Its ReplicaSet gone too (an older revision): the Deployment its name carries, when one of that name exists.
   { alert: "KubePodNotReady", labels: { namespace: "shop", pod: "checkout-5c7b9f6d48-wx2vz" }, expected: { workload: "Deployment shop/checkout" } },
   { alert: "KubePodNotReady", labels: { namespace: "shop", pod: "ghost-5c7b9f6d48-wx2vz" }, expected: { escalated: /no existing ReplicaSet, Deployment, DaemonSet or StatefulSet has the name/ } },
+  // A relabelled series whose `pod` label carries the workload's own name (no pod is named so): that workload.
+  { alert: "HTTPErrorRateHigh", labels: { namespace: "shop", pod: "checkout", job: "checkout" }, expected: { workload: "Deployment shop/checkout" } },
   { alert: "KubeDeploymentReplicasMismatch", labels: { namespace: "kube-system", deployment: "coredns", ...KSM }, expected: { escalated: /namespace kube-system is not one Suture handles/ } },
   {
     alert: "KubeDeploymentReplicasMismatch",

@@ -29,4 +29,12 @@ describe("a pod alert whose pod was replaced since it fired, in the simulated cl
     expect(nothing.state).toBe("unresolved");
     expect(nothing.reason).toContain("no existing ReplicaSet, Deployment, DaemonSet or StatefulSet has the name");
   });
+
+  it("leads a pod label that carries a workload's own name (a relabelled series) to that workload", () => {
+    // When a `pod` label names no pod but exactly one workload
+    const target = resolve("checkout");
+    // Then that workload is the target, and the lookup says the name matched exactly
+    expect(target).toMatchObject({ state: "resolved", kind: "Deployment", namespace: "shop", name: "checkout" });
+    expect(target.from).toContain("the workload has exactly the name the pod label carries");
+  });
 });

@@ -149,7 +149,7 @@ describe("rules on the objects around a workload", () => {
 
   it("Given a saturated workload without an HPA, When diagnosed, Then scaling it is still proposed (the HPA guard only removes HPA-owned workloads)", async () => {
     const hypotheses = await diagnose([
-      fact("cpu.saturation", "checkout", 0.97),
+      fact("cpu.saturation", "checkout", 0.97, { scale_to_replicas: 6 }),
       fact("metric.anomalous", "checkout", "latency_p99_ms"),
       fact("replicas.desired", "checkout", 3, { ready: 3, memory_limit_mib: 512 }),
     ]);

@@ -141,7 +141,7 @@ describe("an alert that keeps firing and ending by itself", () => {
 
 describe("CPU saturation right after a rollout that cut the CPU limit", () => {
   const saturated = [
-    fact("cpu.saturation", "checkout", 1, { cores: 2.4, limit_cores: 2.4 }),
+    fact("cpu.saturation", "checkout", 1, { cores: 2.4, limit_cores: 2.4, scale_to_replicas: 8 }),
     fact("metric.anomalous", "checkout", "latency_p99_ms", { badness: 8 }),
     fact("replicas.desired", "checkout", 4, { ready: 4 }),
   ];
@@ -347,7 +347,7 @@ describe("a NetworkPolicy that is a security containment", () => {
 describe("a caller slow because a dependency runs out of CPU", () => {
   const saturatedDependency = [
     fact("metric.anomalous", "checkout", "latency_p99_ms", { badness: 6 }),
-    fact("cpu.saturation", "rights", 1.01, { cores: 3.03, limit_cores: 3 }),
+    fact("cpu.saturation", "rights", 1.01, { cores: 3.03, limit_cores: 3, scale_to_replicas: 6 }),
     fact("metric.anomalous", "rights", "latency_p99_ms", { badness: 9 }),
     fact("replicas.desired", "rights", 3, { ready: 3 }),
   ];

@@ -31,7 +31,7 @@ describe("runbook reasoner", () => {
     const context = makeContext([
       fact("breaker.state", "checkout", "open", { dependency: "payments" }),
       fact("replicas.desired", "payments", 3, { ready: 3, memory_limit_mib: 512 }),
-      fact("cpu.saturation", "payments", 0.97),
+      fact("cpu.saturation", "payments", 0.97, { scale_to_replicas: 6 }),
       fact("metric.anomalous", "payments", "latency_p99_ms"),
     ]);
     const [top] = await reasoner.diagnose({ alert, context, attempts: [] });
