@@ -6,13 +6,20 @@ type FactDraft = Omit<Evidence, "id" | "attrs"> & { attrs?: Evidence["attrs"] };
 
 /** Below this share used, a volume is not "filling up" whatever the alert said when it was evaluated (kube-prometheus fires at < 15 % free). */
 const VOLUME_ROOM_PCT = 75;
+/**
+ * Below this share of its memory limit, the fullest pod's working set (what the OOM killer and
+ * eviction count) is not "near the limit", whatever a figure that counts reclaimable page cache says.
+ */
+const MEMORY_ROOM_SHARE = 0.75;
+/** Memory alerts about something other than the container's working set against its limit: a runtime's heap, a cache, a node. */
+const NOT_CONTAINER_MEMORY = /\b(heap|jvm|gc|garbage|node|host|redis|cache|swap|overcommit|pressure|commit(ted)?|forecast|predict\w*)\b/i;
 
 /**
  * What an alert's *name* says is wrong with its object, in the terms of the state perceive reads.
  * Only the name: it is the rule's identity (KubeDeploymentReplicasMismatch, KubePersistentVolumeFillingUp,
  * KubeHpaMaxedOut…), while summaries and descriptions mention many things in passing.
  */
-type Claim = "replicas" | "volume" | "autoscaler" | "rollout";
+type Claim = "replicas" | "volume" | "autoscaler" | "rollout" | "memory";
 
 /** Names of rules that say a workload's update has not reached all its pods (KubeStatefulSetUpdateNotRolledOut, KubeDaemonSetRolloutStuck…). */
 const ROLLOUT_WORDS = /\b(update not rolled out|not rolled out|rollout stuck|rollout not progressing|generation mismatch)\b/i;
@@ -26,6 +33,8 @@ function claimsOf(alert: Alert): Claim[] {
   if (classes.has("replicas") || classes.has("not_ready")) claims.push("replicas");
   if (classes.has("disk")) claims.push("volume");
   if (classes.has("autoscaler")) claims.push("autoscaler");
+  // "Container Memory Usage High", "Kube Container Memory Near Limit": a container's usage against its limit.
+  if (classes.has("memory") && !NOT_CONTAINER_MEMORY.test(name)) claims.push("memory");
   return claims;
 }
 
@@ -34,6 +43,7 @@ const CLAIM_WORDS: Record<Claim, string> = {
   volume: "a volume is filling up",
   autoscaler: "the autoscaler is at its maximum",
   rollout: "an update has not reached every pod",
+  memory: "a container's memory is near its limit",
 };
 
 function facts(drafts: FactDraft[], service: string, key: string): FactDraft[] {
@@ -73,6 +83,19 @@ function check(claim: Claim, drafts: FactDraft[], service: string): { holds: boo
       const compare = facts(drafts, service, "revision.compare")[0];
       const newNotReady = compare !== undefined ? Number(compare.attrs?.["new_pods"] ?? 0) - Number(compare.attrs?.["new_ready"] ?? 0) : 0;
       return { holds: older > 0 || newNotReady > 0, observed: `${older} pod(s) on an older revision, ${newNotReady} of the new revision not ready` };
+    }
+    case "memory": {
+      const limit = Number(facts(drafts, service, "replicas.desired")[0]?.attrs?.["memory_limit_mib"] ?? 0);
+      const usage = facts(drafts, service, "metric.memory_mib")[0];
+      if (!(limit > 0) || usage === undefined) return undefined;
+      // The fullest pod's working set now and at its peak in the window read.
+      const worst = Math.max(Number(usage.value), Number(usage.attrs?.["max"] ?? 0));
+      const share = worst / limit;
+      const killed = facts(drafts, service, "pod.last_termination").some((d) => /oom/i.test(String(d.value)));
+      return {
+        holds: share >= MEMORY_ROOM_SHARE || killed,
+        observed: `working set at most ${Math.round(worst)} MiB of its ${limit} MiB limit (${Math.round(share * 100)}%)${killed ? ", a container OOM-killed" : ", no OOM kill"}`,
+      };
     }
     case "autoscaler": {
       const hpa = facts(drafts, service, "hpa.state")[0];

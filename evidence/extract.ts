@@ -1057,6 +1057,39 @@ function migrationFacts(service: string, lines: LogLine[], now: number): FactDra
   ];
 }
 
+/**
+ * A datastore's own maintenance announcing itself in its log (at any level): PostgreSQL's
+ * autovacuum (an anti-wraparound one runs for hours and shows as the oldest transaction), a manual
+ * VACUUM or REINDEX, an LSM store's compaction.
+ */
+const MAINTENANCE_STARTED =
+  /\b(automatic (?:aggressive )?vacuum|autovacuum(?: worker)? (?:started|launched|running)|vacuum to prevent wraparound|to prevent wraparound|reindex(?:ing)? (?:started|table|index)|(?:major |full )?compaction (?:started|running|in progress)|compacting (?:large )?(?:partition|sstables?|table))\b/i;
+/** The same maintenance reporting that it ended. */
+const MAINTENANCE_ENDED = /\b(vacuum|reindex|compaction)\b.*\b(finished|completed?|done|ended)\b|\bfinished (?:vacuum|compaction)/i;
+
+/**
+ * `log.maintenance`: the workload's own log says a maintenance operation of the datastore started
+ * (value: minutes since the first such line) and has not reported its end since. Such work holds a
+ * snapshot or I/O for as long as it runs; an alert on the age of the oldest transaction counts it.
+ */
+function maintenanceFacts(service: string, lines: LogLine[], now: number): FactDraft[] {
+  const started = lines.filter((line) => MAINTENANCE_STARTED.test(line.message)).sort((a, b) => a.t - b.t);
+  const first = started[0];
+  if (first === undefined) return [];
+  const last = started[started.length - 1]?.t ?? first.t;
+  if (lines.some((line) => line.t >= last && MAINTENANCE_ENDED.test(line.message))) return [];
+  const minutes = Math.round((now - first.t) / MINUTE);
+  return [
+    {
+      key: "log.maintenance",
+      service,
+      value: minutes,
+      summary: `${service} logged its own maintenance starting ${minutes} min ago, not reported finished: ${redactSecrets(first.message).slice(0, 180)}`,
+      attrs: { lines: started.length },
+    },
+  ];
+}
+
 /** Whole minutes since the alert started firing (its `startsAt`), never negative. */
 function minutesFiring(alert: Alert, now: number): number {
   const started = Date.parse(alert.startsAt);
@@ -1107,7 +1140,13 @@ export function extractEvidence(
     drafts.push(...m.facts, ...saturationFacts(obs, m.signals), ...memoryTrendFacts(obs));
     signals.push(...m.signals);
     const l = logFacts(obs, now);
-    drafts.push(...l.facts, ...credentialFacts(obs, l.signatures, now), ...secretWarningFacts(obs, now), ...migrationFacts(obs.service, obs.logs, now));
+    drafts.push(
+      ...l.facts,
+      ...credentialFacts(obs, l.signatures, now),
+      ...secretWarningFacts(obs, now),
+      ...migrationFacts(obs.service, obs.logs, now),
+      ...maintenanceFacts(obs.service, obs.logs, now),
+    );
     signatures[obs.service] = l.signatures;
   }
   markChangesNamedInLogs(drafts, signatures, alert.service);

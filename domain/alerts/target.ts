@@ -214,6 +214,23 @@ function scrapersOwnPod(labels: Labels): boolean {
   return scraper.some((name) => pod.startsWith(`${name}-`)) || /(^|-)kube-state-metrics-[a-z0-9]+-[a-z0-9]+$/.test(pod);
 }
 
+/** Exporters that run apart from what they describe: one per node, or one per cluster of brokers. */
+const STANDALONE_EXPORTERS = /node|kafka|blackbox|kube-state|cadvisor|kubelet/;
+
+/**
+ * The pod a database or cache exporter runs in as a sidecar (postgres-exporter beside Postgres in
+ * `orders-pg-0`, redis-exporter beside `session-cache-0`): the scrape target's `pod` is then the
+ * subject's own pod. Only when that pod is not the exporter's own (its name neither carries
+ * "exporter" nor the job's name), and never for exporters that run apart by design.
+ */
+function sidecarExportersPod(labels: Labels, job: string | undefined): string | undefined {
+  const pod = present(labels, "pod");
+  if (pod === undefined || job === undefined || STANDALONE_EXPORTERS.test(job) || present(labels, "namespace") === undefined) return undefined;
+  const jobName = job.slice(job.indexOf("/") + 1);
+  if (/exporter|metrics/.test(pod) || pod.startsWith(jobName)) return undefined;
+  return pod;
+}
+
 /**
  * The target an alert's labels name, following kube-prometheus-stack and exporter conventions:
  * an explicit mapping first; then the subject labels kube-state-metrics and the kubelet export
@@ -258,6 +275,10 @@ export function targetFromLabels(labels: Labels, mapping?: TargetMapping): Alert
   if (pod !== undefined) {
     const container = selfLabelling ? present(labels, "exported_container") : subjectLabel(labels, "container");
     return named("Pod", namespace, pod, via(labels, "namespace", "pod"), container !== undefined ? { container } : {});
+  }
+  const sidecarOf = selfLabelling && !probe ? sidecarExportersPod(labels, job) : undefined;
+  if (sidecarOf !== undefined) {
+    return named("Pod", present(labels, "namespace"), sidecarOf, via(labels, "namespace", "pod"), { from: `pod ${sidecarOf}: ${job ?? "the exporter"} runs beside what it exports` });
   }
   const quota = present(labels, "resourcequota");
   if (quota !== undefined) return named("ResourceQuota", namespace, quota, via(labels, "namespace", "resourcequota"));

@@ -255,6 +255,8 @@ export const ObservationSpecSchema = z
             reason: z.string().optional(),
             restarts: z.number().int().nonnegative().default(0),
             lastTerminationReason: z.string().optional(),
+            /** When the pod was created, in minutes relative to the alert (its age counts from here); default: when the simulator created it. */
+            createdAtMinutes: z.number().max(0).optional(),
           })
           .strict(),
       )

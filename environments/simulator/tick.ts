@@ -123,9 +123,11 @@ function emitObservations(world: World, s: SimService): void {
   const t = world.state.t;
   const from = t - world.state.tickMs;
   const t0 = world.state.t0;
+  // A scripted event is about the workload, whatever its kind.
+  const workload = world.cluster.get("StatefulSet", s.namespace, s.name) !== undefined ? `statefulset/${s.name}` : `deployment/${s.name}`;
   for (const e of obs.events) {
     const at = t0 + e.atMinutes * MINUTE;
-    if (at > from && at <= t) world.event(s, e.type, e.reason, `deployment/${s.name}`, e.message);
+    if (at > from && at <= t) world.event(s, e.type, e.reason, workload, e.message);
   }
   for (const l of obs.logs) {
     const start = t0 + l.fromMinutes * MINUTE;

@@ -416,7 +416,14 @@ export class World {
       return;
     }
     const kind = EVENT_KINDS[kindWord]?.kind ?? kindWord;
-    const target = kind === "Pod" ? this.cluster.get("Pod", s.namespace, name) : kind === "Deployment" ? this.cluster.get("Deployment", s.namespace, name) : undefined;
+    const target =
+      kind === "Pod"
+        ? this.cluster.get("Pod", s.namespace, name)
+        : kind === "Deployment"
+          ? this.cluster.get("Deployment", s.namespace, name)
+          : kind === "StatefulSet"
+            ? this.cluster.get("StatefulSet", s.namespace, name)
+            : undefined;
     const event: Event = {
       apiVersion: "v1",
       kind: "Event",
@@ -435,7 +442,7 @@ export class World {
       count: 1,
       firstTimestamp: now,
       lastTimestamp: now,
-      source: { component: component ?? (kind === "Pod" ? "kubelet" : "deployment-controller") },
+      source: { component: component ?? (kind === "Pod" ? "kubelet" : kind === "StatefulSet" ? "statefulset-controller" : "deployment-controller") },
     };
     this.cluster.put("Event", event);
     const mine = this.cluster.list("Event", s.namespace).filter((e) => e.metadata.labels?.[APP_LABEL] === s.name);

@@ -139,6 +139,18 @@ const CASES: Array<{ alert: string; labels: Record<string, string>; expected: Ex
   // Its ReplicaSet gone too (an older revision): the Deployment its name carries, when one of that name exists.
   { alert: "KubePodNotReady", labels: { namespace: "shop", pod: "checkout-5c7b9f6d48-wx2vz" }, expected: { workload: "Deployment shop/checkout" } },
   { alert: "KubePodNotReady", labels: { namespace: "shop", pod: "ghost-5c7b9f6d48-wx2vz" }, expected: { escalated: /no existing ReplicaSet, Deployment, DaemonSet or StatefulSet has the name/ } },
+  // A database exporter running as a sidecar: its scrape target's pod is the database's own pod.
+  {
+    alert: "PostgresqlLongRunningTransaction",
+    labels: { namespace: "payments", pod: "ledger-0", job: "postgres-exporter", instance: "10.42.5.11:9187", datname: "ledger" },
+    expected: { workload: "StatefulSet payments/ledger" },
+  },
+  // The exporter in a pod of its own: its target labels describe it, not the database.
+  {
+    alert: "PostgresqlLongRunningTransaction",
+    labels: { namespace: "payments", pod: "postgres-exporter-7d9f8b6c5d-q8zkt", job: "postgres-exporter", instance: "10.42.5.12:9187" },
+    expected: { escalated: /comes from postgres-exporter/ },
+  },
   // A relabelled series whose `pod` label carries the workload's own name (no pod is named so): that workload.
   { alert: "HTTPErrorRateHigh", labels: { namespace: "shop", pod: "checkout", job: "checkout" }, expected: { workload: "Deployment shop/checkout" } },
   { alert: "KubeDeploymentReplicasMismatch", labels: { namespace: "kube-system", deployment: "coredns", ...KSM }, expected: { escalated: /namespace kube-system is not one Suture handles/ } },

@@ -151,6 +151,24 @@ describe("Kubernetes objects and controllers in the simulator", () => {
     expect((await env.describeWorkload("broker")).deployment.readyReplicas).toBe(3);
   });
 
+  it("Given a scripted replacement pod created 47 min before the alert and a scripted event, Then the pod's age counts from then and the event is about the StatefulSet", async () => {
+    const env = await world({
+      services: [{ name: "ledger-pg", namespace: "data", kind: "StatefulSet", replicas: 2 }],
+      observations: {
+        "ledger-pg": {
+          pods: [{ name: "ledger-pg-1", phase: "Pending", ready: false, reason: "Unschedulable", createdAtMinutes: -47 }],
+          events: [{ atMinutes: -46, type: "Warning", reason: "FailedScheduling", message: "0/6 nodes are available: 6 node(s) had volume node affinity conflict." }],
+        },
+      },
+    });
+    const replaced = pods(env, "data", "ledger-pg").find((p) => p.metadata?.name === "ledger-pg-1");
+    expect(Date.parse(String(replaced?.metadata?.creationTimestamp))).toBe(env.now() - 47 * MINUTE);
+    expect(Date.parse(String(replaced?.status?.conditions?.[0]?.lastTransitionTime))).toBe(env.now() - 47 * MINUTE);
+    const event = env.list(EVENTS, "data").find((e) => (e as { reason?: string }).reason === "FailedScheduling") as { involvedObject?: { kind?: string; name?: string; uid?: string } } | undefined;
+    expect(event?.involvedObject).toMatchObject({ kind: "StatefulSet", name: "ledger-pg" });
+    expect(event?.involvedObject?.uid).toBe(env.get(STATEFUL_SETS, "data", "ledger-pg")?.metadata.uid);
+  });
+
   it("Given an Ingress in the scenario's manifests, Then the API serves it and an ingress-nginx alert naming it resolves to the workload behind its one backend Service", async () => {
     const env = await world({
       services: [{ name: "autocomplete", namespace: "trails" }],

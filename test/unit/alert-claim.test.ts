@@ -24,6 +24,12 @@ function world(options: { usedPct?: number; fault?: NonNullable<EnvironmentSpecI
   };
 }
 
+/** The same API with a 1 GiB memory limit and a 330 MiB working set. */
+function memoryWorld(fault?: NonNullable<EnvironmentSpecInput["faults"]>[number]): EnvironmentSpecInput {
+  const base = world(fault !== undefined ? { fault } : {});
+  return { ...base, services: (base.services ?? []).map((svc) => ({ ...svc, memoryLimitMib: 1024, baselineMemoryMib: 330 })) };
+}
+
 function kubeAlert(alertname: string) {
   return makeAlert({ service: "stock-ledger", namespace: "inventory", name: alertname, labels: { alertname, namespace: "inventory", deployment: "stock-ledger", job: "kube-state-metrics" } });
 }
@@ -63,6 +69,25 @@ describe("alert.claim: what the alert's name says is wrong, checked against the 
     const { claim, top } = await diagnose(world({ usedPct: 91 }), "KubePersistentVolumeFillingUp");
     expect(claim?.attrs["holds_now"]).toBe(true);
     expect(top?.disposition ?? "none").not.toBe("no-action");
+  });
+
+  it("Given the working set a third of the memory limit and no OOM kill, When ContainerMemoryUsageHigh arrives (a usage figure counting page cache), Then the claim does not hold: no action", async () => {
+    const { claim, top } = await diagnose(memoryWorld(), "ContainerMemoryUsageHigh");
+    expect(claim?.value).toBe("memory");
+    expect(claim?.attrs["holds_now"]).toBe(false);
+    expect(String(claim?.attrs["observed"])).toContain("of its 1024 MiB limit");
+    expect(top?.id).toBe("rules:alert-claim-contradicted-now");
+  });
+
+  it("Given a leak that has taken the working set near the limit, When the same alert arrives, Then the claim holds and no no-action closes it", async () => {
+    const { claim, top } = await diagnose(memoryWorld({ kind: "memory-leak", service: "stock-ledger", atMinutes: -60, params: { mibPerMinute: 12 } }), "ContainerMemoryUsageHigh");
+    expect(claim?.attrs["holds_now"]).toBe(true);
+    expect(top?.disposition ?? "none").not.toBe("no-action");
+  });
+
+  it("Given a heap alert (JvmMemoryHeapHigh), When perceived, Then no container-memory claim is read from it: a heap can fill inside a roomy container", async () => {
+    const { claim } = await diagnose(memoryWorld(), "JvmMemoryHeapHigh");
+    expect(claim).toBeUndefined();
   });
 
   it("Given an alert whose name claims nothing Suture can check (HighErrorRate), When perceived, Then no claim fact is derived from its words", async () => {

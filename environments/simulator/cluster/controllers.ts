@@ -481,7 +481,18 @@ function scriptedPods(world: World, profile: WorkloadProfile, pods: Pod[]): Map<
 /** A pod's status as scripted: phase, readiness, the reason it waits (or cannot be placed), restarts and its last termination. */
 function applyScriptedPod(world: World, pod: Pod, scripted: ScriptedPod): void {
   const before = JSON.stringify(pod.status);
-  const since = pod.status.conditions?.find((c) => c.type === "PodScheduled")?.lastTransitionTime ?? pod.metadata.creationTimestamp ?? iso(world.state.t);
+  if (scripted.createdAtMinutes !== undefined) {
+    // A pod the scenario says was created then (a replacement on a new node): its age, and every condition, count from there.
+    const created = iso(world.state.t0 + scripted.createdAtMinutes * MINUTE);
+    if (pod.metadata.creationTimestamp !== created) {
+      pod.metadata.creationTimestamp = created;
+      pod.status.conditions = [];
+    }
+  }
+  const since =
+    scripted.createdAtMinutes !== undefined
+      ? (pod.metadata.creationTimestamp ?? iso(world.state.t))
+      : (pod.status.conditions?.find((c) => c.type === "PodScheduled")?.lastTransitionTime ?? pod.metadata.creationTimestamp ?? iso(world.state.t));
   if (scripted.phase === "Pending" && scripted.reason === "Unschedulable") {
     delete pod.spec.nodeName;
     pod.status = {
@@ -496,7 +507,7 @@ function applyScriptedPod(world: World, pod: Pod, scripted: ScriptedPod): void {
       cs.ready = scripted.ready;
       cs.restartCount = scripted.restarts;
       if (scripted.reason !== undefined) cs.state = { waiting: { reason: scripted.reason } };
-      else if (cs.state?.running === undefined) cs.state = { running: { startedAt: since } };
+      else if (cs.state?.running === undefined || scripted.createdAtMinutes !== undefined) cs.state = { running: { startedAt: since } };
       if (scripted.lastTerminationReason !== undefined) cs.lastState = { terminated: { reason: scripted.lastTerminationReason, exitCode: scripted.lastTerminationReason === "OOMKilled" ? 137 : 1 } };
     }
     const ready = scripted.ready ? "True" : "False";
