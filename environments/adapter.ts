@@ -262,6 +262,8 @@ export interface NodeState {
   kubeletVersion?: string;
   /** The node's annotations (values clipped): where maintenance tooling and people record why a node is cordoned. */
   annotations?: Record<string, string>;
+  /** Its roles, from `node-role.kubernetes.io/<role>` labels (and the legacy `kubernetes.io/role`): `control-plane`, `master`, `worker`… */
+  roles?: string[];
 }
 
 /** A pod no node could take: Pending with its PodScheduled condition False. */

@@ -155,7 +155,9 @@ function plannedAttrs(cm: ConfigMapState, keys: string[]): Attrs {
   const changedBy = cm.history.find((h) => h.version === cm.version)?.changedBy ?? "";
   const note = plannedChangeNote([
     ["changed by", changedBy],
-    ...keys.map((k): [string, string] => [`key ${k}`, `${k.replace(/[_.-]+/g, " ")} = ${cm.data[k] ?? ""}`]),
+    // A key's *value* can record the plan (a window, a ticket); its name cannot: `maintenance_mode: "true"` set
+    // by hand says what was switched, not that anyone approved it (the wrong kubectl context does the same).
+    ...keys.map((k): [string, string] => [`key ${k}`, cm.data[k] ?? ""]),
     ...Object.entries(cm.annotations ?? {}).map(([k, v]): [string, string] => [`annotation ${k}`, `${k.split("/").pop() ?? k}: ${v}`]),
   ]);
   return { planned: note !== "", planned_note: redactSecrets(note) };
@@ -1090,6 +1092,29 @@ function maintenanceFacts(service: string, lines: LogLine[], now: number): FactD
   ];
 }
 
+/** A replica or consumer saying, in its own log, that it is closing a lag it had: catching up, lag shrinking. */
+const CATCHING_UP = /\bcatching up\b|\b(replay|replication|replica|apply|consumer)?[ _-]?lag(?: is)? (?:decreasing|shrinking|falling|dropping|going down)\b|\bcaught up\b/i;
+
+/**
+ * `log.catching_up`: the workload's own log said within the last 5 minutes that it is closing a
+ * lag (value: how many such lines in the window read); `minutes_since_first`, `minutes_since_last`.
+ */
+function catchingUpFacts(service: string, lines: LogLine[], now: number): FactDraft[] {
+  const said = lines.filter((line) => CATCHING_UP.test(line.message)).sort((a, b) => a.t - b.t);
+  const first = said[0];
+  const last = said[said.length - 1];
+  if (first === undefined || last === undefined || now - last.t > 5 * MINUTE) return [];
+  return [
+    {
+      key: "log.catching_up",
+      service,
+      value: said.length,
+      summary: `${service} logged ${said.length} time(s) that it is catching up, the last ${Math.round((now - last.t) / MINUTE)} min ago: ${redactSecrets(last.message).slice(0, 160)}`,
+      attrs: { minutes_since_first: Math.round((now - first.t) / MINUTE), minutes_since_last: Math.round((now - last.t) / MINUTE) },
+    },
+  ];
+}
+
 /** Whole minutes since the alert started firing (its `startsAt`), never negative. */
 function minutesFiring(alert: Alert, now: number): number {
   const started = Date.parse(alert.startsAt);
@@ -1146,6 +1171,7 @@ export function extractEvidence(
       ...secretWarningFacts(obs, now),
       ...migrationFacts(obs.service, obs.logs, now),
       ...maintenanceFacts(obs.service, obs.logs, now),
+      ...catchingUpFacts(obs.service, obs.logs, now),
     );
     signatures[obs.service] = l.signatures;
   }

@@ -102,6 +102,8 @@ export function clusterFacts(service: string, cluster: ClusterState): FactDraft[
   const pressured = cluster.nodes.filter((n) => n.pressures.length > 0);
   const minors = [...new Set(cluster.nodes.map((n) => minorOf(n.kubeletVersion)).filter((v): v is string => v !== undefined))].sort();
   const stuck = cluster.unschedulablePods;
+  // Self-managed control planes register their nodes (kubeadm labels them); a provider's (EKS, GKE, AKS) never shows one.
+  const controlPlane = cluster.nodes.filter((n) => (n.roles ?? []).some((r) => r === "control-plane" || r === "master"));
   const names = (nodes: NodeState[]): string =>
     nodes
       .map((n) => n.name)
@@ -119,6 +121,7 @@ export function clusterFacts(service: string, cluster: ClusterState): FactDraft[
         `${pressured.length > 0 ? `, ${pressured.length} under pressure (${names(pressured)})` : ""}` +
         `${planned.length > 0 ? `; planned work recorded on ${planned.length} (${plannedNodeNote(planned[0] as NodeState).slice(0, 120)})` : ""}` +
         `${minors.length > 0 ? `; kubelet ${minors.join(", ")}` : ""}` +
+        `; ${controlPlane.length > 0 ? `${controlPlane.length} control-plane node(s)` : "no control-plane node (a managed control plane)"}` +
         `; ${stuck.length} pod(s) no node could take${stuck[0] !== undefined ? ` (${stuck[0].namespace}/${stuck[0].name}: ${stuck[0].message.slice(0, 120)})` : ""}`,
       attrs: {
         ready: cluster.nodes.length - notReady.length,
@@ -131,6 +134,7 @@ export function clusterFacts(service: string, cluster: ClusterState): FactDraft[
         unschedulable_pods: stuck.length,
         kubelet_minors: minors.length,
         kubelet_versions: minors.join(","),
+        control_plane_nodes: controlPlane.length,
       },
     },
   ];

@@ -234,7 +234,19 @@ export function nodeState(node: V1Node, pods: V1Pod[], events: KubeEvent[], now:
     events: events.filter((e) => e.t >= now - 3_600_000).sort((a, b) => a.t - b.t),
     ...(node.status?.nodeInfo?.kubeletVersion !== undefined ? { kubeletVersion: node.status.nodeInfo.kubeletVersion } : {}),
     ...(node.metadata?.annotations !== undefined ? { annotations: nodeAnnotations(node.metadata.annotations) } : {}),
+    roles: nodeRoles(node.metadata?.labels ?? {}),
   };
+}
+
+/** A node's roles as kubectl's ROLES column reads them: `node-role.kubernetes.io/<role>` labels, else `kubernetes.io/role`. */
+function nodeRoles(labels: Record<string, string>): string[] {
+  const roles = Object.keys(labels)
+    .filter((key) => key.startsWith("node-role.kubernetes.io/"))
+    .map((key) => key.slice("node-role.kubernetes.io/".length) || (labels[key] ?? ""))
+    .filter((role) => role !== "");
+  const legacy = labels["kubernetes.io/role"];
+  if (legacy !== undefined && legacy !== "" && !roles.includes(legacy)) roles.push(legacy);
+  return roles.sort();
 }
 
 /** Annotations that are records, not machinery: kubectl's last-applied copy is dropped, long values clipped. */

@@ -84,6 +84,27 @@ export const RuleSchema = z
   .refine((r) => r.disposition !== "act" || r.remediation.length > 0, {
     message: "a rule with disposition act needs at least one remediation",
     path: ["remediation"],
+  })
+  .superRefine((r, ctx) => {
+    // A placeholder that cannot be filled would show its braces to the operator: refuse it when the rules load.
+    const bound = new Set(r.when.map((c) => c.bind).filter((b): b is string => b !== undefined));
+    const texts: Array<[string, Array<string | number>]> = [
+      [r.title, ["title"]],
+      ...r.remediation.flatMap((m, i): Array<[string, Array<string | number>]> => [
+        [m.rationale, ["remediation", i, "rationale"]],
+        ...Object.entries(m.params)
+          .filter((e): e is [string, string] => typeof e[1] === "string")
+          .map(([k, v]): [string, Array<string | number>] => [v, ["remediation", i, "params", k]]),
+      ]),
+    ];
+    for (const [text, path] of texts) {
+      for (const [, name = "", field = ""] of text.matchAll(/\{\{\s*([a-z][a-z0-9_]*)\.([A-Za-z0-9_.]+)/g)) {
+        if (!bound.has(name))
+          ctx.addIssue({ code: z.ZodIssueCode.custom, path, message: `placeholder {{${name}.${field}}} names no binding of the rule's conditions (bound: ${[...bound].join(", ") || "none"})` });
+        else if (field !== "service" && field !== "value" && !/^attrs\.[A-Za-z0-9_]+$/.test(field))
+          ctx.addIssue({ code: z.ZodIssueCode.custom, path, message: `placeholder {{${name}.${field}}}: expected service, value or attrs.<name>` });
+      }
+    }
   });
 /** A runbook rule. */
 export type Rule = z.infer<typeof RuleSchema>;

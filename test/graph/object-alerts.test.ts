@@ -87,6 +87,34 @@ describe.each(testBackends())("alerts about a node, a quota or the whole cluster
     expect(run.env.operationsApplied()).toEqual([]);
   });
 
+  it("Given KubeSchedulerDown on a cluster whose nodes carry no control-plane role (a managed control plane) and every pod placed, When it arrives, Then it closes with no action as a scrape target the provider hides", async () => {
+    const run = await runScenario(
+      t.suture,
+      await nodeWorld(
+        { alertname: "KubeSchedulerDown", prometheus: "monitoring/kube-prometheus-stack-prometheus", severity: "critical" },
+        { description: "KubeScheduler has disappeared from Prometheus target discovery." },
+      ),
+    );
+    expect(run.state.alert.target).toMatchObject({ state: "resolved", kind: "Cluster" });
+    expect(run.state.outcome?.status).toBe("closed_no_action");
+    expect(run.state.diagnosis?.chosen?.id).toBe("rules:managed-control-plane-not-scrapable");
+    expect(run.state.outcome?.reason).toContain("none of the 3 nodes is a control-plane node");
+    expect(run.env.operationsApplied()).toEqual([]);
+  });
+
+  it("Given the same alert where one node is a control-plane node (a self-managed control plane), When it arrives, Then it is escalated: the scheduler runs here and is missing", async () => {
+    const base = await nodeWorld({ alertname: "KubeSchedulerDown", prometheus: "monitoring/kube-prometheus-stack-prometheus", severity: "critical" });
+    const manifests = String(base.environment.manifests ?? "").replace(
+      "topology.kubernetes.io/zone: us-west-2a }",
+      'topology.kubernetes.io/zone: us-west-2a, node-role.kubernetes.io/control-plane: "" }',
+    );
+    const run = await runScenario(t.suture, { ...base, environment: { ...base.environment, manifests } });
+    const nodes = run.state.context?.evidence.find((e) => e.key === "cluster.nodes");
+    expect(nodes?.attrs["control_plane_nodes"]).toBe(1);
+    expect(run.state.outcome?.status).toBe("escalated");
+    expect(run.env.operationsApplied()).toEqual([]);
+  });
+
   it("Given KubeVersionMismatch at critical severity, When it arrives, Then no rule closes it: escalated about the cluster as a whole, nothing changed", async () => {
     const run = await runScenario(t.suture, await nodeWorld({ alertname: "KubeVersionMismatch", severity: "critical" }));
     expect(run.state.outcome?.status).toBe("escalated");

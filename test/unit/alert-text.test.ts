@@ -174,6 +174,13 @@ describe("alert text is fenced: evidence, never a tool parameter", () => {
     expect(() => new RunbookReasoner([rule])).toThrow(/label-chain.*bound from the alert's own text or labels/s);
   });
 
+  it("Given a rule whose title uses a placeholder no binding can fill ({{nodes.summary}}, {{other.value}}), when it is parsed, then it is refused naming the placeholder", () => {
+    const base = { ...poisoned, id: "bad-title", when: [{ fact: "cluster.nodes", service: "$alert", bind: "nodes" }], disposition: "no-action" as const, remediation: [] };
+    expect(() => RuleSchema.parse({ ...base, title: "{{nodes.summary}}" })).toThrow(/placeholder \{\{nodes\.summary\}\}: expected service, value or attrs/);
+    expect(() => RuleSchema.parse({ ...base, title: "{{other.value}}" })).toThrow(/placeholder \{\{other\.value\}\} names no binding/);
+    expect(RuleSchema.parse({ ...base, title: "{{nodes.attrs.ready}} of {{nodes.value}}" }).title).toContain("{{nodes.value}}");
+  });
+
   it("Given a rule that binds alert words only as evidence (no param uses them), when a reasoner is built, then it is accepted", () => {
     const rule = RuleSchema.parse({
       ...poisoned,

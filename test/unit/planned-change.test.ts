@@ -53,6 +53,16 @@ describe("a ConfigMap change its own records call planned", () => {
     expect(hypotheses[0]?.candidates[0]?.call.tool).toBe("revert_config_map");
   });
 
+  it("Given maintenance_mode switched on by hand with no window, ticket or annotation on record (the wrong kubectl context), When the errors alert, Then the key's name alone does not make it planned and the change is reverted", async () => {
+    const spec = flagWorld("j.okafor@platform (kubectl edit, context prod-euw2)", "503 Service Unavailable: maintenance mode enabled; rejecting POST /v1/grades");
+    const fault = spec.faults?.[0];
+    if (fault !== undefined && "params" in fault) fault.params = { ...fault.params, key: "maintenance_mode", value: "true" };
+    const { changed, hypotheses } = await diagnose(spec);
+    expect(changed?.attrs["planned"]).toBe(false);
+    expect(hypotheses.some((h) => h.id === "rules:planned-maintenance-rejections")).toBe(false);
+    expect(hypotheses[0]?.candidates[0]?.call.tool).toBe("revert_config_map");
+  });
+
   it("Given the same flag set by a person with no plan on record, When the errors alert, Then the change is reverted as before", async () => {
     const { changed, hypotheses } = await diagnose(flagWorld("alice@campus", "500 Internal Server Error: grading mode frozen"));
     expect(changed?.attrs["planned"]).toBe(false);
