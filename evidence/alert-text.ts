@@ -22,7 +22,10 @@ export const ALERT_CAUSE_WORDS: ReadonlyArray<readonly [string, RegExp]> = [
   ["saturation", /\b(cpu|throttl(?:ed|ing)?|saturat(?:ed|ion|ing)|load average|high load)\b/i],
   ["memory", /\b(memory|heap|rss|swap|oom(?:killed)?)\b/i],
   ["disk", /\b(disks?|filesystems?|file systems?|volumes?|inodes?|(?:disk|storage|free) space|out of space|persistentvolume\w*|pvc)\b/i],
-  ["lag", /\b(lag(?:ging)?|backlog|queue (?:depth|size|length)|behind|consumer groups?)\b/i],
+  [
+    "lag",
+    /\b(lag(?:ging)?|backlog|queue (?:depth|size|length|messages)|(?:ready|unacked|unacknowledged|queued|pending) messages|messages (?:ready|unacked|unacknowledged|queued|pending)|behind|consumer groups?)\b/i,
+  ],
   ["crashloop", /\b(crash ?loop(?:ing|backoff)?|crash(?:ed|es|ing)?|restart(?:s|ing|ed)?|flapping restarts)\b/i],
   ["not_ready", /\b(not ready|notready|unready|readiness)\b/i],
   ["replicas", /\b(replicas?|unavailable|available pods|rollout stuck|generation mismatch)\b/i],

@@ -983,12 +983,17 @@ function drainingBacklogFacts(obs: ServiceObservations, classes: string[], now: 
     const excess = peak - summary.baseline;
     const drained = excess > 0 ? (peak - latest.v) / excess : 0;
     const minutes = (latest.v - summary.baseline) / pace;
-    if (minutes > DRAIN_HORIZON_MINUTES) continue;
+    if (minutes > BURST_DRAIN_HORIZON_MINUTES) continue;
     let others = 0;
+    // The consumers working harder (more requests, more CPU) is the drain itself, not a symptom.
+    let symptoms = 0;
     for (const [other, s] of Object.entries(obs.metrics)) {
       const sum = s !== undefined ? summarizeSeries(s) : undefined;
-      if (other !== metric && sum !== undefined && isAnomalous(other, sum.current, sum.baseline)) others++;
+      if (other === metric || sum === undefined || !isAnomalous(other, sum.current, sum.baseline)) continue;
+      others++;
+      if (!(other === "cpu_cores" || (other === "request_rate" && sum.current > sum.baseline))) symptoms++;
     }
+    const burst = burstShape(series.points, start, peak, summary.baseline);
     facts.push({
       key: "alert.backlog_draining",
       service: obs.service,
@@ -1003,10 +1008,39 @@ function drainingBacklogFacts(obs: ServiceObservations, classes: string[], now: 
         pace_per_min: round(pace),
         episode_minutes: Math.round((now - start) / MINUTE),
         others_abnormal: others,
+        symptoms_abnormal: symptoms,
+        arrived_in_minutes: burst.arrivedInMinutes,
+        falling_since_peak: burst.fallingSincePeak,
       },
     });
   }
   return facts;
+}
+
+/** How far ahead the drain of a backlog that arrived in one burst may be projected (a nightly batch takes hours). */
+const BURST_DRAIN_HORIZON_MINUTES = 240;
+
+/**
+ * The shape of a backlog episode: how many minutes it took from the episode's start to 80 % of
+ * its peak excess (a producer's burst arrives in a minute or two; a consumer that stalls lets it
+ * grow for as long as it stalls), and whether it has fallen over every 5-minute step since the peak.
+ */
+function burstShape(points: MetricPoint[], start: number, peak: number, baseline: number): { arrivedInMinutes: number; fallingSincePeak: boolean } {
+  const episode = points.filter((p) => p.t >= start);
+  const near = episode.find((p) => p.v - baseline >= 0.8 * (peak - baseline));
+  const atPeak = episode.find((p) => p.v === peak);
+  const arrivedInMinutes = near !== undefined ? Math.round((near.t - start) / MINUTE) : -1;
+  if (atPeak === undefined) return { arrivedInMinutes, fallingSincePeak: false };
+  const after = episode.filter((p) => p.t >= atPeak.t);
+  const steps: number[] = [];
+  for (let t = atPeak.t; t <= (after[after.length - 1]?.t ?? atPeak.t); t += 5 * MINUTE) {
+    const at = after.find((p) => p.t >= t);
+    if (at !== undefined) steps.push(at.v);
+  }
+  const last = after[after.length - 1];
+  if (last !== undefined && steps[steps.length - 1] !== last.v) steps.push(last.v);
+  const fallingSincePeak = steps.length >= 3 && steps.every((v, i) => i === 0 || v < (steps[i - 1] ?? Infinity));
+  return { arrivedInMinutes, fallingSincePeak };
 }
 
 /**
