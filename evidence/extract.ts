@@ -950,14 +950,12 @@ function recoveredSignalFacts(obs: ServiceObservations, classes: string[], now: 
 
 /** Backlog metrics: what a consumer drains by itself once it consumes again. */
 const BACKLOG_METRICS: readonly MetricName[] = ["consumer_lag"];
-/** How far ahead a drain may be projected and still read as "nearly done". */
-const DRAIN_HORIZON_MINUTES = 10;
 
 /**
  * `alert.backlog_draining`: a backlog the alert's words name (consumer lag) is above its baseline
  * but falling — every sample of the last 5 min lower than the one before it, most of the episode's
  * excess already gone — and at the last 5 minutes' pace reaches baseline within
- * {@link DRAIN_HORIZON_MINUTES}. Value: the projected minutes; attrs: peak, current, baseline, the
+ * {@link BURST_DRAIN_HORIZON_MINUTES} (rules decide how soon is soon enough). Value: the projected minutes; attrs: peak, current, baseline, the
  * share of the excess drained, how long the episode has lasted, and how many of the workload's
  * other metrics are abnormal.
  */
@@ -1149,6 +1147,36 @@ function catchingUpFacts(service: string, lines: LogLine[], now: number): FactDr
   ];
 }
 
+/** An access-log line's request and status: `GET /v1/passes/health 410`, `"GET /x HTTP/1.1" 404`. */
+const ACCESS_LINE = /\b(?:GET|HEAD|POST|PUT|DELETE|PATCH|OPTIONS)\s+(\S+)(?:\s+HTTP\/[0-9.]+"?)?\s+([1-5]\d\d)\b/;
+
+/**
+ * `probe.path_status`: what the workload's own access log answers for the path a probe checks
+ * (an `IngressHost` target's URL path), when it logs that path: the status of its latest such
+ * line (value), how many lines, minutes since the last. Tells a probe of a route the service no
+ * longer serves (410 Gone) from a service that fails.
+ */
+function probedPathFacts(alert: Alert, obs: ServiceObservations, now: number): FactDraft[] {
+  const path = alert.target?.kind !== undefined && alert.target.path !== undefined ? alert.target.path : undefined;
+  if (path === undefined || path === "/") return [];
+  const hits = obs.logs
+    .map((line) => ({ line, m: ACCESS_LINE.exec(line.message) }))
+    .filter((h): h is { line: LogLine; m: RegExpExecArray } => h.m !== null && (h.m[1] ?? "").split("?")[0] === path)
+    .sort((a, b) => a.line.t - b.line.t);
+  const last = hits[hits.length - 1];
+  if (last === undefined) return [];
+  const status = Number(last.m[2]);
+  return [
+    {
+      key: "probe.path_status",
+      service: obs.service,
+      value: status,
+      summary: `${obs.service} answered the probed path ${path} with ${status} (${hits.length} line(s), the last ${Math.round((now - last.line.t) / MINUTE)} min ago): ${redactSecrets(last.line.message).slice(0, 160)}`,
+      attrs: { path, lines: hits.length, minutes_since_last: Math.round((now - last.line.t) / MINUTE) },
+    },
+  ];
+}
+
 /** Whole minutes since the alert started firing (its `startsAt`), never negative. */
 function minutesFiring(alert: Alert, now: number): number {
   const started = Date.parse(alert.startsAt);
@@ -1216,7 +1244,7 @@ export function extractEvidence(
   drafts.push(...alertText, ...alertClaimFacts(alert, drafts));
   const alerting = ordered.find((o) => o.role === "alerting" && o.service === alert.service);
   const classes = alertText.map((f) => String(f.value));
-  if (alerting !== undefined) drafts.push(...recoveredSignalFacts(alerting, classes, now), ...drainingBacklogFacts(alerting, classes, now));
+  if (alerting !== undefined) drafts.push(...recoveredSignalFacts(alerting, classes, now), ...drainingBacklogFacts(alerting, classes, now), ...probedPathFacts(alert, alerting, now));
   if (history.recurrence !== undefined && history.recurrence.episodes > 0) drafts.push(recurrenceFact(alert, history.recurrence, alerting, classes, now));
   return { evidence: withFacts([], drafts), signatures, signals };
 }

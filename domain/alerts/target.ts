@@ -18,6 +18,8 @@ export const TARGET_KINDS = [
   "Service",
   /** The workload behind the one Service an Ingress routes to. */
   "Ingress",
+  /** A public URL a probe checked: the Ingress whose rule serves its host, the Service its path routes to, the workload behind that. */
+  "IngressHost",
   /** The workload whose pod template carries the label `app` (or `app.kubernetes.io/name`) with this value. */
   "AppLabel",
   "ConsumerGroup",
@@ -36,7 +38,7 @@ export type TargetKind = (typeof TARGET_KINDS)[number];
 export const WORKLOAD_TARGET_KINDS: readonly TargetKind[] = ["Deployment", "StatefulSet", "DaemonSet", "Workload"];
 
 /** Kinds that need a lookup in the environment before the incident has a workload. */
-export const LOOKUP_TARGET_KINDS: readonly TargetKind[] = ["Pod", "HorizontalPodAutoscaler", "PersistentVolumeClaim", "Service", "Ingress", "AppLabel", "ConsumerGroup"];
+export const LOOKUP_TARGET_KINDS: readonly TargetKind[] = ["Pod", "HorizontalPodAutoscaler", "PersistentVolumeClaim", "Service", "Ingress", "IngressHost", "AppLabel", "ConsumerGroup"];
 
 /** An alert's target: what it names, where, and from which labels; `reason` says why it is unresolved. */
 export const AlertTargetSchema = z.object({
@@ -47,6 +49,8 @@ export const AlertTargetSchema = z.object({
   /** Secondary identifiers: the container of a pod, the topic of a consumer group. */
   container: z.string().optional(),
   topic: z.string().optional(),
+  /** The path of a probed URL (`/v1/passes/health`), for an `IngressHost` target. */
+  path: z.string().optional(),
   /** The labels (or fields) the target was read from, e.g. `namespace+pod`, or `mapping #2`. */
   via: z.string(),
   /** For a looked-up target: what it was looked up from (`Pod shop/checkout-7d9f-x2k4p`). */
@@ -197,6 +201,14 @@ export function clusterServiceOf(instance: string): { name: string; namespace: s
   return m?.[1] !== undefined && m[3] !== undefined ? { name: m[1], namespace: m[3] } : undefined;
 }
 
+/** The host and path of a probed http(s) URL whose host is a DNS name (not an address); undefined for anything else. */
+function publicUrlOf(instance: string): { host: string; path: string } | undefined {
+  const m = /^https?:\/\/([a-z0-9]([-a-z0-9.]*[a-z0-9])?)(?::\d+)?(\/[^?#]*)?/i.exec(instance);
+  const host = m?.[1]?.toLowerCase();
+  if (host === undefined || !host.includes(".") || /^[0-9.]+$/.test(host)) return undefined;
+  return { host, path: m?.[3] ?? "/" };
+}
+
 /** The label keys a target was read from, present in the alert. */
 function via(labels: Labels, ...keys: string[]): string {
   return keys.map((k) => (present(labels, `exported_${k}`) !== undefined ? `exported_${k}` : k)).join("+");
@@ -295,6 +307,15 @@ export function targetFromLabels(labels: Labels, mapping?: TargetMapping): Alert
   // A blackbox probe's instance is the probed URL: a cluster-internal host names a Service.
   const probed = probe ? clusterServiceOf(present(labels, "instance") ?? "") : undefined;
   if (probed !== undefined) return named("Service", probed.namespace, probed.name, "instance", { from: `probed URL host ${probed.name}.${probed.namespace}.svc` });
+  // A public URL: whatever Ingress serves its host (looked up; without one it stays unresolved).
+  const url = probe ? publicUrlOf(present(labels, "instance") ?? "") : undefined;
+  if (url !== undefined) {
+    return named("IngressHost", undefined, url.host, "instance", {
+      path: url.path,
+      from: `probed URL ${clip(present(labels, "instance") ?? "")}`,
+      reason: `the probed URL ${clip(`${url.host}${url.path}`)} is served by an Ingress rule for its host`,
+    });
+  }
   if (selfLabelling && job !== undefined && /node/.test(job) && present(labels, "instance") !== undefined) {
     return named("Node", undefined, hostOf(present(labels, "instance") ?? ""), "instance");
   }

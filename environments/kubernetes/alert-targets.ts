@@ -4,7 +4,7 @@ import type { KubeApis } from "./apis.js";
 import { call, callOrMissing } from "./api-errors.js";
 import { podsOfService, workloadOfPod, workloadsOfPods } from "./owners.js";
 import { readsConsumerGroup } from "./consumer-group.js";
-import { ingressBackends } from "./ingress.js";
+import { ingressBackendFor, ingressBackends, oneIngressRoute } from "./ingress.js";
 import { findWorkload, listWorkloads } from "./workloads.js";
 import { WORKLOAD_KINDS, type WorkloadRef } from "./workload-ref.js";
 
@@ -16,7 +16,16 @@ function unresolved(target: AlertTarget, reason: string): AlertTarget {
 }
 
 function toWorkload(target: AlertTarget, ref: WorkloadRef, from: string): AlertTarget {
-  return { state: "resolved", kind: ref.kind, namespace: ref.namespace, name: ref.name, via: target.via, from, ...(target.container !== undefined ? { container: target.container } : {}) };
+  return {
+    state: "resolved",
+    kind: ref.kind,
+    namespace: ref.namespace,
+    name: ref.name,
+    via: target.via,
+    from,
+    ...(target.container !== undefined ? { container: target.container } : {}),
+    ...(target.path !== undefined ? { path: target.path } : {}),
+  };
 }
 
 /** One workload out of the candidates a lookup found, or the reason there is not exactly one. */
@@ -218,6 +227,18 @@ async function inNamespace(apis: KubeApis, target: AlertTarget, namespace: strin
       }
       const behind = await inNamespace(apis, { ...target, kind: "Service", name: backends[0] }, namespace);
       return behind.state === "resolved" ? { ...behind, from: `Ingress ${namespace}/${name} → ${behind.from ?? `Service ${namespace}/${backends[0]}`}` } : behind;
+    }
+    case "IngressHost": {
+      // The Ingresses here with a rule for the probed host, and the Service the URL's path routes to.
+      const list = await call({ verb: "list", group: "networking.k8s.io", resource: "ingresses", namespace }, () => apis.networking.listNamespacedIngress({ namespace }));
+      const routes = list.items.flatMap((i) => {
+        const service = ingressBackendFor(i.spec, name, target.path ?? "/");
+        return service !== undefined ? [{ ingress: i.metadata?.name ?? "", service }] : [];
+      });
+      const picked = oneIngressRoute(routes, namespace, `${name}${target.path ?? "/"}`);
+      if ("reason" in picked) return unresolved(target, picked.reason);
+      const behind = await inNamespace(apis, { ...target, kind: "Service", name: picked.route.service }, namespace);
+      return behind.state === "resolved" ? { ...behind, from: `${picked.from} → ${behind.from ?? `Service ${namespace}/${picked.route.service}`}` } : behind;
     }
     case "ConsumerGroup": {
       // Usually read by the workload of the same name (the convention PrometheusMetrics' defaults use too);

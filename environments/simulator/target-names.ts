@@ -1,6 +1,6 @@
 import { ownersByPodName, type AlertTarget } from "../../domain/alerts/target.js";
 import { readsConsumerGroup } from "../kubernetes/consumer-group.js";
-import { ingressBackends } from "../kubernetes/ingress.js";
+import { ingressBackendFor, ingressBackends, oneIngressRoute } from "../kubernetes/ingress.js";
 import type { ClusterBackend, KubeObject } from "../cluster-api/backend.js";
 
 const WORKLOAD_KINDS = ["Deployment", "StatefulSet", "DaemonSet"] as const;
@@ -53,7 +53,16 @@ function status<T>(o: KubeObject | undefined): T | undefined {
 function one(target: AlertTarget, refs: Ref[], from: string, none: string): AlertTarget {
   const [ref] = refs;
   if (refs.length === 1 && ref !== undefined)
-    return { state: "resolved", kind: ref.kind, namespace: ref.namespace, name: ref.name, via: target.via, from, ...(target.container !== undefined ? { container: target.container } : {}) };
+    return {
+      state: "resolved",
+      kind: ref.kind,
+      namespace: ref.namespace,
+      name: ref.name,
+      via: target.via,
+      from,
+      ...(target.container !== undefined ? { container: target.container } : {}),
+      ...(target.path !== undefined ? { path: target.path } : {}),
+    };
   return { ...target, state: "unresolved", reason: refs.length === 0 ? none : `${from} leads to ${refs.length} workloads (${refs.map((r) => `${r.kind} ${r.namespace}/${r.name}`).join(", ")})` };
 }
 
@@ -135,6 +144,16 @@ function inNamespace(backend: ClusterBackend, target: AlertTarget, namespace: st
       }
       const behind = inNamespace(backend, { ...target, kind: "Service", name: backends[0] }, namespace);
       return behind.state === "resolved" ? { ...behind, from: `Ingress ${namespace}/${name} → ${behind.from ?? `Service ${namespace}/${backends[0]}`}` } : behind;
+    }
+    case "IngressHost": {
+      const routes = objects(backend, "Ingress", namespace).flatMap((i) => {
+        const service = ingressBackendFor(spec<Parameters<typeof ingressBackendFor>[0]>(i), name, target.path ?? "/");
+        return service !== undefined ? [{ ingress: i.metadata.name ?? "", service }] : [];
+      });
+      const picked = oneIngressRoute(routes, namespace, `${name}${target.path ?? "/"}`);
+      if ("reason" in picked) return { ...target, state: "unresolved", reason: picked.reason };
+      const behind = inNamespace(backend, { ...target, kind: "Service", name: picked.route.service }, namespace);
+      return behind.state === "resolved" ? { ...behind, from: `${picked.from} → ${behind.from ?? `Service ${namespace}/${picked.route.service}`}` } : behind;
     }
     case "Service": {
       const selector = spec<{ selector?: Record<string, string> }>(byName(backend, "Service", namespace, name))?.selector ?? {};

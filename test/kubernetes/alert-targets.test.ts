@@ -151,6 +151,19 @@ const CASES: Array<{ alert: string; labels: Record<string, string>; expected: Ex
     labels: { namespace: "payments", pod: "postgres-exporter-7d9f8b6c5d-q8zkt", job: "postgres-exporter", instance: "10.42.5.12:9187" },
     expected: { escalated: /comes from postgres-exporter/ },
   },
+  // A probe of a public URL: the Ingresses whose rules serve its host, the Service its path routes to (both route /checkout the same way).
+  {
+    alert: "BlackboxProbeFailed",
+    labels: { job: "probe/monitoring/public-endpoints", instance: "https://shop.example.com/checkout/health", namespace: "monitoring" },
+    expected: { workload: "Deployment shop/checkout" },
+  },
+  // The same host's /geo path goes elsewhere; a host no Ingress serves stays unresolved.
+  { alert: "BlackboxProbeFailed", labels: { job: "blackbox", instance: "https://shop.example.com/geo/near" }, expected: { workload: "Deployment shop/geo-router" } },
+  {
+    alert: "BlackboxProbeFailed",
+    labels: { job: "blackbox", instance: "https://status.example.org/health" },
+    expected: { escalated: /probed URL status\.example\.org\/health is served by an Ingress rule for its host, and no namespace Suture handles \(shop, payments\) has it/ },
+  },
   // A relabelled series whose `pod` label carries the workload's own name (no pod is named so): that workload.
   { alert: "HTTPErrorRateHigh", labels: { namespace: "shop", pod: "checkout", job: "checkout" }, expected: { workload: "Deployment shop/checkout" } },
   { alert: "KubeDeploymentReplicasMismatch", labels: { namespace: "kube-system", deployment: "coredns", ...KSM }, expected: { escalated: /namespace kube-system is not one Suture handles/ } },
