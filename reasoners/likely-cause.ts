@@ -261,10 +261,41 @@ export const CAUSE_CLASSES: readonly CauseClass[] = [
       `look for a change outside the cluster that ${s.alert} depends on (a cloud service, a third-party API, DNS, a feature flag)`,
     ],
   },
+  {
+    // Last: on equal scores any class that names a fault wins.
+    faultClass: "noisy-alert",
+    signals: [
+      { weight: 0.35, what: "the alerting service's metrics read and none abnormal", test: (f, a) => f.service === a && f.key.startsWith("metric.") && f.key !== "metric.anomalous" },
+      { weight: 0.1, what: "its pods read and none restarted", test: (f, a) => f.service === a && f.key === "pod.restarts" && num(f) === 0 },
+      { weight: 0.1, what: "its logs read and no error class in them", test: (f, a) => f.service === a && f.key === "log.signature" },
+    ],
+    gate: (facts) =>
+      !any(facts, abnormal) &&
+      !anyLogClass(facts) &&
+      !any(
+        facts,
+        (f) =>
+          IMPAIRED_OR_SUSPECT.includes(f.key) ||
+          (f.key === "breaker.state" && f.value !== "closed") ||
+          (f.key === "pod.not_ready" && num(f) > 0) ||
+          (f.key === "alert.flaps" && num(f) >= 2) ||
+          saturated(f),
+      ),
+    expects: [{ what: "no rollout or config change in the last 4 hours", holds: (facts) => nothingChanged(facts) }],
+    alertWords: [],
+    checkFirst: (s) => [
+      `nothing Suture reads of ${s.alert} is impaired (no metric abnormal, errors, latency and readiness included; no failing pod; no error class in its logs): run the alert's own query and see what it counts — a benign state (page cache, a by-design queue, a retired route a probe still checks) or a threshold inside normal behaviour`,
+      "if the condition is real, it lies outside what Suture reads: the datastore's or the provider's own metrics, the clients' side; and ask whether a planned change explains it",
+    ],
+  },
 ];
+
+/** Facts that show something impaired or suspect: a noisy alert is never named beside them. */
+const IMPAIRED_OR_SUSPECT = ["pod.reason", "pod.last_termination", "pod.unschedulable", "security.signal", "log.secret_exposure", "quota.exceeded", "hpa.at_max"];
 
 /** Rule fault classes that are one of the table's classes under another name. */
 const ALIASES: Record<string, string> = {
+  "stale-alert": "noisy-alert",
   "memory-leak": "memory-pressure",
   "memory-limit-too-tight": "memory-pressure",
   "disk-full-logs": "disk-full",

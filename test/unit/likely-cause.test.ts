@@ -81,6 +81,24 @@ describe("likely cause of an escalation", () => {
     expect(cause.checkFirst[0]).toContain(NO_CAUSE);
   });
 
+  it("Given no hypothesis, the alerting service's metrics, pods and logs read and nothing impaired, when scored, then the likely cause is a noisy alert that outweighs a quiet rollout, with the alert's own query to check first", () => {
+    const read = [
+      fact("metric.error_rate", "checkout", 0.002, { baseline: 0.002, anomalous: false, role: "alerting" }),
+      fact("pod.restarts", "checkout", 0),
+      logSignature("checkout", "slow request GET /api/v1/items/<num> took <num>", ""),
+    ];
+    const rollout = deployLatest("checkout", 30, ["image"]);
+    const cause = likelyCause([firing(), flaps(), rollout, ...read], [], "checkout");
+    expect(cause).toMatchObject({ faultClass: "noisy-alert", basis: "evidence", score: 0.55 });
+    expect(cause.against).toEqual(["expected no rollout or config change in the last 4 hours, not seen"]);
+    expect(cause.runnersUp.map((r) => r.faultClass)).toContain("bad-rollout");
+    expect(cause.checkFirst[0]).toMatch(/run the alert's own query/);
+    // And with the error rate abnormal it is never named
+    const failing = likelyCause([firing(), flaps(), rollout, ...read, fact("metric.anomalous", "checkout", "error_rate", { role: "alerting" })], [], "checkout");
+    expect(failing.faultClass).toBe("bad-rollout");
+    expect(failing.runnersUp.map((r) => r.faultClass)).not.toContain("noisy-alert");
+  });
+
   it("Given only the alert's words, when scored, then they name a class weakly and the flaps with healthy metrics outweigh them", () => {
     const words = fact("alert.text", "checkout", "latency", { field: "summary", excerpt: "p99 latency high" });
     const weak = likelyCause([firing(), flaps(), words], [], "checkout");
