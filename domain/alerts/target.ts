@@ -226,6 +226,25 @@ function scrapersOwnPod(labels: Labels): boolean {
   return scraper.some((name) => pod.startsWith(`${name}-`)) || /(^|-)kube-state-metrics-[a-z0-9]+-[a-z0-9]+$/.test(pod);
 }
 
+/**
+ * The Service a database exporter's `server` label names (`orders-pg:5432`, `orders-pg.shop.svc:5432`,
+ * `postgresql://orders-pg:5432/db`): a cluster-internal name, or a bare host in the namespace the
+ * exporter runs in (where its DNS search path would find it); undefined for an address or an outside host.
+ */
+function serverService(labels: Labels): { name: string; namespace: string | undefined } | undefined {
+  const server = present(labels, "server");
+  if (server === undefined) return undefined;
+  const inCluster = clusterServiceOf(server);
+  if (inCluster !== undefined) return inCluster;
+  const host =
+    server
+      .replace(/^[a-z][a-z0-9+.-]*:\/\//i, "")
+      .replace(/^[^@/]*@/, "")
+      .split(/[/:?#]/)[0] ?? "";
+  const namespace = present(labels, "namespace");
+  return DNS_LABEL.test(host) && !/^[0-9]+$/.test(host) && namespace !== undefined ? { name: host, namespace } : undefined;
+}
+
 /** Exporters that run apart from what they describe: one per node, or one per cluster of brokers. */
 const STANDALONE_EXPORTERS = /node|kafka|blackbox|kube-state|cadvisor|kubelet/;
 
@@ -288,6 +307,10 @@ export function targetFromLabels(labels: Labels, mapping?: TargetMapping): Alert
     const container = selfLabelling ? present(labels, "exported_container") : subjectLabel(labels, "container");
     return named("Pod", namespace, pod, via(labels, "namespace", "pod"), container !== undefined ? { container } : {});
   }
+  // A multi-target database exporter names the server it scraped (postgres_exporter's `server`):
+  // a bare host resolves like DNS would from the exporter, in its own namespace.
+  const server = selfLabelling && !probe ? serverService(labels) : undefined;
+  if (server !== undefined) return named("Service", server.namespace, server.name, "server", { from: `label server="${clip(present(labels, "server") ?? "")}"` });
   const sidecarOf = selfLabelling && !probe ? sidecarExportersPod(labels, job) : undefined;
   if (sidecarOf !== undefined) {
     return named("Pod", present(labels, "namespace"), sidecarOf, via(labels, "namespace", "pod"), { from: `pod ${sidecarOf}: ${job ?? "the exporter"} runs beside what it exports` });

@@ -145,6 +145,17 @@ const CASES: Array<{ alert: string; labels: Record<string, string>; expected: Ex
     labels: { namespace: "payments", pod: "ledger-0", job: "postgres-exporter", instance: "10.42.5.11:9187", datname: "ledger" },
     expected: { workload: "StatefulSet payments/ledger" },
   },
+  // A multi-target exporter's `server`: a bare host in the exporter's namespace, or a cluster-internal name.
+  {
+    alert: "PostgresqlHighRollbackRate",
+    labels: { job: "postgres-exporter", namespace: "shop", instance: "pg-metrics.shop.svc:9187", server: "checkout-http:5432" },
+    expected: { workload: "Deployment shop/checkout" },
+  },
+  {
+    alert: "PostgresqlHighRollbackRate",
+    labels: { job: "postgres-exporter", namespace: "monitoring", server: "geo-router.shop.svc.cluster.local:5432" },
+    expected: { workload: "Deployment shop/geo-router" },
+  },
   // The exporter in a pod of its own: its target labels describe it, not the database.
   {
     alert: "PostgresqlLongRunningTransaction",
