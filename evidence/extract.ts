@@ -1124,8 +1124,13 @@ function maintenanceFacts(service: string, lines: LogLine[], now: number): FactD
   ];
 }
 
-/** A replica or consumer saying, in its own log, that it is closing a lag it had: catching up, lag shrinking. */
-const CATCHING_UP = /\bcatching up\b|\b(replay|replication|replica|apply|consumer)?[ _-]?lag(?: is)? (?:decreasing|shrinking|falling|dropping|going down)\b|\bcaught up\b/i;
+/**
+ * A replica, consumer or new cluster member saying, in its own log, that it is closing a gap it
+ * had: catching up, lag shrinking, a new member joining and streaming its data (Cassandra's
+ * bootstrap, MongoDB's initial sync, a replica's full resync, a follower syncing with its leader).
+ */
+const CATCHING_UP =
+  /\bcatching up\b|\b(replay|replication|replica|apply|consumer)?[ _-]?lag(?: is)? (?:decreasing|shrinking|falling|dropping|going down)\b|\bcaught up\b|\bjoining\b.*\b(bootstrap|stream|sync)|\bstarting to bootstrap\b|\bbootstrap streaming\b|\bstreaming (?:session|progress)\b|\binitial sync\b|\bfull resync\b|\bsyncing with (?:the )?(?:leader|master|primary)\b/i;
 
 /**
  * `log.catching_up`: the workload's own log said within the last 5 minutes that it is closing a
@@ -1173,6 +1178,25 @@ function probedPathFacts(alert: Alert, obs: ServiceObservations, now: number): F
       value: status,
       summary: `${obs.service} answered the probed path ${path} with ${status} (${hits.length} line(s), the last ${Math.round((now - last.line.t) / MINUTE)} min ago): ${redactSecrets(last.line.message).slice(0, 160)}`,
       attrs: { path, lines: hits.length, minutes_since_last: Math.round((now - last.line.t) / MINUTE) },
+    },
+  ];
+}
+
+/** A replica configured to apply changes late on purpose, in its own words (PostgreSQL's recovery_min_apply_delay, MySQL's SOURCE_DELAY). */
+const DELAYED_APPLY = /\brecovery_min_apply_delay\b|\bdelaying application of WAL\b|\b(?:SOURCE|MASTER)_DELAY\b|\bSQL_Delay\b|\bdelayed (?:replica|standby|replication)\b/i;
+
+/** `log.delayed_replica`: the workload's own log (any level) says it is a replica that applies changes late by design; value: lines. */
+function delayedReplicaFacts(service: string, lines: LogLine[], now: number): FactDraft[] {
+  const said = lines.filter((line) => DELAYED_APPLY.test(line.message)).sort((a, b) => a.t - b.t);
+  const last = said[said.length - 1];
+  if (last === undefined) return [];
+  return [
+    {
+      key: "log.delayed_replica",
+      service,
+      value: said.length,
+      summary: `${service} says it applies changes late by design, the last time ${Math.round((now - last.t) / MINUTE)} min ago: ${redactSecrets(last.message).slice(0, 160)}`,
+      attrs: { minutes_since_last: Math.round((now - last.t) / MINUTE) },
     },
   ];
 }
@@ -1234,6 +1258,7 @@ export function extractEvidence(
       ...migrationFacts(obs.service, obs.logs, now),
       ...maintenanceFacts(obs.service, obs.logs, now),
       ...catchingUpFacts(obs.service, obs.logs, now),
+      ...delayedReplicaFacts(obs.service, obs.logs, now),
     );
     signatures[obs.service] = l.signatures;
   }
