@@ -163,6 +163,11 @@ function plannedAttrs(cm: ConfigMapState, keys: string[]): Attrs {
   return { planned: note !== "", planned_note: redactSecrets(note) };
 }
 
+/** A key that switches a feature: `longpoll_enabled`, `enable_search_v2`, `feature.recommendations`, `flags.x`. */
+const FEATURE_KEY = /(^|[_.-])(enabled?|feature|features|flag|flags)([_.-]|$)|enabled$/i;
+/** A value that turns it on. */
+const TRUTHY = /^\s*(true|on|yes|1|enabled?)\s*$/i;
+
 /** Whether the workload's scale-down to its current count happened within 3 min of the rollout at `deployedAt`. */
 function scaledDownWithRollout(obs: ServiceObservations, deployedAt: number): boolean {
   const w = obs.workload;
@@ -332,6 +337,7 @@ function workloadFacts(obs: ServiceObservations, now: number, alertService: stri
         ...plannedAttrs(cm, keys),
         // What the changed keys hold now (clipped, secrets redacted): an error quoting a new value points at the change.
         changed_values: keys.map((k) => redactSecrets(cm.data[k] ?? "").slice(0, 120)).join("\n"),
+        feature_enabled: keys.some((k) => FEATURE_KEY.test(k) && TRUTHY.test(cm.data[k] ?? "") && !TRUTHY.test(previous.data[k] ?? "")),
       },
     });
   }

@@ -75,6 +75,20 @@ describe("rollout rules keyed on any pod-template change", () => {
     expect(hypotheses[0]?.faultClass).toBe("unschedulable");
   });
 
+  it("Given pods Pending for a GPU while the cluster autoscaler triggered a scale-up 5 min ago, When diagnosed, Then no action: the nodes are coming; with a NotTriggerScaleUp beside it, nothing closes it", async () => {
+    const pending = fact("pod.unschedulable", "renderer", 3, { nodes: 7, cordoned_count: 0, not_ready_count: 0, message: "0/7 nodes are available: 1 Insufficient nvidia.com/gpu." });
+    const triggered = fact("event.reason", "renderer", "TriggeredScaleUp", { type: "Normal", message: "pod triggered scale-up: [{gpu-pool 1->3 (max: 8)}]", count: 1, minutes_since_last: 5 });
+    const coming = await diagnose([pending, triggered]);
+    expect(coming[0]?.id).toBe("rules:autoscaler-adding-nodes");
+    expect(coming.map((h) => h.id)).not.toContain("rules:pods-unschedulable");
+    const refused = fact("event.reason", "renderer", "NotTriggerScaleUp", { type: "Normal", message: "pod didn't trigger scale-up: 1 max node group size reached", count: 4, minutes_since_last: 2 });
+    const stuck = await diagnose([pending, triggered, refused]);
+    expect(stuck.filter((h) => h.disposition === "no-action")).toEqual([]);
+    // And without any scale-up under way, the capacity is a human's call as before
+    const alone = await diagnose([pending]);
+    expect(alone[0]?.id).toBe("rules:pods-unschedulable");
+  });
+
   it("Given a healthy StatefulSet, When diagnosed, Then no rule fires", async () => {
     expect(await diagnose([fact("workload.kind", "ledger", "StatefulSet"), fact("pod.restarts", "ledger", 0)])).toEqual([]);
   });
