@@ -61,6 +61,23 @@ export const AlertTargetSchema = z.object({
 /** Where an alert points. */
 export type AlertTarget = z.infer<typeof AlertTargetSchema>;
 
+/**
+ * A looked-up target resolved to the workload `ref`, found through `from`: the labels it was read
+ * from, its container and a probed URL's path travel with it.
+ */
+export function resolvedToWorkload(target: AlertTarget, ref: { kind: "Deployment" | "StatefulSet" | "DaemonSet"; namespace: string; name: string }, from: string): AlertTarget {
+  return {
+    state: "resolved",
+    kind: ref.kind,
+    namespace: ref.namespace,
+    name: ref.name,
+    via: target.via,
+    from,
+    ...(target.container !== undefined ? { container: target.container } : {}),
+    ...(target.path !== undefined ? { path: target.path } : {}),
+  };
+}
+
 /** One explicit mapping rule: labels to match, and the target to build from them. */
 export const TargetMappingRuleSchema = z
   .object({

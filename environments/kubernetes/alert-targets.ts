@@ -1,5 +1,5 @@
 import type { V1Pod } from "@kubernetes/client-node";
-import { ownersByPodName, type AlertTarget } from "../../domain/alerts/target.js";
+import { ownersByPodName, resolvedToWorkload, type AlertTarget } from "../../domain/alerts/target.js";
 import type { KubeApis } from "./apis.js";
 import { call, callOrMissing } from "./api-errors.js";
 import { podsOfService, workloadOfPod, workloadsOfPods } from "./owners.js";
@@ -15,22 +15,9 @@ function unresolved(target: AlertTarget, reason: string): AlertTarget {
   return { state: "unresolved", via: target.via, reason, ...(target.kind !== undefined ? { kind: target.kind } : {}), ...(target.name !== undefined ? { name: target.name } : {}) };
 }
 
-function toWorkload(target: AlertTarget, ref: WorkloadRef, from: string): AlertTarget {
-  return {
-    state: "resolved",
-    kind: ref.kind,
-    namespace: ref.namespace,
-    name: ref.name,
-    via: target.via,
-    from,
-    ...(target.container !== undefined ? { container: target.container } : {}),
-    ...(target.path !== undefined ? { path: target.path } : {}),
-  };
-}
-
 /** One workload out of the candidates a lookup found, or the reason there is not exactly one. */
 function exactlyOne(target: AlertTarget, refs: WorkloadRef[], from: string, none: string): AlertTarget {
-  if (refs.length === 1 && refs[0] !== undefined) return toWorkload(target, refs[0], from);
+  if (refs.length === 1 && refs[0] !== undefined) return resolvedToWorkload(target, refs[0], from);
   if (refs.length === 0) return unresolved(target, none);
   return unresolved(target, `${from} leads to ${refs.length} workloads (${refs.map((r) => `${r.kind} ${r.namespace}/${r.name}`).join(", ")}); map the alert in SUTURE_ALERT_TARGETS`);
 }
@@ -102,10 +89,11 @@ async function replacedPodOwner(apis: KubeApis, target: AlertTarget, namespace: 
   if (found.length === 0) {
     // A relabelled series can carry the workload's own name in `pod` (no pod was ever named so).
     const [same, ...more] = await workloadsNamed(apis, namespace, name);
-    if (same !== undefined && more.length === 0) return toWorkload(target, same, `${same.kind} ${namespace}/${name} (no pod has that name; the workload has exactly the name the pod label carries)`);
+    if (same !== undefined && more.length === 0)
+      return resolvedToWorkload(target, same, `${same.kind} ${namespace}/${name} (no pod has that name; the workload has exactly the name the pod label carries)`);
   }
   const [only] = found;
-  if (found.length === 1 && only !== undefined) return toWorkload(target, only.ref, only.from);
+  if (found.length === 1 && only !== undefined) return resolvedToWorkload(target, only.ref, only.from);
   return unresolved(
     target,
     found.length === 0
@@ -118,7 +106,7 @@ async function podOwner(apis: KubeApis, target: AlertTarget, namespace: string, 
   const pod = await callOrMissing({ verb: "get", group: "", resource: "pods", namespace, name }, () => apis.core.readNamespacedPod({ name, namespace }));
   if (pod === undefined) return replacedPodOwner(apis, target, namespace, name);
   const ref = await workloadOfPod(apis, pod);
-  if (ref !== undefined) return toWorkload(target, ref, `Pod ${namespace}/${name}`);
+  if (ref !== undefined) return resolvedToWorkload(target, ref, `Pod ${namespace}/${name}`);
   const owner = pod.metadata?.ownerReferences?.find((o) => o.controller === true) ?? pod.metadata?.ownerReferences?.[0];
   if (owner?.kind === "Job") return { state: "resolved", kind: "Job", namespace, name: owner.name, via: target.via, from: `Pod ${namespace}/${name}` };
   return { state: "resolved", kind: "Pod", namespace, name, via: target.via, reason: owner !== undefined ? `owned by ${owner.kind} ${owner.name}` : "a bare pod (no owner)" };
@@ -133,7 +121,7 @@ async function autoscalerTarget(apis: KubeApis, target: AlertTarget, namespace: 
   const kind = WORKLOAD_KINDS.find((k) => k === scaled?.kind);
   if (scaled === undefined || kind === undefined)
     return unresolved(target, `HorizontalPodAutoscaler ${namespace}/${name} scales ${scaled?.kind ?? "nothing"} ${scaled?.name ?? ""}, not a workload Suture acts on`);
-  return toWorkload(target, { namespace, kind, name: scaled.name }, `HorizontalPodAutoscaler ${namespace}/${name}`);
+  return resolvedToWorkload(target, { namespace, kind, name: scaled.name }, `HorizontalPodAutoscaler ${namespace}/${name}`);
 }
 
 async function pvcUsers(apis: KubeApis, target: AlertTarget, namespace: string, name: string): Promise<AlertTarget> {

@@ -1,4 +1,4 @@
-import { ownersByPodName, type AlertTarget } from "../../domain/alerts/target.js";
+import { ownersByPodName, resolvedToWorkload, type AlertTarget } from "../../domain/alerts/target.js";
 import { readsConsumerGroup } from "../kubernetes/consumer-group.js";
 import { ingressBackendFor, ingressBackends, oneIngressRoute } from "../kubernetes/ingress.js";
 import type { ClusterBackend, KubeObject } from "../cluster-api/backend.js";
@@ -52,17 +52,7 @@ function status<T>(o: KubeObject | undefined): T | undefined {
 
 function one(target: AlertTarget, refs: Ref[], from: string, none: string): AlertTarget {
   const [ref] = refs;
-  if (refs.length === 1 && ref !== undefined)
-    return {
-      state: "resolved",
-      kind: ref.kind,
-      namespace: ref.namespace,
-      name: ref.name,
-      via: target.via,
-      from,
-      ...(target.container !== undefined ? { container: target.container } : {}),
-      ...(target.path !== undefined ? { path: target.path } : {}),
-    };
+  if (refs.length === 1 && ref !== undefined) return resolvedToWorkload(target, ref, from);
   return { ...target, state: "unresolved", reason: refs.length === 0 ? none : `${from} leads to ${refs.length} workloads (${refs.map((r) => `${r.kind} ${r.namespace}/${r.name}`).join(", ")})` };
 }
 
