@@ -229,8 +229,15 @@ describe("a blackbox probe's URL names the Service behind it", () => {
     for (const labels of probes) {
       expect(targetFromLabels({ alertname: "BlackboxProbeFailed", ...labels }), JSON.stringify(labels)).toMatchObject({ kind: "Service", namespace: "weather", name: "radar-tiles" });
     }
-    // And a probe of an outside host names nothing in the cluster
-    expect(targetFromLabels({ alertname: "BlackboxProbeFailed", job: "blackbox-http", instance: "https://status.vendor.example.com/health", module: "http_2xx" }).state).toBe("unresolved");
+    // And a probe of a public host names no Service by itself: it is looked up through the Ingress that serves its host
+    // (and stays unresolved where none does: test/kubernetes/alert-targets.test.ts); a probe of an address names nothing
+    expect(targetFromLabels({ alertname: "BlackboxProbeFailed", job: "blackbox-http", instance: "https://status.vendor.example.com/health", module: "http_2xx" })).toMatchObject({
+      state: "lookup",
+      kind: "IngressHost",
+      name: "status.vendor.example.com",
+      path: "/health",
+    });
+    expect(targetFromLabels({ alertname: "BlackboxProbeFailed", job: "blackbox-http", instance: "https://203.0.113.7/health", module: "http_2xx" }).state).toBe("unresolved");
   });
 });
 
