@@ -74,12 +74,30 @@ environment: DATABASE_URL (unset = embedded PGlite in $SUTURE_HOME, default ./.s
              SUTURE_RULES, SUTURE_NOTIFY_WEBHOOK, SUTURE_MEMORY_SCOPE, OPENAI_API_KEY, OPENAI_BASE_URL,
              SUTURE_EMBEDDING_MODEL, SUTURE_API_TOKENS (identity:token:approve|read,…), SUTURE_INTAKE_TOKEN`;
 
+/** The usage of one command: its lines in USAGE and their indented continuation; all of USAGE for a command it does not list. */
+function usageOf(command: string): string {
+  const lines: string[] = [];
+  let inside = false;
+  for (const line of USAGE.split("\n")) {
+    if (/^ {2}\S/.test(line)) inside = line.startsWith(`  ${command} `) || line === `  ${command}`;
+    else if (!/^ {3,}\S/.test(line)) inside = false;
+    if (inside) lines.push(line);
+  }
+  return lines.length > 0 ? ["usage: suture", ...lines].join("\n") : USAGE;
+}
+
 /** Parses the CLI arguments and runs the command; returns the process exit code. */
 export async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
   if (command === undefined || command === "help" || command === "--help" || command === "-h") {
     console.log(USAGE);
     return command === undefined ? 1 : 0;
+  }
+  // `suture sim serve --help`: the usage lines of that command (a value after `--` is an argument, not a request for help).
+  const end = rest.indexOf("--");
+  if ((end === -1 ? rest : rest.slice(0, end)).includes("--help")) {
+    console.log(usageOf(command));
+    return 0;
   }
   const { positionals, values } = parseArgs({
     args: rest,

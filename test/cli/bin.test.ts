@@ -125,6 +125,17 @@ describe("the suture command", () => {
     expect(code, run.output()).toBe(0);
   });
 
+  it("npx suture sim serve --help prints that command's usage, its flags included", async () => {
+    // When a subcommand is asked for help
+    const run = start("npx", ["suture", "sim", "serve", "--help"], { SUTURE_HOME: path.join(dir, "help-sim"), DATABASE_URL: "" });
+    const { code } = await run.exited;
+    // Then it exits 0 with that command's line (not "Unknown option '--help'")
+    expect(run.output()).toContain("sim serve --scenario <file>");
+    expect(run.output()).toContain("--kubeconfig <out>");
+    expect(run.output()).not.toContain("Unknown option");
+    expect(code, run.output()).toBe(0);
+  });
+
   const ways: Array<{ name: string; command: string; args: (port: number) => string[]; ready: string }> = [
     { name: "npm run suture -- serve", command: "npm", args: (p) => ["run", "suture", "--", "serve", "--port", String(p)], ready: "listening on" },
     { name: "npx suture serve", command: "npx", args: (p) => ["suture", "serve", "--port", String(p)], ready: "listening on" },
